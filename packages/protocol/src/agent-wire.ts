@@ -1,0 +1,276 @@
+import { z } from 'zod';
+import {
+  actionSpecSchema,
+  agentActionStateSchema,
+  logLevelSchema,
+  probeMethodSchema,
+} from './actions.js';
+import { epochMsSchema, idSchema } from './common.js';
+
+/**
+ * The agent wire protocol: JSON text frames over the WebSocket the agent opens to `GET /api/v1/agents/connect`
+ * (`Authorization: Bearer <pool key>`). Every frame is an object keyed on `type` with the protocol version in `v`.
+ * See docs/agent-protocol.md.
+ */
+export const PROTOCOL_VERSION = 1;
+
+export const WIRE_LIMITS = {
+  /** Largest frame either side accepts (bytes of UTF-8 JSON). */
+  maxFrameBytes: 1024 * 1024,
+  /** Most items (logs + snapshots + metric samples) in one `hits` frame. */
+  maxBatchItems: 500,
+  /** Most statuses in one `action_status` frame. */
+  maxStatuses: 1000,
+  /** Most actions the hub sends to one agent. */
+  maxActionsPerAgent: 1000,
+} as const;
+
+/** WebSocket close codes used by the hub (4000–4999 are application codes). */
+export const CLOSE_CODES = {
+  /** Missing or wrong pool key. */
+  UNAUTHENTICATED: 4001,
+  /** The agent speaks a protocol version the hub does not. */
+  UNSUPPORTED_VERSION: 4002,
+  /** The first frame was not a valid `hello`, or a frame could not be parsed. */
+  INVALID_FRAME: 4003,
+  /** No heartbeat answer within two intervals. */
+  HEARTBEAT_TIMEOUT: 4004,
+  /** The agent was deleted by an admin, or its pool was removed. */
+  REVOKED: 4005,
+  /** The hub is shutting down; reconnect. */
+  GOING_AWAY: 1001,
+  /** A frame exceeded `maxFrameBytes`. */
+  TOO_LARGE: 1009,
+} as const;
+
+const v = z.literal(PROTOCOL_VERSION);
+
+// ---- values captured by snapshots ----------------------------------------------------------------------------------
+
+/** A rendered value. Objects are trees of these, bounded by the capture limits. */
+export interface CapturedValue {
+  /** Property, variable or index name. */
+  name?: string | undefined;
+  /** `typeof`-like: string, number, boolean, undefined, null, bigint, symbol, function, object. */
+  type: string;
+  /** Class or subtype for objects: `Map`, `Array`, `Date`, `Order`… */
+  className?: string | undefined;
+  /** Rendered primitive or short description (`Map(3)`, an ISO date, an error message). */
+  value?: string | undefined;
+  /** Length of arrays/strings or size of maps/sets, when known. */
+  size?: number | undefined;
+  children?: CapturedValue[] | undefined;
+  /** Children, characters or items were cut by a limit. */
+  truncated?: boolean | undefined;
+  /** Replaced by the redaction rules. */
+  redacted?: boolean | undefined;
+  /** Refers back to an ancestor. */
+  circular?: boolean | undefined;
+  /** Could not be read (e.g. a getter that would have run). */
+  error?: string | undefined;
+}
+
+export const capturedValueSchema: z.ZodType<CapturedValue> = z.lazy(() =>
+  z.object({
+    name: z.string().max(1024).optional(),
+    type: z.string().max(32),
+    className: z.string().max(256).optional(),
+    value: z.string().max(65536).optional(),
+    size: z.number().int().nonnegative().optional(),
+    children: z.array(capturedValueSchema).max(1000).optional(),
+    truncated: z.boolean().optional(),
+    redacted: z.boolean().optional(),
+    circular: z.boolean().optional(),
+    error: z.string().max(1024).optional(),
+  }),
+);
+
+export const stackFrameSchema = z.object({
+  functionName: z.string().max(1024),
+  /** Original source file (after source maps) when known, else the script URL. */
+  file: z.string().max(2048),
+  line: z.number().int().nonnegative(),
+  column: z.number().int().nonnegative().optional(),
+  locals: z.array(capturedValueSchema).max(1000).optional(),
+});
+export type StackFrame = z.infer<typeof stackFrameSchema>;
+
+export const watchResultSchema = z.object({
+  expression: z.string().max(1024),
+  value: capturedValueSchema.optional(),
+  error: z.string().max(1024).optional(),
+});
+export type WatchResult = z.infer<typeof watchResultSchema>;
+
+// ---- hits -----------------------------------------------------------------------------------------------------------
+
+const traceIds = {
+  traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
+  spanId: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+};
+
+export const logHitSchema = z.object({
+  actionId: idSchema,
+  at: epochMsSchema,
+  level: logLevelSchema,
+  message: z.string().max(65536),
+  ...traceIds,
+});
+export type LogHit = z.infer<typeof logHitSchema>;
+
+export const snapshotHitSchema = z.object({
+  actionId: idSchema,
+  at: epochMsSchema,
+  frames: z.array(stackFrameSchema).max(100),
+  watches: z.array(watchResultSchema).max(50).default([]),
+  /** Something was cut by a capture limit. */
+  truncated: z.boolean().default(false),
+  ...traceIds,
+});
+export type SnapshotHit = z.infer<typeof snapshotHitSchema>;
+
+/** Histogram buckets: `counts[i]` values fell at or below `bounds[i]`; the last count is the overflow (+Inf). */
+export const histogramSchema = z
+  .object({
+    bounds: z.array(z.number()).max(64),
+    counts: z.array(z.number().int().nonnegative()).max(65),
+  })
+  .refine((h) => h.counts.length === h.bounds.length + 1, { message: 'counts must have one more entry than bounds' });
+
+/** One metric aggregated by the agent over `[start, end)`. */
+export const metricSampleSchema = z.object({
+  actionId: idSchema,
+  start: epochMsSchema,
+  end: epochMsSchema,
+  count: z.number().int().nonnegative(),
+  sum: z.number(),
+  min: z.number(),
+  max: z.number(),
+  histogram: histogramSchema.optional(),
+});
+export type MetricSample = z.infer<typeof metricSampleSchema>;
+
+// ---- agent → hub ----------------------------------------------------------------------------------------------------
+
+export const serviceInfoSchema = z.object({
+  name: z.string().trim().min(1).max(255),
+  version: z.string().max(255).optional(),
+  environment: z.string().max(255).optional(),
+});
+
+export const helloFrameSchema = z.object({
+  type: z.literal('hello'),
+  v,
+  /** Stable for the life of the process; a reconnect with the same id is the same agent. */
+  instanceId: z.string().min(8).max(64),
+  service: serviceInfoSchema,
+  tags: z.record(z.string().min(1).max(63), z.string().max(255)).default({}),
+  hostname: z.string().max(255),
+  pid: z.number().int().nonnegative(),
+  runtime: z.object({ name: z.string().max(32), version: z.string().max(64) }),
+  agentVersion: z.string().max(64),
+  /** Address the agent advertises (informational; the hub never dials agents). */
+  address: z.string().max(255).optional(),
+});
+export type HelloFrame = z.infer<typeof helloFrameSchema>;
+
+export const actionStatusSchema = z.object({
+  actionId: idSchema,
+  state: agentActionStateSchema,
+  method: probeMethodSchema.optional(),
+  /** Why: the error, the throttling budget that tripped, the file that is not loaded yet… */
+  reason: z.string().max(2048).optional(),
+  /** Where the probe landed (may differ from the requested line: the next statement). */
+  location: z
+    .object({ file: z.string().max(2048), line: z.number().int().min(1), column: z.number().int().nonnegative().optional() })
+    .optional(),
+  at: epochMsSchema,
+});
+export type ActionStatus = z.infer<typeof actionStatusSchema>;
+
+export const actionStatusFrameSchema = z.object({
+  type: z.literal('action_status'),
+  v,
+  statuses: z.array(actionStatusSchema).min(1).max(WIRE_LIMITS.maxStatuses),
+});
+
+export const hitsFrameSchema = z
+  .object({
+    type: z.literal('hits'),
+    v,
+    logs: z.array(logHitSchema).default([]),
+    snapshots: z.array(snapshotHitSchema).default([]),
+    metrics: z.array(metricSampleSchema).default([]),
+    /** Hits the agent dropped since the last frame (buffer full, hub away). */
+    dropped: z.number().int().nonnegative().default(0),
+  })
+  .refine((f) => f.logs.length + f.snapshots.length + f.metrics.length <= WIRE_LIMITS.maxBatchItems, {
+    message: `a hits frame carries at most ${WIRE_LIMITS.maxBatchItems} items`,
+  });
+export type HitsFrame = z.infer<typeof hitsFrameSchema>;
+
+export const heartbeatFrameSchema = z.object({
+  type: z.literal('heartbeat'),
+  v,
+  at: epochMsSchema,
+  /** Optional agent health counters (dropped hits, CPU budget used…). */
+  stats: z.record(z.string().max(64), z.number()).optional(),
+});
+
+export const agentFrameSchema = z.discriminatedUnion('type', [
+  helloFrameSchema,
+  actionStatusFrameSchema,
+  hitsFrameSchema,
+  heartbeatFrameSchema,
+]);
+export type AgentFrame = z.infer<typeof agentFrameSchema>;
+
+// ---- hub → agent ----------------------------------------------------------------------------------------------------
+
+/** An action as an agent receives it: what to do, where, until when, how many times. */
+export const agentActionSchema = z.intersection(
+  actionSpecSchema,
+  z.object({ id: idSchema, maxHits: z.number().int().min(1), expiresAt: epochMsSchema }),
+);
+export type AgentAction = z.infer<typeof agentActionSchema>;
+
+/** The full desired set. A higher revision replaces everything before it, so a lost frame heals on the next one. */
+export const actionSetSchema = z.object({
+  revision: z.number().int().nonnegative(),
+  items: z.array(agentActionSchema).max(WIRE_LIMITS.maxActionsPerAgent),
+});
+export type ActionSet = z.infer<typeof actionSetSchema>;
+
+export const agentSettingsSchema = z.object({
+  heartbeatIntervalMs: z.number().int().positive(),
+  /** How often the agent should flush buffered hits. */
+  flushIntervalMs: z.number().int().positive(),
+  /** How often metric aggregates are sent. */
+  metricIntervalMs: z.number().int().positive(),
+  maxFrameBytes: z.number().int().positive(),
+  maxBatchItems: z.number().int().positive(),
+});
+export type AgentSettings = z.infer<typeof agentSettingsSchema>;
+
+export const welcomeFrameSchema = z.object({
+  type: z.literal('welcome'),
+  v,
+  agentId: idSchema,
+  settings: agentSettingsSchema,
+  actions: actionSetSchema,
+});
+export type WelcomeFrame = z.infer<typeof welcomeFrameSchema>;
+
+export const actionsFrameSchema = z.object({ type: z.literal('actions'), v }).extend(actionSetSchema.shape);
+export type ActionsFrame = z.infer<typeof actionsFrameSchema>;
+
+/** A non-fatal complaint about a frame the agent sent (fatal ones close the socket with a CLOSE_CODES code). */
+export const errorFrameSchema = z.object({
+  type: z.literal('error'),
+  v,
+  code: z.string().max(64),
+  message: z.string().max(2048),
+});
+
+export const hubFrameSchema = z.discriminatedUnion('type', [welcomeFrameSchema, actionsFrameSchema, errorFrameSchema]);
+export type HubFrame = z.infer<typeof hubFrameSchema>;

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { epochMsSchema, idSchema, roleSchema } from './common.js';
+
+// ---- auth ---------------------------------------------------------------------------------------------------------
+
+export const emailSchema = z.string().trim().toLowerCase().min(3).max(254).regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
+export const passwordSchema = z.string().min(12, 'must be at least 12 characters').max(256);
+
+export const loginBodySchema = z.object({
+  email: emailSchema,
+  password: z.string().min(1).max(256),
+});
+export type LoginBody = z.infer<typeof loginBodySchema>;
+
+export const userSchema = z.object({
+  id: idSchema,
+  email: z.string(),
+  name: z.string(),
+  role: roleSchema,
+  disabled: z.boolean(),
+  createdAt: epochMsSchema,
+  updatedAt: epochMsSchema,
+});
+export type User = z.infer<typeof userSchema>;
+
+export const meSchema = z.object({
+  user: userSchema,
+  /** How the caller authenticated. */
+  via: z.enum(['session', 'token']),
+});
+export type Me = z.infer<typeof meSchema>;
+
+// ---- users --------------------------------------------------------------------------------------------------------
+
+export const createUserBodySchema = z.object({
+  email: emailSchema,
+  name: z.string().trim().min(1).max(200),
+  role: roleSchema,
+  password: passwordSchema,
+});
+export type CreateUserBody = z.infer<typeof createUserBodySchema>;
+
+export const updateUserBodySchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    role: roleSchema.optional(),
+    password: passwordSchema.optional(),
+    disabled: z.boolean().optional(),
+  })
+  .refine((v) => Object.values(v).some((x) => x !== undefined), { message: 'at least one field must be given' });
+export type UpdateUserBody = z.infer<typeof updateUserBodySchema>;
+
+// ---- API tokens ---------------------------------------------------------------------------------------------------
+
+export const tokenSchema = z.object({
+  id: idSchema,
+  name: z.string(),
+  /** First characters of the token, safe to show, to tell tokens apart. */
+  prefix: z.string(),
+  userId: idSchema,
+  createdAt: epochMsSchema,
+  expiresAt: epochMsSchema.nullable(),
+  lastUsedAt: epochMsSchema.nullable(),
+});
+export type ApiToken = z.infer<typeof tokenSchema>;
+
+export const createTokenBodySchema = z.object({
+  name: z.string().trim().min(1).max(100),
+  /** Absolute expiry (epoch ms). Omit for a token that never expires. */
+  expiresAt: epochMsSchema.optional(),
+});
+export type CreateTokenBody = z.infer<typeof createTokenBodySchema>;
+
+/** The only response that ever carries the secret token. */
+export const createdTokenSchema = tokenSchema.extend({ token: z.string() });
+export type CreatedToken = z.infer<typeof createdTokenSchema>;
+
+// ---- agent pools --------------------------------------------------------------------------------------------------
+
+export const poolNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, 'must be lower-case letters, digits, ".", "_" or "-"');
+
+export const poolSchema = z.object({
+  id: idSchema,
+  name: z.string(),
+  keyPrefix: z.string(),
+  createdAt: epochMsSchema,
+  keyRotatedAt: epochMsSchema,
+});
+export type Pool = z.infer<typeof poolSchema>;
+
+export const createPoolBodySchema = z.object({ name: poolNameSchema });
+export type CreatePoolBody = z.infer<typeof createPoolBodySchema>;
+
+/** Returned by create and rotate: the only time the registration key is shown. */
+export const poolWithKeySchema = poolSchema.extend({ key: z.string() });
+export type PoolWithKey = z.infer<typeof poolWithKeySchema>;
+
+// ---- audit --------------------------------------------------------------------------------------------------------
+
+export const auditOutcomeSchema = z.enum(['success', 'failure', 'denied']);
+export type AuditOutcome = z.infer<typeof auditOutcomeSchema>;
+
+export const auditEventSchema = z.object({
+  id: z.string(),
+  at: epochMsSchema,
+  actorType: z.enum(['user', 'token', 'agent', 'anonymous', 'system']),
+  actorId: z.string().nullable(),
+  actorEmail: z.string().nullable(),
+  action: z.string(),
+  targetType: z.string().nullable(),
+  targetId: z.string().nullable(),
+  outcome: auditOutcomeSchema,
+  status: z.number().int().nullable(),
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  requestId: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()).nullable(),
+});
+export type AuditEvent = z.infer<typeof auditEventSchema>;
+
+export const auditQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+  actorId: z.string().max(64).optional(),
+  action: z.string().max(100).optional(),
+  targetType: z.string().max(50).optional(),
+  targetId: z.string().max(64).optional(),
+  outcome: auditOutcomeSchema.optional(),
+  /** Epoch ms, inclusive. */
+  since: z.coerce.number().int().nonnegative().optional(),
+  /** Epoch ms, exclusive. */
+  until: z.coerce.number().int().nonnegative().optional(),
+});
+export type AuditQuery = z.infer<typeof auditQuerySchema>;
