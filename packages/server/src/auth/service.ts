@@ -1,0 +1,197 @@
+import {
+  SpyglassError,
+  type ApiToken,
+  type CreateTokenBody,
+  type CreatedToken,
+  type Page,
+  type User,
+} from '@spyglass/protocol';
+import type { Kysely, Selectable } from 'kysely';
+import type { Config } from '../config/config.js';
+import type { ApiTokensTable, Database } from '../storage/schema.js';
+import { toUser } from '../users/service.js';
+import { FailureLimiter } from './rate-limit.js';
+import { dummyPasswordHash, hashSecret, newId, newSecret, secretPrefix, verifyPassword } from './secrets.js';
+
+/** Do not write `last_seen_at` / `last_used_at` more often than this. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+function toToken(row: Selectable<ApiTokensTable>): ApiToken {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    userId: row.user_id,
+    createdAt: Number(row.created_at),
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+  };
+}
+
+export interface Session {
+  /** The cookie value; only ever returned here, at creation. */
+  cookie: string;
+  idHash: string;
+  expiresAt: number;
+}
+
+/** Sessions, API tokens and password login. */
+export class AuthService {
+  readonly #db: Kysely<Database>;
+  readonly #config: Config;
+  readonly #ipLimiter: FailureLimiter;
+  readonly #accountLimiter: FailureLimiter;
+
+  constructor(db: Kysely<Database>, config: Config) {
+    this.#db = db;
+    this.#config = config;
+    const { windowMs, maxPerIp, maxPerAccount } = config.loginRateLimit;
+    this.#ipLimiter = new FailureLimiter(maxPerIp, windowMs);
+    this.#accountLimiter = new FailureLimiter(maxPerAccount, windowMs);
+  }
+
+  /** Checks email + password under the per-IP and per-account failure limits. */
+  async login(email: string, password: string, ip: string): Promise<User> {
+    const retry = Math.max(this.#ipLimiter.retryAfterSec(ip), this.#accountLimiter.retryAfterSec(email));
+    if (retry > 0) {
+      throw new SpyglassError('RATE_LIMITED', 'too many failed sign-in attempts; try again later', { retryAfterSec: retry });
+    }
+    const row = await this.#db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+    // Always run scrypt, so a missing account takes as long as a wrong password.
+    const ok = await verifyPassword(password, row?.password_hash ?? (await dummyPasswordHash()));
+    if (row === undefined || !ok || Number(row.disabled) === 1) {
+      this.#ipLimiter.fail(ip);
+      this.#accountLimiter.fail(email);
+      throw new SpyglassError('UNAUTHENTICATED', 'wrong email or password, or the account is disabled');
+    }
+    this.#accountLimiter.reset(email);
+    return toUser(row);
+  }
+
+  async createSession(userId: string, meta: { ip: string | null; userAgent: string | null }): Promise<Session> {
+    const cookie = newSecret('sgs');
+    const now = Date.now();
+    const idHash = hashSecret(cookie);
+    const expiresAt = now + this.#config.session.ttlMs;
+    await this.#db
+      .insertInto('sessions')
+      .values({
+        id_hash: idHash,
+        user_id: userId,
+        created_at: now,
+        expires_at: expiresAt,
+        last_seen_at: now,
+        ip: meta.ip?.slice(0, 64) ?? null,
+        user_agent: meta.userAgent?.slice(0, 512) ?? null,
+      })
+      .execute();
+    return { cookie, idHash, expiresAt };
+  }
+
+  /** The user behind a session cookie, or null when it is unknown, expired, idle too long or the user is disabled. */
+  async userForSession(cookie: string): Promise<{ user: User; idHash: string } | null> {
+    const idHash = hashSecret(cookie);
+    const row = await this.#db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .selectAll('users')
+      .select(['sessions.expires_at as s_expires_at', 'sessions.last_seen_at as s_last_seen_at'])
+      .where('sessions.id_hash', '=', idHash)
+      .executeTakeFirst();
+    if (row === undefined) return null;
+    const now = Date.now();
+    const lastSeen = Number(row.s_last_seen_at);
+    if (Number(row.s_expires_at) <= now || now - lastSeen > this.#config.session.idleTtlMs) {
+      await this.#db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+      return null;
+    }
+    if (Number(row.disabled) === 1) return null;
+    if (now - lastSeen > TOUCH_INTERVAL_MS) {
+      await this.#db.updateTable('sessions').set({ last_seen_at: now }).where('id_hash', '=', idHash).execute();
+    }
+    return { user: toUser(row), idHash };
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.#db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+  }
+
+  async createToken(userId: string, body: CreateTokenBody): Promise<CreatedToken> {
+    const now = Date.now();
+    if (body.expiresAt !== undefined && body.expiresAt <= now) {
+      throw new SpyglassError('INVALID_INPUT', 'expiresAt must be in the future', {
+        issues: [{ path: 'body.expiresAt', message: 'must be in the future' }],
+      });
+    }
+    const token = newSecret('sgt');
+    const row = {
+      id: newId(),
+      user_id: userId,
+      name: body.name,
+      token_hash: hashSecret(token),
+      prefix: secretPrefix(token),
+      created_at: now,
+      expires_at: body.expiresAt ?? null,
+      last_used_at: null,
+    };
+    await this.#db.insertInto('api_tokens').values(row).execute();
+    return { ...toToken(row), token };
+  }
+
+  async userForToken(token: string): Promise<{ user: User; tokenId: string } | null> {
+    const row = await this.#db
+      .selectFrom('api_tokens')
+      .innerJoin('users', 'users.id', 'api_tokens.user_id')
+      .selectAll('users')
+      .select(['api_tokens.id as t_id', 'api_tokens.expires_at as t_expires_at', 'api_tokens.last_used_at as t_last_used_at'])
+      .where('api_tokens.token_hash', '=', hashSecret(token))
+      .executeTakeFirst();
+    if (row === undefined || Number(row.disabled) === 1) return null;
+    const now = Date.now();
+    if (row.t_expires_at !== null && Number(row.t_expires_at) <= now) return null;
+    if (row.t_last_used_at === null || now - Number(row.t_last_used_at) > TOUCH_INTERVAL_MS) {
+      await this.#db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.t_id).execute();
+    }
+    return { user: toUser(row), tokenId: row.t_id };
+  }
+
+  /** Tokens of one user, or of everyone when `userId` is undefined (admins). Newest first. */
+  async listTokens(userId: string | undefined, limit: number, cursor?: string): Promise<Page<ApiToken>> {
+    let q = this.#db.selectFrom('api_tokens').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1);
+    if (userId !== undefined) q = q.where('user_id', '=', userId);
+    if (cursor !== undefined) {
+      const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+      const atNum = Number(at);
+      if (Number.isSafeInteger(atNum) && id !== undefined) {
+        q = q.where((eb) => eb.or([eb('created_at', '<', atNum), eb.and([eb('created_at', '=', atNum), eb('id', '<', id)])]));
+      }
+    }
+    const rows = await q.execute();
+    const items = rows.slice(0, limit).map(toToken);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor: rows.length > limit && last ? Buffer.from(`${last.createdAt}|${last.id}`).toString('base64url') : null,
+    };
+  }
+
+  /** Deletes a token. Non-admins may only delete their own. */
+  async deleteToken(actor: User, id: string): Promise<ApiToken> {
+    const row = await this.#db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    if (row === undefined || (row.user_id !== actor.id && actor.role !== 'admin')) {
+      throw new SpyglassError('NOT_FOUND', `token ${id} not found`);
+    }
+    await this.#db.deleteFrom('api_tokens').where('id', '=', id).execute();
+    return toToken(row);
+  }
+
+  /** Removes expired sessions (called periodically). */
+  async sweepExpiredSessions(): Promise<number> {
+    const now = Date.now();
+    const r = await this.#db
+      .deleteFrom('sessions')
+      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<', now - this.#config.session.idleTtlMs)]))
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The bus carries signals between hub replicas ("actions changed", live hits, agent presence). The database stays the
+ * source of truth: a lost bus message may delay an update, never lose data. Messages must be JSON-serialisable so the
+ * Redis implementation can carry them unchanged.
+ */
+export type BusHandler = (message: unknown) => void;
+
+export interface Bus {
+  readonly kind: 'memory' | 'redis';
+  publish(topic: string, message: unknown): Promise<void>;
+  /** Returns a function that removes the subscription. */
+  subscribe(topic: string, handler: BusHandler): () => void;
+  close(): Promise<void>;
+}
+
+/** One hub process: delivers on a later tick, like a network bus would, and isolates handler failures. */
+export class MemoryBus implements Bus {
+  readonly kind = 'memory' as const;
+  readonly #handlers = new Map<string, Set<BusHandler>>();
+  readonly #onHandlerError: (err: unknown, topic: string) => void;
+
+  constructor(onHandlerError: (err: unknown, topic: string) => void = () => {}) {
+    this.#onHandlerError = onHandlerError;
+  }
+
+  publish(topic: string, message: unknown): Promise<void> {
+    const handlers = this.#handlers.get(topic);
+    if (handlers === undefined || handlers.size === 0) return Promise.resolve();
+    // Serialise like a real bus would, so no subscriber can mutate the publisher's object.
+    const text = JSON.stringify(message);
+    for (const handler of [...handlers]) {
+      setImmediate(() => {
+        try {
+          handler(JSON.parse(text));
+        } catch (err) {
+          this.#onHandlerError(err, topic);
+        }
+      });
+    }
+    return Promise.resolve();
+  }
+
+  subscribe(topic: string, handler: BusHandler): () => void {
+    let set = this.#handlers.get(topic);
+    if (set === undefined) {
+      set = new Set();
+      this.#handlers.set(topic, set);
+    }
+    set.add(handler);
+    return () => {
+      set.delete(handler);
+      if (set.size === 0) this.#handlers.delete(topic);
+    };
+  }
+
+  close(): Promise<void> {
+    this.#handlers.clear();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,124 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, MysqlDialect, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
+import { createPool as createMysqlPool } from 'mysql2';
+import pg from 'pg';
+import { MIGRATIONS } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres' | 'mysql';
+
+export interface Storage {
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+  /** Runs pending migrations. Safe when several hub replicas start at once (the migrator takes a DB lock). */
+  migrate(): Promise<void>;
+  /** True when the database answers and every known migration has been applied. */
+  isReady(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const MIGRATION_TABLE = 'spyglass_migration';
+export const MIGRATION_LOCK_TABLE = 'spyglass_migration_lock';
+
+/** Describes a database URL without its password, for logs. */
+export function redactDatabaseUrl(url: string): string {
+  if (url.startsWith('sqlite:')) return url;
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable database URL)';
+  }
+}
+
+function sqlitePath(url: string): string {
+  const rest = url.slice('sqlite:'.length);
+  return rest.startsWith('//') ? rest.slice(2) : rest;
+}
+
+function createDialect(url: string): { dialect: Dialect; name: DialectName } {
+  if (url.startsWith('sqlite:')) {
+    const file = sqlitePath(url);
+    const memory = file === ':memory:' || file === '';
+    if (!memory) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    return {
+      name: 'sqlite',
+      dialect: new SqliteDialect({
+        database: () => {
+          const db = new SQLite(memory ? ':memory:' : file);
+          if (!memory) db.pragma('journal_mode = WAL');
+          db.pragma('busy_timeout = 5000');
+          db.pragma('foreign_keys = ON');
+          db.pragma('synchronous = NORMAL');
+          return Promise.resolve(db);
+        },
+      }),
+    };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 10,
+      // epoch-ms columns are BIGINT; they fit in a double, so read them as numbers.
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    return { name: 'postgres', dialect: new PostgresDialect({ pool }) };
+  }
+  if (/^(mysql|mariadb):\/\//.test(url)) {
+    const pool = createMysqlPool({
+      uri: url.replace(/^mariadb:/, 'mysql:'),
+      connectionLimit: 10,
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      timezone: 'Z',
+    });
+    return { name: 'mysql', dialect: new MysqlDialect({ pool }) };
+  }
+  throw new Error(`unsupported database URL ${redactDatabaseUrl(url)}`);
+}
+
+export function createStorage(url: string): Storage {
+  const { dialect, name } = createDialect(url);
+  const db = new Kysely<Database>({ dialect });
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve(MIGRATIONS) },
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+  });
+  let closed = false;
+  return {
+    db,
+    dialect: name,
+    async migrate() {
+      const { error, results } = await migrator.migrateToLatest();
+      if (error !== undefined) {
+        const failed = results?.find((r) => r.status === 'Error');
+        throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? String(error)}`, {
+          cause: error,
+        });
+      }
+    },
+    async isReady() {
+      if (closed) return false;
+      try {
+        await sql`select 1`.execute(db);
+        const migrations = await migrator.getMigrations();
+        return migrations.every((m) => m.executedAt !== undefined);
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}
