@@ -3,6 +3,20 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Access, RequestAudit } from '../http/context.js';
 import type { AuthService } from './service.js';
 
+export interface RouteEntry {
+  method: string;
+  url: string;
+  access: Access;
+  websocket: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every registered route with its access rule (the RBAC test walks it). */
+    routeTable: RouteEntry[];
+  }
+}
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function bearer(request: FastifyRequest): string | undefined {
@@ -17,7 +31,9 @@ function crossOrigin(request: FastifyRequest): boolean {
   const origin = request.headers.origin;
   if (origin === undefined || origin === 'null') return origin === 'null';
   try {
-    return new URL(origin).host !== request.headers.host;
+    const o = new URL(origin);
+    // Normalise the Host header the same way (default ports dropped) before comparing.
+    return o.host !== new URL(`${o.protocol}//${request.headers.host ?? ''}`).host;
   } catch {
     return true;
   }
@@ -45,11 +61,15 @@ export function installAuth(app: FastifyInstance, auth: AuthService, cookieName:
   app.decorateRequest('principal', null);
   app.decorateRequest('audit', null as unknown as RequestAudit);
 
+  app.decorate('routeTable', [] as RouteEntry[]);
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/api/docs')) route.config = { ...(route.config ?? {}), access: 'public' };
     const access = (route.config as { access?: Access } | undefined)?.access;
     if (access === undefined) throw new Error(`route ${String(route.method)} ${route.url} declares no config.access`);
     const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      app.routeTable.push({ method, url: route.url, access, websocket: route.websocket === true });
+    }
     const unsafe = methods.some((m) => !SAFE_METHODS.has(m));
     if (unsafe && (route.config as { audit?: string } | undefined)?.audit === undefined) {
       throw new Error(`state-changing route ${String(route.method)} ${route.url} declares no config.audit`);
