@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// `npm start`: installs dependencies and builds whatever is missing or stale, then runs the hub in the foreground
+// (embedded SQLite under ./.spyglass unless configured otherwise). Extra arguments go to the hub:
+// `npm start -- --port 8080`.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function step(label, cmd, args) {
+  process.stdout.write(`› ${label}\n`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
+  if (r.status !== 0) {
+    process.stderr.write(`spyglass: "${cmd} ${args.join(' ')}" failed (exit ${r.status ?? r.signal})\n`);
+    process.exit(1);
+  }
+}
+
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+const installedMarker = path.join(root, 'node_modules', '.package-lock.json');
+if (!existsSync(installedMarker) || mtime(path.join(root, 'package-lock.json')) > mtime(installedMarker)) {
+  step('installing dependencies (first run takes a minute or two: better-sqlite3 compiles)', npm, ['ci', '--no-audit', '--no-fund']);
+}
+// tsc -b is incremental: up-to-date packages cost a fraction of a second.
+step('building', process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b']);
+
+const child = spawn(process.execPath, [path.join(root, 'packages', 'server', 'dist', 'main.js'), ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: 'inherit',
+  env: process.env,
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
