@@ -100,7 +100,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   const firstRun = await bootstrapAdmin(config, users, log);
 
   const app: FastifyInstance = Fastify({
-    loggerInstance: log as FastifyBaseLogger,
+    loggerInstance: log as unknown as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy as boolean | string,
     forceCloseConnections: 'idle',
@@ -117,13 +117,15 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   app.decorate('firstRun', firstRun);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    done();
   });
 
   let shuttingDown = false;
-  app.addHook('preClose', async () => {
+  app.addHook('preClose', (done) => {
     shuttingDown = true;
+    done();
   });
 
   installErrorHandling(app);

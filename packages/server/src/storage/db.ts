@@ -64,8 +64,8 @@ function createDialect(url: string): { dialect: Dialect; name: DialectName } {
       max: 10,
       // epoch-ms columns are BIGINT; they fit in a double, so read them as numbers.
       types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+        getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+          oid === 20 ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
       },
     });
     return { name: 'postgres', dialect: new PostgresDialect({ pool }) };
@@ -100,7 +100,7 @@ export function createStorage(url: string): Storage {
       const { error, results } = await migrator.migrateToLatest();
       if (error !== undefined) {
         const failed = results?.find((r) => r.status === 'Error');
-        throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? String(error)}`, {
+        throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, {
           cause: error,
         });
       }
