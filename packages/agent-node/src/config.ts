@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES, checkLinearPattern } from './redact.js';
+
+/** Agent settings: defaults < environment (`SPYGLASS_*`) < `start()` options, validated once and frozen. */
+export const agentOptionsSchema = z.object({
+  /** Hub base URL (`http://…` or `ws://…`); the agent connects to `<url>/api/v1/agents/connect`. */
+  url: z.string().url().optional(),
+  /** Pool registration key. */
+  key: z.string().min(1).optional(),
+  service: z.string().trim().min(1).max(255).default('node-service'),
+  serviceVersion: z.string().max(255).optional(),
+  environment: z.string().max(255).optional(),
+  tags: z.record(z.string().min(1).max(63), z.string().max(255)).default({}),
+  debug: z.boolean().default(false),
+  /** Share of one CPU the agent may use over all actions (percent), and per action. */
+  cpuBudgetPct: z.number().positive().max(100).default(5),
+  actionCpuBudgetPct: z.number().positive().max(100).default(2),
+  /** Log lines per second per action and for the whole agent; bytes per second of log text. */
+  maxLogsPerSecondPerAction: z.number().int().positive().default(100),
+  maxLogsPerSecond: z.number().int().positive().default(1000),
+  maxLogBytesPerSecond: z.number().int().positive().default(1024 * 1024),
+  /** Buffered hits kept while the hub is away (oldest dropped first). */
+  maxBufferedLogs: z.number().int().positive().default(10_000),
+  maxBufferedSnapshots: z.number().int().positive().default(100),
+  maxBufferedMetrics: z.number().int().positive().default(10_000),
+  /** Redaction: name fragments and value patterns (linear-time regular expressions only). */
+  redactNames: z.array(z.string().min(1)).default([...DEFAULT_REDACT_NAMES]),
+  redactValues: z
+    .array(
+      z.string().superRefine((p, ctx) => {
+        try {
+          checkLinearPattern(p);
+          new RegExp(p);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      }),
+    )
+    .default([...DEFAULT_REDACT_VALUES]),
+  /** Files the agent never instruments (path fragments, e.g. `/secrets/`, `auth.ts`). */
+  blocklist: z.array(z.string().min(1)).default([]),
+  /** Force one probe method (for benchmarks and diagnosis); default chooses per action. */
+  probeMethod: z.enum(['auto', 'patch', 'breakpoint']).default('auto'),
+  /** How often a blocked patch is retried. */
+  patchRetryMs: z.number().int().positive().default(1000),
+  /** Reconnect backoff bounds. */
+  reconnectMinMs: z.number().int().positive().default(1000),
+  reconnectMaxMs: z.number().int().positive().default(60_000),
+});
+export type AgentOptions = z.input<typeof agentOptionsSchema>;
+export type AgentConfig = Readonly<z.output<typeof agentOptionsSchema>>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const list = (v: string): string[] =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+/** Options read from `SPYGLASS_*` environment variables. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
+  const o: Record<string, unknown> = {};
+  const str = (name: string, key: string): void => {
+    const v = env[name];
+    if (v !== undefined && v !== '') o[key] = v;
+  };
+  const num = (name: string, key: string): void => {
+    const v = env[name];
+    if (v !== undefined && v !== '') o[key] = Number(v);
+  };
+  str('SPYGLASS_URL', 'url');
+  str('SPYGLASS_KEY', 'key');
+  str('SPYGLASS_SERVICE', 'service');
+  str('SPYGLASS_SERVICE_VERSION', 'serviceVersion');
+  str('SPYGLASS_ENVIRONMENT', 'environment');
+  str('SPYGLASS_PROBE_METHOD', 'probeMethod');
+  num('SPYGLASS_CPU_BUDGET_PCT', 'cpuBudgetPct');
+  num('SPYGLASS_ACTION_CPU_BUDGET_PCT', 'actionCpuBudgetPct');
+  num('SPYGLASS_MAX_LOGS_PER_SECOND', 'maxLogsPerSecond');
+  num('SPYGLASS_MAX_LOGS_PER_SECOND_PER_ACTION', 'maxLogsPerSecondPerAction');
+  num('SPYGLASS_MAX_LOG_BYTES_PER_SECOND', 'maxLogBytesPerSecond');
+  num('SPYGLASS_RECONNECT_MIN_MS', 'reconnectMinMs');
+  num('SPYGLASS_RECONNECT_MAX_MS', 'reconnectMaxMs');
+  num('SPYGLASS_PATCH_RETRY_MS', 'patchRetryMs');
+  const debug = env.SPYGLASS_AGENT_DEBUG;
+  if (debug !== undefined && debug !== '' && debug !== '0' && debug !== 'false') o.debug = true;
+  if (env.SPYGLASS_TAGS) {
+    const tags: Record<string, string> = {};
+    for (const pair of list(env.SPYGLASS_TAGS)) {
+      const eq = pair.indexOf('=');
+      if (eq > 0) tags[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+      else tags[pair] = '';
+    }
+    o.tags = tags;
+  }
+  // Extra redaction rules add to the defaults; SPYGLASS_REDACT_DEFAULTS=false drops the defaults.
+  const keepDefaults = env.SPYGLASS_REDACT_DEFAULTS !== 'false';
+  if (env.SPYGLASS_REDACT_NAMES || !keepDefaults) {
+    o.redactNames = [...(keepDefaults ? DEFAULT_REDACT_NAMES : []), ...list(env.SPYGLASS_REDACT_NAMES ?? '')];
+  }
+  if (env.SPYGLASS_REDACT_VALUES || !keepDefaults) {
+    // Patterns may contain commas: separate them with newlines or ";;".
+    const extra = (env.SPYGLASS_REDACT_VALUES ?? '').split(/\n|;;/).map((s) => s.trim()).filter(Boolean);
+    o.redactValues = [...(keepDefaults ? DEFAULT_REDACT_VALUES : []), ...extra];
+  }
+  if (env.SPYGLASS_BLOCKLIST) o.blocklist = list(env.SPYGLASS_BLOCKLIST);
+  return o;
+}
+
+/** Merge and validate; every problem is reported at once. */
+export function loadConfig(env: NodeJS.ProcessEnv, options: AgentOptions = {}): AgentConfig {
+  const merged = { ...optionsFromEnv(env), ...stripUndefined(options) };
+  const parsed = agentOptionsSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(
+      'invalid agent settings: ' + parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+    );
+  }
+  return Object.freeze(parsed.data);
+}
+
+function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}

@@ -1,0 +1,189 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import WebSocket from 'ws';
+import { hubFrameSchema, type HubFrame } from '@spyglass/protocol';
+import type { DebugLog } from './debug-log.js';
+
+export interface ConnectionOptions {
+  url: string;
+  key: string | undefined;
+  minDelayMs: number;
+  maxDelayMs: number;
+  maxFrameBytes: number;
+  log: DebugLog;
+  /** First frame after the socket opens. */
+  hello(): unknown;
+  onFrame(frame: HubFrame): void;
+  onOpen(): void;
+  onClose(code: number, reason: string): void;
+}
+
+/** Exponential backoff with full jitter: a random delay in [min, min(max, min·2^attempt)]. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(minMs + random() * (ceiling - minMs));
+}
+
+export function connectUrl(base: string): string {
+  const u = new URL(base);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  else if (u.protocol === 'https:') u.protocol = 'wss:';
+  u.pathname = u.pathname.replace(/\/+$/, '') + '/api/v1/agents/connect';
+  return u.toString();
+}
+
+/**
+ * The agent's one WebSocket to the hub. Reconnects forever with backoff; never keeps the host process alive
+ * (the TCP socket and every timer are unref'd); never throws into the host.
+ */
+export class Connection {
+  private ws: WebSocket | undefined;
+  private attempt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private welcomed = false;
+  /** Frames sent and connection attempts, for stats. */
+  readonly stats = { connects: 0, disconnects: 0, framesIn: 0, framesOut: 0, badFrames: 0 };
+
+  constructor(private readonly opts: ConnectionOptions) {}
+
+  get isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN && this.welcomed;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    try {
+      this.ws?.close(1000, 'agent stopped');
+    } catch {
+      // Closing a socket that never opened.
+    }
+    this.ws?.terminate();
+  }
+
+  /** Mark the session usable (after `welcome`). */
+  welcome(): void {
+    this.welcomed = true;
+    this.attempt = 0;
+  }
+
+  send(frame: unknown): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    try {
+      const text = JSON.stringify(frame);
+      if (text.length > this.opts.maxFrameBytes) {
+        this.opts.log(`frame of ${text.length} bytes not sent (limit ${this.opts.maxFrameBytes})`);
+        return false;
+      }
+      ws.send(text);
+      this.stats.framesOut++;
+      return true;
+    } catch (err) {
+      this.opts.log('send failed', err);
+      return false;
+    }
+  }
+
+  /** Bytes waiting in the socket: back-pressure for the flusher. */
+  get buffered(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.welcomed = false;
+    let ws: WebSocket;
+    try {
+      const url = connectUrl(this.opts.url);
+      const secure = url.startsWith('wss:');
+      ws = new WebSocket(url, {
+        headers: this.opts.key ? { authorization: `Bearer ${this.opts.key}` } : {},
+        handshakeTimeout: 10_000,
+        maxPayload: this.opts.maxFrameBytes * 2,
+        perMessageDeflate: false,
+        createConnection: (options: net.NetConnectOpts & tls.ConnectionOptions) => {
+          const socket = secure ? tls.connect(options) : net.connect(options);
+          socket.unref();
+          return socket;
+        },
+      } as WebSocket.ClientOptions);
+    } catch (err) {
+      this.opts.log('cannot create WebSocket', err);
+      this.schedule();
+      return;
+    }
+    this.ws = ws;
+    this.stats.connects++;
+    ws.on('open', () => {
+      this.opts.log('connected');
+      this.send(this.opts.hello());
+      this.opts.onOpen();
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      this.stats.framesIn++;
+      let frame: HubFrame;
+      try {
+        const parsed = hubFrameSchema.safeParse(JSON.parse(rawToString(data)));
+        if (!parsed.success) {
+          this.stats.badFrames++;
+          this.opts.log(`invalid frame from hub: ${parsed.error.message}`);
+          return;
+        }
+        frame = parsed.data;
+      } catch (err) {
+        this.stats.badFrames++;
+        this.opts.log('unreadable frame from hub', err);
+        return;
+      }
+      try {
+        this.opts.onFrame(frame);
+      } catch (err) {
+        this.opts.log('handling a hub frame failed', err);
+      }
+    });
+    ws.on('close', (code, reason) => {
+      this.stats.disconnects++;
+      this.welcomed = false;
+      if (this.ws === ws) this.ws = undefined;
+      this.opts.log(`disconnected (${code} ${reason.toString()})`);
+      try {
+        this.opts.onClose(code, reason.toString());
+      } catch (err) {
+        this.opts.log('onClose failed', err);
+      }
+      this.schedule();
+    });
+    ws.on('error', (err) => {
+      this.opts.log(`connection error: ${err.message}`);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      this.opts.log(`hub answered ${res.statusCode} to the WebSocket upgrade`);
+      res.resume();
+      ws.terminate();
+    });
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.timer) return;
+    const delay = backoffDelay(this.attempt++, this.opts.minDelayMs, this.opts.maxDelayMs);
+    this.opts.log(`reconnecting in ${delay} ms`);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.connect();
+    }, delay);
+    this.timer.unref();
+  }
+}
+
+function rawToString(data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}

@@ -1,0 +1,19 @@
+/** The agent's own logger: silent unless SPYGLASS_AGENT_DEBUG is set; writes to stderr, never throws. */
+export interface DebugLog {
+  enabled: boolean;
+  (message: string, err?: unknown): void;
+}
+
+export function createDebugLog(enabled: boolean): DebugLog {
+  const log = ((message: string, err?: unknown) => {
+    if (!enabled) return;
+    try {
+      const detail = err === undefined ? '' : ` ${err instanceof Error ? (err.stack ?? err.message) : JSON.stringify(err)}`;
+      process.stderr.write(`[spyglass-agent] ${message}${detail}\n`);
+    } catch {
+      // Nothing to do: the agent's own logging must never fail the host.
+    }
+  }) as DebugLog;
+  log.enabled = enabled;
+  return log;
+}

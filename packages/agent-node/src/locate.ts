@@ -1,0 +1,224 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  GREATEST_LOWER_BOUND,
+  LEAST_UPPER_BOUND,
+  TraceMap,
+  allGeneratedPositionsFor,
+  originalPositionFor,
+} from '@jridgewell/trace-mapping';
+
+/** A script V8 told us about (`Debugger.scriptParsed`). */
+export interface ScriptInfo {
+  scriptId: string;
+  /** Exactly as V8 reported it; breakpoints are set by this URL. */
+  url: string;
+  /** File system path when the URL is a file. */
+  path: string | undefined;
+  isModule: boolean;
+  sourceMapURL: string | undefined;
+  /** Loaded lazily: undefined = not tried, null = none or unreadable. */
+  map?: SourceMapInfo | null;
+}
+
+export interface SourceMapInfo {
+  map: TraceMap;
+  /** Normalised path of each entry of `map.sources` (same order). */
+  paths: string[];
+}
+
+export type Resolution =
+  | {
+      kind: 'found';
+      script: ScriptInfo;
+      /** 1-based line and 0-based column in the generated script where the search starts. */
+      line: number;
+      column: number;
+      /** Set when the action was matched through a source map: the original file. */
+      source: string | undefined;
+    }
+  | { kind: 'pending'; reason: string }
+  | { kind: 'error'; reason: string };
+
+/** Normalise a file reference: file URL or path, forward slashes, no leading `./`. */
+export function normalisePath(file: string): string {
+  let f = file.trim();
+  if (f.startsWith('file://')) {
+    try {
+      f = fileURLToPath(f);
+    } catch {
+      f = f.slice('file://'.length);
+    }
+  }
+  f = f.replace(/\\/g, '/');
+  // Bundler schemes (`webpack://app/./src/a.ts`): keep what follows the scheme.
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(f);
+  if (scheme) f = f.slice(scheme[0].length);
+  const parts: string[] = [];
+  for (const seg of f.split('/')) {
+    if (seg === '.' || (seg === '' && parts.length > 0)) continue;
+    if (seg === '..' && parts.length > 0 && parts[parts.length - 1] !== '..' && parts[parts.length - 1] !== '') parts.pop();
+    else parts.push(seg);
+  }
+  return parts.join('/');
+}
+
+/** `wanted` names `candidate`: equal, or a suffix at a path-segment boundary. */
+export function pathMatches(candidate: string, wanted: string): boolean {
+  if (candidate === wanted) return true;
+  if (wanted.startsWith('/')) return false;
+  return candidate.endsWith('/' + wanted);
+}
+
+export function loadSourceMap(script: Pick<ScriptInfo, 'url' | 'path' | 'sourceMapURL'>, readFile = (p: string) => readFileSync(p, 'utf8')): SourceMapInfo | null {
+  const ref = script.sourceMapURL;
+  if (!ref) return null;
+  let text: string;
+  let mapUrl: string;
+  if (ref.startsWith('data:')) {
+    const comma = ref.indexOf(',');
+    if (comma < 0) return null;
+    const meta = ref.slice(5, comma);
+    const body = ref.slice(comma + 1);
+    text = meta.endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body);
+    mapUrl = script.url;
+  } else {
+    const base = script.path ? pathToFileURL(script.path).href : script.url;
+    let url: URL;
+    try {
+      url = new URL(ref, base);
+    } catch {
+      return null;
+    }
+    if (url.protocol !== 'file:') return null;
+    text = readFile(fileURLToPath(url));
+    mapUrl = url.href;
+  }
+  if (text.length > 50 * 1024 * 1024) return null;
+  const map = new TraceMap(text, mapUrl);
+  const paths = map.resolvedSources.map((s, i) => {
+    const raw = s ?? map.sources[i] ?? '';
+    return normalisePath(raw);
+  });
+  return { map, paths };
+}
+
+/** Map an original `source` line to the first generated position on it, or on the next line that has code. */
+export function generatedFor(
+  info: SourceMapInfo,
+  sourceIndex: number,
+  line: number,
+  lookahead = 200,
+): { line: number; column: number; originalLine: number } | undefined {
+  const source = info.map.sources[sourceIndex];
+  if (source === undefined || source === null) return undefined;
+  for (let l = line; l < line + lookahead; l++) {
+    const all = allGeneratedPositionsFor(info.map, { source, line: l, column: 0, bias: LEAST_UPPER_BOUND });
+    let best: { line: number; column: number } | undefined;
+    for (const p of all) {
+      if (p.line === null || p.column === null) continue;
+      if (!best || p.line < best.line || (p.line === best.line && p.column < best.column)) best = { line: p.line, column: p.column };
+    }
+    if (best) return { ...best, originalLine: l };
+  }
+  return undefined;
+}
+
+/** Map a generated position back to the original file and line. */
+export function originalFor(info: SourceMapInfo, line: number, column: number): { file: string; line: number; column: number } | undefined {
+  let p = originalPositionFor(info.map, { line, column, bias: GREATEST_LOWER_BOUND });
+  if (p.source === null) p = originalPositionFor(info.map, { line, column, bias: LEAST_UPPER_BOUND });
+  if (p.source === null || p.line === null) return undefined;
+  const idx = info.map.resolvedSources.indexOf(p.source);
+  const file = idx >= 0 ? (info.paths[idx] ?? p.source) : normalisePath(p.source);
+  return { file, line: p.line, column: p.column ?? 0 };
+}
+
+/** Every script the session has seen, and the `file:line` → script resolution. */
+export class ScriptRegistry {
+  private readonly byId = new Map<string, ScriptInfo>();
+  private readonly ignore: (path: string) => boolean;
+
+  constructor(ignore: (path: string) => boolean) {
+    this.ignore = ignore;
+  }
+
+  add(params: { scriptId: string; url: string; isModule?: boolean; sourceMapURL?: string }): ScriptInfo | undefined {
+    const url = params.url;
+    if (!url || url.startsWith('node:') || url.startsWith('internal/') || url.startsWith('evalmachine')) return undefined;
+    let path: string | undefined;
+    if (url.startsWith('file://')) {
+      try {
+        path = fileURLToPath(url);
+      } catch {
+        path = undefined;
+      }
+    } else if (isAbsolute(url)) path = url;
+    if (path && this.ignore(path)) return undefined;
+    const info: ScriptInfo = {
+      scriptId: params.scriptId,
+      url,
+      path,
+      isModule: Boolean(params.isModule),
+      sourceMapURL: params.sourceMapURL || undefined,
+    };
+    this.byId.set(info.scriptId, info);
+    return info;
+  }
+
+  get(scriptId: string): ScriptInfo | undefined {
+    return this.byId.get(scriptId);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  mapOf(script: ScriptInfo): SourceMapInfo | null {
+    if (script.map === undefined) {
+      try {
+        script.map = loadSourceMap(script);
+      } catch {
+        script.map = null;
+      }
+    }
+    return script.map;
+  }
+
+  resolve(file: string, line: number): Resolution {
+    const wanted = normalisePath(file);
+    const lookInNodeModules = wanted.includes('node_modules/');
+    const candidates: { script: ScriptInfo; matched: string; sourceIndex?: number }[] = [];
+    for (const script of this.byId.values()) {
+      const own = script.path ? normalisePath(script.path) : normalisePath(script.url);
+      if (pathMatches(own, wanted)) {
+        candidates.push({ script, matched: own });
+        continue;
+      }
+      if (!script.sourceMapURL) continue;
+      if (!lookInNodeModules && own.includes('/node_modules/')) continue;
+      const map = this.mapOf(script);
+      if (!map) continue;
+      map.paths.forEach((p, i) => {
+        if (pathMatches(p, wanted)) candidates.push({ script, matched: p, sourceIndex: i });
+      });
+    }
+    if (candidates.length === 0) return { kind: 'pending', reason: `no loaded script matches ${file} yet` };
+    const distinct = [...new Set(candidates.map((c) => c.matched))];
+    if (distinct.length > 1) {
+      return {
+        kind: 'error',
+        reason: `${file} is ambiguous; it matches ${distinct.length} files: ${distinct.slice(0, 10).join(', ')}${distinct.length > 10 ? ', …' : ''}`,
+      };
+    }
+    // The same file in several scripts (loaded twice): the most recent one runs.
+    const c = candidates[candidates.length - 1]!;
+    if (c.sourceIndex === undefined) return { kind: 'found', script: c.script, line, column: 0, source: undefined };
+    const map = this.mapOf(c.script)!;
+    const g = generatedFor(map, c.sourceIndex, line);
+    if (!g) return { kind: 'error', reason: `no code at or after line ${line} of ${c.matched}` };
+    return { kind: 'found', script: c.script, line: g.line, column: g.column, source: c.matched };
+  }
+}
+

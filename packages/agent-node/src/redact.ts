@@ -1,0 +1,177 @@
+/**
+ * PII redaction by variable/property name and by value. Names are matched by normalised substring (no regular
+ * expressions); values by a Luhn-checked card-number scanner plus regular expressions that are checked to be free of
+ * the constructs that make backtracking engines super-linear (nested quantifiers, back-references, lookaround).
+ */
+export const REDACTED = '[REDACTED]';
+
+export const DEFAULT_REDACT_NAMES: readonly string[] = [
+  'password',
+  'passwd',
+  'secret',
+  'token',
+  'authorization',
+  'cookie',
+  'apikey',
+  'privatekey',
+  'sessionid',
+  'creditcard',
+  'cardnumber',
+  'cvv',
+  'ssn',
+];
+
+export const DEFAULT_REDACT_VALUES: readonly string[] = [
+  // Authorization header values.
+  '\\b[Bb]earer [A-Za-z0-9._~+/=-]{8,}',
+  // JSON Web Tokens.
+  '\\beyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]*',
+];
+
+export class RedactionPatternError extends Error {
+  override name = 'RedactionPatternError';
+}
+
+/** Only patterns with star height ≤ 1, no back-references and no lookaround are accepted. */
+export function checkLinearPattern(source: string): void {
+  if (source.length > 500) throw new RedactionPatternError('pattern longer than 500 characters');
+  const groups: { quantified: boolean; alternation: boolean }[] = [];
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') {
+      const n = source[i + 1] ?? '';
+      if (!inClass && /[1-9k]/.test(n)) throw new RedactionPatternError(`back-references are not allowed: ${source}`);
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === '(') {
+      if (source[i + 1] === '?' && source[i + 2] !== ':') throw new RedactionPatternError(`lookaround and named groups are not allowed: ${source}`);
+      groups.push({ quantified: false, alternation: false });
+    } else if (c === '|') {
+      const top = groups[groups.length - 1];
+      if (top) top.alternation = true;
+    } else if (c === ')') {
+      const inner = groups.pop();
+      const next = source[i + 1];
+      const quantifiedGroup = next === '*' || next === '+' || next === '?' || next === '{';
+      if (inner && quantifiedGroup && (inner.quantified || inner.alternation)) {
+        throw new RedactionPatternError(`a quantified group may not contain quantifiers or alternation: ${source}`);
+      }
+      const parent = groups[groups.length - 1];
+      if (parent && (quantifiedGroup || inner?.quantified)) parent.quantified = true;
+    } else if (c === '*' || c === '+' || c === '?' || c === '{') {
+      const top = groups[groups.length - 1];
+      if (top) top.quantified = true;
+    }
+  }
+  if (inClass || groups.length > 0) throw new RedactionPatternError(`unbalanced pattern: ${source}`);
+}
+
+export interface RedactorOptions {
+  names: readonly string[];
+  values: readonly string[];
+  /** Longest string scanned for value patterns; longer strings are scanned up to this length. */
+  maxScanLength?: number;
+}
+
+export class Redactor {
+  private readonly names: string[];
+  private readonly values: RegExp[];
+  private readonly maxScan: number;
+
+  constructor(options: RedactorOptions) {
+    this.names = options.names.map(normaliseName).filter((n) => n.length > 0);
+    this.values = options.values.map((v) => {
+      checkLinearPattern(v);
+      return new RegExp(v, 'g');
+    });
+    this.maxScan = options.maxScanLength ?? 8192;
+  }
+
+  /** The variable or property name looks sensitive. */
+  isSensitiveName(name: string | undefined): boolean {
+    if (!name || this.names.length === 0) return false;
+    const n = normaliseName(name);
+    for (const word of this.names) if (n.includes(word)) return true;
+    return false;
+  }
+
+  /** Replace sensitive parts of a string. */
+  redactString(value: string): { value: string; redacted: boolean } {
+    const head = value.length > this.maxScan ? value.slice(0, this.maxScan) : value;
+    const tail = value.length > this.maxScan ? value.slice(this.maxScan) : '';
+    let out = redactCardNumbers(head);
+    for (const re of this.values) {
+      re.lastIndex = 0;
+      out = out.replace(re, REDACTED);
+    }
+    out += tail;
+    return { value: out, redacted: out !== value };
+  }
+}
+
+function normaliseName(name: string): string {
+  let out = '';
+  for (const ch of name.toLowerCase()) if (ch !== '_' && ch !== '-' && ch !== ' ' && ch !== '.') out += ch;
+  return out;
+}
+
+/** Replace runs of 13–19 digits (single spaces or dashes allowed between) that pass the Luhn check. Linear. */
+export function redactCardNumbers(s: string): string {
+  let out = '';
+  let i = 0;
+  while (i < s.length) {
+    if (!isDigit(s.charCodeAt(i)) || (i > 0 && isWordChar(s.charCodeAt(i - 1)))) {
+      out += s[i];
+      i++;
+      continue;
+    }
+    // Scan a candidate run.
+    let j = i;
+    const digits: number[] = [];
+    let lastDigitEnd = i;
+    while (j < s.length && digits.length < 20) {
+      const code = s.charCodeAt(j);
+      if (isDigit(code)) {
+        digits.push(code - 48);
+        j++;
+        lastDigitEnd = j;
+      } else if ((code === 32 || code === 45) && j + 1 < s.length && isDigit(s.charCodeAt(j + 1))) j++;
+      else break;
+    }
+    const endsClean = lastDigitEnd >= s.length || !isWordChar(s.charCodeAt(lastDigitEnd));
+    if (digits.length >= 13 && digits.length <= 19 && endsClean && luhn(digits)) {
+      out += REDACTED;
+    } else {
+      out += s.slice(i, lastDigitEnd);
+    }
+    i = lastDigitEnd;
+  }
+  return out;
+}
+
+function luhn(digits: number[]): boolean {
+  let sum = 0;
+  for (let k = 0; k < digits.length; k++) {
+    let d = digits[digits.length - 1 - k] ?? 0;
+    if (k % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+function isWordChar(c: number): boolean {
+  return isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}

@@ -1,0 +1,373 @@
+import type { ActionStatus, AgentAction, AgentActionState, LogHit, MetricSample, ProbeMethod } from '@spyglass/protocol';
+import { LeakyBucket } from './budget.js';
+import type { AgentConfig } from './config.js';
+import { callMethod, callPure, compileExpression, type CompiledExpression } from './expression.js';
+import { DURATION_BOUNDS_MS, MetricAggregate } from './metrics.js';
+import type { Redactor } from './redact.js';
+import { DEFAULT_RENDER_LIMITS, renderValue } from './render.js';
+import { parseTemplate } from './template.js';
+
+/** The global the instrumented code calls. */
+export const HOOK = '__spyglass';
+
+/** Everything the agent knows about one action while it runs. */
+export interface ActionRuntime {
+  /** Small integer used in generated code. */
+  index: number;
+  action: AgentAction;
+  /** Read on every hit by `on()`: false when paused by a limit, error, completion or expiry. */
+  enabled: boolean;
+  state: AgentActionState;
+  reason: string | undefined;
+  method: ProbeMethod | undefined;
+  location: ActionStatus['location'];
+  hits: number;
+  cpu: LeakyBucket;
+  logs: LeakyBucket;
+  condition: CompiledExpression | undefined;
+  /** Log template parts; expression parts index into `expressions`. */
+  parts: ({ text: string } | { expr: number })[];
+  expressions: CompiledExpression[];
+  metric: MetricAggregate | undefined;
+  /** Breakpoint-mode tic-toc start times (a stack: exact for synchronous code). */
+  tics: number[];
+  /** Why the action is throttled, if it is. */
+  throttledBy: string | undefined;
+}
+
+export interface RuntimeSink {
+  log(hit: LogHit): void;
+  status(rt: ActionRuntime): void;
+  /** The action reached a terminal state: remove its probes. */
+  finished(rt: ActionRuntime): void;
+  /** Optional trace context for hits. */
+  traceIds(): { traceId?: string; spanId?: string } | undefined;
+  pipe(line: string): void;
+}
+
+const now = (): number => performance.now();
+
+/**
+ * The hook object instrumented code calls (`globalThis.__spyglass`). Every entry point runs inside a guard:
+ * nothing thrown here reaches the host, time spent is charged to the CPU budgets, and a misbehaving action is
+ * switched off with a reported reason.
+ */
+export class Runtime {
+  readonly byIndex: (ActionRuntime | undefined)[] = [];
+  private nextIndex = 1;
+  readonly global: LeakyBucket;
+  private readonly logLines: LeakyBucket;
+  private readonly logBytes: LeakyBucket;
+  private globalThrottled = false;
+  /** Counters reported in heartbeats. */
+  readonly stats = { hookErrors: 0, throttles: 0, hits: 0, cpuMs: 0 };
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly redactor: Redactor,
+    private readonly sink: RuntimeSink,
+  ) {
+    // Budgets in ms of CPU per second; burst capacity of one second's allowance.
+    this.global = new LeakyBucket(config.cpuBudgetPct * 10, config.cpuBudgetPct * 10, now);
+    this.logLines = new LeakyBucket(config.maxLogsPerSecond, config.maxLogsPerSecond, now);
+    this.logBytes = new LeakyBucket(config.maxLogBytesPerSecond, config.maxLogBytesPerSecond, now);
+  }
+
+  /** Compile an action's expressions; throws a message fit for an error status. */
+  create(action: AgentAction): ActionRuntime {
+    const rt: ActionRuntime = {
+      index: this.nextIndex++,
+      action,
+      enabled: false,
+      state: 'pending',
+      reason: undefined,
+      method: undefined,
+      location: undefined,
+      hits: 0,
+      cpu: new LeakyBucket(this.config.actionCpuBudgetPct * 10, this.config.actionCpuBudgetPct * 10, now),
+      logs: new LeakyBucket(this.config.maxLogsPerSecondPerAction, this.config.maxLogsPerSecondPerAction, now),
+      condition: undefined,
+      parts: [],
+      expressions: [],
+      metric: undefined,
+      tics: [],
+      throttledBy: undefined,
+    };
+    this.byIndex[rt.index] = rt;
+    const compile = (src: string, what: string): CompiledExpression => {
+      try {
+        return compileExpression(src, HOOK);
+      } catch (err) {
+        throw new Error(`${what}: ${(err as Error).message}`);
+      }
+    };
+    if (action.condition !== undefined) rt.condition = compile(action.condition, 'condition');
+    switch (action.kind) {
+      case 'log':
+        for (const part of parseTemplate(action.template)) {
+          if ('text' in part) rt.parts.push(part);
+          else {
+            rt.parts.push({ expr: rt.expressions.length });
+            rt.expressions.push(compile(part.expression, `template {${part.expression}}`));
+          }
+        }
+        break;
+      case 'snapshot':
+        // Watch expressions are checked here and evaluated by V8 with throwOnSideEffect at capture time.
+        action.expressions.forEach((e) => compile(e, `watch ${JSON.stringify(e)}`));
+        break;
+      case 'metric':
+        if (action.metric === 'gauge' && action.expression !== undefined) rt.expressions.push(compile(action.expression, 'expression'));
+        rt.metric = new MetricAggregate(
+          action.id,
+          action.metric === 'tictoc' || action.metric === 'duration' ? DURATION_BOUNDS_MS : undefined,
+          Date.now(),
+        );
+        break;
+    }
+    return rt;
+  }
+
+  delete(rt: ActionRuntime): void {
+    rt.enabled = false;
+    this.byIndex[rt.index] = undefined;
+  }
+
+  /** Send the action's status again (e.g. its method changed). */
+  report(rt: ActionRuntime): void {
+    this.sink.status(rt);
+  }
+
+  setState(rt: ActionRuntime, state: AgentActionState, reason?: string): void {
+    if (rt.state === state && rt.reason === reason) return;
+    rt.state = state;
+    rt.reason = reason;
+    rt.enabled = state === 'active' && !this.globalThrottled;
+    this.sink.status(rt);
+  }
+
+  // ---- accounting ------------------------------------------------------------------------------------------------
+
+  private charge(rt: ActionRuntime, ms: number): void {
+    this.stats.cpuMs += ms;
+    const okAction = rt.cpu.charge(ms);
+    const okGlobal = this.global.charge(ms);
+    if (!okAction && rt.state === 'active') {
+      rt.throttledBy = 'cpu';
+      this.stats.throttles++;
+      this.setState(rt, 'throttled', `CPU budget: this action used more than ${this.config.actionCpuBudgetPct}% of a CPU`);
+    }
+    if (!okGlobal && !this.globalThrottled) {
+      this.globalThrottled = true;
+      this.stats.throttles++;
+      for (const a of this.byIndex) {
+        if (a && a.state === 'active') {
+          a.throttledBy = 'global';
+          this.setState(a, 'throttled', `global CPU budget: the agent used more than ${this.config.cpuBudgetPct}% of a CPU`);
+        }
+      }
+    }
+  }
+
+  /** Count a hit after the condition passed; false when the hit must not be recorded. */
+  private hit(rt: ActionRuntime): boolean {
+    if (!rt.enabled) return false;
+    if (Date.now() >= rt.action.expiresAt) {
+      this.finish(rt, 'expired');
+      return false;
+    }
+    rt.hits++;
+    this.stats.hits++;
+    if (rt.hits >= rt.action.maxHits) this.finish(rt, 'completed', `reached ${rt.action.maxHits} hits`);
+    return true;
+  }
+
+  finish(rt: ActionRuntime, state: 'completed' | 'expired', reason?: string): void {
+    rt.enabled = false;
+    this.setState(rt, state, reason);
+    this.sink.finished(rt);
+  }
+
+  /** Periodic: expiry, and lifting throttles whose buckets drained. */
+  tick(): void {
+    const t = Date.now();
+    if (this.globalThrottled && this.global.allows()) this.globalThrottled = false;
+    for (const rt of this.byIndex) {
+      if (!rt) continue;
+      if (t >= rt.action.expiresAt && rt.state !== 'expired' && rt.state !== 'completed' && rt.state !== 'error') {
+        this.finish(rt, 'expired');
+        continue;
+      }
+      if (rt.state === 'throttled' && !this.globalThrottled && rt.cpu.allows() && rt.logs.allows() && this.logLines.allows() && this.logBytes.allows()) {
+        rt.throttledBy = undefined;
+        this.setState(rt, 'active');
+      }
+    }
+  }
+
+  error(rt: ActionRuntime, err: unknown): void {
+    this.stats.hookErrors++;
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    rt.enabled = false;
+    this.setState(rt, 'error', `evaluation failed: ${message}`.slice(0, 2000));
+    this.sink.finished(rt);
+  }
+
+  takeMetrics(t: number): MetricSample[] {
+    const out: MetricSample[] = [];
+    for (const rt of this.byIndex) {
+      const s = rt?.metric?.take(t);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  // ---- outputs -----------------------------------------------------------------------------------------------------
+
+  private emitLog(rt: ActionRuntime, values: readonly unknown[]): void {
+    if (rt.action.kind !== 'log') return;
+    let message = '';
+    for (const part of rt.parts) {
+      if ('text' in part) message += part.text;
+      else {
+        const e = rt.expressions[part.expr];
+        message += renderValue(values[part.expr], DEFAULT_RENDER_LIMITS, this.redactor, e?.name);
+      }
+      if (message.length > 8192) {
+        message = message.slice(0, 8192) + '…';
+        break;
+      }
+    }
+    const okRate = rt.logs.charge(1);
+    const okLines = this.logLines.charge(1);
+    const okBytes = this.logBytes.charge(message.length);
+    if (!okRate || !okLines || !okBytes) {
+      this.stats.throttles++;
+      rt.throttledBy = 'logs';
+      this.setState(
+        rt,
+        'throttled',
+        !okRate
+          ? `log rate: more than ${this.config.maxLogsPerSecondPerAction} lines per second for this action`
+          : !okLines
+            ? `log rate: more than ${this.config.maxLogsPerSecond} lines per second for the agent`
+            : `log bytes: more than ${this.config.maxLogBytesPerSecond} bytes per second for the agent`,
+      );
+      return;
+    }
+    const hit: LogHit = { actionId: rt.action.id, at: Date.now(), level: rt.action.level, message };
+    const ids = this.sink.traceIds();
+    if (ids?.traceId) hit.traceId = ids.traceId;
+    if (ids?.spanId) hit.spanId = ids.spanId;
+    this.sink.log(hit);
+    if (rt.action.pipe) this.sink.pipe(`[spyglass] ${rt.action.level.toUpperCase()} ${message}\n`);
+  }
+
+  /** Build the object installed as `globalThis.__spyglass`. */
+  hooks(): Hooks {
+    const byIndex = this.byIndex;
+    const guard = <T>(i: number, fallback: T, body: (rt: ActionRuntime) => T): T => {
+      const rt = byIndex[i];
+      if (!rt) return fallback;
+      const t0 = now();
+      try {
+        return body(rt);
+      } catch (err) {
+        this.error(rt, err);
+        return fallback;
+      } finally {
+        this.charge(rt, now() - t0);
+      }
+    };
+    const passes = (cond: (() => unknown) | null): boolean => cond === null || Boolean(cond());
+    const hooks: Hooks = {
+      on: (i) => byIndex[i]?.enabled === true,
+      err: (i, e) => {
+        const rt = byIndex[i];
+        if (rt) this.error(rt, e);
+      },
+      f: callPure,
+      m: callMethod,
+      log: (i, values) =>
+        guard(i, undefined, (rt) => {
+          if (this.hit(rt)) this.emitLog(rt, values);
+        }),
+      count: (i) =>
+        guard(i, undefined, (rt) => {
+          if (this.hit(rt)) rt.metric?.record(1);
+        }),
+      gauge: (i, v) =>
+        guard(i, undefined, (rt) => {
+          if (this.hit(rt)) rt.metric?.record(typeof v === 'number' ? v : Number(v));
+        }),
+      tic: (i) => (byIndex[i]?.enabled ? now() : undefined),
+      toc: (i, t) =>
+        guard(i, undefined, (rt) => {
+          if (typeof t === 'number' && this.hit(rt)) rt.metric?.record(now() - t);
+        }),
+      // Breakpoint conditions: evaluate lazily inside the guard, always answer false (never pause).
+      bl: (i, cond, values) =>
+        guard(i, false, (rt) => {
+          if (passes(cond) && this.hit(rt)) this.emitLog(rt, values());
+          return false;
+        }),
+      bc: (i, cond) =>
+        guard(i, false, (rt) => {
+          if (passes(cond) && this.hit(rt)) rt.metric?.record(1);
+          return false;
+        }),
+      bg: (i, cond, value) =>
+        guard(i, false, (rt) => {
+          if (passes(cond) && this.hit(rt)) {
+            const v = value();
+            rt.metric?.record(typeof v === 'number' ? v : Number(v));
+          }
+          return false;
+        }),
+      btic: (i, cond) =>
+        guard(i, false, (rt) => {
+          if (passes(cond)) {
+            if (rt.tics.length >= 1000) rt.tics.shift();
+            rt.tics.push(now());
+          }
+          return false;
+        }),
+      btoc: (i) =>
+        guard(i, false, (rt) => {
+          const t = rt.tics.pop();
+          if (t !== undefined && this.hit(rt)) rt.metric?.record(now() - t);
+          return false;
+        }),
+      // Snapshot: true pauses; the hit is counted by the capture.
+      bs: (i, cond) => guard(i, false, (rt) => rt.enabled && passes(cond)),
+    };
+    return Object.freeze(hooks);
+  }
+
+  /** Called by the snapshot capture: count the hit and charge its time. */
+  snapshotHit(rt: ActionRuntime): boolean {
+    return this.hit(rt);
+  }
+
+  chargeSnapshot(rt: ActionRuntime, ms: number): void {
+    this.charge(rt, ms);
+  }
+}
+
+export interface Hooks {
+  on(i: number): boolean;
+  err(i: number, e: unknown): void;
+  f(name: string, args: unknown[]): unknown;
+  m(receiver: unknown, name: string, args: unknown[]): unknown;
+  log(i: number, values: unknown[]): void;
+  count(i: number): void;
+  gauge(i: number, v: unknown): void;
+  tic(i: number): number | undefined;
+  toc(i: number, t: unknown): void;
+  bl(i: number, cond: (() => unknown) | null, values: () => unknown[]): boolean;
+  bc(i: number, cond: (() => unknown) | null): boolean;
+  bg(i: number, cond: (() => unknown) | null, value: () => unknown): boolean;
+  btic(i: number, cond: (() => unknown) | null): boolean;
+  btoc(i: number): boolean;
+  bs(i: number, cond: (() => unknown) | null): boolean;
+}

@@ -1,0 +1,3 @@
+export function helper(n) {
+  return n * 2;
+}

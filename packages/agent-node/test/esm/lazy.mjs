@@ -1,0 +1,4 @@
+export function later(n) {
+  const doubled = n * 2; // @later
+  return doubled;
+}

@@ -1,0 +1,75 @@
+// ESM scenario: a small service loop with plain functions, a class, closures, tricky objects and secrets.
+import { helper as helperA } from './a/util.mjs';
+import { helper as helperB } from './b/util.mjs';
+
+export function handle(order) {
+  const total = order.qty * order.price; // @handle-total
+  const label = `order ${order.id}`;
+  return { total, label };
+}
+
+export class Cart {
+  constructor(owner) {
+    this.owner = owner;
+    this.items = [];
+  }
+  add(item) {
+    this.items.push(item); // @cart-add
+    return this.items.length;
+  }
+}
+
+const serviceName = 'esm-scenario';
+export function makeGreeter(greeting) {
+  return function greet(name) {
+    const text = greeting + ', ' + name; // @greet
+    return text;
+  };
+}
+
+export function inspectMe(user) {
+  const tricky = { name: 'tricky' };
+  tricky.self = tricky;
+  Object.defineProperty(tricky, 'boom', { enumerable: true, get() { throw new Error('getter ran'); } });
+  const huge = 'x'.repeat(100_000);
+  const many = Array.from({ length: 5000 }, (_, i) => i);
+  const map = new Map([['a', 1], ['password', 'hunter2']]);
+  const when = new Date(0);
+  const buf = Buffer.from('hi');
+  const err = new TypeError('bad thing');
+  const card = 'paid with 4111 1111 1111 1111 today';
+
+  return [tricky, huge, many, map, when, buf, err, card, user].length; // @inspect
+}
+
+export function spacer(n) {
+
+  // nothing on the line above or this one
+
+  return n + 1; // @spacer-return
+}
+
+let ticks = 0;
+const greet = makeGreeter('hello');
+const cart = new Cart('ann');
+const timer = setInterval(() => {
+  ticks++;
+  handle({ id: ticks, qty: 2, price: 5 });
+  cart.add({ sku: 'sku-' + ticks });
+  if (cart.items.length > 100) cart.items.length = 0;
+  greet('bob');
+  inspectMe({ name: 'ann', password: 'hunter2', token: 'abc' });
+  spacer(ticks);
+  helperA(ticks);
+  helperB(ticks);
+  if (ticks === 20) import('./lazy.mjs').then((m) => { lazy = m; });
+  if (lazy) lazy.later(ticks);
+  if (ticks % 10 === 0) process.stdout.write(`tick ${ticks}\n`);
+}, 20);
+let lazy;
+process.stdout.write(`started ${serviceName}\n`);
+process.stdin.resume();
+process.stdin.on('end', () => {
+  clearInterval(timer);
+  process.stdout.write('finishing\n');
+});

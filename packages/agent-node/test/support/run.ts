@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+
+export const DIST = here('../../dist/');
+export const REGISTER_ESM = here('../../dist/register.js');
+export const REGISTER_CJS = here('../../dist/register.cjs');
+
+export interface Runtime {
+  name: string;
+  bin: string;
+}
+
+/** Node 20 is the machine's node; 22 and 24 come from packages/agent-node/test/runtimes (installed by postinstall). */
+export const RUNTIMES: Runtime[] = [
+  { name: 'node20', bin: process.execPath },
+  { name: 'node22', bin: here('../runtimes/node_modules/node22/bin/node') },
+  { name: 'node24', bin: here('../runtimes/node_modules/node24/bin/node') },
+];
+
+export function checkRuntime(rt: Runtime): void {
+  if (!existsSync(rt.bin)) throw new Error(`${rt.name} is not installed at ${rt.bin}: run npm install at the repository root`);
+  if (!existsSync(REGISTER_ESM)) throw new Error('packages/agent-node/dist is missing: run tsc -b first');
+}
+
+export interface Scenario {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  /** Wait until stdout contains `text`. */
+  waitForOutput(text: string, timeoutMs?: number): Promise<void>;
+  /** Close stdin (scenarios stop their work and must then exit on their own). */
+  finish(): void;
+  kill(): void;
+}
+
+export function runScenario(
+  runtime: Runtime,
+  file: string,
+  env: Record<string, string>,
+  opts: { cjs?: boolean; args?: string[] } = {},
+): Scenario {
+  checkRuntime(runtime);
+  const preload = opts.cjs ? ['-r', REGISTER_CJS] : ['--import', REGISTER_ESM];
+  const child = spawn(runtime.bin, [...(opts.args ?? []), ...preload, file], {
+    env: { PATH: process.env.PATH ?? '', SPYGLASS_RECONNECT_MIN_MS: '100', SPYGLASS_RECONNECT_MAX_MS: '400', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async waitForOutput(text, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!out.includes(text)) {
+        if (Date.now() > deadline) throw new Error(`no "${text}" on stdout; stdout: ${out.slice(-2000)}; stderr: ${err.slice(-2000)}`);
+        if (child.exitCode !== null) throw new Error(`scenario exited (${child.exitCode}); stdout: ${out.slice(-2000)}; stderr: ${err.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    finish() {
+      child.stdin.end();
+    },
+    kill() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** The env a scenario needs to reach the hub. */
+export function hubEnv(url: string, key: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { SPYGLASS_URL: url, SPYGLASS_KEY: key, SPYGLASS_SERVICE: 'scenario', ...extra };
+}
