@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { createActionBodySchema, DEFAULT_CAPTURE_LIMITS } from './actions.js';
+import { agentFrameSchema, hitsFrameSchema, PROTOCOL_VERSION, WIRE_LIMITS } from './agent-wire.js';
+import { ERROR_CODES, SpyglassError, zodIssues } from './errors.js';
+import { roleAtLeast } from './common.js';
+
+const target = { pool: 'dev' };
+
+describe('action bodies', () => {
+  it('accepts each kind with defaults filled in', () => {
+    const log = createActionBodySchema.parse({ kind: 'log', file: 'src/a.ts', line: 3, template: 'x={x}', target });
+    expect(log).toMatchObject({ kind: 'log', level: 'info', pipe: false });
+    const snap = createActionBodySchema.parse({ kind: 'snapshot', file: 'a.ts', line: 1, target });
+    expect(snap).toMatchObject({ kind: 'snapshot', expressions: [] });
+    const metric = createActionBodySchema.parse({ kind: 'metric', metric: 'counter', name: 'hits', file: 'a.ts', line: 1, target });
+    expect(metric).toMatchObject({ metric: 'counter' });
+    expect(DEFAULT_CAPTURE_LIMITS).toMatchObject({ maxFrames: 20, maxExpandedFrames: 5 });
+  });
+
+  it('names each bad field', () => {
+    const r = createActionBodySchema.safeParse({ kind: 'log', file: '', line: 0, template: '', target: {} });
+    expect(r.success).toBe(false);
+    const paths = zodIssues(r.error!, 'body').map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['body.file', 'body.line', 'body.template', 'body.target.pool']));
+  });
+
+  it('requires endLine after line for tictoc and an expression for gauge', () => {
+    const base = { kind: 'metric', name: 'm', file: 'a.ts', line: 5, target };
+    expect(createActionBodySchema.safeParse({ ...base, metric: 'tictoc' }).success).toBe(false);
+    expect(createActionBodySchema.safeParse({ ...base, metric: 'tictoc', endLine: 4 }).success).toBe(false);
+    expect(createActionBodySchema.safeParse({ ...base, metric: 'tictoc', endLine: 9 }).success).toBe(true);
+    expect(createActionBodySchema.safeParse({ ...base, metric: 'gauge' }).success).toBe(false);
+    expect(createActionBodySchema.safeParse({ ...base, metric: 'gauge', expression: 'q.length' }).success).toBe(true);
+  });
+
+  it('rejects over-long expressions', () => {
+    const r = createActionBodySchema.safeParse({ kind: 'log', file: 'a', line: 1, template: 't', condition: 'x'.repeat(501), target });
+    expect(r.success).toBe(false);
+  });
+});
+
+describe('agent frames', () => {
+  it('parses a hello and refuses another protocol version', () => {
+    const hello = {
+      type: 'hello',
+      v: PROTOCOL_VERSION,
+      instanceId: 'abcdefgh12',
+      service: { name: 'shop' },
+      hostname: 'h',
+      pid: 1,
+      runtime: { name: 'node', version: '20.0.0' },
+      agentVersion: '0.1.0',
+    };
+    expect(agentFrameSchema.parse(hello)).toMatchObject({ tags: {} });
+    expect(agentFrameSchema.safeParse({ ...hello, v: 2 }).success).toBe(false);
+    expect(agentFrameSchema.safeParse({ ...hello, type: 'nope' }).success).toBe(false);
+  });
+
+  it('caps the items in one hits frame', () => {
+    const log = { actionId: 'a', at: 1, level: 'info', message: 'm' };
+    const ok = { type: 'hits', v: 1, logs: Array.from({ length: WIRE_LIMITS.maxBatchItems }, () => log) };
+    expect(hitsFrameSchema.safeParse(ok).success).toBe(true);
+    expect(hitsFrameSchema.safeParse({ ...ok, logs: [...ok.logs, log] }).success).toBe(false);
+  });
+});
+
+describe('errors and roles', () => {
+  it('maps every code to a status and carries issues', () => {
+    for (const [code, { status }] of Object.entries(ERROR_CODES)) expect(new SpyglassError(code as 'INTERNAL', 'x').status).toBe(status);
+    const e = new SpyglassError('INVALID_INPUT', 'bad', { issues: [{ path: 'body.x', message: 'm' }] });
+    expect(e.issues).toHaveLength(1);
+  });
+
+  it('ranks roles', () => {
+    expect(roleAtLeast('admin', 'developer')).toBe(true);
+    expect(roleAtLeast('viewer', 'developer')).toBe(false);
+  });
+});
