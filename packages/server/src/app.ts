@@ -14,6 +14,7 @@ import { authRoutes } from './auth/routes.js';
 import { generatePassword } from './auth/secrets.js';
 import { AuthService } from './auth/service.js';
 import { MemoryBus, type Bus } from './bus/bus.js';
+import { RedisBus } from './bus/redis.js';
 import type { Config } from './config/config.js';
 import { healthRoutes } from './health/routes.js';
 import { installAuditHook } from './http/audit-hook.js';
@@ -92,7 +93,18 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   log.info({ database: redactDatabaseUrl(config.databaseUrl), dialect: storage.dialect }, 'database ready');
 
   const metrics = createMetrics();
-  const bus = deps.bus ?? new MemoryBus((err, topic) => log.error({ err, topic }, 'bus handler failed'));
+  const onBusHandlerError = (err: unknown, topic: string): void => log.error({ err, topic }, 'bus handler failed');
+  const bus =
+    deps.bus ??
+    (config.redisUrl === undefined
+      ? new MemoryBus(onBusHandlerError)
+      : new RedisBus({
+          url: config.redisUrl,
+          channelPrefix: config.redisChannelPrefix,
+          log: log.child({ component: 'bus' }),
+          registry: metrics.registry,
+          onHandlerError: onBusHandlerError,
+        }));
   const audit = new AuditService(storage.db, log.child({ component: 'audit' }), () => metrics.auditWriteFailures.inc());
   const users = new UserService(storage.db);
   const auth = new AuthService(storage.db, config);

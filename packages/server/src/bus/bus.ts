@@ -10,6 +10,12 @@ export interface Bus {
   publish(topic: string, message: unknown): Promise<void>;
   /** Returns a function that removes the subscription. */
   subscribe(topic: string, handler: BusHandler): () => void;
+  /**
+   * Runs `handler` each time the bus (re)connects to the other replicas. Messages published while it was away are
+   * gone, so a subscriber that keeps state derived from them reloads it from the database here. Never called by the
+   * in-memory bus, which cannot lose messages. Returns a function that removes the handler.
+   */
+  onReconnect(handler: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -51,6 +57,10 @@ export class MemoryBus implements Bus {
       set.delete(handler);
       if (set.size === 0) this.#handlers.delete(topic);
     };
+  }
+
+  onReconnect(_handler: () => void): () => void {
+    return () => {};
   }
 
   close(): Promise<void> {

@@ -22,6 +22,8 @@ export const configSchema = z
       .optional(),
     /** Redis URL; turns on the Redis bus between hub replicas. */
     redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    /** Prefix of the hub's Redis channels; installations sharing a Redis server need different prefixes. */
+    redisChannelPrefix: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (at most 64)').default('spyglass'),
     /** External URL of the hub (used in links and to decide whether cookies are Secure). */
     publicUrl: z.url().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -88,6 +90,7 @@ export const ENV_VARS: ReadonlyArray<{ env: string; key: string; parse: Parser }
   { env: 'SPYGLASS_DATA_DIR', key: 'dataDir', parse: asString },
   { env: 'SPYGLASS_DATABASE_URL', key: 'databaseUrl', parse: asString },
   { env: 'SPYGLASS_REDIS_URL', key: 'redisUrl', parse: asString },
+  { env: 'SPYGLASS_REDIS_CHANNEL_PREFIX', key: 'redisChannelPrefix', parse: asString },
   { env: 'SPYGLASS_PUBLIC_URL', key: 'publicUrl', parse: asString },
   { env: 'SPYGLASS_LOG_LEVEL', key: 'logLevel', parse: asString },
   { env: 'SPYGLASS_LOG_PRETTY', key: 'logPretty', parse: asBool },
