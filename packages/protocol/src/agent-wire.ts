@@ -37,6 +37,10 @@ export const CLOSE_CODES = {
   HEARTBEAT_TIMEOUT: 4004,
   /** The agent was deleted by an admin, or its pool was removed. */
   REVOKED: 4005,
+  /** A newer connection of the same agent (same pool and instance id) took over; do not reconnect this socket. */
+  REPLACED: 4006,
+  /** Too many invalid frames on one connection. */
+  TOO_MANY_ERRORS: 4007,
   /** The hub is shutting down; reconnect. */
   GOING_AWAY: 1001,
   /** A frame exceeded `maxFrameBytes`. */
