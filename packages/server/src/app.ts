@@ -16,6 +16,7 @@ import { AuthService } from './auth/service.js';
 import { MemoryBus, type Bus } from './bus/bus.js';
 import { RedisBus } from './bus/redis.js';
 import type { Config } from './config/config.js';
+import { liveDebugging, type LiveDebuggingOptions } from './gateway/live-debugging.js';
 import { healthRoutes } from './health/routes.js';
 import { installAuditHook } from './http/audit-hook.js';
 import type { HubContext } from './http/context.js';
@@ -36,6 +37,8 @@ export interface BuildDeps {
   /** An already-open storage (tests share one); default: opened from `config.databaseUrl`. */
   storage?: Storage;
   bus?: Bus;
+  /** Live debugging tuning (tests shorten heartbeats and timers). */
+  liveDebugging?: LiveDebuggingOptions;
 }
 
 export interface Services {
@@ -174,6 +177,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   tokenRoutes(app, auth);
   poolRoutes(app, pools);
   auditRoutes(app, audit);
+  liveDebugging(app, deps.liveDebugging);
 
   const sweep = setInterval(() => {
     auth.sweepExpiredSessions().catch((err: unknown) => log.warn({ err }, 'session sweep failed'));

@@ -60,10 +60,114 @@ export interface AuditEventsTable {
   details: string | null;
 }
 
+/** Live debugging (migration 0002). `tags`, `spec`, `target_*`, `summary`, `data`, `location` hold JSON text. */
+export interface AgentsTable {
+  id: string;
+  pool_id: string;
+  instance_id: string;
+  service_name: string;
+  service_version: string | null;
+  service_environment: string | null;
+  tags: string;
+  hostname: string;
+  pid: number;
+  runtime_name: string;
+  runtime_version: string;
+  agent_version: string;
+  address: string | null;
+  status: 'connected' | 'disconnected';
+  connection_id: string | null;
+  replica_id: string | null;
+  first_seen_at: number;
+  connected_at: number;
+  last_seen_at: number;
+  disconnected_at: number | null;
+  log_hits: Generated<number>;
+  snapshot_hits: Generated<number>;
+  metric_hits: Generated<number>;
+  dropped_hits: Generated<number>;
+}
+
+export interface AgentTagsTable {
+  agent_id: string;
+  tag_key: string;
+  tag_value: string;
+}
+
+export interface ActionsTable {
+  id: string;
+  pool_id: string;
+  kind: 'log' | 'snapshot' | 'metric';
+  spec: string;
+  target_agent_ids: string | null;
+  target_tags: string | null;
+  target_service: string | null;
+  max_hits: number;
+  hit_count: Generated<number>;
+  expires_at: number;
+  state: 'active' | 'completed' | 'expired';
+  created_at: number;
+  created_by: string | null;
+  ended_at: number | null;
+}
+
+export interface ActionAgentsTable {
+  action_id: string;
+  agent_id: string;
+  state: string;
+  method: string | null;
+  reason: string | null;
+  location: string | null;
+  at: number;
+  hits: Generated<number>;
+}
+
+export interface LogHitsTable {
+  id: Generated<number>;
+  action_id: string;
+  agent_id: string;
+  at: number;
+  level: string;
+  message: string;
+  trace_id: string | null;
+  span_id: string | null;
+}
+
+export interface SnapshotHitsTable {
+  id: Generated<number>;
+  action_id: string;
+  agent_id: string;
+  at: number;
+  summary: string;
+  data: string;
+  truncated: number;
+  trace_id: string | null;
+  span_id: string | null;
+}
+
+export interface MetricBucketsTable {
+  action_id: string;
+  bucket_start: number;
+  replica_id: string;
+  value_count: number;
+  value_sum: number;
+  value_min: number | null;
+  value_max: number | null;
+  histogram: string | null;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   pools: PoolsTable;
   audit_events: AuditEventsTable;
+  agents: AgentsTable;
+  agent_tags: AgentTagsTable;
+  actions: ActionsTable;
+  action_agents: ActionAgentsTable;
+  log_hits: LogHitsTable;
+  snapshot_hits: SnapshotHitsTable;
+  metric_buckets: MetricBucketsTable;
 }

@@ -1,0 +1,449 @@
+import {
+  DEFAULT_ACTION_TTL_MS,
+  DEFAULT_MAX_HITS,
+  MAX_ACTION_TTL_MS,
+  SpyglassError,
+  type Action,
+  type ActionQuery,
+  type ActionSpec,
+  type ActionState,
+  type ActionStatus,
+  type AgentAction,
+  type AgentActionStatus,
+  type CreateActionBody,
+  type ErrorIssue,
+  type Page,
+  type Target,
+} from '@spyglass/protocol';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import type { Logger } from 'pino';
+import { newId } from '../auth/secrets.js';
+import type { AgentIdentity, AgentStore } from '../agents/store.js';
+import type { PoolService } from '../pools/service.js';
+import type { DialectName } from '../storage/db.js';
+import type { ActionAgentsTable, ActionsTable, Database } from '../storage/schema.js';
+import { decodeCursor, encodeCursor, inChunks, parseJson } from '../hits/cursor.js';
+
+/** An action as the hub works with it. */
+export interface ActionRecord {
+  id: string;
+  poolId: string;
+  kind: ActionSpec['kind'];
+  spec: ActionSpec;
+  target: Target;
+  maxHits: number;
+  hitCount: number;
+  expiresAt: number;
+  state: ActionState;
+  createdAt: number;
+  createdBy: string | null;
+  endedAt: number | null;
+}
+
+/** Does this action apply to this agent? Every given filter must match. */
+export function actionMatches(action: ActionRecord, agent: AgentIdentity): boolean {
+  if (action.poolId !== agent.poolId) return false;
+  const t = action.target;
+  if (t.agentIds !== undefined && !t.agentIds.includes(agent.id)) return false;
+  if (t.service !== undefined && t.service !== agent.service) return false;
+  if (t.tags !== undefined) for (const [k, v] of Object.entries(t.tags)) if (agent.tags[k] !== v) return false;
+  return true;
+}
+
+/** What an agent receives for an action. */
+export function toAgentAction(action: ActionRecord): AgentAction {
+  return { ...action.spec, id: action.id, maxHits: action.maxHits, expiresAt: action.expiresAt };
+}
+
+type ActionRow = Selectable<ActionsTable> & { pool_name: string };
+
+/** Status rows written by agents, latest wins. */
+export interface StatusRow {
+  actionId: string;
+  agentId: string;
+  status: ActionStatus;
+}
+
+const AGENTS_IN_GET = 100;
+
+/** Actions: create, read, delete, lifecycle (expire, complete) and the per-agent statuses agents report. */
+export class ActionService {
+  readonly #db: Kysely<Database>;
+  readonly #dialect: DialectName;
+  readonly #pools: PoolService;
+  readonly #agents: AgentStore;
+  readonly #log: Logger;
+
+  constructor(db: Kysely<Database>, dialect: DialectName, pools: PoolService, agents: AgentStore, log: Logger) {
+    this.#db = db;
+    this.#dialect = dialect;
+    this.#pools = pools;
+    this.#agents = agents;
+    this.#log = log;
+  }
+
+  async create(body: CreateActionBody, createdBy: string | null, now: number): Promise<ActionRecord> {
+    const { target, maxHits, expiresAt, ...spec } = body;
+    const issues: ErrorIssue[] = [];
+    const pool = await this.#pools.get(target.pool).catch((err: unknown) => {
+      if (err instanceof SpyglassError && err.code === 'NOT_FOUND') return null;
+      throw err;
+    });
+    if (pool === null) issues.push({ path: 'body.target.pool', message: `unknown pool ${target.pool}` });
+    if (pool !== null && target.agentIds !== undefined && target.agentIds.length > 0) {
+      const found = await this.#agents.existingInPool(pool.id, target.agentIds);
+      target.agentIds.forEach((id, i) => {
+        if (!found.has(id))
+          issues.push({ path: `body.target.agentIds.${i}`, message: `unknown agent ${id} in pool ${target.pool}` });
+      });
+    }
+    const expires = expiresAt ?? now + DEFAULT_ACTION_TTL_MS;
+    if (expires <= now) issues.push({ path: 'body.expiresAt', message: 'must be in the future' });
+    else if (expires > now + MAX_ACTION_TTL_MS)
+      issues.push({ path: 'body.expiresAt', message: 'must be at most 7 days ahead' });
+    if (issues.length > 0 || pool === null) {
+      throw new SpyglassError('INVALID_INPUT', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
+    }
+    const record: ActionRecord = {
+      id: newId(),
+      poolId: pool.id,
+      kind: spec.kind,
+      spec: spec,
+      target: { ...target, pool: pool.name },
+      maxHits: maxHits ?? DEFAULT_MAX_HITS[spec.kind],
+      hitCount: 0,
+      expiresAt: expires,
+      state: 'active',
+      createdAt: now,
+      createdBy,
+      endedAt: null,
+    };
+    await this.#db
+      .insertInto('actions')
+      .values({
+        id: record.id,
+        pool_id: record.poolId,
+        kind: record.kind,
+        spec: JSON.stringify(record.spec),
+        target_agent_ids: target.agentIds === undefined ? null : JSON.stringify(target.agentIds),
+        target_tags: target.tags === undefined ? null : JSON.stringify(target.tags),
+        target_service: target.service ?? null,
+        max_hits: record.maxHits,
+        expires_at: record.expiresAt,
+        state: 'active',
+        created_at: now,
+        created_by: createdBy,
+        ended_at: null,
+      })
+      .execute();
+    return record;
+  }
+
+  #base() {
+    return this.#db
+      .selectFrom('actions')
+      .innerJoin('pools', 'pools.id', 'actions.pool_id')
+      .selectAll('actions')
+      .select('pools.name as pool_name');
+  }
+
+  async record(id: string): Promise<ActionRecord> {
+    const row = await this.#base().where('actions.id', '=', id).executeTakeFirst();
+    if (row === undefined) throw new SpyglassError('NOT_FOUND', `action ${id} not found`);
+    return toRecord(row);
+  }
+
+  async get(id: string): Promise<Action> {
+    const record = await this.record(id);
+    const [counts, agents] = await Promise.all([this.#statusCounts([id]), this.agentStatuses(id, AGENTS_IN_GET)]);
+    return { ...toAction(record, counts.get(id) ?? {}), agents: agents.items };
+  }
+
+  async list(query: ActionQuery): Promise<Page<Action>> {
+    let q = this.#base()
+      .orderBy('actions.created_at', 'desc')
+      .orderBy('actions.id', 'desc')
+      .limit(query.limit + 1);
+    const before = decodeCursor(query.cursor, ['number', 'string']);
+    if (before !== undefined) {
+      const [createdAt, id] = before as [number, string];
+      q = q.where((eb) =>
+        eb.or([
+          eb('actions.created_at', '<', createdAt),
+          eb.and([eb('actions.created_at', '=', createdAt), eb('actions.id', '<', id)]),
+        ]),
+      );
+    }
+    if (query.state !== undefined) q = q.where('actions.state', '=', query.state);
+    if (query.kind !== undefined) q = q.where('actions.kind', '=', query.kind);
+    if (query.service !== undefined) q = q.where('actions.target_service', '=', query.service);
+    if (query.pool !== undefined) {
+      const pool = query.pool;
+      q = q.where((eb) => eb.or([eb('pools.id', '=', pool), eb('pools.name', '=', pool)]));
+    }
+    const rows = await q.execute();
+    const records = rows.slice(0, query.limit).map(toRecord);
+    const counts = await this.#statusCounts(records.map((r) => r.id));
+    const items = records.map((r) => toAction(r, counts.get(r.id) ?? {}));
+    const last = records[records.length - 1];
+    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+  }
+
+  async #statusCounts(ids: readonly string[]): Promise<Map<string, Record<string, number>>> {
+    const out = new Map<string, Record<string, number>>();
+    if (ids.length === 0) return out;
+    const rows = await this.#db
+      .selectFrom('action_agents')
+      .select(['action_id', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('action_id', 'in', ids)
+      .groupBy(['action_id', 'state'])
+      .execute();
+    for (const r of rows) {
+      const c = out.get(r.action_id) ?? {};
+      c[r.state] = Number(r.n);
+      out.set(r.action_id, c);
+    }
+    return out;
+  }
+
+  async agentStatuses(actionId: string, limit: number, cursor?: string): Promise<Page<AgentActionStatus>> {
+    let q = this.#db
+      .selectFrom('action_agents')
+      .selectAll()
+      .where('action_id', '=', actionId)
+      .orderBy('agent_id')
+      .limit(limit + 1);
+    const after = decodeCursor(cursor, ['string']);
+    if (after !== undefined) q = q.where('agent_id', '>', after[0] as string);
+    const rows = await q.execute();
+    const items = rows.slice(0, limit).map(toAgentStatus);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.agentId]) : null };
+  }
+
+  async delete(id: string): Promise<ActionRecord> {
+    const record = await this.record(id);
+    await this.#db.deleteFrom('actions').where('id', '=', id).execute();
+    return record;
+  }
+
+  /** Active, unexpired actions of these pools. */
+  async activeForPools(poolIds: readonly string[], now: number): Promise<ActionRecord[]> {
+    if (poolIds.length === 0) return [];
+    const out: ActionRecord[] = [];
+    await inChunks(poolIds, 200, async (chunk) => {
+      const rows = await this.#base()
+        .where('actions.state', '=', 'active')
+        .where('actions.expires_at', '>', now)
+        .where('actions.pool_id', 'in', chunk)
+        .orderBy('actions.created_at', 'desc')
+        .execute();
+      out.push(...rows.map(toRecord));
+    });
+    return out;
+  }
+
+  /** Moves active actions past their expiry to `expired`. Returns those this call moved. */
+  async expireDue(now: number): Promise<ActionRecord[]> {
+    const due = await this.#base()
+      .where('actions.state', '=', 'active')
+      .where('actions.expires_at', '<=', now)
+      .limit(1000)
+      .execute();
+    const moved: ActionRecord[] = [];
+    for (const row of due) {
+      const r = await this.#db
+        .updateTable('actions')
+        .set({ state: 'expired', ended_at: now })
+        .where('id', '=', row.id)
+        .where('state', '=', 'active')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) > 0) moved.push({ ...toRecord(row), state: 'expired', endedAt: now });
+    }
+    return moved;
+  }
+
+  /**
+   * Counts hits against each action's `maxHits` (atomically, so replicas share one count) and says how many of each
+   * batch may be stored. Actions that reach their limit move to `completed`; those this call moved are returned.
+   */
+  async reserveHits(
+    counts: ReadonlyMap<string, number>,
+    now: number,
+  ): Promise<{ accepted: Map<string, number>; completed: ActionRecord[] }> {
+    const accepted = new Map<string, number>();
+    const completed: ActionRecord[] = [];
+    const touched: string[] = [];
+    for (const [id, n] of counts) {
+      const r = await this.#db
+        .updateTable('actions')
+        .set((eb) => ({ hit_count: eb('hit_count', '+', n) }))
+        .where('id', '=', id)
+        .where('state', '=', 'active')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) > 0) touched.push(id);
+      else accepted.set(id, 0);
+    }
+    if (touched.length === 0) return { accepted, completed };
+    const rows = await this.#base().where('actions.id', 'in', touched).execute();
+    for (const row of rows) {
+      const n = counts.get(row.id) ?? 0;
+      const total = Number(row.hit_count);
+      const max = Number(row.max_hits);
+      accepted.set(row.id, Math.max(0, Math.min(n, max - (total - n))));
+      if (total >= max) {
+        const r = await this.#db
+          .updateTable('actions')
+          .set({ state: 'completed', ended_at: now })
+          .where('id', '=', row.id)
+          .where('state', '=', 'active')
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) > 0) completed.push({ ...toRecord(row), state: 'completed', endedAt: now });
+      }
+    }
+    return { accepted, completed };
+  }
+
+  /** Upserts agent-reported statuses (one statement per chunk; on a failed chunk, row by row). */
+  async upsertStatuses(rows: readonly StatusRow[]): Promise<void> {
+    await inChunks(rows, 200, async (chunk) => {
+      try {
+        await this.#upsert(chunk.map(statusValues));
+      } catch {
+        for (const row of chunk) {
+          // The action or agent was deleted meanwhile: its status has nowhere to go.
+          await this.#upsert([statusValues(row)]).catch((err: unknown) => this.#log.debug({ err }, 'status dropped'));
+        }
+      }
+    });
+  }
+
+  #upsert(values: ReturnType<typeof statusValues>[]) {
+    const q = this.#db.insertInto('action_agents').values(values);
+    if (this.#dialect === 'mysql') {
+      return q
+        .onDuplicateKeyUpdate({
+          state: sql`values(state)`,
+          method: sql`values(method)`,
+          reason: sql`values(reason)`,
+          location: sql`values(location)`,
+          at: sql`values(at)`,
+        })
+        .execute();
+    }
+    return q
+      .onConflict((oc) =>
+        oc.columns(['action_id', 'agent_id']).doUpdateSet((eb) => ({
+          state: eb.ref('excluded.state'),
+          method: eb.ref('excluded.method'),
+          reason: eb.ref('excluded.reason'),
+          location: eb.ref('excluded.location'),
+          at: eb.ref('excluded.at'),
+        })),
+      )
+      .execute();
+  }
+
+  /** Adds hits per (action, agent); creates the status row (`active`) when the agent never sent one. */
+  async addAgentHits(
+    deltas: ReadonlyMap<string, { actionId: string; agentId: string; hits: number }>,
+    now: number,
+  ): Promise<void> {
+    for (const d of deltas.values()) {
+      const values = {
+        action_id: d.actionId,
+        agent_id: d.agentId,
+        state: 'active',
+        method: null,
+        reason: null,
+        location: null,
+        at: now,
+        hits: d.hits,
+      };
+      const q = this.#db.insertInto('action_agents').values(values);
+      const run =
+        this.#dialect === 'mysql'
+          ? q.onDuplicateKeyUpdate({ hits: sql`hits + values(hits)` })
+          : q.onConflict((oc) =>
+              oc
+                .columns(['action_id', 'agent_id'])
+                .doUpdateSet((eb) => ({ hits: eb('action_agents.hits', '+', eb.ref('excluded.hits')) })),
+            );
+      await run.execute().catch((err: unknown) => this.#log.debug({ err }, 'per-agent hit count dropped'));
+    }
+  }
+
+  /** Removes actions (and, by cascade, their hits) that ended before `before`. */
+  async removeEnded(before: number): Promise<number> {
+    const r = await this.#db
+      .deleteFrom('actions')
+      .where('state', '!=', 'active')
+      .where('ended_at', '<', before)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}
+
+function statusValues(row: StatusRow): Insertable<ActionAgentsTable> {
+  const s = row.status;
+  return {
+    action_id: row.actionId,
+    agent_id: row.agentId,
+    state: s.state,
+    method: s.method ?? null,
+    reason: s.reason ?? null,
+    location: s.location === undefined ? null : JSON.stringify(s.location),
+    at: s.at,
+    hits: 0,
+  };
+}
+
+function toRecord(row: ActionRow): ActionRecord {
+  const target: Target = { pool: row.pool_name };
+  if (row.target_agent_ids !== null) target.agentIds = parseJson<string[]>(row.target_agent_ids, []);
+  if (row.target_tags !== null) target.tags = parseJson<Record<string, string>>(row.target_tags, {});
+  if (row.target_service !== null) target.service = row.target_service;
+  const maxHits = Number(row.max_hits);
+  return {
+    id: row.id,
+    poolId: row.pool_id,
+    kind: row.kind,
+    spec: parseJson<ActionSpec>(row.spec, { kind: row.kind } as ActionSpec),
+    target,
+    maxHits,
+    hitCount: Math.min(Number(row.hit_count), maxHits),
+    expiresAt: Number(row.expires_at),
+    state: row.state,
+    createdAt: Number(row.created_at),
+    createdBy: row.created_by,
+    endedAt: row.ended_at === null ? null : Number(row.ended_at),
+  };
+}
+
+export function toAction(r: ActionRecord, statusCounts: Record<string, number>): Action {
+  return {
+    ...r.spec,
+    id: r.id,
+    target: r.target,
+    maxHits: r.maxHits,
+    expiresAt: r.expiresAt,
+    state: r.state,
+    createdAt: r.createdAt,
+    createdBy: r.createdBy,
+    endedAt: r.endedAt,
+    hitCount: r.hitCount,
+    statusCounts,
+  };
+}
+
+function toAgentStatus(row: Selectable<ActionAgentsTable>): AgentActionStatus {
+  return {
+    agentId: row.agent_id,
+    state: row.state as AgentActionStatus['state'],
+    method: row.method as AgentActionStatus['method'],
+    reason: row.reason,
+    location: parseJson<AgentActionStatus['location']>(row.location, null),
+    at: Number(row.at),
+    hits: Number(row.hits),
+  };
+}

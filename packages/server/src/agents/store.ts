@@ -1,0 +1,262 @@
+import { SpyglassError, type Agent, type AgentQuery, type HelloFrame, type Page, type Pool } from '@spyglass/protocol';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { newId } from '../auth/secrets.js';
+import type { AgentsTable, Database } from '../storage/schema.js';
+import { isUniqueViolation } from '../users/service.js';
+import { decodeCursor, encodeCursor, inChunks, parseJson } from '../hits/cursor.js';
+
+/** What the hub keeps in memory about a connected agent: enough to match actions. */
+export interface AgentIdentity {
+  id: string;
+  poolId: string;
+  service: string;
+  tags: Record<string, string>;
+}
+
+export interface HitCounts {
+  logs: number;
+  snapshots: number;
+  metrics: number;
+  dropped: number;
+}
+
+type AgentRow = Selectable<AgentsTable> & { pool_name: string };
+
+/**
+ * Registered agents. A row is created on an agent's first `hello` (keyed by pool + instance id) and updated on every
+ * reconnect. `status` is `connected` while a hub replica holds its socket; because a replica can die without
+ * saying so, readers also treat a row as disconnected when `last_seen_at` is older than `staleAfterMs`.
+ */
+export class AgentStore {
+  readonly #db: Kysely<Database>;
+  readonly #staleAfterMs: number;
+
+  constructor(db: Kysely<Database>, staleAfterMs: number) {
+    this.#db = db;
+    this.#staleAfterMs = staleAfterMs;
+  }
+
+  async register(
+    pool: Pool,
+    hello: HelloFrame,
+    at: { connectionId: string; replicaId: string; now: number },
+  ): Promise<{ identity: AgentIdentity; created: boolean }> {
+    const fields = {
+      service_name: hello.service.name,
+      service_version: hello.service.version ?? null,
+      service_environment: hello.service.environment ?? null,
+      tags: JSON.stringify(hello.tags),
+      hostname: hello.hostname,
+      pid: hello.pid,
+      runtime_name: hello.runtime.name,
+      runtime_version: hello.runtime.version,
+      agent_version: hello.agentVersion,
+      address: hello.address ?? null,
+      status: 'connected' as const,
+      connection_id: at.connectionId,
+      replica_id: at.replicaId,
+      connected_at: at.now,
+      last_seen_at: at.now,
+      disconnected_at: null,
+    };
+    const existing = async (): Promise<string | undefined> =>
+      (
+        await this.#db
+          .selectFrom('agents')
+          .select('id')
+          .where('pool_id', '=', pool.id)
+          .where('instance_id', '=', hello.instanceId)
+          .executeTakeFirst()
+      )?.id;
+
+    let id = await existing();
+    let created = false;
+    if (id === undefined) {
+      const newAgentId = newId();
+      try {
+        await this.#db
+          .insertInto('agents')
+          .values({ id: newAgentId, pool_id: pool.id, instance_id: hello.instanceId, first_seen_at: at.now, ...fields })
+          .execute();
+        id = newAgentId;
+        created = true;
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        id = await existing(); // the same instance registered on another replica at the same moment
+        if (id === undefined) throw err;
+      }
+    }
+    if (!created) await this.#db.updateTable('agents').set(fields).where('id', '=', id).execute();
+    await this.#replaceTags(id, hello.tags, !created);
+    return { identity: { id, poolId: pool.id, service: hello.service.name, tags: hello.tags }, created };
+  }
+
+  async #replaceTags(agentId: string, tags: Record<string, string>, clear: boolean): Promise<void> {
+    if (clear) await this.#db.deleteFrom('agent_tags').where('agent_id', '=', agentId).execute();
+    const rows = Object.entries(tags).map(([tag_key, tag_value]) => ({ agent_id: agentId, tag_key, tag_value }));
+    if (rows.length > 0) await this.#db.insertInto('agent_tags').values(rows).execute();
+  }
+
+  /** Marks the agent disconnected, unless a newer connection already took it over. */
+  async markDisconnected(agentId: string, connectionId: string, lastSeenAt: number, now: number): Promise<void> {
+    await this.#db
+      .updateTable('agents')
+      .set({ status: 'disconnected', disconnected_at: now, last_seen_at: lastSeenAt, connection_id: null })
+      .where('id', '=', agentId)
+      .where('connection_id', '=', connectionId)
+      .execute();
+  }
+
+  /** Marks every agent connected through this replica disconnected (shutdown). */
+  async markReplicaDisconnected(replicaId: string, now: number): Promise<void> {
+    await this.#db
+      .updateTable('agents')
+      .set({ status: 'disconnected', disconnected_at: now, connection_id: null })
+      .where('replica_id', '=', replicaId)
+      .where('status', '=', 'connected')
+      .execute();
+  }
+
+  /** Records that these agents are alive. Returns the ids that no longer exist (deleted agent or pool). */
+  async touch(agentIds: readonly string[], now: number): Promise<string[]> {
+    const missing: string[] = [];
+    await inChunks(agentIds, 500, async (chunk) => {
+      const result = await this.#db
+        .updateTable('agents')
+        .set({ last_seen_at: now })
+        .where('id', 'in', chunk)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) >= chunk.length) return;
+      const found = new Set(
+        (await this.#db.selectFrom('agents').select('id').where('id', 'in', chunk).execute()).map((r) => r.id),
+      );
+      for (const id of chunk) if (!found.has(id)) missing.push(id);
+    });
+    return missing;
+  }
+
+  async addCounts(deltas: ReadonlyMap<string, HitCounts>): Promise<void> {
+    for (const [agentId, d] of deltas) {
+      await this.#db
+        .updateTable('agents')
+        .set((eb) => ({
+          log_hits: eb('log_hits', '+', d.logs),
+          snapshot_hits: eb('snapshot_hits', '+', d.snapshots),
+          metric_hits: eb('metric_hits', '+', d.metrics),
+          dropped_hits: eb('dropped_hits', '+', d.dropped),
+        }))
+        .where('id', '=', agentId)
+        .execute();
+    }
+  }
+
+  #base() {
+    return this.#db
+      .selectFrom('agents')
+      .innerJoin('pools', 'pools.id', 'agents.pool_id')
+      .selectAll('agents')
+      .select('pools.name as pool_name');
+  }
+
+  async list(query: AgentQuery, now: number): Promise<Page<Agent>> {
+    const cutoff = now - this.#staleAfterMs;
+    let q = this.#base()
+      .orderBy('agents.service_name')
+      .orderBy('agents.id')
+      .limit(query.limit + 1);
+    const after = decodeCursor(query.cursor, ['string', 'string']);
+    if (after !== undefined) {
+      const [service, id] = after as [string, string];
+      q = q.where((eb) =>
+        eb.or([
+          eb('agents.service_name', '>', service),
+          eb.and([eb('agents.service_name', '=', service), eb('agents.id', '>', id)]),
+        ]),
+      );
+    }
+    if (query.pool !== undefined) {
+      const pool = query.pool;
+      q = q.where((eb) => eb.or([eb('pools.id', '=', pool), eb('pools.name', '=', pool)]));
+    }
+    if (query.service !== undefined) q = q.where('agents.service_name', '=', query.service);
+    if (query.status === 'connected')
+      q = q.where('agents.status', '=', 'connected').where('agents.last_seen_at', '>=', cutoff);
+    if (query.status === 'disconnected') {
+      q = q.where((eb) => eb.or([eb('agents.status', '=', 'disconnected'), eb('agents.last_seen_at', '<', cutoff)]));
+    }
+    const tags = query.tag === undefined ? [] : Array.isArray(query.tag) ? query.tag : [query.tag];
+    for (const tag of tags) {
+      const eq = tag.indexOf('=');
+      const key = tag.slice(0, eq);
+      const value = tag.slice(eq + 1);
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('agent_tags')
+            .select(sql<number>`1`.as('one'))
+            .whereRef('agent_tags.agent_id', '=', 'agents.id')
+            .where('agent_tags.tag_key', '=', key)
+            .where('agent_tags.tag_value', '=', value),
+        ),
+      );
+    }
+    const rows = await q.execute();
+    const items = rows.slice(0, query.limit).map((r) => this.#toAgent(r, cutoff));
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.service.name, last.id]) : null };
+  }
+
+  async get(id: string, now: number): Promise<Agent> {
+    const row = await this.#base().where('agents.id', '=', id).executeTakeFirst();
+    if (row === undefined) throw new SpyglassError('NOT_FOUND', `agent ${id} not found`);
+    return this.#toAgent(row, now - this.#staleAfterMs);
+  }
+
+  /** Ids of the given agents that belong to the pool. */
+  async existingInPool(poolId: string, ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    await inChunks(ids, 500, async (chunk) => {
+      const rows = await this.#db
+        .selectFrom('agents')
+        .select('id')
+        .where('pool_id', '=', poolId)
+        .where('id', 'in', chunk)
+        .execute();
+      for (const r of rows) found.add(r.id);
+    });
+    return found;
+  }
+
+  async delete(id: string, now: number): Promise<Agent> {
+    const agent = await this.get(id, now);
+    await this.#db.deleteFrom('agents').where('id', '=', id).execute();
+    return agent;
+  }
+
+  #toAgent(r: AgentRow, cutoff: number): Agent {
+    return {
+      id: r.id,
+      poolId: r.pool_id,
+      poolName: r.pool_name,
+      instanceId: r.instance_id,
+      service: { name: r.service_name, version: r.service_version, environment: r.service_environment },
+      tags: parseJson<Record<string, string>>(r.tags, {}),
+      hostname: r.hostname,
+      pid: Number(r.pid),
+      runtime: { name: r.runtime_name, version: r.runtime_version },
+      agentVersion: r.agent_version,
+      address: r.address,
+      status: r.status === 'connected' && Number(r.last_seen_at) >= cutoff ? 'connected' : 'disconnected',
+      firstSeenAt: Number(r.first_seen_at),
+      connectedAt: Number(r.connected_at),
+      lastSeenAt: Number(r.last_seen_at),
+      disconnectedAt: r.disconnected_at === null ? null : Number(r.disconnected_at),
+      hits: {
+        logs: Number(r.log_hits),
+        snapshots: Number(r.snapshot_hits),
+        metrics: Number(r.metric_hits),
+        dropped: Number(r.dropped_hits),
+      },
+    };
+  }
+}
