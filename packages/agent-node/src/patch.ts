@@ -66,6 +66,8 @@ export interface Scope {
   /** Identifiers this function itself reads or writes (not counting nested functions). */
   referenced: Set<string>;
   usesThis: boolean;
+  /** The function's own return statements (not those of nested functions). */
+  returns: { start: number; end: number; argument: { start: number; end: number } | undefined; needsBraces: boolean }[];
 }
 
 export interface StatementSite {
@@ -163,6 +165,7 @@ export function analyse(source: string, isModule: boolean): Analysis {
       own: new Set(),
       referenced: new Set(),
       usesThis: false,
+      returns: [],
     };
     if (kind !== 'program') {
       for (const p of node.params as AnyNode[]) patternNames(p, s.own);
@@ -207,6 +210,16 @@ export function analyse(source: string, isModule: boolean): Analysis {
       case 'ThisExpression':
         scope.usesThis = true;
         break;
+      case 'ReturnStatement': {
+        const arg = node.argument as AnyNode | null;
+        scope.returns.push({
+          start: node.start,
+          end: node.end,
+          argument: arg ? { start: arg.start, end: arg.end } : undefined,
+          needsBraces: BODY_KEYS.has(where),
+        });
+        break;
+      }
       case 'Identifier':
         if (!parent || !isNonReference(parent, key)) scope.referenced.add(node.name as string);
         break;
@@ -313,8 +326,16 @@ export function statementInsertions(site: StatementSite, hook: string, seq: numb
   ];
 }
 
-/** Insertions that time a whole function body: `prefix` after the directives, `suffix` before the closing brace. */
-export function functionBodyInsertions(scope: Scope, prefix: string, suffix: string, seq: number): Insertion[] | string {
+/**
+ * Insertions that time a function call: `start` after the directives (declares the timer), every `return x`
+ * becomes `return RET(x)` (the value passes through), a bare `return` and the end of the body get `stop`.
+ * The body is not wrapped in try/finally: V8 refuses that edit inside ES modules (BlockedByTopLevelEsModuleChange).
+ */
+export function functionExitInsertions(
+  scope: Scope,
+  code: { start: string; retOpen: string; retClose: string; stop: string },
+  seq: number,
+): Insertion[] | string {
   const body = scope.node.body as AnyNode | undefined;
   if (!body || body.type !== 'BlockStatement') return 'the function has no block body';
   if (scope.isGenerator) return 'generators cannot be timed';
@@ -323,8 +344,14 @@ export function functionBodyInsertions(scope: Scope, prefix: string, suffix: str
     if (stmt.type === 'ExpressionStatement' && stmt.directive !== undefined) offset = stmt.end;
     else break;
   }
-  return [
-    { offset, text: prefix, seq },
-    { offset: body.end - 1, text: suffix, closing: true, seq },
-  ];
+  const out: Insertion[] = [{ offset, text: code.start, seq }];
+  for (const r of scope.returns) {
+    if (r.argument) {
+      out.push({ offset: r.argument.start, text: code.retOpen, seq }, { offset: r.argument.end, text: code.retClose, closing: true, seq });
+    } else if (r.needsBraces) {
+      out.push({ offset: r.start, text: '{' + code.stop, seq }, { offset: r.end, text: '}', closing: true, seq });
+    } else out.push({ offset: r.start, text: code.stop, seq });
+  }
+  out.push({ offset: body.end - 1, text: code.stop, closing: true, seq });
+  return out;
 }

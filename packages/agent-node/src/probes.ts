@@ -9,7 +9,7 @@ import {
   checkScope,
   findFunction,
   findStatement,
-  functionBodyInsertions,
+  functionExitInsertions,
   statementInsertions,
   type Analysis,
   type Insertion,
@@ -105,10 +105,14 @@ export class Probes {
         return;
       }
       const i = rt.index;
-      const ins = functionBodyInsertions(
+      const ins = functionExitInsertions(
         fn,
-        `var __sgD${i}=${HOOK}.on(${i})?${HOOK}.tic(${i}):undefined;try{`,
-        `}finally{if(__sgD${i}!==undefined)${HOOK}.toc(${i},__sgD${i})}`,
+        {
+          start: `var __sgD${i}=${HOOK}.on(${i})?${HOOK}.tic(${i}):undefined;`,
+          retOpen: `${HOOK}.ret(${i},__sgD${i},`,
+          retClose: ')',
+          stop: `;${HOOK}.toc(${i},__sgD${i});`,
+        },
         ++this.seq,
       );
       if (typeof ins === 'string') {

@@ -67,8 +67,8 @@ export class Runtime {
     private readonly redactor: Redactor,
     private readonly sink: RuntimeSink,
   ) {
-    // Budgets in ms of CPU per second; burst capacity of one second's allowance.
-    this.global = new LeakyBucket(config.cpuBudgetPct * 10, config.cpuBudgetPct * 10, now);
+    // Budgets in ms of CPU per second; bursts up to five seconds' allowance (a cold first snapshot can take tens of ms).
+    this.global = new LeakyBucket(config.cpuBudgetPct * 10, config.cpuBudgetPct * 50, now);
     this.logLines = new LeakyBucket(config.maxLogsPerSecond, config.maxLogsPerSecond, now);
     this.logBytes = new LeakyBucket(config.maxLogBytesPerSecond, config.maxLogBytesPerSecond, now);
   }
@@ -84,7 +84,7 @@ export class Runtime {
       method: undefined,
       location: undefined,
       hits: 0,
-      cpu: new LeakyBucket(this.config.actionCpuBudgetPct * 10, this.config.actionCpuBudgetPct * 10, now),
+      cpu: new LeakyBucket(this.config.actionCpuBudgetPct * 10, this.config.actionCpuBudgetPct * 50, now),
       logs: new LeakyBucket(this.config.maxLogsPerSecondPerAction, this.config.maxLogsPerSecondPerAction, now),
       condition: undefined,
       parts: [],
@@ -191,7 +191,10 @@ export class Runtime {
   /** Periodic: expiry, and lifting throttles whose buckets drained. */
   tick(): void {
     const t = Date.now();
-    if (this.globalThrottled && this.global.allows()) this.globalThrottled = false;
+    if (this.globalThrottled && this.global.allows()) {
+      this.globalThrottled = false;
+      for (const rt of this.byIndex) if (rt?.state === 'active') rt.enabled = true;
+    }
     for (const rt of this.byIndex) {
       if (!rt) continue;
       if (t >= rt.action.expiresAt && rt.state !== 'expired' && rt.state !== 'completed' && rt.state !== 'error') {
@@ -305,6 +308,10 @@ export class Runtime {
         guard(i, undefined, (rt) => {
           if (typeof t === 'number' && this.hit(rt)) rt.metric?.record(now() - t);
         }),
+      ret: (i, t, v) => {
+        if (t !== undefined) hooks.toc(i, t);
+        return v;
+      },
       // Breakpoint conditions: evaluate lazily inside the guard, always answer false (never pause).
       bl: (i, cond, values) =>
         guard(i, false, (rt) => {
@@ -364,6 +371,7 @@ export interface Hooks {
   gauge(i: number, v: unknown): void;
   tic(i: number): number | undefined;
   toc(i: number, t: unknown): void;
+  ret(i: number, t: unknown, v: unknown): unknown;
   bl(i: number, cond: (() => unknown) | null, values: () => unknown[]): boolean;
   bc(i: number, cond: (() => unknown) | null): boolean;
   bg(i: number, cond: (() => unknown) | null, value: () => unknown): boolean;

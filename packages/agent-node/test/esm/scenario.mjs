@@ -1,6 +1,7 @@
 // ESM scenario: a small service loop with plain functions, a class, closures, tricky objects and secrets.
 import { helper as helperA } from './a/util.mjs';
 import { helper as helperB } from './b/util.mjs';
+import { hidden } from './c/blocked.mjs';
 
 export function handle(order) {
   const total = order.qty * order.price; // @handle-total
@@ -20,7 +21,9 @@ export class Cart {
 }
 
 const serviceName = 'esm-scenario';
-export function makeGreeter(greeting) {
+const tails = [];
+export function makeGreeter(greeting, punctuation) {
+  tails.push(() => punctuation);
   return function greet(name) {
     const text = greeting + ', ' + name; // @greet
     return text;
@@ -50,7 +53,7 @@ export function spacer(n) {
 }
 
 let ticks = 0;
-const greet = makeGreeter('hello');
+const greet = makeGreeter('hello', '!');
 const cart = new Cart('ann');
 const timer = setInterval(() => {
   ticks++;
@@ -62,6 +65,7 @@ const timer = setInterval(() => {
   spacer(ticks);
   helperA(ticks);
   helperB(ticks);
+  hidden(ticks);
   if (ticks === 20) import('./lazy.mjs').then((m) => { lazy = m; });
   if (lazy) lazy.later(ticks);
   if (ticks % 10 === 0) process.stdout.write(`tick ${ticks}\n`);

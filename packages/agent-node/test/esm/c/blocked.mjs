@@ -1,0 +1,3 @@
+export function hidden(n) {
+  return n - 1;
+}
