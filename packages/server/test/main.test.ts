@@ -26,8 +26,8 @@ function startHub(env: Record<string, string>, args: string[] = []): Promise<Run
   });
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`hub did not start:\n${out}`)), 20_000);
@@ -38,7 +38,7 @@ function startHub(env: Record<string, string>, args: string[] = []): Promise<Run
         resolve({ child, url: m[1]!, output: () => out, exited });
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`hub exited with ${code}:\n${out}`));

@@ -64,14 +64,14 @@ export function installAuth(app: FastifyInstance, auth: AuthService, cookieName:
   app.decorate('routeTable', [] as RouteEntry[]);
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/api/docs')) route.config = { ...(route.config ?? {}), access: 'public' };
-    const access = (route.config as { access?: Access } | undefined)?.access;
+    const access = route.config?.access;
     if (access === undefined) throw new Error(`route ${String(route.method)} ${route.url} declares no config.access`);
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       app.routeTable.push({ method, url: route.url, access, websocket: route.websocket === true });
     }
     const unsafe = methods.some((m) => !SAFE_METHODS.has(m));
-    if (unsafe && (route.config as { audit?: string } | undefined)?.audit === undefined) {
+    if (unsafe && route.config?.audit === undefined) {
       throw new Error(`state-changing route ${String(route.method)} ${route.url} declares no config.audit`);
     }
   });
