@@ -34,8 +34,8 @@ describe.each(RUNTIMES)('CPU and log budgets on $name', (runtime) => {
     hub.setActions(Object.values(a));
     app = runScenario(runtime, scenario, hubEnv(hub.url, hub.key, { SPYGLASS_ACTION_CPU_BUDGET_PCT: '0.05' }));
     await app.waitForOutput('started');
-    await hub.waitForStatus(a.counter!.id, (s) => s.state === 'active');
-    await hub.waitForStatus(a.log!.id, (s) => s.state === 'active');
+    await hub.waitForStatus(a.counter.id, (s) => s.state === 'active');
+    await hub.waitForStatus(a.log.id, (s) => s.state === 'active');
   });
 
   afterAll(async () => {
@@ -80,8 +80,8 @@ describe.each(RUNTIMES)('memory over a million hits on $name', (runtime) => {
       { args: ['--expose-gc'] },
     );
     await app.waitForOutput('started');
-    await hub.waitForStatus(a.counter!.id, (s) => s.state === 'active');
-    await hub.waitForStatus(a.snap!.id, (s) => s.state === 'active');
+    await hub.waitForStatus(a.counter.id, (s) => s.state === 'active');
+    await hub.waitForStatus(a.snap.id, (s) => s.state === 'active');
   });
 
   afterAll(async () => {
