@@ -16,6 +16,7 @@ import { AuthService } from './auth/service.js';
 import { MemoryBus, type Bus } from './bus/bus.js';
 import { RedisBus } from './bus/redis.js';
 import type { Config } from './config/config.js';
+import { consoleRoutes } from './console/routes.js';
 import { liveDebugging, type LiveDebuggingOptions } from './gateway/live-debugging.js';
 import { healthRoutes } from './health/routes.js';
 import { installAuditHook } from './http/audit-hook.js';
@@ -178,6 +179,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   poolRoutes(app, pools);
   auditRoutes(app, audit);
   liveDebugging(app, deps.liveDebugging);
+  await consoleRoutes(app);
 
   const sweep = setInterval(() => {
     auth.sweepExpiredSessions().catch((err: unknown) => log.warn({ err }, 'session sweep failed'));

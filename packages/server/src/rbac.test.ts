@@ -33,6 +33,8 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'POST /api/v1/pools/:pool/rotate-key': 'admin',
   'DELETE /api/v1/pools/:pool': 'admin',
   'GET /api/v1/audit': 'admin',
+  'GET /': 'public',
+  'GET /*': 'public',
 };
 
 const RANK: Record<Who, number> = { anonymous: 0, viewer: 1, developer: 2, admin: 3 };

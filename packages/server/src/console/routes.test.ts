@@ -1,0 +1,106 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestHub, type TestHub } from '../../test/support.js';
+import { installErrorHandling } from '../http/errors.js';
+import { assetPath, consoleRoutes } from './routes.js';
+
+const html = { accept: 'text/html,application/xhtml+xml' };
+
+async function appFor(dir: string): Promise<FastifyInstance> {
+  const app = Fastify();
+  installErrorHandling(app);
+  await consoleRoutes(app, dir);
+  await app.ready();
+  return app;
+}
+
+describe('console static files', () => {
+  let dir: string;
+  let built: FastifyInstance;
+  let missing: FastifyInstance;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sg-console-'));
+    mkdirSync(path.join(dir, 'assets'));
+    writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>console</title><div id="root"></div>');
+    writeFileSync(path.join(dir, 'assets', 'app-abc123.js'), 'console.log(1)');
+    writeFileSync(path.join(dir, 'favicon.svg'), '<svg/>');
+    built = await appFor(dir);
+    missing = await appFor(path.join(dir, 'does-not-exist'));
+  });
+  afterAll(async () => {
+    await built?.close();
+    await missing?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves index.html at / and fingerprinted assets with long caching', async () => {
+    const index = await built.inject({ url: '/', headers: html });
+    expect(index.statusCode).toBe(200);
+    expect(index.headers['content-type']).toMatch(/text\/html/);
+    expect(index.headers['cache-control']).toBe('no-cache');
+    expect(index.body).toContain('<div id="root">');
+    const asset = await built.inject({ url: '/assets/app-abc123.js' });
+    expect(asset.statusCode).toBe(200);
+    expect(asset.headers['content-type']).toMatch(/javascript/);
+    expect(asset.headers['cache-control']).toMatch(/immutable/);
+    expect((await built.inject({ url: '/favicon.svg' })).statusCode).toBe(200);
+  });
+
+  it('answers index.html for client-side routes a browser navigates to', async () => {
+    const res = await built.inject({ url: '/agents/abc/source?file=src%2Fa.ts', headers: html });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('<div id="root">');
+  });
+
+  it('keeps the JSON 404 for API paths, unknown files and non-browser requests', async () => {
+    for (const req of [
+      { url: '/api/v1/nothing', headers: html },
+      { url: '/api', headers: html },
+      { url: '/assets/missing.js', headers: {} },
+      { url: '/nope', headers: {} },
+    ]) {
+      const res = await built.inject(req);
+      expect(res.statusCode, req.url).toBe(404);
+      expect(JSON.parse(res.body).error.code).toBe('NOT_FOUND');
+    }
+  });
+
+  it('never serves files outside the console folder', async () => {
+    for (const url of ['/../package.json', '/%2e%2e/%2e%2e/etc/passwd', '/assets/..%2f..%2fetc%2fpasswd', '/.env']) {
+      const res = await built.inject({ url, headers: {} });
+      expect(res.statusCode, url).toBe(404);
+    }
+    expect(assetPath('/a/../../b')).toBeNull();
+    expect(assetPath('/a%00b')).toBeNull();
+    expect(assetPath('/assets/x.js?v=1')).toBe('assets/x.js');
+  });
+
+  it('tells how to build the console when it is missing', async () => {
+    const res = await missing.inject({ url: '/', headers: html });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('npm run build:web');
+    expect((await missing.inject({ url: '/agents', headers: html })).body).toContain('npm run build:web');
+  });
+});
+
+describe('console in the hub', () => {
+  let hub: TestHub;
+  beforeAll(async () => {
+    hub = await createTestHub();
+  });
+  afterAll(async () => {
+    await hub?.close();
+  });
+
+  it('is public at / and leaves API errors alone', async () => {
+    const root = await hub.app.inject({ url: '/', headers: html });
+    expect(root.statusCode).toBe(200);
+    expect(root.headers['content-type']).toMatch(/text\/html/);
+    const api = await hub.app.inject({ url: '/api/v1/users', headers: html });
+    expect(api.statusCode).toBe(401);
+    expect((await hub.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+  });
+});
