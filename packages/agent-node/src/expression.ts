@@ -126,7 +126,7 @@ export function compileExpression(source: string, hook: string): CompiledExpress
   if (text.length > MAX_EXPRESSION_LENGTH) throw new ExpressionError(`expression longer than ${MAX_EXPRESSION_LENGTH} characters`);
   let ast: AnyNode;
   try {
-    ast = parseExpressionAt(text, 0, { ecmaVersion: 'latest', sourceType: 'script' }) as AnyNode;
+    ast = parseExpressionAt(text, 0, { ecmaVersion: 'latest', sourceType: 'script', preserveParens: true }) as AnyNode;
   } catch (err) {
     throw new ExpressionError(`cannot parse ${JSON.stringify(text)}: ${(err as Error).message}`);
   }
@@ -186,6 +186,8 @@ export function compileExpression(source: string, hook: string): CompiledExpress
         const q = node.optional ? '?.' : '';
         return node.computed ? `(${object})${q}[${print(property)}]` : `(${object})${q || '.'}${property.name as string}`;
       }
+      case 'ParenthesizedExpression':
+        return '(' + print(node.expression as AnyNode) + ')';
       case 'ChainExpression':
         return '(' + print(node.expression as AnyNode) + ')';
       case 'BinaryExpression':
@@ -265,6 +267,7 @@ export function compileExpression(source: string, hook: string): CompiledExpress
   };
 
   const code = print(ast);
+  while (ast.type === 'ParenthesizedExpression') ast = ast.expression as AnyNode;
   let name: string | undefined;
   if (ast.type === 'Identifier') name = ast.name as string;
   else if (ast.type === 'MemberExpression' && !ast.computed) name = (ast.property as AnyNode).name as string;

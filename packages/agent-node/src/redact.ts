@@ -51,7 +51,10 @@ export function checkLinearPattern(source: string): void {
     }
     if (c === '[') inClass = true;
     else if (c === '(') {
-      if (source[i + 1] === '?' && source[i + 2] !== ':') throw new RedactionPatternError(`lookaround and named groups are not allowed: ${source}`);
+      if (source[i + 1] === '?') {
+        if (source[i + 2] !== ':') throw new RedactionPatternError(`lookaround and named groups are not allowed: ${source}`);
+        i += 2;
+      }
       groups.push({ quantified: false, alternation: false });
     } else if (c === '|') {
       const top = groups[groups.length - 1];

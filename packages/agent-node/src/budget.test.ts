@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { LeakyBucket } from './budget.js';
+import { MetricAggregate } from './metrics.js';
+import { Outbox } from './outbox.js';
+import { backoffDelay } from './connection.js';
+
+describe('LeakyBucket', () => {
+  it('trips over capacity, drains at its rate and recovers at half', () => {
+    let t = 0;
+    const b = new LeakyBucket(10, 20, () => t);
+    expect(b.charge(15)).toBe(true);
+    expect(b.charge(10)).toBe(false);
+    expect(b.allows()).toBe(false);
+    t = 1000; // drained 10 → 15 left, still above half (10)
+    expect(b.allows()).toBe(false);
+    t = 1600; // 9 left
+    expect(b.allows()).toBe(true);
+  });
+});
+
+describe('MetricAggregate', () => {
+  it('aggregates count, sum, min, max and histogram, then resets', () => {
+    const m = new MetricAggregate('a1', [1, 10], 0);
+    for (const v of [0.5, 2, 20, 5]) m.record(v);
+    m.record(Number.NaN);
+    expect(m.take(100)).toEqual({
+      actionId: 'a1',
+      start: 0,
+      end: 100,
+      count: 4,
+      sum: 27.5,
+      min: 0.5,
+      max: 20,
+      histogram: { bounds: [1, 10], counts: [1, 2, 1] },
+    });
+    expect(m.take(200)).toBeUndefined();
+  });
+});
+
+describe('Outbox', () => {
+  it('drops the oldest when full and reports drops in the next frame', () => {
+    const o = new Outbox({ maxLogs: 2, maxSnapshots: 1, maxMetrics: 1 });
+    for (let i = 0; i < 5; i++) o.log({ actionId: 'a', at: i, level: 'info', message: `m${i}` });
+    const f = o.takeFrame(500, 1024 * 1024)!;
+    expect(f.logs.map((l) => l.message)).toEqual(['m3', 'm4']);
+    expect(f.dropped).toBe(3);
+    expect(o.takeFrame(500, 1024 * 1024)).toBeUndefined();
+  });
+  it('splits by item count and bytes', () => {
+    const o = new Outbox({ maxLogs: 100, maxSnapshots: 1, maxMetrics: 1 });
+    for (let i = 0; i < 10; i++) o.log({ actionId: 'a', at: i, level: 'info', message: 'x'.repeat(1000) });
+    expect(o.takeFrame(3, 1024 * 1024)!.logs).toHaveLength(3);
+    expect(o.takeFrame(100, 4096)!.logs).toHaveLength(2);
+  });
+});
+
+describe('backoffDelay', () => {
+  it('grows from 1 s to at most 60 s with jitter', () => {
+    expect(backoffDelay(0, 1000, 60_000, () => 0.5)).toBe(1000);
+    expect(backoffDelay(3, 1000, 60_000, () => 1)).toBe(8000);
+    expect(backoffDelay(20, 1000, 60_000, () => 1)).toBe(60_000);
+    expect(backoffDelay(20, 1000, 60_000, () => 0)).toBe(1000);
+  });
+});

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { callMethod, callPure, compileExpression } from './expression.js';
+
+const H = '__spyglass';
+const run = (src: string, scope: Record<string, unknown>): unknown => {
+  const { code } = compileExpression(src, H);
+  const hook = { f: callPure, m: callMethod };
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function(H, ...Object.keys(scope), `return (${code});`)(hook, ...Object.values(scope));
+};
+
+describe('compileExpression', () => {
+  it('accepts side-effect-free forms and keeps their meaning', () => {
+    expect(run('a.b + 1', { a: { b: 2 } })).toBe(3);
+    expect(run('x?.y ?? "none"', { x: undefined })).toBe('none');
+    expect(run('items[0].name', { items: [{ name: 'n' }] })).toBe('n');
+    expect(run('n > 2 ? "big" : "small"', { n: 3 })).toBe('big');
+    expect(run('typeof s === "string" && !flag', { s: 's', flag: false })).toBe(true);
+    expect(run('({ a: 1, b: [x, 2] })', { x: 1 })).toEqual({ a: 1, b: [1, 2] });
+    expect(run('`${a}-${b}`', { a: 1, b: 2 })).toBe('1-2');
+  });
+
+  it('routes allowlisted calls through the hook', () => {
+    expect(compileExpression('Math.max(a, b)', H).code).toContain(`${H}.f("Math.max"`);
+    expect(run('Math.max(a, b)', { a: 1, b: 5 })).toBe(5);
+    expect(run('name.toUpperCase().slice(0, 2)', { name: 'alice' })).toBe('AL');
+    expect(run('JSON.stringify(o)', { o: { a: 1 } })).toBe('{"a":1}');
+    expect(run('m.get("k")', { m: new Map([['k', 7]]) })).toBe(7);
+  });
+
+  it('refuses a same-named method that is not the built-in', () => {
+    let called = false;
+    const evil = {
+      slice() {
+        called = true;
+        return 'x';
+      },
+    };
+    expect(() => run('evil.slice()', { evil })).toThrow(/not a built-in/);
+    expect(called).toBe(false);
+    // A shadowed Math cannot redirect the call either.
+    expect(run('Math.abs(-2)', { Math: { abs: () => 99 } })).toBe(2);
+  });
+
+  it.each([
+    ['a = 1', /assignment/],
+    ['a++', /\+\+ is not allowed/],
+    ['delete a.b', /operator delete/],
+    ['new Date()', /new is not allowed/],
+    ['await x', /unexpected text/],
+    ['import("fs")', /import/],
+    ['(() => 1)()', /calling this function is not allowed/],
+    ['[1].map(x => x)', /calling map\(\) is not allowed/],
+    ['a || (() => 1)', /functions and classes/],
+    ['process.exit(1)', /calling exit\(\) is not allowed/],
+    ['eval("1")', /calling eval is not allowed/],
+    ['fn()', /calling fn is not allowed/],
+    ['a.b?.()', /optional calls/],
+    ['tag`x`', /tagged templates/],
+    ['a; b', /unexpected text/],
+    ['', /empty/],
+    [`${H}.log(1)`, /reserved|not allowed/],
+  ])('rejects %s', (src, why) => {
+    expect(() => compileExpression(src, H)).toThrow(why);
+  });
+
+  it('lists free identifiers and the last name for redaction', () => {
+    const c = compileExpression('user.profile.password', H);
+    expect([...c.identifiers]).toEqual(['user']);
+    expect(c.name).toBe('password');
+    const d = compileExpression('{ a: x, [k]: y.z }'.replace('{', '({').concat(')'), H);
+    expect([...d.identifiers].sort()).toEqual(['k', 'x', 'y']);
+    expect(compileExpression('this.x', H).usesThis).toBe(true);
+  });
+});
