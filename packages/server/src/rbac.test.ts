@@ -35,6 +35,21 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'GET /api/v1/audit': 'admin',
   'GET /': 'public',
   'GET /*': 'public',
+  // Live debugging
+  'GET /api/v1/agents/connect': 'self', // pool key, checked by the gateway (gateway tests)
+  'GET /api/v1/stream': 'viewer',
+  'GET /api/v1/agents': 'viewer',
+  'GET /api/v1/agents/:id': 'viewer',
+  'DELETE /api/v1/agents/:id': 'admin',
+  'POST /api/v1/actions': 'developer',
+  'GET /api/v1/actions': 'viewer',
+  'GET /api/v1/actions/:id': 'viewer',
+  'GET /api/v1/actions/:id/agents': 'viewer',
+  'DELETE /api/v1/actions/:id': 'developer',
+  'GET /api/v1/actions/:id/logs': 'viewer',
+  'GET /api/v1/actions/:id/snapshots': 'viewer',
+  'GET /api/v1/actions/:id/snapshots/:hitId': 'viewer',
+  'GET /api/v1/actions/:id/metrics': 'viewer',
 };
 
 const RANK: Record<Who, number> = { anonymous: 0, viewer: 1, developer: 2, admin: 3 };

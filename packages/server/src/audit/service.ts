@@ -1,6 +1,7 @@
 import type { AuditEvent, AuditOutcome, AuditQuery, Page } from '@spyglass/protocol';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { decodeCursor, pageFrom } from '../storage/paging.js';
 import type { Database } from '../storage/schema.js';
 
 export interface AuditRecord {
@@ -78,7 +79,7 @@ export class AuditService {
   async list(query: AuditQuery): Promise<Page<AuditEvent>> {
     let q = this.#db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(query.limit + 1);
     if (query.cursor !== undefined) {
-      const before = Number(Buffer.from(query.cursor, 'base64url').toString());
+      const before = Number(decodeCursor(query.cursor));
       if (Number.isSafeInteger(before)) q = q.where('id', '<', before);
     }
     if (query.actorId !== undefined) q = q.where('actor_id', '=', query.actorId);
@@ -88,13 +89,7 @@ export class AuditService {
     if (query.outcome !== undefined) q = q.where('outcome', '=', query.outcome);
     if (query.since !== undefined) q = q.where('at', '>=', query.since);
     if (query.until !== undefined) q = q.where('at', '<', query.until);
-    const rows = await q.execute();
-    const items = rows.slice(0, query.limit).map(toEvent);
-    const last = items[items.length - 1];
-    return {
-      items,
-      nextCursor: rows.length > query.limit && last !== undefined ? Buffer.from(last.id).toString('base64url') : null,
-    };
+    return pageFrom((await q.execute()).map(toEvent), query.limit, (e) => e.id);
   }
 }
 

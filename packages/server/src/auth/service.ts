@@ -8,6 +8,7 @@ import {
 } from '@spyglass/protocol';
 import type { Kysely, Selectable } from 'kysely';
 import type { Config } from '../config/config.js';
+import { decodeCursor, pageFrom } from '../storage/paging.js';
 import type { ApiTokensTable, Database } from '../storage/schema.js';
 import { toUser } from '../users/service.js';
 import { FailureLimiter } from './rate-limit.js';
@@ -160,19 +161,13 @@ export class AuthService {
     let q = this.#db.selectFrom('api_tokens').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1);
     if (userId !== undefined) q = q.where('user_id', '=', userId);
     if (cursor !== undefined) {
-      const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+      const [at, id] = decodeCursor(cursor).split('|');
       const atNum = Number(at);
       if (Number.isSafeInteger(atNum) && id !== undefined) {
         q = q.where((eb) => eb.or([eb('created_at', '<', atNum), eb.and([eb('created_at', '=', atNum), eb('id', '<', id)])]));
       }
     }
-    const rows = await q.execute();
-    const items = rows.slice(0, limit).map(toToken);
-    const last = items[items.length - 1];
-    return {
-      items,
-      nextCursor: rows.length > limit && last ? Buffer.from(`${last.createdAt}|${last.id}`).toString('base64url') : null,
-    };
+    return pageFrom((await q.execute()).map(toToken), limit, (t) => `${t.createdAt}|${t.id}`);
   }
 
   /** Deletes a token. Non-admins may only delete their own. */

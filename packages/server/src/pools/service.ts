@@ -1,6 +1,7 @@
 import { SpyglassError, type Page, type Pool, type PoolWithKey } from '@spyglass/protocol';
 import type { Kysely, Selectable } from 'kysely';
 import { hashSecret, newId, newSecret, secretPrefix } from '../auth/secrets.js';
+import { decodeCursor, pageFrom } from '../storage/paging.js';
 import type { Database, PoolsTable } from '../storage/schema.js';
 import { isUniqueViolation } from '../users/service.js';
 
@@ -36,11 +37,8 @@ export class PoolService {
 
   async list(limit: number, cursor?: string): Promise<Page<Pool>> {
     let q = this.#db.selectFrom('pools').selectAll().orderBy('name').limit(limit + 1);
-    if (cursor !== undefined) q = q.where('name', '>', Buffer.from(cursor, 'base64url').toString());
-    const rows = await q.execute();
-    const items = rows.slice(0, limit).map(toPool);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && last ? Buffer.from(last.name).toString('base64url') : null };
+    if (cursor !== undefined) q = q.where('name', '>', decodeCursor(cursor));
+    return pageFrom((await q.execute()).map(toPool), limit, (p) => p.name);
   }
 
   /** By id or by name. */

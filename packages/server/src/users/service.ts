@@ -1,6 +1,7 @@
 import { SpyglassError, type CreateUserBody, type Page, type Role, type UpdateUserBody, type User } from '@spyglass/protocol';
 import type { Kysely, Selectable } from 'kysely';
 import { hashPassword, newId } from '../auth/secrets.js';
+import { decodeCursor, pageFrom } from '../storage/paging.js';
 import type { Database, UsersTable } from '../storage/schema.js';
 
 export function toUser(row: Selectable<UsersTable>): User {
@@ -66,11 +67,8 @@ export class UserService {
   /** Users ordered by email; the cursor is the last email seen. */
   async list(limit: number, cursor?: string): Promise<Page<User>> {
     let q = this.#db.selectFrom('users').selectAll().orderBy('email').limit(limit + 1);
-    if (cursor !== undefined) q = q.where('email', '>', Buffer.from(cursor, 'base64url').toString());
-    const rows = await q.execute();
-    const items = rows.slice(0, limit).map(toUser);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && last ? Buffer.from(last.email).toString('base64url') : null };
+    if (cursor !== undefined) q = q.where('email', '>', decodeCursor(cursor));
+    return pageFrom((await q.execute()).map(toUser), limit, (u) => u.email);
   }
 
   async update(actorId: string, id: string, patch: UpdateUserBody): Promise<User> {
