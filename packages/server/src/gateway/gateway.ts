@@ -192,7 +192,10 @@ export class AgentGateway {
       return;
     }
     this.#conns.add(conn);
-    ws.on('message', (data, isBinary) => this.#enqueue(conn, () => this.#frame(conn, data, isBinary)));
+    ws.on('message', (data, isBinary) => {
+      conn.lastSeenAt = Date.now();
+      this.#enqueue(conn, () => this.#frame(conn, data, isBinary));
+    });
     ws.on('pong', () => {
       conn.lastSeenAt = Date.now();
     });
@@ -279,7 +282,6 @@ export class AgentGateway {
 
   async #frame(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
     if (conn.closingAt !== null || conn.pool === null) return;
-    conn.lastSeenAt = Date.now();
     if (isBinary) return this.#invalid(conn, 'frames must be JSON text, not binary');
     let value: unknown;
     try {
@@ -644,7 +646,8 @@ export class AgentGateway {
           }
           continue;
         }
-        if (now - conn.lastSeenAt > interval * 1.5) {
+        // A paused socket is waiting for this hub, not for the agent: its pongs are not being read.
+        if (!conn.paused && now - conn.lastSeenAt > interval * 1.5) {
           this.#close(conn, CLOSE_CODES.HEARTBEAT_TIMEOUT, `no heartbeat or pong for ${now - conn.lastSeenAt} ms`);
           continue;
         }

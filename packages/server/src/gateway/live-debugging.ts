@@ -118,6 +118,14 @@ export function liveDebugging(app: FastifyInstance, options: LiveDebuggingOption
   });
   gateway.onDispatch = (_agents, ms) => dispatchSeconds.observe(ms / 1000);
 
+  // An upgrade refused before the WebSocket plugin saw it (e.g. 401 from the auth hook) leaves a paused raw socket
+  // that nothing reads or closes, and that would hold `app.close()` forever. Successful upgrades are hijacked and
+  // never reach onResponse.
+  app.addHook('onResponse', (request, _reply, done) => {
+    if (request.headers.upgrade?.toLowerCase() === 'websocket') request.raw.socket.destroy();
+    done();
+  });
+
   app.get('/api/v1/agents/connect', { websocket: true, config: { access: 'self' } }, (socket, request) =>
     gateway.handle(socket, request),
   );
