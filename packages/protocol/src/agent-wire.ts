@@ -25,6 +25,16 @@ export const WIRE_LIMITS = {
   maxActionsPerAgent: 1000,
 } as const;
 
+/** Source browsing: what an agent reports about the files it has loaded, and how much of one file it returns. */
+export const SOURCE_LIMITS = {
+  /** Most files in one `source_response` list. */
+  maxFiles: 5000,
+  /** Largest file text returned (bytes of UTF-8); longer files are cut and marked `truncated`. */
+  maxTextBytes: 512 * 1024,
+  /** How long the hub waits for the agent's answer. */
+  timeoutMs: 10_000,
+} as const;
+
 /** WebSocket close codes used by the hub (4000–4999 are application codes). */
 export const CLOSE_CODES = {
   /** Missing or wrong pool key. */
@@ -221,11 +231,37 @@ export const heartbeatFrameSchema = z.object({
   stats: z.record(z.string().max(64), z.number()).optional(),
 });
 
+/** A file the agent can show: a loaded script, or an original source found through a script's source map. */
+export const sourceFileSchema = z.object({
+  path: z.string().min(1).max(2048),
+  /** An original source (e.g. TypeScript) rather than the script the runtime loaded. */
+  original: z.boolean(),
+});
+export type SourceFile = z.infer<typeof sourceFileSchema>;
+
+/** Why the agent could not answer a `source_request`. */
+export const SOURCE_ERROR_CODES = ['NOT_FOUND', 'FORBIDDEN', 'INVALID_INPUT', 'UNAVAILABLE'] as const;
+
+/** The answer to one `source_request`: `files` for `list`, `path` + `text` + `truncated` for `read`, or `error`. */
+export const sourceResponseFrameSchema = z.object({
+  type: z.literal('source_response'),
+  v,
+  requestId: z.string().min(1).max(64),
+  files: z.array(sourceFileSchema).max(SOURCE_LIMITS.maxFiles).optional(),
+  path: z.string().max(2048).optional(),
+  /** File text, redacted by the agent's rules, at most `SOURCE_LIMITS.maxTextBytes`. */
+  text: z.string().max(SOURCE_LIMITS.maxTextBytes).optional(),
+  truncated: z.boolean().optional(),
+  error: z.object({ code: z.enum(SOURCE_ERROR_CODES), message: z.string().max(2048) }).optional(),
+});
+export type SourceResponseFrame = z.infer<typeof sourceResponseFrameSchema>;
+
 export const agentFrameSchema = z.discriminatedUnion('type', [
   helloFrameSchema,
   actionStatusFrameSchema,
   hitsFrameSchema,
   heartbeatFrameSchema,
+  sourceResponseFrameSchema,
 ]);
 export type AgentFrame = z.infer<typeof agentFrameSchema>;
 
@@ -276,5 +312,25 @@ export const errorFrameSchema = z.object({
   message: z.string().max(2048),
 });
 
-export const hubFrameSchema = z.discriminatedUnion('type', [welcomeFrameSchema, actionsFrameSchema, errorFrameSchema]);
+/**
+ * Source browsing: `list` asks for the files the agent has loaded (scripts and the original sources of their source
+ * maps); `read` asks for the text of one of those files. The agent answers with a `source_response` of the same
+ * `requestId`, and never reads a file it did not list (blocklist and redaction apply).
+ */
+export const sourceRequestFrameSchema = z.object({
+  type: z.literal('source_request'),
+  v,
+  requestId: z.string().min(1).max(64),
+  op: z.enum(['list', 'read']),
+  /** For `read`: a path exactly as the agent listed it. */
+  path: z.string().min(1).max(2048).optional(),
+});
+export type SourceRequestFrame = z.infer<typeof sourceRequestFrameSchema>;
+
+export const hubFrameSchema = z.discriminatedUnion('type', [
+  welcomeFrameSchema,
+  actionsFrameSchema,
+  errorFrameSchema,
+  sourceRequestFrameSchema,
+]);
 export type HubFrame = z.infer<typeof hubFrameSchema>;

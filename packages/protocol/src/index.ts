@@ -94,6 +94,8 @@ export type {
 export {
   CLOSE_CODES,
   PROTOCOL_VERSION,
+  SOURCE_ERROR_CODES,
+  SOURCE_LIMITS,
   WIRE_LIMITS,
   actionSetSchema,
   actionStatusFrameSchema,
@@ -112,6 +114,9 @@ export {
   logHitSchema,
   metricSampleSchema,
   snapshotHitSchema,
+  sourceFileSchema,
+  sourceRequestFrameSchema,
+  sourceResponseFrameSchema,
   stackFrameSchema,
   watchResultSchema,
   welcomeFrameSchema,
@@ -130,10 +135,16 @@ export type {
   LogHit,
   MetricSample,
   SnapshotHit,
+  SourceFile,
+  SourceRequestFrame,
+  SourceResponseFrame,
   StackFrame,
   WatchResult,
   WelcomeFrame,
 } from './agent-wire.js';
+
+export { agentSourcesSchema, sourceContentQuerySchema, sourceContentSchema } from './sources.js';
+export type { AgentSources, SourceContent, SourceContentQuery } from './sources.js';
 
 export {
   AGENT_STATUSES,
