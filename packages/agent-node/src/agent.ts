@@ -18,6 +18,7 @@ import { ScriptRegistry } from './locate.js';
 import { Outbox } from './outbox.js';
 import { Probes } from './probes.js';
 import { Redactor } from './redact.js';
+import { SourceCatalog } from './sources.js';
 import { HOOK, Runtime, type ActionRuntime, type Hooks } from './runtime.js';
 import { OBJECT_GROUP, captureSnapshot, grabSlot } from './snapshot.js';
 import { activeTraceIds } from './otel.js';
@@ -57,6 +58,7 @@ export class Agent {
   private readonly runtime: Runtime;
   private readonly probes: Probes;
   private readonly outbox: Outbox;
+  private readonly sources: SourceCatalog;
   private connection: Connection | undefined;
   private readonly actions = new Map<string, ActionRuntime>();
   private revision = -1;
@@ -93,6 +95,9 @@ export class Agent {
       pipe: this.pipeOut,
     });
     this.probes = new Probes(this.inspector, this.scripts, this.runtime, this.config, this.log);
+    this.sources = new SourceCatalog(this.scripts, this.redactor, {
+      blocked: (path) => this.config.blocklist.some((b) => path.includes(b)),
+    });
   }
 
   /** Attach the inspector, install the hook global, connect to the hub. */
@@ -241,6 +246,12 @@ export class Agent {
         break;
       case 'error':
         this.log(`hub error ${frame.code}: ${frame.message}`);
+        break;
+      case 'source_request':
+        this.sources
+          .answer(frame)
+          .then((response) => this.connection?.send(response))
+          .catch((err: unknown) => this.log('source request failed', err));
         break;
     }
   }

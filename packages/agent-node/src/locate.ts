@@ -175,6 +175,11 @@ export class ScriptRegistry {
     return this.byId.size;
   }
 
+  /** Every script seen so far (source browsing lists them). */
+  all(): IterableIterator<ScriptInfo> {
+    return this.byId.values();
+  }
+
   mapOf(script: ScriptInfo): SourceMapInfo | null {
     if (script.map === undefined) {
       try {

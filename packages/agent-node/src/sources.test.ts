@@ -1,0 +1,118 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PROTOCOL_VERSION, WIRE_LIMITS, sourceResponseFrameSchema } from '@spyglass/protocol';
+import { describe, expect, it } from 'vitest';
+import { ScriptRegistry } from './locate.js';
+import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES, Redactor } from './redact.js';
+import { SourceCatalog, cutToBytes, redactSource } from './sources.js';
+
+const redactor = new Redactor({ names: DEFAULT_REDACT_NAMES, values: DEFAULT_REDACT_VALUES });
+const map = (sources: string[], sourcesContent?: string[]): string =>
+  JSON.stringify({ version: 3, sources, names: [], mappings: 'AAEA;AAEA', ...(sourcesContent ? { sourcesContent } : {}) });
+
+function fixture() {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-sources-'));
+  for (const d of ['dist', 'src', 'src/secret', 'node_modules/lib']) mkdirSync(join(dir, d), { recursive: true });
+  writeFileSync(join(dir, 'src', 'app.ts'), 'const password = "hunter2";\nexport const total = 1 + 2;\n');
+  writeFileSync(join(dir, 'dist', 'app.js'), 'export const total = 3;\n//# sourceMappingURL=app.js.map\n');
+  writeFileSync(join(dir, 'dist', 'app.js.map'), map(['../src/app.ts']));
+  writeFileSync(join(dir, 'dist', 'bundle.js'), 'x();\n');
+  writeFileSync(join(dir, 'dist', 'bundle.js.map'), map(['../src/embedded.ts', '../src/secret/keys.ts'], ['// from the map\n', 'k']));
+  writeFileSync(join(dir, 'dist', 'big.js'), 'a'.repeat(3000));
+  writeFileSync(join(dir, 'node_modules', 'lib', 'index.js'), 'module.exports = 1;\n');
+  const reg = new ScriptRegistry(() => false);
+  const url = (p: string): string => pathToFileURL(join(dir, p)).href;
+  reg.add({ scriptId: '1', url: url('dist/app.js'), sourceMapURL: 'app.js.map' });
+  reg.add({ scriptId: '2', url: url('dist/bundle.js'), sourceMapURL: 'bundle.js.map' });
+  reg.add({ scriptId: '3', url: url('node_modules/lib/index.js') });
+  reg.add({ scriptId: '4', url: url('dist/big.js') });
+  reg.add({ scriptId: '5', url: 'node:fs' });
+  const catalog = new SourceCatalog(reg, redactor, { blocked: (p) => p.includes('/secret/'), maxTextBytes: 1000 });
+  return { dir, catalog };
+}
+
+describe('SourceCatalog', () => {
+  it('lists loaded scripts and the originals of their source maps, never node_modules or blocked files', () => {
+    const { dir, catalog } = fixture();
+    expect(catalog.list()).toEqual([
+      { path: `${dir}/dist/app.js`, original: false },
+      { path: `${dir}/dist/big.js`, original: false },
+      { path: `${dir}/dist/bundle.js`, original: false },
+      { path: `${dir}/src/app.ts`, original: true },
+      { path: `${dir}/src/embedded.ts`, original: true },
+    ]);
+  });
+
+  it('reads an original from disk, redacted', async () => {
+    const { dir, catalog } = fixture();
+    const r = await catalog.read(`${dir}/src/app.ts`);
+    expect(r).toEqual({
+      path: `${dir}/src/app.ts`,
+      text: 'const password = "[REDACTED]";\nexport const total = 1 + 2;\n',
+      truncated: false,
+    });
+  });
+
+  it('reads an original embedded in its source map', async () => {
+    const { dir, catalog } = fixture();
+    expect(await catalog.read(`${dir}/src/embedded.ts`)).toMatchObject({ text: '// from the map\n', truncated: false });
+  });
+
+  it('cuts long files at the size limit', async () => {
+    const { dir, catalog } = fixture();
+    const r = await catalog.read(`${dir}/dist/big.js`);
+    expect(r.text).toHaveLength(1000);
+    expect(r.truncated).toBe(true);
+  });
+
+  it('refuses blocked files and files it did not list', async () => {
+    const { dir, catalog } = fixture();
+    expect((await catalog.read(`${dir}/src/secret/keys.ts`)).error?.code).toBe('FORBIDDEN');
+    expect((await catalog.read(`${dir}/node_modules/lib/index.js`)).error?.code).toBe('NOT_FOUND');
+    expect((await catalog.read('/etc/passwd')).error?.code).toBe('NOT_FOUND');
+    expect((await catalog.read(`${dir}/src/../../../etc/passwd`)).error?.code).toBe('NOT_FOUND');
+  });
+
+  it('answers request frames with valid response frames that fit the wire limit', async () => {
+    const { dir, catalog } = fixture();
+    const list = await catalog.answer({ type: 'source_request', v: PROTOCOL_VERSION, requestId: 'r1', op: 'list' });
+    expect(sourceResponseFrameSchema.parse(list).files).toHaveLength(5);
+    const read = await catalog.answer({ type: 'source_request', v: PROTOCOL_VERSION, requestId: 'r2', op: 'read', path: `${dir}/src/app.ts` });
+    expect(sourceResponseFrameSchema.parse(read)).toMatchObject({ requestId: 'r2', truncated: false });
+    const bad = await catalog.answer({ type: 'source_request', v: PROTOCOL_VERSION, requestId: 'r3', op: 'read' });
+    expect(bad.error?.code).toBe('INVALID_INPUT');
+
+    // A text made of characters JSON escapes doubles in size: the frame is cut to fit.
+    writeFileSync(join(dir, 'src', 'app.ts'), '"\n'.repeat(300_000));
+    const wide = new SourceCatalog((catalog as unknown as { scripts: ScriptRegistry }).scripts, redactor, { blocked: () => false });
+    const big = await wide.answer({ type: 'source_request', v: PROTOCOL_VERSION, requestId: 'r4', op: 'read', path: `${dir}/src/app.ts` });
+    expect(big.truncated).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(big))).toBeLessThanOrEqual(WIRE_LIMITS.maxFrameBytes);
+  });
+});
+
+describe('redactSource', () => {
+  it('hides string literals assigned to sensitive names and token-like values', () => {
+    const text = [
+      'const apiKey = "abc123";',
+      "login({ password: 'pw', user: 'ann' });",
+      'const header = "Bearer abcdefghijklmnop";',
+      "if (token === 'x') return;",
+      'const name = "plain";',
+    ].join('\n');
+    expect(redactSource(text, redactor).split('\n')).toEqual([
+      'const apiKey = "[REDACTED]";',
+      "login({ password: '[REDACTED]', user: 'ann' });",
+      'const header = "[REDACTED]";',
+      "if (token === 'x') return;",
+      'const name = "plain";',
+    ]);
+  });
+
+  it('cuts to a byte budget without splitting a character', () => {
+    expect(cutToBytes('ééé', 5)).toEqual({ text: 'éé', truncated: true });
+    expect(cutToBytes('abc', 5)).toEqual({ text: 'abc', truncated: false });
+  });
+});
