@@ -28,7 +28,12 @@ export function freePort(): Promise<number> {
 async function pingable(url: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    const client = new Redis(url, {
+      lazyConnect: true,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+    });
     client.on('error', () => {});
     try {
       await client.connect();
@@ -68,9 +73,13 @@ export class TestRedisServer {
   /** Starts the server (again) on the same port; resolves once it answers PING. */
   async restart(): Promise<void> {
     if (this.#child !== null) throw new Error('redis-server is already running');
-    const child = spawn(this.#bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      this.#bin,
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
     this.#child = child;
     child.once('exit', () => {
       if (this.#child === child) this.#child = null;

@@ -9,7 +9,8 @@ import { RedisBus, reconnectDelayMs, redactRedisUrl, type RedisBusOptions } from
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 const REDIS_BIN = redisServerBinary();
-if (!REDIS_URL) console.warn('[spyglass tests] TEST_REDIS_URL not set: Redis bus tests on the shared server are SKIPPED');
+if (!REDIS_URL)
+  console.warn('[spyglass tests] TEST_REDIS_URL not set: Redis bus tests on the shared server are SKIPPED');
 if (!REDIS_BIN) console.warn('[spyglass tests] redis-server not installed: Redis restart tests are SKIPPED');
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
@@ -25,10 +26,21 @@ afterEach(async () => {
   await Promise.all(buses.splice(0).map((b) => b.close()));
 });
 
-function makeBus(url: string, prefix: string, extra: Partial<RedisBusOptions> = {}): { bus: RedisBus; logs: LogCapture; registry: Registry } {
+function makeBus(
+  url: string,
+  prefix: string,
+  extra: Partial<RedisBusOptions> = {},
+): { bus: RedisBus; logs: LogCapture; registry: Registry } {
   const logs = new LogCapture();
   const registry = new Registry();
-  const bus = new RedisBus({ url, channelPrefix: prefix, log: pino({ level: 'debug' }, logs), registry, maxReconnectDelayMs: 200, ...extra });
+  const bus = new RedisBus({
+    url,
+    channelPrefix: prefix,
+    log: pino({ level: 'debug' }, logs),
+    registry,
+    maxReconnectDelayMs: 200,
+    ...extra,
+  });
   buses.push(bus);
   return { bus, logs, registry };
 }
@@ -137,7 +149,9 @@ describe.skipIf(!REDIS_URL)('RedisBus on a running Redis', () => {
   });
 
   it('is the bus of a hub built with SPYGLASS_REDIS_URL, shows in /metrics and closes with the app', async () => {
-    const hub = await createTestHub({ env: { SPYGLASS_REDIS_URL: url, SPYGLASS_REDIS_CHANNEL_PREFIX: uniquePrefix() } });
+    const hub = await createTestHub({
+      env: { SPYGLASS_REDIS_URL: url, SPYGLASS_REDIS_CHANNEL_PREFIX: uniquePrefix() },
+    });
     try {
       const bus = hub.app.hub.bus as RedisBus;
       expect(bus.kind).toBe('redis');

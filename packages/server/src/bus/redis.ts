@@ -29,7 +29,9 @@ interface Envelope {
 }
 
 function isEnvelope(value: unknown): value is Envelope {
-  return typeof value === 'object' && value !== null && typeof (value as { o?: unknown }).o === 'string' && 'm' in value;
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { o?: unknown }).o === 'string' && 'm' in value
+  );
 }
 
 /** `redis://user:***@host:6379/0`, for logs. */
@@ -70,16 +72,36 @@ interface BusMetrics {
 function createBusMetrics(registry: Registry | undefined): BusMetrics {
   const registers = registry === undefined ? [] : [registry];
   return {
-    connected: new Gauge({ name: 'spyglass_bus_connected', help: '1 while both Redis bus connections are ready, else 0', registers }),
-    published: new Counter({ name: 'spyglass_bus_messages_published_total', help: 'Messages published to Redis', registers }),
+    connected: new Gauge({
+      name: 'spyglass_bus_connected',
+      help: '1 while both Redis bus connections are ready, else 0',
+      registers,
+    }),
+    published: new Counter({
+      name: 'spyglass_bus_messages_published_total',
+      help: 'Messages published to Redis',
+      registers,
+    }),
     publishFailures: new Counter({
       name: 'spyglass_bus_publish_failures_total',
       help: 'Messages that could not be published to Redis (the database still holds the change)',
       registers,
     }),
-    received: new Counter({ name: 'spyglass_bus_messages_received_total', help: 'Messages received from other hub replicas', registers }),
-    invalid: new Counter({ name: 'spyglass_bus_invalid_messages_total', help: 'Messages on a bus channel that were not valid JSON envelopes', registers }),
-    reconnects: new Counter({ name: 'spyglass_bus_reconnects_total', help: 'Times the bus subscriptions were re-established after a lost connection', registers }),
+    received: new Counter({
+      name: 'spyglass_bus_messages_received_total',
+      help: 'Messages received from other hub replicas',
+      registers,
+    }),
+    invalid: new Counter({
+      name: 'spyglass_bus_invalid_messages_total',
+      help: 'Messages on a bus channel that were not valid JSON envelopes',
+      registers,
+    }),
+    reconnects: new Counter({
+      name: 'spyglass_bus_reconnects_total',
+      help: 'Times the bus subscriptions were re-established after a lost connection',
+      registers,
+    }),
   };
 }
 
@@ -131,7 +153,11 @@ export class RedisBus implements Bus {
       autoResendUnfulfilledCommands: false,
       lazyConnect: true,
     };
-    this.#pub = new Redis(options.url, { ...common, connectionName: 'spyglass-bus-pub', commandTimeout: this.#publishTimeoutMs });
+    this.#pub = new Redis(options.url, {
+      ...common,
+      connectionName: 'spyglass-bus-pub',
+      commandTimeout: this.#publishTimeoutMs,
+    });
     this.#sub = new Redis(options.url, { ...common, connectionName: 'spyglass-bus-sub' });
 
     for (const [role, conn] of [
@@ -146,7 +172,9 @@ export class RedisBus implements Bus {
         else this.#recovered();
       });
     }
-    this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#receive(channel.toString('utf8'), message));
+    this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) =>
+      this.#receive(channel.toString('utf8'), message),
+    );
 
     this.#log.info({ redis: redactRedisUrl(options.url), channelPrefix: this.#prefix }, 'connecting the Redis bus');
     this.#pub.connect().catch(() => {});
@@ -319,7 +347,13 @@ export class RedisBus implements Bus {
 async function quit(conn: Redis): Promise<void> {
   if (conn.status === 'ready') {
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, 1000).unref());
-    await Promise.race([conn.quit().then(() => undefined, () => undefined), timeout]);
+    await Promise.race([
+      conn.quit().then(
+        () => undefined,
+        () => undefined,
+      ),
+      timeout,
+    ]);
   }
   conn.disconnect();
 }

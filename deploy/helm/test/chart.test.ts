@@ -1,0 +1,592 @@
+/**
+ * The Helm chart's CI matrix: every ci/*.yaml values file is linted and rendered with the real helm binary, and the
+ * rendered objects are checked for what a production cluster expects (probes, resources, non-root, read-only root
+ * file system, secrets only in Secrets, the hub config accepted by the hub's own loader). Bad value combinations must
+ * be refused by values.schema.json or the templates.
+ */
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../packages/server/src/config/config.js';
+// @ts-expect-error plain JavaScript helper without type declarations
+import { runHelm } from '../tools/helm.mjs';
+// @ts-expect-error plain JavaScript helper without type declarations
+import { readmeTable, valuesTable } from '../tools/values-table.mjs';
+
+type K8s = { apiVersion: string; kind: string; metadata: { name: string; [k: string]: any }; [k: string]: any };
+type Helm = (args: string[]) => { status: number; stdout: string; stderr: string };
+const helm = runHelm as Helm;
+
+const CHART = fileURLToPath(new URL('../spyglass', import.meta.url));
+const CI_DIR = path.join(CHART, 'ci');
+const CI_FILES = readdirSync(CI_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+const AGENTS_PATH = '/api/v1/agents/connect';
+const RELEASE = 'sg';
+const FULLNAME = 'sg-spyglass';
+
+function render(args: string[]): K8s[] {
+  const r = helm(['template', RELEASE, CHART, '--namespace', 'observability', ...args]);
+  if (r.status !== 0) throw new Error(`helm template ${args.join(' ')} failed:\n${r.stderr}`);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as K8s | null)
+    .filter((d): d is K8s => d !== null);
+}
+
+function renderCi(file: string, extra: string[] = []): K8s[] {
+  return render(['-f', path.join(CI_DIR, file), ...extra]);
+}
+
+/** Expects helm to refuse the values and returns its message. */
+function refused(args: string[]): string {
+  const r = helm(['template', RELEASE, CHART, ...args]);
+  expect(r.status, `expected helm to refuse ${args.join(' ')}`).not.toBe(0);
+  return r.stderr;
+}
+
+const ofKind = (docs: K8s[], kind: string): K8s[] => docs.filter((d) => d.kind === kind);
+function one(docs: K8s[], kind: string, name?: string): K8s {
+  const found = docs.filter((d) => d.kind === kind && (name === undefined || d.metadata.name === name));
+  expect(found, `exactly one ${kind}${name ? ` ${name}` : ''}`).toHaveLength(1);
+  return found[0]!;
+}
+const hubDeployment = (docs: K8s[]): K8s => one(docs, 'Deployment', FULLNAME);
+const hubContainer = (docs: K8s[]): any =>
+  hubDeployment(docs).spec.template.spec.containers.find((c: any) => c.name === 'hub');
+const envOf = (container: any): Record<string, any> =>
+  Object.fromEntries((container.env ?? []).map((e: any) => [e.name, e]));
+
+/** The Secret's decoded data (empty when the chart renders none). */
+function secretData(docs: K8s[]): Record<string, string> {
+  const secret = docs.find((d) => d.kind === 'Secret' && d.metadata.name === FULLNAME);
+  if (secret === undefined) return {};
+  return Object.fromEntries(
+    Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]),
+  );
+}
+
+function hubYaml(docs: K8s[]): string {
+  return one(docs, 'ConfigMap', FULLNAME).data['hub.yaml'] as string;
+}
+
+/** Loads the rendered hub.yaml and Secret env exactly as the hub process would. */
+function hubConfig(docs: K8s[]): ReturnType<typeof loadConfig> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sg-chart-'));
+  const file = path.join(dir, 'hub.yaml');
+  writeFileSync(file, hubYaml(docs));
+  const secret = secretData(docs);
+  const env: Record<string, string> = { SPYGLASS_CONFIG: file };
+  const map: Record<string, string> = {
+    SPYGLASS_ADMIN_PASSWORD: 'admin-password',
+    SPYGLASS_DATABASE_URL: 'database-url',
+    SPYGLASS_REDIS_URL: 'redis-url',
+  };
+  for (const [name, ref] of Object.entries(envOf(hubContainer(docs)))) {
+    const key = ref.valueFrom?.secretKeyRef?.key as string | undefined;
+    if (key !== undefined && map[name] === key && secret[key] !== undefined) env[name] = secret[key];
+    if (typeof ref.value === 'string' && name !== 'SPYGLASS_CONFIG') env[name] = ref.value;
+  }
+  return loadConfig({ env, cwd: dir });
+}
+
+/** Every pod template (Deployments, StatefulSets) and bare Pod (helm test) in the output. */
+function podSpecs(docs: K8s[]): { owner: string; spec: any }[] {
+  const out: { owner: string; spec: any }[] = [];
+  for (const d of docs) {
+    if (d.kind === 'Deployment' || d.kind === 'StatefulSet')
+      out.push({ owner: `${d.kind}/${d.metadata.name}`, spec: d.spec.template.spec });
+    if (d.kind === 'Pod') out.push({ owner: `Pod/${d.metadata.name}`, spec: d.spec });
+  }
+  return out;
+}
+
+/** Strings in the values files that are secrets and must never reach a ConfigMap. */
+const KNOWN_SECRETS = ['p@ss:w/rd with spaces', 's3cret', 'redis-s3cret'];
+
+describe.each(CI_FILES)('chart with ci/%s', (file) => {
+  const docs = renderCi(file);
+
+  it('passes helm lint --strict', () => {
+    const r = helm(['lint', CHART, '--strict', '-f', path.join(CI_DIR, file)]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it('renders labelled objects with a hub Deployment, Service and ConfigMap', () => {
+    expect(docs.length).toBeGreaterThan(4);
+    for (const d of docs) {
+      expect(d.metadata.labels?.['app.kubernetes.io/instance'], `${d.kind}/${d.metadata.name}`).toBe(RELEASE);
+      expect(d.metadata.name.length).toBeLessThanOrEqual(63);
+    }
+    one(docs, 'Service', FULLNAME);
+    const svc = one(docs, 'Service', FULLNAME);
+    expect(svc.spec.ports[0].targetPort).toBe('http');
+    expect(hubContainer(docs).ports).toEqual([{ name: 'http', containerPort: 4000, protocol: 'TCP' }]);
+  });
+
+  it('probes /healthz for liveness and startup and /readyz for readiness', () => {
+    const c = hubContainer(docs);
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    for (const { owner, spec } of podSpecs(docs)) {
+      if (owner.startsWith('Pod/')) continue;
+      for (const container of spec.containers) {
+        expect(container.readinessProbe, `${owner} ${container.name} readiness`).toBeDefined();
+        expect(container.livenessProbe, `${owner} ${container.name} liveness`).toBeDefined();
+      }
+    }
+  });
+
+  it('gives every container resource requests and limits', () => {
+    for (const { owner, spec } of podSpecs(docs)) {
+      for (const container of spec.containers) {
+        expect(container.resources?.requests?.cpu, `${owner} ${container.name}`).toBeDefined();
+        expect(container.resources?.requests?.memory, `${owner} ${container.name}`).toBeDefined();
+        expect(container.resources?.limits?.memory, `${owner} ${container.name}`).toBeDefined();
+      }
+    }
+  });
+
+  it('runs every container non-root, read-only, unprivileged, with all capabilities dropped', () => {
+    for (const { owner, spec } of podSpecs(docs)) {
+      expect(spec.securityContext?.runAsNonRoot, owner).toBe(true);
+      expect(spec.securityContext?.runAsUser ?? 1, owner).not.toBe(0);
+      expect(spec.securityContext?.seccompProfile?.type, owner).toBe('RuntimeDefault');
+      expect(spec.automountServiceAccountToken, owner).toBe(false);
+      expect(spec.hostNetwork ?? false).toBe(false);
+      for (const container of spec.containers) {
+        const sc = container.securityContext;
+        expect(sc?.readOnlyRootFilesystem, `${owner} ${container.name}`).toBe(true);
+        expect(sc?.allowPrivilegeEscalation, `${owner} ${container.name}`).toBe(false);
+        expect(sc?.runAsNonRoot, `${owner} ${container.name}`).toBe(true);
+        expect(sc?.capabilities?.drop, `${owner} ${container.name}`).toEqual(['ALL']);
+        expect(sc?.privileged ?? false).toBe(false);
+      }
+    }
+  });
+
+  it('mounts writable emptyDirs only where the hub writes', () => {
+    const spec = hubDeployment(docs).spec.template.spec;
+    const sqlite = !('SPYGLASS_DATABASE_URL' in envOf(hubContainer(docs)));
+    const emptyDirs = spec.volumes
+      .filter((v: any) => v.emptyDir !== undefined)
+      .map((v: any) => v.name)
+      .sort();
+    expect(emptyDirs).toEqual(['tmp']);
+    expect(spec.volumes.find((v: any) => v.name === 'tmp').emptyDir.sizeLimit).toBeDefined();
+    const mounts = Object.fromEntries(hubContainer(docs).volumeMounts.map((m: any) => [m.mountPath, m]));
+    expect(Object.keys(mounts).sort()).toEqual(
+      sqlite ? ['/etc/spyglass', '/tmp', '/var/lib/spyglass'] : ['/etc/spyglass', '/tmp'],
+    );
+    expect(mounts['/etc/spyglass'].readOnly).toBe(true);
+    if (sqlite) {
+      expect(spec.volumes.find((v: any) => v.name === 'data').persistentVolumeClaim.claimName).toBe(`${FULLNAME}-data`);
+      expect(hubDeployment(docs).spec.strategy.type).toBe('Recreate');
+    } else {
+      expect(hubDeployment(docs).spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+    }
+  });
+
+  it('keeps every secret out of ConfigMaps and takes secrets from a Secret, never from literal env', () => {
+    const secretValues = [...Object.values(secretData(docs)), ...KNOWN_SECRETS].filter((v) => v.length >= 6);
+    for (const cm of ofKind(docs, 'ConfigMap')) {
+      const text = JSON.stringify(cm.data ?? {}) + JSON.stringify(cm.binaryData ?? {});
+      for (const secret of secretValues) expect(text, `ConfigMap ${cm.metadata.name}`).not.toContain(secret);
+      // URL-escaped forms too.
+      for (const secret of KNOWN_SECRETS) expect(text).not.toContain(encodeURIComponent(secret));
+      expect(text).not.toMatch(/password|secret|token|:\/\/[^"\s/]*:[^"\s/]*@/i);
+    }
+    for (const { owner, spec } of podSpecs(docs)) {
+      for (const container of spec.containers) {
+        for (const e of container.env ?? []) {
+          if (/PASSWORD|DATABASE_URL|REDIS_URL|SECRET|TOKEN/.test(e.name)) {
+            expect(e.valueFrom?.secretKeyRef, `${owner} ${container.name} ${e.name}`).toBeDefined();
+          }
+        }
+      }
+    }
+    for (const d of docs) {
+      if (d.kind === 'Secret') continue;
+      const text = JSON.stringify(d);
+      for (const secret of secretValues) expect(text, `${d.kind}/${d.metadata.name}`).not.toContain(secret);
+    }
+  });
+
+  it('writes a hub config file that the hub itself accepts', () => {
+    const config = hubConfig(docs);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.port).toBe(4000);
+    expect(config.dataDir).toBe('/var/lib/spyglass');
+    expect(config.logPretty).toBe(false);
+    expect(envOf(hubContainer(docs)).SPYGLASS_CONFIG.value).toBe('/etc/spyglass/hub.yaml');
+  });
+
+  it('keeps the drain within the termination grace period', () => {
+    const spec = hubDeployment(docs).spec.template.spec;
+    const config = parseYaml(hubYaml(docs)) as { shutdownTimeoutMs: number };
+    const sleep = Number(hubContainer(docs).lifecycle?.preStop?.exec?.command?.[1] ?? 0);
+    expect(spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.shutdownTimeoutMs + sleep * 1000);
+  });
+});
+
+describe('chart profiles', () => {
+  it('default: one pod on SQLite with a kept PVC and a generated admin password', () => {
+    const docs = renderCi('default-values.yaml');
+    expect(hubDeployment(docs).spec.replicas).toBe(1);
+    const pvc = one(docs, 'PersistentVolumeClaim', `${FULLNAME}-data`);
+    expect(pvc.metadata.annotations['helm.sh/resource-policy']).toBe('keep');
+    expect(Object.keys(secretData(docs))).toEqual(['admin-password']);
+    expect(secretData(docs)['admin-password']).toMatch(/^[A-Za-z0-9]{24}$/);
+    for (const kind of [
+      'HorizontalPodAutoscaler',
+      'Ingress',
+      'NetworkPolicy',
+      'StatefulSet',
+      'ServiceMonitor',
+      'Route',
+    ]) {
+      expect(ofKind(docs, kind), kind).toHaveLength(0);
+    }
+    const env = envOf(hubContainer(docs));
+    expect(env.SPYGLASS_ADMIN_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: FULLNAME, key: 'admin-password' });
+    expect(env.SPYGLASS_DATABASE_URL).toBeUndefined();
+    expect(env.SPYGLASS_REDIS_URL).toBeUndefined();
+    const config = hubConfig(docs);
+    expect(config.databaseUrl).toBe('sqlite:/var/lib/spyglass/spyglass.db');
+    expect(config.trustProxy).toBe(false);
+    expect(one(docs, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+  });
+
+  it('external MySQL: the URL is composed with the password escaped, and the hub accepts it', () => {
+    const docs = renderCi('external-mysql-values.yaml');
+    const url = secretData(docs)['database-url']!;
+    expect(url).toMatch(/^mysql:\/\/spyglass:[^@\s]+@mysql\.databases\.svc\.cluster\.local:3306\/spyglass$/);
+    expect(decodeURIComponent(new URL(url).password)).toBe('p@ss:w/rd with spaces');
+    expect(hubConfig(docs).databaseUrl).toBe(url);
+    expect(ofKind(docs, 'PersistentVolumeClaim')).toHaveLength(0);
+    expect(ofKind(docs, 'StatefulSet')).toHaveLength(0);
+  });
+
+  it('production: HPA instead of a fixed replica count, PostgreSQL and Redis over TLS from the Secret', () => {
+    const docs = renderCi('postgres-redis-hpa-values.yaml');
+    const hpa = one(docs, 'HorizontalPodAutoscaler', FULLNAME);
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: FULLNAME });
+    expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([2, 8]);
+    expect(hpa.spec.metrics.map((m: any) => m.resource.name)).toEqual(['cpu', 'memory']);
+    expect(hubDeployment(docs).spec.replicas).toBeUndefined();
+    const env = envOf(hubContainer(docs));
+    expect(env.SPYGLASS_DATABASE_URL.valueFrom.secretKeyRef).toEqual({ name: FULLNAME, key: 'database-url' });
+    expect(env.SPYGLASS_REDIS_URL.valueFrom.secretKeyRef).toEqual({ name: FULLNAME, key: 'redis-url' });
+    const secret = secretData(docs);
+    expect(secret['redis-url']).toBe('rediss://:redis-s3cret@redis.cache.svc.cluster.local:6379');
+    const config = hubConfig(docs);
+    expect(config.databaseUrl).toMatch(/^postgres:\/\/.*sslmode=require$/);
+    expect(config.redisUrl).toBe(secret['redis-url']);
+    expect(config.redisChannelPrefix).toBe('spyglass');
+    expect(hubDeployment(docs).spec.template.spec.topologySpreadConstraints).toHaveLength(1);
+  });
+
+  it('ingress split: console on / and agents on their path, host and class, with cert-manager TLS', () => {
+    const docs = renderCi('ingress-tls-values.yaml');
+    const consoleIngress = one(docs, 'Ingress', `${FULLNAME}-console`);
+    const agents = one(docs, 'Ingress', `${FULLNAME}-agents`);
+    expect(consoleIngress.spec.ingressClassName).toBe('nginx');
+    expect(agents.spec.ingressClassName).toBe('nginx-internal');
+    const consoleRule = consoleIngress.spec.rules[0];
+    expect(consoleRule.host).toBe('spyglass.example.com');
+    expect(consoleRule.http.paths).toEqual([
+      { path: '/', pathType: 'Prefix', backend: { service: { name: FULLNAME, port: { name: 'http' } } } },
+    ]);
+    const agentRule = agents.spec.rules[0];
+    expect(agentRule.host).toBe('agents.spyglass.internal.example.com');
+    expect(agentRule.http.paths).toEqual([
+      { path: AGENTS_PATH, pathType: 'Exact', backend: { service: { name: FULLNAME, port: { name: 'http' } } } },
+    ]);
+    expect(agents.metadata.annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']).toBe('3600');
+    expect(consoleIngress.metadata.annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']).toBeUndefined();
+    expect(consoleIngress.spec.tls).toEqual([{ hosts: ['spyglass.example.com'], secretName: 'spyglass-tls' }]);
+    expect(agents.spec.tls).toEqual([{ hosts: ['agents.spyglass.internal.example.com'], secretName: 'spyglass-tls' }]);
+    const cert = one(docs, 'Certificate', 'spyglass-tls');
+    expect(cert.spec.secretName).toBe('spyglass-tls');
+    expect(cert.spec.dnsNames).toEqual(['spyglass.example.com', 'agents.spyglass.internal.example.com']);
+    expect(cert.spec.issuerRef).toEqual({ name: 'letsencrypt', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+    const config = hubConfig(docs);
+    expect(config.publicUrl).toBe('https://spyglass.example.com');
+    expect(config.trustProxy).toBe(1);
+  });
+
+  it('ingress on one host: agents get only their path, and a separate agent TLS Secret gets its own Certificate', () => {
+    const docs = renderCi('ingress-tls-values.yaml', [
+      '--set',
+      'ingress.agents.host=',
+      '--set',
+      'ingress.agents.tlsSecretName=agents-tls',
+    ]);
+    const agents = one(docs, 'Ingress', `${FULLNAME}-agents`);
+    expect(agents.spec.rules[0].host).toBe('spyglass.example.com');
+    expect(agents.spec.rules[0].http.paths.map((p: any) => p.path)).toEqual([AGENTS_PATH]);
+    expect(
+      ofKind(docs, 'Certificate')
+        .map((c) => c.spec.secretName)
+        .sort(),
+    ).toEqual(['agents-tls', 'spyglass-tls']);
+  });
+
+  it('existingSecret: no chart Secret, every reference points at the user Secret', () => {
+    const docs = renderCi('existing-secret-values.yaml');
+    expect(ofKind(docs, 'Secret')).toHaveLength(0);
+    const refs = (hubContainer(docs).env as any[])
+      .filter((e) => e.valueFrom?.secretKeyRef)
+      .map((e) => e.valueFrom.secretKeyRef);
+    expect(refs).toEqual([
+      { name: 'spyglass-credentials', key: 'admin-password' },
+      { name: 'spyglass-credentials', key: 'database-url' },
+      { name: 'spyglass-credentials', key: 'redis-url' },
+    ]);
+    expect(hubDeployment(docs).spec.replicas).toBe(2);
+    expect(hubDeployment(docs).spec.template.metadata.annotations['checksum/secret']).toBeUndefined();
+  });
+
+  it('network policy: hub reachable from the ingress controller only, egress to DNS, database and Redis only', () => {
+    const docs = renderCi('network-policy-values.yaml');
+    const hub = one(docs, 'NetworkPolicy', FULLNAME);
+    expect(hub.spec.podSelector.matchLabels['app.kubernetes.io/component']).toBe('hub');
+    expect(hub.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(hub.spec.ingress).toHaveLength(1);
+    const from = hub.spec.ingress[0].from;
+    expect(from[0].namespaceSelector.matchLabels).toEqual({ 'kubernetes.io/metadata.name': 'ingress-nginx' });
+    expect(
+      from.some((p: any) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring'),
+    ).toBe(true);
+    expect(from.some((p: any) => p.namespaceSelector?.matchLabels?.['spyglass.io/agents'] === 'true')).toBe(true);
+    expect(hub.spec.ingress[0].ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
+    const egressPorts = hub.spec.egress.map((r: any) => r.ports.map((p: any) => `${p.port}/${p.protocol}`).join(','));
+    expect(egressPorts).toEqual(['53/UDP,53/TCP', '5432/TCP', '6379/TCP']);
+    expect(hub.spec.egress[1].to[0].podSelector.matchLabels['app.kubernetes.io/component']).toBe('database');
+    expect(hub.spec.egress[2].to[0].podSelector.matchLabels['app.kubernetes.io/component']).toBe('redis');
+    for (const component of ['database', 'redis']) {
+      const np = one(docs, 'NetworkPolicy', `${FULLNAME}-${component}`);
+      expect(np.spec.ingress[0].from).toEqual([
+        { podSelector: { matchLabels: hubDeployment(docs).spec.selector.matchLabels } },
+      ]);
+      expect(np.spec.egress).toEqual([]);
+    }
+    // Bundled database and Redis, wired to the generated passwords.
+    const db = one(docs, 'StatefulSet', `${FULLNAME}-postgres`);
+    expect(db.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('8Gi');
+    one(docs, 'Deployment', `${FULLNAME}-redis`);
+    const secret = secretData(docs);
+    expect(secret['database-url']).toBe(
+      `postgres://spyglass:${secret['database-password']}@${FULLNAME}-postgres:5432/spyglass`,
+    );
+    expect(secret['redis-url']).toBe(`redis://:${secret['redis-password']}@${FULLNAME}-redis:6379`);
+    const sm = one(docs, 'ServiceMonitor', FULLNAME);
+    expect(sm.metadata.labels.release).toBe('prometheus');
+    expect(sm.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }]);
+    expect(hubConfig(docs).databaseUrl).toBe(secret['database-url']);
+  });
+
+  it('network policy with external services: egress on their ports, to the peers given', () => {
+    const docs = renderCi('postgres-redis-hpa-values.yaml', [
+      '--set',
+      'networkPolicy.enabled=true',
+      '--set',
+      'networkPolicy.databaseTo[0].ipBlock.cidr=10.20.0.0/16',
+    ]);
+    const hub = one(docs, 'NetworkPolicy', FULLNAME);
+    expect(hub.spec.egress[1]).toEqual({
+      ports: [{ port: 5432, protocol: 'TCP' }],
+      to: [{ ipBlock: { cidr: '10.20.0.0/16' } }],
+    });
+    expect(hub.spec.egress[2]).toEqual({ ports: [{ port: 6379, protocol: 'TCP' }] });
+  });
+
+  it('OpenShift: console and agent Routes, no fixed UID', () => {
+    const docs = renderCi('openshift-route-values.yaml');
+    const consoleRoute = one(docs, 'Route', `${FULLNAME}-console`);
+    const agents = one(docs, 'Route', `${FULLNAME}-agents`);
+    expect(consoleRoute.spec.host).toBe('spyglass.apps.example.com');
+    expect(consoleRoute.spec.path).toBeUndefined();
+    expect(agents.spec.host).toBe('agents.apps.example.com');
+    expect(agents.spec.path).toBe(AGENTS_PATH);
+    expect(agents.metadata.annotations['haproxy.router.openshift.io/timeout']).toBe('1h');
+    expect(consoleRoute.spec.tls).toEqual({ termination: 'edge', insecureEdgeTerminationPolicy: 'Redirect' });
+    expect(hubDeployment(docs).spec.template.spec.securityContext.runAsUser).toBeUndefined();
+    expect(hubConfig(docs).publicUrl).toBe('https://spyglass.apps.example.com');
+  });
+
+  it('bundled MySQL: a StatefulSet on its own volume and the matching URL', () => {
+    const docs = render(['--set', 'database.type=mysql', '--set', 'database.bundled=true']);
+    const db = one(docs, 'StatefulSet', `${FULLNAME}-mysql`);
+    expect(db.spec.template.spec.containers[0].image).toBe('docker.io/library/mysql:8.4');
+    const secret = secretData(docs);
+    expect(secret['database-url']).toBe(
+      `mysql://spyglass:${secret['database-password']}@${FULLNAME}-mysql:3306/spyglass`,
+    );
+  });
+});
+
+describe('values.schema.json and template checks refuse unsafe values', () => {
+  const cases: { name: string; args: string[]; message: RegExp }[] = [
+    {
+      name: 'HPA on SQLite',
+      args: ['--set', 'autoscaling.enabled=true', '--set', 'redis.enabled=true', '--set', 'redis.bundled=true'],
+      message: /database\.type/,
+    },
+    {
+      name: 'HPA without Redis',
+      args: [
+        '--set',
+        'autoscaling.enabled=true',
+        '--set',
+        'database.type=postgres',
+        '--set',
+        'database.external.host=pg',
+      ],
+      message: /redis\.enabled/,
+    },
+    {
+      name: 'HPA on a bundled database',
+      args: [
+        '--set',
+        'autoscaling.enabled=true',
+        '--set',
+        'database.type=postgres',
+        '--set',
+        'database.bundled=true',
+        '--set',
+        'redis.enabled=true',
+        '--set',
+        'redis.bundled=true',
+      ],
+      message: /database\.bundled/,
+    },
+    {
+      name: 'several replicas on SQLite',
+      args: ['--set', 'replicaCount=2', '--set', 'redis.enabled=true', '--set', 'redis.bundled=true'],
+      message: /database\.type/,
+    },
+    {
+      name: 'several replicas without Redis',
+      args: ['--set', 'replicaCount=3', '--set', 'database.type=mysql', '--set', 'database.external.host=db'],
+      message: /redis\.enabled/,
+    },
+    { name: 'an unknown database.type', args: ['--set', 'database.type=oracle'], message: /database\.type/ },
+    { name: 'a bundled SQLite', args: ['--set', 'database.bundled=true'], message: /database\.type/ },
+    { name: 'a bundled Redis that is not enabled', args: ['--set', 'redis.bundled=true'], message: /redis\.enabled/ },
+    {
+      name: 'an unknown top-level value (typo)',
+      args: ['--set', 'replicas=2'],
+      message: /Additional property replicas/,
+    },
+    {
+      name: 'an unknown nested value',
+      args: ['--set', 'database.externl.host=x'],
+      message: /Additional property externl/,
+    },
+    { name: 'a bad log level', args: ['--set', 'config.logLevel=loud'], message: /logLevel/ },
+    { name: 'a short admin password', args: ['--set', 'admin.password=short'], message: /admin\.password/ },
+    {
+      name: 'a writable root file system',
+      args: ['--set', 'securityContext.readOnlyRootFilesystem=false'],
+      message: /readOnlyRootFilesystem/,
+    },
+    {
+      name: 'a non-URL database url',
+      args: ['--set', 'database.type=postgres', '--set', 'database.external.url=pg.example.com'],
+      message: /database\.external\.url/,
+    },
+    {
+      name: 'an Ingress without host',
+      args: ['--set', 'ingress.enabled=true', '--set', 'ingress.console.host='],
+      message: /ingress\.console\.host/,
+    },
+    { name: 'a Route without host', args: ['--set', 'route.enabled=true'], message: /route\.host/ },
+    { name: 'resources without limits', args: ['--set', 'resources.limits=null'], message: /limits is required/ },
+    {
+      name: 'an external database without an address',
+      args: ['--set', 'database.type=postgres'],
+      message: /database\.external/,
+    },
+    { name: 'Redis without an address', args: ['--set', 'redis.enabled=true'], message: /redis\.external/ },
+    {
+      name: 'minReplicas above maxReplicas',
+      args: ['-f', path.join(CI_DIR, 'postgres-redis-hpa-values.yaml'), '--set', 'autoscaling.minReplicas=9'],
+      message: /minReplicas/,
+    },
+    {
+      name: 'cert-manager without an issuer',
+      args: ['-f', path.join(CI_DIR, 'ingress-tls-values.yaml'), '--set', 'certManager.issuerRef.name='],
+      message: /issuerRef/,
+    },
+    {
+      name: 'a grace period shorter than the drain',
+      args: ['--set', 'terminationGracePeriodSeconds=10'],
+      message: /terminationGracePeriodSeconds/,
+    },
+  ];
+
+  it.each(cases)('refuses $name', ({ args, message }) => {
+    expect(refused(args)).toMatch(message);
+  });
+
+  it('accepts the same switches in a safe combination', () => {
+    const docs = render([
+      '--set',
+      'autoscaling.enabled=true',
+      '--set',
+      'database.type=postgres',
+      '--set',
+      'database.external.host=pg',
+      '--set',
+      'redis.enabled=true',
+      '--set',
+      'redis.bundled=true',
+    ]);
+    one(docs, 'HorizontalPodAutoscaler');
+  });
+});
+
+describe('chart README', () => {
+  it('lists every value of values.schema.json with its default (node deploy/helm/tools/values-table.mjs --write)', () => {
+    // Compared cell by cell, so Prettier's column padding does not matter.
+    const cells = (table: string): string =>
+      table
+        .split('\n')
+        .map((row) => row.replace(/\s*\|\s*/g, '|').replace(/\|-+(?=\|)/g, '|-'))
+        .join('\n');
+    expect(cells((readmeTable as () => { table: string })().table)).toBe(cells((valuesTable as () => string)()));
+  });
+
+  it('describes every value: values.yaml has no key the schema lacks, and every schema property has a description', () => {
+    const schema = JSON.parse(helmFile('values.schema.json'));
+    const values = parseYaml(helmFile('values.yaml'));
+    const walk = (node: any, value: any, at: string): void => {
+      if (node.properties !== undefined) {
+        for (const [k, child] of Object.entries<any>(node.properties)) {
+          expect(child.description, `${at}${k} has no description`).toBeTruthy();
+          if (value !== null && typeof value === 'object' && !Array.isArray(value)) walk(child, value[k], `${at}${k}.`);
+        }
+        if (
+          node.additionalProperties === false &&
+          value !== null &&
+          typeof value === 'object' &&
+          !Array.isArray(value)
+        ) {
+          for (const k of Object.keys(value))
+            expect(node.properties, `${at}${k} is in values.yaml but not in the schema`).toHaveProperty(k);
+        }
+      }
+    };
+    walk(schema, values, '');
+  });
+});
+
+function helmFile(name: string): string {
+  return readFileSync(path.join(CHART, name), 'utf8');
+}
