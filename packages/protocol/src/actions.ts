@@ -127,6 +127,8 @@ export const createActionBodySchema = z.intersection(
   }),
 );
 export type CreateActionBody = z.infer<typeof createActionBodySchema>;
+/** What a caller may send: fields with defaults (`level`, `pipe`, `expressions`) are optional. */
+export type CreateActionInput = z.input<typeof createActionBodySchema>;
 
 // ---- statuses -----------------------------------------------------------------------------------------------------
 

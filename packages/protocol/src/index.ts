@@ -82,6 +82,7 @@ export type {
   AgentActionState,
   CaptureLimits,
   CreateActionBody,
+  CreateActionInput,
   LogLevel,
   LogSpec,
   MetricSpec,

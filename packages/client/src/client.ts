@@ -1,0 +1,297 @@
+import {
+  ERROR_CODES,
+  type Action,
+  type ActionQuery,
+  type Agent,
+  type AgentActionStatus,
+  type AgentQuery,
+  type ApiToken,
+  type AuditEvent,
+  type AuditQuery,
+  type CreateActionInput,
+  type CreatePoolBody,
+  type CreateTokenBody,
+  type CreateUserBody,
+  type CreatedToken,
+  type ErrorBody,
+  type ErrorCode,
+  type HitQuery,
+  type LoginBody,
+  type Me,
+  type MetricPoint,
+  type MetricQuery,
+  type Page,
+  type Pool,
+  type PoolWithKey,
+  type SnapshotSummary,
+  type StoredLog,
+  type StoredSnapshot,
+  type UpdateUserBody,
+  type User,
+} from '@spyglass/protocol';
+import { SpyglassClientError } from './errors.js';
+import { LiveStream } from './stream.js';
+
+export interface ClientOptions {
+  /** The hub, e.g. `http://localhost:4000`. */
+  baseUrl: string;
+  /** An API token (`sgt_…`). Without one, the client relies on the session cookie (browser) or `login()`. */
+  token?: string;
+  /** Replaces the global fetch (tests, proxies). */
+  fetch?: typeof fetch;
+  /** Extra headers on every request. */
+  headers?: Record<string, string>;
+  /** Browser: whether to send cookies (default `same-origin`). */
+  credentials?: 'omit' | 'same-origin' | 'include';
+  /** Per-request timeout (default 30 s). */
+  timeoutMs?: number;
+}
+
+/** Page parameters every list endpoint takes. */
+export interface PageParams {
+  limit?: number;
+  cursor?: string;
+}
+
+type QueryValue = string | number | boolean | undefined | null | readonly (string | number)[];
+
+const isBrowser = typeof (globalThis as { document?: unknown }).document !== 'undefined';
+
+const enc = encodeURIComponent;
+
+function query(params: Record<string, QueryValue> | undefined): string {
+  if (params === undefined) return '';
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null) continue;
+    if (Array.isArray(v)) for (const item of v as readonly (string | number)[]) search.append(k, String(item));
+    else search.append(k, String(v));
+  }
+  const s = search.toString();
+  return s === '' ? '' : `?${s}`;
+}
+
+function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && code in ERROR_CODES;
+}
+
+/**
+ * A typed client of the hub's REST API and live stream. Works in Node 20+ (fetch, `ws` for the stream) and in the
+ * browser (fetch, WebSocket, session cookie). Every failure is a `SpyglassClientError`.
+ */
+export class SpyglassClient {
+  readonly baseUrl: string;
+  #token: string | undefined;
+  /** Session cookie kept after `auth.login()` outside a browser. */
+  #cookie: string | undefined;
+  readonly #fetch: typeof fetch;
+  readonly #headers: Record<string, string>;
+  readonly #credentials: 'omit' | 'same-origin' | 'include';
+  readonly #timeoutMs: number;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#headers = options.headers ?? {};
+    this.#credentials = options.credentials ?? 'same-origin';
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  /** Switches to another API token (or none). */
+  setToken(token: string | undefined): void {
+    this.#token = token;
+  }
+
+  #authHeaders(): Record<string, string> {
+    if (this.#token !== undefined) return { authorization: `Bearer ${this.#token}` };
+    if (this.#cookie !== undefined) return { cookie: this.#cookie };
+    return {};
+  }
+
+  /** Low-level call; returns the parsed JSON body (undefined for 204). */
+  async request<T>(
+    method: string,
+    path: string,
+    options: { body?: unknown; query?: Record<string, QueryValue> } = {},
+  ): Promise<T> {
+    const res = await this.#send(method, path, options);
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    if (!res.ok) throw this.#error(res, text);
+    const type = res.headers.get('content-type') ?? '';
+    return (type.includes('json') ? JSON.parse(text) : text) as T;
+  }
+
+  async #send(
+    method: string,
+    path: string,
+    options: { body?: unknown; query?: Record<string, QueryValue> },
+  ): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json', ...this.#headers, ...this.#authHeaders() };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const url = `${this.baseUrl}${path}${query(options.query)}`;
+    try {
+      return await this.#fetch(url, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        credentials: this.#credentials,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new SpyglassClientError('UNAVAILABLE', `could not reach the hub at ${this.baseUrl}: ${message}`, {
+        status: 0,
+        cause: err,
+      });
+    }
+  }
+
+  #error(res: Response, text: string): SpyglassClientError {
+    let body: Partial<ErrorBody> | undefined;
+    try {
+      body = JSON.parse(text) as Partial<ErrorBody>;
+    } catch {
+      body = undefined;
+    }
+    const e = body?.error;
+    const retry = res.headers.get('retry-after');
+    const fallback: ErrorCode =
+      res.status === 401
+        ? 'UNAUTHENTICATED'
+        : res.status === 403
+          ? 'FORBIDDEN'
+          : res.status === 404
+            ? 'NOT_FOUND'
+            : res.status >= 500
+              ? 'INTERNAL'
+              : 'INVALID_INPUT';
+    return new SpyglassClientError(isErrorCode(e?.code) ? e.code : fallback, e?.message ?? `HTTP ${res.status}`, {
+      status: res.status,
+      requestId: e?.requestId ?? res.headers.get('x-request-id'),
+      issues: e?.issues ?? [],
+      ...(retry === null ? {} : { retryAfterSec: Number(retry) }),
+    });
+  }
+
+  /** Iterates every item of a paginated endpoint, following `nextCursor`. */
+  async *paginate<T>(fetchPage: (cursor: string | undefined) => Promise<Page<T>>): AsyncGenerator<T> {
+    let cursor: string | undefined;
+    do {
+      const page = await fetchPage(cursor);
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  // ---- health ---------------------------------------------------------------------------------------------------------
+
+  readonly health = {
+    live: () => this.request<{ status: string }>('GET', '/healthz'),
+    ready: () => this.request<{ status: string; database?: string }>('GET', '/readyz'),
+    /** Prometheus text. */
+    metrics: () => this.request<string>('GET', '/metrics'),
+  };
+
+  // ---- auth -----------------------------------------------------------------------------------------------------------
+
+  readonly auth = {
+    /** Signs in. In a browser the hub sets the session cookie; elsewhere the client keeps it for later calls. */
+    login: async (body: LoginBody): Promise<Me> => {
+      const res = await this.#send('POST', '/api/v1/auth/login', { body });
+      const text = await res.text();
+      if (!res.ok) throw this.#error(res, text);
+      if (!isBrowser) {
+        const setCookie = typeof res.headers.getSetCookie === 'function' ? res.headers.getSetCookie() : [];
+        const first = setCookie[0] ?? res.headers.get('set-cookie') ?? undefined;
+        if (first !== undefined) this.#cookie = first.split(';')[0];
+      }
+      return JSON.parse(text) as Me;
+    },
+    logout: async (): Promise<void> => {
+      await this.request<void>('POST', '/api/v1/auth/logout');
+      this.#cookie = undefined;
+    },
+    me: () => this.request<Me>('GET', '/api/v1/me'),
+  };
+
+  // ---- users (admin) --------------------------------------------------------------------------------------------------
+
+  readonly users = {
+    list: (params?: PageParams) => this.request<Page<User>>('GET', '/api/v1/users', { query: { ...params } }),
+    create: (body: CreateUserBody) => this.request<User>('POST', '/api/v1/users', { body }),
+    get: (id: string) => this.request<User>('GET', `/api/v1/users/${enc(id)}`),
+    update: (id: string, body: UpdateUserBody) => this.request<User>('PATCH', `/api/v1/users/${enc(id)}`, { body }),
+    delete: (id: string) => this.request<void>('DELETE', `/api/v1/users/${enc(id)}`),
+  };
+
+  // ---- API tokens -----------------------------------------------------------------------------------------------------
+
+  readonly tokens = {
+    /** The caller's tokens; `all: true` (admins) lists everyone's. */
+    list: (params?: PageParams & { all?: boolean }) =>
+      this.request<Page<ApiToken>>('GET', '/api/v1/tokens', { query: { ...params } }),
+    /** The secret is in this response only. */
+    create: (body: CreateTokenBody) => this.request<CreatedToken>('POST', '/api/v1/tokens', { body }),
+    delete: (id: string) => this.request<void>('DELETE', `/api/v1/tokens/${enc(id)}`),
+  };
+
+  // ---- pools (admin) --------------------------------------------------------------------------------------------------
+
+  readonly pools = {
+    list: (params?: PageParams) => this.request<Page<Pool>>('GET', '/api/v1/pools', { query: { ...params } }),
+    /** The registration key is in this response only. */
+    create: (body: CreatePoolBody) => this.request<PoolWithKey>('POST', '/api/v1/pools', { body }),
+    get: (idOrName: string) => this.request<Pool>('GET', `/api/v1/pools/${enc(idOrName)}`),
+    rotateKey: (idOrName: string) => this.request<PoolWithKey>('POST', `/api/v1/pools/${enc(idOrName)}/rotate-key`),
+    delete: (idOrName: string) => this.request<void>('DELETE', `/api/v1/pools/${enc(idOrName)}`),
+  };
+
+  // ---- audit (admin) --------------------------------------------------------------------------------------------------
+
+  readonly audit = {
+    list: (params?: Partial<AuditQuery>) =>
+      this.request<Page<AuditEvent>>('GET', '/api/v1/audit', { query: { ...params } }),
+  };
+
+  // ---- agents ---------------------------------------------------------------------------------------------------------
+
+  readonly agents = {
+    /** `tag` takes `key=value` strings; several must all match. */
+    list: (params?: Partial<AgentQuery>) =>
+      this.request<Page<Agent>>('GET', '/api/v1/agents', { query: { ...params } }),
+    get: (id: string) => this.request<Agent>('GET', `/api/v1/agents/${enc(id)}`),
+    /** Admins: forget an agent (a connected one is disconnected). */
+    delete: (id: string) => this.request<void>('DELETE', `/api/v1/agents/${enc(id)}`),
+  };
+
+  // ---- actions and their hits -----------------------------------------------------------------------------------------
+
+  readonly actions = {
+    create: (body: CreateActionInput) => this.request<Action>('POST', '/api/v1/actions', { body }),
+    list: (params?: Partial<ActionQuery>) =>
+      this.request<Page<Action>>('GET', '/api/v1/actions', { query: { ...params } }),
+    get: (id: string) => this.request<Action>('GET', `/api/v1/actions/${enc(id)}`),
+    delete: (id: string) => this.request<void>('DELETE', `/api/v1/actions/${enc(id)}`),
+    /** Per-agent status (state, method, reason, hits). */
+    agents: (id: string, params?: PageParams) =>
+      this.request<Page<AgentActionStatus>>('GET', `/api/v1/actions/${enc(id)}/agents`, { query: { ...params } }),
+    logs: (id: string, params?: Partial<HitQuery>) =>
+      this.request<Page<StoredLog>>('GET', `/api/v1/actions/${enc(id)}/logs`, { query: { ...params } }),
+    snapshots: (id: string, params?: Partial<HitQuery>) =>
+      this.request<Page<SnapshotSummary>>('GET', `/api/v1/actions/${enc(id)}/snapshots`, { query: { ...params } }),
+    snapshot: (id: string, hitId: string) =>
+      this.request<StoredSnapshot>('GET', `/api/v1/actions/${enc(id)}/snapshots/${enc(hitId)}`),
+    metrics: (id: string, params?: Partial<MetricQuery>) =>
+      this.request<Page<MetricPoint>>('GET', `/api/v1/actions/${enc(id)}/metrics`, { query: { ...params } }),
+  };
+
+  // ---- live stream ----------------------------------------------------------------------------------------------------
+
+  /** Opens `GET /api/v1/stream` with this client's credentials. */
+  stream(): Promise<LiveStream> {
+    const url = `${this.baseUrl.replace(/^http/, 'ws')}/api/v1/stream`;
+    return LiveStream.open({ url, headers: { ...this.#headers, ...this.#authHeaders() } });
+  }
+}
