@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scratchDatabase, testDatabases, type ScratchDatabase } from '../../test/support.js';
+import { SimAgent, eventually, logAction, startHub, type Hub } from '../gateway/__tests__/kit.js';
+
+type PageOf<T> = { items: T[]; nextCursor: string | null };
+
+describe.each(testDatabases())('live debugging storage on $dialect', (database) => {
+  let scratch: ScratchDatabase;
+  let hub: Hub;
+  beforeAll(async () => {
+    scratch = await scratchDatabase(database);
+    hub = await startHub({
+      databaseUrl: scratch.url,
+      live: { retention: { logsPerAction: 5, snapshotsPerAction: 2, metricBucketMs: 60_000 } },
+    });
+  });
+  afterAll(async () => {
+    await hub?.close();
+    await scratch?.drop();
+  });
+
+  it('stores, bounds, pages and merges hits; counts per agent; completes and deletes actions', async () => {
+    const pool = await hub.createPool();
+    const { agent, welcome } = await SimAgent.connect(hub.wsUrl, pool.key, { tags: { region: 'eu', zone: 'a' } });
+    const log = (await hub.api<{ id: string }>('POST', '/api/v1/actions', logAction(pool.name, { maxHits: 1000 })))
+      .body;
+    const snap = (
+      await hub.api<{ id: string }>('POST', '/api/v1/actions', {
+        kind: 'snapshot',
+        file: 'a.ts',
+        line: 1,
+        maxHits: 3,
+        target: { pool: pool.name },
+      })
+    ).body;
+    const metric = (
+      await hub.api<{ id: string }>('POST', '/api/v1/actions', {
+        kind: 'metric',
+        metric: 'gauge',
+        name: 'queue.depth',
+        expression: 'queue.length',
+        file: 'a.ts',
+        line: 2,
+        target: { pool: pool.name, agentIds: [welcome.agentId] },
+      })
+    ).body;
+    await agent.next('actions', (f) => f.items.length === 3);
+
+    const at = Date.now();
+    const logs = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        actionId: log.id,
+        at: at + from + i,
+        level: 'info',
+        message: `line ${from + i}`,
+      }));
+    agent.send({ type: 'hits', v: 1, logs: logs(0, 6) });
+    agent.send({ type: 'hits', v: 1, logs: logs(6, 6), dropped: 4 });
+    const frame = {
+      functionName: 'handler',
+      file: 'a.ts',
+      line: 1,
+      locals: [{ name: 'big', type: 'string', value: 'z'.repeat(60_000) }],
+    };
+    agent.send({
+      type: 'hits',
+      v: 1,
+      snapshots: [1, 2, 3, 4].map((i) => ({ actionId: snap.id, at: at + i, frames: [frame], truncated: i === 4 })),
+    });
+    const sample = (sum: number) => ({
+      actionId: metric.id,
+      start: at,
+      end: at + 1000,
+      count: 2,
+      sum,
+      min: 1,
+      max: sum - 1,
+    });
+    agent.send({ type: 'hits', v: 1, metrics: [sample(10)] });
+    await hub.app.live.tick();
+    agent.send({ type: 'hits', v: 1, metrics: [sample(20)] });
+    agent.status(log.id, 'active', { method: 'patch', location: { file: 'a.ts', line: 1, column: 4 } });
+    agent.status(snap.id, 'error', { reason: 'file not loaded' });
+
+    // Logs: the newest five survive pruning, paged newest first with a cursor.
+    const kept = await eventually(async () => {
+      await hub.app.live.tick();
+      const r = await hub.api<PageOf<{ message: string }>>('GET', `/api/v1/actions/${log.id}/logs?limit=500`);
+      return r.body.items.length === 5 ? r.body.items.map((l) => l.message) : undefined;
+    });
+    expect(kept).toEqual(['line 11', 'line 10', 'line 9', 'line 8', 'line 7']);
+    const first = await hub.api<PageOf<{ message: string }>>('GET', `/api/v1/actions/${log.id}/logs?limit=2`);
+    const second = await hub.api<PageOf<{ message: string }>>(
+      'GET',
+      `/api/v1/actions/${log.id}/logs?limit=2&cursor=${first.body.nextCursor}`,
+    );
+    expect(second.body.items.map((l) => l.message)).toEqual(['line 9', 'line 8']);
+    expect((await hub.api('GET', `/api/v1/actions/${log.id}/logs?cursor=garbage`)).status).toBe(400);
+
+    // Snapshots: maxHits 3 stores three, retention keeps two; the action completed.
+    const snaps = await eventually(async () => {
+      await hub.app.live.tick();
+      const r = await hub.api<PageOf<{ id: string; truncated: boolean }>>(
+        'GET',
+        `/api/v1/actions/${snap.id}/snapshots`,
+      );
+      return r.body.items.length === 2 ? r.body.items : undefined;
+    });
+    const full = await hub.api<{ frames: { locals: { value: string }[] }[] }>(
+      'GET',
+      `/api/v1/actions/${snap.id}/snapshots/${snaps[0]!.id}`,
+    );
+    expect(full.body.frames[0]!.locals[0]!.value).toHaveLength(60_000);
+    expect(
+      (await hub.api<{ state: string; hitCount: number }>('GET', `/api/v1/actions/${snap.id}`)).body,
+    ).toMatchObject({ state: 'completed', hitCount: 3 });
+
+    // Metrics: two flushes of the same bucket add up.
+    const points = await eventually(async () => {
+      await hub.app.live.tick();
+      const r = await hub.api<PageOf<{ count: number; sum: number; min: number; max: number }>>(
+        'GET',
+        `/api/v1/actions/${metric.id}/metrics`,
+      );
+      return r.body.items[0]?.count === 4 ? r.body.items : undefined;
+    });
+    expect(points[0]).toMatchObject({ count: 4, sum: 30, min: 1, max: 19 });
+
+    // Statuses and per-agent counts.
+    await eventually(async () => {
+      const r = await hub.api<PageOf<{ agentId: string; state: string; reason: string | null; hits: number }>>(
+        'GET',
+        `/api/v1/actions/${snap.id}/agents`,
+      );
+      return (
+        r.body.items[0]?.state === 'error' && r.body.items[0].reason === 'file not loaded' && r.body.items[0].hits === 3
+      );
+    });
+    const a = await eventually(async () => {
+      const r = await hub.api<{ hits: { logs: number; snapshots: number; metrics: number; dropped: number } }>(
+        'GET',
+        `/api/v1/agents/${welcome.agentId}`,
+      );
+      return r.body.hits.logs === 12 ? r.body : undefined;
+    });
+    expect(a.hits).toEqual({ logs: 12, snapshots: 3, metrics: 4, dropped: 4 });
+    const byTag = await hub.api<PageOf<{ id: string }>>(
+      'GET',
+      `/api/v1/agents?pool=${pool.name}&tag=region%3Deu&tag=zone%3Da&status=connected`,
+    );
+    expect(byTag.body.items.map((x) => x.id)).toEqual([welcome.agentId]);
+    expect((await hub.api<PageOf<unknown>>('GET', `/api/v1/agents?pool=${pool.name}&tag=zone%3Db`)).body.items).toEqual(
+      [],
+    );
+
+    // Deleting an action removes its hits with it.
+    expect((await hub.api('DELETE', `/api/v1/actions/${log.id}`)).status).toBe(204);
+    expect((await hub.api('GET', `/api/v1/actions/${log.id}/logs`)).status).toBe(404);
+    await agent.close();
+    await eventually(
+      async () =>
+        (await hub.api<{ status: string }>('GET', `/api/v1/agents/${welcome.agentId}`)).body.status === 'disconnected',
+    );
+  });
+});
