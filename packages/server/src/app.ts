@@ -26,6 +26,7 @@ import { createLogger } from './logging.js';
 import { createMetrics } from './metrics/metrics.js';
 import { poolRoutes } from './pools/routes.js';
 import { PoolService } from './pools/service.js';
+import { sourceRoutes } from './sources/routes.js';
 import { createStorage, redactDatabaseUrl, type Storage } from './storage/db.js';
 import { tokenRoutes } from './tokens/routes.js';
 import { userRoutes } from './users/routes.js';
@@ -179,6 +180,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   poolRoutes(app, pools);
   auditRoutes(app, audit);
   liveDebugging(app, deps.liveDebugging);
+  sourceRoutes(app);
   await consoleRoutes(app);
 
   const sweep = setInterval(() => {

@@ -41,6 +41,8 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'GET /api/v1/agents': 'viewer',
   'GET /api/v1/agents/:id': 'viewer',
   'DELETE /api/v1/agents/:id': 'admin',
+  'GET /api/v1/agents/:id/sources': 'viewer',
+  'GET /api/v1/agents/:id/sources/content': 'viewer',
   'POST /api/v1/actions': 'developer',
   'GET /api/v1/actions': 'viewer',
   'GET /api/v1/actions/:id': 'viewer',

@@ -6,6 +6,7 @@ import {
   heartbeatFrameSchema,
   helloFrameSchema,
   hitsFrameSchema,
+  sourceResponseFrameSchema,
   type ActionStatus,
   type AgentSettings,
   type HelloFrame,
@@ -14,6 +15,7 @@ import {
   type MetricSample,
   type Pool,
   type SnapshotHit,
+  type SourceResponseFrame,
 } from '@spyglass/protocol';
 import type { FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -140,6 +142,8 @@ export class AgentGateway {
 
   /** Dispatch latency (change seen on this replica → frames written), for metrics. */
   onDispatch: ((agents: number, ms: number) => void) | null = null;
+  /** Receives the `source_response` frames agents send (source browsing, `src/sources/`). */
+  onSourceResponse: ((agentId: string, frame: SourceResponseFrame) => void) | null = null;
 
   constructor(deps: {
     hub: HubContext;
@@ -180,6 +184,14 @@ export class AgentGateway {
 
   get agentCount(): number {
     return this.#byAgent.size;
+  }
+
+  /** Sends a frame to an agent connected to this replica; false when it is not connected here. */
+  sendToAgent(agentId: string, frame: object): boolean {
+    const conn = this.#byAgent.get(agentId);
+    if (conn === undefined || conn.closingAt !== null || conn.ws.readyState !== conn.ws.OPEN) return false;
+    conn.send(JSON.stringify(frame));
+    return true;
   }
 
   // ---- connections ---------------------------------------------------------------------------------------------------
@@ -329,6 +341,12 @@ export class AgentGateway {
         const f = hitsFrameSchema.safeParse(value);
         if (!f.success) return this.#invalid(conn, `invalid hits (nothing of it was stored): ${zodSummary(f.error)}`);
         return this.#ingest(conn, conn.agent, f.data);
+      }
+      case 'source_response': {
+        const f = sourceResponseFrameSchema.safeParse(value);
+        if (!f.success) return this.#invalid(conn, `invalid source_response: ${zodSummary(f.error)}`);
+        this.onSourceResponse?.(conn.agent.id, f.data);
+        return;
       }
       default:
         return this.#invalid(conn, `unknown frame type ${JSON.stringify(type)}`);
