@@ -180,6 +180,8 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   poolRoutes(app, pools);
   auditRoutes(app, audit);
   liveDebugging(app, deps.liveDebugging);
+  // Bus messages published while the bus was away are lost: recompute every connected agent's set from the database.
+  const offBusReconnect = bus.onReconnect(() => app.live.gateway.resync());
   sourceRoutes(app);
   await consoleRoutes(app);
 
@@ -190,6 +192,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
 
   app.addHook('onClose', async () => {
     clearInterval(sweep);
+    offBusReconnect();
     if (deps.bus === undefined) await bus.close();
     if (ownsStorage) await storage.close();
   });
