@@ -91,7 +91,19 @@ export class HitStore {
       trace_id: l.traceId ?? null,
       span_id: l.spanId ?? null,
     }));
-    await inChunks(rows, 250, (chunk) => this.#db.insertInto('log_hits').values(chunk).execute());
+    if (this.#dialect === 'mysql') {
+      await inChunks(rows, 250, (chunk) => this.#db.insertInto('log_hits').values(chunk).execute());
+    } else {
+      // One short statement with the batch as a JSON parameter: far cheaper to prepare than a 250-row VALUES list.
+      const json = JSON.stringify(rows);
+      const source =
+        this.#dialect === 'postgres'
+          ? sql`select * from json_to_recordset(${json}::json) as r(action_id text, agent_id text, at bigint, level text, message text, trace_id text, span_id text)`
+          : sql`select value ->> '$.action_id', value ->> '$.agent_id', value ->> '$.at', value ->> '$.level', value ->> '$.message', value ->> '$.trace_id', value ->> '$.span_id' from json_each(${json})`;
+      await sql`insert into log_hits (action_id, agent_id, at, level, message, trace_id, span_id) ${source}`.execute(
+        this.#db,
+      );
+    }
     for (const l of logs) this.#dirtyLogs.add(l.actionId);
   }
 
