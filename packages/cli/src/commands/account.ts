@@ -1,0 +1,154 @@
+import { hostname } from 'node:os';
+import { SpyglassClient } from '@spyglass/client';
+import type { Command } from 'commander';
+import type { Context, Io } from '../context.js';
+import { formatTime } from '../output.js';
+import { parsePositiveInt, parseTags, UsageError } from '../parse.js';
+import { readSettings, writeSettings } from '../settings.js';
+
+type Run = (command: Command, handler: (ctx: Context, ...args: never[]) => Promise<void>) => void;
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function accountCommands(program: Command, io: Io, run: Run): void {
+  run(
+    program
+      .command('login')
+      .description('sign in to a hub and store its URL and an API token in ~/.config/spyglass/config.json')
+      .requiredOption('--url <url>', 'hub URL, e.g. http://127.0.0.1:4000')
+      .option('--token <token>', 'an existing API token (sgt_…)')
+      .option('--email <email>', 'sign in with email and password; a new API token is created for this machine')
+      .option('--password <password>', 'password (with --email)'),
+    async (ctx: Context, opts: { url: string; token?: string; email?: string; password?: string }) => {
+      const url = opts.url.replace(/\/+$/, '');
+      if (!/^https?:\/\//.test(url)) throw new UsageError(`--url must start with http:// or https://, not "${opts.url}"`);
+      let token = opts.token;
+      if (token === undefined) {
+        if (opts.email === undefined || opts.password === undefined) {
+          throw new UsageError('give --token, or --email and --password');
+        }
+        const session = new SpyglassClient({ baseUrl: url });
+        await ctx.out.spin('signing in', () => session.auth.login({ email: opts.email!, password: opts.password! }));
+        const created = await session.tokens.create({ name: `cli@${hostname()}`.slice(0, 100) });
+        token = created.token;
+        await session.auth.logout();
+      }
+      const me = await ctx.out.spin('checking the token', () => new SpyglassClient({ baseUrl: url, token }).auth.me());
+      const file = writeSettings(io.env, { ...readSettings(io.env), url, token, email: me.user.email });
+      if (ctx.out.json) ctx.out.data({ url, user: me.user, settings: file });
+      else ctx.out.line(`signed in to ${url} as ${me.user.email} (${me.user.role}); settings in ${file}`);
+    },
+  );
+
+  run(program.command('logout').description('forget the stored token'), async (ctx: Context) => {
+    const s = readSettings(io.env);
+    delete s.token;
+    delete s.email;
+    writeSettings(io.env, s);
+    if (ctx.out.json) ctx.out.data({ ok: true });
+    else ctx.out.line('signed out');
+    return Promise.resolve();
+  });
+
+  const pools = program.command('pools').description('agent pools and their registration keys (admins)');
+  run(pools.command('ls').description('list pools'), async (ctx: Context) => {
+    const page = await ctx.out.spin('loading pools', () => ctx.client().pools.list({ limit: 500 }));
+    if (ctx.out.json) return ctx.out.data(page.items);
+    ctx.out.table(
+      ['NAME', 'ID', 'KEY', 'CREATED', 'KEY ROTATED'],
+      page.items.map((p) => [p.name, p.id, `${p.keyPrefix}…`, formatTime(p.createdAt), formatTime(p.keyRotatedAt)]),
+    );
+  });
+  run(pools.command('create').argument('<name>').description('create a pool; prints its key once'), async (ctx: Context, name: string) => {
+    const pool = await ctx.client().pools.create({ name });
+    if (ctx.out.json) return ctx.out.data(pool);
+    ctx.out.line(`created pool ${pool.name} (${pool.id})`);
+    ctx.out.line(`registration key (shown only now): ${pool.key}`);
+  });
+  run(
+    pools.command('rotate-key').argument('<name>').description('replace a pool key; the old one stops working'),
+    async (ctx: Context, name: string) => {
+      const pool = await ctx.client().pools.rotateKey(name);
+      if (ctx.out.json) return ctx.out.data(pool);
+      ctx.out.line(`new registration key for ${pool.name} (shown only now): ${pool.key}`);
+    },
+  );
+
+  const agents = program.command('agents').description('connected and recently seen agents');
+  run(
+    agents
+      .command('ls')
+      .description('list agents')
+      .option('--service <name>', 'only this service')
+      .option('--tag <k=v>', 'only agents with this tag (repeatable)', collect, [])
+      .option('--pool <pool>', 'only this pool')
+      .option('--status <status>', 'connected or disconnected'),
+    async (ctx: Context, opts: { service?: string; tag: string[]; pool?: string; status?: string }) => {
+      parseTags(opts.tag);
+      if (opts.status !== undefined && !['connected', 'disconnected'].includes(opts.status)) {
+        throw new UsageError(`--status must be connected or disconnected, not "${opts.status}"`);
+      }
+      const page = await ctx.out.spin('loading agents', () =>
+        ctx.client().agents.list({
+          limit: 500,
+          service: opts.service,
+          pool: opts.pool,
+          tag: opts.tag.length > 0 ? opts.tag : undefined,
+          status: opts.status as 'connected' | undefined,
+        }),
+      );
+      if (ctx.out.json) return ctx.out.data(page.items);
+      const c = ctx.out.color;
+      ctx.out.table(
+        ['ID', 'SERVICE', 'POOL', 'STATUS', 'HOST', 'PID', 'RUNTIME', 'LAST SEEN', 'TAGS'],
+        page.items.map((a) => [
+          a.id,
+          a.service.name + (a.service.version === null ? '' : `@${a.service.version}`),
+          a.poolName,
+          a.status === 'connected' ? c.green(a.status) : c.dim(a.status),
+          a.hostname,
+          a.pid,
+          `${a.runtime.name} ${a.runtime.version}`,
+          formatTime(a.lastSeenAt),
+          Object.entries(a.tags)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(','),
+        ]),
+      );
+    },
+  );
+
+  const audit = program.command('audit').description('the audit log (admins)');
+  run(
+    audit
+      .command('ls')
+      .description('newest events first')
+      .option('--limit <n>', 'how many', '50')
+      .option('--action <action>', 'only this action, e.g. action.create')
+      .option('--actor <userId>', 'only this actor')
+      .option('--outcome <outcome>', 'success, failure or denied'),
+    async (ctx: Context, opts: { limit: string; action?: string; actor?: string; outcome?: string }) => {
+      const limit = parsePositiveInt(opts.limit, '--limit');
+      const page = await ctx.out.spin('loading audit events', () =>
+        ctx.client().audit.list({
+          limit: Math.min(limit, 500),
+          action: opts.action,
+          actorId: opts.actor,
+          outcome: opts.outcome as 'success' | undefined,
+        }),
+      );
+      if (ctx.out.json) return ctx.out.data(page.items);
+      ctx.out.table(
+        ['TIME', 'ACTOR', 'ACTION', 'TARGET', 'OUTCOME', 'IP'],
+        page.items.map((e) => [
+          formatTime(e.at),
+          e.actorEmail ?? e.actorType,
+          e.action,
+          e.targetType === null ? '-' : `${e.targetType}/${e.targetId ?? ''}`,
+          e.outcome,
+          e.ip,
+        ]),
+      );
+    },
+  );
+}
