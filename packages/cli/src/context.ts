@@ -28,8 +28,9 @@ export class Context {
   }
 
   client(): SpyglassClient {
+    const baseUrl = this.hubUrl;
     const s = effectiveSettings(this.io.env);
     if (s.token === undefined) throw new UsageError('not signed in: run `spyglass login` or set SPYGLASS_TOKEN');
-    return new SpyglassClient({ baseUrl: this.hubUrl, token: s.token, headers: { 'user-agent': 'spyglass-cli' } });
+    return new SpyglassClient({ baseUrl, token: s.token, headers: { 'user-agent': 'spyglass-cli' } });
   }
 }

@@ -1,0 +1,254 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_PASSWORD, createTestHub, type TestHub } from '../../server/test/support.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = path.join(ROOT, 'packages/cli/bin/spyglass.js');
+const SHOP = path.join(ROOT, 'examples/shop');
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let configHome: string;
+function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { PATH: process.env.PATH ?? '', HOME: configHome, XDG_CONFIG_HOME: configHome, ...env }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+async function json<T = any>(args: string[]): Promise<T> {
+  const r = await cli([...args, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as T;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('spyglass CLI against a real hub and the example service under the agent', () => {
+  let hub: TestHub;
+  let url: string;
+  let shop: ChildProcess;
+  let shopUrl: string;
+  let poolKey: string;
+
+  const order = (email: string) =>
+    fetch(`${shopUrl}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customer: { id: 'c1', email }, items: [{ sku: 'mug', quantity: 2 }] }),
+    }).then((r) => r.json());
+
+  beforeAll(async () => {
+    configHome = mkdtempSync(path.join(tmpdir(), 'sg-cli-'));
+    hub = await createTestHub();
+    url = await hub.app.listen({ port: 0, host: '127.0.0.1' });
+    const login = await cli(['login', '--url', url, '--email', 'admin@localhost', '--password', ADMIN_PASSWORD]);
+    expect(login.code, login.stderr).toBe(0);
+    poolKey = (await json<{ key: string }>(['pools', 'create', 'dev'])).key;
+    shop = spawn(process.execPath, ['--enable-source-maps', '--import', '@spyglass/agent-node/register', 'dist/server.js'], {
+      cwd: SHOP,
+      env: { PATH: process.env.PATH ?? '', PORT: '0', SPYGLASS_URL: url, SPYGLASS_KEY: poolKey, SPYGLASS_SERVICE: 'shop', SPYGLASS_TAGS: 'region=eu' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    shop.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    shop.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    shopUrl = await until('the shop to listen', () => Promise.resolve(/listening on (http:\/\/\S+)/.exec(out)?.[1]));
+    await until('the agent to connect', async () => (await json<unknown[]>(['agents', 'ls', '--service', 'shop'])).length > 0);
+  });
+
+  afterAll(async () => {
+    shop?.kill('SIGTERM');
+    await hub?.close();
+  });
+
+  it('stores the hub URL and a token in a file only its owner can read', () => {
+    const file = path.join(configHome, 'spyglass', 'config.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    expect(saved.url).toBe(url);
+    expect(saved.token).toMatch(/^sgt_/);
+    expect(JSON.stringify(saved)).not.toContain(ADMIN_PASSWORD);
+  });
+
+  it('logs in with an existing token, and refuses a bad one with exit 1', async () => {
+    const ok = await cli(['login', '--url', url, '--token', hub.tokens.viewer, '--json'], { XDG_CONFIG_HOME: mkdtempSync(path.join(tmpdir(), 'sg-cli-')) });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).user.role).toBe('viewer');
+    const bad = await cli(['login', '--url', url, '--token', 'sgt_nope'], { XDG_CONFIG_HOME: mkdtempSync(path.join(tmpdir(), 'sg-cli-')) });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^UNAUTHENTICATED: /m);
+  });
+
+  it('manages pools: ls, create (key once), rotate-key', async () => {
+    const created = await cli(['pools', 'create', 'staging']);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/registration key \(shown only now\): sgp_/);
+    const list = await cli(['pools', 'ls']);
+    expect(list.stdout).toMatch(/^staging\s/m);
+    expect(list.stdout).not.toMatch(/sgp_\S{20,}/);
+    expect((await json<Array<{ name: string }>>(['pools', 'ls'])).map((p) => p.name)).toEqual(['dev', 'staging']);
+    const rotated = await json<{ key: string }>(['pools', 'rotate-key', 'staging']);
+    expect(rotated.key).toMatch(/^sgp_/);
+    const dup = await cli(['pools', 'create', 'staging']);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/^CONFLICT: /m);
+  });
+
+  it('lists agents with service and tag filters', async () => {
+    const table = await cli(['agents', 'ls', '--service', 'shop']);
+    expect(table.stdout).toMatch(/shop\s+dev\s+connected/);
+    expect(await json<unknown[]>(['agents', 'ls', '--tag', 'region=eu'])).toHaveLength(1);
+    expect(await json<unknown[]>(['agents', 'ls', '--tag', 'region=us'])).toHaveLength(0);
+    expect((await cli(['agents', 'ls', '--tag', 'nonsense'])).code).toBe(2);
+  });
+
+  it('adds a log to a .ts line, shows per-agent status and method, and prints the lines', async () => {
+    const add = await cli(['log', 'add', 'src/services/checkout.ts:52', 'order {order.id} for {request.customer.email}', '--service', 'shop']);
+    expect(add.code, add.stderr).toBe(0);
+    const id = add.stdout.trim();
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const status = await until('the agent to install the log', async () => {
+      const a = await json<{ agents: Array<{ state: string; method: string | null }> }>(['actions', 'show', id]);
+      return a.agents.find((s) => s.state === 'active');
+    });
+    expect(['patch', 'breakpoint']).toContain(status.method);
+    const shown = await cli(['actions', 'show', id]);
+    expect(shown.stdout).toMatch(/active \((patch|breakpoint)\)/);
+
+    await order('ann@example.com');
+    await order('bob@example.com');
+    const lines = await until('two log lines', async () => {
+      const r = await cli(['logs', id]);
+      return (r.stdout.match(/ INFO /g) ?? []).length >= 2 ? r.stdout : undefined;
+    });
+    expect(lines).toMatch(/order ord-\d+ for ann@example\.com/);
+    expect(lines).toMatch(/order ord-\d+ for bob@example\.com/);
+    const asJson = await json<Array<{ message: string }>>(['logs', id]);
+    expect(asJson.map((l) => l.message)).toEqual(expect.arrayContaining([expect.stringMatching(/bob@example\.com/)]));
+
+    const ls = await cli(['actions', 'ls']);
+    expect(ls.stdout).toContain(id);
+    expect(ls.stdout).toMatch(/src\/services\/checkout\.ts:52/);
+  });
+
+  it('follows new log lines live until interrupted', async () => {
+    const id = (await cli(['log', 'add', 'src/services/checkout.ts:52', 'live {request.customer.email}', '--pool', 'dev'])).stdout.trim();
+    await until('the log to be active', async () => (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some((s) => s.state === 'active'));
+    const follow = spawn(process.execPath, [BIN, 'logs', id, '--follow'], { env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: configHome } });
+    let out = '';
+    follow.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => follow.on('exit', resolve));
+    await new Promise((r) => setTimeout(r, 1000));
+    await order('carol@example.com');
+    await until('the streamed line', () => Promise.resolve(out.includes('live carol@example.com')));
+    follow.kill('SIGINT');
+    expect(await exited).toBe(0);
+  });
+
+  it('adds a snapshot and prints the stack with a variables tree and watch values', async () => {
+    const id = (await cli(['snapshot', 'add', 'src/services/checkout.ts:52', '--expr', 'order.totalCents', '--service', 'shop'])).stdout.trim();
+    await until('the snapshot to be installed', async () => (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some((s) => s.state === 'active'));
+    await order('dave@example.com');
+    const text = await until('a snapshot', async () => {
+      const r = await cli(['snapshots', id]);
+      return r.stdout.includes('stack') ? r.stdout : undefined;
+    });
+    expect(text).toMatch(/#0 placeOrder\s+\S*checkout\.ts:\d+/);
+    expect(text).toMatch(/order\.totalCents: 2400/);
+    expect(text).toMatch(/email: "dave@example\.com"/);
+    const [snap] = await json<Array<{ frames: Array<{ functionName: string }> }>>(['snapshots', id]);
+    expect(snap!.frames[0]!.functionName).toBe('placeOrder');
+  });
+
+  it('adds counter and tictoc metrics and prints their aggregates', async () => {
+    const counter = (await cli(['metric', 'add', 'counter', 'src/services/pricing.ts:18', '--name', 'quotes'])).stdout.trim();
+    const tictoc = (await cli(['metric', 'add', 'tictoc', 'src/services/checkout.ts:34-43'])).stdout.trim();
+    for (const id of [counter, tictoc]) {
+      await until('the metric to be active', async () => (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some((s) => s.state === 'active'));
+    }
+    await order('erin@example.com');
+    await order('erin@example.com');
+    await order('erin@example.com');
+    const points = await until('metric samples', async () => {
+      const p = await json<Array<{ count: number }>>(['metrics', counter]);
+      return p.reduce((n, x) => n + x.count, 0) >= 3 ? p : undefined;
+    }, 30_000);
+    expect(points.reduce((n, x) => n + x.count, 0)).toBe(3);
+    const table = await cli(['metrics', counter]);
+    expect(table.stdout).toMatch(/^FROM\s+COUNT\s+SUM/m);
+    const timed = await until('tictoc samples', async () => {
+      const p = await json<Array<{ count: number; min: number }>>(['metrics', tictoc]);
+      return p.length > 0 ? p : undefined;
+    }, 30_000);
+    expect(timed[0]!.min).toBeGreaterThan(0);
+    expect((await cli(['metric', 'add', 'tictoc', 'src/services/checkout.ts:34'])).code).toBe(2);
+    expect((await cli(['metric', 'add', 'gauge', 'src/services/checkout.ts:34'])).code).toBe(2);
+    expect((await cli(['metric', 'add', 'histogram', 'a.ts:1'])).code).toBe(2);
+  });
+
+  it('removes an action', async () => {
+    const id = (await cli(['log', 'add', 'src/services/pricing.ts:18', 'x', '--ttl', '10m'])).stdout.trim();
+    const rm = await cli(['actions', 'rm', id]);
+    expect(rm.code).toBe(0);
+    expect(rm.stdout).toContain(`removed ${id}`);
+    const gone = await cli(['actions', 'show', id]);
+    expect(gone.code).toBe(1);
+  });
+
+  it('shows the audit log to admins', async () => {
+    const events = await json<Array<{ action: string }>>(['audit', 'ls', '--limit', '200']);
+    expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(['action.create', 'action.delete', 'pool.create']));
+    const table = await cli(['audit', 'ls', '--action', 'pool.create']);
+    expect(table.stdout).toMatch(/pool\.create\s+pool\//);
+  });
+
+  it('reports errors clearly with the documented exit codes', async () => {
+    const unknown = await cli(['actions', 'show', '00000000-0000-4000-8000-000000000000']);
+    expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringMatching(/^NOT_FOUND: /m)]);
+    const malformed = await cli(['log', 'add', 'checkout.ts', 'x']);
+    expect([malformed.code, malformed.stderr]).toEqual([2, expect.stringMatching(/not FILE:LINE/)]);
+    const zero = await cli(['snapshot', 'add', 'checkout.ts:0']);
+    expect(zero.code).toBe(2);
+    const invalid = await cli(['log', 'add', 'src/a.ts:1', '', '--pool', 'dev']);
+    expect([invalid.code, invalid.stderr]).toEqual([1, expect.stringMatching(/^INVALID_INPUT: body\.template/m)]);
+    const badTtl = await cli(['log', 'add', 'src/a.ts:1', 'x', '--ttl', 'soon']);
+    expect(badTtl.code).toBe(2);
+    const down = await cli(['actions', 'ls'], { SPYGLASS_URL: 'http://127.0.0.1:9' });
+    expect([down.code, down.stderr]).toEqual([1, expect.stringMatching(/^UNAVAILABLE: cannot reach the hub/m)]);
+    const badToken = await cli(['actions', 'ls'], { SPYGLASS_TOKEN: 'sgt_revoked' });
+    expect([badToken.code, badToken.stderr]).toEqual([1, expect.stringMatching(/^UNAUTHENTICATED: /m)]);
+    const viewer = await cli(['log', 'add', 'src/a.ts:1', 'x', '--pool', 'dev'], { SPYGLASS_TOKEN: hub.tokens.viewer });
+    expect([viewer.code, viewer.stderr]).toEqual([1, expect.stringMatching(/^FORBIDDEN: /m)]);
+    const noLogin = await cli(['actions', 'ls'], { XDG_CONFIG_HOME: mkdtempSync(path.join(tmpdir(), 'sg-cli-')) });
+    expect([noLogin.code, noLogin.stderr]).toEqual([2, expect.stringMatching(/no hub configured/)]);
+    expect((await cli(['frobnicate'])).code).toBe(2);
+    const help = await cli(['log', 'add', '--help']);
+    expect([help.code, help.stdout]).toEqual([0, expect.stringMatching(/Usage: spyglass log add/)]);
+    // No colour codes when stdout is not a terminal.
+    expect((await cli(['pools', 'ls'])).stdout).not.toMatch(/\u001b\[/);
+  });
+});
