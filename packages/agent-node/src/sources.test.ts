@@ -10,7 +10,13 @@ import { SourceCatalog, cutToBytes, redactSource } from './sources.js';
 
 const redactor = new Redactor({ names: DEFAULT_REDACT_NAMES, values: DEFAULT_REDACT_VALUES });
 const map = (sources: string[], sourcesContent?: string[]): string =>
-  JSON.stringify({ version: 3, sources, names: [], mappings: 'AAEA;AAEA', ...(sourcesContent ? { sourcesContent } : {}) });
+  JSON.stringify({
+    version: 3,
+    sources,
+    names: [],
+    mappings: 'AAEA;AAEA',
+    ...(sourcesContent ? { sourcesContent } : {}),
+  });
 
 function fixture() {
   const dir = mkdtempSync(join(tmpdir(), 'sg-sources-'));
@@ -19,7 +25,10 @@ function fixture() {
   writeFileSync(join(dir, 'dist', 'app.js'), 'export const total = 3;\n//# sourceMappingURL=app.js.map\n');
   writeFileSync(join(dir, 'dist', 'app.js.map'), map(['../src/app.ts']));
   writeFileSync(join(dir, 'dist', 'bundle.js'), 'x();\n');
-  writeFileSync(join(dir, 'dist', 'bundle.js.map'), map(['../src/embedded.ts', '../src/secret/keys.ts'], ['// from the map\n', 'k']));
+  writeFileSync(
+    join(dir, 'dist', 'bundle.js.map'),
+    map(['../src/embedded.ts', '../src/secret/keys.ts'], ['// from the map\n', 'k']),
+  );
   writeFileSync(join(dir, 'dist', 'big.js'), 'a'.repeat(3000));
   writeFileSync(join(dir, 'node_modules', 'lib', 'index.js'), 'module.exports = 1;\n');
   const reg = new ScriptRegistry(() => false);
@@ -79,15 +88,29 @@ describe('SourceCatalog', () => {
     const { dir, catalog } = fixture();
     const list = await catalog.answer({ type: 'source_request', v: PROTOCOL_VERSION, requestId: 'r1', op: 'list' });
     expect(sourceResponseFrameSchema.parse(list).files).toHaveLength(5);
-    const read = await catalog.answer({ type: 'source_request', v: PROTOCOL_VERSION, requestId: 'r2', op: 'read', path: `${dir}/src/app.ts` });
+    const read = await catalog.answer({
+      type: 'source_request',
+      v: PROTOCOL_VERSION,
+      requestId: 'r2',
+      op: 'read',
+      path: `${dir}/src/app.ts`,
+    });
     expect(sourceResponseFrameSchema.parse(read)).toMatchObject({ requestId: 'r2', truncated: false });
     const bad = await catalog.answer({ type: 'source_request', v: PROTOCOL_VERSION, requestId: 'r3', op: 'read' });
     expect(bad.error?.code).toBe('INVALID_INPUT');
 
     // A text made of characters JSON escapes doubles in size: the frame is cut to fit.
     writeFileSync(join(dir, 'src', 'app.ts'), '"\n'.repeat(300_000));
-    const wide = new SourceCatalog((catalog as unknown as { scripts: ScriptRegistry }).scripts, redactor, { blocked: () => false });
-    const big = await wide.answer({ type: 'source_request', v: PROTOCOL_VERSION, requestId: 'r4', op: 'read', path: `${dir}/src/app.ts` });
+    const wide = new SourceCatalog((catalog as unknown as { scripts: ScriptRegistry }).scripts, redactor, {
+      blocked: () => false,
+    });
+    const big = await wide.answer({
+      type: 'source_request',
+      v: PROTOCOL_VERSION,
+      requestId: 'r4',
+      op: 'read',
+      path: `${dir}/src/app.ts`,
+    });
     expect(big.truncated).toBe(true);
     expect(Buffer.byteLength(JSON.stringify(big))).toBeLessThanOrEqual(WIRE_LIMITS.maxFrameBytes);
   });

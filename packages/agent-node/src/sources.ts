@@ -96,7 +96,8 @@ export class SourceCatalog {
       return { error: { code: 'FORBIDDEN', message: `${path} is on the agent's blocklist` } };
     }
     const entry = this.entries().get(wanted);
-    if (entry === undefined) return { error: { code: 'NOT_FOUND', message: `${path} is not a source this agent has loaded` } };
+    if (entry === undefined)
+      return { error: { code: 'NOT_FOUND', message: `${path} is not a source this agent has loaded` } };
     let text: string;
     let truncated = false;
     if (entry.embedded !== undefined) {
@@ -111,7 +112,12 @@ export class SourceCatalog {
         text = r.text;
         truncated = r.truncated;
       } catch (err) {
-        return { error: { code: 'NOT_FOUND', message: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` } };
+        return {
+          error: {
+            code: 'NOT_FOUND',
+            message: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+          },
+        };
       } finally {
         this.reading--;
       }
@@ -141,7 +147,9 @@ export class SourceCatalog {
       else if (frame.path === undefined) answer = { error: { code: 'INVALID_INPUT', message: 'read needs a path' } };
       else answer = await this.read(frame.path);
     } catch (err) {
-      answer = { error: { code: 'UNAVAILABLE', message: `source request failed: ${(err as Error).message}`.slice(0, 2048) } };
+      answer = {
+        error: { code: 'UNAVAILABLE', message: `source request failed: ${(err as Error).message}`.slice(0, 2048) },
+      };
     }
     const response: SourceResponseFrame = { ...base, ...answer };
     // JSON escaping can make the frame larger than the text: cut further until it fits.
@@ -150,7 +158,11 @@ export class SourceCatalog {
       response.text = response.text.slice(0, Math.floor(response.text.length * 0.8));
       response.truncated = true;
     }
-    while (response.files !== undefined && response.files.length > 0 && Buffer.byteLength(JSON.stringify(response)) > limit) {
+    while (
+      response.files !== undefined &&
+      response.files.length > 0 &&
+      Buffer.byteLength(JSON.stringify(response)) > limit
+    ) {
       response.files = response.files.slice(0, Math.floor(response.files.length * 0.8));
     }
     return response;

@@ -6,8 +6,12 @@ const v = PROTOCOL_VERSION;
 
 describe('source browsing frames', () => {
   it('hub → agent: list and read requests', () => {
-    expect(hubFrameSchema.parse({ type: 'source_request', v, requestId: 'r1', op: 'list' })).toMatchObject({ op: 'list' });
-    expect(hubFrameSchema.parse({ type: 'source_request', v, requestId: 'r2', op: 'read', path: '/a/b.ts' })).toMatchObject({
+    expect(hubFrameSchema.parse({ type: 'source_request', v, requestId: 'r1', op: 'list' })).toMatchObject({
+      op: 'list',
+    });
+    expect(
+      hubFrameSchema.parse({ type: 'source_request', v, requestId: 'r2', op: 'read', path: '/a/b.ts' }),
+    ).toMatchObject({
       path: '/a/b.ts',
     });
     expect(hubFrameSchema.safeParse({ type: 'source_request', v, requestId: 'r3', op: 'delete' }).success).toBe(false);
@@ -25,7 +29,14 @@ describe('source browsing frames', () => {
       ],
     });
     expect(list).toMatchObject({ type: 'source_response', files: [{ original: true }, { original: false }] });
-    const read = agentFrameSchema.parse({ type: 'source_response', v, requestId: 'r2', path: '/a.ts', text: 'x', truncated: false });
+    const read = agentFrameSchema.parse({
+      type: 'source_response',
+      v,
+      requestId: 'r2',
+      path: '/a.ts',
+      text: 'x',
+      truncated: false,
+    });
     expect(read).toMatchObject({ text: 'x' });
     const err = agentFrameSchema.parse({
       type: 'source_response',
@@ -35,11 +46,16 @@ describe('source browsing frames', () => {
     });
     expect(err).toMatchObject({ error: { code: 'FORBIDDEN' } });
     expect(
-      agentFrameSchema.safeParse({ type: 'source_response', v, requestId: 'r4', error: { code: 'BOOM', message: 'x' } }).success,
+      agentFrameSchema.safeParse({ type: 'source_response', v, requestId: 'r4', error: { code: 'BOOM', message: 'x' } })
+        .success,
     ).toBe(false);
     expect(
-      agentFrameSchema.safeParse({ type: 'source_response', v, requestId: 'r5', text: 'x'.repeat(SOURCE_LIMITS.maxTextBytes + 1) })
-        .success,
+      agentFrameSchema.safeParse({
+        type: 'source_response',
+        v,
+        requestId: 'r5',
+        text: 'x'.repeat(SOURCE_LIMITS.maxTextBytes + 1),
+      }).success,
     ).toBe(false);
   });
 

@@ -59,7 +59,13 @@ export class SourceBroker {
   readonly #forwarded = new Map<string, { origin: string; agentId: string; at: number }>();
   readonly #unsubscribe: (() => void)[];
 
-  constructor(deps: { bus: Bus; gateway: AgentGateway; replicaId: string; log: Logger; options?: Partial<SourceBrokerOptions> }) {
+  constructor(deps: {
+    bus: Bus;
+    gateway: AgentGateway;
+    replicaId: string;
+    log: Logger;
+    options?: Partial<SourceBrokerOptions>;
+  }) {
     this.#bus = deps.bus;
     this.#gateway = deps.gateway;
     this.#replicaId = deps.replicaId;

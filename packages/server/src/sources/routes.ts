@@ -46,7 +46,10 @@ export function sourceRoutes(app: FastifyInstance, options: Partial<SourceBroker
   const connectedAgent = async (id: string) => {
     const agent = await live.agents.get(id, Date.now());
     if (agent.status !== 'connected') {
-      throw new SpyglassError('CONFLICT', `agent ${id} is disconnected; its sources can be browsed while it is connected`);
+      throw new SpyglassError(
+        'CONFLICT',
+        `agent ${id} is disconnected; its sources can be browsed while it is connected`,
+      );
     }
     return agent;
   };

@@ -59,7 +59,12 @@ describe('source browsing', () => {
   });
 
   it('lists the files a connected agent has loaded, for viewers too', async () => {
-    const res = await hub.api<{ files: { path: string; original: boolean }[] }>('GET', `/api/v1/agents/${agentId}/sources`, undefined, viewer);
+    const res = await hub.api<{ files: { path: string; original: boolean }[] }>(
+      'GET',
+      `/api/v1/agents/${agentId}/sources`,
+      undefined,
+      viewer,
+    );
     expect(res.status).toBe(200);
     expect(res.body.files).toEqual([
       { path: '/srv/shop/src/pricing.ts', original: true },
@@ -69,7 +74,12 @@ describe('source browsing', () => {
 
   it('returns one file and audits the read', async () => {
     const file = '/srv/shop/src/pricing.ts';
-    const res = await hub.api('GET', `/api/v1/agents/${agentId}/sources/content?path=${encodeURIComponent(file)}`, undefined, viewer);
+    const res = await hub.api(
+      'GET',
+      `/api/v1/agents/${agentId}/sources/content?path=${encodeURIComponent(file)}`,
+      undefined,
+      viewer,
+    );
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ path: file, text: FILES[file], truncated: false });
     const audit = await hub.api<{ items: AuditItem[] }>('GET', '/api/v1/audit?action=source.read');
@@ -89,10 +99,15 @@ describe('source browsing', () => {
     );
     expect(blocked.status).toBe(403);
     expect(blocked.body.error).toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('blocklist') });
-    const missing = await hub.api<{ error: { code: string } }>('GET', `/api/v1/agents/${agentId}/sources/content?path=%2Fetc%2Fpasswd`);
+    const missing = await hub.api<{ error: { code: string } }>(
+      'GET',
+      `/api/v1/agents/${agentId}/sources/content?path=%2Fetc%2Fpasswd`,
+    );
     expect(missing.status).toBe(404);
     const audit = await hub.api<{ items: AuditItem[] }>('GET', '/api/v1/audit?limit=20');
-    const reads = audit.body.items.filter((e) => e.details?.path === '/srv/shop/src/secret.ts' || e.details?.path === '/etc/passwd');
+    const reads = audit.body.items.filter(
+      (e) => e.details?.path === '/srv/shop/src/secret.ts' || e.details?.path === '/etc/passwd',
+    );
     expect(reads.map((e) => [e.outcome, e.status]).sort()).toEqual([
       ['denied', 403],
       ['failure', 404],
@@ -100,7 +115,10 @@ describe('source browsing', () => {
   });
 
   it('checks the query and the agent', async () => {
-    const noPath = await hub.api<{ error: { issues: { path: string }[] } }>('GET', `/api/v1/agents/${agentId}/sources/content`);
+    const noPath = await hub.api<{ error: { issues: { path: string }[] } }>(
+      'GET',
+      `/api/v1/agents/${agentId}/sources/content`,
+    );
     expect(noPath.status).toBe(400);
     expect(noPath.body.error.issues[0]?.path).toBe('query.path');
     expect((await hub.api('GET', '/api/v1/agents/00000000-0000-4000-8000-000000000000/sources')).status).toBe(404);
@@ -117,7 +135,11 @@ describe('source browsing', () => {
     expect(silent.body.error.code).toBe('UNAVAILABLE');
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     await quiet.agent.close();
-    await eventually(async () => (await hub.api<{ status: string }>('GET', `/api/v1/agents/${quiet.welcome.agentId}`)).body.status === 'disconnected');
+    await eventually(
+      async () =>
+        (await hub.api<{ status: string }>('GET', `/api/v1/agents/${quiet.welcome.agentId}`)).body.status ===
+        'disconnected',
+    );
     const gone = await hub.api<{ error: { code: string } }>('GET', `/api/v1/agents/${quiet.welcome.agentId}/sources`);
     expect(gone.status).toBe(409);
     expect(hub.app.sources.pendingCount).toBe(0);

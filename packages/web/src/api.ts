@@ -1,0 +1,61 @@
+import { SpyglassClient, isSpyglassClientError } from '@spyglass/client';
+import type { AgentSources, SourceContent } from '@spyglass/protocol';
+
+/** The console talks to the hub that served it, with the session cookie. */
+export const api = new SpyglassClient({ baseUrl: window.location.origin, credentials: 'same-origin' });
+
+/** Source browsing (hub endpoints under `/api/v1/agents/:id/sources`), through the client's typed request call. */
+export const sources = {
+  list: (agentId: string) => api.request<AgentSources>('GET', `/api/v1/agents/${encodeURIComponent(agentId)}/sources`),
+  read: (agentId: string, path: string) =>
+    api.request<SourceContent>('GET', `/api/v1/agents/${encodeURIComponent(agentId)}/sources/content`, {
+      query: { path },
+    }),
+};
+
+/** Query keys, one place so invalidation matches what pages read. */
+export const keys = {
+  me: ['me'] as const,
+  agents: (filters: object) => ['agents', filters] as const,
+  agent: (id: string) => ['agent', id] as const,
+  sources: (agentId: string) => ['sources', agentId] as const,
+  source: (agentId: string, path: string) => ['source', agentId, path] as const,
+  actions: (filters: object) => ['actions', filters] as const,
+  action: (id: string) => ['action', id] as const,
+  actionAgents: (id: string) => ['action', id, 'agents'] as const,
+  logs: (id: string) => ['action', id, 'logs'] as const,
+  snapshots: (id: string) => ['action', id, 'snapshots'] as const,
+  snapshot: (id: string, hitId: string) => ['action', id, 'snapshot', hitId] as const,
+  metrics: (id: string) => ['action', id, 'metrics'] as const,
+  audit: (filters: object) => ['audit', filters] as const,
+  users: ['users'] as const,
+  tokens: ['tokens'] as const,
+  pools: ['pools'] as const,
+};
+
+export interface Problem {
+  code: string;
+  message: string;
+  status: number;
+  requestId: string | null;
+  issues: { path: string; message: string }[];
+}
+
+/** Any thrown value as something a page can show. */
+export function problemOf(err: unknown): Problem {
+  if (isSpyglassClientError(err)) {
+    return { code: err.code, message: err.message, status: err.status, requestId: err.requestId, issues: err.issues };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'INTERNAL', message, status: 0, requestId: null, issues: [] };
+}
+
+export function isUnauthenticated(err: unknown): boolean {
+  return isSpyglassClientError(err) && err.status === 401;
+}
+
+/** Retry transient failures only: never a 4xx answer. */
+export function shouldRetry(failureCount: number, err: unknown): boolean {
+  if (isSpyglassClientError(err) && err.status >= 400 && err.status < 500) return false;
+  return failureCount < 2;
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { fieldErrors } from './issues.js';
+
+describe('fieldErrors', () => {
+  it('maps hub issue paths onto form fields, keeping unknown ones', () => {
+    const r = fieldErrors(
+      [
+        { path: 'body.template', message: 'must not be empty' },
+        { path: 'body.target.pool', message: 'Too small' },
+        { path: 'body.expressions.1', message: 'must not be empty' },
+        { path: 'body.endLine', message: 'must be after line' },
+        { path: 'body', message: 'Invalid input' },
+        { path: 'query.limit', message: 'too big' },
+      ],
+      ['template', 'target.pool', 'target', 'expressions', 'endLine'],
+    );
+    expect(r.byField).toEqual({
+      template: ['must not be empty'],
+      'target.pool': ['Too small'],
+      expressions: ['1: must not be empty'],
+      endLine: ['must be after line'],
+    });
+    expect(r.other).toEqual([
+      { path: 'body', message: 'Invalid input' },
+      { path: 'query.limit', message: 'too big' },
+    ]);
+  });
+
+  it('is empty without issues', () => {
+    expect(fieldErrors(undefined, ['a'])).toEqual({ byField: {}, other: [] });
+  });
+});

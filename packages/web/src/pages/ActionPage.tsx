@@ -1,0 +1,389 @@
+import type { Action, MetricPoint, StreamServerMessage } from '@spyglass/protocol';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
+import { useMemo, useRef, useState } from 'react';
+import { api, keys } from '../api';
+import { KindBadge, StateBadge } from '../components/Badges';
+import { LineChart } from '../components/LineChart';
+import { LiveLogs } from '../components/LiveLogs';
+import { SnapshotView } from '../components/SnapshotView';
+import { Empty, ErrorAlert, ErrorState, Loading } from '../components/States';
+import { formatDateTime, formatTime, relativeTime } from '../lib/format';
+import type { LogLine } from '../lib/log-buffer';
+import { useCanEditActions } from '../session';
+import { useLiveStream } from '../stream';
+import { describeAction, targetText } from './ActionsPage';
+
+/** Runs `fn` at most once per `ms` (trailing call kept). */
+function useThrottled(fn: () => void, ms: number): () => void {
+  const last = useRef(0);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const latest = useRef(fn);
+  latest.current = fn;
+  return () => {
+    const wait = last.current + ms - Date.now();
+    if (wait <= 0) {
+      last.current = Date.now();
+      latest.current();
+    } else if (timer.current === null) {
+      timer.current = setTimeout(() => {
+        timer.current = null;
+        last.current = Date.now();
+        latest.current();
+      }, wait);
+    }
+  };
+}
+
+function AgentStatuses({ action }: { action: Action }) {
+  const statuses = useQuery({
+    queryKey: keys.actionAgents(action.id),
+    queryFn: () => api.actions.agents(action.id, { limit: 200 }),
+    refetchInterval: 10_000,
+  });
+  const agents = useQuery({
+    queryKey: keys.agents({ pool: action.target.pool, forAction: true }),
+    queryFn: () => api.agents.list({ pool: action.target.pool, limit: 200 }),
+    staleTime: 30_000,
+  });
+  const byId = new Map((agents.data?.items ?? []).map((a) => [a.id, a]));
+  if (statuses.isPending) return <Loading label="Loading agent statuses…" />;
+  if (statuses.isError) return <ErrorState error={statuses.error} onRetry={() => void statuses.refetch()} />;
+  const items = statuses.data.items;
+  if (items.length === 0)
+    return (
+      <Empty title="No agent has reported on this action yet">
+        <p>Matching agents receive it within a moment; an agent that has not loaded the file reports it as pending.</p>
+      </Empty>
+    );
+  return (
+    <div className="table-wrap">
+      <table className="table" data-testid="agent-statuses">
+        <thead>
+          <tr>
+            <th scope="col">Agent</th>
+            <th scope="col">State</th>
+            <th scope="col">Method</th>
+            <th scope="col">Where / why</th>
+            <th scope="col">Hits</th>
+            <th scope="col">Reported</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((s) => {
+            const a = byId.get(s.agentId);
+            return (
+              <tr key={s.agentId}>
+                <td>
+                  {a === undefined ? (
+                    <span className="mono">{s.agentId.slice(0, 8)}</span>
+                  ) : (
+                    <>
+                      {a.service.name}{' '}
+                      <span className="subtle mono">
+                        {a.hostname}:{a.pid}
+                      </span>
+                    </>
+                  )}
+                </td>
+                <td>
+                  <StateBadge state={s.state} />
+                </td>
+                <td>
+                  {s.method === null ? <span className="subtle">—</span> : <span className="badge">{s.method}</span>}
+                </td>
+                <td>
+                  {s.location !== null && (
+                    <div className="mono">
+                      {s.location.file}:{s.location.line}
+                    </div>
+                  )}
+                  {s.reason !== null && (
+                    <div className={s.state === 'error' ? 'field-error' : 'subtle'}>{s.reason}</div>
+                  )}
+                </td>
+                <td className="mono">{s.hits}</td>
+                <td title={new Date(s.at).toISOString()}>{relativeTime(s.at)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function LogsPanel({ action }: { action: Action }) {
+  const logs = useQuery({
+    queryKey: keys.logs(action.id),
+    queryFn: () => api.actions.logs(action.id, { limit: 500 }),
+    staleTime: Infinity,
+  });
+  const initial = useMemo<LogLine[] | undefined>(
+    () =>
+      logs.data?.items.map((l) => ({
+        key: `${l.actionId}:${l.agentId}:${l.at}:${l.message}`,
+        at: l.at,
+        level: l.level,
+        message: l.message,
+        actionId: l.actionId,
+        agentId: l.agentId,
+        traceId: l.traceId,
+      })),
+    [logs.data],
+  );
+  return (
+    <section className="card" aria-labelledby="logs-title">
+      <h2 id="logs-title">Log lines</h2>
+      {logs.isError && (
+        <ErrorState error={logs.error} onRetry={() => void logs.refetch()} title="Could not load stored lines" />
+      )}
+      <LiveLogs
+        initial={initial}
+        subscription={{ actionIds: [action.id] }}
+        onDropped={() => void logs.refetch()}
+        emptyText={action.state === 'active' ? 'Waiting for the line to run…' : 'No line was logged.'}
+      />
+    </section>
+  );
+}
+
+function SnapshotsPanel({ action, selected }: { action: Action; selected: string | undefined }) {
+  const navigate = useNavigate({ from: '/actions/$actionId' });
+  const list = useQuery({
+    queryKey: keys.snapshots(action.id),
+    queryFn: () => api.actions.snapshots(action.id, { limit: 100 }),
+    refetchInterval: 15_000,
+  });
+  const items = list.data?.items ?? [];
+  const current = selected ?? items[0]?.id;
+  return (
+    <section className="card" aria-labelledby="snaps-title">
+      <h2 id="snaps-title">Snapshots</h2>
+      {list.isPending ? (
+        <Loading label="Loading snapshots…" />
+      ) : list.isError ? (
+        <ErrorState error={list.error} onRetry={() => void list.refetch()} />
+      ) : items.length === 0 ? (
+        <Empty title="No snapshot yet">
+          {action.state === 'active' && <p>It is taken the next time the line runs.</p>}
+        </Empty>
+      ) : (
+        <div className="snap-layout">
+          <ul className="snap-list" aria-label="Snapshots">
+            {items.map((s) => (
+              <li key={s.id}>
+                <button
+                  type="button"
+                  aria-current={s.id === current}
+                  onClick={() => void navigate({ search: { snapshot: s.id }, replace: true })}
+                >
+                  <div>{formatTime(s.at)}</div>
+                  <div className="subtle mono">
+                    {s.top === null ? 'no frame' : `${s.top.functionName || '(anonymous)'} · line ${s.top.line}`}
+                  </div>
+                </button>
+              </li>
+            ))}
+          </ul>
+          {current !== undefined && <SnapshotView actionId={action.id} hitId={current} />}
+        </div>
+      )}
+    </section>
+  );
+}
+
+type Series = 'count' | 'avg' | 'max' | 'sum';
+
+function seriesOf(points: MetricPoint[], series: Series): { t: number; v: number | null }[] {
+  return [...points]
+    .sort((a, b) => a.start - b.start)
+    .map((p) => {
+      const v =
+        series === 'count'
+          ? p.count
+          : series === 'sum'
+            ? p.sum
+            : series === 'max'
+              ? p.max
+              : p.count === 0
+                ? null
+                : p.sum / p.count;
+      return { t: p.start, v };
+    });
+}
+
+function MetricsPanel({ action }: { action: Action }) {
+  const metric = action.kind === 'metric' ? action.metric : 'counter';
+  const [series, setSeries] = useState<Series>(metric === 'counter' ? 'count' : 'avg');
+  const points = useQuery({
+    queryKey: keys.metrics(action.id),
+    queryFn: () => api.actions.metrics(action.id, { limit: 360 }),
+    refetchInterval: 10_000,
+  });
+  const items = points.data?.items ?? [];
+  const total = items.reduce((n, p) => n + p.count, 0);
+  const sum = items.reduce((n, p) => n + p.sum, 0);
+  const max = items.reduce((m, p) => (p.max !== null && p.max > m ? p.max : m), -Infinity);
+  const unit = metric === 'tictoc' || metric === 'duration' ? 'ms' : undefined;
+  return (
+    <section className="card" aria-labelledby="metrics-title">
+      <div className="page-head" style={{ marginBottom: 8 }}>
+        <h2 id="metrics-title" style={{ margin: 0 }}>
+          Metric {action.kind === 'metric' ? action.name : ''}
+        </h2>
+        <span className="spacer" />
+        <div className="segmented" role="group" aria-label="Series">
+          {(['count', 'avg', 'max', 'sum'] as const).map((s) => (
+            <button key={s} type="button" aria-pressed={series === s} onClick={() => setSeries(s)}>
+              {s}
+            </button>
+          ))}
+        </div>
+      </div>
+      {points.isPending ? (
+        <Loading label="Loading metric…" />
+      ) : points.isError ? (
+        <ErrorState error={points.error} onRetry={() => void points.refetch()} />
+      ) : items.length === 0 ? (
+        <Empty title="No sample yet">
+          <p>Agents send aggregates every few seconds while the line runs.</p>
+        </Empty>
+      ) : (
+        <>
+          <div className="stats" style={{ marginBottom: 10 }}>
+            <div className="stat">
+              <div className="n">{total}</div>
+              <div className="l">hits in view</div>
+            </div>
+            <div className="stat">
+              <div className="n">{total === 0 ? '—' : (sum / total).toPrecision(4)}</div>
+              <div className="l">average{unit !== undefined && ` (${unit})`}</div>
+            </div>
+            <div className="stat">
+              <div className="n">{Number.isFinite(max) ? max.toPrecision(4) : '—'}</div>
+              <div className="l">max</div>
+            </div>
+          </div>
+          <LineChart
+            samples={seriesOf(items, series)}
+            label={`${series} per ${10} s bucket`}
+            {...(unit !== undefined && series !== 'count' ? { unit } : {})}
+          />
+        </>
+      )}
+    </section>
+  );
+}
+
+export function ActionPage() {
+  const { actionId } = useParams({ from: '/app/actions/$actionId' });
+  const search = useSearch({ from: '/app/actions/$actionId' });
+  const navigate = useNavigate();
+  const canEdit = useCanEditActions();
+  const queryClient = useQueryClient();
+  const action = useQuery({
+    queryKey: keys.action(actionId),
+    queryFn: () => api.actions.get(actionId),
+    refetchInterval: 10_000,
+  });
+
+  const refresh = useThrottled(() => {
+    void queryClient.invalidateQueries({ queryKey: keys.action(actionId) });
+    void queryClient.invalidateQueries({ queryKey: keys.actionAgents(actionId) });
+  }, 1000);
+  const refreshSnapshots = useThrottled(
+    () => void queryClient.invalidateQueries({ queryKey: keys.snapshots(actionId) }),
+    500,
+  );
+  const refreshMetrics = useThrottled(
+    () => void queryClient.invalidateQueries({ queryKey: keys.metrics(actionId) }),
+    2000,
+  );
+  useLiveStream({ actionIds: [actionId] }, (m: StreamServerMessage) => {
+    if (!('actionId' in m) || m.actionId !== actionId) return;
+    if (m.type === 'status' || m.type === 'action') refresh();
+    if (m.type === 'snapshot') {
+      refreshSnapshots();
+      refresh();
+    }
+    if (m.type === 'metric') refreshMetrics();
+  });
+
+  const remove = useMutation({
+    mutationFn: () => api.actions.delete(actionId),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: ['actions'] });
+      await navigate({ to: '/actions' });
+    },
+  });
+
+  if (action.isPending) return <Loading label="Loading action…" />;
+  if (action.isError) return <ErrorState error={action.error} onRetry={() => void action.refetch()} />;
+  const a = action.data;
+  return (
+    <div className="page">
+      <div className="page-head">
+        <Link to="/actions" className="subtle">
+          ← Actions
+        </Link>
+      </div>
+      <div className="page-head">
+        <KindBadge kind={a.kind} />
+        <h1 className="mono" style={{ fontSize: 17 }} data-testid="action-title">
+          {a.file}:{a.line}
+        </h1>
+        <StateBadge state={a.state} />
+        <span className="spacer" />
+        {canEdit && (
+          <button
+            type="button"
+            className="danger"
+            disabled={remove.isPending}
+            onClick={() => {
+              if (window.confirm('Remove this action from every agent, with its stored hits?')) remove.mutate();
+            }}
+          >
+            Remove
+          </button>
+        )}
+      </div>
+      <ErrorAlert error={remove.error} />
+      <div className="card">
+        <dl className="kv">
+          <dt>What</dt>
+          <dd className="mono">{describeAction(a)}</dd>
+          {a.condition !== undefined && (
+            <>
+              <dt>Condition</dt>
+              <dd className="mono">{a.condition}</dd>
+            </>
+          )}
+          <dt>Target</dt>
+          <dd>{targetText(a)}</dd>
+          <dt>Hits</dt>
+          <dd>
+            {a.hitCount} of at most {a.maxHits}
+          </dd>
+          <dt>Created</dt>
+          <dd>{formatDateTime(a.createdAt)}</dd>
+          <dt>{a.state === 'active' ? 'Expires' : 'Ended'}</dt>
+          <dd>
+            {a.state === 'active'
+              ? `${formatDateTime(a.expiresAt)} (${relativeTime(a.expiresAt)})`
+              : formatDateTime(a.endedAt ?? a.expiresAt)}
+          </dd>
+          <dt>Id</dt>
+          <dd className="mono">{a.id}</dd>
+        </dl>
+      </div>
+      <section className="card" aria-labelledby="agents-title">
+        <h2 id="agents-title">Agents</h2>
+        <AgentStatuses action={a} />
+      </section>
+      {a.kind === 'log' && <LogsPanel action={a} />}
+      {a.kind === 'snapshot' && <SnapshotsPanel action={a} selected={search.snapshot} />}
+      {a.kind === 'metric' && <MetricsPanel action={a} />}
+    </div>
+  );
+}

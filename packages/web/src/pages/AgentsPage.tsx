@@ -1,0 +1,216 @@
+import type { Agent } from '@spyglass/protocol';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate, useSearch } from '@tanstack/react-router';
+import { useEffect, useState } from 'react';
+import { api, keys } from '../api';
+import { StateBadge } from '../components/Badges';
+import { Empty, ErrorAlert, ErrorState, Loading } from '../components/States';
+import { relativeTime } from '../lib/format';
+import type { AgentsSearch } from '../router';
+import { useRoleAtLeast } from '../session';
+import { useDebounced } from '../useDebounced';
+
+function AgentRow({ agent, isAdmin, onForget }: { agent: Agent; isAdmin: boolean; onForget: (a: Agent) => void }) {
+  const connected = agent.status === 'connected';
+  return (
+    <tr data-testid={`agent-${agent.id}`}>
+      <td>
+        <StateBadge state={agent.status} />
+      </td>
+      <td>
+        <strong>{agent.service.name}</strong>
+        {agent.service.version !== null && <span className="subtle"> {agent.service.version}</span>}
+        {agent.service.environment !== null && <div className="subtle">{agent.service.environment}</div>}
+      </td>
+      <td>{agent.poolName}</td>
+      <td className="mono">
+        {agent.hostname}:{agent.pid}
+        <div className="subtle">
+          {agent.runtime.name} {agent.runtime.version} · agent {agent.agentVersion}
+        </div>
+      </td>
+      <td>
+        {Object.entries(agent.tags).map(([k, v]) => (
+          <span className="chip" key={k}>
+            {k}={v}
+          </span>
+        ))}
+      </td>
+      <td title={new Date(agent.lastSeenAt).toISOString()}>
+        {connected
+          ? `since ${relativeTime(agent.connectedAt)}`
+          : relativeTime(agent.disconnectedAt ?? agent.lastSeenAt)}
+      </td>
+      <td className="mono">
+        {agent.hits.logs} / {agent.hits.snapshots} / {agent.hits.metrics}
+        {agent.hits.dropped > 0 && <div className="subtle">{agent.hits.dropped} dropped</div>}
+      </td>
+      <td>
+        <div className="inline">
+          {connected ? (
+            <Link className="button small" to="/agents/$agentId/source" params={{ agentId: agent.id }}>
+              Browse source
+            </Link>
+          ) : (
+            <span className="subtle">offline</span>
+          )}
+          {isAdmin && (
+            <button type="button" className="small danger" onClick={() => onForget(agent)}>
+              Forget
+            </button>
+          )}
+        </div>
+      </td>
+    </tr>
+  );
+}
+
+export function AgentsPage() {
+  const search = useSearch({ from: '/app/agents' });
+  const navigate = useNavigate({ from: '/agents' });
+  const isAdmin = useRoleAtLeast('admin');
+  const queryClient = useQueryClient();
+  const [text, setText] = useState({ pool: search.pool ?? '', service: search.service ?? '', tag: search.tag ?? '' });
+  const debounced = useDebounced(text);
+  useEffect(() => {
+    const next: AgentsSearch = {};
+    if (debounced.pool.trim() !== '') next.pool = debounced.pool.trim();
+    if (debounced.service.trim() !== '') next.service = debounced.service.trim();
+    if (debounced.tag.trim() !== '') next.tag = debounced.tag.trim();
+    if (search.status !== undefined) next.status = search.status;
+    if (next.pool !== search.pool || next.service !== search.service || next.tag !== search.tag) {
+      void navigate({ search: next, replace: true });
+    }
+  }, [debounced, navigate, search]);
+
+  const filters = { pool: search.pool, service: search.service, tag: search.tag, status: search.status };
+  const agents = useQuery({
+    queryKey: keys.agents(filters),
+    queryFn: () =>
+      api.agents.list({
+        limit: 200,
+        ...(filters.pool === undefined ? {} : { pool: filters.pool }),
+        ...(filters.service === undefined ? {} : { service: filters.service }),
+        ...(filters.tag === undefined ? {} : { tag: filters.tag }),
+        ...(filters.status === undefined ? {} : { status: filters.status }),
+      }),
+    // Live status: connected/disconnected changes show within a few seconds.
+    refetchInterval: 5000,
+  });
+  const forget = useMutation({
+    mutationFn: (a: Agent) => api.agents.delete(a.id),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['agents'] }),
+  });
+  const onForget = (a: Agent): void => {
+    if (window.confirm(`Forget agent ${a.service.name} on ${a.hostname}? A connected agent is disconnected.`))
+      forget.mutate(a);
+  };
+
+  const items = agents.data?.items ?? [];
+  const anyFilter = Object.values(filters).some((v) => v !== undefined);
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Agents</h1>
+        {agents.data !== undefined && (
+          <span className="subtle" aria-live="polite">
+            {items.filter((a) => a.status === 'connected').length} connected · {items.length} shown
+          </span>
+        )}
+        <span className="spacer" />
+        {agents.isFetching && <span className="spinner" aria-label="Refreshing" />}
+      </div>
+      <form className="filters" role="search" aria-label="Filter agents" onSubmit={(e) => e.preventDefault()}>
+        <input
+          aria-label="Pool"
+          placeholder="Pool"
+          value={text.pool}
+          onChange={(e) => setText({ ...text, pool: e.target.value })}
+        />
+        <input
+          aria-label="Service"
+          placeholder="Service"
+          value={text.service}
+          onChange={(e) => setText({ ...text, service: e.target.value })}
+        />
+        <input
+          aria-label="Tag (key=value)"
+          placeholder="Tag key=value"
+          value={text.tag}
+          onChange={(e) => setText({ ...text, tag: e.target.value })}
+        />
+        <select
+          aria-label="Status"
+          value={search.status ?? ''}
+          onChange={(e) => {
+            const v = e.target.value;
+            void navigate({
+              search: (prev: AgentsSearch) => {
+                const { status: _drop, ...rest } = prev;
+                return v === 'connected' || v === 'disconnected' ? { ...rest, status: v } : rest;
+              },
+              replace: true,
+            });
+          }}
+        >
+          <option value="">Any status</option>
+          <option value="connected">Connected</option>
+          <option value="disconnected">Disconnected</option>
+        </select>
+        {anyFilter && (
+          <button
+            type="button"
+            onClick={() => {
+              setText({ pool: '', service: '', tag: '' });
+              void navigate({ search: {}, replace: true });
+            }}
+          >
+            Clear filters
+          </button>
+        )}
+      </form>
+      <ErrorAlert error={forget.error} />
+      {agents.isPending ? (
+        <Loading label="Loading agents…" />
+      ) : agents.isError ? (
+        <ErrorState error={agents.error} onRetry={() => void agents.refetch()} />
+      ) : items.length === 0 ? (
+        <Empty title={anyFilter ? 'No agent matches these filters' : 'No agent has connected yet'}>
+          {!anyFilter && (
+            <p>
+              Start a service with the agent: <code>node --import @spyglass/agent-node/register app.js</code> with{' '}
+              <code>SPYGLASS_URL</code> and a pool key in <code>SPYGLASS_KEY</code>.
+            </p>
+          )}
+        </Empty>
+      ) : (
+        <div className="table-wrap">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Status</th>
+                <th scope="col">Service</th>
+                <th scope="col">Pool</th>
+                <th scope="col">Host</th>
+                <th scope="col">Tags</th>
+                <th scope="col">Seen</th>
+                <th scope="col" title="Logs / snapshots / metric samples">
+                  Hits
+                </th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((a) => (
+                <AgentRow key={a.id} agent={a} isAdmin={isAdmin} onForget={onForget} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {agents.data?.nextCursor != null && <p className="subtle">Showing the first 200 agents: narrow the filters.</p>}
+    </div>
+  );
+}

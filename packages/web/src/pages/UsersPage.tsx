@@ -1,0 +1,165 @@
+import { ROLES, type Role, type User } from '@spyglass/protocol';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { api, keys, problemOf } from '../api';
+import { StateBadge } from '../components/Badges';
+import { Field } from '../components/Field';
+import { Empty, ErrorAlert, ErrorState, Loading } from '../components/States';
+import { formatDateTime } from '../lib/format';
+import { fieldErrors } from '../lib/issues';
+import { useRoleAtLeast, useSession } from '../session';
+
+function CreateUser() {
+  const queryClient = useQueryClient();
+  const [form, setForm] = useState({ email: '', name: '', role: 'developer' as Role, password: '' });
+  const create = useMutation({
+    mutationFn: () => api.users.create(form),
+    onSuccess: async () => {
+      setForm({ email: '', name: '', role: 'developer', password: '' });
+      await queryClient.invalidateQueries({ queryKey: keys.users });
+    },
+  });
+  const problem = create.error === null ? null : problemOf(create.error);
+  const errs = fieldErrors(problem?.issues, ['email', 'name', 'role', 'password']);
+  const submit = (e: FormEvent): void => {
+    e.preventDefault();
+    create.mutate();
+  };
+  return (
+    <form className="card" onSubmit={submit} noValidate aria-labelledby="new-user">
+      <h2 id="new-user">Add a user</h2>
+      {problem !== null && Object.keys(errs.byField).length === 0 && <ErrorAlert error={create.error} />}
+      {create.isSuccess && (
+        <div className="alert ok" role="status">
+          {create.data.email} can now sign in.
+        </div>
+      )}
+      <div className="row">
+        <Field label="Email" errors={errs.byField.email}>
+          <input type="email" value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
+        </Field>
+        <Field label="Name" errors={errs.byField.name}>
+          <input value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
+        </Field>
+        <Field label="Role" errors={errs.byField.role}>
+          <select value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
+            {ROLES.map((r) => (
+              <option key={r}>{r}</option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Password" errors={errs.byField.password} hint="12 characters or more">
+          <input
+            type="password"
+            autoComplete="new-password"
+            value={form.password}
+            onChange={(e) => setForm({ ...form, password: e.target.value })}
+          />
+        </Field>
+      </div>
+      <button type="submit" className="primary" disabled={create.isPending}>
+        Add user
+      </button>
+    </form>
+  );
+}
+
+function UserRow({ user, self }: { user: User; self: boolean }) {
+  const queryClient = useQueryClient();
+  const done = (): Promise<void> => queryClient.invalidateQueries({ queryKey: keys.users });
+  const update = useMutation({
+    mutationFn: (body: { role?: Role; disabled?: boolean }) => api.users.update(user.id, body),
+    onSuccess: done,
+  });
+  const remove = useMutation({ mutationFn: () => api.users.delete(user.id), onSuccess: done });
+  return (
+    <tr>
+      <td>
+        {user.name}
+        <div className="subtle">{user.email}</div>
+        <ErrorAlert error={update.error ?? remove.error} />
+      </td>
+      <td>
+        <select
+          aria-label={`Role of ${user.email}`}
+          value={user.role}
+          disabled={self || update.isPending}
+          onChange={(e) => update.mutate({ role: e.target.value as Role })}
+        >
+          {ROLES.map((r) => (
+            <option key={r}>{r}</option>
+          ))}
+        </select>
+      </td>
+      <td>{user.disabled ? <StateBadge state="disabled" /> : <StateBadge state="active" />}</td>
+      <td>{formatDateTime(user.createdAt)}</td>
+      <td>
+        {!self && (
+          <div className="inline">
+            <button type="button" className="small" onClick={() => update.mutate({ disabled: !user.disabled })}>
+              {user.disabled ? 'Enable' : 'Disable'}
+            </button>
+            <button
+              type="button"
+              className="small danger"
+              onClick={() => {
+                if (window.confirm(`Delete ${user.email}? Their sessions and API tokens stop working.`))
+                  remove.mutate();
+              }}
+            >
+              Delete
+            </button>
+          </div>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+export function UsersPage() {
+  const isAdmin = useRoleAtLeast('admin');
+  const me = useSession();
+  const users = useQuery({ queryKey: keys.users, queryFn: () => api.users.list({ limit: 500 }), enabled: isAdmin });
+  if (!isAdmin)
+    return (
+      <div className="page">
+        <Empty title="Admins only">Users are managed by admins.</Empty>
+      </div>
+    );
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Users</h1>
+      </div>
+      <CreateUser />
+      {users.isPending ? (
+        <Loading label="Loading users…" />
+      ) : users.isError ? (
+        <ErrorState error={users.error} onRetry={() => void users.refetch()} />
+      ) : users.data.items.length === 0 ? (
+        <Empty title="No user" />
+      ) : (
+        <div className="table-wrap">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">User</th>
+                <th scope="col">Role</th>
+                <th scope="col">State</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {users.data.items.map((u) => (
+                <UserRow key={u.id} user={u} self={u.id === me.user.id} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,26 @@
+import { roleAtLeast, type Me, type Role } from '@spyglass/protocol';
+import { useQuery } from '@tanstack/react-query';
+import { createContext, useContext } from 'react';
+import { api, keys } from './api';
+
+export const SessionContext = createContext<Me | null>(null);
+
+/** The signed-in user (inside the authenticated part of the console). */
+export function useSession(): Me {
+  const me = useContext(SessionContext);
+  if (me === null) throw new Error('useSession outside a signed-in page');
+  return me;
+}
+
+export function useRoleAtLeast(role: Role): boolean {
+  return roleAtLeast(useSession().user.role, role);
+}
+
+/** Developers and admins add and remove actions; viewers only look. */
+export function useCanEditActions(): boolean {
+  return useRoleAtLeast('developer');
+}
+
+export function useMeQuery() {
+  return useQuery({ queryKey: keys.me, queryFn: () => api.auth.me(), retry: false, staleTime: 60_000 });
+}

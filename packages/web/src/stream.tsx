@@ -1,0 +1,185 @@
+import type { LiveStream, Subscription } from '@spyglass/client';
+import type { ServiceSelector, StreamServerMessage } from '@spyglass/protocol';
+import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
+import { api } from './api';
+
+export type StreamState = 'idle' | 'connecting' | 'open' | 'reconnecting';
+
+type Listener = (message: StreamServerMessage) => void;
+
+const serviceKey = (s: ServiceSelector): string => `${s.pool}\u0000${s.service}`;
+
+/**
+ * One live stream for the whole console. Pages add and remove subscriptions (counted, so two views of the same
+ * action share one) and listen to every message; the stream reconnects with backoff and subscribes again.
+ */
+export class StreamManager {
+  #stream: LiveStream | null = null;
+  #state: StreamState = 'idle';
+  #attempt = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #stopped = false;
+  readonly #actions = new Map<string, number>();
+  readonly #services = new Map<string, { selector: ServiceSelector; count: number }>();
+  readonly #listeners = new Set<Listener>();
+  readonly #stateListeners = new Set<(s: StreamState) => void>();
+
+  get state(): StreamState {
+    return this.#state;
+  }
+
+  onState(fn: (s: StreamState) => void): () => void {
+    this.#stateListeners.add(fn);
+    return () => this.#stateListeners.delete(fn);
+  }
+
+  on(fn: Listener): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #setState(s: StreamState): void {
+    this.#state = s;
+    for (const fn of this.#stateListeners) fn(s);
+  }
+
+  /** Follows actions and services until the returned function is called. */
+  subscribe(sub: Subscription): () => void {
+    const added: Subscription = { actionIds: [], services: [] };
+    for (const id of sub.actionIds ?? []) {
+      const n = this.#actions.get(id) ?? 0;
+      this.#actions.set(id, n + 1);
+      if (n === 0) added.actionIds?.push(id);
+    }
+    for (const s of sub.services ?? []) {
+      const k = serviceKey(s);
+      const e = this.#services.get(k);
+      if (e === undefined) {
+        this.#services.set(k, { selector: s, count: 1 });
+        added.services?.push(s);
+      } else e.count++;
+    }
+    this.#ensure();
+    if (this.#state === 'open' && ((added.actionIds?.length ?? 0) > 0 || (added.services?.length ?? 0) > 0)) {
+      this.#stream?.subscribe(added).catch(() => undefined);
+    }
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const removed: Subscription = { actionIds: [], services: [] };
+      for (const id of sub.actionIds ?? []) {
+        const n = (this.#actions.get(id) ?? 1) - 1;
+        if (n <= 0) {
+          this.#actions.delete(id);
+          removed.actionIds?.push(id);
+        } else this.#actions.set(id, n);
+      }
+      for (const s of sub.services ?? []) {
+        const k = serviceKey(s);
+        const e = this.#services.get(k);
+        if (e === undefined) continue;
+        if (--e.count <= 0) {
+          this.#services.delete(k);
+          removed.services?.push(s);
+        }
+      }
+      if (this.#state === 'open' && ((removed.actionIds?.length ?? 0) > 0 || (removed.services?.length ?? 0) > 0)) {
+        this.#stream?.unsubscribe(removed).catch(() => undefined);
+      }
+    };
+  }
+
+  #ensure(): void {
+    if (this.#stopped || this.#stream !== null || this.#state === 'connecting' || this.#timer !== null) return;
+    this.#connect();
+  }
+
+  #connect(): void {
+    this.#setState(this.#attempt === 0 ? 'connecting' : 'reconnecting');
+    api.stream().then(
+      (stream) => {
+        if (this.#stopped) {
+          void stream.close();
+          return;
+        }
+        this.#stream = stream;
+        this.#attempt = 0;
+        stream.on((m) => {
+          for (const fn of this.#listeners) fn(m);
+        });
+        void stream.closed.then(() => {
+          this.#stream = null;
+          this.#retry();
+        });
+        this.#setState('open');
+        const actionIds = [...this.#actions.keys()];
+        const services = [...this.#services.values()].map((e) => e.selector);
+        if (actionIds.length + services.length > 0) stream.subscribe({ actionIds, services }).catch(() => undefined);
+      },
+      () => this.#retry(),
+    );
+  }
+
+  #retry(): void {
+    if (this.#stopped) return;
+    this.#setState('reconnecting');
+    const delay = Math.min(10_000, 500 * 2 ** this.#attempt++);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#connect();
+    }, delay);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    void this.#stream?.close();
+    this.#stream = null;
+    this.#setState('idle');
+  }
+}
+
+const StreamContext = createContext<StreamManager | null>(null);
+
+export function StreamProvider({ children }: { children: ReactNode }) {
+  const [manager] = useState(() => new StreamManager());
+  useEffect(() => () => manager.stop(), [manager]);
+  return <StreamContext.Provider value={manager}>{children}</StreamContext.Provider>;
+}
+
+function useManager(): StreamManager {
+  const m = useContext(StreamContext);
+  if (m === null) throw new Error('useLiveStream outside StreamProvider');
+  return m;
+}
+
+/**
+ * Follows `subscription` while the component is mounted and hands every stream message to `listener` (the latest
+ * one passed; it may change between renders without resubscribing).
+ */
+export function useLiveStream(subscription: Subscription | null, listener: Listener): StreamState {
+  const manager = useManager();
+  const latest = useRef(listener);
+  useEffect(() => {
+    latest.current = listener;
+  });
+  const key = subscription === null ? '' : JSON.stringify(subscription);
+  useEffect(() => {
+    if (key === '') return;
+    const off = manager.on((m) => latest.current(m));
+    const unsubscribe = manager.subscribe(JSON.parse(key) as Subscription);
+    return () => {
+      off();
+      unsubscribe();
+    };
+  }, [manager, key]);
+  return useStreamState();
+}
+
+export function useStreamState(): StreamState {
+  const manager = useManager();
+  const [state, setState] = useState(manager.state);
+  useEffect(() => manager.onState(setState), [manager]);
+  return state;
+}
