@@ -30,10 +30,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- hub process ------------------------------------------------------------------------------------------------
 const profile = values['hub-cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['hub-cpu-prof']}`];
-const hub = spawn(process.execPath, [...profile, new URL('./hub.mjs', import.meta.url).pathname], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, BENCH_ADMIN_PASSWORD: PASSWORD },
-});
+const hub = spawn(
+  process.execPath,
+  [...profile, process.env.BENCH_HUB_SCRIPT ?? new URL('./hub.mjs', import.meta.url).pathname],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_ADMIN_PASSWORD: PASSWORD },
+  },
+);
 const base = await new Promise((resolve, reject) => {
   let out = '';
   hub.stdout.on('data', (d) => {
@@ -136,14 +140,13 @@ class Agent {
       if (list === undefined) arrivals.set(a.id, (list = []));
       list.push(now);
     }
-    const at = Date.now();
-    this.ws.send(
-      JSON.stringify({
-        type: 'action_status',
-        v: 1,
-        statuses: fresh.map((a) => ({ actionId: a.id, state: 'active', method: 'patch', at })),
-      }),
-    );
+    // Acknowledge right after this turn of the event loop, so one simulated agent's ack does not delay the
+    // arrival of the next agent's frame (in reality every agent is its own process).
+    setImmediate(() => {
+      const at = Date.now();
+      const statuses = fresh.map((a) => ({ actionId: a.id, state: 'active', method: 'patch', at }));
+      this.ws.send(JSON.stringify({ type: 'action_status', v: 1, statuses }));
+    });
   }
 }
 
