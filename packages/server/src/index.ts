@@ -7,3 +7,8 @@ export type { Bus, BusHandler } from './bus/bus.js';
 export { createStorage } from './storage/db.js';
 export type { DialectName, Storage } from './storage/db.js';
 export type { Access, HubContext, Principal, RequestAudit } from './http/context.js';
+export { DEFAULT_GATEWAY_OPTIONS, liveDebugging } from './gateway/live-debugging.js';
+export type { LiveDebugging, LiveDebuggingOptions } from './gateway/live-debugging.js';
+export type { GatewayOptions } from './gateway/gateway.js';
+export type { StreamOptions } from './stream/stream.js';
+export type { Retention } from './hits/store.js';
