@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildConsole } from './build-web.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -26,6 +27,11 @@ if (!existsSync(installedMarker) || mtime(path.join(root, 'package-lock.json')) 
 }
 // tsc -b is incremental: up-to-date packages cost a fraction of a second.
 step('building', process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b']);
+// The web console the hub serves at /: rebuilt when its sources (or the packages it bundles) changed.
+if (!buildConsole()) {
+  process.stderr.write('spyglass: building the web console failed\n');
+  process.exit(1);
+}
 
 const child = spawn(process.execPath, [path.join(root, 'packages', 'server', 'dist', 'main.js'), ...process.argv.slice(2)], {
   cwd: root,
