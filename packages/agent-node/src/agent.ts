@@ -73,7 +73,9 @@ export class Agent {
     this.config = loadConfig(env, options);
     this.log = createDebugLog(this.config.debug);
     this.redactor = new Redactor({ names: this.config.redactNames, values: this.config.redactValues });
-    this.scripts = new ScriptRegistry((path) => path.startsWith(AGENT_DIR) || this.config.blocklist.some((b) => path.includes(b)));
+    this.scripts = new ScriptRegistry(
+      (path) => path.startsWith(AGENT_DIR) || this.config.blocklist.some((b) => path.includes(b)),
+    );
     this.outbox = new Outbox({
       maxLogs: this.config.maxBufferedLogs,
       maxSnapshots: this.config.maxBufferedSnapshots,
@@ -175,7 +177,12 @@ export class Agent {
       try {
         rt = this.runtime.create(action);
       } catch (err) {
-        this.outbox.status({ actionId: action.id, state: 'error', reason: (err as Error).message.slice(0, 2048), at: Date.now() });
+        this.outbox.status({
+          actionId: action.id,
+          state: 'error',
+          reason: (err as Error).message.slice(0, 2048),
+          at: Date.now(),
+        });
         continue;
       }
       this.actions.set(action.id, rt);
@@ -219,7 +226,11 @@ export class Agent {
       type: 'hello',
       v: PROTOCOL_VERSION,
       instanceId: this.instanceId,
-      service: { name: c.service, ...(c.serviceVersion ? { version: c.serviceVersion } : {}), ...(c.environment ? { environment: c.environment } : {}) },
+      service: {
+        name: c.service,
+        ...(c.serviceVersion ? { version: c.serviceVersion } : {}),
+        ...(c.environment ? { environment: c.environment } : {}),
+      },
       tags: c.tags,
       hostname: hostname().slice(0, 255),
       pid: process.pid,
@@ -231,7 +242,9 @@ export class Agent {
   private onFrame(frame: HubFrame): void {
     switch (frame.type) {
       case 'welcome':
-        this.log(`welcome: agent ${frame.agentId}, ${frame.actions.items.length} actions (revision ${frame.actions.revision})`);
+        this.log(
+          `welcome: agent ${frame.agentId}, ${frame.actions.items.length} actions (revision ${frame.actions.revision})`,
+        );
         this.settings = frame.settings;
         this.connection?.welcome();
         this.restartTimers();
@@ -265,7 +278,9 @@ export class Agent {
   }
 
   private queueStatus(rt: ActionRuntime): void {
-    this.log(`action ${rt.action.id}: ${rt.state}${rt.method ? ` (${rt.method})` : ''}${rt.reason ? `: ${rt.reason}` : ''}`);
+    this.log(
+      `action ${rt.action.id}: ${rt.state}${rt.method ? ` (${rt.method})` : ''}${rt.reason ? `: ${rt.reason}` : ''}`,
+    );
     this.outbox.status(this.statusOf(rt));
     this.flushSoon();
   }
@@ -299,7 +314,13 @@ export class Agent {
         }
       }
       if (owner && this.runtime.snapshotHit(owner)) {
-        const hit = captureSnapshot(this.inspector, p.callFrames as Parameters<typeof captureSnapshot>[1], owner, this.scripts, this.redactor);
+        const hit = captureSnapshot(
+          this.inspector,
+          p.callFrames as Parameters<typeof captureSnapshot>[1],
+          owner,
+          this.scripts,
+          this.redactor,
+        );
         const ids2 = activeTraceIds();
         if (ids2?.traceId) hit.traceId = ids2.traceId;
         if (ids2?.spanId) hit.spanId = ids2.spanId;
@@ -338,7 +359,14 @@ export class Agent {
         type: 'heartbeat',
         v: PROTOCOL_VERSION,
         at: Date.now(),
-        stats: { hits: s.hits, hookErrors: s.hookErrors, throttles: s.throttles, cpuMs: s.cpuMs, dropped: s.dropped, actions: s.actions },
+        stats: {
+          hits: s.hits,
+          hookErrors: s.hookErrors,
+          throttles: s.throttles,
+          cpuMs: s.cpuMs,
+          dropped: s.dropped,
+          actions: s.actions,
+        },
       });
     });
   }
@@ -400,7 +428,8 @@ export function start(options: AgentOptions = {}): Agent | undefined {
     return current;
   } catch (err) {
     const debug = process.env.SPYGLASS_AGENT_DEBUG;
-    if (debug && debug !== '0' && debug !== 'false') process.stderr.write(`[spyglass-agent] not started: ${(err as Error).message}\n`);
+    if (debug && debug !== '0' && debug !== 'false')
+      process.stderr.write(`[spyglass-agent] not started: ${(err as Error).message}\n`);
     current = undefined;
     return undefined;
   }

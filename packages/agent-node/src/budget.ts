@@ -15,8 +15,8 @@ export class LeakyBucket {
     this.last = now();
   }
 
-  private drain(): void {
-    const t = this.now();
+  private drain(at?: number): void {
+    const t = at ?? this.now();
     const elapsed = t - this.last;
     if (elapsed > 0) {
       this.level = Math.max(0, this.level - (elapsed / 1000) * this.ratePerSec);
@@ -25,17 +25,17 @@ export class LeakyBucket {
     if (this.tripped && this.level <= this.capacity / 2) this.tripped = false;
   }
 
-  /** Add a cost; returns false once the bucket is over capacity. */
-  charge(cost: number): boolean {
-    this.drain();
+  /** Add a cost (optionally at a time the caller already read); returns false once the bucket is over capacity. */
+  charge(cost: number, at?: number): boolean {
+    this.drain(at);
     this.level += cost;
     if (this.level > this.capacity) this.tripped = true;
     return !this.tripped;
   }
 
   /** Whether more work may run now. */
-  allows(): boolean {
-    this.drain();
+  allows(at?: number): boolean {
+    this.drain(at);
     return !this.tripped;
   }
 

@@ -18,7 +18,11 @@ export const agentOptionsSchema = z.object({
   /** Log lines per second per action and for the whole agent; bytes per second of log text. */
   maxLogsPerSecondPerAction: z.number().int().positive().default(100),
   maxLogsPerSecond: z.number().int().positive().default(1000),
-  maxLogBytesPerSecond: z.number().int().positive().default(1024 * 1024),
+  maxLogBytesPerSecond: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   /** Buffered hits kept while the hub is away (oldest dropped first). */
   maxBufferedLogs: z.number().int().positive().default(10_000),
   maxBufferedSnapshots: z.number().int().positive().default(100),
@@ -103,7 +107,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
   }
   if (env.SPYGLASS_REDACT_VALUES || !keepDefaults) {
     // Patterns may contain commas: separate them with newlines or ";;".
-    const extra = (env.SPYGLASS_REDACT_VALUES ?? '').split(/\n|;;/).map((s) => s.trim()).filter(Boolean);
+    const extra = (env.SPYGLASS_REDACT_VALUES ?? '')
+      .split(/\n|;;/)
+      .map((s) => s.trim())
+      .filter(Boolean);
     o.redactValues = [...(keepDefaults ? DEFAULT_REDACT_VALUES : []), ...extra];
   }
   if (env.SPYGLASS_BLOCKLIST) o.blocklist = list(env.SPYGLASS_BLOCKLIST);
@@ -116,7 +123,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: AgentOptions = {}): 
   const parsed = agentOptionsSchema.safeParse(merged);
   if (!parsed.success) {
     throw new ConfigError(
-      'invalid agent settings: ' + parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+      'invalid agent settings: ' +
+        parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
     );
   }
   return Object.freeze(parsed.data);

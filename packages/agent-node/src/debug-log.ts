@@ -8,7 +8,8 @@ export function createDebugLog(enabled: boolean): DebugLog {
   const log = ((message: string, err?: unknown) => {
     if (!enabled) return;
     try {
-      const detail = err === undefined ? '' : ` ${err instanceof Error ? (err.stack ?? err.message) : JSON.stringify(err)}`;
+      const detail =
+        err === undefined ? '' : ` ${err instanceof Error ? (err.stack ?? err.message) : JSON.stringify(err)}`;
       process.stderr.write(`[spyglass-agent] ${message}${detail}\n`);
     } catch {
       // Nothing to do: the agent's own logging must never fail the host.

@@ -112,7 +112,26 @@ export interface CompiledExpression {
 type AnyNode = Node & Record<string, unknown>;
 
 const BINARY = new Set([
-  '==', '!=', '===', '!==', '<', '<=', '>', '>=', '+', '-', '*', '/', '%', '**', '|', '^', '&', '<<', '>>', '>>>',
+  '==',
+  '!=',
+  '===',
+  '!==',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '**',
+  '|',
+  '^',
+  '&',
+  '<<',
+  '>>',
+  '>>>',
 ]);
 const UNARY = new Set(['!', '-', '+', '~', 'typeof', 'void']);
 
@@ -123,7 +142,8 @@ const UNARY = new Set(['!', '-', '+', '~', 'typeof', 'void']);
 export function compileExpression(source: string, hook: string): CompiledExpression {
   const text = source.trim();
   if (text.length === 0) throw new ExpressionError('empty expression');
-  if (text.length > MAX_EXPRESSION_LENGTH) throw new ExpressionError(`expression longer than ${MAX_EXPRESSION_LENGTH} characters`);
+  if (text.length > MAX_EXPRESSION_LENGTH)
+    throw new ExpressionError(`expression longer than ${MAX_EXPRESSION_LENGTH} characters`);
   let ast: AnyNode;
   try {
     ast = parseExpressionAt(text, 0, { ecmaVersion: 'latest', sourceType: 'script', preserveParens: true }) as AnyNode;
@@ -131,7 +151,9 @@ export function compileExpression(source: string, hook: string): CompiledExpress
     throw new ExpressionError(`cannot parse ${JSON.stringify(text)}: ${(err as Error).message}`);
   }
   if (ast.end !== text.length) {
-    throw new ExpressionError(`unexpected text after the expression at column ${ast.end + 1}: ${JSON.stringify(text.slice(ast.end))}`);
+    throw new ExpressionError(
+      `unexpected text after the expression at column ${ast.end + 1}: ${JSON.stringify(text.slice(ast.end))}`,
+    );
   }
   const identifiers = new Set<string>();
   let usesThis = false;
@@ -173,7 +195,11 @@ export function compileExpression(source: string, hook: string): CompiledExpress
                 throw new ExpressionError('only plain `key: value` properties are allowed in object literals');
               }
               const key = p.key as AnyNode;
-              const keyText = p.computed ? '[' + print(key) + ']' : key.type === 'Identifier' ? (key.name as string) : print(key);
+              const keyText = p.computed
+                ? '[' + print(key) + ']'
+                : key.type === 'Identifier'
+                  ? (key.name as string)
+                  : print(key);
               return keyText + ':' + print(p.value as AnyNode);
             })
             .join(',') +
@@ -184,19 +210,23 @@ export function compileExpression(source: string, hook: string): CompiledExpress
         const property = node.property as AnyNode;
         if (property.type === 'PrivateIdentifier') throw new ExpressionError('private fields are not allowed');
         const q = node.optional ? '?.' : '';
-        return node.computed ? `(${object})${q}[${print(property)}]` : `(${object})${q || '.'}${property.name as string}`;
+        return node.computed
+          ? `(${object})${q}[${print(property)}]`
+          : `(${object})${q || '.'}${property.name as string}`;
       }
       case 'ParenthesizedExpression':
         return '(' + print(node.expression as AnyNode) + ')';
       case 'ChainExpression':
         return '(' + print(node.expression as AnyNode) + ')';
       case 'BinaryExpression':
-        if (!BINARY.has(node.operator as string)) throw new ExpressionError(`operator ${node.operator as string} is not allowed`);
+        if (!BINARY.has(node.operator as string))
+          throw new ExpressionError(`operator ${node.operator as string} is not allowed`);
         return `(${print(node.left as AnyNode)})${node.operator as string}(${print(node.right as AnyNode)})`;
       case 'LogicalExpression':
         return `(${print(node.left as AnyNode)})${node.operator as string}(${print(node.right as AnyNode)})`;
       case 'UnaryExpression':
-        if (!UNARY.has(node.operator as string)) throw new ExpressionError(`operator ${node.operator as string} is not allowed`);
+        if (!UNARY.has(node.operator as string))
+          throw new ExpressionError(`operator ${node.operator as string} is not allowed`);
         return `${node.operator as string} (${print(node.argument as AnyNode)})`;
       case 'ConditionalExpression':
         return `(${print(node.test as AnyNode)})?(${print(node.consequent as AnyNode)}):(${print(node.alternate as AnyNode)})`;
@@ -259,7 +289,9 @@ export function compileExpression(source: string, hook: string): CompiledExpress
       if (PURE_METHOD_NAMES.has(method)) {
         return `${hook}.m(${print(callee.object as AnyNode)},${JSON.stringify(method)},${printArgs(args)})`;
       }
-      throw new ExpressionError(`calling ${method}() is not allowed (allowed methods: ${[...PURE_METHOD_NAMES].join(', ')})`);
+      throw new ExpressionError(
+        `calling ${method}() is not allowed (allowed methods: ${[...PURE_METHOD_NAMES].join(', ')})`,
+      );
     }
     throw new ExpressionError(
       `calling ${name ?? 'this function'} is not allowed (allowed: ${Object.keys(PURE_FUNCTIONS).join(', ')} and methods ${[...PURE_METHOD_NAMES].join(', ')})`,
@@ -271,7 +303,8 @@ export function compileExpression(source: string, hook: string): CompiledExpress
   let name: string | undefined;
   if (ast.type === 'Identifier') name = ast.name as string;
   else if (ast.type === 'MemberExpression' && !ast.computed) name = (ast.property as AnyNode).name as string;
-  else if (ast.type === 'MemberExpression' && (ast.property as AnyNode).type === 'Literal') name = String((ast.property as AnyNode).value);
+  else if (ast.type === 'MemberExpression' && (ast.property as AnyNode).type === 'Literal')
+    name = String((ast.property as AnyNode).value);
   return { source: text, code, identifiers, usesThis, name };
 }
 

@@ -29,7 +29,8 @@ describe('ScriptRegistry.resolve', () => {
   writeFileSync(join(dir, 'app.js.map'), map(['../src/app.ts']));
   const reg = new ScriptRegistry(() => false);
   reg.add({ scriptId: '1', url: pathToFileURL(join(dir, 'app.js')).href, sourceMapURL: 'app.js.map' });
-  const inline = 'data:application/json;base64,' + Buffer.from(map(['b.ts'], 'webpack://bundle/./lib/')).toString('base64');
+  const inline =
+    'data:application/json;base64,' + Buffer.from(map(['b.ts'], 'webpack://bundle/./lib/')).toString('base64');
   reg.add({ scriptId: '2', url: pathToFileURL(join(dir, 'bundle.js')).href, sourceMapURL: inline });
   reg.add({ scriptId: '3', url: join(dir, 'x', 'util.js') });
   reg.add({ scriptId: '4', url: join(dir, 'y', 'util.js') });

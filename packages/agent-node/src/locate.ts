@@ -58,7 +58,8 @@ export function normalisePath(file: string): string {
   const parts: string[] = [];
   for (const seg of f.split('/')) {
     if (seg === '.' || (seg === '' && parts.length > 0)) continue;
-    if (seg === '..' && parts.length > 0 && parts[parts.length - 1] !== '..' && parts[parts.length - 1] !== '') parts.pop();
+    if (seg === '..' && parts.length > 0 && parts[parts.length - 1] !== '..' && parts[parts.length - 1] !== '')
+      parts.pop();
     else parts.push(seg);
   }
   return parts.join('/');
@@ -71,7 +72,10 @@ export function pathMatches(candidate: string, wanted: string): boolean {
   return candidate.endsWith('/' + wanted);
 }
 
-export function loadSourceMap(script: Pick<ScriptInfo, 'url' | 'path' | 'sourceMapURL'>, readFile = (p: string) => readFileSync(p, 'utf8')): SourceMapInfo | null {
+export function loadSourceMap(
+  script: Pick<ScriptInfo, 'url' | 'path' | 'sourceMapURL'>,
+  readFile = (p: string) => readFileSync(p, 'utf8'),
+): SourceMapInfo | null {
   const ref = script.sourceMapURL;
   if (!ref) return null;
   let text: string;
@@ -118,7 +122,8 @@ export function generatedFor(
     let best: { line: number; column: number } | undefined;
     for (const p of all) {
       if (p.line === null || p.column === null) continue;
-      if (!best || p.line < best.line || (p.line === best.line && p.column < best.column)) best = { line: p.line, column: p.column };
+      if (!best || p.line < best.line || (p.line === best.line && p.column < best.column))
+        best = { line: p.line, column: p.column };
     }
     if (best) return { ...best, originalLine: l };
   }
@@ -126,7 +131,11 @@ export function generatedFor(
 }
 
 /** Map a generated position back to the original file and line. */
-export function originalFor(info: SourceMapInfo, line: number, column: number): { file: string; line: number; column: number } | undefined {
+export function originalFor(
+  info: SourceMapInfo,
+  line: number,
+  column: number,
+): { file: string; line: number; column: number } | undefined {
   let p = originalPositionFor(info.map, { line, column, bias: GREATEST_LOWER_BOUND });
   if (p.source === null) p = originalPositionFor(info.map, { line, column, bias: LEAST_UPPER_BOUND });
   if (p.source === null || p.line === null) return undefined;
@@ -146,7 +155,8 @@ export class ScriptRegistry {
 
   add(params: { scriptId: string; url: string; isModule?: boolean; sourceMapURL?: string }): ScriptInfo | undefined {
     const url = params.url;
-    if (!url || url.startsWith('node:') || url.startsWith('internal/') || url.startsWith('evalmachine')) return undefined;
+    if (!url || url.startsWith('node:') || url.startsWith('internal/') || url.startsWith('evalmachine'))
+      return undefined;
     let path: string | undefined;
     if (url.startsWith('file://')) {
       try {
@@ -226,4 +236,3 @@ export class ScriptRegistry {
     return { kind: 'found', script: c.script, line: g.line, column: g.column, source: c.matched };
   }
 }
-

@@ -1,7 +1,9 @@
 import type { MetricSample } from '@spyglass/protocol';
 
 /** Histogram bounds for timings, in milliseconds. */
-export const DURATION_BOUNDS_MS: readonly number[] = [0.05, 0.1, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+export const DURATION_BOUNDS_MS: readonly number[] = [
+  0.05, 0.1, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+];
 
 /** Aggregates one metric over an interval: count, sum, min, max and (for timings) a histogram. */
 export class MetricAggregate {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { analyse, applyInsertions, checkScope, findFunction, findStatement, functionExitInsertions, statementInsertions } from './patch.js';
+import {
+  analyse,
+  applyInsertions,
+  checkScope,
+  findFunction,
+  findStatement,
+  functionExitInsertions,
+  statementInsertions,
+} from './patch.js';
 
 const src = [
   'const outer = 1;', //                    1
@@ -32,7 +40,10 @@ describe('statement sites', () => {
     expect(() => analyse(patched, false)).not.toThrow();
     expect(applyInsertions(src, [])).toBe(src);
     // Two actions on one statement compose.
-    const two = applyInsertions(src, [...statementInsertions(site, 'A();', 1), ...statementInsertions(site, 'B();', 2)]);
+    const two = applyInsertions(src, [
+      ...statementInsertions(site, 'A();', 1),
+      ...statementInsertions(site, 'B();', 2),
+    ]);
     expect(two.split('\n')[5]).toBe('  if (c) {A();{B();return b;}}');
     expect(() => applyInsertions(src, [{ offset: 0, text: 'x\ny', seq: 1 }])).toThrow(/line break/);
   });

@@ -109,7 +109,8 @@ function patternNames(node: AnyNode | null | undefined, out: Set<string>): void 
       out.add(node.name as string);
       break;
     case 'ObjectPattern':
-      for (const p of node.properties as AnyNode[]) patternNames(p.type === 'RestElement' ? (p.argument as AnyNode) : (p.value as AnyNode), out);
+      for (const p of node.properties as AnyNode[])
+        patternNames(p.type === 'RestElement' ? (p.argument as AnyNode) : (p.value as AnyNode), out);
       break;
     case 'ArrayPattern':
       for (const e of node.elements as (AnyNode | null)[]) patternNames(e, out);
@@ -142,7 +143,9 @@ function isNonReference(parent: AnyNode, key: string): boolean {
       return true;
     case 'ImportSpecifier':
     case 'ExportSpecifier':
-      return key === 'imported' || key === 'exported' || (parent.type === 'ExportSpecifier' && key === 'local' && false);
+      return (
+        key === 'imported' || key === 'exported' || (parent.type === 'ExportSpecifier' && key === 'local' && false)
+      );
     default:
       return false;
   }
@@ -178,7 +181,11 @@ export function analyse(source: string, isModule: boolean): Analysis {
 
   const visit = (node: AnyNode, parent: AnyNode | undefined, key: string, scope: Scope): void => {
     const where = parent ? `${parent.type}.${key}` : '';
-    if (parent && (BLOCK_KEYS.has(where) || BODY_KEYS.has(where)) && !(node.type === 'ExpressionStatement' && node.directive !== undefined)) {
+    if (
+      parent &&
+      (BLOCK_KEYS.has(where) || BODY_KEYS.has(where)) &&
+      !(node.type === 'ExpressionStatement' && node.directive !== undefined)
+    ) {
       statements.push({
         start: node.start,
         end: node.end,
@@ -267,7 +274,11 @@ export function findFunction(a: Analysis, line: number): Scope | undefined {
     const to = a.lines.lineOf(s.node.end);
     if (from === line) {
       if (!best || a.lines.lineOf(best.node.start) !== line || s.node.start < best.node.start) best = s;
-    } else if (from <= line && line <= to && (!best || (a.lines.lineOf(best.node.start) !== line && s.node.start > best.node.start))) {
+    } else if (
+      from <= line &&
+      line <= to &&
+      (!best || (a.lines.lineOf(best.node.start) !== line && s.node.start > best.node.start))
+    ) {
       best = s;
     }
   }
@@ -280,7 +291,12 @@ export function findFunction(a: Analysis, line: number): Scope | undefined {
  * refused: V8 would accept the edit but closures created before it would keep running the old code.
  * Returns the reason when refused.
  */
-export function checkScope(scope: Scope, identifiers: Iterable<string>, usesThis: boolean, hookName: string): string | undefined {
+export function checkScope(
+  scope: Scope,
+  identifiers: Iterable<string>,
+  usesThis: boolean,
+  hookName: string,
+): string | undefined {
   for (const id of identifiers) {
     if (id === hookName || scope.own.has(id) || scope.referenced.has(id)) continue;
     for (let s = scope.parent; s; s = s.parent) {
@@ -347,7 +363,10 @@ export function functionExitInsertions(
   const out: Insertion[] = [{ offset, text: code.start, seq }];
   for (const r of scope.returns) {
     if (r.argument) {
-      out.push({ offset: r.argument.start, text: code.retOpen, seq }, { offset: r.argument.end, text: code.retClose, closing: true, seq });
+      out.push(
+        { offset: r.argument.start, text: code.retOpen, seq },
+        { offset: r.argument.end, text: code.retClose, closing: true, seq },
+      );
     } else if (r.needsBraces) {
       out.push({ offset: r.start, text: '{' + code.stop, seq }, { offset: r.end, text: '}', closing: true, seq });
     } else out.push({ offset: r.start, text: code.stop, seq });

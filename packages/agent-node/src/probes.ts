@@ -92,7 +92,15 @@ export class Probes {
       return;
     }
     const state = this.patchState(script);
-    const probe: Probe = { rt, script, sites: [], raw: undefined, breakpointIds: [], retryPatch: false, patchInsertions: undefined };
+    const probe: Probe = {
+      rt,
+      script,
+      sites: [],
+      raw: undefined,
+      breakpointIds: [],
+      retryPatch: false,
+      patchInsertions: undefined,
+    };
 
     if (a.kind === 'metric' && a.metric === 'duration') {
       if (!state.analysis) {
@@ -119,7 +127,12 @@ export class Probes {
         this.runtime.setState(rt, 'error', `duration: ${ins}`);
         return;
       }
-      rt.location = this.location(script, res.source, state.analysis.lines.lineOf(fn.node.start), state.analysis.lines.columnOf(fn.node.start));
+      rt.location = this.location(
+        script,
+        res.source,
+        state.analysis.lines.lineOf(fn.node.start),
+        state.analysis.lines.columnOf(fn.node.start),
+      );
       probe.patchInsertions = ins;
       this.probes.set(rt.index, probe);
       const status = this.applyPatch(state, rt.index, ins);
@@ -128,7 +141,11 @@ export class Probes {
         this.runtime.setState(rt, 'active');
       } else if (BLOCKED.has(status)) {
         probe.retryPatch = true;
-        this.runtime.setState(rt, 'pending', `the function is running (${status}); the patch is retried until it can be applied`);
+        this.runtime.setState(
+          rt,
+          'pending',
+          `the function is running (${status}); the patch is retried until it can be applied`,
+        );
       } else {
         this.probes.delete(rt.index);
         this.runtime.setState(rt, 'error', `V8 refused the patch: ${status}`);
@@ -146,7 +163,10 @@ export class Probes {
     else probe.raw = { line: res.line, column: res.column };
     if (a.kind === 'metric' && a.metric === 'tictoc' && a.endLine !== undefined) {
       const end = this.scripts.resolve(a.file, a.endLine);
-      const endSite = end.kind === 'found' && end.script === script && state.analysis ? findStatement(state.analysis, end.line, end.column) : undefined;
+      const endSite =
+        end.kind === 'found' && end.script === script && state.analysis
+          ? findStatement(state.analysis, end.line, end.column)
+          : undefined;
       if (!site || !endSite) {
         this.runtime.setState(rt, 'error', `tictoc: no code at or after end line ${a.endLine} of ${a.file}`);
         return;
@@ -157,7 +177,9 @@ export class Probes {
       }
       probe.sites.push(endSite);
     }
-    rt.location = site ? this.location(script, res.source, site.line, site.column) : this.location(script, res.source, res.line, res.column);
+    rt.location = site
+      ? this.location(script, res.source, site.line, site.column)
+      : this.location(script, res.source, res.line, res.column);
     this.probes.set(rt.index, probe);
 
     const wantsPatch = a.kind !== 'snapshot' && this.config.probeMethod !== 'breakpoint' && site !== undefined;
@@ -165,7 +187,9 @@ export class Probes {
     if (wantsPatch) {
       why = this.scopeProblem(rt, probe);
       if (!why) {
-        const ins = probe.sites.flatMap((s, k) => statementInsertions(s, this.patchCode(rt, k === 0 ? 'start' : 'end'), ++this.seq));
+        const ins = probe.sites.flatMap((s, k) =>
+          statementInsertions(s, this.patchCode(rt, k === 0 ? 'start' : 'end'), ++this.seq),
+        );
         probe.patchInsertions = ins;
         const status = this.applyPatch(state, rt.index, ins);
         if (status === 'Ok') {
@@ -179,7 +203,11 @@ export class Probes {
     }
     if (this.config.probeMethod === 'patch' && a.kind !== 'snapshot') {
       this.probes.delete(rt.index);
-      this.runtime.setState(rt, probe.retryPatch ? 'pending' : 'error', `patch method required: ${why ?? 'cannot patch'}`);
+      this.runtime.setState(
+        rt,
+        probe.retryPatch ? 'pending' : 'error',
+        `patch method required: ${why ?? 'cannot patch'}`,
+      );
       return;
     }
     if (why) this.log(`action ${a.id}: breakpoint because ${why}`);
@@ -253,7 +281,9 @@ export class Probes {
   private patchState(script: ScriptInfo): ScriptPatchState {
     let state = this.patchStates.get(script.scriptId);
     if (state) return state;
-    const { scriptSource } = this.inspector.post<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId: script.scriptId });
+    const { scriptSource } = this.inspector.post<{ scriptSource: string }>('Debugger.getScriptSource', {
+      scriptId: script.scriptId,
+    });
     let analysis: Analysis | undefined;
     let parseError: string | undefined;
     try {
@@ -283,10 +313,10 @@ export class Probes {
   private setSource(state: ScriptPatchState, text: string): string {
     let status: string;
     try {
-      const r = this.inspector.post<{ status?: string; exceptionDetails?: { text?: string; exception?: { description?: string } } }>(
-        'Debugger.setScriptSource',
-        { scriptId: state.script.scriptId, scriptSource: text },
-      );
+      const r = this.inspector.post<{
+        status?: string;
+        exceptionDetails?: { text?: string; exception?: { description?: string } };
+      }>('Debugger.setScriptSource', { scriptId: state.script.scriptId, scriptSource: text });
       status = r.status ?? 'Ok';
       if (status === 'CompileError') {
         status = `CompileError: ${r.exceptionDetails?.exception?.description ?? r.exceptionDetails?.text ?? ''}`;
@@ -345,21 +375,21 @@ export class Probes {
   private conditionFor(rt: ActionRuntime, which: 'start' | 'end'): string {
     const i = rt.index;
     const H = HOOK;
-    const cond = rt.condition ? `()=>(${rt.condition.code})` : 'null';
+    const open = `${H}.on(${i})&&${H}.be(${i})` + (rt.condition ? `&&${H}.bif(${i},(${rt.condition.code}))` : '');
     const a = rt.action;
     switch (a.kind) {
       case 'log':
-        return `${H}.on(${i})&&${H}.bl(${i},${cond},()=>[${rt.expressions.map((e) => e.code).join(',')}])`;
+        return `${open}&&${H}.bl(${i},[${rt.expressions.map((e) => e.code).join(',')}])`;
       case 'snapshot':
-        return `${H}.on(${i})&&${H}.bs(${i},${cond})`;
+        return `${open}&&${H}.bs(${i})`;
       case 'metric':
         switch (a.metric) {
           case 'counter':
-            return `${H}.on(${i})&&${H}.bc(${i},${cond})`;
+            return `${open}&&${H}.bn(${i})`;
           case 'gauge':
-            return `${H}.on(${i})&&${H}.bg(${i},${cond},()=>(${rt.expressions[0]?.code ?? 'undefined'}))`;
+            return `${open}&&${H}.bg(${i},(${rt.expressions[0]?.code ?? 'undefined'}))`;
           case 'tictoc':
-            return which === 'start' ? `${H}.on(${i})&&${H}.btic(${i},${cond})` : `${H}.on(${i})&&${H}.btoc(${i})`;
+            return which === 'start' ? `${open}&&${H}.btic(${i})` : `${H}.on(${i})&&${H}.be(${i})&&${H}.btoc(${i})`;
           case 'duration':
             throw new Error('duration has no breakpoint form');
         }
@@ -371,7 +401,11 @@ export class Probes {
     if (!script) return;
     const state = this.patchStates.get(script.scriptId);
     const places: { line: number; column: number }[] =
-      probe.sites.length > 0 ? probe.sites.map((s) => ({ line: s.line, column: this.currentColumn(state, s) })) : probe.raw ? [probe.raw] : [];
+      probe.sites.length > 0
+        ? probe.sites.map((s) => ({ line: s.line, column: this.currentColumn(state, s) }))
+        : probe.raw
+          ? [probe.raw]
+          : [];
     places.forEach((p, k) => {
       const r = this.inspector.post<{ breakpointId: string }>('Debugger.setBreakpointByUrl', {
         url: script.url,
@@ -420,7 +454,12 @@ export class Probes {
     }
   }
 
-  private location(script: ScriptInfo, source: string | undefined, line: number, column: number): ActionStatus['location'] {
+  private location(
+    script: ScriptInfo,
+    source: string | undefined,
+    line: number,
+    column: number,
+  ): ActionStatus['location'] {
     if (source !== undefined) {
       const map = this.scripts.mapOf(script);
       const o = map ? originalFor(map, line, column) : undefined;

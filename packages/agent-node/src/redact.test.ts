@@ -1,11 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES, Redactor, checkLinearPattern, redactCardNumbers } from './redact.js';
+import {
+  DEFAULT_REDACT_NAMES,
+  DEFAULT_REDACT_VALUES,
+  Redactor,
+  checkLinearPattern,
+  redactCardNumbers,
+} from './redact.js';
 
 const r = new Redactor({ names: DEFAULT_REDACT_NAMES, values: DEFAULT_REDACT_VALUES });
 
 describe('redaction', () => {
   it('matches sensitive names however they are written', () => {
-    for (const n of ['password', 'userPassword', 'API_KEY', 'x-api-key', 'Authorization', 'set-cookie', 'refresh_token', 'cardNumber']) {
+    for (const n of [
+      'password',
+      'userPassword',
+      'API_KEY',
+      'x-api-key',
+      'Authorization',
+      'set-cookie',
+      'refresh_token',
+      'cardNumber',
+    ]) {
       expect(r.isSensitiveName(n)).toBe(true);
     }
     for (const n of ['user', 'name', 'total', 'id']) expect(r.isSensitiveName(n)).toBe(false);

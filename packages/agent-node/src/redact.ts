@@ -52,7 +52,8 @@ export function checkLinearPattern(source: string): void {
     if (c === '[') inClass = true;
     else if (c === '(') {
       if (source[i + 1] === '?') {
-        if (source[i + 2] !== ':') throw new RedactionPatternError(`lookaround and named groups are not allowed: ${source}`);
+        if (source[i + 2] !== ':')
+          throw new RedactionPatternError(`lookaround and named groups are not allowed: ${source}`);
         i += 2;
       }
       groups.push({ quantified: false, alternation: false });
@@ -97,12 +98,24 @@ export class Redactor {
     this.maxScan = options.maxScanLength ?? 8192;
   }
 
-  /** The variable or property name looks sensitive. */
+  private readonly nameCache = new Map<string, boolean>();
+
+  /** The variable or property name looks sensitive (answers are cached: names repeat). */
   isSensitiveName(name: string | undefined): boolean {
     if (!name || this.names.length === 0) return false;
+    const cached = this.nameCache.get(name);
+    if (cached !== undefined) return cached;
     const n = normaliseName(name);
-    for (const word of this.names) if (n.includes(word)) return true;
-    return false;
+    let hit = false;
+    for (const word of this.names) {
+      if (n.includes(word)) {
+        hit = true;
+        break;
+      }
+    }
+    if (this.nameCache.size >= 10_000) this.nameCache.clear();
+    this.nameCache.set(name, hit);
+    return hit;
   }
 
   /** Replace sensitive parts of a string. */

@@ -30,9 +30,24 @@ describe('renderValue (log text)', () => {
   it('never runs getters or proxy traps and marks cycles', () => {
     const o: Record<string, unknown> = { a: 1 };
     o.self = o;
-    Object.defineProperty(o, 'g', { enumerable: true, get: () => { throw new Error('ran'); } });
+    Object.defineProperty(o, 'g', {
+      enumerable: true,
+      get: () => {
+        throw new Error('ran');
+      },
+    });
     expect(r(o)).toBe('{ a: 1, self: [Circular], g: [Getter] }');
-    const p = new Proxy({}, { get: () => { throw new Error('trap'); }, ownKeys: () => { throw new Error('trap'); } });
+    const p = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('trap');
+        },
+        ownKeys: () => {
+          throw new Error('trap');
+        },
+      },
+    );
     expect(r(p)).toBe('[Proxy]');
   });
   it('redacts by name and value and bounds size', () => {
@@ -63,7 +78,13 @@ describe('Capturer (snapshot values)', () => {
     const c = new Capturer(DEFAULT_CAPTURE_LIMITS, redactor);
     const o = new Order();
     expect(c.value(o, 0)).toMatchObject({ className: 'Order', children: [{ name: 'id', value: '7' }] });
-    const m = c.value(new Map<unknown, unknown>([[1, 'a'], [{}, 'b']]), 0);
+    const m = c.value(
+      new Map<unknown, unknown>([
+        [1, 'a'],
+        [{}, 'b'],
+      ]),
+      0,
+    );
     expect(m.children?.map((x) => x.name)).toEqual(['1', '[Object]']);
   });
 });

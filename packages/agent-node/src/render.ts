@@ -24,6 +24,9 @@ export const DEFAULT_RENDER_LIMITS: RenderLimits = {
 
 export function renderValue(value: unknown, limits: RenderLimits, redactor: Redactor, name?: string): string {
   if (name !== undefined && redactor.isSensitiveName(name)) return REDACTED;
+  // Fast paths for the common case of a primitive.
+  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined || value === null)
+    return String(value);
   const seen: object[] = [];
   let out = '';
   const emit = (s: string): boolean => {
@@ -87,7 +90,8 @@ export function renderValue(value: unknown, limits: RenderLimits, redactor: Reda
           if (isMap) {
             const [k, val] = entry as [unknown, unknown];
             if (!walk(k, depth + 1, false) || !emit(' => ')) return false;
-            if (!(typeof k === 'string' && redactor.isSensitiveName(k) ? emit(REDACTED) : walk(val, depth + 1, false))) return false;
+            if (!(typeof k === 'string' && redactor.isSensitiveName(k) ? emit(REDACTED) : walk(val, depth + 1, false)))
+              return false;
           } else if (!walk(entry, depth + 1, false)) return false;
           i++;
         }

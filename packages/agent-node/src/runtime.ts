@@ -1,4 +1,11 @@
-import type { ActionStatus, AgentAction, AgentActionState, LogHit, MetricSample, ProbeMethod } from '@spyglass/protocol';
+import type {
+  ActionStatus,
+  AgentAction,
+  AgentActionState,
+  LogHit,
+  MetricSample,
+  ProbeMethod,
+} from '@spyglass/protocol';
 import { LeakyBucket } from './budget.js';
 import type { AgentConfig } from './config.js';
 import { callMethod, callPure, compileExpression, type CompiledExpression } from './expression.js';
@@ -33,6 +40,10 @@ export interface ActionRuntime {
   tics: number[];
   /** Why the action is throttled, if it is. */
   throttledBy: string | undefined;
+  /** A breakpoint condition is being evaluated (see `be`). */
+  evaluating: boolean;
+  /** Running average of a hit's measured cost (ms), charged for hits that are not measured. */
+  avgCostMs: number;
 }
 
 export interface RuntimeSink {
@@ -46,6 +57,8 @@ export interface RuntimeSink {
 }
 
 const now = (): number => performance.now();
+/** Measure the CPU cost of one hit in SAMPLE_EVERY (a clock read costs ~80 ns on some VMs); charge the average to the rest. */
+const SAMPLE_EVERY = 8;
 
 /**
  * The hook object instrumented code calls (`globalThis.__spyglass`). Every entry point runs inside a guard:
@@ -59,6 +72,9 @@ export class Runtime {
   private readonly logLines: LeakyBucket;
   private readonly logBytes: LeakyBucket;
   private globalThrottled = false;
+  private sampleTick = 0;
+  /** Clock for the buckets (ms); refreshed by every log hit and every tick. */
+  private clock = Date.now();
   /** Counters reported in heartbeats. */
   readonly stats = { hookErrors: 0, throttles: 0, hits: 0, cpuMs: 0 };
 
@@ -68,9 +84,10 @@ export class Runtime {
     private readonly sink: RuntimeSink,
   ) {
     // Budgets in ms of CPU per second; bursts up to five seconds' allowance (a cold first snapshot can take tens of ms).
-    this.global = new LeakyBucket(config.cpuBudgetPct * 10, config.cpuBudgetPct * 50, now);
-    this.logLines = new LeakyBucket(config.maxLogsPerSecond, config.maxLogsPerSecond, now);
-    this.logBytes = new LeakyBucket(config.maxLogBytesPerSecond, config.maxLogBytesPerSecond, now);
+    const clock = (): number => this.clock;
+    this.global = new LeakyBucket(config.cpuBudgetPct * 10, config.cpuBudgetPct * 50, clock);
+    this.logLines = new LeakyBucket(config.maxLogsPerSecond, config.maxLogsPerSecond, clock);
+    this.logBytes = new LeakyBucket(config.maxLogBytesPerSecond, config.maxLogBytesPerSecond, clock);
   }
 
   /** Compile an action's expressions; throws a message fit for an error status. */
@@ -84,14 +101,20 @@ export class Runtime {
       method: undefined,
       location: undefined,
       hits: 0,
-      cpu: new LeakyBucket(this.config.actionCpuBudgetPct * 10, this.config.actionCpuBudgetPct * 50, now),
-      logs: new LeakyBucket(this.config.maxLogsPerSecondPerAction, this.config.maxLogsPerSecondPerAction, now),
+      cpu: new LeakyBucket(this.config.actionCpuBudgetPct * 10, this.config.actionCpuBudgetPct * 50, () => this.clock),
+      logs: new LeakyBucket(
+        this.config.maxLogsPerSecondPerAction,
+        this.config.maxLogsPerSecondPerAction,
+        () => this.clock,
+      ),
       condition: undefined,
       parts: [],
       expressions: [],
       metric: undefined,
       tics: [],
       throttledBy: undefined,
+      avgCostMs: 0,
+      evaluating: false,
     };
     this.byIndex[rt.index] = rt;
     const compile = (src: string, what: string): CompiledExpression => {
@@ -117,7 +140,8 @@ export class Runtime {
         action.expressions.forEach((e) => compile(e, `watch ${JSON.stringify(e)}`));
         break;
       case 'metric':
-        if (action.metric === 'gauge' && action.expression !== undefined) rt.expressions.push(compile(action.expression, 'expression'));
+        if (action.metric === 'gauge' && action.expression !== undefined)
+          rt.expressions.push(compile(action.expression, 'expression'));
         rt.metric = new MetricAggregate(
           action.id,
           action.metric === 'tictoc' || action.metric === 'duration' ? DURATION_BOUNDS_MS : undefined,
@@ -155,7 +179,11 @@ export class Runtime {
     if (!okAction && rt.state === 'active') {
       rt.throttledBy = 'cpu';
       this.stats.throttles++;
-      this.setState(rt, 'throttled', `CPU budget: this action used more than ${this.config.actionCpuBudgetPct}% of a CPU`);
+      this.setState(
+        rt,
+        'throttled',
+        `CPU budget: this action used more than ${this.config.actionCpuBudgetPct}% of a CPU`,
+      );
     }
     if (!okGlobal && !this.globalThrottled) {
       this.globalThrottled = true;
@@ -163,16 +191,21 @@ export class Runtime {
       for (const a of this.byIndex) {
         if (a && a.state === 'active') {
           a.throttledBy = 'global';
-          this.setState(a, 'throttled', `global CPU budget: the agent used more than ${this.config.cpuBudgetPct}% of a CPU`);
+          this.setState(
+            a,
+            'throttled',
+            `global CPU budget: the agent used more than ${this.config.cpuBudgetPct}% of a CPU`,
+          );
         }
       }
     }
   }
 
-  /** Count a hit after the condition passed; false when the hit must not be recorded. */
-  private hit(rt: ActionRuntime): boolean {
+  /** Count a hit after the condition passed; false when the hit must not be recorded. Expiry is checked with `at`
+   *  when the caller read the time (logs, snapshots), and by the one-second tick otherwise. */
+  private hit(rt: ActionRuntime, at?: number): boolean {
     if (!rt.enabled) return false;
-    if (Date.now() >= rt.action.expiresAt) {
+    if (at !== undefined && at >= rt.action.expiresAt) {
       this.finish(rt, 'expired');
       return false;
     }
@@ -191,6 +224,7 @@ export class Runtime {
   /** Periodic: expiry, and lifting throttles whose buckets drained. */
   tick(): void {
     const t = Date.now();
+    this.clock = t;
     if (this.globalThrottled && this.global.allows()) {
       this.globalThrottled = false;
       for (const rt of this.byIndex) if (rt?.state === 'active') rt.enabled = true;
@@ -201,7 +235,14 @@ export class Runtime {
         this.finish(rt, 'expired');
         continue;
       }
-      if (rt.state === 'throttled' && !this.globalThrottled && rt.cpu.allows() && rt.logs.allows() && this.logLines.allows() && this.logBytes.allows()) {
+      if (
+        rt.state === 'throttled' &&
+        !this.globalThrottled &&
+        rt.cpu.allows() &&
+        rt.logs.allows() &&
+        this.logLines.allows() &&
+        this.logBytes.allows()
+      ) {
         rt.throttledBy = undefined;
         this.setState(rt, 'active');
       }
@@ -227,7 +268,7 @@ export class Runtime {
 
   // ---- outputs -----------------------------------------------------------------------------------------------------
 
-  private emitLog(rt: ActionRuntime, values: readonly unknown[]): void {
+  private emitLog(rt: ActionRuntime, values: readonly unknown[], at: number): void {
     if (rt.action.kind !== 'log') return;
     let message = '';
     for (const part of rt.parts) {
@@ -258,7 +299,7 @@ export class Runtime {
       );
       return;
     }
-    const hit: LogHit = { actionId: rt.action.id, at: Date.now(), level: rt.action.level, message };
+    const hit: LogHit = { actionId: rt.action.id, at, level: rt.action.level, message };
     const ids = this.sink.traceIds();
     if (ids?.traceId) hit.traceId = ids.traceId;
     if (ids?.spanId) hit.spanId = ids.spanId;
@@ -269,20 +310,24 @@ export class Runtime {
   /** Build the object installed as `globalThis.__spyglass`. */
   hooks(): Hooks {
     const byIndex = this.byIndex;
-    const guard = <T>(i: number, fallback: T, body: (rt: ActionRuntime) => T): T => {
+    const guard = <T>(i: number, fallback: T, body: (rt: ActionRuntime) => T, measure = false): T => {
       const rt = byIndex[i];
       if (!rt) return fallback;
-      const t0 = now();
+      const sampled = measure || ++this.sampleTick % SAMPLE_EVERY === 0;
+      const t0 = sampled ? now() : 0;
       try {
         return body(rt);
       } catch (err) {
         this.error(rt, err);
         return fallback;
       } finally {
-        this.charge(rt, now() - t0);
+        if (sampled) {
+          const cost = now() - t0;
+          rt.avgCostMs = rt.avgCostMs === 0 ? cost : rt.avgCostMs * 0.9 + cost * 0.1;
+          this.charge(rt, cost);
+        } else this.charge(rt, rt.avgCostMs);
       }
     };
-    const passes = (cond: (() => unknown) | null): boolean => cond === null || Boolean(cond());
     const hooks: Hooks = {
       on: (i) => byIndex[i]?.enabled === true,
       err: (i, e) => {
@@ -293,7 +338,8 @@ export class Runtime {
       m: callMethod,
       log: (i, values) =>
         guard(i, undefined, (rt) => {
-          if (this.hit(rt)) this.emitLog(rt, values);
+          const at = (this.clock = Date.now());
+          if (this.hit(rt, at)) this.emitLog(rt, values, at);
         }),
       count: (i) =>
         guard(i, undefined, (rt) => {
@@ -312,48 +358,103 @@ export class Runtime {
         if (t !== undefined) hooks.toc(i, t);
         return v;
       },
-      // Breakpoint conditions: evaluate lazily inside the guard, always answer false (never pause).
-      bl: (i, cond, values) =>
-        guard(i, false, (rt) => {
-          if (passes(cond) && this.hit(rt)) this.emitLog(rt, values());
+      // Breakpoint conditions. V8 swallows exceptions thrown by a condition, so each evaluation is bracketed:
+      // `be` opens it, the last hook closes it; an evaluation still open at the next hit threw.
+      be: (i) => {
+        const rt = byIndex[i];
+        if (!rt) return false;
+        if (rt.evaluating) {
+          rt.evaluating = false;
+          this.error(rt, new Error('the condition or an expression threw while evaluated at the breakpoint'));
           return false;
-        }),
-      bc: (i, cond) =>
-        guard(i, false, (rt) => {
-          if (passes(cond) && this.hit(rt)) rt.metric?.record(1);
-          return false;
-        }),
-      bg: (i, cond, value) =>
-        guard(i, false, (rt) => {
-          if (passes(cond) && this.hit(rt)) {
-            const v = value();
-            rt.metric?.record(typeof v === 'number' ? v : Number(v));
-          }
-          return false;
-        }),
-      btic: (i, cond) =>
-        guard(i, false, (rt) => {
-          if (passes(cond)) {
-            if (rt.tics.length >= 1000) rt.tics.shift();
-            rt.tics.push(now());
-          }
-          return false;
-        }),
-      btoc: (i) =>
-        guard(i, false, (rt) => {
-          const t = rt.tics.pop();
-          if (t !== undefined && this.hit(rt)) rt.metric?.record(now() - t);
-          return false;
-        }),
+        }
+        rt.evaluating = true;
+        return true;
+      },
+      bif: (i, c) => {
+        const rt = byIndex[i];
+        if (!rt) return false;
+        rt.evaluating = Boolean(c);
+        return rt.evaluating;
+      },
+      bl: (i, values) => {
+        const rt = byIndex[i];
+        if (rt) rt.evaluating = false;
+        guard(
+          i,
+          undefined,
+          (r) => {
+            const at = (this.clock = Date.now());
+            if (this.hit(r, at)) this.emitLog(r, values, at);
+          },
+          true,
+        );
+        return false;
+      },
+      bn: (i) => {
+        const rt = byIndex[i];
+        if (rt) rt.evaluating = false;
+        guard(
+          i,
+          undefined,
+          (r) => {
+            if (this.hit(r)) r.metric?.record(1);
+          },
+          true,
+        );
+        return false;
+      },
+      bg: (i, v) => {
+        const rt = byIndex[i];
+        if (rt) rt.evaluating = false;
+        guard(
+          i,
+          undefined,
+          (r) => {
+            if (this.hit(r)) r.metric?.record(typeof v === 'number' ? v : Number(v));
+          },
+          true,
+        );
+        return false;
+      },
+      btic: (i) => {
+        const rt = byIndex[i];
+        if (rt) {
+          rt.evaluating = false;
+          if (rt.tics.length >= 1000) rt.tics.shift();
+          rt.tics.push(now());
+        }
+        return false;
+      },
+      btoc: (i) => {
+        const rt = byIndex[i];
+        if (rt) rt.evaluating = false;
+        guard(
+          i,
+          undefined,
+          (r) => {
+            const t = r.tics.pop();
+            if (t !== undefined && this.hit(r)) r.metric?.record(now() - t);
+          },
+          true,
+        );
+        return false;
+      },
       // Snapshot: true pauses; the hit is counted by the capture.
-      bs: (i, cond) => guard(i, false, (rt) => rt.enabled && passes(cond)),
+      bs: (i) => {
+        const rt = byIndex[i];
+        if (!rt) return false;
+        rt.evaluating = false;
+        return rt.enabled;
+      },
     };
     return Object.freeze(hooks);
   }
 
   /** Called by the snapshot capture: count the hit and charge its time. */
   snapshotHit(rt: ActionRuntime): boolean {
-    return this.hit(rt);
+    this.clock = Date.now();
+    return this.hit(rt, this.clock);
   }
 
   chargeSnapshot(rt: ActionRuntime, ms: number): void {
@@ -372,10 +473,12 @@ export interface Hooks {
   tic(i: number): number | undefined;
   toc(i: number, t: unknown): void;
   ret(i: number, t: unknown, v: unknown): unknown;
-  bl(i: number, cond: (() => unknown) | null, values: () => unknown[]): boolean;
-  bc(i: number, cond: (() => unknown) | null): boolean;
-  bg(i: number, cond: (() => unknown) | null, value: () => unknown): boolean;
-  btic(i: number, cond: (() => unknown) | null): boolean;
+  be(i: number): boolean;
+  bif(i: number, c: unknown): boolean;
+  bl(i: number, values: unknown[]): boolean;
+  bn(i: number): boolean;
+  bg(i: number, v: unknown): boolean;
+  btic(i: number): boolean;
   btoc(i: number): boolean;
-  bs(i: number, cond: (() => unknown) | null): boolean;
+  bs(i: number): boolean;
 }

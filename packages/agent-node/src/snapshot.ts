@@ -68,7 +68,12 @@ export function captureSnapshot(
       const o = originalFor(map, line, column);
       if (o) ({ file, line, column } = o);
     }
-    const frame: StackFrame = { functionName: (cf.functionName || '(anonymous)').slice(0, 1024), file: file.slice(0, 2048), line, column };
+    const frame: StackFrame = {
+      functionName: (cf.functionName || '(anonymous)').slice(0, 1024),
+      file: file.slice(0, 2048),
+      line,
+      column,
+    };
     if (i < limits.maxExpandedFrames && !capturer.full) {
       const locals: CapturedValue[] = [];
       const names = new Set<string>();
@@ -94,10 +99,17 @@ export function captureSnapshot(
     if (!top) break;
     const w: WatchResult = { expression: expression.slice(0, 1024) };
     try {
-      const r = inspector.post<{ result: RemoteObject; exceptionDetails?: { text?: string; exception?: RemoteObject } }>(
-        'Debugger.evaluateOnCallFrame',
-        { callFrameId: top.callFrameId, expression, objectGroup: OBJECT_GROUP, silent: true, throwOnSideEffect: true, timeout: 50 },
-      );
+      const r = inspector.post<{
+        result: RemoteObject;
+        exceptionDetails?: { text?: string; exception?: RemoteObject };
+      }>('Debugger.evaluateOnCallFrame', {
+        callFrameId: top.callFrameId,
+        expression,
+        objectGroup: OBJECT_GROUP,
+        silent: true,
+        throwOnSideEffect: true,
+        timeout: 50,
+      });
       if (r.exceptionDetails) {
         const d = r.exceptionDetails.exception?.description ?? r.exceptionDetails.text ?? 'exception';
         w.error = (d.split('\n')[0] ?? d).slice(0, 1024);

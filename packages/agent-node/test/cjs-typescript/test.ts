@@ -37,12 +37,29 @@ describe.each(RUNTIMES)('CommonJS + TypeScript app on $name', (runtime) => {
 
   beforeAll(async () => {
     port = await freePort();
-    a.ts = action({ kind: 'log', file: 'src/pricing.ts', line: lineOf(pricingTs, 'ts-sum'), template: '{line.sku} x{line.qty} sum={sum}' });
-    a.inline = action({ kind: 'log', file: 'src/tax.ts', line: lineOf(taxTs, 'tax-due'), template: '{region} rate {rate}' });
+    a.ts = action({
+      kind: 'log',
+      file: 'src/pricing.ts',
+      line: lineOf(pricingTs, 'ts-sum'),
+      template: '{line.sku} x{line.qty} sum={sum}',
+    });
+    a.inline = action({
+      kind: 'log',
+      file: 'src/tax.ts',
+      line: lineOf(taxTs, 'tax-due'),
+      template: '{region} rate {rate}',
+    });
     a.snap = action({ kind: 'snapshot', file: 'src/tax.ts', line: lineOf(taxTs, 'tax-due') }, { maxHits: 1 });
-    a.async = action({ kind: 'log', file: 'scenario.cjs', line: lineOf(scenario, 'job'), template: 'job {n} waited {waitMs}' });
+    a.async = action({
+      kind: 'log',
+      file: 'scenario.cjs',
+      line: lineOf(scenario, 'job'),
+      template: 'job {n} waited {waitMs}',
+    });
     // The hub is not there when the app starts.
-    app = runScenario(runtime, scenario, hubEnv(`http://127.0.0.1:${port}`, 'test-pool-key', { LONG_JOB_MS: '2500' }), { cjs: true });
+    app = runScenario(runtime, scenario, hubEnv(`http://127.0.0.1:${port}`, 'test-pool-key', { LONG_JOB_MS: '2500' }), {
+      cjs: true,
+    });
     await app.waitForOutput('tick 10');
   });
 
@@ -87,12 +104,38 @@ describe.each(RUNTIMES)('CommonJS + TypeScript app on $name', (runtime) => {
     await hub.waitForStatus(a.async!.id, (s) => s.state === 'active');
     const first = hub.statusLog.find((s) => s.actionId === a.async!.id && s.state === 'active');
     expect(first?.method).toBe('breakpoint');
-    const viaBreakpoint = await hub.waitFor('long job log', () => hub.logsOf(a.async!.id).find((l) => l.message === 'job -1 waited 2500'));
+    const viaBreakpoint = await hub.waitFor('long job log', () =>
+      hub.logsOf(a.async!.id).find((l) => l.message === 'job -1 waited 2500'),
+    );
     expect(viaBreakpoint).toBeDefined();
     await hub.waitForStatus(a.async!.id, (s) => s.method === 'patch', 15_000);
     const n = hub.logsOf(a.async!.id).length;
     await hub.waitFor('logs after patch', () => hub.logsOf(a.async!.id).length > n + 2);
-    expect(hub.logsOf(a.async!.id).slice(n).every((l) => /^job \d+ waited 2$/.test(l.message))).toBe(true);
+    expect(
+      hub
+        .logsOf(a.async!.id)
+        .slice(n)
+        .every((l) => /^job \d+ waited 2$/.test(l.message)),
+    ).toBe(true);
+  });
+
+  it('lists and reads sources, originals included, with redaction', async () => {
+    hub.requestSource('list-1', 'list');
+    const list = await hub.waitFor('source list', () => hub.sourceResponses.find((r) => r.requestId === 'list-1'));
+    const files = list.files ?? [];
+    expect(files).toEqual(
+      expect.arrayContaining([
+        { path: pricingTs, original: true },
+        { path: scenario, original: false },
+      ]),
+    );
+    expect(files.some((f) => f.path.includes('node_modules'))).toBe(false);
+    hub.requestSource('read-1', 'read', pricingTs);
+    const read = await hub.waitFor('source text', () => hub.sourceResponses.find((r) => r.requestId === 'read-1'));
+    expect(read.text).toContain('export class PriceList');
+    hub.requestSource('read-2', 'read', '/etc/passwd');
+    const refused = await hub.waitFor('refusal', () => hub.sourceResponses.find((r) => r.requestId === 'read-2'));
+    expect(refused.error?.code).toBe('NOT_FOUND');
   });
 
   it('survives a hub restart: reconnects and the actions come back', async () => {

@@ -33,10 +33,18 @@ export function makeGreeter(greeting, punctuation) {
 export function inspectMe(user) {
   const tricky = { name: 'tricky' };
   tricky.self = tricky;
-  Object.defineProperty(tricky, 'boom', { enumerable: true, get() { throw new Error('getter ran'); } });
+  Object.defineProperty(tricky, 'boom', {
+    enumerable: true,
+    get() {
+      throw new Error('getter ran');
+    },
+  });
   const huge = 'x'.repeat(100_000);
   const many = Array.from({ length: 5000 }, (_, i) => i);
-  const map = new Map([['a', 1], ['password', 'hunter2']]);
+  const map = new Map([
+    ['a', 1],
+    ['password', 'hunter2'],
+  ]);
   const when = new Date(0);
   const buf = Buffer.from('hi');
   const err = new TypeError('bad thing');
@@ -46,8 +54,7 @@ export function inspectMe(user) {
 }
 
 export function spacer(n) {
-
-  // nothing on the line above or this one
+  // no code on this line @spacer-blank
 
   return n + 1; // @spacer-return
 }
@@ -66,7 +73,10 @@ const timer = setInterval(() => {
   helperA(ticks);
   helperB(ticks);
   hidden(ticks);
-  if (ticks === 20) import('./lazy.mjs').then((m) => { lazy = m; });
+  if (ticks === 20)
+    import('./lazy.mjs').then((m) => {
+      lazy = m;
+    });
   if (lazy) lazy.later(ticks);
   if (ticks % 10 === 0) process.stdout.write(`tick ${ticks}\n`);
 }, 20);

@@ -7,7 +7,8 @@ import { RUNTIMES, hubEnv, runScenario, type Scenario } from '../support/run.js'
 
 const scenario = fileURLToPath(new URL('./scenario.mjs', import.meta.url));
 const lazyFile = fileURLToPath(new URL('./lazy.mjs', import.meta.url));
-const find = (values: CapturedValue[] | undefined, name: string): CapturedValue | undefined => values?.find((v) => v.name === name);
+const find = (values: CapturedValue[] | undefined, name: string): CapturedValue | undefined =>
+  values?.find((v) => v.name === name);
 
 describe.each(RUNTIMES)('ESM app on $name', (runtime) => {
   let hub: TestHub;
@@ -17,27 +18,100 @@ describe.each(RUNTIMES)('ESM app on $name', (runtime) => {
   beforeAll(async () => {
     hub = await TestHub.start();
     const L = (m: string): number => lineOf(scenario, m);
-    a.log = action({ kind: 'log', file: 'test/esm/scenario.mjs', line: L('handle-total'), template: 'order {order.id} costs {order.qty * order.price}' });
-    a.condTrue = action({ kind: 'log', file: 'scenario.mjs', line: L('handle-total'), template: 'even {order.id}', condition: 'order.id % 2 === 0' });
-    a.condFalse = action({ kind: 'log', file: 'scenario.mjs', line: L('handle-total'), template: 'never', condition: 'order.qty > 100' });
-    a.method = action({ kind: 'log', file: 'scenario.mjs', line: L('cart-add'), template: '{this.owner} adds {item.sku.toUpperCase()}' });
-    a.closure = action({ kind: 'log', file: 'scenario.mjs', line: L('greet'), template: '{greeting} {name}{punctuation}' });
+    a.log = action({
+      kind: 'log',
+      file: 'test/esm/scenario.mjs',
+      line: L('handle-total'),
+      template: 'order {order.id} costs {order.qty * order.price}',
+    });
+    a.condTrue = action({
+      kind: 'log',
+      file: 'scenario.mjs',
+      line: L('handle-total'),
+      template: 'even {order.id}',
+      condition: 'order.id % 2 === 0',
+    });
+    a.condFalse = action({
+      kind: 'log',
+      file: 'scenario.mjs',
+      line: L('handle-total'),
+      template: 'never',
+      condition: 'order.qty > 100',
+    });
+    a.method = action({
+      kind: 'log',
+      file: 'scenario.mjs',
+      line: L('cart-add'),
+      template: '{this.owner} adds {item.sku.toUpperCase()}',
+    });
+    a.closure = action({
+      kind: 'log',
+      file: 'scenario.mjs',
+      line: L('greet'),
+      template: '{greeting} {name}{punctuation}',
+    });
     a.invalid = action({ kind: 'log', file: 'scenario.mjs', line: L('greet'), template: 'bad {name = 1}' });
     a.badCall = action({ kind: 'log', file: 'scenario.mjs', line: L('greet'), template: 'bad {process.exit(1)}' });
     a.snapshot = action(
-      { kind: 'snapshot', file: 'scenario.mjs', line: L('inspect'), expressions: ['user.name', 'many.length', 'user.missing.deep'], limits: { maxStringLength: 64, maxArrayItems: 10 } },
+      {
+        kind: 'snapshot',
+        file: 'scenario.mjs',
+        line: L('inspect'),
+        expressions: ['user.name', 'many.length', 'user.missing.deep'],
+        limits: { maxStringLength: 64, maxArrayItems: 10 },
+      },
       { maxHits: 2 },
     );
-    a.redactLog = action({ kind: 'log', file: 'scenario.mjs', line: L('inspect'), template: 'pw={user.password} card={card} name={user.name}' }, { maxHits: 3 });
-    a.nextStatement = action({ kind: 'log', file: 'scenario.mjs', line: L('spacer-return') - 3, template: 'n={n}' });
+    a.redactLog = action(
+      {
+        kind: 'log',
+        file: 'scenario.mjs',
+        line: L('inspect'),
+        template: 'pw={user.password} card={card} name={user.name}',
+      },
+      { maxHits: 3 },
+    );
+    a.nextStatement = action({ kind: 'log', file: 'scenario.mjs', line: L('spacer-blank'), template: 'n={n}' });
     a.ambiguous = action({ kind: 'log', file: 'util.mjs', line: 2, template: 'x' });
     a.pending = action({ kind: 'log', file: 'lazy.mjs', line: lineOf(lazyFile, 'later'), template: 'later {n}' });
-    a.limited = action({ kind: 'log', file: 'scenario.mjs', line: L('handle-total'), template: 'limited {order.id}' }, { maxHits: 3 });
-    a.expiring = action({ kind: 'log', file: 'scenario.mjs', line: L('cart-add'), template: 'exp' }, { expiresAt: Date.now() + 1500 });
-    a.counter = action({ kind: 'metric', metric: 'counter', name: 'handled', file: 'scenario.mjs', line: L('handle-total') });
-    a.gauge = action({ kind: 'metric', metric: 'gauge', name: 'cart.size', file: 'scenario.mjs', line: L('cart-add'), expression: 'this.items.length' });
-    a.tictoc = action({ kind: 'metric', metric: 'tictoc', name: 'inspect.time', file: 'scenario.mjs', line: L('inspect') - 10, endLine: L('inspect') });
-    a.duration = action({ kind: 'metric', metric: 'duration', name: 'handle.time', file: 'scenario.mjs', line: L('handle-total') - 1 });
+    a.limited = action(
+      { kind: 'log', file: 'scenario.mjs', line: L('handle-total'), template: 'limited {order.id}' },
+      { maxHits: 3 },
+    );
+    a.expiring = action(
+      { kind: 'log', file: 'scenario.mjs', line: L('cart-add'), template: 'exp' },
+      { expiresAt: Date.now() + 1500 },
+    );
+    a.counter = action({
+      kind: 'metric',
+      metric: 'counter',
+      name: 'handled',
+      file: 'scenario.mjs',
+      line: L('handle-total'),
+    });
+    a.gauge = action({
+      kind: 'metric',
+      metric: 'gauge',
+      name: 'cart.size',
+      file: 'scenario.mjs',
+      line: L('cart-add'),
+      expression: 'this.items.length',
+    });
+    a.tictoc = action({
+      kind: 'metric',
+      metric: 'tictoc',
+      name: 'inspect.time',
+      file: 'scenario.mjs',
+      line: L('inspect') - 10,
+      endLine: L('inspect'),
+    });
+    a.duration = action({
+      kind: 'metric',
+      metric: 'duration',
+      name: 'handle.time',
+      file: 'scenario.mjs',
+      line: L('handle-total') - 1,
+    });
     a.blocked = action({ kind: 'log', file: 'test/esm/c/blocked.mjs', line: 2, template: 'x' });
     hub.setActions(Object.values(a));
     app = runScenario(runtime, scenario, hubEnv(hub.url, hub.key, { SPYGLASS_BLOCKLIST: '/esm/c/' }));

@@ -13,6 +13,7 @@ import {
   type LogHit,
   type MetricSample,
   type SnapshotHit,
+  type SourceResponseFrame,
 } from '@spyglass/protocol';
 
 /**
@@ -29,6 +30,7 @@ export class TestHub {
   readonly snapshots: SnapshotHit[] = [];
   readonly metrics: MetricSample[] = [];
   readonly statusLog: ActionStatus[] = [];
+  readonly sourceResponses: SourceResponseFrame[] = [];
   dropped = 0;
   heartbeats = 0;
   private actions: AgentAction[] = [];
@@ -86,11 +88,19 @@ export class TestHub {
   setActions(actions: AgentAction[]): void {
     this.actions = actions;
     this.revision++;
-    for (const ws of this.sockets) this.send(ws, { type: 'actions', v: PROTOCOL_VERSION, revision: this.revision, items: actions });
+    for (const ws of this.sockets)
+      this.send(ws, { type: 'actions', v: PROTOCOL_VERSION, revision: this.revision, items: actions });
+  }
+
+  /** Ask every connected agent for its files, or one file's text. */
+  requestSource(requestId: string, op: 'list' | 'read', path?: string): void {
+    for (const ws of this.sockets)
+      this.send(ws, { type: 'source_request', v: PROTOCOL_VERSION, requestId, op, ...(path ? { path } : {}) });
   }
 
   status(actionId: string): ActionStatus | undefined {
-    for (let i = this.statusLog.length - 1; i >= 0; i--) if (this.statusLog[i]!.actionId === actionId) return this.statusLog[i];
+    for (let i = this.statusLog.length - 1; i >= 0; i--)
+      if (this.statusLog[i]!.actionId === actionId) return this.statusLog[i];
     return undefined;
   }
 
@@ -113,10 +123,14 @@ export class TestHub {
   }
 
   waitForStatus(actionId: string, pred: (s: ActionStatus) => boolean, timeoutMs?: number): Promise<ActionStatus> {
-    return this.waitFor(`status of ${actionId}`, () => {
-      const s = this.status(actionId);
-      return s && pred(s) ? s : undefined;
-    }, timeoutMs);
+    return this.waitFor(
+      `status of ${actionId}`,
+      () => {
+        const s = this.status(actionId);
+        return s && pred(s) ? s : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   private send(ws: WebSocket, frame: unknown): void {
@@ -158,7 +172,13 @@ export class TestHub {
             type: 'welcome',
             v: PROTOCOL_VERSION,
             agentId: `agent-${frame.instanceId.slice(0, 8)}`,
-            settings: { heartbeatIntervalMs: 1000, flushIntervalMs: 100, metricIntervalMs: 300, maxFrameBytes: 1024 * 1024, maxBatchItems: 500 },
+            settings: {
+              heartbeatIntervalMs: 1000,
+              flushIntervalMs: 100,
+              metricIntervalMs: 300,
+              maxFrameBytes: 1024 * 1024,
+              maxBatchItems: 500,
+            },
             actions: { revision: this.revision, items: this.actions },
           });
           break;
@@ -174,6 +194,9 @@ export class TestHub {
         case 'heartbeat':
           this.heartbeats++;
           break;
+        case 'source_response':
+          this.sourceResponses.push(frame);
+          break;
       }
     });
   }
@@ -181,7 +204,10 @@ export class TestHub {
 
 let seq = 0;
 /** An action as the hub would send it. */
-export function action(spec: Record<string, unknown>, extra: Partial<{ maxHits: number; expiresAt: number; id: string }> = {}): AgentAction {
+export function action(
+  spec: Record<string, unknown>,
+  extra: Partial<{ maxHits: number; expiresAt: number; id: string }> = {},
+): AgentAction {
   seq++;
   const base = { level: 'info', pipe: false, expressions: [], ...spec };
   return {

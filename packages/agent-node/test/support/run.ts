@@ -21,7 +21,8 @@ export const RUNTIMES: Runtime[] = [
 ];
 
 export function checkRuntime(rt: Runtime): void {
-  if (!existsSync(rt.bin)) throw new Error(`${rt.name} is not installed at ${rt.bin}: run npm install at the repository root`);
+  if (!existsSync(rt.bin))
+    throw new Error(`${rt.name} is not installed at ${rt.bin}: run npm install at the repository root`);
   if (!existsSync(REGISTER_ESM)) throw new Error('packages/agent-node/dist is missing: run tsc -b first');
 }
 
@@ -63,8 +64,12 @@ export function runScenario(
     async waitForOutput(text, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (!out.includes(text)) {
-        if (Date.now() > deadline) throw new Error(`no "${text}" on stdout; stdout: ${out.slice(-2000)}; stderr: ${err.slice(-2000)}`);
-        if (child.exitCode !== null) throw new Error(`scenario exited (${child.exitCode}); stdout: ${out.slice(-2000)}; stderr: ${err.slice(-2000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`no "${text}" on stdout; stdout: ${out.slice(-2000)}; stderr: ${err.slice(-2000)}`);
+        if (child.exitCode !== null)
+          throw new Error(
+            `scenario exited (${child.exitCode}); stdout: ${out.slice(-2000)}; stderr: ${err.slice(-2000)}`,
+          );
         await new Promise((r) => setTimeout(r, 25));
       }
     },

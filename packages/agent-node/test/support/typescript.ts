@@ -1,7 +1,13 @@
 import ts from 'typescript';
 
 /** Compile TypeScript sources to CommonJS the way tsc does, with a map file or an inline map. */
-export function compile(files: string[], outDir: string, rootDir: string, map: 'file' | 'inline', sourceRoot?: string): void {
+export function compile(
+  files: string[],
+  outDir: string,
+  rootDir: string,
+  map: 'file' | 'inline',
+  sourceRoot?: string,
+): void {
   const options: ts.CompilerOptions = {
     module: ts.ModuleKind.CommonJS,
     target: ts.ScriptTarget.ES2022,
