@@ -93,8 +93,8 @@ describe('README quickstart', () => {
             resolve(out);
           }
         };
-        child.stdout!.on('data', onData);
-        child.stderr!.on('data', onData);
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
         child.on('exit', (code) => reject(new Error(`"${cmd}" exited with ${code}:\n${out}`)));
       });
     };
