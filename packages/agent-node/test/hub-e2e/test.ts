@@ -1,0 +1,60 @@
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHub, type Hub } from '../../../server/src/gateway/__tests__/kit.js';
+import { lineOf } from '../support/lines.js';
+import { RUNTIMES, hubEnv, runScenario, type Scenario } from '../support/run.js';
+
+// End to end through the real hub (buildApp, SQLite in memory): REST → actions → agent gateway → this agent → hits.
+const scenario = fileURLToPath(new URL('../esm/scenario.mjs', import.meta.url));
+
+describe('through the real hub', () => {
+  let hub: Hub;
+  let app: Scenario;
+  let pool: { name: string; key: string };
+
+  beforeAll(async () => {
+    hub = await startHub();
+    pool = await hub.createPool();
+    app = runScenario(RUNTIMES[0]!, scenario, hubEnv(hub.url, pool.key, { SPYGLASS_SERVICE: 'e2e-shop' }));
+    await app.waitForOutput('started');
+  });
+
+  afterAll(async () => {
+    app?.kill();
+    await hub?.close();
+  });
+
+  const poll = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  it('places a log created over REST and the hub stores its lines', async () => {
+    const created = await hub.api<{ id: string }>('POST', '/api/v1/actions', {
+      kind: 'log',
+      file: 'test/esm/scenario.mjs',
+      line: lineOf(scenario, 'handle-total'),
+      template: 'order {order.id} costs {order.qty * order.price}',
+      target: { pool: pool.name },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    const status = await poll('agent status', async () => {
+      const r = await hub.api<{ items: { state: string; method?: string }[] }>('GET', `/api/v1/actions/${id}/agents`);
+      return r.body.items.find((s) => s.state === 'active');
+    });
+    expect(status.method).toBe('patch');
+    const logs = await poll('stored logs', async () => {
+      const r = await hub.api<{ items: { message: string }[] }>('GET', `/api/v1/actions/${id}/logs`);
+      return r.body.items.length >= 2 ? r.body.items : undefined;
+    });
+    for (const l of logs) expect(l.message).toMatch(/^order \d+ costs 10$/);
+    app.finish();
+    expect(await app.exited).toBe(0);
+  });
+});
