@@ -24,7 +24,7 @@ export default tseslint.config(
   },
   {
     // The web console: browser code with JSX, checked against its own tsconfig (DOM types, bundler resolution).
-    files: ['packages/web/**/*.ts', 'packages/web/**/*.tsx'],
+    files: ['packages/web/src/**/*.ts', 'packages/web/src/**/*.tsx', 'packages/web/vite.config.ts'],
     extends: [...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: { project: './packages/web/tsconfig.json', tsconfigRootDir: import.meta.dirname },

@@ -52,7 +52,8 @@ export function buildConsole({ force = false, log = (line) => process.stdout.wri
   const r = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
     cwd: web,
     stdio: 'inherit',
-    env: process.env,
+    // A production bundle even when called from a test runner (vitest sets NODE_ENV=test).
+    env: { ...process.env, NODE_ENV: 'production' },
   });
   return r.status === 0;
 }

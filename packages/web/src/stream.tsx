@@ -19,6 +19,8 @@ export class StreamManager {
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #stopped = false;
+  /** Bumped by stop(): a connection attempt of an older generation is discarded. */
+  #generation = 0;
   readonly #actions = new Map<string, number>();
   readonly #services = new Map<string, { selector: ServiceSelector; count: number }>();
   readonly #listeners = new Set<Listener>();
@@ -97,9 +99,10 @@ export class StreamManager {
 
   #connect(): void {
     this.#setState(this.#attempt === 0 ? 'connecting' : 'reconnecting');
+    const generation = this.#generation;
     api.stream().then(
       (stream) => {
-        if (this.#stopped) {
+        if (this.#stopped || generation !== this.#generation) {
           void stream.close();
           return;
         }
@@ -109,6 +112,7 @@ export class StreamManager {
           for (const fn of this.#listeners) fn(m);
         });
         void stream.closed.then(() => {
+          if (this.#stream !== stream) return;
           this.#stream = null;
           this.#retry();
         });
@@ -117,7 +121,9 @@ export class StreamManager {
         const services = [...this.#services.values()].map((e) => e.selector);
         if (actionIds.length + services.length > 0) stream.subscribe({ actionIds, services }).catch(() => undefined);
       },
-      () => this.#retry(),
+      () => {
+        if (generation === this.#generation) this.#retry();
+      },
     );
   }
 
@@ -131,9 +137,19 @@ export class StreamManager {
     }, delay);
   }
 
+  /** Allows connecting again after `stop()` (React runs effects twice in development). */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#attempt = 0;
+    if (this.#actions.size + this.#services.size > 0) this.#ensure();
+  }
+
   stop(): void {
     this.#stopped = true;
+    this.#generation++;
     if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
     void this.#stream?.close();
     this.#stream = null;
     this.#setState('idle');
@@ -144,7 +160,10 @@ const StreamContext = createContext<StreamManager | null>(null);
 
 export function StreamProvider({ children }: { children: ReactNode }) {
   const [manager] = useState(() => new StreamManager());
-  useEffect(() => () => manager.stop(), [manager]);
+  useEffect(() => {
+    manager.start();
+    return () => manager.stop();
+  }, [manager]);
   return <StreamContext.Provider value={manager}>{children}</StreamContext.Provider>;
 }
 

@@ -39,7 +39,12 @@ function AgentStatuses({ action }: { action: Action }) {
   const statuses = useQuery({
     queryKey: keys.actionAgents(action.id),
     queryFn: () => api.actions.agents(action.id, { limit: 200 }),
-    refetchInterval: 10_000,
+    // Statuses also arrive on the live stream; poll quickly only while an agent has yet to settle.
+    refetchInterval: (q) => {
+      const items = q.state.data?.items;
+      const settling = items === undefined || items.length === 0 || items.some((s) => s.state === 'pending');
+      return action.state === 'active' && settling ? 1000 : 10_000;
+    },
   });
   const agents = useQuery({
     queryKey: keys.agents({ pool: action.target.pool, forAction: true }),
@@ -153,7 +158,7 @@ function SnapshotsPanel({ action, selected }: { action: Action; selected: string
   const list = useQuery({
     queryKey: keys.snapshots(action.id),
     queryFn: () => api.actions.snapshots(action.id, { limit: 100 }),
-    refetchInterval: 15_000,
+    refetchInterval: (q) => (action.state === 'active' && (q.state.data?.items.length ?? 0) === 0 ? 2000 : 15_000),
   });
   const items = list.data?.items ?? [];
   const current = selected ?? items[0]?.id;

@@ -1,0 +1,382 @@
+/**
+ * The console end to end: a real hub (built console, listening on a free port), the example shop running under the
+ * real agent as a child process, and Debian's Chromium driven by playwright-core. Screenshots of every page go to
+ * test-artifacts/console/. Skipped, with a message, where /usr/bin/chromium is not installed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_PASSWORD, USER_PASSWORD, createTestHub, type TestHub } from '../../server/test/support.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SHOP = path.join(ROOT, 'examples', 'shop');
+const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'console');
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(
+    `[spyglass tests] ${CHROMIUM} not found: the console's browser tests are SKIPPED (apt-get install chromium)`,
+  );
+}
+
+const PRICING = 'pricing.ts';
+/** `subtotalCents += item.unitCents * item.quantity;` inside the loop of `quote`. */
+const LOOP_LINE = 18;
+/** `const rate = …`: every local of `quote` but `rate` and `discountCents` has its value. */
+const RATE_LINE = 21;
+/** `let count = 0;` */
+const COUNT_LINE = 16;
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+describe.skipIf(!hasChromium)('web console in Chromium against a real hub and agent', () => {
+  let hub: TestHub;
+  let url: string;
+  let shop: ChildProcess;
+  let shopUrl: string;
+  let shopOutput = '';
+  let stopping = false;
+  let browser: Browser;
+  let admin: BrowserContext;
+  let page: Page;
+  let logActionId: string;
+  const pageErrors: string[] = [];
+
+  const order = async (sku = 'sticker', quantity = 1): Promise<void> => {
+    const res = await fetch(`${shopUrl}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customer: { id: 'c1', email: 'ann@example.com' }, items: [{ sku, quantity }] }),
+    });
+    expect(res.status).toBe(201);
+  };
+  const shot = (name: string, p: Page = page): Promise<Buffer> =>
+    p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
+
+  async function signIn(context: BrowserContext, email: string, password: string): Promise<Page> {
+    const p = await context.newPage();
+    p.on('pageerror', (err) => pageErrors.push(err.message));
+    await p.goto(`${url}/`);
+    await p.waitForURL(/\/login/);
+    await p.getByLabel('Email').fill(email);
+    await p.getByLabel('Password').fill(password);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL(/\/agents/);
+    return p;
+  }
+
+  /** Opens pricing.ts of the shop's agent and picks a line. */
+  async function openLine(p: Page, line: number): Promise<void> {
+    await p.goto(`${url}/agents`);
+    await p.getByRole('link', { name: 'Browse source' }).first().click();
+    await p.getByTestId('file-tree').getByRole('button', { name: PRICING, exact: true }).click();
+    await p.getByTestId('code').getByText('export function quote').waitFor();
+    await p.locator(`#L${line}`).click();
+    await p.getByTestId('line-panel').waitFor();
+  }
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    // `npm test` builds everything first; a direct run of this file builds what is missing.
+    const { buildConsole } = (await import(path.join(ROOT, 'scripts', 'build-web.mjs'))) as {
+      buildConsole: () => boolean;
+    };
+    if (
+      !existsSync(path.join(SHOP, 'dist', 'server.js')) ||
+      !existsSync(path.join(ROOT, 'packages/agent-node/dist/register.js'))
+    ) {
+      throw new Error('build first: npx tsc -b');
+    }
+    expect(buildConsole()).toBe(true);
+
+    hub = await createTestHub({
+      // Metric aggregates every second so the chart fills quickly.
+      deps: { liveDebugging: { gateway: { metricIntervalMs: 1000, flushIntervalMs: 200 } } },
+    });
+    url = await hub.app.listen({ port: 0, host: '127.0.0.1' });
+    const pool = await hub.app.services.pools.create('e2e');
+    shop = spawn(
+      process.execPath,
+      ['--enable-source-maps', '--import', '@spyglass/agent-node/register', 'dist/server.js'],
+      {
+        cwd: SHOP,
+        env: {
+          PATH: process.env.PATH ?? '',
+          PORT: '0',
+          SPYGLASS_URL: url,
+          SPYGLASS_KEY: pool.key,
+          SPYGLASS_SERVICE: 'shop',
+          SPYGLASS_TAGS: 'region=eu',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    shop.on('exit', (code, signal) => {
+      if (!stopping) console.error(`the shop exited early (${code ?? signal}):\n${shopOutput}`);
+    });
+    shop.stdout?.on('data', (d: Buffer) => (shopOutput += d.toString()));
+    shop.stderr?.on('data', (d: Buffer) => (shopOutput += d.toString()));
+    shopUrl = await until('the shop to listen', () => /listening on (http:\/\/\S+)/.exec(shopOutput)?.[1]);
+    await until('the agent to connect', async () => {
+      const agents = await hub.app.live.agents.list({ limit: 10, service: 'shop' }, Date.now());
+      return agents.items.some((a) => a.status === 'connected');
+    });
+
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    });
+    admin = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+    admin.setDefaultTimeout(15_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    stopping = true;
+    await browser?.close();
+    shop?.kill('SIGTERM');
+    await hub?.close();
+  });
+
+  it('signs in and sees the agent, live', async () => {
+    page = await signIn(admin, 'admin@localhost', ADMIN_PASSWORD);
+    const row = page.locator('tr', { hasText: 'shop' });
+    await row.getByText('connected').waitFor();
+    await expect(row.textContent()).resolves.toContain('region=eu');
+    await shot('agents');
+    // The filters narrow the list; the URL keeps them.
+    await page.getByLabel('Tag (key=value)').fill('region=us');
+    await page.getByText('No agent matches these filters').waitFor();
+    expect(page.url()).toContain('tag=region%3Dus');
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await row.waitFor();
+  }, 60_000);
+
+  it('opens a .ts source file of the running service and adds a log on a clicked line', async () => {
+    await openLine(page, LOOP_LINE);
+    await expect(page.getByTestId('source-path').textContent()).resolves.toContain('src/services/pricing.ts');
+    await expect(page.getByTestId('line-panel').textContent()).resolves.toContain(
+      'subtotalCents += item.unitCents * item.quantity',
+    );
+    await page.getByTestId('template').fill('sku {item.sku} qty {item.quantity}');
+    await shot('source');
+    await page.getByTestId('add-action').click();
+    await page.waitForURL(/\/actions\/[0-9a-f-]{36}/);
+    logActionId = /\/actions\/([0-9a-f-]{36})/.exec(page.url())![1]!;
+    const statuses = page.getByTestId('agent-statuses');
+    await statuses.getByText('active').waitFor({ timeout: 20_000 });
+    await expect(statuses.textContent()).resolves.toMatch(/patch|breakpoint/);
+  }, 60_000);
+
+  it('streams log lines as requests reach the service; pause, filter and clear', async () => {
+    const lines = page.getByTestId('log-line');
+    await order('sticker', 3);
+    await lines.filter({ hasText: 'sku sticker qty 3' }).first().waitFor();
+    await order('mug', 2);
+    await lines.filter({ hasText: 'sku mug qty 2' }).first().waitFor();
+
+    await page.getByTestId('pause').click();
+    await order('tee', 1);
+    await page.getByRole('button', { name: /Resume \(1 new\)/ }).waitFor();
+    expect(await lines.filter({ hasText: 'sku tee' }).count()).toBe(0);
+    await page.getByTestId('pause').click();
+    await lines.filter({ hasText: 'sku tee qty 1' }).first().waitFor();
+
+    await page.getByLabel('Filter log lines').fill('mug');
+    await until('the filter to apply', async () => (await lines.count()) === 1);
+    await page.getByLabel('Filter log lines').fill('');
+    await shot('action-log');
+    await page.getByTestId('clear').click();
+    await until('the view to clear', async () => (await lines.count()) === 0);
+    await order('sticker', 5);
+    await lines.filter({ hasText: 'sku sticker qty 5' }).first().waitFor();
+  }, 60_000);
+
+  it('follows every log line of the service on the live page', async () => {
+    await page.goto(`${url}/live?pool=e2e&service=shop`);
+    await page.getByTestId('stream-state').getByText('live').waitFor();
+    await order('mug', 1);
+    await page.getByTestId('log-line').filter({ hasText: 'sku mug qty 1' }).first().waitFor();
+    await shot('live-logs');
+  }, 60_000);
+
+  it('shows the hub validation errors under the form fields', async () => {
+    await openLine(page, LOOP_LINE);
+    await page.getByTestId('add-action').click(); // no template
+    const template = page.getByTestId('template');
+    await until(
+      'the template field to be marked invalid',
+      async () => (await template.getAttribute('aria-invalid')) === 'true',
+    );
+    await expect(page.getByTestId('action-form').getByRole('alert').first().textContent()).resolves.toMatch(
+      /empty|least|small/i,
+    );
+    await page.getByTestId('kind-metric').click();
+    await page.getByLabel('Metric', { exact: true }).selectOption('tictoc');
+    await page.getByLabel('Name').fill('9 bad name');
+    await page.getByTestId('add-action').click();
+    await page.getByText(/must start with a letter/).waitFor();
+    await shot('source-validation');
+    await page.getByLabel('Name').fill('checkout.loop');
+    await page.getByTestId('add-action').click();
+    await page.getByText('a tictoc metric needs endLine').waitFor();
+  }, 60_000);
+
+  it('takes a snapshot and shows a variable in the tree, with frames and watches', async () => {
+    await openLine(page, RATE_LINE);
+    await page.getByTestId('kind-snapshot').click();
+    await page.getByLabel('Watch expressions').fill('count * 2\nitems.length');
+    await page.getByTestId('add-action').click();
+    await page.waitForURL(/\/actions\/[0-9a-f-]{36}/);
+    await page.getByTestId('agent-statuses').getByText('active').waitFor({ timeout: 20_000 });
+    await order('mug', 4);
+    const snapshot = page.getByTestId('snapshot');
+    await snapshot.waitFor({ timeout: 20_000 });
+    const subtotal = snapshot.getByRole('treeitem', { name: 'subtotalCents' }).first();
+    await expect(subtotal.textContent()).resolves.toContain('4800');
+    // Watch expressions evaluated in the top frame.
+    await expect(snapshot.textContent()).resolves.toContain('count * 2');
+    // Top-level variables are open; expand an array element and read its property.
+    const items = snapshot.getByRole('tree', { name: 'Variables' }).getByRole('treeitem', { name: 'items' }).first();
+    await items.getByRole('button', { name: 'Collapse items' }).waitFor();
+    await items.getByRole('button', { name: 'Expand 0' }).click();
+    await expect(items.getByRole('treeitem', { name: 'sku' }).textContent()).resolves.toContain('"mug"');
+    await expect(snapshot.getByRole('list', { name: 'Call stack' }).textContent()).resolves.toContain('quote');
+    await snapshot.getByRole('button', { name: 'View JSON' }).click();
+    await expect(snapshot.locator('pre.json').textContent()).resolves.toContain('"subtotalCents": 4800');
+    await shot('snapshot');
+  }, 60_000);
+
+  it('charts a counter metric', async () => {
+    await openLine(page, COUNT_LINE);
+    await page.getByTestId('kind-metric').click();
+    await page.getByLabel('Name').fill('quotes');
+    await page.getByTestId('add-action').click();
+    await page.waitForURL(/\/actions\/[0-9a-f-]{36}/);
+    await page.getByTestId('agent-statuses').getByText('active').waitFor({ timeout: 20_000 });
+    for (let i = 0; i < 3; i++) await order('sticker', 1);
+    await page.getByText('hits in view').waitFor({ timeout: 30_000 });
+    await page.getByRole('img', { name: /points/ }).waitFor();
+    await shot('metric');
+  }, 60_000);
+
+  it('lists actions with per-agent states and methods', async () => {
+    await page.goto(`${url}/actions`);
+    const rows = page.locator('tbody tr');
+    await until('three actions', async () => (await rows.count()) >= 3);
+    await expect(page.locator('tbody').textContent()).resolves.toContain('sku {item.sku} qty {item.quantity}');
+    await page.locator('tbody').getByText('active').first().waitFor();
+    await shot('actions');
+    await page.goto(`${url}/actions/${logActionId}`);
+    await expect(page.getByTestId('agent-statuses').textContent()).resolves.toMatch(/active.*(patch|breakpoint)/);
+  }, 60_000);
+
+  it('admin pages: audit log (with the source reads), users, API tokens, pools', async () => {
+    await page.goto(`${url}/audit`);
+    const audit = page.getByTestId('audit-table');
+    await audit.waitFor();
+    await expect(audit.textContent()).resolves.toContain('source.read');
+    await expect(audit.textContent()).resolves.toContain('action.create');
+    await shot('audit');
+
+    await page.goto(`${url}/users`);
+    await page.getByText('viewer@example.test').waitFor();
+    await shot('users');
+
+    await page.goto(`${url}/tokens`);
+    await page.getByLabel('Name').fill('laptop');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await expect(page.getByTestId('new-token').textContent()).resolves.toMatch(/^sgt_/);
+    await shot('tokens');
+
+    await page.goto(`${url}/pools`);
+    await page.getByRole('link', { name: 'e2e' }).waitFor();
+    await page.getByLabel('Name').fill('Bad Name');
+    await page.getByRole('button', { name: 'Create pool' }).click();
+    await page
+      .getByText(/lower-case letters/)
+      .first()
+      .waitFor();
+    await shot('pools');
+  }, 60_000);
+
+  it('has a dark theme', async () => {
+    await page.goto(`${url}/agents`);
+    const toggle = page.getByRole('button', { name: /Theme:/ });
+    while (!/Theme: dark/.test((await toggle.getAttribute('aria-label')) ?? '')) await toggle.click();
+    await until(
+      'the dark theme',
+      async () => (await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark',
+    );
+    await page.locator('tr', { hasText: 'shop' }).waitFor();
+    await shot('agents-dark');
+    await page.goto(`${url}/actions/${logActionId}`);
+    await page.getByTestId('log-line').first().waitFor();
+    await shot('action-log-dark');
+  }, 60_000);
+
+  it('a viewer browses sources but gets no controls to add or remove actions, and the hub refuses them', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const viewer = await signIn(context, 'viewer@example.test', USER_PASSWORD);
+      await openLine(viewer, LOOP_LINE);
+      await viewer.getByTestId('viewer-note').waitFor();
+      expect(await viewer.getByTestId('action-form').count()).toBe(0);
+      await shot('source-viewer', viewer);
+      await viewer.goto(`${url}/actions/${logActionId}`);
+      await viewer.getByTestId('agent-statuses').waitFor();
+      expect(await viewer.getByRole('button', { name: 'Remove' }).count()).toBe(0);
+      const status = await viewer.evaluate(async () => {
+        const res = await fetch('/api/v1/actions', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ kind: 'log', file: 'pricing.ts', line: 18, template: 'x', target: { pool: 'e2e' } }),
+        });
+        return res.status;
+      });
+      expect(status).toBe(403);
+      // The admin-only pages are not in a viewer's navigation.
+      expect(await viewer.getByRole('link', { name: 'Audit log' }).count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('signs out', async () => {
+    await page.goto(`${url}/agents`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login/);
+    await shot('login');
+    await page.goto(`${url}/actions`);
+    await page.waitForURL(/\/login\?redirect=/);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+});
