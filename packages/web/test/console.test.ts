@@ -213,6 +213,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await page.getByLabel('Filter log lines').fill('mug');
     await until('the filter to apply', async () => (await lines.count()) === 1);
     await page.getByLabel('Filter log lines').fill('');
+    await page.getByRole('heading', { name: 'Log lines' }).scrollIntoViewIfNeeded();
     await shot('action-log');
     await page.getByTestId('clear').click();
     await until('the view to clear', async () => (await lines.count()) === 0);
@@ -230,6 +231,11 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
 
   it('shows the hub validation errors under the form fields', async () => {
     await openLine(page, LOOP_LINE);
+    // Keyboard: the code view takes arrow keys and Enter.
+    await page.getByTestId('code').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: `Line ${LOOP_LINE + 1}` }).waitFor();
     await page.getByTestId('add-action').click(); // no template
     const template = page.getByTestId('template');
     await until(
@@ -270,9 +276,10 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await items.getByRole('button', { name: 'Expand 0' }).click();
     await expect(items.getByRole('treeitem', { name: 'sku' }).textContent()).resolves.toContain('"mug"');
     await expect(snapshot.getByRole('list', { name: 'Call stack' }).textContent()).resolves.toContain('quote');
+    await page.getByRole('heading', { name: 'Snapshots' }).scrollIntoViewIfNeeded();
+    await shot('snapshot');
     await snapshot.getByRole('button', { name: 'View JSON' }).click();
     await expect(snapshot.locator('pre.json').textContent()).resolves.toContain('"subtotalCents": 4800');
-    await shot('snapshot');
   }, 60_000);
 
   it('charts a counter metric', async () => {
@@ -284,7 +291,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await page.getByTestId('agent-statuses').getByText('active').waitFor({ timeout: 20_000 });
     for (let i = 0; i < 3; i++) await order('sticker', 1);
     await page.getByText('hits in view').waitFor({ timeout: 30_000 });
-    await page.getByRole('img', { name: /points/ }).waitFor();
+    await page.getByRole('img', { name: /points/ }).scrollIntoViewIfNeeded();
     await shot('metric');
   }, 60_000);
 

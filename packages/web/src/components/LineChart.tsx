@@ -33,8 +33,19 @@ export function LineChart({ samples, label, unit }: LineChartProps) {
               {shortNumber(t.value)}
             </text>
           ))}
-          {s.xTicks.map((t) => (
-            <text key={t.value} x={t.x} y={height - 8} textAnchor="middle">
+          {s.xTicks.map((t, i) => (
+            <text
+              key={t.value}
+              x={t.x}
+              y={height - 8}
+              textAnchor={
+                s.xTicks.length > 1 && i === s.xTicks.length - 1
+                  ? 'end'
+                  : i === 0 && s.xTicks.length > 1
+                    ? 'start'
+                    : 'middle'
+              }
+            >
               {formatTime(t.value).slice(0, 8)}
             </text>
           ))}

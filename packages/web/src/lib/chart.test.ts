@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { niceTicks, scaleSeries, shortNumber } from './chart.js';
+import { bucketSeries, niceTicks, scaleSeries, shortNumber } from './chart.js';
 
 describe('chart geometry', () => {
   it('picks round ticks that cover the range', () => {
@@ -40,5 +40,23 @@ describe('chart geometry', () => {
     expect(shortNumber(1234)).toBe('1.23k');
     expect(shortNumber(2_500_000)).toBe('2.5M');
     expect(shortNumber(0.25)).toBe('0.25');
+  });
+
+  it('fills quiet buckets up to now, per series', () => {
+    const points = [
+      { start: 20_000, count: 4, sum: 40, max: 15 },
+      { start: 0, count: 2, sum: 10, max: 6 },
+    ];
+    expect(bucketSeries(points, 'count', 45_000, 10_000)).toEqual([
+      { t: 0, v: 2 },
+      { t: 10_000, v: 0 },
+      { t: 20_000, v: 4 },
+      { t: 30_000, v: 0 },
+      { t: 40_000, v: 0 },
+    ]);
+    expect(bucketSeries(points, 'avg', 25_000, 10_000).map((p) => p.v)).toEqual([5, null, 10]);
+    expect(bucketSeries(points, 'max', 25_000, 10_000).map((p) => p.v)).toEqual([6, null, 15]);
+    expect(bucketSeries([], 'count', 0, 10_000)).toEqual([]);
+    expect(bucketSeries([{ start: 0, count: 1, sum: 1, max: 1 }], 'count', 1e9, 10_000, 50)).toHaveLength(50);
   });
 });

@@ -99,3 +99,56 @@ export function shortNumber(n: number): string {
 function trim(n: number): string {
   return Number(n.toPrecision(3)).toString();
 }
+
+export type Series = 'count' | 'avg' | 'max' | 'sum';
+
+export interface Bucket {
+  start: number;
+  count: number;
+  sum: number;
+  max: number | null;
+}
+
+/**
+ * One value per bucket from the first stored bucket up to `now`. Buckets without samples count 0 (and have no
+ * average or maximum), so a quiet period shows as such instead of a line joining distant points. The bucket width is
+ * the smallest gap between stored buckets, or `defaultBucketMs`.
+ */
+export function bucketSeries(
+  points: readonly Bucket[],
+  series: Series,
+  now: number,
+  defaultBucketMs: number,
+  maxPoints = 2000,
+): { t: number; v: number | null }[] {
+  const sorted = [...points].sort((a, b) => a.start - b.start);
+  const first = sorted[0];
+  if (first === undefined) return [];
+  let width = defaultBucketMs;
+  for (let i = 1; i < sorted.length; i++) {
+    const gap = (sorted[i]?.start ?? 0) - (sorted[i - 1]?.start ?? 0);
+    if (gap > 0 && gap < width) width = gap;
+  }
+  const value = (p: Bucket): number | null =>
+    series === 'count'
+      ? p.count
+      : series === 'sum'
+        ? p.sum
+        : series === 'max'
+          ? p.max
+          : p.count === 0
+            ? null
+            : p.sum / p.count;
+  const empty = series === 'count' || series === 'sum' ? 0 : null;
+  const byStart = new Map(sorted.map((p) => [p.start, p]));
+  const lastStored = sorted[sorted.length - 1]?.start ?? first.start;
+  const end = Math.max(lastStored, lastStored + Math.floor((now - lastStored) / width) * width);
+  // Never more than maxPoints: keep the newest.
+  const from = Math.max(first.start, end - (maxPoints - 1) * width);
+  const out: { t: number; v: number | null }[] = [];
+  for (let t = from; t <= end; t += width) {
+    const p = byStart.get(t);
+    out.push({ t, v: p === undefined ? empty : value(p) });
+  }
+  return out;
+}

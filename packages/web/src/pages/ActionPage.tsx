@@ -1,10 +1,11 @@
-import type { Action, MetricPoint, StreamServerMessage } from '@spyglass/protocol';
+import { HIT_RETENTION, type Action, type StreamServerMessage } from '@spyglass/protocol';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
 import { useMemo, useRef, useState } from 'react';
 import { api, keys } from '../api';
 import { KindBadge, StateBadge } from '../components/Badges';
 import { LineChart } from '../components/LineChart';
+import { bucketSeries, type Series } from '../lib/chart';
 import { LiveLogs } from '../components/LiveLogs';
 import { SnapshotView } from '../components/SnapshotView';
 import { Empty, ErrorAlert, ErrorState, Loading } from '../components/States';
@@ -198,26 +199,6 @@ function SnapshotsPanel({ action, selected }: { action: Action; selected: string
   );
 }
 
-type Series = 'count' | 'avg' | 'max' | 'sum';
-
-function seriesOf(points: MetricPoint[], series: Series): { t: number; v: number | null }[] {
-  return [...points]
-    .sort((a, b) => a.start - b.start)
-    .map((p) => {
-      const v =
-        series === 'count'
-          ? p.count
-          : series === 'sum'
-            ? p.sum
-            : series === 'max'
-              ? p.max
-              : p.count === 0
-                ? null
-                : p.sum / p.count;
-      return { t: p.start, v };
-    });
-}
-
 function MetricsPanel({ action }: { action: Action }) {
   const metric = action.kind === 'metric' ? action.metric : 'counter';
   const [series, setSeries] = useState<Series>(metric === 'counter' ? 'count' : 'avg');
@@ -271,8 +252,8 @@ function MetricsPanel({ action }: { action: Action }) {
             </div>
           </div>
           <LineChart
-            samples={seriesOf(items, series)}
-            label={`${series} per ${10} s bucket`}
+            samples={bucketSeries(items, series, Date.now(), HIT_RETENTION.metricBucketMs)}
+            label={`${series} per ${HIT_RETENTION.metricBucketMs / 1000} s bucket`}
             {...(unit !== undefined && series !== 'count' ? { unit } : {})}
           />
         </>
