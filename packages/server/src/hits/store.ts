@@ -11,9 +11,9 @@ import {
   type StoredLog,
   type StoredSnapshot,
 } from '@spyglass/protocol';
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { DialectName } from '../storage/db.js';
-import type { Database, SnapshotHitsTable } from '../storage/schema.js';
+import type { Database, LogHitsTable, SnapshotHitsTable } from '../storage/schema.js';
 import { decodeCursor, encodeCursor, inChunks, parseJson } from './cursor.js';
 
 export interface Retention {
@@ -22,6 +22,8 @@ export interface Retention {
   metricBucketMs: number;
   metricRetentionMs: number;
 }
+
+type LogRow = Omit<Insertable<LogHitsTable>, 'id'>;
 
 interface Bucket {
   actionId: string;
@@ -81,30 +83,58 @@ export class HitStore {
   }
 
   async insertLogs(agentId: string, logs: readonly LogHit[]): Promise<void> {
-    if (logs.length === 0) return;
-    const rows = logs.map((l) => ({
-      action_id: l.actionId,
-      agent_id: agentId,
-      at: l.at,
-      level: l.level,
-      message: l.message,
-      trace_id: l.traceId ?? null,
-      span_id: l.spanId ?? null,
-    }));
-    if (this.#dialect === 'mysql') {
-      await inChunks(rows, 250, (chunk) => this.#db.insertInto('log_hits').values(chunk).execute());
-    } else {
-      // One short statement with the batch as a JSON parameter: far cheaper to prepare than a 250-row VALUES list.
-      const json = JSON.stringify(rows);
-      const source =
-        this.#dialect === 'postgres'
-          ? sql`select * from json_to_recordset(${json}::json) as r(action_id text, agent_id text, at bigint, level text, message text, trace_id text, span_id text)`
-          : sql`select value ->> '$.action_id', value ->> '$.agent_id', value ->> '$.at', value ->> '$.level', value ->> '$.message', value ->> '$.trace_id', value ->> '$.span_id' from json_each(${json})`;
-      await sql`insert into log_hits (action_id, agent_id, at, level, message, trace_id, span_id) ${source}`.execute(
-        this.#db,
-      );
+    await this.insertLogBatch(logs.map((log) => ({ agentId, log })));
+  }
+
+  /**
+   * Stores log lines of any number of agents and actions, oldest first, in as few statements as possible. Lines that
+   * retention would remove at once (more than `logsPerAction` newer lines of the same action are in this batch) are
+   * not written at all: every line written later gets a higher id, so they could never be among the newest.
+   */
+  async insertLogBatch(batch: readonly { agentId: string; log: LogHit }[]): Promise<void> {
+    if (batch.length === 0) return;
+    const keep = this.#retention.logsPerAction;
+    const perAction = new Map<string, number>();
+    for (const { log } of batch) perAction.set(log.actionId, (perAction.get(log.actionId) ?? 0) + 1);
+    const rows: LogRow[] = [];
+    for (const { agentId, log: l } of batch) {
+      const left = perAction.get(l.actionId)!;
+      perAction.set(l.actionId, left - 1);
+      if (left > keep) continue; // `keep` newer lines of this action follow in the same batch
+      rows.push({
+        action_id: l.actionId,
+        agent_id: agentId,
+        at: l.at,
+        level: l.level,
+        message: l.message,
+        trace_id: l.traceId ?? null,
+        span_id: l.spanId ?? null,
+      });
     }
-    for (const l of logs) this.#dirtyLogs.add(l.actionId);
+    await this.#insertLogRows(rows);
+    for (const actionId of perAction.keys()) this.#dirtyLogs.add(actionId);
+  }
+
+  /** All rows or none: several statements run in one transaction. */
+  async #insertLogRows(rows: readonly LogRow[]): Promise<void> {
+    const size = this.#dialect === 'mysql' ? 250 : 2000;
+    if (rows.length <= size) return this.#insertLogChunk(this.#db, rows);
+    await this.#db.transaction().execute((trx) => inChunks(rows, size, (chunk) => this.#insertLogChunk(trx, chunk)));
+  }
+
+  async #insertLogChunk(db: Kysely<Database>, rows: readonly LogRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.#dialect === 'mysql') {
+      await db.insertInto('log_hits').values(rows).execute();
+      return;
+    }
+    // One short statement with the batch as a JSON parameter: far cheaper to prepare than a 250-row VALUES list.
+    const json = JSON.stringify(rows);
+    const source =
+      this.#dialect === 'postgres'
+        ? sql`select * from json_to_recordset(${json}::json) as r(action_id text, agent_id text, at bigint, level text, message text, trace_id text, span_id text)`
+        : sql`select value ->> '$.action_id', value ->> '$.agent_id', value ->> '$.at', value ->> '$.level', value ->> '$.message', value ->> '$.trace_id', value ->> '$.span_id' from json_each(${json})`;
+    await sql`insert into log_hits (action_id, agent_id, at, level, message, trace_id, span_id) ${source}`.execute(db);
   }
 
   /** Stores snapshots one by one (each needs its id back) and returns their summaries. */
