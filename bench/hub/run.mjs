@@ -180,7 +180,9 @@ for (let r = 0; r < ROUNDS; r++) {
   while ((arrivals.get(action.id)?.length ?? 0) < N && performance.now() < deadline) await sleep(5);
   const got = (arrivals.get(action.id) ?? []).map((t) => t - started);
   latencies.push(...got);
-  say(`round ${r + 1}: ${got.length}/${N} agents have the action; max ${Math.max(...got).toFixed(0)} ms`);
+  say(
+    `round ${r + 1}: ${got.length}/${N} agents have the action; first ${Math.min(...got).toFixed(0)} ms, max ${Math.max(...got).toFixed(0)} ms`,
+  );
   // wait until the hub recorded every acknowledgement, then clean up
   const ackDeadline = performance.now() + 30_000;
   for (;;) {
