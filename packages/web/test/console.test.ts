@@ -295,12 +295,30 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await shot('metric');
   }, 60_000);
 
-  it('lists actions with per-agent states and methods', async () => {
+  it('shows why an agent refused an action', async () => {
+    await openLine(page, LOOP_LINE);
+    await page.getByTestId('template').fill('added {items.push(1)}');
+    await page.getByTestId('add-action').click();
+    await page.waitForURL(/\/actions\/[0-9a-f-]{36}/);
+    const statuses = page.getByTestId('agent-statuses');
+    await statuses.getByText('error').waitFor({ timeout: 20_000 });
+    await expect(statuses.locator('.field-error').textContent()).resolves.toMatch(/\S/);
+  }, 60_000);
+
+  it('lists actions with per-agent states, methods and reasons', async () => {
     await page.goto(`${url}/actions`);
-    const rows = page.locator('tbody tr');
-    await until('three actions', async () => (await rows.count()) >= 3);
-    await expect(page.locator('tbody').textContent()).resolves.toContain('sku {item.sku} qty {item.quantity}');
-    await page.locator('tbody').getByText('active').first().waitFor();
+    const rows = page.locator('table.table > tbody').first().locator('> tr');
+    await until('four actions', async () => (await rows.count()) >= 4);
+    // Expand the refused one: its agent's state and reason show in the list.
+    await page
+      .getByRole('button', { name: /Per-agent status of log/ })
+      .first()
+      .click();
+    await page.getByTestId('agent-statuses').locator('.field-error').waitFor();
+    await expect(page.locator('table.table > tbody').first().textContent()).resolves.toContain(
+      'sku {item.sku} qty {item.quantity}',
+    );
+    await page.locator('table.table > tbody').first().getByText('active').first().waitFor();
     await shot('actions');
     await page.goto(`${url}/actions/${logActionId}`);
     await expect(page.getByTestId('agent-statuses').textContent()).resolves.toMatch(/active.*(patch|breakpoint)/);

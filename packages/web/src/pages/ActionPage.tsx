@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
 import { useMemo, useRef, useState } from 'react';
 import { api, keys } from '../api';
+import { AgentStatuses, describeAction, targetText } from '../components/ActionBits';
 import { KindBadge, StateBadge } from '../components/Badges';
 import { LineChart } from '../components/LineChart';
 import { bucketSeries, type Series } from '../lib/chart';
@@ -13,7 +14,6 @@ import { formatDateTime, formatTime, relativeTime } from '../lib/format';
 import type { LogLine } from '../lib/log-buffer';
 import { useCanEditActions } from '../session';
 import { useLiveStream } from '../stream';
-import { describeAction, targetText } from './ActionsPage';
 
 /** Runs `fn` at most once per `ms` (trailing call kept). */
 function useThrottled(fn: () => void, ms: number): () => void {
@@ -34,89 +34,6 @@ function useThrottled(fn: () => void, ms: number): () => void {
       }, wait);
     }
   };
-}
-
-function AgentStatuses({ action }: { action: Action }) {
-  const statuses = useQuery({
-    queryKey: keys.actionAgents(action.id),
-    queryFn: () => api.actions.agents(action.id, { limit: 200 }),
-    // Statuses also arrive on the live stream; poll quickly only while an agent has yet to settle.
-    refetchInterval: (q) => {
-      const items = q.state.data?.items;
-      const settling = items === undefined || items.length === 0 || items.some((s) => s.state === 'pending');
-      return action.state === 'active' && settling ? 1000 : 10_000;
-    },
-  });
-  const agents = useQuery({
-    queryKey: keys.agents({ pool: action.target.pool, forAction: true }),
-    queryFn: () => api.agents.list({ pool: action.target.pool, limit: 200 }),
-    staleTime: 30_000,
-  });
-  const byId = new Map((agents.data?.items ?? []).map((a) => [a.id, a]));
-  if (statuses.isPending) return <Loading label="Loading agent statuses…" />;
-  if (statuses.isError) return <ErrorState error={statuses.error} onRetry={() => void statuses.refetch()} />;
-  const items = statuses.data.items;
-  if (items.length === 0)
-    return (
-      <Empty title="No agent has reported on this action yet">
-        <p>Matching agents receive it within a moment; an agent that has not loaded the file reports it as pending.</p>
-      </Empty>
-    );
-  return (
-    <div className="table-wrap">
-      <table className="table" data-testid="agent-statuses">
-        <thead>
-          <tr>
-            <th scope="col">Agent</th>
-            <th scope="col">State</th>
-            <th scope="col">Method</th>
-            <th scope="col">Where / why</th>
-            <th scope="col">Hits</th>
-            <th scope="col">Reported</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((s) => {
-            const a = byId.get(s.agentId);
-            return (
-              <tr key={s.agentId}>
-                <td>
-                  {a === undefined ? (
-                    <span className="mono">{s.agentId.slice(0, 8)}</span>
-                  ) : (
-                    <>
-                      {a.service.name}{' '}
-                      <span className="subtle mono">
-                        {a.hostname}:{a.pid}
-                      </span>
-                    </>
-                  )}
-                </td>
-                <td>
-                  <StateBadge state={s.state} />
-                </td>
-                <td>
-                  {s.method === null ? <span className="subtle">—</span> : <span className="badge">{s.method}</span>}
-                </td>
-                <td>
-                  {s.location !== null && (
-                    <div className="mono">
-                      {s.location.file}:{s.location.line}
-                    </div>
-                  )}
-                  {s.reason !== null && (
-                    <div className={s.state === 'error' ? 'field-error' : 'subtle'}>{s.reason}</div>
-                  )}
-                </td>
-                <td className="mono">{s.hits}</td>
-                <td title={new Date(s.at).toISOString()}>{relativeTime(s.at)}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
-  );
 }
 
 function LogsPanel({ action }: { action: Action }) {

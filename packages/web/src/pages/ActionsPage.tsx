@@ -1,58 +1,25 @@
-import type { Action } from '@spyglass/protocol';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
-import { useEffect, useState } from 'react';
+import { Fragment, useEffect, useState } from 'react';
 import { api, keys } from '../api';
 import { KindBadge, StateBadge } from '../components/Badges';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { relativeTime, shortLocation } from '../lib/format';
 import type { ActionsSearch } from '../router';
 import { useDebounced } from '../useDebounced';
-
-export function describeAction(a: Action): string {
-  switch (a.kind) {
-    case 'log':
-      return a.template;
-    case 'snapshot':
-      return a.expressions.length > 0 ? `watch ${a.expressions.join(', ')}` : 'stack and variables';
-    case 'metric':
-      return `${a.metric} ${a.name}`;
-  }
-}
-
-export function targetText(a: Action): string {
-  const t = a.target;
-  const parts = [`pool ${t.pool}`];
-  if (t.service !== undefined) parts.push(`service ${t.service}`);
-  if (t.agentIds !== undefined) parts.push(`${t.agentIds.length} agent${t.agentIds.length === 1 ? '' : 's'}`);
-  if (t.tags !== undefined)
-    parts.push(
-      Object.entries(t.tags)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' '),
-    );
-  return parts.join(' · ');
-}
-
-/** Per-agent states as short badges: 2 active · 1 error. */
-export function StatusCounts({ counts }: { counts: Record<string, number> }) {
-  const entries = Object.entries(counts).filter(([, n]) => n > 0);
-  if (entries.length === 0) return <span className="subtle">no agent yet</span>;
-  return (
-    <span className="inline" style={{ flexWrap: 'wrap' }}>
-      {entries.map(([state, n]) => (
-        <span key={state} className="inline">
-          {n} <StateBadge state={state} />
-        </span>
-      ))}
-    </span>
-  );
-}
+import { AgentStatuses, StatusCounts, describeAction, targetText } from '../components/ActionBits';
 
 export function ActionsPage() {
   const search = useSearch({ from: '/app/actions' });
   const navigate = useNavigate({ from: '/actions' });
   const [service, setService] = useState(search.service ?? '');
+  const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (id: string): void =>
+    setOpen((prev) => {
+      const next = new Set(prev);
+      if (!next.delete(id)) next.add(id);
+      return next;
+    });
   const debounced = useDebounced(service.trim());
   useEffect(() => {
     if ((debounced === '' ? undefined : debounced) !== search.service) {
@@ -143,6 +110,9 @@ export function ActionsPage() {
           <table className="table">
             <thead>
               <tr>
+                <th scope="col">
+                  <span className="sr-only">Agents</span>
+                </th>
                 <th scope="col">Kind</th>
                 <th scope="col">Where</th>
                 <th scope="col">What</th>
@@ -155,34 +125,56 @@ export function ActionsPage() {
             </thead>
             <tbody>
               {items.map((a) => (
-                <tr
-                  key={a.id}
-                  className="clickable"
-                  onClick={() => void navigate({ to: '/actions/$actionId', params: { actionId: a.id }, search: {} })}
-                >
-                  <td>
-                    <KindBadge kind={a.kind} />
-                  </td>
-                  <td className="mono">
-                    <Link to="/actions/$actionId" params={{ actionId: a.id }} onClick={(e) => e.stopPropagation()}>
-                      {shortLocation(a.file, a.line)}
-                    </Link>
-                  </td>
-                  <td className="mono" style={{ maxWidth: 280, overflow: 'hidden', textOverflow: 'ellipsis' }}>
-                    {describeAction(a)}
-                  </td>
-                  <td>{targetText(a)}</td>
-                  <td>
-                    <StateBadge state={a.state} />
-                  </td>
-                  <td>
-                    <StatusCounts counts={a.statusCounts} />
-                  </td>
-                  <td className="mono">
-                    {a.hitCount}/{a.maxHits}
-                  </td>
-                  <td title={new Date(a.createdAt).toISOString()}>{relativeTime(a.createdAt)}</td>
-                </tr>
+                <Fragment key={a.id}>
+                  <tr
+                    className="clickable"
+                    onClick={() => void navigate({ to: '/actions/$actionId', params: { actionId: a.id }, search: {} })}
+                  >
+                    <td>
+                      <button
+                        type="button"
+                        className="small"
+                        aria-expanded={open.has(a.id)}
+                        aria-label={`Per-agent status of ${a.kind} at ${shortLocation(a.file, a.line)}`}
+                        onClick={(e) => {
+                          e.stopPropagation();
+                          toggle(a.id);
+                        }}
+                      >
+                        {open.has(a.id) ? '▾' : '▸'}
+                      </button>
+                    </td>
+                    <td>
+                      <KindBadge kind={a.kind} />
+                    </td>
+                    <td className="mono">
+                      <Link to="/actions/$actionId" params={{ actionId: a.id }} onClick={(e) => e.stopPropagation()}>
+                        {shortLocation(a.file, a.line)}
+                      </Link>
+                    </td>
+                    <td className="mono" style={{ maxWidth: 280, overflow: 'hidden', textOverflow: 'ellipsis' }}>
+                      {describeAction(a)}
+                    </td>
+                    <td>{targetText(a)}</td>
+                    <td>
+                      <StateBadge state={a.state} />
+                    </td>
+                    <td>
+                      <StatusCounts counts={a.statusCounts} />
+                    </td>
+                    <td className="mono">
+                      {a.hitCount}/{a.maxHits}
+                    </td>
+                    <td title={new Date(a.createdAt).toISOString()}>{relativeTime(a.createdAt)}</td>
+                  </tr>
+                  {open.has(a.id) && (
+                    <tr>
+                      <td colSpan={9} style={{ background: 'var(--surface-2)' }}>
+                        <AgentStatuses action={a} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
               ))}
             </tbody>
           </table>
