@@ -223,6 +223,10 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
 
   it('follows every log line of the service on the live page', async () => {
     await page.goto(`${url}/live?pool=e2e&service=shop`);
+    // Recent stored lines first, labelled with their action's location, then new ones as they come.
+    const earlier = page.getByTestId('log-line').filter({ hasText: 'sku sticker qty 5' }).first();
+    await earlier.waitFor();
+    await expect(earlier.textContent()).resolves.toContain('pricing.ts:18');
     await page.getByTestId('stream-state').getByText('live').waitFor();
     await order('mug', 1);
     await page.getByTestId('log-line').filter({ hasText: 'sku mug qty 1' }).first().waitFor();

@@ -97,7 +97,7 @@ export function LiveLogs({ initial, subscription, actionLabel, onDropped, tall, 
         <ConnectionState state={streamState} />
         <span className="subtle" aria-live="polite">
           {shown.length === state.lines.length
-            ? `${state.lines.length} lines`
+            ? `${state.lines.length} line${state.lines.length === 1 ? '' : 's'}`
             : `${shown.length} of ${state.lines.length} lines`}
           {state.dropped + dropped > 0 && ` · ${state.dropped + dropped} older dropped`}
         </span>

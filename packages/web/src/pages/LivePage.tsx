@@ -25,21 +25,34 @@ export function LivePage() {
   const chosen =
     search.pool !== undefined && search.service !== undefined ? { pool: search.pool, service: search.service } : null;
 
+  // Log actions of the pool that reach this service: by service name, or by naming one of its agents.
   const actions = useQuery({
-    queryKey: keys.actions({ pool: chosen?.pool, service: chosen?.service, kind: 'log', forLive: true }),
-    queryFn: () =>
-      api.actions.list({ pool: chosen?.pool ?? '', service: chosen?.service ?? '', kind: 'log', limit: 100 }),
+    queryKey: keys.actions({ pool: chosen?.pool, kind: 'log', forLive: true }),
+    queryFn: () => api.actions.list({ pool: chosen?.pool ?? '', kind: 'log', limit: 200 }),
     enabled: chosen !== null,
     refetchInterval: 15_000,
   });
+  const serviceActions = useMemo(() => {
+    if (chosen === null) return [];
+    const agentIds = new Set(
+      (agents.data?.items ?? [])
+        .filter((a) => a.poolName === chosen.pool && a.service.name === chosen.service)
+        .map((a) => a.id),
+    );
+    return (actions.data?.items ?? []).filter(
+      (a) =>
+        (a.target.service === undefined || a.target.service === chosen.service) &&
+        (a.target.agentIds === undefined || a.target.agentIds.some((id) => agentIds.has(id))),
+    );
+  }, [actions.data, agents.data, chosen]);
   const labels = useMemo(
     () => new Map((actions.data?.items ?? []).map((a) => [a.id, shortLocation(a.file, a.line)])),
     [actions.data],
   );
   const recent = useQuery({
-    queryKey: ['live-recent', chosen?.pool, chosen?.service, (actions.data?.items ?? []).map((a) => a.id).join(',')],
+    queryKey: ['live-recent', chosen?.pool, chosen?.service, serviceActions.map((a) => a.id).join(',')],
     queryFn: async (): Promise<LogLine[]> => {
-      const active = (actions.data?.items ?? []).filter((a) => a.state === 'active').slice(0, 10);
+      const active = serviceActions.filter((a) => a.state === 'active').slice(0, 10);
       const pages = await Promise.all(active.map((a) => api.actions.logs(a.id, { limit: 100 })));
       return pages.flatMap((p) =>
         p.items.map((l) => ({
