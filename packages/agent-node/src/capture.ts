@@ -1,5 +1,6 @@
 import { types } from 'node:util';
 import type { CaptureLimits, CapturedValue } from '@spyglass/protocol';
+import { isAgentName } from './names.js';
 import { REDACTED, type Redactor } from './redact.js';
 import { className } from './render.js';
 
@@ -32,10 +33,12 @@ export class Capturer {
     return this.bytes > this.limits.maxBytes;
   }
 
-  /** The own enumerable data properties of a scope-like object as named values (a frame's locals). */
+  /** The own enumerable data properties of a scope-like object as named values (a frame's locals). The agent's own
+   *  variables (declared by patches in the host's functions) are left out. */
   entries(obj: object): CapturedValue[] {
     const out: CapturedValue[] = [];
     for (const key of Object.keys(obj)) {
+      if (isAgentName(key)) continue;
       if (out.length >= this.limits.maxProperties) {
         this.truncated = true;
         break;

@@ -60,8 +60,15 @@ describe('compileExpression', () => {
     ['a; b', /unexpected text/],
     ['', /empty/],
     [`${H}.log(1)`, /reserved|not allowed/],
+    ['__sgT3 + 1', /__sgT3 is reserved for the agent/],
+    ['x.y > __sgD12', /__sgD12 is reserved for the agent/],
+    ['`${__sgE}`', /__sgE is reserved for the agent/],
   ])('rejects %s', (src, why) => {
     expect(() => compileExpression(src, H)).toThrow(why);
+  });
+
+  it('accepts names that only look like the agent\'s', () => {
+    expect(run('__sg + __sgx + __sgTx + __sg1', { __sg: 1, __sgx: 2, __sgTx: 3, __sg1: 4 })).toBe(10);
   });
 
   it('lists free identifiers and the last name for redaction', () => {

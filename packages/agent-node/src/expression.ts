@@ -1,6 +1,7 @@
 import { parseExpressionAt, type Node } from 'acorn';
 import { types } from 'node:util';
 import { MAX_EXPRESSION_LENGTH } from '@spyglass/protocol';
+import { isAgentName } from './names.js';
 
 /**
  * Expressions and conditions are parsed with acorn and accepted only in side-effect-free forms: no assignment,
@@ -166,7 +167,7 @@ export function compileExpression(source: string, hook: string): CompiledExpress
       }
       case 'Identifier': {
         const name = node.name as string;
-        if (name === hook) throw new ExpressionError(`${name} is reserved`);
+        if (name === hook || isAgentName(name)) throw new ExpressionError(`${name} is reserved for the agent`);
         identifiers.add(name);
         return name;
       }

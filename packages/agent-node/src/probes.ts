@@ -15,7 +15,8 @@ import {
   type Insertion,
   type StatementSite,
 } from './patch.js';
-import { HOOK, type ActionRuntime, type Runtime } from './runtime.js';
+import { CATCH_VAR, HOOK, durationVar, ticVar } from './names.js';
+import type { ActionRuntime, Runtime } from './runtime.js';
 
 interface ScriptPatchState {
   script: ScriptInfo;
@@ -113,13 +114,14 @@ export class Probes {
         return;
       }
       const i = rt.index;
+      const D = durationVar(i);
       const ins = functionExitInsertions(
         fn,
         {
-          start: `var __sgD${i}=${HOOK}.on(${i})?${HOOK}.tic(${i}):undefined;`,
-          retOpen: `${HOOK}.ret(${i},__sgD${i},`,
+          start: `var ${D}=${HOOK}.on(${i})?${HOOK}.tic(${i}):undefined;`,
+          retOpen: `${HOOK}.ret(${i},${D},`,
           retClose: ')',
-          stop: `;${HOOK}.toc(${i},__sgD${i});`,
+          stop: `;${HOOK}.toc(${i},${D});`,
         },
         ++this.seq,
       );
@@ -347,7 +349,8 @@ export class Probes {
     const i = rt.index;
     const H = HOOK;
     const cond = rt.condition ? `&&(${rt.condition.code})` : '';
-    const guard = (body: string): string => `try{${body}}catch(__sgE){${H}.err(${i},__sgE)}`;
+    const guard = (body: string): string => `try{${body}}catch(${CATCH_VAR}){${H}.err(${i},${CATCH_VAR})}`;
+    const T = ticVar(i);
     const a = rt.action;
     switch (a.kind) {
       case 'log':
@@ -362,8 +365,8 @@ export class Probes {
             return guard(`if(${H}.on(${i})${cond})${H}.gauge(${i},(${rt.expressions[0]?.code ?? 'undefined'}))`);
           case 'tictoc':
             return which === 'start'
-              ? guard(`var __sgT${i}=${H}.on(${i})${cond}?${H}.tic(${i}):undefined`)
-              : guard(`if(__sgT${i}!==undefined){${H}.toc(${i},__sgT${i});__sgT${i}=undefined}`);
+              ? guard(`var ${T}=${H}.on(${i})${cond}?${H}.tic(${i}):undefined`)
+              : guard(`if(${T}!==undefined){${H}.toc(${i},${T});${T}=undefined}`);
           case 'duration':
             throw new Error('duration patches the function body');
         }

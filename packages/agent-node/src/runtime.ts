@@ -12,10 +12,10 @@ import { callMethod, callPure, compileExpression, type CompiledExpression } from
 import { DURATION_BOUNDS_MS, MetricAggregate } from './metrics.js';
 import type { Redactor } from './redact.js';
 import { DEFAULT_RENDER_LIMITS, renderValue } from './render.js';
+import { HOOK } from './names.js';
 import { parseTemplate } from './template.js';
 
-/** The global the instrumented code calls. */
-export const HOOK = '__spyglass';
+export { HOOK } from './names.js';
 
 /** Everything the agent knows about one action while it runs. */
 export interface ActionRuntime {

@@ -5,7 +5,7 @@ import type { InspectorSession } from './inspector.js';
 import { originalFor, type ScriptRegistry } from './locate.js';
 import type { Redactor } from './redact.js';
 import type { ActionRuntime } from './runtime.js';
-import { HOOK } from './runtime.js';
+import { HOOK } from './names.js';
 
 interface RemoteObject {
   type: string;

@@ -59,6 +59,13 @@ export function spacer(n) {
   return n + 1; // @spacer-return
 }
 
+// Timed by a tictoc and a duration patch (which declare variables of their own) and snapshotted in between.
+export function timed(n) {
+  const start = n * 3; // @timed-start
+  const mid = start + 1; // @timed-snap
+  return mid; // @timed-end
+}
+
 let ticks = 0;
 const greet = makeGreeter('hello', '!');
 const cart = new Cart('ann');
@@ -70,6 +77,7 @@ const timer = setInterval(() => {
   greet('bob');
   inspectMe({ name: 'ann', password: 'hunter2', token: 'abc' });
   spacer(ticks);
+  timed(ticks);
   helperA(ticks);
   helperB(ticks);
   hidden(ticks);

@@ -112,6 +112,32 @@ describe.each(RUNTIMES)('ESM app on $name', (runtime) => {
       file: 'scenario.mjs',
       line: L('handle-total') - 1,
     });
+    a.timedTic = action({
+      kind: 'metric',
+      metric: 'tictoc',
+      name: 'timed.tictoc',
+      file: 'scenario.mjs',
+      line: L('timed-start'),
+      endLine: L('timed-end'),
+    });
+    a.timedDuration = action({
+      kind: 'metric',
+      metric: 'duration',
+      name: 'timed.duration',
+      file: 'scenario.mjs',
+      line: L('timed-start') - 1,
+    });
+    a.timedSnap = action(
+      { kind: 'snapshot', file: 'scenario.mjs', line: L('timed-snap'), expressions: ['start'] },
+      { maxHits: 3 },
+    );
+    a.reservedWatch = action({
+      kind: 'snapshot',
+      file: 'scenario.mjs',
+      line: L('timed-snap'),
+      expressions: ['typeof __sgT1'],
+    });
+    a.reservedLog = action({ kind: 'log', file: 'scenario.mjs', line: L('timed-end'), template: '{__sgD2}' });
     a.blocked = action({ kind: 'log', file: 'test/esm/c/blocked.mjs', line: 2, template: 'x' });
     hub.setActions(Object.values(a));
     app = runScenario(runtime, scenario, hubEnv(hub.url, hub.key, { SPYGLASS_BLOCKLIST: '/esm/c/' }));
@@ -192,6 +218,31 @@ describe.each(RUNTIMES)('ESM app on $name', (runtime) => {
     // maxHits 2: exactly two snapshots, then completed.
     await hub.waitForStatus(a.snapshot!.id, (s) => s.state === 'completed');
     expect(hub.snapshots.filter((s) => s.actionId === a.snapshot!.id)).toHaveLength(2);
+  });
+
+  it("never shows the agent's own variables in snapshot locals, and expressions may not name them", async () => {
+    for (const x of [a.timedTic, a.timedDuration]) {
+      expect((await hub.waitForStatus(x!.id, (s) => s.state === 'active')).method).toBe('patch');
+    }
+    await hub.waitForStatus(a.timedSnap!.id, (s) => s.state === 'completed');
+    const snaps = hub.snapshots.filter((s) => s.actionId === a.timedSnap!.id);
+    expect(snaps).toHaveLength(3);
+    // Patched before the first hit: the function holds the tictoc and duration variables while it is captured.
+    for (const snap of snaps) {
+      const top = snap.frames[0]!;
+      expect(top.functionName).toBe('timed');
+      const names = (top.locals ?? []).map((v) => v.name);
+      expect(names).toEqual(expect.arrayContaining(['n', 'start', 'mid']));
+      for (const f of snap.frames) for (const v of f.locals ?? []) expect(v.name).not.toMatch(/^__s(g|pyglass)/);
+      expect(snap.watches[0]?.value?.type).toBe('number');
+    }
+    const inspect = hub.snapshots.find((s) => s.actionId === a.snapshot!.id)!;
+    expect(hub.status(a.tictoc!.id)?.method).toBe('patch');
+    for (const v of inspect.frames[0]!.locals ?? []) expect(v.name).not.toMatch(/^__sg/);
+    for (const x of [a.reservedWatch, a.reservedLog]) {
+      const st = await hub.waitForStatus(x!.id, (s) => s.state === 'error');
+      expect(st.reason).toMatch(/__sg[TD]\d is reserved for the agent/);
+    }
   });
 
   it('redacts secrets in log messages', async () => {
