@@ -55,6 +55,8 @@ describe('redaction', () => {
     const long = '4'.repeat(200_000) + ' Bearer ' + 'a'.repeat(200_000);
     const t0 = performance.now();
     new Redactor({ names: [], values: DEFAULT_REDACT_VALUES, maxScanLength: 1_000_000 }).redactString(long);
-    expect(performance.now() - t0).toBeLessThan(500);
+    // A super-linear scan of 400 000 characters takes minutes; a linear one well under a second on an idle machine.
+    // The bound is loose on purpose so a loaded machine does not fail it.
+    expect(performance.now() - t0).toBeLessThan(10_000);
   });
 });
