@@ -220,10 +220,11 @@ describe('agent gateway: hits and lifecycle', () => {
     const a = await hub.api<{ id: string }>(
       'POST',
       '/api/v1/actions',
-      logAction(pool.name, { expiresAt: Date.now() + 400 }),
+      // Long enough that the action reaches the agent before it expires even on a loaded machine.
+      logAction(pool.name, { expiresAt: Date.now() + 2000 }),
     );
-    await agent.next('actions', (f) => f.items.some((i) => i.id === a.body.id));
-    await agent.next('actions', (f) => !f.items.some((i) => i.id === a.body.id));
+    await agent.next('actions', (f) => f.items.some((i) => i.id === a.body.id), 15_000);
+    await agent.next('actions', (f) => !f.items.some((i) => i.id === a.body.id), 15_000);
     expect((await hub.api<{ state: string }>('GET', `/api/v1/actions/${a.body.id}`)).body.state).toBe('expired');
     await agent.close();
   });
