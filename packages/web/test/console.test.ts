@@ -157,6 +157,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     });
     admin = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
     admin.setDefaultTimeout(15_000);
+    await admin.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
   }, 120_000);
 
   afterAll(async () => {
@@ -282,6 +283,14 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await expect(snapshot.getByRole('list', { name: 'Call stack' }).textContent()).resolves.toContain('quote');
     await page.getByRole('heading', { name: 'Snapshots' }).scrollIntoViewIfNeeded();
     await shot('snapshot');
+    await snapshot.getByRole('button', { name: 'Copy as JSON' }).click();
+    await snapshot.getByRole('button', { name: 'Copied' }).waitFor();
+    const copied = JSON.parse(await page.evaluate(() => navigator.clipboard.readText())) as {
+      frames: { function: string; locals?: Record<string, unknown> }[];
+      watches: Record<string, unknown>;
+    };
+    expect(copied.frames[0]).toMatchObject({ function: 'quote', locals: { subtotalCents: 4800, count: 4 } });
+    expect(copied.watches).toMatchObject({ 'count * 2': 8, 'items.length': 1 });
     await snapshot.getByRole('button', { name: 'View JSON' }).click();
     await expect(snapshot.locator('pre.json').textContent()).resolves.toContain('"subtotalCents": 4800');
   }, 60_000);
