@@ -47,6 +47,7 @@ describe('console static files', () => {
     expect(asset.headers['content-type']).toMatch(/javascript/);
     expect(asset.headers['cache-control']).toMatch(/immutable/);
     expect((await built.inject({ url: '/favicon.svg' })).statusCode).toBe(200);
+    expect((await built.inject({ url: '/index.html' })).body).toContain('<div id="root">');
   });
 
   it('answers index.html for client-side routes a browser navigates to', async () => {

@@ -64,7 +64,7 @@ export async function consoleRoutes(app: FastifyInstance, dir: string = DEFAULT_
         const immutable = rel.startsWith('assets/');
         return reply.sendFile(rel, immutable ? { maxAge: '365d', immutable: true } : { maxAge: 0 });
       }
-      if (rel !== '' && !wantsHtml(request)) throw notFound();
+      if (rel !== '' && rel !== 'index.html' && !wantsHtml(request)) throw notFound();
       if (!built) return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT);
       return reply.header('cache-control', 'no-cache').sendFile('index.html', { maxAge: 0, cacheControl: false });
     };
