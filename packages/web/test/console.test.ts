@@ -77,6 +77,9 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
   async function signIn(context: BrowserContext, email: string, password: string): Promise<Page> {
     const p = await context.newPage();
     p.on('pageerror', (err) => pageErrors.push(err.message));
+    p.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) pageErrors.push(m.text());
+    });
     await p.goto(`${url}/`);
     await p.waitForURL(/\/login/);
     await p.getByLabel('Email').fill(email);

@@ -44,6 +44,26 @@ export function assetPath(url: string): string | null {
 const wantsHtml = (request: FastifyRequest): boolean => (request.headers.accept ?? '').includes('text/html');
 
 /**
+ * Headers on every console response: scripts only from the hub itself, API and live stream to the same origin, never
+ * inside a frame of another site.
+ */
+export const CONSOLE_HEADERS: Record<string, string> = {
+  'content-security-policy': [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join('; '),
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'same-origin',
+};
+
+/**
  * The web console at `/`: static files from the built console, and `index.html` for every other browser navigation
  * (client-side routes such as `/agents/…`). API paths and non-HTML requests for unknown paths keep the JSON 404.
  * Without a built console, `/` answers a short page telling how to build it.
@@ -56,6 +76,7 @@ export async function consoleRoutes(app: FastifyInstance, dir: string = DEFAULT_
     const handler = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
       const notFound = (): SpyglassError =>
         new SpyglassError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`);
+      void reply.headers(CONSOLE_HEADERS);
       const rel = assetPath(request.url);
       if (rel === null || rel === 'api' || rel.startsWith('api/')) throw notFound();
       const built = existsSync(path.join(root, 'index.html'));
