@@ -74,7 +74,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
   const shot = (name: string, p: Page = page): Promise<Buffer> =>
     p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
 
-  async function signIn(context: BrowserContext, email: string, password: string): Promise<Page> {
+  async function signIn(context: BrowserContext, email: string, password: string, loginShot?: string): Promise<Page> {
     const p = await context.newPage();
     p.on('pageerror', (err) => pageErrors.push(err.message));
     p.on('console', (m) => {
@@ -82,6 +82,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     });
     await p.goto(`${url}/`);
     await p.waitForURL(/\/login/);
+    if (loginShot !== undefined) await shot(loginShot, p);
     await p.getByLabel('Email').fill(email);
     await p.getByLabel('Password').fill(password);
     await p.getByRole('button', { name: 'Sign in' }).click();
@@ -171,7 +172,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
   });
 
   it('signs in and sees the agent, live', async () => {
-    page = await signIn(admin, 'admin@localhost', ADMIN_PASSWORD);
+    page = await signIn(admin, 'admin@localhost', ADMIN_PASSWORD, 'login');
     const row = page.locator('tr', { hasText: 'shop' });
     await row.getByText('connected').waitFor();
     await expect(row.textContent()).resolves.toContain('region=eu');
@@ -415,7 +416,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await page.goto(`${url}/agents`);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/login/);
-    await shot('login');
+    await shot('login-dark');
     await page.goto(`${url}/actions`);
     await page.waitForURL(/\/login\?redirect=/);
     expect(pageErrors).toEqual([]);
