@@ -5,6 +5,7 @@ import {
   type Agent,
   type AgentActionStatus,
   type AgentQuery,
+  type AgentSources,
   type ApiToken,
   type AuditEvent,
   type AuditQuery,
@@ -27,6 +28,7 @@ import {
   type StoredLog,
   type StoredSnapshot,
   type UpdateUserBody,
+  type SourceContent,
   type User,
 } from '@spyglass/protocol';
 import { SpyglassClientError } from './errors.js';
@@ -264,6 +266,11 @@ export class SpyglassClient {
     get: (id: string) => this.request<Agent>('GET', `/api/v1/agents/${enc(id)}`),
     /** Admins: forget an agent (a connected one is disconnected). */
     delete: (id: string) => this.request<void>('DELETE', `/api/v1/agents/${enc(id)}`),
+    /** Source files a connected agent has loaded (originals through source maps, and compiled scripts). */
+    sources: (id: string) => this.request<AgentSources>('GET', `/api/v1/agents/${enc(id)}/sources`),
+    /** One file's text as the agent read it (size-limited, blocklist and redaction applied; audited). */
+    sourceContent: (id: string, path: string) =>
+      this.request<SourceContent>('GET', `/api/v1/agents/${enc(id)}/sources/content`, { query: { path } }),
   };
 
   // ---- actions and their hits -----------------------------------------------------------------------------------------

@@ -1,16 +1,12 @@
 import { SpyglassClient, isSpyglassClientError } from '@spyglass/client';
-import type { AgentSources, SourceContent } from '@spyglass/protocol';
 
 /** The console talks to the hub that served it, with the session cookie. */
 export const api = new SpyglassClient({ baseUrl: window.location.origin, credentials: 'same-origin' });
 
-/** Source browsing (hub endpoints under `/api/v1/agents/:id/sources`), through the client's typed request call. */
+/** Source browsing (hub endpoints under `/api/v1/agents/:id/sources`). */
 export const sources = {
-  list: (agentId: string) => api.request<AgentSources>('GET', `/api/v1/agents/${encodeURIComponent(agentId)}/sources`),
-  read: (agentId: string, path: string) =>
-    api.request<SourceContent>('GET', `/api/v1/agents/${encodeURIComponent(agentId)}/sources/content`, {
-      query: { path },
-    }),
+  list: (agentId: string) => api.agents.sources(agentId),
+  read: (agentId: string, path: string) => api.agents.sourceContent(agentId, path),
 };
 
 /** Query keys, one place so invalidation matches what pages read. */
