@@ -20,7 +20,7 @@ import { Probes } from './probes.js';
 import { Redactor } from './redact.js';
 import { SourceCatalog } from './sources.js';
 import { HOOK, Runtime, type ActionRuntime, type Hooks } from './runtime.js';
-import { OBJECT_GROUP, captureSnapshot, grabSlot } from './snapshot.js';
+import { captureSnapshot, grabSlot } from './snapshot.js';
 import { activeTraceIds } from './otel.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -331,11 +331,8 @@ export class Agent {
       this.log('snapshot failed', err);
       if (owner) this.runtime.error(owner, err);
     } finally {
-      try {
-        this.inspector.post('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP });
-      } catch {
-        // Nothing held.
-      }
+      // The capture creates no remote objects of its own (one callFunctionOn with an undefined result); the pause's
+      // own objects are released by V8 on resume.
       try {
         this.inspector.post('Debugger.resume');
       } catch (err) {

@@ -2,7 +2,24 @@ import { types } from 'node:util';
 import type { CaptureLimits, CapturedValue } from '@spyglass/protocol';
 import { isAgentName } from './names.js';
 import { REDACTED, type Redactor } from './redact.js';
-import { className } from './render.js';
+import {
+  className,
+  dataValue,
+  dateText,
+  functionName,
+  isArray,
+  isProxy,
+  mapEntries,
+  mapSize,
+  ownDescriptor,
+  ownKeys,
+  regexpText,
+  setSize,
+  setValues,
+  stringSlice,
+  symbolText,
+  typedLength,
+} from './safe.js';
 
 /**
  * Turns live values into the bounded `CapturedValue` tree of a snapshot. Reads data properties through their
@@ -35,16 +52,25 @@ export class Capturer {
 
   /** The own enumerable data properties of a scope-like object as named values (a frame's locals). The agent's own
    *  variables (declared by patches in the host's functions) are left out. */
-  entries(obj: object): CapturedValue[] {
-    const out: CapturedValue[] = [];
-    for (const key of Object.keys(obj)) {
-      if (isAgentName(key)) continue;
-      if (out.length >= this.limits.maxProperties) {
+  entries(obj: object, out: CapturedValue[] = [], skip?: ReadonlySet<string>): CapturedValue[] {
+    if (isProxy(obj)) return out;
+    let keys: string[];
+    try {
+      keys = ownKeys(obj);
+    } catch {
+      return out;
+    }
+    let n = 0;
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k] as string;
+      if (isAgentName(key) || skip?.has(key)) continue;
+      if (n >= this.limits.maxProperties) {
         this.truncated = true;
         break;
       }
       if (this.full) break;
-      out.push(this.property(obj, key, 0));
+      out[out.length] = this.property(obj, key, 0);
+      n++;
     }
     return out;
   }
@@ -52,7 +78,7 @@ export class Capturer {
   private property(obj: object, key: string, depth: number): CapturedValue {
     let d: PropertyDescriptor | undefined;
     try {
-      d = Object.getOwnPropertyDescriptor(obj, key);
+      d = ownDescriptor(obj, key);
     } catch {
       return { name: key, type: 'undefined', error: 'unreadable' };
     }
@@ -70,13 +96,16 @@ export class Capturer {
 
   value(v: unknown, depth: number, name?: string): CapturedValue {
     const node: CapturedValue = name === undefined ? { type: typeOf(v) } : { name, type: typeOf(v) };
-    if (!this.spend((name?.length ?? 0) + 24)) return { ...node, truncated: true };
+    if (!this.spend((name?.length ?? 0) + 24)) {
+      node.truncated = true;
+      return node;
+    }
     switch (typeof v) {
       case 'string': {
         node.size = v.length;
         let s = v;
         if (s.length > this.limits.maxStringLength) {
-          s = s.slice(0, this.limits.maxStringLength);
+          s = stringSlice(s, 0, this.limits.maxStringLength);
           node.truncated = true;
           this.truncated = true;
         }
@@ -88,20 +117,17 @@ export class Capturer {
       }
       case 'number':
       case 'boolean':
-        node.value = String(v);
-        return node;
       case 'bigint':
-        node.value = `${v}n`;
+        node.value = typeof v === 'bigint' ? `${v}n` : `${v}`;
         return node;
       case 'undefined':
         return node;
       case 'symbol':
-        node.value = v.toString();
+        node.value = symbolText(v);
         return node;
       case 'function': {
         node.className = 'Function';
-        const d = Object.getOwnPropertyDescriptor(v, 'name');
-        node.value = d && typeof d.value === 'string' && d.value ? d.value : 'anonymous';
+        node.value = isProxy(v) ? 'Proxy' : functionName(v);
         return node;
       }
       case 'object':
@@ -112,113 +138,118 @@ export class Capturer {
       return node;
     }
     const obj = v;
-    if (types.isProxy(obj)) {
+    if (isProxy(obj)) {
       node.className = 'Proxy';
       node.value = 'Proxy';
       return node;
     }
     node.className = className(obj);
-    if (this.ancestors.includes(obj)) {
-      node.circular = true;
-      return node;
+    const ancestors = this.ancestors;
+    for (let k = 0; k < ancestors.length; k++) {
+      if (ancestors[k] === obj) {
+        node.circular = true;
+        return node;
+      }
     }
     if (types.isDate(obj)) {
-      const t = Date.prototype.getTime.call(obj);
-      node.value = Number.isNaN(t) ? 'Invalid Date' : new Date(t).toISOString();
+      node.value = dateText(obj);
       return node;
     }
-    if (types.isNativeError(obj) || obj instanceof Error) {
-      const msg = Object.getOwnPropertyDescriptor(obj, 'message');
-      const text = msg && typeof msg.value === 'string' ? msg.value : '';
-      node.value = this.redactor.redactString(`${node.className}: ${text}`.slice(0, this.limits.maxStringLength)).value;
+    if (types.isNativeError(obj)) {
+      const msg = dataValue(obj, 'message');
+      const text = typeof msg === 'string' ? msg : '';
+      node.value = this.redactor.redactString(
+        stringSlice(`${node.className}: ${text}`, 0, this.limits.maxStringLength),
+      ).value;
+      // The stack is not read: V8 formats it on first access, which calls the app's Error.prepareStackTrace and
+      // reads `message` through any getter.
       this.spend(node.value.length);
-      if (depth < this.limits.maxDepth) {
-        const stack = Object.getOwnPropertyDescriptor(obj, 'stack');
-        if (stack && typeof stack.value === 'string') node.children = [this.value(stack.value, depth + 1, 'stack')];
-      }
       return node;
     }
     if (types.isRegExp(obj)) {
-      node.value = RegExp.prototype.toString.call(obj);
+      node.value = regexpText(obj);
       return node;
     }
     const isMap = types.isMap(obj);
     const isSet = types.isSet(obj);
-    const isArray = Array.isArray(obj);
+    const isArr = isArray(obj);
     const isTyped = types.isTypedArray(obj);
-    if (isMap) node.size = MAP_SIZE.call(obj) as number;
-    else if (isSet) node.size = SET_SIZE.call(obj) as number;
-    else if (isArray) node.size = (obj as unknown[]).length;
-    else if (isTyped) node.size = TYPED_LENGTH.call(obj) as number;
+    if (isMap) node.size = mapSize(obj);
+    else if (isSet) node.size = setSize(obj);
+    else if (isArr) node.size = (obj as unknown[]).length;
+    else if (isTyped) node.size = typedLength(obj);
     if (node.size !== undefined) node.value = `${node.className}(${node.size})`;
-    if (types.isPromise(obj) || types.isWeakMap(obj) || types.isWeakSet(obj) || types.isArrayBuffer(obj)) return node;
+    if (types.isPromise(obj) || types.isWeakMap(obj) || types.isWeakSet(obj) || types.isAnyArrayBuffer(obj))
+      return node;
+    if (types.isModuleNamespaceObject(obj)) {
+      // Reading a binding that is not initialised yet throws; show the module, not its bindings.
+      node.className = 'Module';
+      return node;
+    }
     if (depth >= this.limits.maxDepth) {
       node.truncated = true;
       this.truncated = true;
       return node;
     }
-    this.ancestors.push(obj);
+    ancestors[ancestors.length] = obj;
     try {
       const children: CapturedValue[] = [];
       if (isMap || isSet) {
-        let i = 0;
-        const iter = isMap ? Map.prototype.entries.call(obj) : Set.prototype.values.call(obj);
-        for (const entry of iter as Iterable<unknown>) {
-          if (i >= this.limits.maxProperties || this.full) {
-            node.truncated = true;
-            this.truncated = true;
-            break;
-          }
+        const max = this.limits.maxProperties;
+        const items = isMap ? mapEntries(obj, max) : setValues(obj, max);
+        for (let i = 0; i < items.length; i++) {
+          if (this.full) break;
           if (isMap) {
-            const [k, val] = entry as [unknown, unknown];
+            const entry = items[i] as [unknown, unknown];
+            const k = entry[0];
+            const val = entry[1];
             const keyName = typeof k === 'string' ? k : describeKey(k);
-            children.push(
+            children[children.length] =
               typeof k === 'string' && this.redactor.isSensitiveName(k)
                 ? { name: keyName, type: typeOf(val), redacted: true, value: REDACTED }
-                : this.value(val, depth + 1, keyName),
-            );
-          } else children.push(this.value(entry, depth + 1, String(i)));
-          i++;
+                : this.value(val, depth + 1, keyName);
+          } else children[children.length] = this.value(items[i], depth + 1, `${i}`);
         }
-      } else if (isArray || isTyped) {
-        const arr = obj as ArrayLike<unknown>;
-        const n = Math.min(arr.length, this.limits.maxArrayItems);
+        if ((node.size ?? 0) > children.length) {
+          node.truncated = true;
+          this.truncated = true;
+        }
+      } else if (isArr || isTyped) {
+        const len = node.size ?? 0;
+        const n = len < this.limits.maxArrayItems ? len : this.limits.maxArrayItems;
         for (let i = 0; i < n; i++) {
           if (this.full) break;
-          if (isTyped) children.push(this.value((arr as Record<number, unknown>)[i], depth + 1, String(i)));
-          else children.push(this.property(obj, String(i), depth + 1));
+          children[children.length] = isTyped
+            ? this.value((obj as Record<number, unknown>)[i], depth + 1, `${i}`)
+            : this.property(obj, `${i}`, depth + 1);
         }
-        if (arr.length > n || this.full) {
+        if (len > n || this.full) {
           node.truncated = true;
           this.truncated = true;
         }
       } else {
-        const keys = Object.keys(obj);
-        for (const key of keys) {
+        let keys: string[];
+        try {
+          keys = ownKeys(obj);
+        } catch {
+          keys = [];
+        }
+        for (let k = 0; k < keys.length; k++) {
           if (children.length >= this.limits.maxProperties || this.full) {
             node.truncated = true;
             this.truncated = true;
             break;
           }
-          children.push(this.property(obj, key, depth + 1));
+          children[children.length] = this.property(obj, keys[k] as string, depth + 1);
         }
       }
       node.children = children;
     } finally {
-      this.ancestors.pop();
+      ancestors.length--;
     }
     return node;
   }
 }
-
-const getter = (proto: object, key: string): ((this: unknown) => unknown) => {
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- the getter is always called with .call(receiver)
-  const get = Object.getOwnPropertyDescriptor(proto, key)?.get;
-  return get ? (get as (this: unknown) => unknown) : () => undefined;
-};
-const MAP_SIZE = getter(Map.prototype, 'size');
-const SET_SIZE = getter(Set.prototype, 'size');
-const TYPED_LENGTH = getter(Object.getPrototypeOf(Uint8Array.prototype) as object, 'length');
 
 function typeOf(v: unknown): string {
   return v === null ? 'null' : typeof v;
@@ -232,7 +263,7 @@ function describeKey(k: unknown): string {
     case 'undefined':
       return String(k);
     case 'symbol':
-      return k.toString();
+      return symbolText(k);
     case 'string':
       return k;
     case 'function':

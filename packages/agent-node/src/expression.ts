@@ -108,6 +108,8 @@ export interface CompiledExpression {
   usesThis: boolean;
   /** The last name of an identifier or member expression (`user.password` → `password`), for redaction by name. */
   name?: string | undefined;
+  /** The checked syntax tree (evaluated by `evaluateSafely` at a snapshot). */
+  ast: unknown;
 }
 
 type AnyNode = Node & Record<string, unknown>;
@@ -300,13 +302,14 @@ export function compileExpression(source: string, hook: string): CompiledExpress
   };
 
   const code = print(ast);
+  const root = ast;
   while (ast.type === 'ParenthesizedExpression') ast = ast.expression as AnyNode;
   let name: string | undefined;
   if (ast.type === 'Identifier') name = ast.name as string;
   else if (ast.type === 'MemberExpression' && !ast.computed) name = (ast.property as AnyNode).name as string;
   else if (ast.type === 'MemberExpression' && (ast.property as AnyNode).type === 'Literal')
     name = String((ast.property as AnyNode).value);
-  return { source: text, code, identifiers, usesThis, name };
+  return { source: text, code, identifiers, usesThis, name, ast: root };
 }
 
 /** Run an allowlisted static function (`H.f`). */

@@ -1,5 +1,26 @@
 import { types } from 'node:util';
 import { REDACTED, type Redactor } from './redact.js';
+import {
+  className,
+  dataValue,
+  dateText,
+  functionName,
+  isArray,
+  isProxy,
+  jsonStringify,
+  mapEntries,
+  mapSize,
+  ownDescriptor,
+  ownPropertyKeys,
+  regexpText,
+  setSize,
+  setValues,
+  stringSlice,
+  symbolText,
+  typedLength,
+} from './safe.js';
+
+export { className } from './safe.js';
 
 /**
  * Renders live values (the hook's arguments) into log text without running user code: no getters, no toString,
@@ -34,76 +55,86 @@ export function renderValue(value: unknown, limits: RenderLimits, redactor: Reda
     return out.length < limits.maxLength;
   };
   const str = (s: string): string => {
-    const cut = s.length > limits.maxStringLength ? s.slice(0, limits.maxStringLength) + '…' : s;
+    const cut = s.length > limits.maxStringLength ? stringSlice(s, 0, limits.maxStringLength) + '…' : s;
     return redactor.redactString(cut).value;
   };
   const walk = (v: unknown, depth: number, top: boolean): boolean => {
     switch (typeof v) {
       case 'string':
-        return emit(top ? str(v) : JSON.stringify(str(v)));
+        return emit(top ? str(v) : jsonStringify(str(v)));
       case 'number':
       case 'boolean':
       case 'undefined':
-        return emit(String(v));
+        return emit(`${v}`);
       case 'bigint':
         return emit(`${v}n`);
       case 'symbol':
-        return emit(v.description === undefined ? 'Symbol()' : `Symbol(${v.description})`);
+        return emit(symbolText(v));
       case 'function':
-        return emit(`[Function ${safeName(v)}]`);
+        return emit(isProxy(v) ? '[Proxy]' : `[Function ${functionName(v)}]`);
       case 'object':
         break;
     }
     if (v === null) return emit('null');
     const obj = v;
-    if (types.isProxy(obj)) return emit('[Proxy]');
-    if (seen.includes(obj)) return emit('[Circular]');
-    if (obj instanceof Date) return emit(Number.isNaN(obj.getTime()) ? 'Invalid Date' : obj.toISOString());
-    if (obj instanceof Error) return emit(`${safeName(obj.constructor)}: ${str(dataString(obj, 'message'))}`);
-    if (obj instanceof RegExp) return emit(String(obj));
-    if (depth >= limits.maxDepth) return emit(Array.isArray(obj) ? `Array(${obj.length})` : `[${className(obj)}]`);
-    seen.push(obj);
+    if (isProxy(obj)) return emit('[Proxy]');
+    for (let k = 0; k < seen.length; k++) if (seen[k] === obj) return emit('[Circular]');
+    if (types.isDate(obj)) return emit(dateText(obj));
+    if (types.isNativeError(obj)) return emit(`${className(obj)}: ${str(dataString(obj, 'message'))}`);
+    if (types.isRegExp(obj)) return emit(regexpText(obj));
+    const isArr = isArray(obj);
+    const isTyped = !isArr && types.isTypedArray(obj);
+    if (depth >= limits.maxDepth) return emit(isArr ? `Array(${(obj as unknown[]).length})` : `[${className(obj)}]`);
+    seen[seen.length] = obj;
     try {
-      if (Array.isArray(obj) || types.isTypedArray(obj)) {
-        const arr = obj as ArrayLike<unknown>;
-        const prefix = Array.isArray(obj) ? '' : `${className(obj)}(${arr.length}) `;
+      if (isArr || isTyped) {
+        const len = isArr ? (obj as unknown[]).length : typedLength(obj);
+        const prefix = isArr ? '' : `${className(obj)}(${len}) `;
         if (!emit(prefix + '[')) return false;
-        const n = Math.min(arr.length, limits.maxArrayItems);
+        const n = len < limits.maxArrayItems ? len : limits.maxArrayItems;
         for (let i = 0; i < n; i++) {
           if (i > 0 && !emit(', ')) return false;
-          const d = Object.getOwnPropertyDescriptor(arr, i);
+          const d = ownDescriptor(obj, i);
           if (!(d && 'value' in d ? walk(d.value, depth + 1, false) : emit(d ? '[Getter]' : '<empty>'))) return false;
         }
-        if (arr.length > n && !emit(`, … ${arr.length - n} more`)) return false;
+        if (len > n && !emit(`, … ${len - n} more`)) return false;
         return emit(']');
       }
-      if (obj instanceof Map || obj instanceof Set) {
-        const isMap = obj instanceof Map;
-        if (!emit(`${isMap ? 'Map' : 'Set'}(${obj.size}) {`)) return false;
-        let i = 0;
-        for (const entry of obj as Iterable<unknown>) {
-          if (i >= limits.maxProperties) {
-            if (!emit(', …')) return false;
-            break;
-          }
+      const isMap = types.isMap(obj);
+      if (isMap || types.isSet(obj)) {
+        const size = isMap ? mapSize(obj) : setSize(obj);
+        if (!emit(`${isMap ? 'Map' : 'Set'}(${size}) {`)) return false;
+        const items = isMap ? mapEntries(obj, limits.maxProperties) : setValues(obj, limits.maxProperties);
+        for (let i = 0; i < items.length; i++) {
           if (i > 0 && !emit(', ')) return false;
           if (isMap) {
-            const [k, val] = entry as [unknown, unknown];
+            const entry = items[i] as [unknown, unknown];
+            const k = entry[0];
             if (!walk(k, depth + 1, false) || !emit(' => ')) return false;
-            if (!(typeof k === 'string' && redactor.isSensitiveName(k) ? emit(REDACTED) : walk(val, depth + 1, false)))
+            if (
+              !(typeof k === 'string' && redactor.isSensitiveName(k)
+                ? emit(REDACTED)
+                : walk(entry[1], depth + 1, false))
+            )
               return false;
-          } else if (!walk(entry, depth + 1, false)) return false;
-          i++;
+          } else if (!walk(items[i], depth + 1, false)) return false;
         }
+        if (size > items.length && !emit(', …')) return false;
         return emit('}');
       }
       const cls = className(obj);
       if (!emit(cls === 'Object' || cls === '' ? '{' : `${cls} {`)) return false;
       let i = 0;
-      const keys = Reflect.ownKeys(obj);
-      for (const key of keys) {
-        if (typeof key === 'symbol') continue;
-        const d = Object.getOwnPropertyDescriptor(obj, key);
+      let keys: PropertyKey[];
+      try {
+        keys = types.isModuleNamespaceObject(obj) ? [] : ownPropertyKeys(obj);
+      } catch {
+        keys = [];
+      }
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k];
+        if (typeof key !== 'string') continue;
+        const d = ownDescriptor(obj, key);
         if (!d?.enumerable) continue;
         if (i >= limits.maxProperties) {
           if (!emit(', …')) return false;
@@ -119,33 +150,14 @@ export function renderValue(value: unknown, limits: RenderLimits, redactor: Reda
       }
       return emit(i > 0 ? ' }' : '}');
     } finally {
-      seen.pop();
+      seen.length--;
     }
   };
   walk(value, 0, true);
-  return out.length > limits.maxLength ? out.slice(0, limits.maxLength) + '…' : out;
+  return out.length > limits.maxLength ? stringSlice(out, 0, limits.maxLength) + '…' : out;
 }
 
 function dataString(obj: object, key: string): string {
-  const d = Object.getOwnPropertyDescriptor(obj, key);
-  return d && 'value' in d && typeof d.value === 'string' ? d.value : '';
-}
-
-function safeName(fn: unknown): string {
-  if (typeof fn !== 'function') return 'Object';
-  const d = Object.getOwnPropertyDescriptor(fn, 'name');
-  return d && typeof d.value === 'string' && d.value ? d.value : 'anonymous';
-}
-
-/** Class name through data properties only (no getters, no proxy traps). */
-export function className(obj: object): string {
-  let proto: unknown;
-  try {
-    proto = Object.getPrototypeOf(obj);
-  } catch {
-    return 'Object';
-  }
-  if (proto === null) return 'Object';
-  const d = Object.getOwnPropertyDescriptor(proto, 'constructor');
-  return d && 'value' in d ? safeName(d.value) : 'Object';
+  const v = dataValue(obj, key);
+  return typeof v === 'string' ? v : '';
 }

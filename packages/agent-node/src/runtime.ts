@@ -35,6 +35,8 @@ export interface ActionRuntime {
   /** Log template parts; expression parts index into `expressions`. */
   parts: ({ text: string } | { expr: number })[];
   expressions: CompiledExpression[];
+  /** Snapshot watch expressions, evaluated by the agent at capture time. */
+  watches: CompiledExpression[];
   metric: MetricAggregate | undefined;
   /** Breakpoint-mode tic-toc start times (a stack: exact for synchronous code). */
   tics: number[];
@@ -110,6 +112,7 @@ export class Runtime {
       condition: undefined,
       parts: [],
       expressions: [],
+      watches: [],
       metric: undefined,
       tics: [],
       throttledBy: undefined,
@@ -136,8 +139,8 @@ export class Runtime {
         }
         break;
       case 'snapshot':
-        // Watch expressions are checked here and evaluated by V8 with throwOnSideEffect at capture time.
-        action.expressions.forEach((e) => compile(e, `watch ${JSON.stringify(e)}`));
+        // Watch expressions are checked here and evaluated by the agent at capture time (see evaluate.ts).
+        for (const e of action.expressions) rt.watches.push(compile(e, `watch ${JSON.stringify(e)}`));
         break;
       case 'metric':
         if (action.metric === 'gauge' && action.expression !== undefined)

@@ -1,6 +1,7 @@
 import type { CaptureLimits, CapturedValue, SnapshotHit, StackFrame, WatchResult } from '@spyglass/protocol';
 import { DEFAULT_CAPTURE_LIMITS } from '@spyglass/protocol';
 import { Capturer } from './capture.js';
+import { evaluateSafely } from './evaluate.js';
 import type { InspectorSession } from './inspector.js';
 import { originalFor, type ScriptRegistry } from './locate.js';
 import type { Redactor } from './redact.js';
@@ -21,18 +22,18 @@ interface CallFrame {
   url: string;
   location: { scriptId: string; lineNumber: number; columnNumber?: number };
   scopeChain: { type: string; object: RemoteObject }[];
+  this?: RemoteObject;
 }
 
-export const OBJECT_GROUP = 'spyglass-snapshot';
 const LOCAL_SCOPES = new Set(['local', 'block', 'catch']);
 
 /** Receives the live object `Runtime.callFunctionOn` hands over (`__spyglass.g(this)`), same thread, same tick. */
 export const grabSlot: { value: unknown } = { value: undefined };
 
 /**
- * Capture a snapshot while V8 is paused on the action's breakpoint. Scope objects and watch results are handed to
- * agent code as live values (one `callFunctionOn` each) and rendered by the Capturer, which never runs getters.
- * The caller resumes and releases the object group.
+ * Capture a snapshot while V8 is paused on the action's breakpoint. The scope objects are handed to agent code as
+ * live values in one `callFunctionOn`, rendered by the Capturer (which never runs code of the app), and watch
+ * expressions are evaluated by `evaluateSafely` against the top frame's scopes. The caller resumes.
  */
 export function captureSnapshot(
   inspector: InspectorSession,
@@ -45,16 +46,55 @@ export function captureSnapshot(
   if (action.kind !== 'snapshot') throw new Error('not a snapshot action');
   const limits: CaptureLimits = { ...DEFAULT_CAPTURE_LIMITS, ...stripUndefined(action.limits ?? {}) };
   const capturer = new Capturer(limits, redactor);
-  const grab = (objectId: string): unknown => {
+
+  // Every live object the capture needs, handed to agent code in ONE round trip: the local scopes of the expanded
+  // frames, and the whole scope chain and `this` of the top frame (for watch expressions).
+  const expanded = Math.min(callFrames.length, limits.maxFrames, limits.maxExpandedFrames);
+  const ids: string[] = [];
+  const localSlots: number[][] = [];
+  for (let i = 0; i < expanded; i++) {
+    const slots: number[] = [];
+    for (const scope of callFrames[i]?.scopeChain ?? []) {
+      if (!LOCAL_SCOPES.has(scope.type) || !scope.object.objectId) continue;
+      slots.push(ids.length);
+      ids.push(scope.object.objectId);
+    }
+    localSlots.push(slots);
+  }
+  const top = callFrames[0];
+  const watchSlots: number[] = [];
+  let thisSlot = -1;
+  if (top && rt.watches.length > 0) {
+    for (const scope of top.scopeChain) {
+      if (!scope.object.objectId) continue;
+      const known = LOCAL_SCOPES.has(scope.type) ? ids.indexOf(scope.object.objectId) : -1;
+      if (known >= 0) watchSlots.push(known);
+      else {
+        watchSlots.push(ids.length);
+        ids.push(scope.object.objectId);
+      }
+    }
+    if (top.this?.objectId) {
+      thisSlot = ids.length;
+      ids.push(top.this.objectId);
+    }
+  }
+  let live: readonly unknown[] = [];
+  if (ids.length > 0) {
     grabSlot.value = undefined;
     inspector.post('Runtime.callFunctionOn', {
-      objectId,
-      functionDeclaration: `function(){${HOOK}.g(this)}`,
+      objectId: ids[0],
+      arguments: ids.map((objectId) => ({ objectId })),
+      functionDeclaration: `function(...o){${HOOK}.g(o)}`,
       silent: true,
     });
-    const v = grabSlot.value;
+    const got = grabSlot.value;
     grabSlot.value = undefined;
-    return v;
+    if (Array.isArray(got)) live = got;
+  }
+  const objectAt = (slot: number): object | undefined => {
+    const v = live[slot];
+    return v !== null && typeof v === 'object' ? v : undefined;
   };
 
   const frames: StackFrame[] = [];
@@ -74,17 +114,22 @@ export function captureSnapshot(
       line,
       column,
     };
-    if (i < limits.maxExpandedFrames && !capturer.full) {
+    if (i < expanded && !capturer.full) {
       const locals: CapturedValue[] = [];
       const names = new Set<string>();
-      for (const scope of cf.scopeChain) {
-        if (!LOCAL_SCOPES.has(scope.type) || !scope.object.objectId) continue;
-        const obj = grab(scope.object.objectId);
-        if (obj === null || typeof obj !== 'object') continue;
-        for (const v of capturer.entries(obj)) {
-          if (v.name !== undefined && names.has(v.name)) continue;
-          if (v.name !== undefined) names.add(v.name);
-          if (locals.length < 1000) locals.push(v);
+      for (const slot of localSlots[i] ?? []) {
+        const obj = objectAt(slot);
+        if (!obj) continue;
+        // Inner scopes shadow outer ones: a name already captured is skipped, not counted.
+        const before = locals.length;
+        capturer.entries(obj, locals, names);
+        for (let k = before; k < locals.length; k++) {
+          const n = locals[k]?.name;
+          if (n !== undefined) names.add(n);
+        }
+        if (locals.length >= 1000) {
+          locals.length = 1000;
+          break;
         }
       }
       frame.locals = locals;
@@ -93,37 +138,29 @@ export function captureSnapshot(
   });
   if (callFrames.length > limits.maxFrames) capturer.truncated = true;
 
+  // Watch expressions: evaluated in the agent against the top frame's scopes, running no code of the app.
   const watches: WatchResult[] = [];
-  const top = callFrames[0];
-  for (const expression of action.expressions) {
-    if (!top) break;
-    const w: WatchResult = { expression: expression.slice(0, 1024) };
-    try {
-      const r = inspector.post<{
-        result: RemoteObject;
-        exceptionDetails?: { text?: string; exception?: RemoteObject };
-      }>('Debugger.evaluateOnCallFrame', {
-        callFrameId: top.callFrameId,
-        expression,
-        objectGroup: OBJECT_GROUP,
-        silent: true,
-        throwOnSideEffect: true,
-        timeout: 50,
-      });
-      if (r.exceptionDetails) {
-        const d = r.exceptionDetails.exception?.description ?? r.exceptionDetails.text ?? 'exception';
-        w.error = (d.split('\n')[0] ?? d).slice(0, 1024);
-      } else if (r.result.objectId) {
-        w.value = capturer.value(grab(r.result.objectId), 0);
-      } else {
-        w.value = capturer.value(primitive(r.result), 0);
+  if (top) {
+    const env = {
+      scopes: watchSlots.map(objectAt).filter((o): o is object => o !== undefined),
+      thisValue: thisSlot >= 0 ? live[thisSlot] : top.this ? primitive(top.this) : undefined,
+    };
+    rt.watches.forEach((compiled, k) => {
+      const w: WatchResult = { expression: (action.expressions[k] ?? compiled.source).slice(0, 1024) };
+      try {
+        w.value = capturer.value(evaluateSafely(compiled.ast, env), 0);
+      } catch (err) {
+        w.error = errorText(err).slice(0, 1024);
       }
-    } catch (err) {
-      w.error = (err as Error).message.slice(0, 1024);
-    }
-    watches.push(w);
+      watches.push(w);
+    });
   }
   return { actionId: action.id, at: Date.now(), frames, watches, truncated: capturer.truncated };
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return 'evaluation failed';
 }
 
 function primitive(r: RemoteObject): unknown {
