@@ -169,6 +169,27 @@ describe('spyglass CLI against a real hub and the example service under the agen
     expect(await exited).toBe(0);
   });
 
+  it('ends --follow with exit 1 and a clear message when the hub goes away', async () => {
+    const other = await createTestHub();
+    const otherUrl = await other.app.listen({ port: 0, host: '127.0.0.1' });
+    const env = { SPYGLASS_URL: otherUrl, SPYGLASS_TOKEN: other.tokens.developer };
+    await other.app.services.pools.create('gone');
+    const id = (await cli(['log', 'add', 'src/a.ts:1', 'x', '--pool', 'gone'], env)).stdout.trim();
+    const follow = spawn(process.execPath, [BIN, 'logs', id, '--follow'], {
+      env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: configHome, ...env },
+    });
+    let err = '';
+    follow.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => follow.on('exit', resolve));
+    await until('the stream client to connect', async () => {
+      const metrics = await (await fetch(`${otherUrl}/metrics`)).text();
+      return /^spyglass_stream_clients 1$/m.test(metrics);
+    });
+    await other.close();
+    expect(await exited).toBe(1);
+    expect(err).toMatch(/the live stream closed/);
+  });
+
   it('adds a snapshot and prints the stack with a variables tree and watch values', async () => {
     const id = (await cli(['snapshot', 'add', 'src/services/checkout.ts:52', '--expr', 'order.totalCents', '--service', 'shop'])).stdout.trim();
     await until('the snapshot to be installed', async () => (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some((s) => s.state === 'active'));

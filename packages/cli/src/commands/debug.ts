@@ -186,7 +186,11 @@ export function debugCommands(program: Command, run: Run): void {
       if (!o.follow) return;
       const stream = await client.stream();
       await stream.subscribe({ actionIds: [id] });
-      const stop = (): void => void stream.close();
+      let stopping = false;
+      const stop = (): void => {
+        stopping = true;
+        void stream.close();
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       for await (const m of stream as AsyncIterable<StreamServerMessage>) {
@@ -194,10 +198,15 @@ export function debugCommands(program: Command, run: Run): void {
         else if (m.type === 'dropped') ctx.out.warn(`(${m.count} lines dropped: the terminal fell behind)`);
         else if (m.type === 'action' && m.event !== 'created') {
           ctx.out.warn(`(action ${m.event})`);
+          stopping = true;
           break;
         }
       }
       await stream.close();
+      if (!stopping) {
+        const info = stream.closeInfo;
+        throw new Error(`the live stream closed${info === null ? '' : ` (${info.code}${info.reason === '' ? '' : ` ${info.reason}`})`}`);
+      }
     },
   );
 
