@@ -67,7 +67,7 @@ describe('compileExpression', () => {
     expect(() => compileExpression(src, H)).toThrow(why);
   });
 
-  it('accepts names that only look like the agent\'s', () => {
+  it("accepts names that only look like the agent's", () => {
     expect(run('__sg + __sgx + __sgTx + __sg1', { __sg: 1, __sgx: 2, __sgTx: 3, __sg1: 4 })).toBe(10);
   });
 

@@ -375,7 +375,14 @@ export class Probes {
 
   // ---- breakpoints -------------------------------------------------------------------------------------------------
 
+  /** A breakpoint condition: V8 swallows what a condition throws, so the condition catches it and hands the real
+   *  error to the agent (the action turns to `error` with its message). V8 evaluates the condition as a script, so
+   *  the try statement's completion value is the condition's value. */
   private conditionFor(rt: ActionRuntime, which: 'start' | 'end'): string {
+    return `try{${this.conditionBody(rt, which)}}catch(${CATCH_VAR}){${HOOK}.berr(${rt.index},${CATCH_VAR})}`;
+  }
+
+  private conditionBody(rt: ActionRuntime, which: 'start' | 'end'): string {
     const i = rt.index;
     const H = HOOK;
     const open = `${H}.on(${i})&&${H}.be(${i})` + (rt.condition ? `&&${H}.bif(${i},(${rt.condition.code}))` : '');

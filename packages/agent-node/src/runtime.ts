@@ -13,6 +13,7 @@ import { DURATION_BOUNDS_MS, MetricAggregate } from './metrics.js';
 import type { Redactor } from './redact.js';
 import { DEFAULT_RENDER_LIMITS, renderValue } from './render.js';
 import { HOOK } from './names.js';
+import { thrownText } from './safe.js';
 import { parseTemplate } from './template.js';
 
 export { HOOK } from './names.js';
@@ -254,7 +255,7 @@ export class Runtime {
 
   error(rt: ActionRuntime, err: unknown): void {
     this.stats.hookErrors++;
-    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    const message = thrownText(err);
     rt.enabled = false;
     this.setState(rt, 'error', `evaluation failed: ${message}`.slice(0, 2000));
     this.sink.finished(rt);
@@ -374,6 +375,15 @@ export class Runtime {
         rt.evaluating = true;
         return true;
       },
+      // A breakpoint condition threw: record the real error (the condition then answers false).
+      berr: (i, e) => {
+        const rt = byIndex[i];
+        if (rt) {
+          rt.evaluating = false;
+          this.error(rt, e);
+        }
+        return false;
+      },
       bif: (i, c) => {
         const rt = byIndex[i];
         if (!rt) return false;
@@ -477,6 +487,7 @@ export interface Hooks {
   toc(i: number, t: unknown): void;
   ret(i: number, t: unknown, v: unknown): unknown;
   be(i: number): boolean;
+  berr(i: number, e: unknown): boolean;
   bif(i: number, c: unknown): boolean;
   bl(i: number, values: unknown[]): boolean;
   bn(i: number): boolean;

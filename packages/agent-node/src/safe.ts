@@ -149,3 +149,19 @@ export function setValues(s: object, max: number): unknown[] {
 export function primitiveText(v: unknown): string {
   return typeof v === 'symbol' ? symbolToString(v) : StringCtor(v);
 }
+
+/** `Name: message` of a thrown value, read without getters (an app can throw anything). */
+export function thrownText(err: unknown): string {
+  if (typeof err === 'object' && err !== null) {
+    if (isProxyType(err)) return 'a Proxy was thrown';
+    const message = types.isNativeError(err) ? dataValue(err, 'message') : undefined;
+    let name = dataValue(err, 'name');
+    for (let p = protoOf(err), k = 0; name === undefined && p !== null && typeof p === 'object' && k < 8; k++) {
+      name = dataValue(p, 'name');
+      p = protoOf(p);
+    }
+    const n = typeof name === 'string' ? name : className(err);
+    return typeof message === 'string' ? `${n}: ${message}` : `${n} thrown`;
+  }
+  return primitiveText(err);
+}

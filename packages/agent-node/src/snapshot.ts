@@ -2,6 +2,7 @@ import type { CaptureLimits, CapturedValue, SnapshotHit, StackFrame, WatchResult
 import { DEFAULT_CAPTURE_LIMITS } from '@spyglass/protocol';
 import { Capturer } from './capture.js';
 import { evaluateSafely } from './evaluate.js';
+import { thrownText } from './safe.js';
 import type { InspectorSession } from './inspector.js';
 import { originalFor, type ScriptRegistry } from './locate.js';
 import type { Redactor } from './redact.js';
@@ -159,8 +160,7 @@ export function captureSnapshot(
 }
 
 function errorText(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return 'evaluation failed';
+  return thrownText(err);
 }
 
 function primitive(r: RemoteObject): unknown {

@@ -26,7 +26,8 @@ export function makeGreeter(greeting, punctuation) {
   tails.push(() => punctuation);
   return function greet(name) {
     const text = greeting + ', ' + name; // @greet
-    return text;
+    const shout = text.toUpperCase(); // @greet-shout
+    return shout.length > 0 ? text : ''; // @greet-return
   };
 }
 

@@ -50,6 +50,21 @@ describe.each(RUNTIMES)('ESM app on $name', (runtime) => {
       line: L('greet'),
       template: '{greeting} {name}{punctuation}',
     });
+    // Breakpoint mode (the template names `punctuation`, a variable of the enclosing function greet does not use): what the expression
+    // or the condition throws must reach the status with its real message.
+    a.bpThrows = action({
+      kind: 'log',
+      file: 'scenario.mjs',
+      line: L('greet-shout'),
+      template: '{punctuation} {name.missing.deep}',
+    });
+    a.bpCondThrows = action({
+      kind: 'log',
+      file: 'scenario.mjs',
+      line: L('greet-return'),
+      template: '{punctuation}',
+      condition: 'name.nothing.here === 1',
+    });
     a.invalid = action({ kind: 'log', file: 'scenario.mjs', line: L('greet'), template: 'bad {name = 1}' });
     a.badCall = action({ kind: 'log', file: 'scenario.mjs', line: L('greet'), template: 'bad {process.exit(1)}' });
     a.snapshot = action(
@@ -175,6 +190,19 @@ describe.each(RUNTIMES)('ESM app on $name', (runtime) => {
     expect(st.method).toBe('breakpoint');
     const l = await hub.waitFor('closure log', () => hub.logsOf(a.closure!.id)[0]);
     expect(l.message).toBe('hello bob!');
+  });
+
+  it('reports what a breakpoint expression or condition threw, with its message', async () => {
+    const e1 = await hub.waitForStatus(a.bpThrows!.id, (s) => s.state === 'error');
+    expect(e1.method).toBe('breakpoint');
+    expect(e1.reason).toBe("evaluation failed: TypeError: Cannot read properties of undefined (reading 'deep')");
+    const e2 = await hub.waitForStatus(a.bpCondThrows!.id, (s) => s.state === 'error');
+    expect(e2.method).toBe('breakpoint');
+    expect(e2.reason).toBe("evaluation failed: TypeError: Cannot read properties of undefined (reading 'here')");
+    expect(hub.logsOf(a.bpThrows!.id)).toHaveLength(0);
+    // The app never saw it.
+    const before = app.stdout().match(/tick (\d+)/g)?.length ?? 0;
+    await app.waitForOutput(`tick ${(before + 1) * 10}`);
   });
 
   it('reports invalid expressions as errors and the app keeps running', async () => {
