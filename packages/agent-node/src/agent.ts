@@ -21,7 +21,7 @@ import { Redactor } from './redact.js';
 import { SourceCatalog } from './sources.js';
 import { HOOK, Runtime, type ActionRuntime, type Hooks } from './runtime.js';
 import { captureSnapshot, grabSlot } from './snapshot.js';
-import { activeTraceIds } from './otel.js';
+import { activeTraceIds, refreshOtelApi } from './otel.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -116,7 +116,9 @@ export class Agent {
     this.inspector.on('Debugger.paused', (p) => this.onPaused(p));
     this.inspector.post('Debugger.enable', { maxScriptsCacheSize: 0 });
     this.log(`inspector attached; ${this.scripts.size} scripts known`);
+    refreshOtelApi();
     this.every(1000, () => {
+      refreshOtelApi();
       this.runtime.tick();
       if (this.probes.hasRetries()) this.probes.retry(this.pendingActions());
     });

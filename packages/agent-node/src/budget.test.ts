@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LeakyBucket } from './budget.js';
 import { MetricAggregate } from './metrics.js';
-import { Outbox } from './outbox.js';
+import { Outbox, Ring } from './outbox.js';
 import { backoffDelay } from './connection.js';
 
 describe('LeakyBucket', () => {
@@ -51,6 +51,23 @@ describe('Outbox', () => {
     for (let i = 0; i < 10; i++) o.log({ actionId: 'a', at: i, level: 'info', message: 'x'.repeat(1000) });
     expect(o.takeFrame(3, 1024 * 1024)!.logs).toHaveLength(3);
     expect(o.takeFrame(100, 4096)!.logs).toHaveLength(2);
+  });
+});
+
+describe('Ring', () => {
+  it('keeps the newest items in order, drops the oldest in O(1), empties and refills', () => {
+    const r = new Ring<number>(3);
+    expect([r.push(1), r.push(2), r.push(3), r.push(4), r.push(5)]).toEqual([false, false, false, true, true]);
+    expect(r.length).toBe(3);
+    expect(r.peek()).toBe(3);
+    expect([r.shift(), r.shift()]).toEqual([3, 4]);
+    expect(r.push(6)).toBe(false);
+    expect(r.push(7)).toBe(false);
+    expect(r.push(8)).toBe(true);
+    expect([r.shift(), r.shift(), r.shift(), r.shift()]).toEqual([6, 7, 8, undefined]);
+    expect(r.length).toBe(0);
+    r.push(9);
+    expect(r.peek()).toBe(9);
   });
 });
 

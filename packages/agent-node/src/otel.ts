@@ -9,7 +9,20 @@ interface OtelGlobal {
   context?: { active(): { getValue(key: symbol): unknown } };
 }
 
+/** Whether the API's global registry exists; refreshed by the agent's one-second timer, so a hit in an app that
+ *  does not use OpenTelemetry costs one comparison. */
+let apiSeen = false;
+
+export function refreshOtelApi(): void {
+  try {
+    apiSeen = Object.getOwnPropertyDescriptor(globalThis, API_KEY) !== undefined;
+  } catch {
+    apiSeen = false;
+  }
+}
+
 export function activeTraceIds(): { traceId?: string; spanId?: string } | undefined {
+  if (!apiSeen) return undefined;
   try {
     const api = (globalThis as Record<symbol, OtelGlobal | undefined>)[API_KEY];
     const ctx = api?.context?.active();

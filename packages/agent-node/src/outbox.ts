@@ -16,39 +16,84 @@ export interface HitsFrameOut {
   dropped: number;
 }
 
+/** A bounded FIFO: adding to a full one overwrites the oldest item in O(1) (an array's `shift` moves them all). */
+export class Ring<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+  private count = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  get length(): number {
+    return this.count;
+  }
+
+  /** Add an item; when full the oldest is dropped and true is returned. */
+  push(item: T): boolean {
+    const cap = this.capacity;
+    if (this.count < cap) {
+      let at = this.head + this.count;
+      if (at >= cap) at -= cap;
+      this.items[at] = item;
+      this.count++;
+      return false;
+    }
+    this.items[this.head] = item;
+    this.head = this.head + 1 === cap ? 0 : this.head + 1;
+    return true;
+  }
+
+  peek(): T | undefined {
+    return this.count > 0 ? this.items[this.head] : undefined;
+  }
+
+  shift(): T | undefined {
+    if (this.count === 0) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
+    this.count--;
+    if (this.count === 0) {
+      this.head = 0;
+      this.items = [];
+    }
+    return item;
+  }
+}
+
 /**
  * Bounded buffers of hits waiting for the hub. When one is full the oldest item is dropped and counted; the count
  * travels in the next `hits` frame. Statuses keep only the latest per action and are never dropped.
  */
 export class Outbox {
-  private logs: LogHit[] = [];
-  private snapshots: SnapshotHit[] = [];
-  private metrics: MetricSample[] = [];
+  private readonly logs: Ring<LogHit>;
+  private readonly snapshots: Ring<SnapshotHit>;
+  private readonly metrics: Ring<MetricSample>;
   private readonly statuses = new Map<string, ActionStatus>();
   /** Dropped since the last frame was built. */
   dropped = 0;
   /** Dropped since start. */
   droppedTotal = 0;
 
-  constructor(private readonly limits: OutboxLimits) {}
+  constructor(limits: OutboxLimits) {
+    this.logs = new Ring(limits.maxLogs);
+    this.snapshots = new Ring(limits.maxSnapshots);
+    this.metrics = new Ring(limits.maxMetrics);
+  }
 
-  private push<T>(list: T[], item: T, max: number): void {
-    if (list.length >= max) {
-      list.shift();
-      this.dropped++;
-      this.droppedTotal++;
-    }
-    list.push(item);
+  private countDrop(): void {
+    this.dropped++;
+    this.droppedTotal++;
   }
 
   log(hit: LogHit): void {
-    this.push(this.logs, hit, this.limits.maxLogs);
+    if (this.logs.push(hit)) this.countDrop();
   }
   snapshot(hit: SnapshotHit): void {
-    this.push(this.snapshots, hit, this.limits.maxSnapshots);
+    if (this.snapshots.push(hit)) this.countDrop();
   }
   metric(sample: MetricSample): void {
-    this.push(this.metrics, sample, this.limits.maxMetrics);
+    if (this.metrics.push(sample)) this.countDrop();
   }
   status(status: ActionStatus): void {
     this.statuses.set(status.actionId, status);
@@ -75,13 +120,12 @@ export class Outbox {
     let bytes = 200;
     let items = 0;
     const budget = maxBytes - 1024;
-    const fill = <T>(from: T[], to: T[]): void => {
+    const fill = <T>(from: Ring<T>, to: T[]): void => {
       while (from.length > 0 && items < maxItems) {
-        const size = JSON.stringify(from[0]).length + 1;
+        const size = JSON.stringify(from.peek()).length + 1;
         if (size > budget) {
           from.shift();
-          this.dropped++;
-          this.droppedTotal++;
+          this.countDrop();
           continue;
         }
         if (bytes + size > budget) return;
