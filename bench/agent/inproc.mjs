@@ -1,6 +1,6 @@
 // One benchmark process: measures the hot function with and without the agent. Prints one JSON line.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { hot, hotHand, snap } from './target.mjs';
 
 const targetFile = fileURLToPath(new URL('./target.mjs', import.meta.url));
@@ -65,17 +65,66 @@ if (mode === 'patch') {
   const { Agent } = await import('../../packages/agent-node/dist/index.js');
   const agent = new Agent(limits, {}).start();
   out.idle_ns = best(hot, N);
-  agent.setActions([logAction]);
-  const st = agent.statuses()[0];
-  if (st?.method !== 'patch') throw new Error(`expected a patch, got ${JSON.stringify(st)}`);
-  out.log_patch_ns = best(hot, N);
+  // Each run places the log afresh and counts only if it stayed active to the end: on a loaded machine a descheduled
+  // sampled hit can make the CPU budget (here 100 % of a CPU) trip, and a throttled hook costs almost nothing.
+  const runs = [];
+  const loop = makeLoop();
+  for (let r = 0; r < 5; r++) {
+    agent.setActions([{ ...logAction, id: `bench-log-${r}` }]);
+    const st = agent.statuses()[0];
+    if (st?.method !== 'patch') throw new Error(`expected a patch, got ${JSON.stringify(st)}`);
+    const ns = loop(hot, N, process.hrtime.bigint)[0];
+    if (agent.statuses()[0]?.state === 'active') runs.push(ns);
+    agent.setActions([]);
+  }
+  out.log_patch_ns = runs.length > 0 ? Math.min(...runs) : null;
+  out.log_patch_runs_kept = runs.length;
   agent.stop();
 } else if (mode === 'breakpoint') {
   const { Agent } = await import('../../packages/agent-node/dist/index.js');
   const agent = new Agent({ ...limits, probeMethod: 'breakpoint' }, {}).start();
   out.bp_baseline_ns = best(hot, 20_000, 3);
+  agent.setActions([logAction]);
+  for (const s of agent.statuses())
+    if (s.method !== 'breakpoint') throw new Error(`expected a breakpoint, got ${JSON.stringify(s)}`);
+  out.log_breakpoint_ns = best(hot, 20_000, 3);
+  agent.stop();
+} else if (mode === 'snapshot') {
+  // Its own process, so what other measurements leave behind (garbage, optimisation state) does not count here.
+  const pauses = 1000;
+  const timeSnaps = async () => {
+    const times = [];
+    for (let i = 0; i < pauses; i++) {
+      const t0 = process.hrtime.bigint();
+      snap(i);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+    }
+    times.sort((a, b) => a - b);
+    return { p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)] };
+  };
+  // Reference: a bare pause and resume on the same line (no condition, no capture), measured in this run.
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = (method, params = {}) => {
+    let result;
+    session.post(method, params, (err, res) => {
+      if (err) throw err;
+      result = res;
+    });
+    return result;
+  };
+  session.on('Debugger.paused', () => post('Debugger.resume'));
+  post('Debugger.enable');
+  post('Debugger.setBreakpointByUrl', { url: pathToFileURL(targetFile).href, lineNumber: lineOf('snap') - 1 });
+  const bare = await timeSnaps();
+  out.pause_p50_ms = bare.p50;
+  out.pause_p99_ms = bare.p99;
+  session.disconnect();
+  const { Agent } = await import('../../packages/agent-node/dist/index.js');
+  const agent = new Agent({ ...limits, probeMethod: 'breakpoint' }, {}).start();
   agent.setActions([
-    logAction,
     {
       id: 'bench-snap',
       kind: 'snapshot',
@@ -86,19 +135,9 @@ if (mode === 'patch') {
       expiresAt: far,
     },
   ]);
-  for (const s of agent.statuses())
-    if (s.method !== 'breakpoint') throw new Error(`expected a breakpoint, got ${JSON.stringify(s)}`);
-  out.log_breakpoint_ns = best(hot, 20_000, 3);
-  const times = [];
-  for (let i = 0; i < 1000; i++) {
-    const t0 = process.hrtime.bigint();
-    snap(i);
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (i % 50 === 0) await new Promise((r) => setImmediate(r));
-  }
-  times.sort((a, b) => a - b);
-  out.snapshot_p50_ms = times[Math.floor(times.length * 0.5)];
-  out.snapshot_p99_ms = times[Math.floor(times.length * 0.99)];
+  const snapTimes = await timeSnaps();
+  out.snapshot_p50_ms = snapTimes.p50;
+  out.snapshot_p99_ms = snapTimes.p99;
   out.snapshots = agent.stats().snapshots;
   agent.stop();
 }

@@ -21,7 +21,8 @@ function runNode(args, env = {}) {
   });
 }
 
-async function loadTest(withAgent, seconds = 3, concurrency = 16) {
+/** Start the HTTP service (with or without the idle agent) and a keep-alive client for it. */
+async function startServer(withAgent, concurrency) {
   const args = withAgent ? ['--import', register, here('./server.mjs')] : [here('./server.mjs')];
   // The agent runs without a hub here: idle means attached, inspector on, no actions.
   const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH }, stdio: ['pipe', 'pipe', 'inherit'] });
@@ -34,47 +35,110 @@ async function loadTest(withAgent, seconds = 3, concurrency = 16) {
     });
   });
   const agent = new HttpAgent({ keepAlive: true, maxSockets: concurrency });
-  let done = 0;
-  const deadline = Date.now() + seconds * 1000;
-  const one = () =>
+  const get = (path) =>
     new Promise((resolve, reject) => {
-      const req = request({ port, host: '127.0.0.1', path: '/x', agent }, (res) => {
-        res.resume();
-        res.on('end', resolve);
+      const req = request({ port, host: '127.0.0.1', path, agent }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
       });
       req.on('error', reject);
       req.end();
     });
-  // Warm up, then measure.
-  for (let i = 0; i < 200; i++) await one();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (Date.now() < deadline) {
-        await one();
-        done++;
-      }
-    }),
-  );
-  agent.destroy();
-  child.stdin.end();
-  await new Promise((r) => child.on('exit', r));
-  return done / seconds;
+  const cpu = async () => JSON.parse(await get('/__cpu')).cpuUs;
+  /** One round: `n` requests at `concurrency`; the server's CPU µs per request and the wall-clock rate. */
+  const round = async (n) => {
+    let left = n;
+    const c0 = await cpu();
+    const t0 = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (left-- > 0) await get('/x');
+      }),
+    );
+    const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+    const c1 = await cpu();
+    // The two /__cpu requests are charged too; they are the same for both services.
+    return { cpuUsPerReq: (c1 - c0) / n, rps: n / wallS };
+  };
+  const stop = async () => {
+    agent.destroy();
+    child.stdin.end();
+    await new Promise((r) => child.on('exit', r));
+  };
+  return { round, stop };
 }
 
-const patch = JSON.parse(await runNode([here('./inproc.mjs'), 'patch']));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** 95 % bootstrap confidence interval of the median (seeded, so a rerun on the same data gives the same interval). */
+function bootstrapMedianCI(xs, iterations = 4000) {
+  let seed = 12345;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const meds = [];
+  for (let k = 0; k < iterations; k++) meds.push(median(xs.map(() => xs[Math.floor(rand() * xs.length)])));
+  meds.sort((a, b) => a - b);
+  return [meds[Math.floor(iterations * 0.025)], meds[Math.floor(iterations * 0.975)]];
+}
+
+/**
+ * Idle overhead, A/B interleaved: several pairs of fresh processes (one without the agent, one with it idle); for
+ * each pair, short rounds alternate between them (the order flips every round) after a warm-up. Each round gives
+ * the server's own CPU time per request (process.cpuUsage, immune to the machine's scheduling noise) and the
+ * wall-clock request rate. The overhead is the median of the paired differences, with a bootstrap interval.
+ */
+async function idleOverhead({ pairs = 4, rounds = 10, requests = 3000, concurrency = 8 } = {}) {
+  const cpuDiffs = [];
+  const rpsDiffs = [];
+  const cpuPerReq = { without: [], with: [] };
+  for (let p = 0; p < pairs; p++) {
+    const a = await startServer(false, concurrency);
+    const b = await startServer(true, concurrency);
+    await a.round(requests);
+    await b.round(requests);
+    for (let r = 0; r < rounds; r++) {
+      const order = (r + p) % 2 === 0 ? [a, b] : [b, a];
+      const first = await order[0].round(requests);
+      const second = await order[1].round(requests);
+      const [without, withAgent] = order[0] === a ? [first, second] : [second, first];
+      cpuPerReq.without.push(without.cpuUsPerReq);
+      cpuPerReq.with.push(withAgent.cpuUsPerReq);
+      cpuDiffs.push(((withAgent.cpuUsPerReq - without.cpuUsPerReq) / without.cpuUsPerReq) * 100);
+      rpsDiffs.push(((without.rps - withAgent.rps) / without.rps) * 100);
+    }
+    await a.stop();
+    await b.stop();
+  }
+  return {
+    cpuPct: median(cpuDiffs),
+    cpuCI: bootstrapMedianCI(cpuDiffs),
+    wallPct: median(rpsDiffs),
+    wallCI: bootstrapMedianCI(rpsDiffs),
+    cpuUsPerReqWithout: median(cpuPerReq.without),
+    cpuUsPerReqWith: median(cpuPerReq.with),
+    rounds: cpuDiffs.length,
+  };
+}
+
+// `node bench/agent/run.mjs idle` runs only the HTTP measurement.
+const onlyIdle = process.argv[2] === 'idle';
+const patch = onlyIdle ? {} : JSON.parse(await runNode([here('./inproc.mjs'), 'patch']));
 console.error(`hot function: ${JSON.stringify(patch)}`);
-const bp = JSON.parse(await runNode([here('./inproc.mjs'), 'breakpoint']));
+const bp = onlyIdle ? {} : JSON.parse(await runNode([here('./inproc.mjs'), 'breakpoint']));
 console.error(`breakpoint mode: ${JSON.stringify(bp)}`);
+const snap = onlyIdle ? {} : JSON.parse(await runNode([here('./inproc.mjs'), 'snapshot']));
+console.error(`snapshots: ${JSON.stringify(snap)}`);
 
-const rps = { without: [], with: [] };
-for (let round = 0; round < 3; round++) {
-  rps.without.push(await loadTest(false));
-  rps.with.push(await loadTest(true));
-}
+const idle = await idleOverhead();
 console.error(
-  `http req/s without agent ${rps.without.map(Math.round).join(', ')}; with idle agent ${rps.with.map(Math.round).join(', ')}`,
+  `http, idle agent vs none (${idle.rounds} paired rounds): CPU per request ${idle.cpuUsPerReqWithout.toFixed(1)} µs → ` +
+    `${idle.cpuUsPerReqWith.toFixed(1)} µs, overhead ${idle.cpuPct.toFixed(2)} % (95 % CI ${idle.cpuCI.map((x) => x.toFixed(2)).join(' … ')}); ` +
+    `wall-clock throughput ${idle.wallPct.toFixed(2)} % (95 % CI ${idle.wallCI.map((x) => x.toFixed(2)).join(' … ')})`,
 );
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const r3 = (x) => Math.round(x * 1000) / 1000;
 
 const result = {
@@ -83,8 +147,11 @@ const result = {
   log_patch_ns: r3(patch.log_patch_ns),
   log_breakpoint_ns: r3(bp.log_breakpoint_ns),
   log_patch_ratio: r3((patch.log_patch_ns - patch.baseline_ns) / (patch.handwritten_ns - patch.baseline_ns)),
-  idle_overhead_pct: r3(((median(rps.without) - median(rps.with)) / median(rps.without)) * 100),
-  snapshot_p50_ms: r3(bp.snapshot_p50_ms),
-  snapshot_p99_ms: r3(bp.snapshot_p99_ms),
+  idle_overhead_pct: r3(idle.cpuPct),
+  idle_overhead_ci95_pct: idle.cpuCI.map(r3),
+  snapshot_p50_ms: r3(snap.snapshot_p50_ms),
+  snapshot_p99_ms: r3(snap.snapshot_p99_ms),
+  pause_p50_ms: r3(snap.pause_p50_ms),
+  pause_p99_ms: r3(snap.pause_p99_ms),
 };
 process.stdout.write(JSON.stringify(result) + '\n');

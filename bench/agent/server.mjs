@@ -1,4 +1,5 @@
 // A small HTTP service for the idle-overhead measurement (with or without the agent preloaded).
+// GET /__cpu answers the process's own CPU time so far (µs), so the benchmark can charge CPU time per request.
 import { createServer } from 'node:http';
 
 function work(n) {
@@ -8,6 +9,12 @@ function work(n) {
 }
 
 const server = createServer((req, res) => {
+  if (req.url === '/__cpu') {
+    const u = process.cpuUsage();
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ cpuUs: u.user + u.system }));
+    return;
+  }
   const body = JSON.stringify({ path: req.url, value: work(2000) });
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(body);
