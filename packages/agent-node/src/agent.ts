@@ -67,6 +67,8 @@ export class Agent {
   private retryScheduled = false;
   private snapshots = 0;
   private stopped = false;
+  /** The Debugger domain costs the host measurable CPU while enabled, so it is on only while actions need it. */
+  private debuggerOn = false;
   private readonly pipeOut: (line: string) => void;
 
   constructor(options: AgentOptions = {}, env: NodeJS.ProcessEnv = process.env) {
@@ -114,8 +116,7 @@ export class Agent {
     this.inspector.connect();
     this.inspector.on('Debugger.scriptParsed', (p) => this.guard('scriptParsed', () => this.onScriptParsed(p)));
     this.inspector.on('Debugger.paused', (p) => this.onPaused(p));
-    this.inspector.post('Debugger.enable', { maxScriptsCacheSize: 0 });
-    this.log(`inspector attached; ${this.scripts.size} scripts known`);
+    this.log('inspector attached; debugger off until an action arrives');
     refreshOtelApi();
     this.every(1000, () => {
       refreshOtelApi();
@@ -166,6 +167,8 @@ export class Agent {
       this.revision = revision;
     }
     const wanted = new Map(items.map((a) => [a.id, a]));
+    // Enabling replays Debugger.scriptParsed for every loaded script, so locating works as if it had always been on.
+    if (wanted.size > 0) this.setDebugger(true);
     for (const [id, rt] of this.actions) {
       if (!wanted.has(id) || JSON.stringify(wanted.get(id)) !== JSON.stringify(rt.action)) {
         this.probes.uninstall(rt);
@@ -198,7 +201,20 @@ export class Agent {
         this.runtime.setState(rt, 'error', `cannot install: ${(err as Error).message}`);
       }
     }
+    if (this.actions.size === 0) this.setDebugger(false);
     this.flushSoon();
+  }
+
+  /** Turns V8's Debugger domain on or off (off: no probes can exist, and the host runs at full speed). */
+  private setDebugger(on: boolean): void {
+    if (on === this.debuggerOn || this.stopped) return;
+    try {
+      this.inspector.post(on ? 'Debugger.enable' : 'Debugger.disable', on ? { maxScriptsCacheSize: 0 } : {});
+      this.debuggerOn = on;
+      this.log(`debugger ${on ? 'on' : 'off'}; ${this.scripts.size} scripts known`);
+    } catch (err) {
+      this.log(`cannot turn the debugger ${on ? 'on' : 'off'}`, err);
+    }
   }
 
   stats(): AgentStats {
@@ -263,10 +279,15 @@ export class Agent {
         this.log(`hub error ${frame.code}: ${frame.message}`);
         break;
       case 'source_request':
+        // The catalogue comes from the scripts V8 reports, which needs the debugger on for a moment.
+        this.setDebugger(true);
         this.sources
           .answer(frame)
           .then((response) => this.connection?.send(response))
-          .catch((err: unknown) => this.log('source request failed', err));
+          .catch((err: unknown) => this.log('source request failed', err))
+          .finally(() => {
+            if (this.actions.size === 0) this.setDebugger(false);
+          });
         break;
     }
   }

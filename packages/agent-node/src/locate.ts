@@ -154,6 +154,9 @@ export class ScriptRegistry {
   }
 
   add(params: { scriptId: string; url: string; isModule?: boolean; sourceMapURL?: string }): ScriptInfo | undefined {
+    // Re-enabling the debugger reports every script again under the same id: keep what is known (cached maps).
+    const known = this.byId.get(params.scriptId);
+    if (known !== undefined) return known;
     const url = params.url;
     if (!url || url.startsWith('node:') || url.startsWith('internal/') || url.startsWith('evalmachine'))
       return undefined;
