@@ -192,6 +192,12 @@ describe.each(testDatabases())('hub foundation routes on $dialect', (database) =
     const p1 = json(await hub.app.inject({ url: '/api/v1/audit?limit=3', headers: hub.auth('admin') }));
     const p2 = json(await hub.app.inject({ url: `/api/v1/audit?limit=3&cursor=${p1.nextCursor}`, headers: hub.auth('admin') }));
     expect(Number(p2.items[0].id)).toBeLessThan(Number(p1.items[2].id));
+
+    for (const url of ['/api/v1/audit?cursor=bogus', '/api/v1/users?cursor=bogus', '/api/v1/pools?cursor=bogus', '/api/v1/tokens?cursor=bogus']) {
+      const bad = await hub.app.inject({ url, headers: hub.auth('admin') });
+      expect(bad.statusCode, url).toBe(400);
+      expect(json(bad).error.issues[0].path).toBe('query.cursor');
+    }
   });
 
   it('rate-limits failed logins per account with Retry-After, and audits it', async () => {

@@ -22,7 +22,8 @@ import type { AgentIdentity, AgentStore } from '../agents/store.js';
 import type { PoolService } from '../pools/service.js';
 import type { DialectName } from '../storage/db.js';
 import type { ActionAgentsTable, ActionsTable, Database } from '../storage/schema.js';
-import { decodeCursor, encodeCursor, inChunks, parseJson } from '../hits/cursor.js';
+import { inChunks, parseJson } from '../hits/cursor.js';
+import { decodeCursor, encodeCursor } from '../storage/paging.js';
 
 /** An action as the hub works with it. */
 export interface ActionRecord {

@@ -3,7 +3,8 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { newId } from '../auth/secrets.js';
 import type { AgentsTable, Database } from '../storage/schema.js';
 import { isUniqueViolation } from '../users/service.js';
-import { decodeCursor, encodeCursor, inChunks, parseJson } from '../hits/cursor.js';
+import { inChunks, parseJson } from '../hits/cursor.js';
+import { decodeCursor, encodeCursor } from '../storage/paging.js';
 
 /** What the hub keeps in memory about a connected agent: enough to match actions. */
 export interface AgentIdentity {

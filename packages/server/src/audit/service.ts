@@ -78,10 +78,8 @@ export class AuditService {
 
   async list(query: AuditQuery): Promise<Page<AuditEvent>> {
     let q = this.#db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(query.limit + 1);
-    if (query.cursor !== undefined) {
-      const before = Number(decodeCursor(query.cursor));
-      if (Number.isSafeInteger(before)) q = q.where('id', '<', before);
-    }
+    const before = decodeCursor(query.cursor, ['number']);
+    if (before !== undefined) q = q.where('id', '<', before[0] as number);
     if (query.actorId !== undefined) q = q.where('actor_id', '=', query.actorId);
     if (query.action !== undefined) q = q.where('action', '=', query.action);
     if (query.targetType !== undefined) q = q.where('target_type', '=', query.targetType);
@@ -89,7 +87,7 @@ export class AuditService {
     if (query.outcome !== undefined) q = q.where('outcome', '=', query.outcome);
     if (query.since !== undefined) q = q.where('at', '>=', query.since);
     if (query.until !== undefined) q = q.where('at', '<', query.until);
-    return pageFrom((await q.execute()).map(toEvent), query.limit, (e) => e.id);
+    return pageFrom((await q.execute()).map(toEvent), query.limit, (e) => [Number(e.id)]);
   }
 }
 

@@ -160,14 +160,12 @@ export class AuthService {
   async listTokens(userId: string | undefined, limit: number, cursor?: string): Promise<Page<ApiToken>> {
     let q = this.#db.selectFrom('api_tokens').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1);
     if (userId !== undefined) q = q.where('user_id', '=', userId);
-    if (cursor !== undefined) {
-      const [at, id] = decodeCursor(cursor).split('|');
-      const atNum = Number(at);
-      if (Number.isSafeInteger(atNum) && id !== undefined) {
-        q = q.where((eb) => eb.or([eb('created_at', '<', atNum), eb.and([eb('created_at', '=', atNum), eb('id', '<', id)])]));
-      }
+    const after = decodeCursor(cursor, ['number', 'string']);
+    if (after !== undefined) {
+      const [at, id] = after as [number, string];
+      q = q.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]));
     }
-    return pageFrom((await q.execute()).map(toToken), limit, (t) => `${t.createdAt}|${t.id}`);
+    return pageFrom((await q.execute()).map(toToken), limit, (t) => [t.createdAt, t.id]);
   }
 
   /** Deletes a token. Non-admins may only delete their own. */

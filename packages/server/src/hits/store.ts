@@ -14,7 +14,8 @@ import {
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { DialectName } from '../storage/db.js';
 import type { Database, LogHitsTable, SnapshotHitsTable } from '../storage/schema.js';
-import { decodeCursor, encodeCursor, inChunks, parseJson } from './cursor.js';
+import { decodeCursor, encodeCursor } from '../storage/paging.js';
+import { inChunks, parseJson } from './cursor.js';
 
 export interface Retention {
   logsPerAction: number;

@@ -37,8 +37,9 @@ export class PoolService {
 
   async list(limit: number, cursor?: string): Promise<Page<Pool>> {
     let q = this.#db.selectFrom('pools').selectAll().orderBy('name').limit(limit + 1);
-    if (cursor !== undefined) q = q.where('name', '>', decodeCursor(cursor));
-    return pageFrom((await q.execute()).map(toPool), limit, (p) => p.name);
+    const after = decodeCursor(cursor, ['string']);
+    if (after !== undefined) q = q.where('name', '>', after[0] as string);
+    return pageFrom((await q.execute()).map(toPool), limit, (p) => [p.name]);
   }
 
   /** By id or by name. */

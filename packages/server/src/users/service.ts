@@ -67,8 +67,9 @@ export class UserService {
   /** Users ordered by email; the cursor is the last email seen. */
   async list(limit: number, cursor?: string): Promise<Page<User>> {
     let q = this.#db.selectFrom('users').selectAll().orderBy('email').limit(limit + 1);
-    if (cursor !== undefined) q = q.where('email', '>', decodeCursor(cursor));
-    return pageFrom((await q.execute()).map(toUser), limit, (u) => u.email);
+    const after = decodeCursor(cursor, ['string']);
+    if (after !== undefined) q = q.where('email', '>', after[0] as string);
+    return pageFrom((await q.execute()).map(toUser), limit, (u) => [u.email]);
   }
 
   async update(actorId: string, id: string, patch: UpdateUserBody): Promise<User> {
