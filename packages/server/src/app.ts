@@ -96,6 +96,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
     throw err;
   }
   log.info({ database: redactDatabaseUrl(config.databaseUrl), dialect: storage.dialect }, 'database ready');
+  storage.onConnectionError((err) => log.warn({ err }, 'database connection lost; the pool opens a new one on next use'));
 
   const metrics = createMetrics();
   const onBusHandlerError = (err: unknown, topic: string): void => log.error({ err, topic }, 'bus handler failed');
@@ -112,7 +113,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
         }));
   const audit = new AuditService(storage.db, log.child({ component: 'audit' }), () => metrics.auditWriteFailures.inc());
   const users = new UserService(storage.db);
-  const auth = new AuthService(storage.db, config);
+  const auth = new AuthService(storage.db, storage.dialect, config);
   const pools = new PoolService(storage.db);
   const firstRun = await bootstrapAdmin(config, users, log);
 

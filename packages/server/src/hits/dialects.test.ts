@@ -99,6 +99,14 @@ describe.each(testDatabases())('live debugging storage on $dialect', (database) 
     );
     expect(second.body.items.map((l) => l.message)).toEqual(['line 9', 'line 8']);
     expect((await hub.api('GET', `/api/v1/actions/${log.id}/logs?cursor=garbage`)).status).toBe(400);
+    // The time window (since inclusive, until exclusive) and the agent filter.
+    const window = await hub.api<PageOf<{ message: string }>>(
+      'GET',
+      `/api/v1/actions/${log.id}/logs?since=${at + 8}&until=${at + 10}&agentId=${welcome.agentId}`,
+    );
+    expect(window.body.items.map((l) => l.message)).toEqual(['line 9', 'line 8']);
+    const otherAgent = await hub.api<PageOf<unknown>>('GET', `/api/v1/actions/${log.id}/logs?agentId=agent-none`);
+    expect(otherAgent.body.items).toEqual([]);
 
     // Snapshots: maxHits 3 stores three, retention keeps two; the action completed.
     const snaps = await eventually(async () => {
@@ -114,6 +122,14 @@ describe.each(testDatabases())('live debugging storage on $dialect', (database) 
       `/api/v1/actions/${snap.id}/snapshots/${snaps[0]!.id}`,
     );
     expect(full.body.frames[0]!.locals[0]!.value).toHaveLength(60_000);
+    const newest = await hub.api<PageOf<{ at: number }>>(
+      'GET',
+      `/api/v1/actions/${snap.id}/snapshots?since=${at + 3}&agentId=${welcome.agentId}`,
+    );
+    expect(newest.body.items.map((x) => x.at)).toEqual([at + 3]);
+    expect(
+      (await hub.api<PageOf<unknown>>('GET', `/api/v1/actions/${snap.id}/snapshots?until=${at + 1}`)).body.items,
+    ).toEqual([]);
     expect(
       (await hub.api<{ state: string; hitCount: number }>('GET', `/api/v1/actions/${snap.id}`)).body,
     ).toMatchObject({ state: 'completed', hitCount: 3 });
@@ -147,6 +163,32 @@ describe.each(testDatabases())('live debugging storage on $dialect', (database) 
       return r.body.hits.logs === 12 ? r.body : undefined;
     });
     expect(a.hits).toEqual({ logs: 12, snapshots: 3, metrics: 4, dropped: 4 });
+
+    // Health: no heartbeat yet, then the counters of the latest one (unknown keys ignored, bad values read as 0).
+    expect((await hub.api<{ health: unknown }>('GET', `/api/v1/agents/${welcome.agentId}`)).body.health).toBeNull();
+    const beforeBeat = Date.now();
+    agent.send({ type: 'heartbeat', v: 1, at: 1, stats: { hits: 5, hookErrors: 1, throttles: 0, cpuMs: 2.5 } });
+    agent.send({
+      type: 'heartbeat',
+      v: 1,
+      at: 2,
+      stats: { hits: 9, hookErrors: 2, throttles: -1, cpuMs: 3.25, dropped: 4, actions: 3, other: 7 },
+    });
+    const health = await eventually(async () => {
+      await hub.app.live.tick();
+      const r = await hub.api<{ health: Record<string, number> | null }>('GET', `/api/v1/agents/${welcome.agentId}`);
+      return r.body.health?.hits === 9 ? r.body.health : undefined;
+    });
+    expect(health).toEqual({
+      at: health.at,
+      cpuMs: 3.25,
+      hits: 9,
+      hookErrors: 2,
+      throttles: 0,
+      dropped: 4,
+      actions: 3,
+    });
+    expect(health.at).toBeGreaterThanOrEqual(beforeBeat);
     const byTag = await hub.api<PageOf<{ id: string }>>(
       'GET',
       `/api/v1/agents?pool=${pool.name}&tag=region%3Deu&tag=zone%3Da&status=connected`,
@@ -155,6 +197,14 @@ describe.each(testDatabases())('live debugging storage on $dialect', (database) 
     expect((await hub.api<PageOf<unknown>>('GET', `/api/v1/agents?pool=${pool.name}&tag=zone%3Db`)).body.items).toEqual(
       [],
     );
+
+    // An agent in a worker thread of the same process is told apart by its thread id (0: the main thread).
+    const threaded = await SimAgent.connect(hub.wsUrl, pool.key, { threadId: 3 });
+    const threadOf = async (id: string) =>
+      (await hub.api<{ pid: number; threadId: number }>('GET', `/api/v1/agents/${id}`)).body;
+    expect(await threadOf(threaded.welcome.agentId)).toMatchObject({ pid: 4242, threadId: 3 });
+    expect(await threadOf(welcome.agentId)).toMatchObject({ pid: 4242, threadId: 0 });
+    await threaded.agent.close();
 
     // Deleting an action removes its hits with it.
     expect((await hub.api('DELETE', `/api/v1/actions/${log.id}`)).status).toBe(204);

@@ -1,5 +1,8 @@
+import { sql } from 'kysely';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scratchDatabase, testDatabases, type ScratchDatabase } from '../../test/support.js';
+import { scratchDatabase, testDatabases, type ScratchDatabase, type TestDatabase } from '../../test/support.js';
 import { createStorage, redactDatabaseUrl } from './db.js';
 import { MIGRATIONS } from './migrations/index.js';
 
@@ -66,6 +69,71 @@ describe.each(testDatabases())('storage on $dialect', (database) => {
       expect(typeof row.created_at).toBe('number');
     } finally {
       await storage.close();
+    }
+  });
+});
+
+/** The server's connections to `url`'s database: counted, or killed as an administrator (or a failover) would. */
+async function serverConnections(database: TestDatabase, url: string, kill: boolean): Promise<number> {
+  const name = new URL(url).pathname.slice(1);
+  if (database.dialect === 'postgres') {
+    const c = new pg.Client({ connectionString: database.serverUrl });
+    await c.connect();
+    try {
+      const r = await c.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [name],
+      );
+      if (kill) for (const { pid } of r.rows) await c.query('SELECT pg_terminate_backend($1)', [pid]);
+      return r.rows.length;
+    } finally {
+      await c.end();
+    }
+  }
+  const c = await mysql.createConnection(database.serverUrl);
+  try {
+    const [rows] = await c.query<mysql.RowDataPacket[]>(
+      'SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()',
+      [name],
+    );
+    if (kill) for (const { id } of rows) await c.query(`KILL ${Number(id)}`);
+    return rows.length;
+  } finally {
+    await c.end();
+  }
+}
+
+describe.each(testDatabases().filter((d) => d.dialect !== 'sqlite'))('storage connections on $dialect', (database) => {
+  it('survives the server killing its idle connections, reports it and reconnects; close waits for every socket', async () => {
+    const scratch = await scratchDatabase(database);
+    const storage = createStorage(scratch.url);
+    const lost: Error[] = [];
+    storage.onConnectionError((err) => lost.push(err));
+    try {
+      await storage.migrate();
+      // Several pooled connections, all idle afterwards.
+      await Promise.all(Array.from({ length: 4 }, () => sql`select 1`.execute(storage.db)));
+      expect(await serverConnections(database, scratch.url, true)).toBeGreaterThan(0);
+      if (database.dialect === 'postgres') {
+        // PostgreSQL tells each client why it is cut off; the pool reports it instead of throwing.
+        await expect.poll(() => lost.length).toBeGreaterThan(0);
+        expect(lost[0]!.message).toMatch(/terminat/);
+      }
+      // The pool replaces the dead connections: the next queries work (a dead one may fail once on MySQL).
+      await expect
+        .poll(async () =>
+          sql`select 1 as one`.execute(storage.db).then(
+            (r) => r.rows.length,
+            () => 0,
+          ),
+        )
+        .toBe(1);
+      expect(await storage.isReady()).toBe(true);
+      await storage.close();
+      expect(await serverConnections(database, scratch.url, false)).toBe(0);
+    } finally {
+      await storage.close();
+      await scratch.drop();
     }
   });
 });

@@ -16,6 +16,12 @@ export interface Storage {
   migrate(): Promise<void>;
   /** True when the database answers and every known migration has been applied. */
   isReady(): Promise<boolean>;
+  /**
+   * Calls `listener` when the server drops an idle pooled connection (restart, failover, an administrator's kill). The
+   * pool replaces such a connection on next use; without a listener the error is swallowed, never thrown.
+   */
+  onConnectionError(listener: (err: Error) => void): void;
+  /** Closes the pool and resolves once every connection is closed (not merely asked to close). */
   close(): Promise<void>;
 }
 
@@ -39,7 +45,17 @@ function sqlitePath(url: string): string {
   return rest.startsWith('//') ? rest.slice(2) : rest;
 }
 
-function createDialect(url: string): { dialect: Dialect; name: DialectName } {
+interface DialectParts {
+  dialect: Dialect;
+  name: DialectName;
+  /** Resolves when every connection the pool opened has closed. */
+  closed?: () => Promise<void>;
+}
+
+/** How long `close()` waits for closing connections to finish closing. */
+const CLOSE_WAIT_MS = 5_000;
+
+function createDialect(url: string, onError: (err: Error) => void): DialectParts {
   if (url.startsWith('sqlite:')) {
     const file = sqlitePath(url);
     const memory = file === ':memory:' || file === '';
@@ -65,10 +81,33 @@ function createDialect(url: string): { dialect: Dialect; name: DialectName } {
       // epoch-ms columns are BIGINT; they fit in a double, so read them as numbers.
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-          oid === 20 ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+          oid === 20
+            ? (v: string) => Number(v)
+            : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
       },
     });
-    return { name: 'postgres', dialect: new PostgresDialect({ pool }) };
+    // An idle client's error is re-emitted by the pool, and an 'error' event without a listener throws: a database
+    // restart would take the hub down with it.
+    pool.on('error', onError);
+    // pool.end() resolves once it has asked every client to end, before their sockets close; 'remove' fires after.
+    let open = 0;
+    let drained: (() => void) | undefined;
+    pool.on('connect', () => void open++);
+    pool.on('remove', () => {
+      open--;
+      if (open === 0) drained?.();
+    });
+    const closed = () =>
+      open === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, CLOSE_WAIT_MS);
+            drained = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+    return { name: 'postgres', dialect: new PostgresDialect({ pool }), closed };
   }
   if (/^(mysql|mariadb):\/\//.test(url)) {
     const pool = createMysqlPool({
@@ -84,7 +123,14 @@ function createDialect(url: string): { dialect: Dialect; name: DialectName } {
 }
 
 export function createStorage(url: string): Storage {
-  const { dialect, name } = createDialect(url);
+  const listeners: ((err: Error) => void)[] = [];
+  const {
+    dialect,
+    name,
+    closed: connectionsClosed,
+  } = createDialect(url, (err) => {
+    for (const listener of listeners) listener(err);
+  });
   const db = new Kysely<Database>({ dialect });
   const migrator = new Migrator({
     db,
@@ -100,9 +146,12 @@ export function createStorage(url: string): Storage {
       const { error, results } = await migrator.migrateToLatest();
       if (error !== undefined) {
         const failed = results?.find((r) => r.status === 'Error');
-        throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, {
-          cause: error,
-        });
+        throw new Error(
+          `database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
+          {
+            cause: error,
+          },
+        );
       }
     },
     async isReady() {
@@ -115,10 +164,14 @@ export function createStorage(url: string): Storage {
         return false;
       }
     },
+    onConnectionError(listener) {
+      listeners.push(listener);
+    },
     async close() {
       if (closed) return;
       closed = true;
       await db.destroy();
+      await connectionsClosed?.();
     },
   };
 }
