@@ -1,49 +1,78 @@
+import { sql, type Kysely } from 'kysely';
+import type { DialectName } from '../storage/db.js';
+import type { Database } from '../storage/schema.js';
+
 /**
- * Counts failures per key in a fixed window. Memory is bounded: at most `maxKeys` keys are tracked; the oldest
- * window is evicted first. Per hub replica (an attacker spreading over replicas gets at most N× the budget).
+ * Counts failures per key in a fixed window, in the database: every hub replica shares the counts, so spreading
+ * attempts over replicas gains nothing. A key's window starts at its first failure; the next failure after the
+ * window starts a new one. Expired rows are deleted as failures come in.
  */
 export class FailureLimiter {
-  readonly #windows = new Map<string, { start: number; count: number }>();
+  readonly #db: Kysely<Database>;
+  readonly #dialect: DialectName;
   readonly #max: number;
   readonly #windowMs: number;
-  readonly #maxKeys: number;
   readonly #now: () => number;
+  #sincePrune = 0;
 
-  constructor(max: number, windowMs: number, options: { maxKeys?: number; now?: () => number } = {}) {
+  constructor(
+    db: Kysely<Database>,
+    dialect: DialectName,
+    max: number,
+    windowMs: number,
+    options: { now?: () => number } = {},
+  ) {
+    this.#db = db;
+    this.#dialect = dialect;
     this.#max = max;
     this.#windowMs = windowMs;
-    this.#maxKeys = options.maxKeys ?? 100_000;
     this.#now = options.now ?? Date.now;
   }
 
   /** Seconds until `key` may try again, or 0 when it may try now. */
-  retryAfterSec(key: string): number {
-    const w = this.#windows.get(key);
-    if (w === undefined) return 0;
+  async retryAfterSec(key: string): Promise<number> {
+    const row = await this.#db
+      .selectFrom('login_failures')
+      .select(['window_start', 'failures'])
+      .where('limit_key', '=', key)
+      .executeTakeFirst();
+    if (row === undefined) return 0;
+    const end = Number(row.window_start) + this.#windowMs;
     const now = this.#now();
-    if (now - w.start >= this.#windowMs) {
-      this.#windows.delete(key);
-      return 0;
-    }
-    return w.count >= this.#max ? Math.max(1, Math.ceil((w.start + this.#windowMs - now) / 1000)) : 0;
+    if (now >= end || Number(row.failures) < this.#max) return 0;
+    return Math.max(1, Math.ceil((end - now) / 1000));
   }
 
-  fail(key: string): void {
+  /** Counts one failure, atomically (concurrent failures on several replicas all count). */
+  async fail(key: string): Promise<void> {
     const now = this.#now();
-    const w = this.#windows.get(key);
-    if (w === undefined || now - w.start >= this.#windowMs) {
-      this.#windows.delete(key);
-      if (this.#windows.size >= this.#maxKeys) {
-        const oldest = this.#windows.keys().next();
-        if (oldest.done !== true) this.#windows.delete(oldest.value);
-      }
-      this.#windows.set(key, { start: now, count: 1 });
+    const expired = now - this.#windowMs;
+    const q = this.#db.insertInto('login_failures').values({ limit_key: key, window_start: now, failures: 1 });
+    if (this.#dialect === 'mysql') {
+      // MySQL applies the assignments in order: `failures` must be computed from the old window_start.
+      await q
+        .onDuplicateKeyUpdate({
+          failures: sql`if(window_start <= ${expired}, 1, failures + 1)`,
+          window_start: sql`if(window_start <= ${expired}, ${now}, window_start)`,
+        })
+        .execute();
     } else {
-      w.count += 1;
+      await q
+        .onConflict((oc) =>
+          oc.column('limit_key').doUpdateSet({
+            failures: sql`case when login_failures.window_start <= ${expired} then 1 else login_failures.failures + 1 end`,
+            window_start: sql`case when login_failures.window_start <= ${expired} then ${now} else login_failures.window_start end`,
+          }),
+        )
+        .execute();
+    }
+    if (++this.#sincePrune >= 100) {
+      this.#sincePrune = 0;
+      await this.#db.deleteFrom('login_failures').where('window_start', '<=', expired).execute();
     }
   }
 
-  reset(key: string): void {
-    this.#windows.delete(key);
+  async reset(key: string): Promise<void> {
+    await this.#db.deleteFrom('login_failures').where('limit_key', '=', key).execute();
   }
 }

@@ -7,6 +7,7 @@ import {
   type User,
 } from '@spyglass/protocol';
 import type { Kysely, Selectable } from 'kysely';
+import type { DialectName } from '../storage/db.js';
 import type { Config } from '../config/config.js';
 import { decodeCursor, pageFrom } from '../storage/paging.js';
 import type { ApiTokensTable, Database } from '../storage/schema.js';
@@ -43,17 +44,22 @@ export class AuthService {
   readonly #ipLimiter: FailureLimiter;
   readonly #accountLimiter: FailureLimiter;
 
-  constructor(db: Kysely<Database>, config: Config) {
+  constructor(db: Kysely<Database>, dialect: DialectName, config: Config) {
     this.#db = db;
     this.#config = config;
     const { windowMs, maxPerIp, maxPerAccount } = config.loginRateLimit;
-    this.#ipLimiter = new FailureLimiter(maxPerIp, windowMs);
-    this.#accountLimiter = new FailureLimiter(maxPerAccount, windowMs);
+    this.#ipLimiter = new FailureLimiter(db, dialect, maxPerIp, windowMs);
+    this.#accountLimiter = new FailureLimiter(db, dialect, maxPerAccount, windowMs);
   }
 
-  /** Checks email + password under the per-IP and per-account failure limits. */
+  /** Checks email + password under the per-IP and per-account failure limits (shared by every replica). */
   async login(email: string, password: string, ip: string): Promise<User> {
-    const retry = Math.max(this.#ipLimiter.retryAfterSec(ip), this.#accountLimiter.retryAfterSec(email));
+    const ipKey = `ip:${ip.slice(0, 64)}`;
+    const accountKey = `account:${email.slice(0, 320).toLowerCase()}`;
+    const retry = Math.max(
+      await this.#ipLimiter.retryAfterSec(ipKey),
+      await this.#accountLimiter.retryAfterSec(accountKey),
+    );
     if (retry > 0) {
       throw new SpyglassError('RATE_LIMITED', 'too many failed sign-in attempts; try again later', { retryAfterSec: retry });
     }
@@ -61,11 +67,11 @@ export class AuthService {
     // Always run scrypt, so a missing account takes as long as a wrong password.
     const ok = await verifyPassword(password, row?.password_hash ?? (await dummyPasswordHash()));
     if (row === undefined || !ok || Number(row.disabled) === 1) {
-      this.#ipLimiter.fail(ip);
-      this.#accountLimiter.fail(email);
+      await this.#ipLimiter.fail(ipKey);
+      await this.#accountLimiter.fail(accountKey);
       throw new SpyglassError('UNAUTHENTICATED', 'wrong email or password, or the account is disabled');
     }
-    this.#accountLimiter.reset(email);
+    await this.#accountLimiter.reset(accountKey);
     return toUser(row);
   }
 
