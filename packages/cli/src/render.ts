@@ -1,4 +1,4 @@
-import type { Action, AgentActionStatus, CapturedValue, StoredSnapshot } from '@spyglass/protocol';
+import type { Action, Agent, AgentActionStatus, CapturedValue, StoredSnapshot } from '@spyglass/protocol';
 import { formatTime, type Output } from './output.js';
 
 /** One line describing a captured value: `name: Type value`. */
@@ -86,4 +86,27 @@ export function printAction(out: Output, a: Action, agents: AgentActionStatus[])
     const state = s.state === 'error' ? c.red(s.state) : s.state === 'active' ? c.green(s.state) : c.yellow(s.state);
     out.line(`    ${s.agentId}  ${state}${s.method === null ? '' : ` (${s.method})`}  hits ${s.hits}${where}${s.reason === null ? '' : `  ${s.reason}`}`);
   }
+}
+
+export function printAgent(out: Output, a: Agent): void {
+  const c = out.color;
+  const version = a.service.version === null ? '' : `@${a.service.version}`;
+  const env = a.service.environment === null ? '' : ` (${a.service.environment})`;
+  const tags = Object.entries(a.tags).map(([k, v]) => `${k}=${v}`);
+  const status = a.status === 'connected' ? c.green(a.status) : c.dim(a.status);
+  out.line(`${c.bold(a.id)}  ${a.service.name}${version}${env}`);
+  out.line(`  status    ${status}   last seen ${formatTime(a.lastSeenAt)}   connected ${formatTime(a.connectedAt)}`);
+  out.line(`  process   ${a.hostname} pid ${a.pid}${a.threadId === 0 ? '' : ` thread ${a.threadId}`}, ${a.runtime.name} ${a.runtime.version}, agent ${a.agentVersion}`);
+  out.line(`  pool      ${a.poolName}${tags.length > 0 ? `   tags ${tags.join(',')}` : ''}`);
+  const r = a.hits;
+  out.line(`  received  ${r.logs} log lines, ${r.snapshots} snapshots, ${r.metrics} metric samples; ${r.dropped} dropped by the agent`);
+  const h = a.health;
+  if (h === null) {
+    out.line(c.dim('  health    (no heartbeat yet)'));
+    return;
+  }
+  const errors = h.hookErrors > 0 ? c.red(`${h.hookErrors} hook errors`) : `${h.hookErrors} hook errors`;
+  const throttles = h.throttles > 0 ? c.yellow(`${h.throttles} throttles`) : `${h.throttles} throttles`;
+  const counts = `${h.actions} actions, ${h.hits} hits, ${errors}, ${throttles}, ${h.dropped} dropped`;
+  out.line(`  health    ${counts}, ${h.cpuMs} ms CPU in probes ${c.dim(`(at ${formatTime(h.at)})`)}`);
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimAgent } from '../../server/src/gateway/__tests__/kit.js';
 import { ADMIN_PASSWORD, createTestHub, type TestHub } from '../../server/test/support.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -124,6 +125,38 @@ describe('spyglass CLI against a real hub and the example service under the agen
     expect(await json<unknown[]>(['agents', 'ls', '--tag', 'region=eu'])).toHaveLength(1);
     expect(await json<unknown[]>(['agents', 'ls', '--tag', 'region=us'])).toHaveLength(0);
     expect((await cli(['agents', 'ls', '--tag', 'nonsense'])).code).toBe(2);
+  });
+
+  it('shows one agent with its health counters (sent by the agent when welcomed and every heartbeat)', async () => {
+    const [listed] = await json<Array<{ id: string }>>(['agents', 'ls', '--service', 'shop']);
+    const agent = await until('the first heartbeat to be stored', async () => {
+      const a = await json<{ health: { hookErrors: number; at: number } | null }>(['agents', 'show', listed!.id]);
+      return a.health === null ? undefined : a;
+    });
+    expect(agent.health).toMatchObject({ hookErrors: 0 });
+    const text = await cli(['agents', 'show', listed!.id]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/health\s+\d+ actions, \d+ hits, 0 hook errors, \d+ throttles, \d+ dropped, [\d.]+ ms CPU/);
+    expect(text.stdout).toContain(' pid ');
+    const missing = await cli(['agents', 'show', 'no-such-agent']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/NOT_FOUND/);
+  });
+
+  it('tells an agent in a worker thread by its thread, in the list and in show', async () => {
+    const { agent, welcome } = await SimAgent.connect(url.replace(/^http/, 'ws'), poolKey, {
+      service: { name: 'threaded' },
+      threadId: 3,
+    });
+    try {
+      const table = await cli(['agents', 'ls', '--service', 'threaded']);
+      expect(table.stdout).toMatch(/threaded\s+dev\s+connected\s+host-1\s+4242 thread 3/);
+      expect((await cli(['agents', 'show', welcome.agentId])).stdout).toMatch(/process\s+host-1 pid 4242 thread 3, node/);
+      // The main thread's agent shows no thread.
+      expect((await cli(['agents', 'ls', '--service', 'shop'])).stdout).not.toContain('thread');
+    } finally {
+      await agent.close();
+    }
   });
 
   it('adds a log to a .ts line, shows per-agent status and method, and prints the lines', async () => {

@@ -181,6 +181,8 @@ export const helloFrameSchema = z.object({
   tags: z.record(z.string().min(1).max(63), z.string().max(255)).default({}),
   hostname: z.string().max(255),
   pid: z.number().int().nonnegative(),
+  /** Node.js worker thread id; absent (or 0) for the main thread. */
+  threadId: z.number().int().nonnegative().optional(),
   runtime: z.object({ name: z.string().max(32), version: z.string().max(64) }),
   agentVersion: z.string().max(64),
   /** Address the agent advertises (informational; the hub never dials agents). */

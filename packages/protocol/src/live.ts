@@ -36,6 +36,25 @@ export const AGENT_STATUSES = ['connected', 'disconnected'] as const;
 export const agentStatusSchema = z.enum(AGENT_STATUSES);
 export type AgentStatus = z.infer<typeof agentStatusSchema>;
 
+/** The agent's own counters, from its last heartbeat (every 15 s by default): cumulative since it started. */
+export const agentHealthSchema = z.object({
+  /** When the agent reported them. */
+  at: epochMsSchema,
+  /** CPU time spent in the agent's probes and snapshot captures, in ms. */
+  cpuMs: z.number().nonnegative(),
+  /** Probe hits the agent counted (before hub-side limits). */
+  hits: z.number().int().nonnegative(),
+  /** Errors raised by probes (an expression that threw, a failed capture). */
+  hookErrors: z.number().int().nonnegative(),
+  /** Times an action was throttled by a CPU or log budget. */
+  throttles: z.number().int().nonnegative(),
+  /** Hits dropped from the agent's bounded buffers. */
+  dropped: z.number().int().nonnegative(),
+  /** Actions the agent holds. */
+  actions: z.number().int().nonnegative(),
+});
+export type AgentHealth = z.infer<typeof agentHealthSchema>;
+
 export const agentSchema = z.object({
   id: idSchema,
   poolId: idSchema,
@@ -45,6 +64,8 @@ export const agentSchema = z.object({
   tags: z.record(z.string(), z.string()),
   hostname: z.string(),
   pid: z.number().int(),
+  /** Node.js worker thread id (0: the main thread). */
+  threadId: z.number().int().nonnegative(),
   runtime: z.object({ name: z.string(), version: z.string() }),
   agentVersion: z.string(),
   address: z.string().nullable(),
@@ -60,6 +81,8 @@ export const agentSchema = z.object({
     metrics: z.number().int().nonnegative(),
     dropped: z.number().int().nonnegative(),
   }),
+  /** The agent's health counters from its last heartbeat; null until one arrived. */
+  health: agentHealthSchema.nullable(),
 });
 export type Agent = z.infer<typeof agentSchema>;
 

@@ -176,6 +176,10 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     const row = page.locator('tr', { hasText: 'shop' });
     await row.getByText('connected').waitFor();
     await expect(row.textContent()).resolves.toContain('region=eu');
+    // The agent's health counters from its heartbeat (it sends one as soon as it is welcomed).
+    const health = row.getByTestId('agent-health');
+    await health.waitFor();
+    await expect(health.textContent()).resolves.toMatch(/^\d+ actions? · [\d.]+ ms CPU/);
     await shot('agents');
     // The filters narrow the list; the URL keeps them.
     await page.getByLabel('Tag (key=value)').fill('region=us');

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { Context, Io } from '../context.js';
 import { formatTime } from '../output.js';
 import { parsePositiveInt, parseTags, UsageError } from '../parse.js';
+import { printAgent } from '../render.js';
 import { readSettings, writeSettings } from '../settings.js';
 
 type Run = (command: Command, handler: (ctx: Context, ...args: never[]) => Promise<void>) => void;
@@ -107,7 +108,7 @@ export function accountCommands(program: Command, io: Io, run: Run): void {
           a.poolName,
           a.status === 'connected' ? c.green(a.status) : c.dim(a.status),
           a.hostname,
-          a.pid,
+          a.threadId === 0 ? a.pid : `${a.pid} thread ${a.threadId}`,
           `${a.runtime.name} ${a.runtime.version}`,
           formatTime(a.lastSeenAt),
           Object.entries(a.tags)
@@ -115,6 +116,18 @@ export function accountCommands(program: Command, io: Io, run: Run): void {
             .join(','),
         ]),
       );
+    },
+  );
+
+  run(
+    agents
+      .command('show')
+      .description("one agent: its process, the hits the hub received and the agent's own health counters")
+      .argument('<id>'),
+    async (ctx: Context, id: string) => {
+      const agent = await ctx.out.spin('loading the agent', () => ctx.client().agents.get(id));
+      if (ctx.out.json) return ctx.out.data(agent);
+      printAgent(ctx.out, agent);
     },
   );
 

@@ -1,4 +1,12 @@
-import { SpyglassError, type Agent, type AgentQuery, type HelloFrame, type Page, type Pool } from '@spyglass/protocol';
+import {
+  SpyglassError,
+  type Agent,
+  type AgentHealth,
+  type AgentQuery,
+  type HelloFrame,
+  type Page,
+  type Pool,
+} from '@spyglass/protocol';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { newId } from '../auth/secrets.js';
 import type { AgentsTable, Database } from '../storage/schema.js';
@@ -22,6 +30,24 @@ export interface HitCounts {
 }
 
 type AgentRow = Selectable<AgentsTable> & { pool_name: string };
+
+const HEALTH_COUNTERS = ['cpuMs', 'hits', 'hookErrors', 'throttles', 'dropped', 'actions'] as const;
+
+/** The counters of an agent's heartbeat `stats` the hub keeps (absent or invalid ones read as 0). */
+export function healthFrom(stats: Readonly<Record<string, number>>, at: number): AgentHealth {
+  const h = { at } as AgentHealth;
+  for (const k of HEALTH_COUNTERS) {
+    const v = stats[k];
+    const n = typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
+    h[k] = k === 'cpuMs' ? Math.round(n * 1000) / 1000 : Math.floor(n);
+  }
+  return h;
+}
+
+function toHealth(json: string | null, at: number | null): AgentHealth | null {
+  if (json === null || at === null) return null;
+  return healthFrom(parseJson<Record<string, number>>(json, {}), Number(at));
+}
 
 /**
  * Registered agents. A row is created on an agent's first `hello` (keyed by pool + instance id) and updated on every
@@ -49,6 +75,7 @@ export class AgentStore {
       tags: JSON.stringify(hello.tags),
       hostname: hello.hostname,
       pid: hello.pid,
+      thread_id: hello.threadId ?? 0,
       runtime_name: hello.runtime.name,
       runtime_version: hello.runtime.version,
       agent_version: hello.agentVersion,
@@ -151,6 +178,20 @@ export class AgentStore {
     }
   }
 
+  /** Stores the health counters of the latest heartbeat of each agent (one update per agent, in one transaction). */
+  async setHealth(reports: ReadonlyMap<string, AgentHealth>): Promise<void> {
+    if (reports.size === 0) return;
+    await this.#db.transaction().execute(async (trx) => {
+      for (const [agentId, { at, ...counters }] of reports) {
+        await trx
+          .updateTable('agents')
+          .set({ health: JSON.stringify(counters), health_at: at })
+          .where('id', '=', agentId)
+          .execute();
+      }
+    });
+  }
+
   #base() {
     return this.#db
       .selectFrom('agents')
@@ -244,6 +285,7 @@ export class AgentStore {
       tags: parseJson<Record<string, string>>(r.tags, {}),
       hostname: r.hostname,
       pid: Number(r.pid),
+      threadId: Number(r.thread_id),
       runtime: { name: r.runtime_name, version: r.runtime_version },
       agentVersion: r.agent_version,
       address: r.address,
@@ -258,6 +300,7 @@ export class AgentStore {
         metrics: Number(r.metric_hits),
         dropped: Number(r.dropped_hits),
       },
+      health: toHealth(r.health, r.health_at),
     };
   }
 }

@@ -8,6 +8,7 @@ import {
   hitsFrameSchema,
   sourceResponseFrameSchema,
   type ActionStatus,
+  type AgentHealth,
   type AgentSettings,
   type HelloFrame,
   type HitsFrame,
@@ -26,7 +27,7 @@ import {
   type ActionService,
   type StatusRow,
 } from '../actions/service.js';
-import type { AgentIdentity, AgentStore, HitCounts } from '../agents/store.js';
+import { healthFrom, type AgentIdentity, type AgentStore, type HitCounts } from '../agents/store.js';
 import type { HubContext } from '../http/context.js';
 import type { HitStore } from '../hits/store.js';
 import type { PoolService } from '../pools/service.js';
@@ -147,6 +148,8 @@ export class AgentGateway {
   readonly #statusBuffer = new Map<string, StatusRow>();
   #statusTimer: NodeJS.Timeout | null = null;
   readonly #agentCounts = new Map<string, HitCounts>();
+  /** The latest heartbeat counters of each agent, stored by the next flush. */
+  readonly #health = new Map<string, AgentHealth>();
   readonly #actionAgentHits = new Map<string, { actionId: string; agentId: string; hits: number }>();
 
   #lastPingAt = 0;
@@ -348,6 +351,8 @@ export class AgentGateway {
       case 'heartbeat': {
         const hb = heartbeatFrameSchema.safeParse(value);
         if (!hb.success) return this.#invalid(conn, `invalid heartbeat: ${zodSummary(hb.error)}`);
+        // Stamped with the hub's clock, like lastSeenAt: an agent's clock may be off.
+        if (hb.data.stats) this.#health.set(conn.agent.id, healthFrom(hb.data.stats, Date.now()));
         return;
       }
       case 'action_status': {
@@ -717,6 +722,11 @@ export class AgentGateway {
       const counts = new Map(this.#agentCounts);
       this.#agentCounts.clear();
       await this.#agents.addCounts(counts);
+    }
+    if (this.#health.size > 0) {
+      const reports = new Map(this.#health);
+      this.#health.clear();
+      await this.#agents.setHealth(reports);
     }
     if (this.#actionAgentHits.size > 0) {
       const hits = new Map(this.#actionAgentHits);

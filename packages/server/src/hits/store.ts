@@ -11,7 +11,15 @@ import {
   type StoredLog,
   type StoredSnapshot,
 } from '@spyglass/protocol';
-import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import {
+  sql,
+  type Expression,
+  type ExpressionBuilder,
+  type Insertable,
+  type Kysely,
+  type Selectable,
+  type SqlBool,
+} from 'kysely';
 import type { DialectName } from '../storage/db.js';
 import type { Database, LogHitsTable, SnapshotHitsTable } from '../storage/schema.js';
 import { decodeCursor, encodeCursor } from '../storage/paging.js';
@@ -25,6 +33,26 @@ export interface Retention {
 }
 
 type LogRow = Omit<Insertable<LogHitsTable>, 'id'>;
+
+/**
+ * The filter of a page of log or snapshot hits, newest first: one action, the keyset cursor (hits older than the last
+ * one shown), and the optional agent and time window. Both tables have the same `id`, `action_id`, `agent_id` and
+ * `at` columns. Decoding the cursor throws the 400 of a malformed one.
+ */
+function hitFilter(
+  actionId: string,
+  q: HitQuery,
+): (eb: ExpressionBuilder<Database, 'log_hits' | 'snapshot_hits'>) => Expression<SqlBool> {
+  const before = decodeCursor(q.cursor, ['number']);
+  return (eb) => {
+    const where: Expression<SqlBool>[] = [eb('action_id', '=', actionId)];
+    if (before !== undefined) where.push(eb('id', '<', before[0] as number));
+    if (q.agentId !== undefined) where.push(eb('agent_id', '=', q.agentId));
+    if (q.since !== undefined) where.push(eb('at', '>=', q.since));
+    if (q.until !== undefined) where.push(eb('at', '<', q.until));
+    return eb.and(where);
+  };
+}
 
 interface Bucket {
   actionId: string;
@@ -302,18 +330,13 @@ export class HitStore {
   }
 
   async logs(actionId: string, q: HitQuery): Promise<Page<StoredLog>> {
-    let query = this.#db
+    const rows = await this.#db
       .selectFrom('log_hits')
       .selectAll()
-      .where('action_id', '=', actionId)
+      .where(hitFilter(actionId, q))
       .orderBy('id', 'desc')
-      .limit(q.limit + 1);
-    const before = decodeCursor(q.cursor, ['number']);
-    if (before !== undefined) query = query.where('id', '<', before[0] as number);
-    if (q.agentId !== undefined) query = query.where('agent_id', '=', q.agentId);
-    if (q.since !== undefined) query = query.where('at', '>=', q.since);
-    if (q.until !== undefined) query = query.where('at', '<', q.until);
-    const rows = await query.execute();
+      .limit(q.limit + 1)
+      .execute();
     const items: StoredLog[] = rows.slice(0, q.limit).map((r) => ({
       id: String(r.id),
       actionId: r.action_id,
@@ -329,18 +352,13 @@ export class HitStore {
   }
 
   async snapshots(actionId: string, q: HitQuery): Promise<Page<SnapshotSummary>> {
-    let query = this.#db
+    const rows = await this.#db
       .selectFrom('snapshot_hits')
       .select(['id', 'action_id', 'agent_id', 'at', 'summary', 'truncated', 'trace_id', 'span_id'])
-      .where('action_id', '=', actionId)
+      .where(hitFilter(actionId, q))
       .orderBy('id', 'desc')
-      .limit(q.limit + 1);
-    const before = decodeCursor(q.cursor, ['number']);
-    if (before !== undefined) query = query.where('id', '<', before[0] as number);
-    if (q.agentId !== undefined) query = query.where('agent_id', '=', q.agentId);
-    if (q.since !== undefined) query = query.where('at', '>=', q.since);
-    if (q.until !== undefined) query = query.where('at', '<', q.until);
-    const rows = await query.execute();
+      .limit(q.limit + 1)
+      .execute();
     const items = rows.slice(0, q.limit).map(toSummary);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > q.limit && last ? encodeCursor([Number(last.id)]) : null };

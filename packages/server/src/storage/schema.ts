@@ -86,6 +86,11 @@ export interface AgentsTable {
   snapshot_hits: Generated<number>;
   metric_hits: Generated<number>;
   dropped_hits: Generated<number>;
+  /** JSON of the agent's health counters from its last heartbeat (AgentHealth without `at`). */
+  health: string | null;
+  health_at: number | null;
+  /** Worker thread id of the agent (0: main thread). */
+  thread_id: Generated<number>;
 }
 
 export interface AgentTagsTable {
@@ -157,7 +162,14 @@ export interface MetricBucketsTable {
   updated_at: number;
 }
 
+export interface LoginFailuresTable {
+  limit_key: string;
+  window_start: number;
+  failures: number;
+}
+
 export interface Database {
+  login_failures: LoginFailuresTable;
   users: UsersTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;

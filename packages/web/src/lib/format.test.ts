@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { basename, relativeTime, shortLocation } from './format.js';
+import { basename, processLabel, relativeTime, shortLocation } from './format.js';
 
 describe('format', () => {
   it('writes relative times', () => {
@@ -11,5 +11,9 @@ describe('format', () => {
   it('shortens paths', () => {
     expect(basename('/a/b/c.ts')).toBe('c.ts');
     expect(shortLocation('/srv/shop/src/services/pricing.ts', 8)).toBe('services/pricing.ts:8');
+  });
+  it('names the worker thread of an agent, not the main thread', () => {
+    expect(processLabel({ hostname: 'web-1', pid: 42, threadId: 0 })).toBe('web-1:42');
+    expect(processLabel({ hostname: 'web-1', pid: 42, threadId: 3 })).toBe('web-1:42 thread 3');
   });
 });

@@ -39,3 +39,8 @@ export function shortLocation(file: string, line: number): string {
   const parts = file.split('/');
   return `${parts.slice(-2).join('/')}:${line}`;
 }
+
+/** Where an agent runs: `host:pid`, plus the worker thread when it is not the main thread. */
+export function processLabel(a: { hostname: string; pid: number; threadId: number }): string {
+  return `${a.hostname}:${a.pid}${a.threadId === 0 ? '' : ` thread ${a.threadId}`}`;
+}

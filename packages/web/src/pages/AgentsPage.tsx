@@ -4,11 +4,36 @@ import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { useEffect, useState } from 'react';
 import { api, keys } from '../api';
 import { StateBadge } from '../components/Badges';
-import { Empty, ErrorAlert, ErrorState, Loading } from '../components/States';
-import { relativeTime } from '../lib/format';
+import { QueryTable } from '../components/QueryTable';
+import { Empty, ErrorAlert } from '../components/States';
+import { processLabel, relativeTime } from '../lib/format';
 import type { AgentsSearch } from '../router';
 import { useRoleAtLeast } from '../session';
 import { useDebounced } from '../useDebounced';
+
+/** The agent's own counters from its last heartbeat: CPU in probes, errors and throttles stand out when non-zero. */
+function Health({ health }: { health: Agent['health'] }) {
+  if (health === null) return <span className="subtle">no heartbeat yet</span>;
+  const detail =
+    `reported ${new Date(health.at).toISOString()}: ${health.actions} actions, ${health.hits} hits, ` +
+    `${health.hookErrors} hook errors, ${health.throttles} throttles, ${health.dropped} dropped, ` +
+    `${health.cpuMs} ms of CPU in probes`;
+  return (
+    <span title={detail} data-testid="agent-health">
+      {health.actions} {health.actions === 1 ? 'action' : 'actions'} · {health.cpuMs} ms CPU
+      {health.hookErrors > 0 && (
+        <div className="health-bad">
+          {health.hookErrors} hook {health.hookErrors === 1 ? 'error' : 'errors'}
+        </div>
+      )}
+      {health.throttles > 0 && (
+        <div className="health-warn">
+          {health.throttles} {health.throttles === 1 ? 'throttle' : 'throttles'}
+        </div>
+      )}
+    </span>
+  );
+}
 
 function AgentRow({ agent, isAdmin, onForget }: { agent: Agent; isAdmin: boolean; onForget: (a: Agent) => void }) {
   const connected = agent.status === 'connected';
@@ -24,7 +49,7 @@ function AgentRow({ agent, isAdmin, onForget }: { agent: Agent; isAdmin: boolean
       </td>
       <td>{agent.poolName}</td>
       <td className="mono">
-        {agent.hostname}:{agent.pid}
+        {processLabel(agent)}
         <div className="subtle">
           {agent.runtime.name} {agent.runtime.version} · agent {agent.agentVersion}
         </div>
@@ -44,6 +69,9 @@ function AgentRow({ agent, isAdmin, onForget }: { agent: Agent; isAdmin: boolean
       <td className="mono">
         {agent.hits.logs} / {agent.hits.snapshots} / {agent.hits.metrics}
         {agent.hits.dropped > 0 && <div className="subtle">{agent.hits.dropped} dropped</div>}
+      </td>
+      <td>
+        <Health health={agent.health} />
       </td>
       <td>
         <div className="inline">
@@ -170,46 +198,32 @@ export function AgentsPage() {
         )}
       </form>
       <ErrorAlert error={forget.error} />
-      {agents.isPending ? (
-        <Loading label="Loading agents…" />
-      ) : agents.isError ? (
-        <ErrorState error={agents.error} onRetry={() => void agents.refetch()} />
-      ) : items.length === 0 ? (
-        <Empty title={anyFilter ? 'No agent matches these filters' : 'No agent has connected yet'}>
-          {!anyFilter && (
-            <p>
-              Start a service with the agent: <code>node --import @spyglass/agent-node/register app.js</code> with{' '}
-              <code>SPYGLASS_URL</code> and a pool key in <code>SPYGLASS_KEY</code>.
-            </p>
-          )}
-        </Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Status</th>
-                <th scope="col">Service</th>
-                <th scope="col">Pool</th>
-                <th scope="col">Host</th>
-                <th scope="col">Tags</th>
-                <th scope="col">Seen</th>
-                <th scope="col" title="Logs / snapshots / metric samples">
-                  Hits
-                </th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((a) => (
-                <AgentRow key={a.id} agent={a} isAdmin={isAdmin} onForget={onForget} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <QueryTable
+        query={agents}
+        loadingLabel="Loading agents…"
+        empty={
+          <Empty title={anyFilter ? 'No agent matches these filters' : 'No agent has connected yet'}>
+            {!anyFilter && (
+              <p>
+                Start a service with the agent: <code>node --import @spyglass/agent-node/register app.js</code> with{' '}
+                <code>SPYGLASS_URL</code> and a pool key in <code>SPYGLASS_KEY</code>.
+              </p>
+            )}
+          </Empty>
+        }
+        columns={[
+          { label: 'Status' },
+          { label: 'Service' },
+          { label: 'Pool' },
+          { label: 'Host' },
+          { label: 'Tags' },
+          { label: 'Seen' },
+          { label: 'Hits', title: 'Logs / snapshots / metric samples' },
+          { label: 'Health', title: "The agent's own counters from its last heartbeat" },
+        ]}
+        actions
+        row={(a) => <AgentRow key={a.id} agent={a} isAdmin={isAdmin} onForget={onForget} />}
+      />
       {agents.data?.nextCursor != null && <p className="subtle">Showing the first 200 agents: narrow the filters.</p>}
     </div>
   );

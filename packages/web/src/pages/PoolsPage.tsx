@@ -5,7 +5,8 @@ import { useState, type FormEvent } from 'react';
 import { api, keys, problemOf } from '../api';
 import { CopyButton } from '../components/CopyButton';
 import { Field } from '../components/Field';
-import { Empty, ErrorAlert, ErrorState, Loading } from '../components/States';
+import { QueryTable } from '../components/QueryTable';
+import { Empty, ErrorAlert } from '../components/States';
 import { formatDateTime } from '../lib/format';
 import { fieldErrors } from '../lib/issues';
 import { useRoleAtLeast } from '../session';
@@ -80,75 +81,53 @@ export function PoolsPage() {
       </form>
       {shown !== null && <KeyNotice pool={shown.pool} verb={shown.verb} />}
       <ErrorAlert error={rotate.error ?? remove.error} />
-      {pools.isPending ? (
-        <Loading label="Loading pools…" />
-      ) : pools.isError ? (
-        <ErrorState error={pools.error} onRetry={() => void pools.refetch()} />
-      ) : pools.data.items.length === 0 ? (
-        <Empty title="No pool yet">Create one, then start agents with its key.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key prefix</th>
-                <th scope="col">Created</th>
-                <th scope="col">Key rotated</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {pools.data.items.map((p) => (
-                <tr key={p.id}>
-                  <td>
-                    <Link to="/agents" search={{ pool: p.name }}>
-                      {p.name}
-                    </Link>
-                  </td>
-                  <td className="mono">{p.keyPrefix}…</td>
-                  <td>{formatDateTime(p.createdAt)}</td>
-                  <td>{formatDateTime(p.keyRotatedAt)}</td>
-                  <td>
-                    <div className="inline">
-                      <button
-                        type="button"
-                        className="small"
-                        onClick={() => {
-                          if (
-                            window.confirm(
-                              `Rotate the key of ${p.name}? Agents using the old key must be restarted with the new one.`,
-                            )
-                          )
-                            rotate.mutate(p.id);
-                        }}
-                      >
-                        Rotate key
-                      </button>
-                      <button
-                        type="button"
-                        className="small danger"
-                        onClick={() => {
-                          if (
-                            window.confirm(
-                              `Delete pool ${p.name}? Its agents are disconnected and its actions removed.`,
-                            )
-                          )
-                            remove.mutate(p.id);
-                        }}
-                      >
-                        Delete
-                      </button>
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <QueryTable
+        query={pools}
+        loadingLabel="Loading pools…"
+        empty={<Empty title="No pool yet">Create one, then start agents with its key.</Empty>}
+        columns={[{ label: 'Name' }, { label: 'Key prefix' }, { label: 'Created' }, { label: 'Key rotated' }]}
+        actions
+        row={(p) => (
+          <tr key={p.id}>
+            <td>
+              <Link to="/agents" search={{ pool: p.name }}>
+                {p.name}
+              </Link>
+            </td>
+            <td className="mono">{p.keyPrefix}…</td>
+            <td>{formatDateTime(p.createdAt)}</td>
+            <td>{formatDateTime(p.keyRotatedAt)}</td>
+            <td>
+              <div className="inline">
+                <button
+                  type="button"
+                  className="small"
+                  onClick={() => {
+                    if (
+                      window.confirm(
+                        `Rotate the key of ${p.name}? Agents using the old key must be restarted with the new one.`,
+                      )
+                    )
+                      rotate.mutate(p.id);
+                  }}
+                >
+                  Rotate key
+                </button>
+                <button
+                  type="button"
+                  className="small danger"
+                  onClick={() => {
+                    if (window.confirm(`Delete pool ${p.name}? Its agents are disconnected and its actions removed.`))
+                      remove.mutate(p.id);
+                  }}
+                >
+                  Delete
+                </button>
+              </div>
+            </td>
+          </tr>
+        )}
+      />
     </div>
   );
 }

@@ -8,6 +8,7 @@ import { StateBadge } from '../components/Badges';
 import { CodeView, type LineMarker } from '../components/CodeView';
 import { CopyButton } from '../components/CopyButton';
 import { Empty, ErrorState, Loading } from '../components/States';
+import { processLabel } from '../lib/format';
 import { buildTree, commonFolder, displayPath, type TreeNode } from '../lib/source-tree';
 import { useCanEditActions } from '../session';
 
@@ -134,7 +135,7 @@ export function SourcePage() {
           <div>
             <strong>{a.service.name}</strong> <StateBadge state={a.status} />
             <div className="subtle mono">
-              {a.hostname}:{a.pid} · {a.poolName}
+              {processLabel(a)} · {a.poolName}
             </div>
           </div>
           <input

@@ -4,7 +4,8 @@ import { useState, type FormEvent } from 'react';
 import { api, keys, problemOf } from '../api';
 import { CopyButton } from '../components/CopyButton';
 import { Field } from '../components/Field';
-import { Empty, ErrorAlert, ErrorState, Loading } from '../components/States';
+import { QueryTable } from '../components/QueryTable';
+import { Empty, ErrorAlert } from '../components/States';
 import { formatDateTime, relativeTime } from '../lib/format';
 import { fieldErrors } from '../lib/issues';
 
@@ -74,53 +75,39 @@ export function TokensPage() {
         )}
       </form>
       <ErrorAlert error={revoke.error} />
-      {tokens.isPending ? (
-        <Loading label="Loading tokens…" />
-      ) : tokens.isError ? (
-        <ErrorState error={tokens.error} onRetry={() => void tokens.refetch()} />
-      ) : tokens.data.items.length === 0 ? (
-        <Empty title="No token yet" />
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.data.items.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.name}</td>
-                  <td className="mono">{t.prefix}…</td>
-                  <td>{formatDateTime(t.createdAt)}</td>
-                  <td>{t.expiresAt === null ? 'never' : relativeTime(t.expiresAt)}</td>
-                  <td>{t.lastUsedAt === null ? <span className="subtle">never</span> : relativeTime(t.lastUsedAt)}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="small danger"
-                      onClick={() => {
-                        if (window.confirm(`Revoke ${t.name}? Programs using it stop working at once.`))
-                          revoke.mutate(t.id);
-                      }}
-                    >
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <QueryTable
+        query={tokens}
+        loadingLabel="Loading tokens…"
+        empty={<Empty title="No token yet" />}
+        columns={[
+          { label: 'Name' },
+          { label: 'Prefix' },
+          { label: 'Created' },
+          { label: 'Expires' },
+          { label: 'Last used' },
+        ]}
+        actions
+        row={(t) => (
+          <tr key={t.id}>
+            <td>{t.name}</td>
+            <td className="mono">{t.prefix}…</td>
+            <td>{formatDateTime(t.createdAt)}</td>
+            <td>{t.expiresAt === null ? 'never' : relativeTime(t.expiresAt)}</td>
+            <td>{t.lastUsedAt === null ? <span className="subtle">never</span> : relativeTime(t.lastUsedAt)}</td>
+            <td>
+              <button
+                type="button"
+                className="small danger"
+                onClick={() => {
+                  if (window.confirm(`Revoke ${t.name}? Programs using it stop working at once.`)) revoke.mutate(t.id);
+                }}
+              >
+                Revoke
+              </button>
+            </td>
+          </tr>
+        )}
+      />
     </div>
   );
 }

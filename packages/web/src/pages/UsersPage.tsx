@@ -4,7 +4,8 @@ import { useState, type FormEvent } from 'react';
 import { api, keys, problemOf } from '../api';
 import { StateBadge } from '../components/Badges';
 import { Field } from '../components/Field';
-import { Empty, ErrorAlert, ErrorState, Loading } from '../components/States';
+import { QueryTable } from '../components/QueryTable';
+import { Empty, ErrorAlert } from '../components/States';
 import { formatDateTime } from '../lib/format';
 import { fieldErrors } from '../lib/issues';
 import { useRoleAtLeast, useSession } from '../session';
@@ -132,34 +133,14 @@ export function UsersPage() {
         <h1>Users</h1>
       </div>
       <CreateUser />
-      {users.isPending ? (
-        <Loading label="Loading users…" />
-      ) : users.isError ? (
-        <ErrorState error={users.error} onRetry={() => void users.refetch()} />
-      ) : users.data.items.length === 0 ? (
-        <Empty title="No user" />
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Role</th>
-                <th scope="col">State</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.items.map((u) => (
-                <UserRow key={u.id} user={u} self={u.id === me.user.id} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <QueryTable
+        query={users}
+        loadingLabel="Loading users…"
+        empty={<Empty title="No user" />}
+        columns={[{ label: 'User' }, { label: 'Role' }, { label: 'State' }, { label: 'Created' }]}
+        actions
+        row={(u) => <UserRow key={u.id} user={u} self={u.id === me.user.id} />}
+      />
     </div>
   );
 }

@@ -1,9 +1,15 @@
 import type { Migration } from 'kysely';
 import { foundation } from './0001-foundation.js';
 import { liveDebugging } from './0002-live-debugging.js';
+import { agentHealth } from './0003-agent-health.js';
+import { loginFailures } from './0004-login-failures.js';
+import { agentThread } from './0005-agent-thread.js';
 
 /** Every migration, in order. Names are frozen: they are stored in the `spyglass_migration` table. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': foundation,
   '0002-live-debugging': liveDebugging,
+  '0003-agent-health': agentHealth,
+  '0004-login-failures': loginFailures,
+  '0005-agent-thread': agentThread,
 };
