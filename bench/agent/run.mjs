@@ -21,9 +21,9 @@ function runNode(args, env = {}) {
   });
 }
 
-/** Start the HTTP service (with or without the idle agent) and a keep-alive client for it. */
-async function startServer(withAgent, concurrency) {
-  const args = withAgent ? ['--import', register, here('./server.mjs')] : [here('./server.mjs')];
+/** Start the HTTP service (with a preload such as the idle agent, or without) and a keep-alive client for it. */
+async function startServer(preload, concurrency) {
+  const args = preload ? ['--import', preload, here('./server.mjs')] : [here('./server.mjs')];
   // The agent runs without a hub here: idle means attached, inspector on, no actions.
   const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH }, stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise((resolve) => {
@@ -75,31 +75,38 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** 95 % bootstrap confidence interval of the median (seeded, so a rerun on the same data gives the same interval). */
-function bootstrapMedianCI(xs, iterations = 4000) {
+/** 95 % bootstrap interval of the median of per-pair medians, resampling whole pairs: rounds of one pair of
+ *  processes share that pair's luck (code layout, JIT decisions), so they are not independent samples. */
+function bootstrapPairsCI(perPair, iterations = 4000) {
   let seed = 12345;
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const meds = [];
-  for (let k = 0; k < iterations; k++) meds.push(median(xs.map(() => xs[Math.floor(rand() * xs.length)])));
+  for (let k = 0; k < iterations; k++)
+    meds.push(median(perPair.map(() => perPair[Math.floor(rand() * perPair.length)])));
   meds.sort((a, b) => a - b);
   return [meds[Math.floor(iterations * 0.025)], meds[Math.floor(iterations * 0.975)]];
 }
 
 /**
- * Idle overhead, A/B interleaved: several pairs of fresh processes (one without the agent, one with it idle); for
+ * Idle overhead, A/B interleaved: many pairs of fresh processes (one without the agent, one with it idle); for
  * each pair, short rounds alternate between them (the order flips every round) after a warm-up. Each round gives
  * the server's own CPU time per request (process.cpuUsage, immune to the machine's scheduling noise) and the
- * wall-clock request rate. The overhead is the median of the paired differences, with a bootstrap interval.
+ * wall-clock request rate. Each pair's result is the median of its paired round differences; the overhead is the
+ * median over pairs, with a bootstrap interval over pairs. `control` replaces the agent by a preload that does
+ * nothing: the A/A result shows the method's resolution on this machine.
  */
-async function idleOverhead({ pairs = 4, rounds = 10, requests = 3000, concurrency = 8 } = {}) {
-  const cpuDiffs = [];
-  const rpsDiffs = [];
+async function idleOverhead({ pairs = 40, rounds = 12, requests = 4000, concurrency = 8, control = false } = {}) {
+  const preload = control ? here('./noop.mjs') : register;
+  const cpuPairs = [];
+  const wallPairs = [];
   const cpuPerReq = { without: [], with: [] };
   for (let p = 0; p < pairs; p++) {
-    const a = await startServer(false, concurrency);
-    const b = await startServer(true, concurrency);
+    const a = await startServer(undefined, concurrency);
+    const b = await startServer(preload, concurrency);
     await a.round(requests);
     await b.round(requests);
+    const cpuDiffs = [];
+    const rpsDiffs = [];
     for (let r = 0; r < rounds; r++) {
       const order = (r + p) % 2 === 0 ? [a, b] : [b, a];
       const first = await order[0].round(requests);
@@ -110,22 +117,28 @@ async function idleOverhead({ pairs = 4, rounds = 10, requests = 3000, concurren
       cpuDiffs.push(((withAgent.cpuUsPerReq - without.cpuUsPerReq) / without.cpuUsPerReq) * 100);
       rpsDiffs.push(((without.rps - withAgent.rps) / without.rps) * 100);
     }
+    cpuPairs.push(median(cpuDiffs));
+    wallPairs.push(median(rpsDiffs));
+    console.error(`  pair ${p + 1}/${pairs}: CPU per request ${median(cpuDiffs).toFixed(2)} %`);
     await a.stop();
     await b.stop();
   }
   return {
-    cpuPct: median(cpuDiffs),
-    cpuCI: bootstrapMedianCI(cpuDiffs),
-    wallPct: median(rpsDiffs),
-    wallCI: bootstrapMedianCI(rpsDiffs),
+    cpuPct: median(cpuPairs),
+    cpuCI: bootstrapPairsCI(cpuPairs),
+    wallPct: median(wallPairs),
+    wallCI: bootstrapPairsCI(wallPairs),
     cpuUsPerReqWithout: median(cpuPerReq.without),
     cpuUsPerReqWith: median(cpuPerReq.with),
-    rounds: cpuDiffs.length,
+    pairs,
+    rounds: pairs * rounds,
   };
 }
 
-// `node bench/agent/run.mjs idle` runs only the HTTP measurement.
+// `node bench/agent/run.mjs idle` runs only the HTTP measurement; `idle --control` runs it against a preload that
+// does nothing instead of the agent (an A/A run: what the method reads when there is nothing to find).
 const onlyIdle = process.argv[2] === 'idle';
+const control = onlyIdle && process.argv.includes('--control');
 const patch = onlyIdle ? {} : JSON.parse(await runNode([here('./inproc.mjs'), 'patch']));
 console.error(`hot function: ${JSON.stringify(patch)}`);
 const bp = onlyIdle ? {} : JSON.parse(await runNode([here('./inproc.mjs'), 'breakpoint']));
@@ -133,9 +146,9 @@ console.error(`breakpoint mode: ${JSON.stringify(bp)}`);
 const snap = onlyIdle ? {} : JSON.parse(await runNode([here('./inproc.mjs'), 'snapshot']));
 console.error(`snapshots: ${JSON.stringify(snap)}`);
 
-const idle = await idleOverhead();
+const idle = await idleOverhead({ control });
 console.error(
-  `http, idle agent vs none (${idle.rounds} paired rounds): CPU per request ${idle.cpuUsPerReqWithout.toFixed(1)} µs → ` +
+  `http, ${control ? 'do-nothing preload' : 'idle agent'} vs none (${idle.pairs} process pairs, ${idle.rounds} paired rounds): CPU per request ${idle.cpuUsPerReqWithout.toFixed(1)} µs → ` +
     `${idle.cpuUsPerReqWith.toFixed(1)} µs, overhead ${idle.cpuPct.toFixed(2)} % (95 % CI ${idle.cpuCI.map((x) => x.toFixed(2)).join(' … ')}); ` +
     `wall-clock throughput ${idle.wallPct.toFixed(2)} % (95 % CI ${idle.wallCI.map((x) => x.toFixed(2)).join(' … ')})`,
 );
@@ -144,6 +157,7 @@ const r3 = (x) => Math.round(x * 1000) / 1000;
 const result = {
   baseline_ns: r3(patch.baseline_ns),
   handwritten_ns: r3(patch.handwritten_ns),
+  idle_ns: r3(patch.idle_ns),
   log_patch_ns: r3(patch.log_patch_ns),
   log_breakpoint_ns: r3(bp.log_breakpoint_ns),
   log_patch_ratio: r3((patch.log_patch_ns - patch.baseline_ns) / (patch.handwritten_ns - patch.baseline_ns)),

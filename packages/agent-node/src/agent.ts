@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { isMainThread, threadId } from 'node:worker_threads';
 import {
   PROTOCOL_VERSION,
   WIRE_LIMITS,
@@ -10,7 +11,7 @@ import {
   type HelloFrame,
   type HubFrame,
 } from '@spyglass/protocol';
-import { loadConfig, type AgentConfig, type AgentOptions } from './config.js';
+import { loadConfig, truthy, type AgentConfig, type AgentOptions } from './config.js';
 import { Connection } from './connection.js';
 import { createDebugLog, type DebugLog } from './debug-log.js';
 import { InspectorSession } from './inspector.js';
@@ -34,6 +35,9 @@ const DEFAULT_SETTINGS: AgentSettings = {
 };
 
 const AGENT_DIR = fileURLToPath(new URL('.', import.meta.url));
+
+/** Longest an ending process is kept alive to send the hits, metrics and statuses the agent still holds. */
+const EXIT_FLUSH_MS = 1000;
 
 export interface AgentStats {
   scripts: number;
@@ -65,18 +69,26 @@ export class Agent {
   private settings: AgentSettings = DEFAULT_SETTINGS;
   private timers: NodeJS.Timeout[] = [];
   private retryScheduled = false;
+  private mapRetryScheduled = false;
   private snapshots = 0;
   private stopped = false;
   /** The Debugger domain costs the host measurable CPU while enabled, so it is on only while actions need it. */
   private debuggerOn = false;
+  /** Since when the debugger has been on with nothing needing it. */
+  private unusedSince: number | undefined;
+  private sourceRequests = 0;
   private readonly pipeOut: (line: string) => void;
+  /** `beforeExit`: the event loop of the host is empty and the process is about to end. */
+  private readonly onBeforeExit = (): void => this.guard('beforeExit', () => this.drainBeforeExit());
+  private exitDrain: 'idle' | 'draining' | 'gave up' = 'idle';
 
   constructor(options: AgentOptions = {}, env: NodeJS.ProcessEnv = process.env) {
     this.config = loadConfig(env, options);
-    this.log = createDebugLog(this.config.debug);
+    this.log = createDebugLog(this.config.debug, threadId);
     this.redactor = new Redactor({ names: this.config.redactNames, values: this.config.redactValues });
     this.scripts = new ScriptRegistry(
       (path) => path.startsWith(AGENT_DIR) || this.config.blocklist.some((b) => path.includes(b)),
+      { mapSliceMs: this.config.mapSliceMs },
     );
     this.outbox = new Outbox({
       maxLogs: this.config.maxBufferedLogs,
@@ -98,7 +110,9 @@ export class Agent {
       traceIds: activeTraceIds,
       pipe: this.pipeOut,
     });
-    this.probes = new Probes(this.inspector, this.scripts, this.runtime, this.config, this.log);
+    this.probes = new Probes(this.inspector, this.scripts, this.runtime, this.config, this.log, (nodeModules) =>
+      this.readMapsThenRetry(nodeModules),
+    );
     this.sources = new SourceCatalog(this.scripts, this.redactor, {
       blocked: (path) => this.config.blocklist.some((b) => path.includes(b)),
     });
@@ -113,17 +127,19 @@ export class Agent {
       },
     });
     Object.defineProperty(globalThis, HOOK, { value: hooks, configurable: true, enumerable: false, writable: false });
-    this.inspector.connect();
+    // No inspector session while idle: it is opened when an action (or a source request) needs V8.
     this.inspector.on('Debugger.scriptParsed', (p) => this.guard('scriptParsed', () => this.onScriptParsed(p)));
     this.inspector.on('Debugger.paused', (p) => this.onPaused(p));
-    this.log('inspector attached; debugger off until an action arrives');
+    this.log('idle: no inspector session until an action arrives');
     refreshOtelApi();
     this.every(1000, () => {
       refreshOtelApi();
       this.runtime.tick();
       if (this.probes.hasRetries()) this.probes.retry(this.pendingActions());
+      this.debuggerIfNeeded();
     });
     this.restartTimers();
+    process.on('beforeExit', this.onBeforeExit);
     if (this.config.url) {
       this.connection = new Connection({
         url: this.config.url,
@@ -145,13 +161,16 @@ export class Agent {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    process.off('beforeExit', this.onBeforeExit);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.guard('stop', () => {
-      for (const rt of this.actions.values()) {
-        this.probes.uninstall(rt);
-        this.runtime.delete(rt);
-      }
+      this.probes.batched(() => {
+        for (const rt of this.actions.values()) {
+          this.probes.uninstall(rt);
+          this.runtime.delete(rt);
+        }
+      });
       this.actions.clear();
       this.flush();
     });
@@ -169,6 +188,13 @@ export class Agent {
     const wanted = new Map(items.map((a) => [a.id, a]));
     // Enabling replays Debugger.scriptParsed for every loaded script, so locating works as if it had always been on.
     if (wanted.size > 0) this.setDebugger(true);
+    // One LiveEdit per script for all the removals and installs below.
+    this.probes.batched(() => this.applyActionSet(wanted));
+    this.debuggerIfNeeded();
+    this.flushSoon();
+  }
+
+  private applyActionSet(wanted: ReadonlyMap<string, AgentAction>): void {
     for (const [id, rt] of this.actions) {
       if (!wanted.has(id) || JSON.stringify(wanted.get(id)) !== JSON.stringify(rt.action)) {
         this.probes.uninstall(rt);
@@ -201,19 +227,50 @@ export class Agent {
         this.runtime.setState(rt, 'error', `cannot install: ${(err as Error).message}`);
       }
     }
-    if (this.actions.size === 0) this.setDebugger(false);
-    this.flushSoon();
   }
 
-  /** Turns V8's Debugger domain on or off (off: no probes can exist, and the host runs at full speed). */
+  /**
+   * Off once nothing has needed V8 for `debuggerLingerMs`: no action, no source request being answered, no patch
+   * left to take out. Called on every action change and on the 1 s tick.
+   */
+  private debuggerIfNeeded(): void {
+    const unused =
+      this.debuggerOn && this.actions.size === 0 && this.sourceRequests === 0 && !this.probes.hasRetries();
+    if (!unused) {
+      this.unusedSince = undefined;
+      return;
+    }
+    const now = Date.now();
+    this.unusedSince ??= now;
+    if (now - this.unusedSince >= this.config.debuggerLingerMs) this.setDebugger(false);
+  }
+
+  /**
+   * Opens the inspector session and turns V8's Debugger domain on, or turns it off and closes the session (off: no
+   * probe can exist, V8 neither reports nor tracks the scripts the host compiles, and the host runs at full speed).
+   */
   private setDebugger(on: boolean): void {
     if (on === this.debuggerOn || this.stopped) return;
     try {
-      this.inspector.post(on ? 'Debugger.enable' : 'Debugger.disable', on ? { maxScriptsCacheSize: 0 } : {});
+      if (on) {
+        if (!this.inspector.isConnected) this.inspector.connect();
+        // V8 reports every script it has while the command runs (events are delivered synchronously).
+        this.scripts.beginReplay();
+        try {
+          this.inspector.post('Debugger.enable', { maxScriptsCacheSize: 0 });
+        } finally {
+          this.probes.forget(this.scripts.endReplay());
+        }
+      } else {
+        this.inspector.post('Debugger.disable');
+        this.inspector.disconnect();
+      }
       this.debuggerOn = on;
+      this.unusedSince = undefined;
       this.log(`debugger ${on ? 'on' : 'off'}; ${this.scripts.size} scripts known`);
     } catch (err) {
       this.log(`cannot turn the debugger ${on ? 'on' : 'off'}`, err);
+      if (!on) this.inspector.disconnect();
     }
   }
 
@@ -252,6 +309,7 @@ export class Agent {
       tags: c.tags,
       hostname: hostname().slice(0, 255),
       pid: process.pid,
+      ...(isMainThread ? {} : { threadId }),
       runtime: { name: 'node', version: process.version },
       agentVersion: AGENT_VERSION,
     };
@@ -271,6 +329,7 @@ export class Agent {
         this.setActions(frame.actions.items, frame.actions.revision);
         for (const rt of this.actions.values()) this.queueStatus(rt);
         this.flush();
+        this.heartbeat();
         break;
       case 'actions':
         this.setActions(frame.items, frame.revision);
@@ -281,12 +340,14 @@ export class Agent {
       case 'source_request':
         // The catalogue comes from the scripts V8 reports, which needs the debugger on for a moment.
         this.setDebugger(true);
+        this.sourceRequests++;
         this.sources
           .answer(frame)
           .then((response) => this.connection?.send(response))
           .catch((err: unknown) => this.log('source request failed', err))
           .finally(() => {
-            if (this.actions.size === 0) this.setDebugger(false);
+            this.sourceRequests--;
+            this.guard('debugger', () => this.debuggerIfNeeded());
           });
         break;
     }
@@ -312,6 +373,19 @@ export class Agent {
     return [...this.actions.values()].filter((rt) => rt.state === 'pending');
   }
 
+  /** Source maps are read a slice at a time so the host's event loop keeps running; pending actions then retry. */
+  private readMapsThenRetry(nodeModules: boolean): void {
+    if (this.mapRetryScheduled) return;
+    this.mapRetryScheduled = true;
+    void this.scripts
+      .readMaps(nodeModules)
+      .catch((err: unknown) => this.log('reading source maps failed', err))
+      .finally(() => {
+        this.mapRetryScheduled = false;
+        if (!this.stopped) this.guard('retry after source maps', () => this.probes.retry(this.pendingActions()));
+      });
+  }
+
   private onScriptParsed(p: Record<string, unknown>): void {
     const info = this.scripts.add(p as { scriptId: string; url: string; isModule?: boolean; sourceMapURL?: string });
     if (!info || this.retryScheduled) return;
@@ -326,33 +400,31 @@ export class Agent {
 
   private onPaused(p: Record<string, unknown>): void {
     const t0 = performance.now();
-    let owner: ActionRuntime | undefined;
+    // The snapshot actions whose clause asked for this pause (several may share the breakpoint of one line).
+    const owners = this.runtime.takePauseRequests();
     try {
-      const ids = (p.hitBreakpoints as string[] | undefined) ?? [];
-      for (const id of ids) {
-        const rt = this.probes.ownerOf(id);
-        if (rt?.action.kind === 'snapshot' && rt.enabled) {
-          owner = rt;
-          break;
+      for (const owner of owners) {
+        if (!owner.enabled || !this.runtime.snapshotHit(owner)) continue;
+        try {
+          const hit = captureSnapshot(
+            this.inspector,
+            p.callFrames as Parameters<typeof captureSnapshot>[1],
+            owner,
+            this.scripts,
+            this.redactor,
+          );
+          const ids = activeTraceIds();
+          if (ids?.traceId) hit.traceId = ids.traceId;
+          if (ids?.spanId) hit.spanId = ids.spanId;
+          this.outbox.snapshot(hit);
+          this.snapshots++;
+        } catch (err) {
+          this.log('snapshot failed', err);
+          this.runtime.error(owner, err);
         }
       }
-      if (owner && this.runtime.snapshotHit(owner)) {
-        const hit = captureSnapshot(
-          this.inspector,
-          p.callFrames as Parameters<typeof captureSnapshot>[1],
-          owner,
-          this.scripts,
-          this.redactor,
-        );
-        const ids2 = activeTraceIds();
-        if (ids2?.traceId) hit.traceId = ids2.traceId;
-        if (ids2?.spanId) hit.spanId = ids2.spanId;
-        this.outbox.snapshot(hit);
-        this.snapshots++;
-      }
     } catch (err) {
-      this.log('snapshot failed', err);
-      if (owner) this.runtime.error(owner, err);
+      this.log('pause handler failed', err);
     } finally {
       // The capture creates no remote objects of its own (one callFunctionOn with an undefined result); the pause's
       // own objects are released by V8 on resume.
@@ -361,7 +433,8 @@ export class Agent {
       } catch (err) {
         this.log('resume failed', err);
       }
-      if (owner) this.runtime.chargeSnapshot(owner, performance.now() - t0);
+      const share = (performance.now() - t0) / Math.max(1, owners.length);
+      for (const owner of owners) this.runtime.chargeSnapshot(owner, share);
     }
     this.flushSoon();
   }
@@ -373,21 +446,24 @@ export class Agent {
       for (const s of this.runtime.takeMetrics(Date.now())) this.outbox.metric(s);
       this.flush();
     });
-    this.every(this.settings.heartbeatIntervalMs, () => {
-      const s = this.stats();
-      this.connection?.send({
-        type: 'heartbeat',
-        v: PROTOCOL_VERSION,
-        at: Date.now(),
-        stats: {
-          hits: s.hits,
-          hookErrors: s.hookErrors,
-          throttles: s.throttles,
-          cpuMs: s.cpuMs,
-          dropped: s.dropped,
-          actions: s.actions,
-        },
-      });
+    this.every(this.settings.heartbeatIntervalMs, () => this.heartbeat());
+  }
+
+  /** The agent's health counters, for the hub to show (sent at each welcome and every heartbeat interval). */
+  private heartbeat(): void {
+    const s = this.stats();
+    this.connection?.send({
+      type: 'heartbeat',
+      v: PROTOCOL_VERSION,
+      at: Date.now(),
+      stats: {
+        hits: s.hits,
+        hookErrors: s.hookErrors,
+        throttles: s.throttles,
+        cpuMs: s.cpuMs,
+        dropped: s.dropped,
+        actions: s.actions,
+      },
     });
   }
 
@@ -395,6 +471,31 @@ export class Agent {
     const t = setInterval(() => this.guard('timer', fn), ms);
     t.unref();
     this.timers.push(t);
+  }
+
+  /**
+   * A process that ends on its own (its event loop ran empty) would lose what is still buffered: the agent's timers
+   * and socket are unref'd. While the hub is connected, send it all first, keeping the process alive with a
+   * referenced timer for at most {@link EXIT_FLUSH_MS}. An explicit `process.exit()` cannot wait.
+   */
+  private drainBeforeExit(): void {
+    const c = this.connection;
+    if (this.exitDrain !== 'idle' || this.stopped || !c?.isOpen) return;
+    for (const sample of this.runtime.takeMetrics(Date.now())) this.outbox.metric(sample);
+    this.flush();
+    const drained = (): boolean => this.outbox.size === 0 && !this.outbox.hasStatuses && c.buffered === 0;
+    if (drained()) return;
+    this.exitDrain = 'draining';
+    const deadline = performance.now() + EXIT_FLUSH_MS;
+    const timer = setInterval(() => {
+      this.guard('exit flush', () => this.flush());
+      const late = performance.now() >= deadline;
+      if (!drained() && c.isOpen && !late) return;
+      clearInterval(timer);
+      // Drained: a later beforeExit (the host did more work) may drain again; given up: never block an exit twice.
+      this.exitDrain = late || !c.isOpen ? 'gave up' : 'idle';
+      if (this.exitDrain === 'gave up') this.log('process ending: could not send everything before exit');
+    }, 5);
   }
 
   private flushTimer: NodeJS.Timeout | undefined;
@@ -440,15 +541,25 @@ export class Agent {
 
 let current: Agent | undefined;
 
-/** Start the agent once per process (later calls return the running one). Never throws. */
+/**
+ * Start the agent once per thread (later calls return the running one). In a worker thread only when `workerThreads`
+ * is on. Never throws.
+ */
 export function start(options: AgentOptions = {}): Agent | undefined {
   if (current) return current;
   try {
-    current = new Agent(options).start();
+    const agent = new Agent(options);
+    if (!isMainThread && !agent.config.workerThreads) {
+      if (agent.config.debug)
+        process.stderr.write(
+          `[spyglass-agent] worker thread ${threadId}: not started (SPYGLASS_WORKER_THREADS is off)\n`,
+        );
+      return undefined;
+    }
+    current = agent.start();
     return current;
   } catch (err) {
-    const debug = process.env.SPYGLASS_AGENT_DEBUG;
-    if (debug && debug !== '0' && debug !== 'false')
+    if (truthy(process.env.SPYGLASS_AGENT_DEBUG))
       process.stderr.write(`[spyglass-agent] not started: ${(err as Error).message}\n`);
     current = undefined;
     return undefined;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAP_SLICE_MS } from './locate.js';
 import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES, checkLinearPattern } from './redact.js';
 
 /** Agent settings: defaults < environment (`SPYGLASS_*`) < `start()` options, validated once and frozen. */
@@ -12,6 +13,11 @@ export const agentOptionsSchema = z.object({
   environment: z.string().max(255).optional(),
   tags: z.record(z.string().min(1).max(63), z.string().max(255)).default({}),
   debug: z.boolean().default(false),
+  /**
+   * Start an agent in worker threads too. Off by default: a preload (`--import`/`-r`) is inherited by every worker,
+   * and a pool of short-lived workers would each open a hub connection.
+   */
+  workerThreads: z.boolean().default(false),
   /** Share of one CPU the agent may use over all actions (percent), and per action. */
   cpuBudgetPct: z.number().positive().max(100).default(5),
   actionCpuBudgetPct: z.number().positive().max(100).default(2),
@@ -45,6 +51,21 @@ export const agentOptionsSchema = z.object({
   blocklist: z.array(z.string().min(1)).default([]),
   /** Force one probe method (for benchmarks and diagnosis); default chooses per action. */
   probeMethod: z.enum(['auto', 'patch', 'breakpoint']).default('auto'),
+  /**
+   * Longest stretch (ms) spent reading source maps in one go; the rest is read in later slices so the app's event loop
+   * keeps running (a large app can have thousands of maps). At least one map is read per slice.
+   */
+  mapSliceMs: z.number().nonnegative().max(1000).default(MAP_SLICE_MS),
+  /**
+   * How long V8's Debugger domain stays on after the last action goes. Turning it on again makes V8 report every
+   * script (about 110 ms of the app's thread at 2,000 modules), so quick remove/add cycles should not pay it each time.
+   */
+  debuggerLingerMs: z.number().int().nonnegative().default(60_000),
+  /**
+   * Scripts with more functions (arrows and methods included) than this get breakpoints instead of patches: V8's
+   * LiveEdit stops the app for a time that grows with the square of the function count (about 55 ms at 2,000).
+   */
+  patchMaxFunctions: z.number().int().nonnegative().default(2000),
   /** How often a blocked patch is retried. */
   patchRetryMs: z.number().int().positive().default(1000),
   /** Reconnect backoff bounds. */
@@ -63,6 +84,11 @@ const list = (v: string): string[] =>
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+
+/** A switch set in the environment: anything but empty, `0` and `false`. */
+export function truthy(v: string | undefined): boolean {
+  return v !== undefined && v !== '' && v !== '0' && v !== 'false';
+}
 
 /** Options read from `SPYGLASS_*` environment variables. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
@@ -89,8 +115,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
   num('SPYGLASS_RECONNECT_MIN_MS', 'reconnectMinMs');
   num('SPYGLASS_RECONNECT_MAX_MS', 'reconnectMaxMs');
   num('SPYGLASS_PATCH_RETRY_MS', 'patchRetryMs');
-  const debug = env.SPYGLASS_AGENT_DEBUG;
-  if (debug !== undefined && debug !== '' && debug !== '0' && debug !== 'false') o.debug = true;
+  num('SPYGLASS_MAP_SLICE_MS', 'mapSliceMs');
+  num('SPYGLASS_DEBUGGER_LINGER_MS', 'debuggerLingerMs');
+  num('SPYGLASS_PATCH_MAX_FUNCTIONS', 'patchMaxFunctions');
+  if (truthy(env.SPYGLASS_AGENT_DEBUG)) o.debug = true;
+  if (truthy(env.SPYGLASS_WORKER_THREADS)) o.workerThreads = true;
   if (env.SPYGLASS_TAGS) {
     const tags: Record<string, string> = {};
     for (const pair of list(env.SPYGLASS_TAGS)) {

@@ -4,13 +4,14 @@ export interface DebugLog {
   (message: string, err?: unknown): void;
 }
 
-export function createDebugLog(enabled: boolean): DebugLog {
+export function createDebugLog(enabled: boolean, thread = 0): DebugLog {
+  const prefix = thread === 0 ? '[spyglass-agent]' : `[spyglass-agent thread ${thread}]`;
   const log = ((message: string, err?: unknown) => {
     if (!enabled) return;
     try {
       const detail =
         err === undefined ? '' : ` ${err instanceof Error ? (err.stack ?? err.message) : JSON.stringify(err)}`;
-      process.stderr.write(`[spyglass-agent] ${message}${detail}\n`);
+      process.stderr.write(`${prefix} ${message}${detail}\n`);
     } catch {
       // Nothing to do: the agent's own logging must never fail the host.
     }

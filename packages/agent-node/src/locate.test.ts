@@ -47,11 +47,119 @@ describe('ScriptRegistry.resolve', () => {
   it('resolves through an inline data: map with a webpack:// sourceRoot', () => {
     expect(reg.resolve('lib/b.ts', 5)).toMatchObject({ kind: 'found', line: 2, source: 'bundle/lib/b.ts' });
   });
+  it('follows the map of a file transformed in place (same URL, map naming the file itself)', () => {
+    const own = join(dir, 'inplace.ts');
+    const data = 'data:application/json;base64,' + Buffer.from(map([own])).toString('base64');
+    reg.add({ scriptId: '6', url: pathToFileURL(own).href, sourceMapURL: data });
+    // Original line 3 runs on generated line 1: the script's own lines are not the file's.
+    expect(reg.resolve('inplace.ts', 3)).toMatchObject({ kind: 'found', line: 1, source: own });
+    expect(reg.resolve('inplace.ts', 4)).toMatchObject({ kind: 'found', line: 2, source: own });
+  });
   it('reports ambiguity with candidates, and pending for unknown files', () => {
     const amb = reg.resolve('util.js', 1);
     expect(amb.kind).toBe('error');
     expect(amb.kind === 'error' && amb.reason).toMatch(/x\/util\.js.*y\/util\.js/);
     expect(reg.resolve('nope.ts', 1).kind).toBe('pending');
     expect(reg.resolve('src/app.ts', 99)).toMatchObject({ kind: 'error' });
+  });
+});
+
+describe('ScriptRegistry source maps read in slices', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-slices-'));
+  const scripts = 6;
+  const fill = (reg: ScriptRegistry): void => {
+    for (let i = 0; i < scripts; i++) {
+      writeFileSync(join(dir, `m${i}.js.map`), map([`../src/m${i}.ts`]));
+      reg.add({ scriptId: String(i), url: pathToFileURL(join(dir, `m${i}.js`)).href, sourceMapURL: `m${i}.js.map` });
+    }
+    // A dependency's map is read only for a path that names node_modules.
+    writeFileSync(join(dir, 'dep.js.map'), map(['../src/dep.ts']));
+    reg.add({
+      scriptId: 'nm',
+      url: `file:///srv/node_modules/dep/dep.js`,
+      sourceMapURL: pathToFileURL(join(dir, 'dep.js.map')).href,
+    });
+  };
+
+  it('answers pending while maps are unread, reads the rest with the event loop running in between, then resolves', async () => {
+    // A zero budget reads one map per slice.
+    const reg = new ScriptRegistry(() => false, { mapSliceMs: 0 });
+    fill(reg);
+    const first = reg.resolve('src/m5.ts', 3);
+    expect(first).toEqual({
+      kind: 'pending',
+      reason: `reading source maps (1 of ${scripts})`,
+      readMaps: { nodeModules: false },
+    });
+    const pass = reg.readMaps(false);
+    // While the pass runs, other resolutions wait for it instead of reading a slice each.
+    expect(reg.resolve('src/m4.ts', 3)).toMatchObject({
+      kind: 'pending',
+      reason: `reading source maps (1 of ${scripts})`,
+    });
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    const partway = reg.mapProgress().read;
+    expect(partway).toBeGreaterThan(1);
+    expect(partway).toBeLessThan(scripts);
+    await pass;
+    expect(reg.mapProgress()).toEqual({ read: scripts, total: scripts });
+    expect(reg.resolve('src/m5.ts', 3)).toMatchObject({
+      kind: 'found',
+      line: 1,
+      source: expect.stringContaining('src/m5.ts'),
+    });
+    // node_modules maps were left alone until asked for.
+    expect(reg.mapProgress(true)).toEqual({ read: scripts, total: scripts + 1 });
+    expect(reg.resolve('node_modules/dep/other.ts', 3)).toMatchObject({
+      reason: 'no loaded script matches node_modules/dep/other.ts yet',
+    });
+    expect(reg.mapProgress(true)).toEqual({ read: scripts + 1, total: scripts + 1 });
+  });
+
+  it('resolves at once when the maps fit in one slice', () => {
+    const reg = new ScriptRegistry(() => false);
+    fill(reg);
+    expect(reg.resolve('src/m2.ts', 5)).toMatchObject({ kind: 'found', line: 2 });
+  });
+});
+
+describe('ScriptRegistry replays (the debugger turned on again)', () => {
+  const url = 'file:///srv/app/hot.js';
+  const scriptOf = (reg: ScriptRegistry): string | undefined => {
+    const r = reg.resolve('hot.js', 1);
+    return r.kind === 'found' ? r.script.scriptId : undefined;
+  };
+
+  it('keeps the live script of a URL over the versions LiveEdit replaced, whatever order V8 reports them in', () => {
+    const reg = new ScriptRegistry(() => false);
+    reg.add({ scriptId: '10', url });
+    reg.add({ scriptId: '11', url: 'file:///srv/app/other.js' });
+    reg.beginReplay();
+    reg.add({ scriptId: '40', url });
+    reg.add({ scriptId: '10', url });
+    reg.add({ scriptId: '41', url });
+    expect(reg.endReplay().sort()).toEqual(['11', '40', '41']);
+    expect(scriptOf(reg)).toBe('10');
+    expect([...reg.all()].map((s) => s.scriptId)).toEqual(['10']);
+  });
+
+  it('takes the newest script of a URL whose known script is gone, and adds scripts loaded meanwhile', () => {
+    const reg = new ScriptRegistry(() => false);
+    reg.add({ scriptId: '10', url });
+    reg.beginReplay();
+    reg.add({ scriptId: '50', url });
+    reg.add({ scriptId: '51', url: 'file:///srv/app/late.js' });
+    expect(reg.endReplay()).toEqual(['10']);
+    expect(scriptOf(reg)).toBe('50');
+    expect(reg.resolve('late.js', 1).kind).toBe('found');
+  });
+
+  it('outside a replay, a new script of a known URL (a module loaded again) wins', () => {
+    const reg = new ScriptRegistry(() => false);
+    reg.add({ scriptId: '10', url });
+    reg.add({ scriptId: '60', url });
+    expect(scriptOf(reg)).toBe('60');
+    expect(reg.endReplay()).toEqual([]);
   });
 });

@@ -38,8 +38,18 @@ export type Resolution =
       /** Set when the action was matched through a source map: the original file. */
       source: string | undefined;
     }
-  | { kind: 'pending'; reason: string }
+  /**
+   * `readMaps`: source maps are still to be read; resolve again once {@link ScriptRegistry.readMaps} (with these
+   * arguments) has read them in slices.
+   */
+  | { kind: 'pending'; reason: string; readMaps?: { nodeModules: boolean } }
   | { kind: 'error'; reason: string };
+
+/**
+ * Longest stretch the agent spends reading source maps in one go. Reading every map of a large app at once (first
+ * action on a TypeScript path, or a source listing) would stall the host's event loop for as long as that takes.
+ */
+export const MAP_SLICE_MS = 8;
 
 /** Normalise a file reference: file URL or path, forward slashes, no leading `./`. */
 export function normalisePath(file: string): string {
@@ -148,12 +158,57 @@ export function originalFor(
 export class ScriptRegistry {
   private readonly byId = new Map<string, ScriptInfo>();
   private readonly ignore: (path: string) => boolean;
+  /** While the debugger is being turned on: the ids V8 reports (every script it still has), and the new ones. */
+  private replay: { seen: Set<string>; added: ScriptInfo[] } | undefined;
+  /** The slice-by-slice reading passes under way (app maps only, or node_modules too). */
+  private readonly reading = new Map<boolean, Promise<void>>();
 
-  constructor(ignore: (path: string) => boolean) {
+  private readonly mapSliceMs: number;
+
+  constructor(ignore: (path: string) => boolean, options: { mapSliceMs?: number } = {}) {
     this.ignore = ignore;
+    this.mapSliceMs = options.mapSliceMs ?? MAP_SLICE_MS;
+  }
+
+  /**
+   * Turning the debugger on makes V8 report every script it still has. A script edited by LiveEdit keeps its id,
+   * but the versions the edits replaced stay in the heap until collected and are reported too, under new ids and
+   * the same URL: call this before `Debugger.enable` and {@link endReplay} after it.
+   */
+  beginReplay(): void {
+    this.replay = { seen: new Set(), added: [] };
+  }
+
+  /**
+   * Ends a replay: scripts V8 no longer has are forgotten, and a URL already known under a script V8 still has keeps
+   * that script (the new ids are replaced versions, whose functions no longer run). Returns the forgotten ids.
+   */
+  endReplay(): string[] {
+    const replay = this.replay;
+    this.replay = undefined;
+    if (!replay) return [];
+    const forgotten: string[] = [];
+    const addedIds = new Set(replay.added.map((s) => s.scriptId));
+    const liveUrls = new Set<string>();
+    for (const [id, info] of this.byId) {
+      if (addedIds.has(id)) continue;
+      if (replay.seen.has(id)) liveUrls.add(info.url);
+      else {
+        this.byId.delete(id);
+        forgotten.push(id);
+      }
+    }
+    for (const info of replay.added) {
+      if (liveUrls.has(info.url)) {
+        this.byId.delete(info.scriptId);
+        forgotten.push(info.scriptId);
+      }
+    }
+    return forgotten;
   }
 
   add(params: { scriptId: string; url: string; isModule?: boolean; sourceMapURL?: string }): ScriptInfo | undefined {
+    this.replay?.seen.add(params.scriptId);
     // Re-enabling the debugger reports every script again under the same id: keep what is known (cached maps).
     const known = this.byId.get(params.scriptId);
     if (known !== undefined) return known;
@@ -177,6 +232,7 @@ export class ScriptRegistry {
       sourceMapURL: params.sourceMapURL || undefined,
     };
     this.byId.set(info.scriptId, info);
+    this.replay?.added.push(info);
     return info;
   }
 
@@ -193,6 +249,57 @@ export class ScriptRegistry {
     return this.byId.values();
   }
 
+  /** Scripts that name a source map (outside node_modules unless `nodeModules`). */
+  private *withMaps(nodeModules: boolean): Generator<ScriptInfo> {
+    for (const script of this.byId.values()) {
+      if (!script.sourceMapURL) continue;
+      if (!nodeModules && (script.path ?? script.url).includes('/node_modules/')) continue;
+      yield script;
+    }
+  }
+
+  /** Reads unread source maps for about `budgetMs` (at least one); true when none is left. */
+  readMapsFor(budgetMs: number, nodeModules = false): boolean {
+    const deadline = performance.now() + budgetMs;
+    let read = 0;
+    for (const script of this.withMaps(nodeModules)) {
+      if (script.map !== undefined) continue;
+      if (read > 0 && performance.now() >= deadline) return false;
+      this.mapOf(script);
+      read++;
+    }
+    return true;
+  }
+
+  /** How many source maps are read, of how many known (for progress messages). */
+  mapProgress(nodeModules = false): { read: number; total: number } {
+    let read = 0;
+    let total = 0;
+    for (const script of this.withMaps(nodeModules)) {
+      total++;
+      if (script.map !== undefined) read++;
+    }
+    return { read, total };
+  }
+
+  /**
+   * Reads every unread source map in slices ({@link MAP_SLICE_MS} by default), letting the host's event loop run
+   * between them.
+   * Concurrent calls share one pass.
+   */
+  readMaps(nodeModules = false): Promise<void> {
+    const running = this.reading.get(nodeModules);
+    if (running) return running;
+    const pass = async (): Promise<void> => {
+      // Yield first: the caller may just have spent a slice.
+      do await new Promise((r) => setImmediate(r));
+      while (!this.readMapsFor(this.mapSliceMs, nodeModules));
+    };
+    const p = pass().finally(() => this.reading.delete(nodeModules));
+    this.reading.set(nodeModules, p);
+    return p;
+  }
+
   mapOf(script: ScriptInfo): SourceMapInfo | null {
     if (script.map === undefined) {
       try {
@@ -207,11 +314,25 @@ export class ScriptRegistry {
   resolve(file: string, line: number): Resolution {
     const wanted = normalisePath(file);
     const lookInNodeModules = wanted.includes('node_modules/');
+    // Every map must be read before answering (a match in an unread one would make the answer ambiguous). One slice
+    // here; while a pass reads the rest, other resolutions wait for it instead of spending a slice each.
+    if (this.reading.has(lookInNodeModules) || !this.readMapsFor(this.mapSliceMs, lookInNodeModules)) {
+      const { read, total } = this.mapProgress(lookInNodeModules);
+      return {
+        kind: 'pending',
+        reason: `reading source maps (${read} of ${total})`,
+        readMaps: { nodeModules: lookInNodeModules },
+      };
+    }
     const candidates: { script: ScriptInfo; matched: string; sourceIndex?: number }[] = [];
     for (const script of this.byId.values()) {
       const own = script.path ? normalisePath(script.path) : normalisePath(script.url);
       if (pathMatches(own, wanted)) {
-        candidates.push({ script, matched: own });
+        // Transformed in place (tsx, ts-node, babel's require hook, jest): V8 runs generated code under the file's
+        // own URL, and its map names that same file. Its lines are the map's, not the script's.
+        const map = script.sourceMapURL ? this.mapOf(script) : null;
+        const self = map ? map.paths.indexOf(own) : -1;
+        candidates.push(self >= 0 ? { script, matched: own, sourceIndex: self } : { script, matched: own });
         continue;
       }
       if (!script.sourceMapURL) continue;

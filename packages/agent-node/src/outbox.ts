@@ -99,6 +99,10 @@ export class Outbox {
     this.statuses.set(status.actionId, status);
   }
 
+  get hasStatuses(): boolean {
+    return this.statuses.size > 0;
+  }
+
   get size(): number {
     return this.logs.length + this.snapshots.length + this.metrics.length;
   }

@@ -3,8 +3,10 @@ import {
   analyse,
   applyInsertions,
   checkScope,
+  deadZoneProblem,
   findFunction,
   findStatement,
+  functionBodyInsertions,
   functionExitInsertions,
   statementInsertions,
 } from './patch.js';
@@ -70,8 +72,68 @@ describe('statement sites', () => {
     expect(() => analyse(out, false)).not.toThrow();
   });
 
+  it('wraps a function body after its directives, closing right after the last statement', () => {
+    const text = 'function h() {\n  "use strict";\n  work();\n  return 1; // done\n}\nfunction e() { "use strict"; }\n';
+    const m = analyse(text, false);
+    const ins = functionBodyInsertions(findFunction(m, 1)!, { start: 'try{', end: '}finally{}' }, 1);
+    if (!Array.isArray(ins)) throw new Error(String(ins));
+    const out = applyInsertions(text, ins);
+    expect(out).toContain('"use strict";try{\n  work();\n  return 1;}finally{} // done\n}');
+    expect(() => analyse(out, false)).not.toThrow();
+    // Nothing to wrap: the caller times the exits instead.
+    expect(functionBodyInsertions(findFunction(m, 6)!, { start: 'try{', end: '}finally{}' }, 1)).toBeUndefined();
+  });
+
   it('parses modules and skips directives', () => {
     const m = analyse('"use strict";\nexport function h() {\n  "use strict";\n  return 1;\n}\n', true);
     expect(findStatement(m, 3)).toMatchObject({ line: 4 });
+  });
+});
+
+describe('the temporal dead zone', () => {
+  const code = [
+    'function price(order) {', //                          1
+    '  const cents = order.total * 100;', //                2
+    '  let label = `${cents}`;', //                         3
+    '  for (let i = 0; i < 2; i++) {', //                   4
+    '    label += i;', //                                   5
+    '  }', //                                               6
+    '  const later = () => { return cents + late; };', //  7
+    '  const late = 1;', //                                 8
+    '  {', //                                               9
+    '    const cents = 5;', //                              10
+    '  }', //                                               11
+    '  return label;', //                                   12
+    '}', //                                                 13
+    'class Box {}', //                                      14
+  ].join('\n');
+  const a = analyse(code, false);
+  const dead = (line: number, ...names: string[]) => deadZoneProblem(a, findStatement(a, line)!, names);
+
+  it('refuses a let/const/class read on its own declaration line or before it', () => {
+    expect(dead(2, 'cents')).toMatch(/"cents" has no value yet/);
+    expect(dead(2, 'label')).toMatch(/"label"/);
+    expect(dead(7, 'late')).toMatch(/"late"/);
+  });
+
+  it('accepts names whose declaration has run, parameters, vars and globals', () => {
+    expect(dead(3, 'cents', 'order')).toBeUndefined();
+    expect(dead(5, 'i', 'label', 'cents')).toBeUndefined();
+    expect(dead(12, 'label', 'late', 'console')).toBeUndefined();
+    expect(dead(1, 'order')).toBeUndefined();
+    // A probe on the `for` line goes before the loop, outside the scope of its head's `i`: not a dead zone (an `i` of
+    // an enclosing scope would be read; with none, the probe reports the ReferenceError when it runs).
+    expect(dead(4, 'i')).toBeUndefined();
+  });
+
+  it('reads the innermost declaration, and leaves closures alone (when they run is not known)', () => {
+    // Line 10 declares a block-scoped cents that shadows the outer one: on that line it is the one read.
+    expect(dead(10, 'cents')).toMatch(/"cents"/);
+    // The arrow on line 7 reads `late` when called, after line 8 has run: not flagged inside it.
+    const arrowBody = a.statements.find((st) => st.line === 7 && st.scope.kind === 'arrow')!;
+    expect(code.slice(arrowBody.start, arrowBody.end)).toBe('return cents + late;');
+    expect(deadZoneProblem(a, arrowBody, ['late'])).toBeUndefined();
+    // A class declaration is a lexical name of the program.
+    expect(dead(14, 'Box')).toMatch(/"Box"/);
   });
 });

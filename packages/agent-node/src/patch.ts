@@ -80,13 +80,39 @@ export interface StatementSite {
   scope: Scope;
 }
 
+/** A declared name and the region where it is visible (for the temporal dead zone check). */
+export interface Binding {
+  name: string;
+  /** Start of the declaration (`let`/`const`/`class`: the name has no value before it has run). */
+  start: number;
+  /** The block, loop head, function or program the name is visible in. */
+  containerStart: number;
+  containerEnd: number;
+  /** `let`, `const` or `class`: unreadable until the declaration has run. */
+  lexical: boolean;
+  /** The function the container belongs to. */
+  scope: Scope;
+}
+
 export interface Analysis {
   program: Program;
   statements: StatementSite[];
   scopes: Scope[];
+  bindings: Binding[];
   lines: LineIndex;
   isModule: boolean;
 }
+
+/** Nodes that open a block scope for `let`, `const` and `class`. */
+const BLOCK_SCOPES = new Set([
+  'BlockStatement',
+  'StaticBlock',
+  'SwitchStatement',
+  'ForStatement',
+  'ForInStatement',
+  'ForOfStatement',
+  'CatchClause',
+]);
 
 const SKIP_KEYS = new Set(['type', 'start', 'end', 'loc', 'range', 'raw', 'regex', 'bigint', 'sourceType']);
 
@@ -156,6 +182,17 @@ export function analyse(source: string, isModule: boolean): Analysis {
   const lines = lineIndex(source);
   const scopes: Scope[] = [];
   const statements: StatementSite[] = [];
+  const bindings: Binding[] = [];
+  const bind = (names: Set<string>, start: number, container: AnyNode, lexical: boolean, scope: Scope): void => {
+    for (const name of names) {
+      bindings.push({ name, start, containerStart: container.start, containerEnd: container.end, lexical, scope });
+    }
+  };
+  const namesOf = (node: AnyNode | null | undefined): Set<string> => {
+    const out = new Set<string>();
+    patternNames(node, out);
+    return out;
+  };
 
   const newScope = (node: AnyNode, parent: Scope | undefined): Scope => {
     const kind = node.type === 'Program' ? 'program' : node.type === 'ArrowFunctionExpression' ? 'arrow' : 'function';
@@ -174,12 +211,13 @@ export function analyse(source: string, isModule: boolean): Analysis {
       for (const p of node.params as AnyNode[]) patternNames(p, s.own);
       if (node.type === 'FunctionExpression' && node.id) s.own.add((node.id as AnyNode).name as string);
       if (kind === 'function') s.own.add('arguments');
+      bind(new Set(s.own), node.start, node, false, s);
     }
     scopes.push(s);
     return s;
   };
 
-  const visit = (node: AnyNode, parent: AnyNode | undefined, key: string, scope: Scope): void => {
+  const visit = (node: AnyNode, parent: AnyNode | undefined, key: string, scope: Scope, block: AnyNode): void => {
     const where = parent ? `${parent.type}.${key}` : '';
     if (
       parent &&
@@ -196,20 +234,30 @@ export function analyse(source: string, isModule: boolean): Analysis {
       });
     }
     switch (node.type) {
-      case 'VariableDeclaration':
-        for (const d of node.declarations as AnyNode[]) patternNames(d.id as AnyNode, scope.own);
+      case 'VariableDeclaration': {
+        const lexical = node.kind !== 'var';
+        for (const d of node.declarations as AnyNode[]) {
+          patternNames(d.id as AnyNode, scope.own);
+          bind(namesOf(d.id as AnyNode), node.start, lexical ? block : scope.node, lexical, scope);
+        }
         break;
+      }
       case 'FunctionDeclaration':
       case 'ClassDeclaration':
-        if (node.id) scope.own.add((node.id as AnyNode).name as string);
+        if (node.id) {
+          scope.own.add((node.id as AnyNode).name as string);
+          bind(namesOf(node.id as AnyNode), node.start, block, node.type === 'ClassDeclaration', scope);
+        }
         break;
       case 'CatchClause':
         patternNames(node.param as AnyNode, scope.own);
+        bind(namesOf(node.param as AnyNode), node.start, node, false, scope);
         break;
       case 'ImportSpecifier':
       case 'ImportDefaultSpecifier':
       case 'ImportNamespaceSpecifier':
         patternNames(node.local as AnyNode, scope.own);
+        bind(namesOf(node.local as AnyNode), 0, program, false, scope);
         break;
       case 'ClassExpression':
         if (node.id) scope.own.add((node.id as AnyNode).name as string);
@@ -238,18 +286,19 @@ export function analyse(source: string, isModule: boolean): Analysis {
       if (node.type === 'FunctionDeclaration' && node.id) scope.own.add((node.id as AnyNode).name as string);
       for (const [k, c] of children(node)) {
         if (k === 'id') continue;
-        visit(c, node, k, inner);
+        visit(c, node, k, inner, node);
       }
       return;
     }
-    for (const [k, c] of children(node)) visit(c, node, k, scope);
+    const inner = BLOCK_SCOPES.has(node.type) ? node : block;
+    for (const [k, c] of children(node)) visit(c, node, k, scope, inner);
   };
 
   const root = newScope(program, undefined);
   if (!isModule) for (const n of ['exports', 'require', 'module', '__filename', '__dirname']) root.own.add(n);
-  for (const [k, c] of children(program)) visit(c, program, k, root);
+  for (const [k, c] of children(program)) visit(c, program, k, root, program);
   statements.sort((a, b) => a.start - b.start || b.end - a.end);
-  return { program: program as unknown as Program, statements, scopes, lines, isModule };
+  return { program: program as unknown as Program, statements, scopes, bindings, lines, isModule };
 }
 
 /**
@@ -307,6 +356,32 @@ export function checkScope(
   return undefined;
 }
 
+/**
+ * The temporal dead zone: a `let`, `const` or `class` name read by code placed before its declaration has run (the
+ * declaration is on the probe's own statement, or later in the same block) has no value there. V8 would throw when
+ * the probe runs, and some versions accept such a patch without running it. Names declared in an enclosing function
+ * are not checked: when a closure runs is not known here. Returns the reason when a name cannot be read.
+ */
+export function deadZoneProblem(a: Analysis, site: StatementSite, identifiers: Iterable<string>): string | undefined {
+  for (const id of identifiers) {
+    let best: Binding | undefined;
+    for (const b of a.bindings) {
+      // The probe goes before the statement: a loop or switch that starts there does not enclose it (the program does).
+      const inside = (b.containerStart < site.start || b.containerStart === 0) && site.start < b.containerEnd;
+      if (b.name !== id || !inside) continue;
+      // The innermost declaration of the name around the site is the one the probe would read.
+      if (!best || b.containerStart > best.containerStart || b.containerEnd < best.containerEnd) best = b;
+    }
+    if (best?.lexical && best.scope === site.scope && best.start >= site.start) {
+      return (
+        `"${id}" has no value yet where this action runs: it is declared by this statement or later in its block ` +
+        '(let, const and class names exist only once their declaration has run); place the action on a later line'
+      );
+    }
+  }
+  return undefined;
+}
+
 export interface Insertion {
   /** Offset in the original source. */
   offset: number;
@@ -343,9 +418,36 @@ export function statementInsertions(site: StatementSite, hook: string, seq: numb
 }
 
 /**
- * Insertions that time a function call: `start` after the directives (declares the timer), every `return x`
- * becomes `return RET(x)` (the value passes through), a bare `return` and the end of the body get `stop`.
- * The body is not wrapped in try/finally: V8 refuses that edit inside ES modules (BlockedByTopLevelEsModuleChange).
+ * Insertions that time a function call, throws included: `start` (declares the timer and opens `try {`) after the
+ * directives, `end` (`} finally { … }`) right after the last statement. In an ES module V8 refuses the edit when the
+ * inserted close touches the body's closing brace (it reads it as a change of the module's top level,
+ * BlockedByTopLevelEsModuleChange), so callers fall back to {@link functionExitInsertions} when V8 says no.
+ * `undefined` when the body has no statement to wrap.
+ */
+export function functionBodyInsertions(
+  scope: Scope,
+  code: { start: string; end: string },
+  seq: number,
+): Insertion[] | string | undefined {
+  const body = scope.node.body as AnyNode | undefined;
+  if (!body || body.type !== 'BlockStatement') return 'the function has no block body';
+  if (scope.isGenerator) return 'generators cannot be timed';
+  const stmts = body.body as AnyNode[];
+  let first = 0;
+  let offset = body.start + 1;
+  while (first < stmts.length && stmts[first]!.type === 'ExpressionStatement' && stmts[first]!.directive !== undefined)
+    offset = stmts[first++]!.end;
+  if (first === stmts.length) return undefined;
+  return [
+    { offset, text: code.start, seq },
+    { offset: stmts[stmts.length - 1]!.end, text: code.end, closing: true, seq },
+  ];
+}
+
+/**
+ * Insertions that time a function call through its exits (throws are not timed): `start` after the directives
+ * (declares the timer), every `return x` becomes `return RET(x)` (the value passes through), a bare `return` and the
+ * end of the body get `stop`.
  */
 export function functionExitInsertions(
   scope: Scope,

@@ -7,8 +7,10 @@ import {
   analyse,
   applyInsertions,
   checkScope,
+  deadZoneProblem,
   findFunction,
   findStatement,
+  functionBodyInsertions,
   functionExitInsertions,
   statementInsertions,
   type Analysis,
@@ -18,13 +20,23 @@ import {
 import { CATCH_VAR, HOOK, durationVar, ticVar } from './names.js';
 import type { ActionRuntime, Runtime } from './runtime.js';
 
+/**
+ * Scripts larger than this are not parsed by the agent (acorn takes about 90 ms per MB on the app's thread) and never
+ * patched: probes in them are breakpoints placed where V8 resolves the line.
+ */
+const ANALYSE_MAX_BYTES = 512 * 1024;
+
 interface ScriptPatchState {
   script: ScriptInfo;
   original: string;
   analysis: Analysis | undefined;
   parseError: string | undefined;
-  /** Insertions per action index; the script's text in V8 is `applyInsertions(original, all)`. */
+  /** Why the script is never patched (too large for a LiveEdit that does not stall the app), if it is not. */
+  noPatch: string | undefined;
+  /** Insertions per action index; the script's text in V8 is `applyInsertions(original, all)` (once a batch is out). */
   insertions: Map<number, Insertion[]>;
+  /** The insertions V8 has: those of the last edit it accepted. */
+  applied: Map<number, Insertion[]>;
 }
 
 interface Probe {
@@ -34,10 +46,26 @@ interface Probe {
   sites: StatementSite[];
   /** Generated line/column when the script could not be parsed (breakpoint only). */
   raw: { line: number; column: number } | undefined;
-  breakpointIds: string[];
+  /** Keys of the shared breakpoints this probe is a member of. */
+  breakpoints: string[];
   /** A patch was refused for a temporary reason (active generator): keep trying. */
   retryPatch: boolean;
-  patchInsertions: Insertion[] | undefined;
+  /** The patch, as alternatives in order of preference (the first V8 accepts is applied). */
+  patchInsertions: Insertion[][] | undefined;
+}
+
+/**
+ * One V8 breakpoint per place: V8 refuses a second breakpoint where one exists, so every action in breakpoint mode
+ * at a place is a member of the same breakpoint, whose condition runs each member's clause in turn.
+ */
+interface SharedBreakpoint {
+  key: string;
+  script: ScriptInfo;
+  /** The statement in the original text (its column moves when patches are applied on its line), or a raw place. */
+  site: StatementSite | undefined;
+  raw: { line: number; column: number } | undefined;
+  members: { rt: ActionRuntime; which: 'start' | 'end' }[];
+  v8Id: string | undefined;
 }
 
 const BLOCKED = new Set(['BlockedByActiveGenerator', 'BlockedByActiveFunction']);
@@ -46,10 +74,12 @@ const BLOCKED = new Set(['BlockedByActiveGenerator', 'BlockedByActiveFunction'])
 export class Probes {
   private readonly probes = new Map<number, Probe>();
   private readonly patchStates = new Map<string, ScriptPatchState>();
-  private readonly breakpointOwners = new Map<string, ActionRuntime>();
+  private readonly breakpoints = new Map<string, SharedBreakpoint>();
   /** Scripts whose insertions could not be removed yet (blocked): text to restore. */
   private readonly pendingRestores = new Set<string>();
   private seq = 0;
+  /** While a batch is open: the scripts whose edits wait for its end (one LiveEdit each instead of one per change). */
+  private batch: Set<string> | undefined;
 
   constructor(
     private readonly inspector: InspectorSession,
@@ -57,10 +87,57 @@ export class Probes {
     private readonly runtime: Runtime,
     private readonly config: AgentConfig,
     private readonly log: DebugLog,
+    /** Called when an action waits for source maps to be read: read them (in slices), then retry. */
+    private readonly readMapsThenRetry: (nodeModules: boolean) => void = () => {},
   ) {}
 
-  ownerOf(breakpointId: string): ActionRuntime | undefined {
-    return this.breakpointOwners.get(breakpointId);
+  /**
+   * Runs `fn` (installs, removals, retries) with the patches of each script gathered into one LiveEdit at the end: a
+   * LiveEdit stops the app for tens of milliseconds, so fifty actions placed one by one would stop it for seconds.
+   * If V8 refuses a script's combined edit, its new actions are placed again one at a time, each with its own fallback.
+   */
+  batched(fn: () => void): void {
+    if (this.batch) return fn();
+    const batch = new Set<string>();
+    this.batch = batch;
+    try {
+      fn();
+    } finally {
+      this.batch = undefined;
+      for (const scriptId of batch) this.commit(scriptId);
+    }
+  }
+
+  private commit(scriptId: string): void {
+    const state = this.patchStates.get(scriptId);
+    if (!state) return;
+    const status = this.setSource(state, applyInsertions(state.original, [...state.insertions.values()].flat()));
+    if (status === 'Ok') {
+      state.applied = new Map(state.insertions);
+      return;
+    }
+    const added = [...state.insertions.keys()].filter((i) => state.applied.get(i) !== state.insertions.get(i));
+    this.log(`one edit of ${state.script.url} for ${added.length} new patches refused (${status}): one at a time`);
+    // Keep what V8 has and is still wanted; the removals ride along with the next edit that V8 accepts.
+    state.insertions = new Map([...state.applied].filter(([i]) => state.insertions.has(i) && !added.includes(i)));
+    const removals = state.applied.size > state.insertions.size;
+    for (const i of added) {
+      const probe = this.probes.get(i);
+      if (!probe) continue;
+      this.probes.delete(i);
+      this.clearBreakpoints(probe);
+      probe.rt.method = undefined;
+      try {
+        this.install(probe.rt);
+      } catch (err) {
+        this.runtime.setState(probe.rt, 'error', `cannot install: ${(err as Error).message}`);
+      }
+    }
+    if (removals && state.applied.size > state.insertions.size) {
+      const restore = this.setSource(state, applyInsertions(state.original, [...state.insertions.values()].flat()));
+      if (restore === 'Ok') state.applied = new Map(state.insertions);
+      else this.pendingRestores.add(scriptId);
+    }
   }
 
   has(rt: ActionRuntime): boolean {
@@ -81,6 +158,7 @@ export class Probes {
     const res = this.scripts.resolve(a.file, a.line);
     if (res.kind === 'pending') {
       this.runtime.setState(rt, 'pending', res.reason);
+      if (res.readMaps) this.readMapsThenRetry(res.readMaps.nodeModules);
       return;
     }
     if (res.kind === 'error') {
@@ -98,14 +176,22 @@ export class Probes {
       script,
       sites: [],
       raw: undefined,
-      breakpointIds: [],
+      breakpoints: [],
       retryPatch: false,
       patchInsertions: undefined,
     };
 
     if (a.kind === 'metric' && a.metric === 'duration') {
       if (!state.analysis) {
-        this.runtime.setState(rt, 'error', `cannot parse ${script.url}: ${state.parseError ?? 'unknown error'}`);
+        this.runtime.setState(
+          rt,
+          'error',
+          `duration needs a patch, but ${state.parseError ?? 'the script cannot be parsed'}`,
+        );
+        return;
+      }
+      if (state.noPatch) {
+        this.runtime.setState(rt, 'error', `duration needs a patch, but ${state.noPatch}`);
         return;
       }
       const fn = findFunction(state.analysis, res.line);
@@ -115,18 +201,19 @@ export class Probes {
       }
       const i = rt.index;
       const D = durationVar(i);
-      const ins = functionExitInsertions(
+      const tic = `var ${D}=${HOOK}.on(${i})?${HOOK}.tic(${i}):undefined;`;
+      const wrapped = functionBodyInsertions(
         fn,
-        {
-          start: `var ${D}=${HOOK}.on(${i})?${HOOK}.tic(${i}):undefined;`,
-          retOpen: `${HOOK}.ret(${i},${D},`,
-          retClose: ')',
-          stop: `;${HOOK}.toc(${i},${D});`,
-        },
+        { start: `${tic}try{`, end: `}finally{${HOOK}.toc(${i},${D})}` },
         ++this.seq,
       );
-      if (typeof ins === 'string') {
-        this.runtime.setState(rt, 'error', `duration: ${ins}`);
+      const exits = functionExitInsertions(
+        fn,
+        { start: tic, retOpen: `${HOOK}.ret(${i},${D},`, retClose: ')', stop: `;${HOOK}.toc(${i},${D});` },
+        ++this.seq,
+      );
+      if (typeof wrapped === 'string' || typeof exits === 'string') {
+        this.runtime.setState(rt, 'error', `duration: ${typeof wrapped === 'string' ? wrapped : (exits as string)}`);
         return;
       }
       rt.location = this.location(
@@ -135,9 +222,10 @@ export class Probes {
         state.analysis.lines.lineOf(fn.node.start),
         state.analysis.lines.columnOf(fn.node.start),
       );
-      probe.patchInsertions = ins;
+      // Wrapping the body also times calls that throw; where V8 refuses it, the exits are patched instead.
+      probe.patchInsertions = wrapped ? [wrapped, exits] : [exits];
       this.probes.set(rt.index, probe);
-      const status = this.applyPatch(state, rt.index, ins);
+      const status = this.applyPatchCandidates(state, probe);
       if (status === 'Ok') {
         rt.method = 'patch';
         this.runtime.setState(rt, 'active');
@@ -163,6 +251,19 @@ export class Probes {
     }
     if (site) probe.sites.push(site);
     else probe.raw = { line: res.line, column: res.column };
+    if (site && state.analysis) {
+      // Snapshots read their watch expressions with the agent's evaluator, which reports such a name per expression.
+      const read = [...(rt.condition ? [rt.condition] : []), ...(a.kind === 'snapshot' ? [] : rt.expressions)];
+      const dead = deadZoneProblem(
+        state.analysis,
+        site,
+        read.flatMap((e) => [...e.identifiers]),
+      );
+      if (dead) {
+        this.runtime.setState(rt, 'error', dead);
+        return;
+      }
+    }
     if (a.kind === 'metric' && a.metric === 'tictoc' && a.endLine !== undefined) {
       const end = this.scripts.resolve(a.file, a.endLine);
       const endSite =
@@ -185,15 +286,15 @@ export class Probes {
     this.probes.set(rt.index, probe);
 
     const wantsPatch = a.kind !== 'snapshot' && this.config.probeMethod !== 'breakpoint' && site !== undefined;
-    let why: string | undefined;
-    if (wantsPatch) {
+    let why: string | undefined = a.kind === 'snapshot' ? undefined : state.noPatch;
+    if (wantsPatch && !why) {
       why = this.scopeProblem(rt, probe);
       if (!why) {
         const ins = probe.sites.flatMap((s, k) =>
           statementInsertions(s, this.patchCode(rt, k === 0 ? 'start' : 'end'), ++this.seq),
         );
-        probe.patchInsertions = ins;
-        const status = this.applyPatch(state, rt.index, ins);
+        probe.patchInsertions = [ins];
+        const status = this.applyPatchCandidates(state, probe);
         if (status === 'Ok') {
           rt.method = 'patch';
           this.runtime.setState(rt, 'active');
@@ -245,14 +346,18 @@ export class Probes {
 
   /** Periodic and on new scripts: pending actions, blocked patches, blocked restores. */
   retry(pending: Iterable<ActionRuntime>): void {
-    for (const rt of pending) {
-      if (rt.state === 'pending' && !this.probes.has(rt.index)) this.install(rt);
-    }
+    // Actions waiting for their file are placed together; a blocked patch is retried alone (its edit is expected to
+    // fail again while the function stays suspended, and must not drag others into the one-at-a-time fallback).
+    this.batched(() => {
+      for (const rt of pending) {
+        if (rt.state === 'pending' && !this.probes.has(rt.index)) this.install(rt);
+      }
+    });
     for (const probe of this.probes.values()) {
       if (!probe.retryPatch || !probe.script || !probe.patchInsertions) continue;
       const state = this.patchStates.get(probe.script.scriptId);
       if (!state) continue;
-      const status = this.applyPatch(state, probe.rt.index, probe.patchInsertions);
+      const status = this.applyPatchCandidates(state, probe);
       if (status === 'Ok') {
         probe.retryPatch = false;
         this.clearBreakpoints(probe);
@@ -268,7 +373,16 @@ export class Probes {
         continue;
       }
       const status = this.setSource(state, applyInsertions(state.original, [...state.insertions.values()].flat()));
+      if (status === 'Ok') state.applied = new Map(state.insertions);
       if (status === 'Ok' || !BLOCKED.has(status)) this.pendingRestores.delete(scriptId);
+    }
+  }
+
+  /** Scripts V8 no longer has (or replaced versions of live ones): drop what was kept for patching them. */
+  forget(scriptIds: readonly string[]): void {
+    for (const id of scriptIds) {
+      const state = this.patchStates.get(id);
+      if (state && state.insertions.size === 0) this.patchStates.delete(id);
     }
   }
 
@@ -288,6 +402,20 @@ export class Probes {
     });
     let analysis: Analysis | undefined;
     let parseError: string | undefined;
+    if (scriptSource.length > ANALYSE_MAX_BYTES) {
+      const why = `the script is too large to patch without stopping the app (${Math.round(scriptSource.length / 1024)} KB)`;
+      state = {
+        script,
+        original: scriptSource,
+        analysis,
+        parseError: why,
+        noPatch: why,
+        insertions: new Map(),
+        applied: new Map(),
+      };
+      this.patchStates.set(script.scriptId, state);
+      return state;
+    }
     try {
       analysis = analyse(scriptSource, script.isModule);
     } catch (err) {
@@ -297,9 +425,35 @@ export class Probes {
         parseError = (err as Error).message;
       }
     }
-    state = { script, original: scriptSource, analysis, parseError, insertions: new Map() };
+    // V8's LiveEdit time grows with the square of the script's function count (bench/agent/liveedit.mjs: 2,000
+    // functions 55 ms, 6,000 440 ms, 20,000 5 s), and the app's thread waits for all of it.
+    const functions = analysis ? analysis.scopes.length - 1 : 0;
+    const noPatch =
+      functions > this.config.patchMaxFunctions
+        ? `the script has ${functions} functions: a patch would stop the app for about ${Math.round((functions * functions) / 80_000)} ms`
+        : undefined;
+    state = {
+      script,
+      original: scriptSource,
+      analysis,
+      parseError,
+      noPatch,
+      insertions: new Map(),
+      applied: new Map(),
+    };
     this.patchStates.set(script.scriptId, state);
     return state;
+  }
+
+  /** Apply the first of the probe's alternatives V8 accepts; a temporary refusal (blocked) stops the search. */
+  private applyPatchCandidates(state: ScriptPatchState, probe: Probe): string {
+    let status = 'no patch';
+    for (const ins of probe.patchInsertions ?? []) {
+      status = this.applyPatch(state, probe.rt.index, ins);
+      if (status === 'Ok' || BLOCKED.has(status)) return status;
+      this.log(`action ${probe.rt.action.id}: V8 refused one form of the patch (${status})`);
+    }
+    return status;
   }
 
   /** Set (or with `undefined`, remove) one action's insertions; the edit is all or nothing. */
@@ -307,8 +461,17 @@ export class Probes {
     const next = new Map(state.insertions);
     if (insertions) next.set(index, insertions);
     else next.delete(index);
+    if (this.batch) {
+      // Counted as done; `commit` applies it with the others, or places the action again alone if V8 refuses.
+      state.insertions = next;
+      this.batch.add(state.script.scriptId);
+      return 'Ok';
+    }
     const status = this.setSource(state, applyInsertions(state.original, [...next.values()].flat()));
-    if (status === 'Ok') state.insertions = next;
+    if (status === 'Ok') {
+      state.insertions = next;
+      state.applied = new Map(next);
+    }
     return status;
   }
 
@@ -327,7 +490,7 @@ export class Probes {
       status = `error: ${(err as Error).message}`;
     }
     if (status === 'Ok') this.rearmBreakpoints(state);
-    else this.log(`setScriptSource ${state.script.url}: ${status}`);
+    this.log(`setScriptSource ${state.script.url}: ${status}`);
     return status;
   }
 
@@ -406,38 +569,75 @@ export class Probes {
     }
   }
 
+  /** Make the probe a member of the breakpoint at each of its places (all or none). */
   private setBreakpoints(probe: Probe): void {
     const script = probe.script;
     if (!script) return;
-    const state = this.patchStates.get(script.scriptId);
-    const places: { line: number; column: number }[] =
+    const places: { site: StatementSite | undefined; raw: { line: number; column: number } | undefined }[] =
       probe.sites.length > 0
-        ? probe.sites.map((s) => ({ line: s.line, column: this.currentColumn(state, s) }))
+        ? probe.sites.map((site) => ({ site, raw: undefined }))
         : probe.raw
-          ? [probe.raw]
+          ? [{ site: undefined, raw: probe.raw }]
           : [];
-    places.forEach((p, k) => {
-      const r = this.inspector.post<{ breakpointId: string }>('Debugger.setBreakpointByUrl', {
-        url: script.url,
-        lineNumber: p.line - 1,
-        columnNumber: p.column,
-        condition: this.conditionFor(probe.rt, k === 0 ? 'start' : 'end'),
+    try {
+      places.forEach((p, k) => {
+        const key = `${script.scriptId}:${p.site ? `@${p.site.start}` : `${p.raw!.line}:${p.raw!.column}`}`;
+        let bp = this.breakpoints.get(key);
+        if (!bp) {
+          bp = { key, script, site: p.site, raw: p.raw, members: [], v8Id: undefined };
+          this.breakpoints.set(key, bp);
+        }
+        bp.members.push({ rt: probe.rt, which: k === 0 ? 'start' : 'end' });
+        probe.breakpoints.push(key);
+        this.arm(bp);
       });
-      probe.breakpointIds.push(r.breakpointId);
-      this.breakpointOwners.set(r.breakpointId, probe.rt);
-    });
+    } catch (err) {
+      this.clearBreakpoints(probe);
+      throw err;
+    }
   }
 
   private clearBreakpoints(probe: Probe): void {
-    for (const id of probe.breakpointIds) {
-      this.breakpointOwners.delete(id);
+    for (const key of probe.breakpoints) {
+      const bp = this.breakpoints.get(key);
+      if (!bp) continue;
+      bp.members = bp.members.filter((m) => m.rt !== probe.rt);
+      try {
+        this.arm(bp);
+      } catch (err) {
+        this.log(`re-arming breakpoint ${key}`, err);
+      }
+    }
+    probe.breakpoints = [];
+  }
+
+  /** (Re)set the V8 breakpoint of a place for its current members and text; removes it when it has none. */
+  private arm(bp: SharedBreakpoint): void {
+    if (bp.v8Id !== undefined) {
+      const id = bp.v8Id;
+      bp.v8Id = undefined;
       try {
         this.inspector.post('Debugger.removeBreakpoint', { breakpointId: id });
       } catch (err) {
         this.log(`removeBreakpoint ${id}`, err);
       }
     }
-    probe.breakpointIds = [];
+    if (bp.members.length === 0) {
+      this.breakpoints.delete(bp.key);
+      return;
+    }
+    const state = this.patchStates.get(bp.script.scriptId);
+    const place = bp.site ? { line: bp.site.line, column: this.currentColumn(state, bp.site) } : bp.raw!;
+    // Each clause catches what it throws; the condition's value is the last statement's: pause only for a snapshot.
+    const clauses = bp.members.map((m) => this.conditionFor(m.rt, m.which)).join(';');
+    const condition = `${HOOK}.b0();${clauses};${HOOK}.bp()`;
+    const r = this.inspector.post<{ breakpointId: string }>('Debugger.setBreakpointByUrl', {
+      url: bp.script.url,
+      lineNumber: place.line - 1,
+      columnNumber: place.column,
+      condition,
+    });
+    bp.v8Id = r.breakpointId;
   }
 
   /** Column of a statement in the script's current (patched) text. */
@@ -453,11 +653,10 @@ export class Probes {
 
   /** After an edit, columns on patched lines moved: set the script's breakpoints again. */
   private rearmBreakpoints(state: ScriptPatchState): void {
-    for (const probe of this.probes.values()) {
-      if (probe.script !== state.script || probe.breakpointIds.length === 0) continue;
-      this.clearBreakpoints(probe);
+    for (const bp of [...this.breakpoints.values()]) {
+      if (bp.script.scriptId !== state.script.scriptId) continue;
       try {
-        this.setBreakpoints(probe);
+        this.arm(bp);
       } catch (err) {
         this.log('re-arming breakpoint', err);
       }

@@ -105,6 +105,9 @@ function compileFormat(
 /** Measure the CPU cost of one hit in SAMPLE_EVERY (a clock read costs ~80 ns on some VMs); charge the average to the rest. */
 const SAMPLE_EVERY = 8;
 
+/** No snapshot asked for a pause. */
+const NO_PAUSE: readonly ActionRuntime[] = Object.freeze([]);
+
 /**
  * The hook object instrumented code calls (`globalThis.__spyglass`). Every entry point runs inside a guard:
  * nothing thrown here reaches the host, time spent is charged to the CPU budgets, and a misbehaving action is
@@ -118,6 +121,10 @@ export class Runtime {
   private readonly logBytes: LeakyBucket;
   private globalThrottled = false;
   private sampleTick = 0;
+  /** Snapshot actions whose clause asked to pause in the breakpoint condition being evaluated. */
+  private pauseRequests: ActionRuntime[] = [];
+  /** What the last condition that answered true asked for: read by the pause handler. */
+  private pauseFor: readonly ActionRuntime[] = NO_PAUSE;
   /** Clock for the buckets (ms); refreshed by every log hit and every tick. */
   private clock = Date.now();
   /** Counters reported in heartbeats. */
@@ -345,6 +352,17 @@ export class Runtime {
     if (rt.action.pipe) this.sink.pipe(`[spyglass] ${rt.action.level.toUpperCase()} ${message}\n`);
   }
 
+  /**
+   * Charges one hook run to its action: the measured time on sampled runs (which also update the running average),
+   * the average on the others, so most hits read no clock.
+   */
+  private settle(rt: ActionRuntime, sampled: boolean, t0: number): void {
+    if (!sampled) return this.charge(rt, rt.avgCostMs);
+    const cost = now() - t0;
+    rt.avgCostMs = rt.avgCostMs === 0 ? cost : rt.avgCostMs * 0.9 + cost * 0.1;
+    this.charge(rt, cost);
+  }
+
   /** Build the object installed as `globalThis.__spyglass`. */
   hooks(): Hooks {
     const byIndex = this.byIndex;
@@ -359,12 +377,15 @@ export class Runtime {
         this.error(rt, err);
         return fallback;
       } finally {
-        if (sampled) {
-          const cost = now() - t0;
-          rt.avgCostMs = rt.avgCostMs === 0 ? cost : rt.avgCostMs * 0.9 + cost * 0.1;
-          this.charge(rt, cost);
-        } else this.charge(rt, rt.avgCostMs);
+        this.settle(rt, sampled, t0);
       }
+    };
+    // The last hook of a breakpoint condition: closes the evaluation (see `be`), does the work measured, answers false.
+    const closing = (i: number, body: (rt: ActionRuntime) => void): false => {
+      const rt = byIndex[i];
+      if (rt) rt.evaluating = false;
+      guard(i, undefined, body, true);
+      return false;
     };
     const hooks: Hooks = {
       on: (i) => byIndex[i]?.enabled === true,
@@ -386,11 +407,7 @@ export class Runtime {
         } catch (err) {
           this.error(rt, err);
         } finally {
-          if (sampled) {
-            const cost = now() - t0;
-            rt.avgCostMs = rt.avgCostMs === 0 ? cost : rt.avgCostMs * 0.9 + cost * 0.1;
-            this.charge(rt, cost);
-          } else this.charge(rt, rt.avgCostMs);
+          this.settle(rt, sampled, t0);
         }
       },
       count: (i) =>
@@ -438,46 +455,19 @@ export class Runtime {
         rt.evaluating = Boolean(c);
         return rt.evaluating;
       },
-      bl: (i, values) => {
-        const rt = byIndex[i];
-        if (rt) rt.evaluating = false;
-        guard(
-          i,
-          undefined,
-          (r) => {
-            const at = (this.clock = Date.now());
-            if (this.hit(r, at)) this.emitLog(r, values, at);
-          },
-          true,
-        );
-        return false;
-      },
-      bn: (i) => {
-        const rt = byIndex[i];
-        if (rt) rt.evaluating = false;
-        guard(
-          i,
-          undefined,
-          (r) => {
-            if (this.hit(r)) r.metric?.record(1);
-          },
-          true,
-        );
-        return false;
-      },
-      bg: (i, v) => {
-        const rt = byIndex[i];
-        if (rt) rt.evaluating = false;
-        guard(
-          i,
-          undefined,
-          (r) => {
-            if (this.hit(r)) r.metric?.record(typeof v === 'number' ? v : Number(v));
-          },
-          true,
-        );
-        return false;
-      },
+      bl: (i, values) =>
+        closing(i, (r) => {
+          const at = (this.clock = Date.now());
+          if (this.hit(r, at)) this.emitLog(r, values, at);
+        }),
+      bn: (i) =>
+        closing(i, (r) => {
+          if (this.hit(r)) r.metric?.record(1);
+        }),
+      bg: (i, v) =>
+        closing(i, (r) => {
+          if (this.hit(r)) r.metric?.record(typeof v === 'number' ? v : Number(v));
+        }),
       btic: (i) => {
         const rt = byIndex[i];
         if (rt) {
@@ -487,29 +477,42 @@ export class Runtime {
         }
         return false;
       },
-      btoc: (i) => {
-        const rt = byIndex[i];
-        if (rt) rt.evaluating = false;
-        guard(
-          i,
-          undefined,
-          (r) => {
-            const t = r.tics.pop();
-            if (t !== undefined && this.hit(r)) r.metric?.record(now() - t);
-          },
-          true,
-        );
-        return false;
-      },
-      // Snapshot: true pauses; the hit is counted by the capture.
+      btoc: (i) =>
+        closing(i, (r) => {
+          const t = r.tics.pop();
+          if (t !== undefined && this.hit(r)) r.metric?.record(now() - t);
+        }),
+      // Snapshot: asks the breakpoint to pause; the hit is counted by the capture.
       bs: (i) => {
         const rt = byIndex[i];
         if (!rt) return false;
         rt.evaluating = false;
+        if (rt.enabled) this.pauseRequests.push(rt);
         return rt.enabled;
+      },
+      // The first statement of every breakpoint condition: requests left by an evaluation V8 cut short are dropped.
+      b0: () => {
+        this.pauseRequests.length = 0;
+      },
+      // The last statement of every breakpoint condition: pause when a snapshot clause asked for it.
+      bp: () => {
+        if (this.pauseRequests.length === 0) {
+          this.pauseFor = NO_PAUSE;
+          return false;
+        }
+        this.pauseFor = this.pauseRequests;
+        this.pauseRequests = [];
+        return true;
       },
     };
     return Object.freeze(hooks);
+  }
+
+  /** The snapshot actions the current pause is for (once: a later pause of another debugger finds none). */
+  takePauseRequests(): readonly ActionRuntime[] {
+    const owners = this.pauseFor;
+    this.pauseFor = NO_PAUSE;
+    return owners;
   }
 
   /** Called by the snapshot capture: count the hit and charge its time. */
@@ -543,4 +546,6 @@ export interface Hooks {
   btic(i: number): boolean;
   btoc(i: number): boolean;
   bs(i: number): boolean;
+  b0(): void;
+  bp(): boolean;
 }

@@ -143,6 +143,8 @@ export class SourceCatalog {
     };
     let answer: Answer;
     try {
+      // Listing and reading need every map read: in slices, not in one stall of the host.
+      await this.scripts.readMaps();
       if (frame.op === 'list') answer = { files: this.list() };
       else if (frame.path === undefined) answer = { error: { code: 'INVALID_INPUT', message: 'read needs a path' } };
       else answer = await this.read(frame.path);

@@ -67,6 +67,18 @@ export function timed(n) {
   return mid; // @timed-end
 }
 
+// Timed by a duration metric and counted at its first statement: every third call rejects after an await.
+export async function risky(n) {
+  await null; // @risky
+  if (n % 3 === 0) throw new Error('risky ' + n);
+  return n * 2;
+}
+
+// The closing brace right after the last statement: V8 refuses to wrap this body in an ES module (the duration
+// falls back to timing the exits).
+// prettier-ignore
+export function compact(n) { if (n % 2) throw new Error('odd'); return n;} // @compact
+
 let ticks = 0;
 const greet = makeGreeter('hello', '!');
 const cart = new Cart('ann');
@@ -79,6 +91,12 @@ const timer = setInterval(() => {
   inspectMe({ name: 'ann', password: 'hunter2', token: 'abc' });
   spacer(ticks);
   timed(ticks);
+  risky(ticks).catch(() => undefined);
+  try {
+    compact(ticks);
+  } catch {
+    // Odd ticks throw.
+  }
   helperA(ticks);
   helperB(ticks);
   hidden(ticks);

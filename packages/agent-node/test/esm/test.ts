@@ -142,6 +142,27 @@ describe.each(RUNTIMES)('ESM app on $name', (runtime) => {
       file: 'scenario.mjs',
       line: L('timed-start') - 1,
     });
+    a.riskyDuration = action({
+      kind: 'metric',
+      metric: 'duration',
+      name: 'risky.time',
+      file: 'scenario.mjs',
+      line: L('risky') - 1,
+    });
+    a.riskyCount = action({
+      kind: 'metric',
+      metric: 'counter',
+      name: 'risky.calls',
+      file: 'scenario.mjs',
+      line: L('risky'),
+    });
+    a.compactDuration = action({
+      kind: 'metric',
+      metric: 'duration',
+      name: 'compact.time',
+      file: 'scenario.mjs',
+      line: L('compact'),
+    });
     a.timedSnap = action(
       { kind: 'snapshot', file: 'scenario.mjs', line: L('timed-snap'), expressions: ['start'] },
       { maxHits: 3 },
@@ -155,7 +176,11 @@ describe.each(RUNTIMES)('ESM app on $name', (runtime) => {
     a.reservedLog = action({ kind: 'log', file: 'scenario.mjs', line: L('timed-end'), template: '{__sgD2}' });
     a.blocked = action({ kind: 'log', file: 'test/esm/c/blocked.mjs', line: 2, template: 'x' });
     hub.setActions(Object.values(a));
-    app = runScenario(runtime, scenario, hubEnv(hub.url, hub.key, { SPYGLASS_BLOCKLIST: '/esm/c/' }));
+    app = runScenario(
+      runtime,
+      scenario,
+      hubEnv(hub.url, hub.key, { SPYGLASS_BLOCKLIST: '/esm/c/', SPYGLASS_AGENT_DEBUG: '1' }),
+    );
     await app.waitForOutput('started');
   });
 
@@ -326,6 +351,25 @@ describe.each(RUNTIMES)('ESM app on $name', (runtime) => {
     }
     expect(hub.status(a.duration!.id)?.method).toBe('patch');
     expect(hub.status(a.tictoc!.id)?.method).toBe('patch');
+  });
+
+  it('times calls that throw or reject too, and falls back to timing the exits where V8 refuses the wrap', async () => {
+    const total = (id: string): number => hub.metrics.filter((m) => m.actionId === id).reduce((n, m) => n + m.count, 0);
+    // Every third call of risky rejects: the duration counts each call the counter at its first line counts.
+    const n = await hub.waitFor('risky calls timed', () => {
+      const calls = total(a.riskyCount!.id);
+      return calls >= 6 && calls === total(a.riskyDuration!.id) ? calls : undefined;
+    });
+    expect(n).toBeGreaterThanOrEqual(6);
+    expect(hub.status(a.riskyDuration!.id)).toMatchObject({ state: 'active', method: 'patch' });
+    // compact: only its exits are timed (odd calls throw and are not), but the action works.
+    await hub.waitFor('compact timed', () => total(a.compactDuration!.id) > 0);
+    // The actions of the file were placed in one edit; V8 refused it for the compact function's wrapped form, and
+    // each was then placed alone, with its own fallback.
+    expect(app.stderr()).toMatch(
+      /one edit of \S+scenario\.mjs for \d+ new patches refused \(BlockedByTopLevelEsModuleChange\): one at a time/,
+    );
+    expect(hub.status(a.compactDuration!.id)).toMatchObject({ state: 'active', method: 'patch' });
   });
 
   it('sends only frames the protocol accepts, and the app exits on its own', async () => {

@@ -3,24 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentAction } from '@spyglass/protocol';
 import { TestHub, action } from '../support/hub.js';
 import { lineOf } from '../support/lines.js';
-import { RUNTIMES, hubEnv, runScenario, type Scenario } from '../support/run.js';
+import { RUNTIMES, hubEnv, runScenario, scenarioCommand as command, type Scenario } from '../support/run.js';
 
 const scenario = fileURLToPath(new URL('./scenario.mjs', import.meta.url));
 const HOT = lineOf(scenario, 'hot');
 const SNAP = lineOf(scenario, 'snap');
-
-async function command(app: Scenario, cmd: string, timeoutMs = 60_000): Promise<number> {
-  const marker = `done ${cmd.split(' ')[0]} ${cmd.split(' ')[1]} heap=`;
-  const seen = app.stdout().split(marker).length - 1;
-  app.child.stdin!.write(`${cmd}\n`);
-  const deadline = Date.now() + timeoutMs;
-  while (app.stdout().split(marker).length - 1 === seen) {
-    if (Date.now() > deadline) throw new Error(`no answer to ${cmd}: ${app.stderr()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const last = app.stdout().split(marker).pop()!;
-  return Number(/^(\d+)/.exec(last)![1]);
-}
 
 describe.each(RUNTIMES)('CPU and log budgets on $name', (runtime) => {
   let hub: TestHub;

@@ -30,6 +30,8 @@ export class TestHub {
   readonly snapshots: SnapshotHit[] = [];
   readonly metrics: MetricSample[] = [];
   readonly statusLog: ActionStatus[] = [];
+  /** The statuses each agent sent, by instance id (several agents may share one hub: worker threads). */
+  readonly statusesByInstance = new Map<string, ActionStatus[]>();
   readonly sourceResponses: SourceResponseFrame[] = [];
   dropped = 0;
   heartbeats = 0;
@@ -104,6 +106,14 @@ export class TestHub {
     return undefined;
   }
 
+  /** The latest status of an action from one agent. */
+  statusFrom(instanceId: string, actionId: string): ActionStatus | undefined {
+    return this.statusesByInstance
+      .get(instanceId)
+      ?.filter((s) => s.actionId === actionId)
+      .pop();
+  }
+
   logsOf(actionId: string): LogHit[] {
     return this.logs.filter((l) => l.actionId === actionId);
   }
@@ -141,7 +151,7 @@ export class TestHub {
 
   private accept(ws: WebSocket): void {
     this.sockets.add(ws);
-    let helloSeen = false;
+    let hello: HelloFrame | undefined;
     ws.on('close', () => this.sockets.delete(ws));
     ws.on('message', (data) => {
       const text = (data as Buffer).toString('utf8');
@@ -158,7 +168,7 @@ export class TestHub {
         this.invalid.push(`${(err as Error).message}: ${text.slice(0, 500)}`);
         return;
       }
-      if (!helloSeen && frame.type !== 'hello') {
+      if (!hello && frame.type !== 'hello') {
         this.invalid.push(`first frame was ${frame.type}`);
         ws.close(CLOSE_CODES.INVALID_FRAME, 'expected hello');
         return;
@@ -166,7 +176,7 @@ export class TestHub {
       this.frames.push(frame);
       switch (frame.type) {
         case 'hello':
-          helloSeen = true;
+          hello = frame;
           this.hellos.push(frame);
           this.send(ws, {
             type: 'welcome',
@@ -182,9 +192,13 @@ export class TestHub {
             actions: { revision: this.revision, items: this.actions },
           });
           break;
-        case 'action_status':
+        case 'action_status': {
           this.statusLog.push(...frame.statuses);
+          const own = this.statusesByInstance.get(hello!.instanceId) ?? [];
+          own.push(...frame.statuses);
+          this.statusesByInstance.set(hello!.instanceId, own);
           break;
+        }
         case 'hits':
           this.logs.push(...frame.logs);
           this.snapshots.push(...frame.snapshots);

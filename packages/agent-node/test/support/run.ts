@@ -43,11 +43,12 @@ export function runScenario(
   runtime: Runtime,
   file: string,
   env: Record<string, string>,
-  opts: { cjs?: boolean; args?: string[] } = {},
+  /** `args`: Node's own options (before the preload); `scriptArgs`: the scenario's arguments. */
+  opts: { cjs?: boolean; args?: string[]; scriptArgs?: string[] } = {},
 ): Scenario {
   checkRuntime(runtime);
   const preload = opts.cjs ? ['-r', REGISTER_CJS] : ['--import', REGISTER_ESM];
-  const child = spawn(runtime.bin, [...(opts.args ?? []), ...preload, file], {
+  const child = spawn(runtime.bin, [...(opts.args ?? []), ...preload, file, ...(opts.scriptArgs ?? [])], {
     env: { PATH: process.env.PATH ?? '', SPYGLASS_RECONNECT_MIN_MS: '100', SPYGLASS_RECONNECT_MAX_MS: '400', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -55,7 +56,8 @@ export function runScenario(
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': it comes once stdout and stderr are read to the end, so a test can check what was printed last.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return {
     child,
     stdout: () => out,
@@ -85,4 +87,20 @@ export function runScenario(
 /** The env a scenario needs to reach the hub. */
 export function hubEnv(url: string, key: string, extra: Record<string, string> = {}): Record<string, string> {
   return { SPYGLASS_URL: url, SPYGLASS_KEY: key, SPYGLASS_SERVICE: 'scenario', ...extra };
+}
+
+/**
+ * Send a `CMD COUNT` line to a stdin-driven scenario (safety/scenario.mjs) and wait for its `done CMD COUNT heap=N`
+ * answer; resolves with the heap size it reports.
+ */
+export async function scenarioCommand(app: Scenario, cmd: string, timeoutMs = 60_000): Promise<number> {
+  const marker = `done ${cmd} heap=`;
+  const seen = app.stdout().split(marker).length - 1;
+  app.child.stdin!.write(`${cmd}\n`);
+  const deadline = Date.now() + timeoutMs;
+  while (app.stdout().split(marker).length - 1 === seen) {
+    if (Date.now() > deadline) throw new Error(`no answer to ${cmd}: ${app.stderr()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Number(/^(\d+)/.exec(app.stdout().split(marker).pop()!)![1]);
 }
