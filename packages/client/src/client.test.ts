@@ -173,4 +173,15 @@ describe('SpyglassClient', () => {
     await stream.close();
     await agent.close();
   });
+
+  it('rejects a subscription on a closed stream with a coded error instead of waiting forever', async () => {
+    const stream = await client.stream();
+    await stream.close();
+    await expect(stream.subscribe({ actionIds: ['x'] })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(
+        /^the live stream closed \(1000 client closed\) before the hub confirmed the subscription$/,
+      ),
+    });
+  });
 });

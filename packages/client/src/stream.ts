@@ -35,6 +35,17 @@ async function openSocket(options: StreamOpenOptions): Promise<SocketLike> {
   return new Ctor(options.url);
 }
 
+function closedBeforeConfirmed(info: { code: number; reason: string }): SpyglassClientError {
+  const detail = `${info.code}${info.reason === '' ? '' : ` ${info.reason}`}`;
+  return new SpyglassClientError(
+    'UNAVAILABLE',
+    `the live stream closed (${detail}) before the hub confirmed the subscription`,
+    {
+      status: 0,
+    },
+  );
+}
+
 /**
  * A live stream (`GET /api/v1/stream`): follow actions or services and receive their logs, snapshots, metric samples,
  * statuses and lifecycle changes as they happen. Messages go to listeners and to an async iterator.
@@ -52,7 +63,7 @@ export class LiveStream implements AsyncIterable<StreamServerMessage> {
     this.closed = new Promise((resolve) => {
       socket.addEventListener('close', (event: { code: number; reason: string }) => {
         this.closeInfo = { code: event.code, reason: event.reason };
-        for (const p of this.#pendingSubscribe.splice(0)) p.reject(new Error(`stream closed (${event.code})`));
+        for (const p of this.#pendingSubscribe.splice(0)) p.reject(closedBeforeConfirmed(this.closeInfo));
         resolve(this.closeInfo);
       });
     });
@@ -102,6 +113,7 @@ export class LiveStream implements AsyncIterable<StreamServerMessage> {
 
   #request(type: 'subscribe' | 'unsubscribe', s: Subscription): Promise<void> {
     return new Promise((resolve, reject) => {
+      if (this.closeInfo !== null) return reject(closedBeforeConfirmed(this.closeInfo));
       this.#pendingSubscribe.push({ resolve, reject });
       this.#socket.send(
         JSON.stringify({ type, v: PROTOCOL_VERSION, actionIds: s.actionIds ?? [], services: s.services ?? [] }),
