@@ -189,12 +189,22 @@ export class Agent {
     // Enabling replays Debugger.scriptParsed for every loaded script, so locating works as if it had always been on.
     if (wanted.size > 0) this.setDebugger(true);
     // One LiveEdit per script for all the removals and installs below.
-    this.probes.batched(() => this.applyActionSet(wanted));
+    const before = this.actions.size;
+    let kept = 0;
+    this.probes.batched(() => {
+      kept = this.applyActionSet(wanted);
+    });
+    if (this.log.enabled)
+      this.log(
+        `action set${revision === undefined ? '' : ` revision ${revision}`} applied: ${this.actions.size} actions, ` +
+          `${before - kept} removed, ${this.actions.size - kept} added`,
+      );
     this.debuggerIfNeeded();
     this.flushSoon();
   }
 
-  private applyActionSet(wanted: ReadonlyMap<string, AgentAction>): void {
+  /** Returns how many of the actions already running stay as they are. */
+  private applyActionSet(wanted: ReadonlyMap<string, AgentAction>): number {
     for (const [id, rt] of this.actions) {
       if (!wanted.has(id) || JSON.stringify(wanted.get(id)) !== JSON.stringify(rt.action)) {
         this.probes.uninstall(rt);
@@ -202,6 +212,7 @@ export class Agent {
         this.actions.delete(id);
       }
     }
+    const kept = this.actions.size;
     for (const action of wanted.values()) {
       if (this.actions.has(action.id)) continue;
       let rt: ActionRuntime;
@@ -227,6 +238,7 @@ export class Agent {
         this.runtime.setState(rt, 'error', `cannot install: ${(err as Error).message}`);
       }
     }
+    return kept;
   }
 
   /**

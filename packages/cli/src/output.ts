@@ -29,6 +29,11 @@ export class Output {
     this.#stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
+  /** A progress remark on stderr, so it never mixes with the data on stdout. */
+  note(text: string): void {
+    this.#stderr.write(`${this.color.dim(text)}\n`);
+  }
+
   warn(text: string): void {
     this.#stderr.write(`${this.color.yellow(text)}\n`);
   }

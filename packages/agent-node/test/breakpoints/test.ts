@@ -22,7 +22,7 @@ describe.each(RUNTIMES)('several breakpoint-mode actions on one line on $name', 
     a.snap = action({ kind: 'snapshot', file, line: HOT, expressions: ['i'] });
     a.oneSnap = action({ kind: 'snapshot', file, line: HOT, expressions: ['i * 10'], condition: 'i === 1' });
     hub.setActions(Object.values(a));
-    app = runScenario(runtime, scenario, hubEnv(hub.url, hub.key, { SPYGLASS_PROBE_METHOD: 'breakpoint' }));
+    app = runScenario(runtime, scenario, hubEnv(hub.url, hub.key, { SPYGLASS_PROBE_METHOD: 'breakpoint', SPYGLASS_AGENT_DEBUG: '1' }));
     await app.waitForOutput('started');
     for (const x of Object.values(a)) await hub.waitForStatus(x.id, (s) => s.state === 'active');
   });
@@ -50,7 +50,7 @@ describe.each(RUNTIMES)('several breakpoint-mode actions on one line on $name', 
 
     // Two leave the line; the breakpoint stays for the other three.
     hub.setActions([a.evenLog!, a.counter!, a.oneSnap!]);
-    await new Promise((r) => setTimeout(r, 300));
+    await hub.waitFor('the new set', () => /applied: 3 actions, 2 removed, 0 added/.test(app.stderr()));
     await run(app, 'hot 3');
     await hub.waitFor('later lines', () => hub.logsOf(a.evenLog!.id).length === 4);
     await hub.waitFor('later snapshot', () => watchesOf(a.oneSnap!.id).length === 2);

@@ -186,6 +186,7 @@ export function debugCommands(program: Command, run: Run): void {
       if (!o.follow) return;
       const stream = await client.stream();
       await stream.subscribe({ actionIds: [id] });
+      ctx.out.note('(following new lines; Ctrl-C to stop)');
       let stopping = false;
       const stop = (): void => {
         stopping = true;
