@@ -11,12 +11,13 @@ import {
   type HelloFrame,
   type HubFrame,
 } from '@spyglass/protocol';
-import { loadConfig, truthy, type AgentConfig, type AgentOptions } from './config.js';
+import { loadConfig, type AgentConfig, type AgentOptions } from './config.js';
 import { Connection } from './connection.js';
 import { createDebugLog, type DebugLog } from './debug-log.js';
 import { InspectorSession } from './inspector.js';
 import { ScriptRegistry } from './locate.js';
 import { Outbox } from './outbox.js';
+import { createPipe, type PipedLog } from './pipe.js';
 import { Probes } from './probes.js';
 import { Redactor } from './redact.js';
 import { SourceCatalog } from './sources.js';
@@ -77,7 +78,7 @@ export class Agent {
   /** Since when the debugger has been on with nothing needing it. */
   private unusedSince: number | undefined;
   private sourceRequests = 0;
-  private readonly pipeOut: (line: string) => void;
+  private readonly pipeOut: (entry: PipedLog) => void;
   /** `beforeExit`: the event loop of the host is empty and the process is about to end. */
   private readonly onBeforeExit = (): void => this.guard('beforeExit', () => this.drainBeforeExit());
   private exitDrain: 'idle' | 'draining' | 'gave up' = 'idle';
@@ -96,13 +97,7 @@ export class Agent {
       maxMetrics: this.config.maxBufferedMetrics,
     });
     const stdoutWrite = process.stdout.write.bind(process.stdout);
-    this.pipeOut = (line) => {
-      try {
-        stdoutWrite(line);
-      } catch {
-        // Piping is best effort.
-      }
-    };
+    this.pipeOut = createPipe({ format: this.config.pipeFormat, logger: this.config.logger }, stdoutWrite, this.log);
     this.runtime = new Runtime(this.config, this.redactor, {
       log: (hit) => this.outbox.log(hit),
       status: (rt) => this.queueStatus(rt),
@@ -571,8 +566,12 @@ export function start(options: AgentOptions = {}): Agent | undefined {
     current = agent.start();
     return current;
   } catch (err) {
-    if (truthy(process.env.SPYGLASS_AGENT_DEBUG))
+    // Said even without the debug log: a misconfigured agent must not leave its user guessing why nothing shows up.
+    try {
       process.stderr.write(`[spyglass-agent] not started: ${(err as Error).message}\n`);
+    } catch {
+      // stderr itself is unusable: the app runs on regardless.
+    }
     current = undefined;
     return undefined;
   }

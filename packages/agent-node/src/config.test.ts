@@ -25,6 +25,7 @@ describe('agent settings', () => {
       SPYGLASS_MAP_SLICE_MS: '0',
       SPYGLASS_DEBUGGER_LINGER_MS: '500',
       SPYGLASS_PATCH_MAX_FUNCTIONS: '300',
+      SPYGLASS_PIPE_FORMAT: 'json',
     });
     expect(c).toMatchObject({
       url: 'http://hub:8080',
@@ -38,6 +39,7 @@ describe('agent settings', () => {
       mapSliceMs: 0,
       debuggerLingerMs: 500,
       patchMaxFunctions: 300,
+      pipeFormat: 'json',
     });
     // Extra names add to the defaults unless SPYGLASS_REDACT_DEFAULTS=false.
     expect(c.redactNames).toEqual([...DEFAULT_REDACT_NAMES, 'ssn']);
@@ -60,6 +62,9 @@ describe('agent settings', () => {
     );
     expect(c.service).toBe('from-code');
     expect(c.workerThreads).toBe(false);
+    const logger = (): void => undefined;
+    expect(loadConfig({}, { logger }).logger).toBe(logger);
+    expect(loadConfig({}).pipeFormat).toBe('text');
   });
 
   it('reports every invalid setting at once, by name', () => {
@@ -70,13 +75,15 @@ describe('agent settings', () => {
         SPYGLASS_CPU_BUDGET_PCT: '-1',
         SPYGLASS_PROBE_METHOD: 'magic',
         SPYGLASS_DEBUGGER_LINGER_MS: 'soon',
+        SPYGLASS_PIPE_FORMAT: 'xml',
       });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    for (const key of ['url', 'cpuBudgetPct', 'probeMethod', 'debuggerLingerMs']) expect(message).toContain(`${key}:`);
+    for (const key of ['url', 'cpuBudgetPct', 'probeMethod', 'debuggerLingerMs', 'pipeFormat'])
+      expect(message).toContain(`${key}:`);
   });
 
   it('refuses redaction patterns that could backtrack', () => {

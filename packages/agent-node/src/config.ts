@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAP_SLICE_MS } from './locate.js';
+import type { PipeLogger } from './pipe.js';
 import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES, checkLinearPattern } from './redact.js';
 
 /** Agent settings: defaults < environment (`SPYGLASS_*`) < `start()` options, validated once and frozen. */
@@ -47,6 +48,10 @@ export const agentOptionsSchema = z.object({
       }),
     )
     .default([...DEFAULT_REDACT_VALUES]),
+  /** How log actions with `pipe: true` are written to stdout: `[spyglass] INFO message`, or one JSON object a line. */
+  pipeFormat: z.enum(['text', 'json']).default('text'),
+  /** Receives piped log lines instead of stdout (`start()` only): route them into the app's own logger. */
+  logger: z.custom<PipeLogger>((v) => typeof v === 'function', 'must be a function (entry) => void').optional(),
   /** Files the agent never instruments (path fragments, e.g. `/secrets/`, `auth.ts`). */
   blocklist: z.array(z.string().min(1)).default([]),
   /** Force one probe method (for benchmarks and diagnosis); default chooses per action. */
@@ -107,6 +112,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
   str('SPYGLASS_SERVICE_VERSION', 'serviceVersion');
   str('SPYGLASS_ENVIRONMENT', 'environment');
   str('SPYGLASS_PROBE_METHOD', 'probeMethod');
+  str('SPYGLASS_PIPE_FORMAT', 'pipeFormat');
   num('SPYGLASS_CPU_BUDGET_PCT', 'cpuBudgetPct');
   num('SPYGLASS_ACTION_CPU_BUDGET_PCT', 'actionCpuBudgetPct');
   num('SPYGLASS_MAX_LOGS_PER_SECOND', 'maxLogsPerSecond');

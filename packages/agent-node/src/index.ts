@@ -4,3 +4,4 @@ export { ConfigError, agentOptionsSchema, loadConfig, optionsFromEnv } from './c
 export type { AgentConfig, AgentOptions } from './config.js';
 export { PURE_FUNCTIONS, PURE_METHOD_NAMES } from './expression.js';
 export { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES } from './redact.js';
+export type { PipeFormat, PipeLogger, PipedLog } from './pipe.js';

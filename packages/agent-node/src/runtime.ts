@@ -10,6 +10,7 @@ import { LeakyBucket } from './budget.js';
 import type { AgentConfig } from './config.js';
 import { callMethod, callPure, compileExpression, type CompiledExpression } from './expression.js';
 import { DURATION_BOUNDS_MS, MetricAggregate } from './metrics.js';
+import type { PipedLog } from './pipe.js';
 import type { Redactor } from './redact.js';
 import { REDACTED } from './redact.js';
 import { DEFAULT_RENDER_LIMITS, renderValue } from './render.js';
@@ -59,7 +60,7 @@ export interface RuntimeSink {
   finished(rt: ActionRuntime): void;
   /** Optional trace context for hits. */
   traceIds(): { traceId?: string; spanId?: string } | undefined;
-  pipe(line: string): void;
+  pipe(entry: PipedLog): void;
 }
 
 const now = (): number => performance.now();
@@ -349,7 +350,7 @@ export class Runtime {
     if (ids?.traceId) hit.traceId = ids.traceId;
     if (ids?.spanId) hit.spanId = ids.spanId;
     this.sink.log(hit);
-    if (rt.action.pipe) this.sink.pipe(`[spyglass] ${rt.action.level.toUpperCase()} ${message}\n`);
+    if (rt.action.pipe) this.sink.pipe({ ...hit, file: rt.action.file, line: rt.action.line });
   }
 
   /**

@@ -43,11 +43,14 @@ export function runScenario(
   runtime: Runtime,
   file: string,
   env: Record<string, string>,
-  /** `args`: Node's own options (before the preload); `scriptArgs`: the scenario's arguments. */
-  opts: { cjs?: boolean; args?: string[]; scriptArgs?: string[] } = {},
+  /**
+   * `args`: Node's own options (before the preload); `scriptArgs`: the scenario's arguments; `preload: false`: no
+   * `--import`/`-r`, for scenarios that call `start()` themselves.
+   */
+  opts: { cjs?: boolean; args?: string[]; scriptArgs?: string[]; preload?: boolean } = {},
 ): Scenario {
   checkRuntime(runtime);
-  const preload = opts.cjs ? ['-r', REGISTER_CJS] : ['--import', REGISTER_ESM];
+  const preload = opts.preload === false ? [] : opts.cjs ? ['-r', REGISTER_CJS] : ['--import', REGISTER_ESM];
   const child = spawn(runtime.bin, [...(opts.args ?? []), ...preload, file, ...(opts.scriptArgs ?? [])], {
     env: { PATH: process.env.PATH ?? '', SPYGLASS_RECONNECT_MIN_MS: '100', SPYGLASS_RECONNECT_MAX_MS: '400', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -77,7 +77,7 @@ export function debugCommands(program: Command, run: Run): void {
         .argument('<file:line>', 'e.g. src/services/checkout.ts:42 (original .ts paths work)')
         .argument('<template>', 'e.g. "order {order.id} total {order.totalCents}"')
         .option('--level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
-        .option('--pipe', "also write the line to the app's stdout"),
+        .option('--pipe', "also write the line to the app's own output (stdout, or its logger)"),
     ),
     async (ctx: Context, where: string, template: string, o: TargetOptions & { level: string; pipe?: boolean }) => {
       const loc = parseLocation(where);

@@ -224,7 +224,7 @@ export function ActionForm({ agent, file, line, onCreated, onCancel }: ActionFor
             <div className="field">
               <label className="inline">
                 <input type="checkbox" checked={pipe} onChange={(ev) => setPipe(ev.target.checked)} /> Also write to the
-                app&apos;s stdout
+                app&apos;s own output
               </label>
             </div>
           </div>
