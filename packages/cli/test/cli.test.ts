@@ -252,12 +252,19 @@ describe('spyglass CLI against a real hub and the example service under the agen
     }, 30_000);
     expect(points.reduce((n, x) => n + x.count, 0)).toBe(3);
     const table = await cli(['metrics', counter]);
-    expect(table.stdout).toMatch(/^FROM\s+COUNT\s+SUM/m);
+    expect(table.stdout).toMatch(/^FROM\s+COUNT\n/m);
     const timed = await until('tictoc samples', async () => {
-      const p = await json<Array<{ count: number; min: number }>>(['metrics', tictoc]);
+      const p = await json<Array<{ count: number; min: number; max: number; p50: number; p99: number }>>(['metrics', tictoc]);
       return p.length > 0 ? p : undefined;
     }, 30_000);
     expect(timed[0]!.min).toBeGreaterThan(0);
+    // Percentiles estimated from the agent's histogram, never outside the exact extremes.
+    expect(timed[0]!.p50).toBeGreaterThanOrEqual(timed[0]!.min);
+    expect(timed[0]!.p99).toBeGreaterThanOrEqual(timed[0]!.p50);
+    expect(timed[0]!.p99).toBeLessThanOrEqual(timed[0]!.max);
+    const timedTable = (await cli(['metrics', tictoc])).stdout;
+    expect(timedTable).toMatch(/^FROM\s+COUNT\s+MIN ms\s+AVG ms\s+P50 ms\s+P99 ms\s+MAX ms$/m);
+    expect(timedTable.split('\n')[1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\d+(\s+\d+(\.\d+)?){5}$/);
     expect((await cli(['metric', 'add', 'tictoc', 'src/services/checkout.ts:34'])).code).toBe(2);
     expect((await cli(['metric', 'add', 'gauge', 'src/services/checkout.ts:34'])).code).toBe(2);
     expect((await cli(['metric', 'add', 'histogram', 'a.ts:1'])).code).toBe(2);

@@ -189,3 +189,6 @@ export type {
   StreamClientMessage,
   StreamServerMessage,
 } from './live.js';
+
+export { histogramQuantile, mergeHistograms } from './histogram.js';
+export type { Histogram } from './histogram.js';

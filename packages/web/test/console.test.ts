@@ -316,6 +316,30 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await shot('metric');
   }, 60_000);
 
+  it('charts the percentiles of a duration metric from its histograms', async () => {
+    await openLine(page, COUNT_LINE);
+    await page.getByTestId('kind-metric').click();
+    await page.getByLabel('Metric', { exact: true }).selectOption('duration');
+    await page.getByLabel('Name').fill('quote.time');
+    await page.getByTestId('add-action').click();
+    await page.waitForURL(/\/actions\/[0-9a-f-]{36}/);
+    await page.getByTestId('agent-statuses').getByText('active').waitFor({ timeout: 20_000 });
+    for (let i = 0; i < 3; i++) await order('sticker', 1);
+    const p99 = page.getByTestId('metric-p99');
+    await p99.waitFor({ timeout: 30_000 });
+    const value = await until('a p99 value', async () => {
+      const n = Number((await p99.locator('.n').textContent()) ?? '');
+      return Number.isFinite(n) && n > 0 ? n : undefined;
+    });
+    expect(value).toBeLessThan(1000);
+    await expect(p99.locator('.l').textContent()).resolves.toBe('p99 (ms)');
+    const series = page.getByRole('group', { name: 'Series' });
+    await expect(series.getByRole('button').allTextContents()).resolves.toEqual(['count', 'avg', 'p50', 'p99', 'max']);
+    await series.getByRole('button', { name: 'p99' }).click();
+    await page.getByRole('img', { name: /p99 per 10 s bucket/ }).waitFor();
+    await shot('metric-duration');
+  }, 60_000);
+
   it('shows why an agent refused an action', async () => {
     await openLine(page, LOOP_LINE);
     await page.getByTestId('template').fill('added {items.push(1)}');

@@ -1,5 +1,13 @@
 import type { SpyglassClient } from '@spyglass/client';
-import { DEFAULT_ACTION_TTL_MS, LOG_LEVELS, METRIC_TYPES, type CreateActionBody, type StreamServerMessage } from '@spyglass/protocol';
+import {
+  DEFAULT_ACTION_TTL_MS,
+  LOG_LEVELS,
+  METRIC_TYPES,
+  histogramQuantile,
+  type CreateActionBody,
+  type MetricPoint,
+  type StreamServerMessage,
+} from '@spyglass/protocol';
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { formatTime } from '../output.js';
@@ -236,13 +244,33 @@ export function debugCommands(program: Command, run: Run): void {
       .option('--limit <n>', 'how many intervals', '30'),
     async (ctx: Context, id: string, o: { limit: string }) => {
       const limit = parsePositiveInt(o.limit, '--limit');
-      const page = await ctx.out.spin('loading metrics', () => ctx.client().actions.metrics(id, { limit: Math.min(limit, 2000) }));
-      if (ctx.out.json) return ctx.out.data(page.items);
-      const n = (v: number | null): string => (v === null ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(3));
-      ctx.out.table(
-        ['FROM', 'COUNT', 'SUM', 'MIN', 'MAX', 'AVG'],
-        page.items.map((p) => [formatTime(p.start), p.count, n(p.sum), n(p.min), n(p.max), n(p.count > 0 ? p.sum / p.count : null)]),
+      const client = ctx.client();
+      const [action, page] = await ctx.out.spin('loading metrics', () =>
+        Promise.all([client.actions.get(id), client.actions.metrics(id, { limit: Math.min(limit, 2000) })]),
       );
+      // Timings carry histograms: their percentiles are estimated here, the same way the console does.
+      const pct = (p: MetricPoint, q: number): number | null =>
+        p.histogram === undefined ? null : histogramQuantile(p.histogram, q, p);
+      if (ctx.out.json)
+        return ctx.out.data(
+          page.items.map((p) => (p.histogram === undefined ? p : { ...p, p50: pct(p, 0.5), p99: pct(p, 0.99) })),
+        );
+      const n = (v: number | null): string => (v === null ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(3));
+      const avg = (p: MetricPoint): number | null => (p.count > 0 ? p.sum / p.count : null);
+      const type = action.kind === 'metric' ? action.metric : 'counter';
+      if (type === 'counter') {
+        ctx.out.table(['FROM', 'COUNT'], page.items.map((p) => [formatTime(p.start), p.count]));
+      } else if (type === 'tictoc' || type === 'duration') {
+        ctx.out.table(
+          ['FROM', 'COUNT', 'MIN ms', 'AVG ms', 'P50 ms', 'P99 ms', 'MAX ms'],
+          page.items.map((p) => [formatTime(p.start), p.count, n(p.min), n(avg(p)), n(pct(p, 0.5)), n(pct(p, 0.99)), n(p.max)]),
+        );
+      } else {
+        ctx.out.table(
+          ['FROM', 'COUNT', 'MIN', 'AVG', 'MAX', 'SUM'],
+          page.items.map((p) => [formatTime(p.start), p.count, n(p.min), n(avg(p)), n(p.max), n(p.sum)]),
+        );
+      }
     },
   );
 }

@@ -59,4 +59,16 @@ describe('chart geometry', () => {
     expect(bucketSeries([], 'count', 0, 10_000)).toEqual([]);
     expect(bucketSeries([{ start: 0, count: 1, sum: 1, max: 1 }], 'count', 1e9, 10_000, 50)).toHaveLength(50);
   });
+
+  it('plots percentiles from the buckets that carry a histogram', () => {
+    const points = [
+      // Ten calls between 1 and 2.5 ms: p50 lands in the (1, 2.5] bucket.
+      { start: 0, count: 10, sum: 15, min: 1.2, max: 2.4, histogram: { bounds: [1, 2.5, 5], counts: [0, 10, 0, 0] } },
+      { start: 10_000, count: 2, sum: 2, min: 1, max: 1 },
+    ];
+    const p50 = bucketSeries(points, 'p50', 10_000, 10_000).map((p) => p.v);
+    expect(p50[0]).toBeCloseTo(1.8, 6);
+    expect(p50[1]).toBeNull();
+    expect(bucketSeries(points, 'p99', 10_000, 10_000)[0]!.v).toBeCloseTo(2.388, 6);
+  });
 });

@@ -1,3 +1,5 @@
+import { histogramQuantile, type Histogram } from '@spyglass/protocol';
+
 /** Geometry for the dependency-free SVG line chart of metric buckets. */
 export interface Point {
   x: number;
@@ -100,14 +102,19 @@ function trim(n: number): string {
   return Number(n.toPrecision(3)).toString();
 }
 
-export type Series = 'count' | 'avg' | 'max' | 'sum';
+export type Series = 'count' | 'avg' | 'p50' | 'p99' | 'max' | 'sum';
 
 export interface Bucket {
   start: number;
   count: number;
   sum: number;
+  min?: number | null;
   max: number | null;
+  /** Timings only: what percentiles are estimated from. */
+  histogram?: Histogram | undefined;
 }
+
+const QUANTILE: Partial<Record<Series, number>> = { p50: 0.5, p99: 0.99 };
 
 /**
  * One value per bucket from the first stored bucket up to `now`. Buckets without samples count 0 (and have no
@@ -129,16 +136,21 @@ export function bucketSeries(
     const gap = (sorted[i]?.start ?? 0) - (sorted[i - 1]?.start ?? 0);
     if (gap > 0 && gap < width) width = gap;
   }
+  const q = QUANTILE[series];
   const value = (p: Bucket): number | null =>
-    series === 'count'
-      ? p.count
-      : series === 'sum'
-        ? p.sum
-        : series === 'max'
-          ? p.max
-          : p.count === 0
-            ? null
-            : p.sum / p.count;
+    q !== undefined
+      ? p.histogram === undefined
+        ? null
+        : histogramQuantile(p.histogram, q, { min: p.min ?? null, max: p.max })
+      : series === 'count'
+        ? p.count
+        : series === 'sum'
+          ? p.sum
+          : series === 'max'
+            ? p.max
+            : p.count === 0
+              ? null
+              : p.sum / p.count;
   const empty = series === 'count' || series === 'sum' ? 0 : null;
   const byStart = new Map(sorted.map((p) => [p.start, p]));
   const lastStored = sorted[sorted.length - 1]?.start ?? first.start;

@@ -1,4 +1,10 @@
-import { HIT_RETENTION, type Action, type StreamServerMessage } from '@spyglass/protocol';
+import {
+  HIT_RETENTION,
+  histogramQuantile,
+  mergeHistograms,
+  type Action,
+  type StreamServerMessage,
+} from '@spyglass/protocol';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
 import { useMemo, useRef, useState } from 'react';
@@ -128,7 +134,14 @@ function MetricsPanel({ action }: { action: Action }) {
   const total = items.reduce((n, p) => n + p.count, 0);
   const sum = items.reduce((n, p) => n + p.sum, 0);
   const max = items.reduce((m, p) => (p.max !== null && p.max > m ? p.max : m), -Infinity);
-  const unit = metric === 'tictoc' || metric === 'duration' ? 'ms' : undefined;
+  const min = items.reduce((m, p) => (p.min !== null && p.min < m ? p.min : m), Infinity);
+  const timing = metric === 'tictoc' || metric === 'duration';
+  const unit = timing ? 'ms' : undefined;
+  // Over everything in view: the buckets' histograms added up.
+  const merged = timing ? mergeHistograms(items.map((p) => p.histogram)) : undefined;
+  const range = { min: Number.isFinite(min) ? min : null, max: Number.isFinite(max) ? max : null };
+  const p99 = merged === undefined ? null : histogramQuantile(merged, 0.99, range);
+  const choices: readonly Series[] = timing ? ['count', 'avg', 'p50', 'p99', 'max'] : ['count', 'avg', 'max', 'sum'];
   return (
     <section className="card" aria-labelledby="metrics-title">
       <div className="page-head" style={{ marginBottom: 8 }}>
@@ -137,7 +150,7 @@ function MetricsPanel({ action }: { action: Action }) {
         </h2>
         <span className="spacer" />
         <div className="segmented" role="group" aria-label="Series">
-          {(['count', 'avg', 'max', 'sum'] as const).map((s) => (
+          {choices.map((s) => (
             <button key={s} type="button" aria-pressed={series === s} onClick={() => setSeries(s)}>
               {s}
             </button>
@@ -163,9 +176,15 @@ function MetricsPanel({ action }: { action: Action }) {
               <div className="n">{total === 0 ? '—' : (sum / total).toPrecision(4)}</div>
               <div className="l">average{unit !== undefined && ` (${unit})`}</div>
             </div>
+            {timing && (
+              <div className="stat" data-testid="metric-p99">
+                <div className="n">{p99 === null ? '—' : p99.toPrecision(4)}</div>
+                <div className="l">p99 ({unit})</div>
+              </div>
+            )}
             <div className="stat">
               <div className="n">{Number.isFinite(max) ? max.toPrecision(4) : '—'}</div>
-              <div className="l">max</div>
+              <div className="l">max{unit !== undefined && ` (${unit})`}</div>
             </div>
           </div>
           <LineChart
