@@ -75,6 +75,8 @@ export class Agent {
   private stopped = false;
   /** The Debugger domain costs the host measurable CPU while enabled, so it is on only while actions need it. */
   private debuggerOn = false;
+  /** Why V8's inspector could not be opened the last time it was needed (e.g. Node's permission model). */
+  private debuggerProblem: string | undefined;
   /** Since when the debugger has been on with nothing needing it. */
   private unusedSince: number | undefined;
   private sourceRequests = 0;
@@ -227,6 +229,11 @@ export class Agent {
         this.runtime.setState(rt, 'expired');
         continue;
       }
+      if (!this.debuggerOn) {
+        // Without V8's inspector no probe can be placed: say why instead of waiting for a script forever.
+        this.runtime.setState(rt, 'error', this.debuggerProblem ?? 'the V8 inspector is not available');
+        continue;
+      }
       try {
         this.probes.install(rt);
       } catch (err) {
@@ -273,11 +280,13 @@ export class Agent {
         this.inspector.disconnect();
       }
       this.debuggerOn = on;
+      this.debuggerProblem = undefined;
       this.unusedSince = undefined;
       this.log(`debugger ${on ? 'on' : 'off'}; ${this.scripts.size} scripts known`);
     } catch (err) {
       this.log(`cannot turn the debugger ${on ? 'on' : 'off'}`, err);
-      if (!on) this.inspector.disconnect();
+      if (on) this.debuggerProblem = inspectorProblem(err);
+      else this.inspector.disconnect();
     }
   }
 
@@ -347,6 +356,15 @@ export class Agent {
       case 'source_request':
         // The catalogue comes from the scripts V8 reports, which needs the debugger on for a moment.
         this.setDebugger(true);
+        if (!this.debuggerOn) {
+          this.connection?.send({
+            type: 'source_response',
+            v: PROTOCOL_VERSION,
+            requestId: frame.requestId,
+            error: { code: 'UNAVAILABLE', message: this.debuggerProblem ?? 'the V8 inspector is not available' },
+          });
+          break;
+        }
         this.sourceRequests++;
         this.sources
           .answer(frame)
@@ -575,6 +593,17 @@ export function start(options: AgentOptions = {}): Agent | undefined {
     current = undefined;
     return undefined;
   }
+}
+
+/** The reason an action cannot be placed when the inspector session cannot be opened. */
+function inspectorProblem(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if ((err as { code?: unknown } | null)?.code === 'ERR_ACCESS_DENIED')
+    return (
+      `Node's permission model blocks node:inspector, which the agent needs (${message}); ` +
+      'allow it with --allow-inspector (Node 24 and later) or run without --permission'
+    ).slice(0, 2048);
+  return `the V8 inspector is not available in this process: ${message}`.slice(0, 2048);
 }
 
 /** Stop the running agent, remove every probe and restore every patched script. */
