@@ -157,6 +157,7 @@ export function originalFor(
 /** Every script the session has seen, and the `file:line` → script resolution. */
 export class ScriptRegistry {
   private readonly byId = new Map<string, ScriptInfo>();
+  private readonly builtinUrls = new Map<string, string>();
   private readonly ignore: (path: string) => boolean;
   /** While the debugger is being turned on: the ids V8 reports (every script it still has), and the new ones. */
   private replay: { seen: Set<string>; added: ScriptInfo[] } | undefined;
@@ -213,8 +214,13 @@ export class ScriptRegistry {
     const known = this.byId.get(params.scriptId);
     if (known !== undefined) return known;
     const url = params.url;
-    if (!url || url.startsWith('node:') || url.startsWith('internal/') || url.startsWith('evalmachine'))
+    if (url.startsWith('node:') || url.startsWith('internal/')) {
+      // Node's own modules are never instrumented, but snapshot frames in them still name their file. A bounded set:
+      // Node has a few hundred of them.
+      this.builtinUrls.set(params.scriptId, url);
       return undefined;
+    }
+    if (!url || url.startsWith('evalmachine')) return undefined;
     let path: string | undefined;
     if (url.startsWith('file://')) {
       try {
@@ -238,6 +244,11 @@ export class ScriptRegistry {
 
   get(scriptId: string): ScriptInfo | undefined {
     return this.byId.get(scriptId);
+  }
+
+  /** The URL of one of Node's own modules (`node:internal/timers`), for naming a snapshot frame in it. */
+  builtinUrl(scriptId: string): string | undefined {
+    return this.builtinUrls.get(scriptId);
   }
 
   get size(): number {

@@ -101,7 +101,8 @@ export function captureSnapshot(
   const frames: StackFrame[] = [];
   callFrames.slice(0, limits.maxFrames).forEach((cf, i) => {
     const script = scripts.get(cf.location.scriptId);
-    let file = script?.path ?? cf.url;
+    // CallFrame.url is deprecated and empty on recent V8: the script's id names the file.
+    let file = script?.path ?? (cf.url || scripts.builtinUrl(cf.location.scriptId) || script?.url || '');
     let line = cf.location.lineNumber + 1;
     let column = cf.location.columnNumber ?? 0;
     const map = script?.sourceMapURL ? scripts.mapOf(script) : null;

@@ -245,6 +245,9 @@ describe.each(RUNTIMES)('ESM app on $name', (runtime) => {
     expect(top.functionName).toBe('inspectMe');
     expect(top.line).toBe(lineOf(scenario, 'inspect'));
     expect(snap.frames.length).toBeGreaterThan(1);
+    // Every frame names its file, Node's own modules included (the scenario's calls come from a timer).
+    for (const f of snap.frames) expect(f.file).not.toBe('');
+    expect(snap.frames.map((f) => f.file)).toContain('node:internal/timers');
     const tricky = find(top.locals, 'tricky')!;
     expect(find(tricky.children, 'self')).toMatchObject({ circular: true });
     expect(find(tricky.children, 'boom')).toMatchObject({ error: 'getter not run' });
