@@ -52,6 +52,7 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'GET /api/v1/actions/:id/snapshots': 'viewer',
   'GET /api/v1/actions/:id/snapshots/:hitId': 'viewer',
   'GET /api/v1/actions/:id/metrics': 'viewer',
+  'GET /api/v1/metrics/prometheus': 'viewer',
 };
 
 const RANK: Record<Who, number> = { anonymous: 0, viewer: 1, developer: 2, admin: 3 };

@@ -228,6 +228,15 @@ export class ActionService {
     return record;
   }
 
+  /** The actions among these ids that still exist, by id. */
+  async recordsByIds(ids: readonly string[]): Promise<Map<string, ActionRecord>> {
+    const out = new Map<string, ActionRecord>();
+    await inChunks(ids, 200, async (chunk) => {
+      for (const row of await this.#base().where('actions.id', 'in', chunk).execute()) out.set(row.id, toRecord(row));
+    });
+    return out;
+  }
+
   /** Active, unexpired actions of these pools. */
   async activeForPools(poolIds: readonly string[], now: number): Promise<ActionRecord[]> {
     if (poolIds.length === 0) return [];

@@ -2,6 +2,7 @@ import { HIT_RETENTION } from '@spyglass/protocol';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { Gauge, Histogram } from 'prom-client';
+import { ActionMetricsExporter } from '../hits/prometheus.js';
 import { actionRoutes } from '../actions/routes.js';
 import { ActionService } from '../actions/service.js';
 import { agentRoutes } from '../agents/routes.js';
@@ -134,7 +135,9 @@ export function liveDebugging(app: FastifyInstance, options: LiveDebuggingOption
   );
   agentRoutes(app, agents, hub.bus);
   actionRoutes(app, actions, gateway);
-  hitRoutes(app, actions, hits);
+  const prometheus = new ActionMetricsExporter((ids) => actions.recordsByIds(ids));
+  hits.onMetrics((samples) => prometheus.record(samples));
+  hitRoutes(app, actions, hits, prometheus);
 
   let lastPruneAt = Date.now();
   let lastResyncAt = Date.now();

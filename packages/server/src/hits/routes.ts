@@ -12,11 +12,17 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ActionService } from '../actions/service.js';
+import type { ActionMetricsExporter } from './prometheus.js';
 import type { HitStore } from './store.js';
 
 const idParams = z.object({ id: idSchema });
 
-export function hitRoutes(app: FastifyInstance, actions: ActionService, hits: HitStore): void {
+export function hitRoutes(
+  app: FastifyInstance,
+  actions: ActionService,
+  hits: HitStore,
+  prometheus: ActionMetricsExporter,
+): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['hits'];
   const config = { access: 'viewer' as const };
@@ -86,6 +92,26 @@ export function hitRoutes(app: FastifyInstance, actions: ActionService, hits: Hi
     async (request) => {
       await actions.record(request.params.id);
       return hits.metrics(request.params.id, request.query);
+    },
+  );
+
+  r.get(
+    '/api/v1/metrics/prometheus',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Metric actions in the Prometheus text format (this replica: scrape each one)',
+        description:
+          'Counters as `spyglass_action_hits_total`, tictoc and duration as the histogram ' +
+          '`spyglass_action_duration_seconds`, gauges as the summary `spyglass_action_gauge` (sum and count), ' +
+          'labelled by action, metric, pool and service. Scrape with an API token (`Authorization: Bearer`).',
+        produces: ['text/plain'],
+      },
+    },
+    async (_request, reply) => {
+      const text = await prometheus.render();
+      return reply.type(prometheus.contentType).send(text);
     },
   );
 }

@@ -100,6 +100,8 @@ export class HitStore {
   readonly #metricActions = new Set<string>();
   readonly #buckets = new Map<string, Bucket>();
 
+  readonly #metricListeners: ((samples: readonly MetricSample[]) => void)[] = [];
+
   constructor(db: Kysely<Database>, dialect: DialectName, retention: Retention, replicaId: string) {
     this.#db = db;
     this.#dialect = dialect;
@@ -194,7 +196,13 @@ export class HitStore {
   }
 
   /** Merges samples into the in-memory buckets; `flushMetrics` writes them. */
+  /** Called with every batch of accepted metric samples (the Prometheus export follows them). */
+  onMetrics(listener: (samples: readonly MetricSample[]) => void): void {
+    this.#metricListeners.push(listener);
+  }
+
   addMetrics(samples: readonly MetricSample[], now: number): void {
+    for (const listener of this.#metricListeners) listener(samples);
     const width = this.#retention.metricBucketMs;
     for (const s of samples) {
       if (s.count === 0) continue;
