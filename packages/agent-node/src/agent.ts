@@ -249,7 +249,7 @@ export class Agent {
    */
   private debuggerIfNeeded(): void {
     const unused =
-      this.debuggerOn && this.actions.size === 0 && this.sourceRequests === 0 && !this.probes.hasRetries();
+      this.debuggerOn && !this.actionNeedsV8() && this.sourceRequests === 0 && !this.probes.hasRetries();
     if (!unused) {
       this.unusedSince = undefined;
       return;
@@ -257,6 +257,13 @@ export class Agent {
     const now = Date.now();
     this.unusedSince ??= now;
     if (now - this.unusedSince >= this.config.debuggerLingerMs) this.setDebugger(false);
+  }
+
+  /** An action waiting for its script or holding a probe; one in `error` (or ended) has nothing in V8. */
+  private actionNeedsV8(): boolean {
+    for (const rt of this.actions.values())
+      if (rt.state === 'pending' || rt.state === 'active' || rt.state === 'throttled') return true;
+    return false;
   }
 
   /**

@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/unbound-method -- built-ins are taken once and always called with an explicit receiver */
 import { types } from 'node:util';
-import { PURE_FUNCTIONS, PURE_METHODS } from './expression.js';
+import { PURE_FUNCTIONS, PURE_METHODS, checkMethodCost } from './expression.js';
 import { applyFn, className, defineProperty, isArray, isProxy, ownDescriptor, ownKeys, protoOf } from './safe.js';
 
 /**
@@ -219,6 +219,7 @@ function callMethodSafely(receiver: unknown, name: string, args: unknown[]): unk
   const objectArgsOk = isObject(receiver) && (types.isMap(receiver) || types.isSet(receiver));
   if (!objectArgsOk)
     for (let k = 0; k < args.length; k++) if (isObject(args[k])) throw noCode(`${name} with an object`);
+  if (!objectArgsOk) checkMethodCost(receiver, name, args);
   if (!isObject(receiver)) return applyFn(fn, receiver, args);
   if (types.isMap(receiver) || types.isSet(receiver)) {
     if (name !== 'has' && name !== 'get') throw noCode(`${name} on a ${className(receiver)}`);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { evaluateSafely } from './evaluate.js';
 import { callMethod, callPure, compileExpression } from './expression.js';
 
 const H = '__spyglass';
@@ -26,6 +27,41 @@ describe('compileExpression', () => {
     expect(run('name.toUpperCase().slice(0, 2)', { name: 'alice' })).toBe('AL');
     expect(run('JSON.stringify(o)', { o: { a: 1 } })).toBe('{"a":1}');
     expect(run('m.get("k")', { m: new Map([['k', 7]]) })).toBe(7);
+  });
+
+  it('prints expressions on one line, whatever line breaks their literals hold, with the same values', () => {
+    for (const [src, expected] of [
+      ['a === "x\\\ny"', true],
+      ['`one\ntwo ${a}`', 'one\ntwo xy'],
+      ['`c:\\\\dir\r\n` + a', 'c:\\dir\nxy'],
+      ['"sep\u2028arator" + a', 'sep\u2028aratorxy'],
+    ] as const) {
+      const { code } = compileExpression(src, H);
+      expect(code).not.toMatch(/[\n\r\u2028\u2029]/);
+      expect(run(src, { a: 'xy' })).toBe(expected);
+    }
+  });
+
+  it('refuses object arguments that would run their toString, and calls that would build huge strings', () => {
+    let called = false;
+    const sneaky = {
+      toString() {
+        called = true;
+        return 'a';
+      },
+    };
+    expect(() => run('s.includes(o)', { s: 'abc', o: sneaky })).toThrow(/primitive arguments only/);
+    expect(() => run('items.join(o)', { items: [1, 2], o: sneaky })).toThrow(/primitive arguments only/);
+    expect(called).toBe(false);
+    expect(run('m.has(k)', { m: new Map([[sneaky, 1]]), k: sneaky })).toBe(true);
+    expect(() => run('"".padStart(500000000, "xy")', {})).toThrow(/padStart: a length over 10000/);
+    expect(run('"7".padStart(3, "0")', {})).toBe('007');
+    expect(() => run('a.join(sep)', { a: new Array(200_000).fill(1), sep: 'x'.repeat(10) })).toThrow(/too long/);
+    expect(run('a.join("-")', { a: [1, 2, 3] })).toBe('1-2-3');
+    const watch = (src: string, scope: Record<string, unknown>): unknown =>
+      evaluateSafely(compileExpression(src, H).ast, { scopes: [scope, globalThis], thisValue: undefined });
+    expect(() => watch('"".padEnd(n)', { n: 1e9 })).toThrow(/padEnd: a length over 10000/);
+    expect(watch('"ab".padEnd(4, ".")', {})).toBe('ab..');
   });
 
   it('refuses a same-named method that is not the built-in', () => {

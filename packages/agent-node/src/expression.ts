@@ -165,7 +165,12 @@ export function compileExpression(source: string, hook: string): CompiledExpress
     switch (node.type) {
       case 'Literal': {
         if (node.regex) throw new ExpressionError('regular expression literals are not allowed');
-        return node.raw as string;
+        const raw = node.raw as string;
+        // A patch must not add a line (every later line would move): a string written over several lines (`\` at a
+        // line end, U+2028) is printed with escapes instead.
+        return typeof node.value === 'string' && LINE_BREAK.test(raw)
+          ? escapeLineBreaks(JSON.stringify(node.value))
+          : raw;
       }
       case 'Identifier': {
         const name = node.name as string;
@@ -181,7 +186,8 @@ export function compileExpression(source: string, hook: string): CompiledExpress
         const exprs = node.expressions as AnyNode[];
         let out = '`';
         quasis.forEach((q, i) => {
-          out += (q.value as { raw: string }).raw;
+          const { raw, cooked } = q.value as { raw: string; cooked: string | null };
+          out += LINE_BREAK.test(raw) && cooked !== null ? templateText(cooked) : raw;
           const e = exprs[i];
           if (e) out += '${' + print(e) + '}';
         });
@@ -319,9 +325,43 @@ export function callPure(name: string, args: unknown[]): unknown {
   return fn(...args);
 }
 
+const LINE_BREAK = /[\n\r\u2028\u2029]/;
+
+function escapeLineBreaks(text: string): string {
+  return text
+    .replace(/\r/g, '\\r')
+    .replace(/\n/g, '\\n')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+/** A template literal's text written back on one line, with the same value. */
+function templateText(cooked: string): string {
+  return escapeLineBreaks(cooked.replace(/[\\`]/g, '\\$&').replace(/\$\{/g, '\\${'));
+}
+
+/** Longest string `padStart`/`padEnd` may build, and longest text `join` may build from its separators. */
+export const MAX_BUILT_LENGTH = 10_000;
+
+/**
+ * Refuses calls whose result would be huge from a small expression (`''.padStart(5e8)` is 500 MB): the agent runs
+ * inside the app's memory limit.
+ */
+export function checkMethodCost(receiver: unknown, name: string, args: readonly unknown[]): void {
+  if (name === 'padStart' || name === 'padEnd') {
+    const length = Number(args[0]);
+    if (length > MAX_BUILT_LENGTH) throw new RangeError(`${name}: a length over ${MAX_BUILT_LENGTH} is not allowed`);
+  } else if (name === 'join' && Array.isArray(receiver)) {
+    const separator = args[0] === undefined ? 1 : typeof args[0] === 'string' ? args[0].length : 0;
+    if (receiver.length * separator > MAX_BUILT_LENGTH * 100)
+      throw new RangeError(`join: ${receiver.length} items with a ${separator}-character separator is too long`);
+  }
+}
+
 /**
  * Run an allowlisted method (`H.m`) only if the receiver's method is the standard built-in: found by walking the
- * prototype chain through data properties only, so no getter or proxy trap runs.
+ * prototype chain through data properties only, so no getter or proxy trap runs. Arguments must be primitives (an
+ * object argument would have its `toString` run), except for a Map's or Set's `has` and `get`.
  */
 export function callMethod(receiver: unknown, name: string, args: unknown[]): unknown {
   if (receiver === null || receiver === undefined) throw new TypeError(`cannot call ${name} on ${String(receiver)}`);
@@ -331,6 +371,11 @@ export function callMethod(receiver: unknown, name: string, args: unknown[]): un
     const d = Object.getOwnPropertyDescriptor(obj, name);
     if (d) {
       if (!('value' in d) || !PURE_METHODS.has(d.value)) throw new TypeError(`${name} is not a built-in method here`);
+      if (name !== 'has' && name !== 'get')
+        for (const arg of args)
+          if (arg !== null && (typeof arg === 'object' || typeof arg === 'function'))
+            throw new TypeError(`${name} takes primitive arguments only (an object would run its own toString)`);
+      checkMethodCost(receiver, name, args);
       return (d.value as (...a: unknown[]) => unknown).apply(receiver, args);
     }
     obj = Object.getPrototypeOf(obj);

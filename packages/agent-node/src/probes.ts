@@ -104,14 +104,26 @@ export class Probes {
       fn();
     } finally {
       this.batch = undefined;
-      for (const scriptId of batch) this.commit(scriptId);
+      // One script's failure must not leave the others' edits undone.
+      for (const scriptId of batch) {
+        try {
+          this.commit(scriptId);
+        } catch (err) {
+          this.log(`edit of script ${scriptId} failed`, err);
+        }
+      }
     }
   }
 
   private commit(scriptId: string): void {
     const state = this.patchStates.get(scriptId);
     if (!state) return;
-    const status = this.setSource(state, applyInsertions(state.original, [...state.insertions.values()].flat()));
+    let status: string;
+    try {
+      status = this.setSource(state, applyInsertions(state.original, [...state.insertions.values()].flat()));
+    } catch (err) {
+      status = `error: ${(err as Error).message}`;
+    }
     if (status === 'Ok') {
       state.applied = new Map(state.insertions);
       return;
@@ -209,7 +221,8 @@ export class Probes {
       );
       const exits = functionExitInsertions(
         fn,
-        { start: tic, retOpen: `${HOOK}.ret(${i},${D},`, retClose: ')', stop: `;${HOOK}.toc(${i},${D});` },
+        // The returned expression is parenthesised: `return a, b` must stay one argument.
+        { start: tic, retOpen: `${HOOK}.ret(${i},${D},(`, retClose: '))', stop: `;${HOOK}.toc(${i},${D});` },
         ++this.seq,
       );
       if (typeof wrapped === 'string' || typeof exits === 'string') {

@@ -64,6 +64,11 @@ export interface RuntimeSink {
 }
 
 const now = (): number => performance.now();
+/**
+ * Hook indices are unique in the process (the thread), not per agent: code patched by an agent that was stopped while
+ * a patch could not be taken out may still call the hook, and must not reach an action of a later agent.
+ */
+let nextIndex = 1;
 /** Longest log message (characters). */
 const MAX_MESSAGE = 8192;
 
@@ -116,7 +121,7 @@ const NO_PAUSE: readonly ActionRuntime[] = Object.freeze([]);
  */
 export class Runtime {
   readonly byIndex: (ActionRuntime | undefined)[] = [];
-  private nextIndex = 1;
+
   readonly global: LeakyBucket;
   private readonly logLines: LeakyBucket;
   private readonly logBytes: LeakyBucket;
@@ -146,7 +151,7 @@ export class Runtime {
   /** Compile an action's expressions; throws a message fit for an error status. */
   create(action: AgentAction): ActionRuntime {
     const rt: ActionRuntime = {
-      index: this.nextIndex++,
+      index: nextIndex++,
       action,
       enabled: false,
       state: 'pending',
@@ -171,7 +176,6 @@ export class Runtime {
       avgCostMs: 0,
       evaluating: false,
     };
-    this.byIndex[rt.index] = rt;
     const compile = (src: string, what: string): CompiledExpression => {
       try {
         return compileExpression(src, HOOK);
@@ -205,6 +209,8 @@ export class Runtime {
         );
         break;
     }
+    // Only once it compiled: an action that fails here is reported and never held.
+    this.byIndex[rt.index] = rt;
     return rt;
   }
 

@@ -65,6 +65,12 @@ describe.each(RUNTIMES)('an idle agent on $name', (runtime) => {
     });
     expect(lines.map((l) => l.message)).toEqual(['second 0', 'second 1', 'second 2']);
     expect(count(app.stderr(), 'debugger on')).toBe(2);
+
+    // An action that cannot be placed holds nothing in V8: it does not keep the debugger on.
+    const broken = action({ kind: 'log', file: 'safety/scenario.mjs', line: 99_999, template: 'never' });
+    hub.setActions([broken]);
+    await hub.waitForStatus(broken.id, (s) => s.state === 'error');
+    await hub.waitFor('debugger off again', () => count(app.stderr(), 'debugger off') === 2);
     expect(hub.invalid).toEqual([]);
     app.finish();
     expect(await app.exited).toBe(0);

@@ -1,0 +1,47 @@
+import type { AgentAction } from '@spyglass/protocol';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { Redactor } from './redact.js';
+import { Runtime, type ActionRuntime } from './runtime.js';
+
+const sink = {
+  log: () => undefined,
+  status: () => undefined,
+  finished: () => undefined,
+  traceIds: () => undefined,
+  pipe: () => undefined,
+};
+
+const log = (id: string, template: string, expiresAt = Date.now() + 60_000): AgentAction =>
+  ({
+    id,
+    kind: 'log',
+    file: 'a.js',
+    line: 1,
+    template,
+    level: 'info',
+    pipe: false,
+    expressions: [],
+    maxHits: 10,
+    expiresAt,
+  }) as unknown as AgentAction;
+
+describe('Runtime', () => {
+  it('holds no runtime for an action that fails to compile, however often the set is applied', () => {
+    const runtime = new Runtime(loadConfig({}), new Redactor({ names: [], values: [] }), sink);
+    for (let k = 0; k < 5; k++)
+      expect(() => runtime.create(log('bad', 'x {process.exit()}', Date.now() - 1))).toThrow(/exit/);
+    const held = (): ActionRuntime[] => runtime.byIndex.filter((rt): rt is ActionRuntime => rt !== undefined);
+    expect(held()).toEqual([]);
+    runtime.tick(); // an expired leftover would be finished (and reported) here
+    const good = runtime.create(log('good', 'ok {1}'));
+    expect(held()).toEqual([good]);
+  });
+
+  it('numbers hooks uniquely across runtimes of one process (stale patched code never reaches a later agent)', () => {
+    const config = loadConfig({});
+    const a = new Runtime(config, new Redactor({ names: [], values: [] }), sink).create(log('a', 'a'));
+    const b = new Runtime(config, new Redactor({ names: [], values: [] }), sink).create(log('b', 'b'));
+    expect(b.index).toBeGreaterThan(a.index);
+  });
+});
