@@ -107,8 +107,18 @@ export class Connection {
         handshakeTimeout: 10_000,
         maxPayload: this.opts.maxFrameBytes * 2,
         perMessageDeflate: false,
-        createConnection: (options: net.NetConnectOpts & tls.ConnectionOptions) => {
-          const socket = secure ? tls.connect(options) : net.connect(options);
+        // Our own connector only to unref the socket; for TLS it names the host (SNI) as ws's own does, or a hub
+        // behind an ingress or load balancer that routes by name would never answer.
+        createConnection: (options: net.NetConnectOpts & tls.ConnectionOptions & { host?: string }) => {
+          let socket: net.Socket;
+          if (secure) {
+            const host = options.host ?? '';
+            socket = tls.connect({
+              ...options,
+              path: undefined,
+              servername: options.servername ?? (net.isIP(host) ? '' : host),
+            } as tls.ConnectionOptions);
+          } else socket = net.connect(options);
           socket.unref();
           return socket;
         },
