@@ -1,4 +1,15 @@
-import { Session } from 'node:inspector';
+import type { Session as SessionType } from 'node:inspector';
+import { createRequire } from 'node:module';
+
+/**
+ * `node:inspector` loaded when first needed, not imported: on a Node.js built without the inspector, importing it
+ * throws, and the agent's preload must never stop the app from starting. The error surfaces when an action needs V8
+ * (reported as the action's reason).
+ */
+function newSession(): SessionType {
+  const { Session } = createRequire(import.meta.url)('node:inspector') as typeof import('node:inspector');
+  return new Session();
+}
 
 /**
  * A `node:inspector` session on the host's own thread. Measured on Node 20, 22 and 24: `post` answers
@@ -6,7 +17,18 @@ import { Session } from 'node:inspector';
  * V8 is paused, so a snapshot can read the frames and resume inside the event handler.
  */
 export class InspectorSession {
-  private readonly session = new Session();
+  private sessionObject: SessionType | undefined;
+  private readonly listeners: [string, (params: Record<string, unknown>) => void][] = [];
+
+  private get session(): SessionType {
+    if (this.sessionObject === undefined) {
+      const session = newSession();
+      for (const [event, listener] of this.listeners)
+        session.on(event, (message: { params?: Record<string, unknown> }) => listener(message.params ?? {}));
+      this.sessionObject = session;
+    }
+    return this.sessionObject;
+  }
   private connected = false;
 
   connect(): void {
@@ -43,7 +65,9 @@ export class InspectorSession {
     return result as T;
   }
 
+  /** Listeners are attached when the session is created (at the first `connect`). */
   on(event: string, listener: (params: Record<string, unknown>) => void): void {
-    this.session.on(event, (message: { params?: Record<string, unknown> }) => listener(message.params ?? {}));
+    this.listeners.push([event, listener]);
+    this.sessionObject?.on(event, (message: { params?: Record<string, unknown> }) => listener(message.params ?? {}));
   }
 }
