@@ -21,7 +21,7 @@ import { createPipe, type PipedLog } from './pipe.js';
 import { Probes } from './probes.js';
 import { Redactor } from './redact.js';
 import { SourceCatalog } from './sources.js';
-import { HOOK, Runtime, type ActionRuntime, type Hooks } from './runtime.js';
+import { HOOK, INERT_HOOKS, Runtime, type ActionRuntime, type Hooks } from './runtime.js';
 import { captureSnapshot, grabSlot } from './snapshot.js';
 import { activeTraceIds, refreshOtelApi } from './otel.js';
 
@@ -172,8 +172,22 @@ export class Agent {
       this.flush();
     });
     this.connection?.stop();
+    let patched = true;
+    this.guard('stop', () => {
+      patched = strandedPatches || this.probes.leftInV8();
+    });
+    // A later agent in this thread reads the stranded code as the script's own text and never removes it.
+    strandedPatches = patched;
     this.inspector.disconnect();
-    Reflect.deleteProperty(globalThis, HOOK);
+    // Patched code still in V8 calls the hook: leave an inert one (deleting it would throw in the app's functions).
+    if (patched)
+      Object.defineProperty(globalThis, HOOK, {
+        value: INERT_HOOKS,
+        configurable: true,
+        enumerable: false,
+        writable: false,
+      });
+    else Reflect.deleteProperty(globalThis, HOOK);
   }
 
   /** Apply an action set directly (what a `welcome`/`actions` frame does). */
@@ -572,6 +586,8 @@ export class Agent {
 }
 
 let current: Agent | undefined;
+/** A stopped agent left patched code in V8 (see `stop()`): the hook global must stay callable from then on. */
+let strandedPatches = false;
 
 /**
  * Start the agent once per thread (later calls return the running one). In a worker thread only when `workerThreads`

@@ -399,6 +399,12 @@ export class Probes {
     }
   }
 
+  /** Some script still runs patched code (a removal V8 refused): the hook must stay callable. */
+  leftInV8(): boolean {
+    for (const state of this.patchStates.values()) if (state.applied.size > 0) return true;
+    return false;
+  }
+
   hasRetries(): boolean {
     if (this.pendingRestores.size > 0) return true;
     for (const p of this.probes.values()) if (p.retryPatch) return true;

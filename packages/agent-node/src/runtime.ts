@@ -533,6 +533,35 @@ export class Runtime {
   }
 }
 
+/**
+ * What patched code finds after the agent stopped while V8 still held some of its patches (a function suspended at
+ * `await` cannot be edited back): every probe is off, a timed `return` passes its value through.
+ */
+export const INERT_HOOKS: Readonly<Hooks & { g(v: unknown): void }> = Object.freeze({
+  on: () => false,
+  err: () => undefined,
+  f: () => undefined,
+  m: () => undefined,
+  log: () => undefined,
+  count: () => undefined,
+  gauge: () => undefined,
+  tic: () => undefined,
+  toc: () => undefined,
+  ret: (_i: number, _t: unknown, v: unknown) => v,
+  be: () => false,
+  berr: () => false,
+  bif: () => false,
+  bl: () => false,
+  bn: () => false,
+  bg: () => false,
+  btic: () => false,
+  btoc: () => false,
+  bs: () => false,
+  b0: () => undefined,
+  bp: () => false,
+  g: () => undefined,
+});
+
 export interface Hooks {
   on(i: number): boolean;
   err(i: number, e: unknown): void;
