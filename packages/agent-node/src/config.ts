@@ -71,7 +71,7 @@ export const agentOptionsSchema = z.object({
    * LiveEdit stops the app for a time that grows with the square of the function count (about 55 ms at 2,000).
    */
   patchMaxFunctions: z.number().int().nonnegative().default(2000),
-  /** How often a blocked patch is retried. */
+  /** First wait before a blocked patch is retried (doubling up to 5 min, given up after 10 tries). */
   patchRetryMs: z.number().int().positive().default(1000),
   /** Reconnect backoff bounds. */
   reconnectMinMs: z.number().int().positive().default(1000),

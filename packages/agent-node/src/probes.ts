@@ -48,7 +48,7 @@ interface Probe {
   raw: { line: number; column: number } | undefined;
   /** Keys of the shared breakpoints this probe is a member of. */
   breakpoints: string[];
-  /** A patch was refused for a temporary reason (active generator): keep trying. */
+  /** A patch was refused for a temporary reason (active generator): keep trying, less and less often. */
   retryPatch: boolean;
   /** The patch, as alternatives in order of preference (the first V8 accepts is applied). */
   patchInsertions: Insertion[][] | undefined;
@@ -70,13 +70,47 @@ interface SharedBreakpoint {
 
 const BLOCKED = new Set(['BlockedByActiveGenerator', 'BlockedByActiveFunction']);
 
+/**
+ * Each LiveEdit attempt stops the app for as long as V8 takes to recompile the script (tens of ms, more in a large
+ * heap), and a function that is always suspended (a consumer loop at `await`) refuses every one. So blocked edits are
+ * retried with a doubling delay, at most one attempt per script per round, and given up after a while: the action
+ * keeps its breakpoint (a `duration` reports the reason), a removal leaves inert code (its hook answers "off").
+ */
+interface Backoff {
+  at: number;
+  delayMs: number;
+  tries: number;
+}
+const MAX_RETRY_DELAY_MS = 5 * 60_000;
+const MAX_RETRIES = 10;
+
+/** How long `tries` attempts took, from the first to the last. */
+function retriedForMs(tries: number, firstDelayMs: number): number {
+  let total = 0;
+  let delay = firstDelayMs;
+  for (let k = 1; k < tries; k++) {
+    total += delay;
+    delay = Math.min(MAX_RETRY_DELAY_MS, delay * 2);
+  }
+  return total;
+}
+
+function nextBackoff(previous: Backoff | undefined, firstDelayMs: number, now: number): Backoff {
+  const delayMs = previous === undefined ? firstDelayMs : Math.min(MAX_RETRY_DELAY_MS, previous.delayMs * 2);
+  return { at: now + delayMs, delayMs, tries: (previous?.tries ?? 0) + 1 };
+}
+
 /** Places probes for actions: locate, then patch when V8 allows it, else breakpoint; retries and removes. */
 export class Probes {
   private readonly probes = new Map<number, Probe>();
   private readonly patchStates = new Map<string, ScriptPatchState>();
   private readonly breakpoints = new Map<string, SharedBreakpoint>();
-  /** Scripts whose insertions could not be removed yet (blocked): text to restore. */
+  /** Scripts whose insertions could not be removed yet (blocked). */
   private readonly pendingRestores = new Set<string>();
+  /** Per script with a blocked edit: when to try again. One attempt per script each time, for all its edits. */
+  private readonly scriptRetry = new Map<string, Backoff>();
+  /** While re-placing a commit's actions after V8 refused it as blocked: answer that for the script without asking. */
+  private knownBlocked: { scriptId: string; status: string } | undefined;
   private seq = 0;
   /** While a batch is open: the scripts whose edits wait for its end (one LiveEdit each instead of one per change). */
   private batch: Set<string> | undefined;
@@ -129,26 +163,43 @@ export class Probes {
       return;
     }
     const added = [...state.insertions.keys()].filter((i) => state.applied.get(i) !== state.insertions.get(i));
-    this.log(`one edit of ${state.script.url} for ${added.length} new patches refused (${status}): one at a time`);
+    const blocked = BLOCKED.has(status);
+    if (added.length > 0)
+      this.log(
+        `one edit of ${state.script.url} for ${added.length} new patches refused (${status}): ` +
+          (blocked ? 'breakpoints meanwhile' : 'one at a time'),
+      );
     // Keep what V8 has and is still wanted; the removals ride along with the next edit that V8 accepts.
     state.insertions = new Map([...state.applied].filter(([i]) => state.insertions.has(i) && !added.includes(i)));
     const removals = state.applied.size > state.insertions.size;
-    for (const i of added) {
-      const probe = this.probes.get(i);
-      if (!probe) continue;
-      this.probes.delete(i);
-      this.clearBreakpoints(probe);
-      probe.rt.method = undefined;
-      try {
-        this.install(probe.rt);
-      } catch (err) {
-        this.runtime.setState(probe.rt, 'error', `cannot install: ${(err as Error).message}`);
+    // Blocked (a function of the script is suspended): each action would be refused the same way, so it goes
+    // straight to its fallback (breakpoint, retried later) instead of one LiveEdit stop of the app per action.
+    this.knownBlocked = blocked ? { scriptId, status } : undefined;
+    try {
+      for (const i of added) {
+        const probe = this.probes.get(i);
+        if (!probe) continue;
+        this.probes.delete(i);
+        this.clearBreakpoints(probe);
+        probe.rt.method = undefined;
+        try {
+          this.install(probe.rt);
+        } catch (err) {
+          this.runtime.setState(probe.rt, 'error', `cannot install: ${(err as Error).message}`);
+        }
       }
+    } finally {
+      this.knownBlocked = undefined;
     }
     if (removals && state.applied.size > state.insertions.size) {
-      const restore = this.setSource(state, applyInsertions(state.original, [...state.insertions.values()].flat()));
+      const restore = blocked
+        ? status
+        : this.setSource(state, applyInsertions(state.original, [...state.insertions.values()].flat()));
       if (restore === 'Ok') state.applied = new Map(state.insertions);
-      else this.pendingRestores.add(scriptId);
+      else {
+        this.pendingRestores.add(scriptId);
+        this.blockedScript(scriptId);
+      }
     }
   }
 
@@ -244,6 +295,7 @@ export class Probes {
         this.runtime.setState(rt, 'active');
       } else if (BLOCKED.has(status)) {
         probe.retryPatch = true;
+        this.blockedScript(script.scriptId);
         this.runtime.setState(
           rt,
           'pending',
@@ -314,7 +366,10 @@ export class Probes {
           return;
         }
         why = `V8 refused the patch (${status})`;
-        if (BLOCKED.has(status)) probe.retryPatch = true;
+        if (BLOCKED.has(status)) {
+          probe.retryPatch = true;
+          this.blockedScript(script.scriptId);
+        }
       }
     }
     if (this.config.probeMethod === 'patch' && a.kind !== 'snapshot') {
@@ -352,6 +407,7 @@ export class Probes {
           // The hook stays in the code until V8 allows the edit; it is inert (`on()` answers false).
           state.insertions.delete(rt.index);
           this.pendingRestores.add(state.script.scriptId);
+          this.blockedScript(state.script.scriptId);
         }
       }
     }
@@ -366,9 +422,15 @@ export class Probes {
         if (rt.state === 'pending' && !this.probes.has(rt.index)) this.install(rt);
       }
     });
+    const now = Date.now();
+    // Due scripts only, one LiveEdit attempt each: a refusal puts every edit of the script back together.
+    const tried = new Set<string>();
     for (const probe of this.probes.values()) {
       if (!probe.retryPatch || !probe.script || !probe.patchInsertions) continue;
-      const state = this.patchStates.get(probe.script.scriptId);
+      const scriptId = probe.script.scriptId;
+      const backoff = this.scriptRetry.get(scriptId);
+      if ((backoff !== undefined && backoff.at > now) || tried.has(scriptId)) continue;
+      const state = this.patchStates.get(scriptId);
       if (!state) continue;
       const status = this.applyPatchCandidates(state, probe);
       if (status === 'Ok') {
@@ -377,7 +439,13 @@ export class Probes {
         probe.rt.method = 'patch';
         if (probe.rt.state === 'pending') this.runtime.setState(probe.rt, 'active');
         else this.runtime.report(probe.rt);
+        // Whatever held the script has returned: its other edits are tried at once, afresh.
+        this.scriptRetry.delete(scriptId);
       } else if (!BLOCKED.has(status)) probe.retryPatch = false;
+      else {
+        tried.add(scriptId);
+        this.blockedAgain(scriptId, status, now);
+      }
     }
     for (const scriptId of [...this.pendingRestores]) {
       const state = this.patchStates.get(scriptId);
@@ -385,10 +453,65 @@ export class Probes {
         this.pendingRestores.delete(scriptId);
         continue;
       }
+      if (
+        state.applied.size === state.insertions.size &&
+        [...state.insertions].every(([i, ins]) => state.applied.get(i) === ins)
+      ) {
+        // A patch applied since then took the removed code out with it.
+        this.pendingRestores.delete(scriptId);
+        continue;
+      }
+      const backoff = this.scriptRetry.get(scriptId);
+      if ((backoff !== undefined && backoff.at > now) || tried.has(scriptId)) continue;
+      tried.add(scriptId);
       const status = this.setSource(state, applyInsertions(state.original, [...state.insertions.values()].flat()));
       if (status === 'Ok') state.applied = new Map(state.insertions);
-      if (status === 'Ok' || !BLOCKED.has(status)) this.pendingRestores.delete(scriptId);
+      if (status === 'Ok' || !BLOCKED.has(status)) {
+        this.pendingRestores.delete(scriptId);
+        if (status === 'Ok') this.scriptRetry.delete(scriptId);
+      } else this.blockedAgain(scriptId, status, now);
     }
+    for (const scriptId of this.scriptRetry.keys())
+      if (!this.pendingRestores.has(scriptId) && !this.hasRetryingProbe(scriptId)) this.scriptRetry.delete(scriptId);
+  }
+
+  /** A first refusal as blocked: retry after `patchRetryMs` unless a schedule is already running. */
+  private blockedScript(scriptId: string): void {
+    if (!this.scriptRetry.has(scriptId))
+      this.scriptRetry.set(scriptId, nextBackoff(undefined, this.config.patchRetryMs, Date.now()));
+  }
+
+  /** Refused again: wait twice as long, or after the last try give up on every edit of the script. */
+  private blockedAgain(scriptId: string, status: string, now: number): void {
+    const backoff = this.scriptRetry.get(scriptId);
+    if ((backoff?.tries ?? 0) < MAX_RETRIES) {
+      this.scriptRetry.set(scriptId, nextBackoff(backoff, this.config.patchRetryMs, now));
+      return;
+    }
+    this.scriptRetry.delete(scriptId);
+    const why = `the patch was refused ${backoff?.tries ?? 0} times over ${Math.round(retriedForMs(backoff?.tries ?? 0, this.config.patchRetryMs) / 60_000)} min (${status}): the function never stopped running`;
+    for (const probe of [...this.probes.values()])
+      if (probe.retryPatch && probe.script?.scriptId === scriptId) this.giveUpPatch(probe, why);
+    if (this.pendingRestores.delete(scriptId)) {
+      // The code stays, inert; the next edit of the script that V8 accepts takes it out.
+      this.log(`removal from script ${scriptId} given up (${status}): left inert`);
+    }
+  }
+
+  private hasRetryingProbe(scriptId: string): boolean {
+    for (const p of this.probes.values()) if (p.retryPatch && p.script?.scriptId === scriptId) return true;
+    return false;
+  }
+
+  /** A patch still blocked after every retry: the action stays on its breakpoint, or (duration) reports why. */
+  private giveUpPatch(probe: Probe, why: string): void {
+    probe.retryPatch = false;
+    if (probe.rt.method === 'breakpoint') {
+      this.log(`action ${probe.rt.action.id}: stays on its breakpoint; ${why}`);
+      return;
+    }
+    this.probes.delete(probe.rt.index);
+    this.runtime.setState(probe.rt, 'error', why);
   }
 
   /** Scripts V8 no longer has (or replaced versions of live ones): drop what was kept for patching them. */
@@ -486,6 +609,7 @@ export class Probes {
       this.batch.add(state.script.scriptId);
       return 'Ok';
     }
+    if (this.knownBlocked?.scriptId === state.script.scriptId) return this.knownBlocked.status;
     const status = this.setSource(state, applyInsertions(state.original, [...next.values()].flat()));
     if (status === 'Ok') {
       state.insertions = next;
