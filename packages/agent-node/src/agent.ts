@@ -433,7 +433,7 @@ export class Agent {
   }
 
   private onScriptParsed(p: Record<string, unknown>): void {
-    const info = this.scripts.add(p as { scriptId: string; url: string; isModule?: boolean; sourceMapURL?: string });
+    const info = this.scripts.add(p as Parameters<ScriptRegistry['add']>[0]);
     if (!info || this.retryScheduled) return;
     if (![...this.actions.values()].some((rt) => rt.state === 'pending')) return;
     // Scripts are reported while they compile: place probes once the current work is done.

@@ -163,3 +163,26 @@ describe('ScriptRegistry replays (the debugger turned on again)', () => {
     expect(reg.endReplay()).toEqual([]);
   });
 });
+
+describe('scripts in vm contexts and scripts without a file', () => {
+  it('never picks a script of another vm context, and says why when that is the only match', () => {
+    const reg = new ScriptRegistry(() => false);
+    const sandbox = { isDefault: false };
+    reg.add({ scriptId: '1', url: 'file:///srv/app/mw.js', executionContextAuxData: sandbox });
+    expect(reg.resolve('mw.js', 1)).toEqual({
+      kind: 'error',
+      reason: expect.stringMatching(/^mw\.js runs only in a vm context of its own .* cannot instrument$/),
+    });
+    reg.add({ scriptId: '2', url: 'file:///srv/app/mw.js', executionContextAuxData: { isDefault: true } });
+    reg.add({ scriptId: '3', url: 'file:///srv/app/mw.js', executionContextAuxData: sandbox });
+    expect(reg.resolve('mw.js', 1)).toMatchObject({ kind: 'found', script: { scriptId: '2' } });
+  });
+
+  it('keeps at most 5000 scripts that have no file path or their own context', () => {
+    const reg = new ScriptRegistry(() => false);
+    for (let i = 0; i < 6000; i++) reg.add({ scriptId: String(i), url: `lodash.templateSources[${i}]` });
+    expect(reg.size).toBe(5000);
+    reg.add({ scriptId: 'file', url: '/srv/app/a.js' });
+    expect(reg.size).toBe(5001);
+  });
+});

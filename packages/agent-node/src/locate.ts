@@ -18,6 +18,11 @@ export interface ScriptInfo {
   path: string | undefined;
   isModule: boolean;
   sourceMapURL: string | undefined;
+  /**
+   * Compiled in a context of its own (`vm.createContext`: sandboxes, test runners), where the agent's hook global
+   * does not exist: never instrumented.
+   */
+  foreign?: boolean;
   /** Loaded lazily: undefined = not tried, null = none or unreadable. */
   map?: SourceMapInfo | null;
 }
@@ -50,6 +55,9 @@ export type Resolution =
  * action on a TypeScript path, or a source listing) would stall the host's event loop for as long as that takes.
  */
 export const MAP_SLICE_MS = 8;
+
+/** Most scripts kept that have no file path or run in a vm context of their own. */
+const MAX_UNUSUAL_SCRIPTS = 5000;
 
 /** Normalise a file reference: file URL or path, forward slashes, no leading `./`. */
 export function normalisePath(file: string): string {
@@ -158,6 +166,8 @@ export function originalFor(
 export class ScriptRegistry {
   private readonly byId = new Map<string, ScriptInfo>();
   private readonly builtinUrls = new Map<string, string>();
+  /** Scripts without a file path or in a vm context of their own (capped). */
+  private readonly unusual = new Set<string>();
   private readonly ignore: (path: string) => boolean;
   /** While the debugger is being turned on: the ids V8 reports (every script it still has), and the new ones. */
   private replay: { seen: Set<string>; added: ScriptInfo[] } | undefined;
@@ -195,20 +205,31 @@ export class ScriptRegistry {
       if (addedIds.has(id)) continue;
       if (replay.seen.has(id)) liveUrls.add(info.url);
       else {
-        this.byId.delete(id);
+        this.drop(id);
         forgotten.push(id);
       }
     }
     for (const info of replay.added) {
       if (liveUrls.has(info.url)) {
-        this.byId.delete(info.scriptId);
+        this.drop(info.scriptId);
         forgotten.push(info.scriptId);
       }
     }
     return forgotten;
   }
 
-  add(params: { scriptId: string; url: string; isModule?: boolean; sourceMapURL?: string }): ScriptInfo | undefined {
+  private drop(scriptId: string): void {
+    this.byId.delete(scriptId);
+    this.unusual.delete(scriptId);
+  }
+
+  add(params: {
+    scriptId: string;
+    url: string;
+    isModule?: boolean;
+    sourceMapURL?: string;
+    executionContextAuxData?: { isDefault?: boolean };
+  }): ScriptInfo | undefined {
     this.replay?.seen.add(params.scriptId);
     // Re-enabling the debugger reports every script again under the same id: keep what is known (cached maps).
     const known = this.byId.get(params.scriptId);
@@ -230,12 +251,21 @@ export class ScriptRegistry {
       }
     } else if (isAbsolute(url)) path = url;
     if (path && this.ignore(path)) return undefined;
+    const foreign = params.executionContextAuxData?.isDefault === false;
+    // Code compiled at run time under a made-up name (template engines: `lodash.templateSources[12]`) or in vm
+    // contexts can be created per request: only so many are kept, or the registry would grow without end.
+    const unusual = foreign || path === undefined;
+    if (unusual) {
+      if (this.unusual.size >= MAX_UNUSUAL_SCRIPTS) return undefined;
+      this.unusual.add(params.scriptId);
+    }
     const info: ScriptInfo = {
       scriptId: params.scriptId,
       url,
       path,
       isModule: Boolean(params.isModule),
       sourceMapURL: params.sourceMapURL || undefined,
+      ...(foreign ? { foreign } : {}),
     };
     this.byId.set(info.scriptId, info);
     this.replay?.added.push(info);
@@ -335,7 +365,7 @@ export class ScriptRegistry {
         readMaps: { nodeModules: lookInNodeModules },
       };
     }
-    const candidates: { script: ScriptInfo; matched: string; sourceIndex?: number }[] = [];
+    let candidates: { script: ScriptInfo; matched: string; sourceIndex?: number }[] = [];
     for (const script of this.byId.values()) {
       const own = script.path ? normalisePath(script.path) : normalisePath(script.url);
       if (pathMatches(own, wanted)) {
@@ -355,6 +385,14 @@ export class ScriptRegistry {
       });
     }
     if (candidates.length === 0) return { kind: 'pending', reason: `no loaded script matches ${file} yet` };
+    const local = candidates.filter((c) => c.script.foreign !== true);
+    if (local.length === 0) {
+      return {
+        kind: 'error',
+        reason: `${file} runs only in a vm context of its own (vm.createContext: a sandbox or a test runner), which the agent cannot instrument`,
+      };
+    }
+    candidates = local;
     const distinct = [...new Set(candidates.map((c) => c.matched))];
     if (distinct.length > 1) {
       return {
