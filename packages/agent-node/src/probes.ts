@@ -160,6 +160,7 @@ export class Probes {
     }
     if (status === 'Ok') {
       state.applied = new Map(state.insertions);
+      this.releaseUnused(scriptId);
       return;
     }
     const added = [...state.insertions.keys()].filter((i) => state.applied.get(i) !== state.insertions.get(i));
@@ -410,7 +411,20 @@ export class Probes {
           this.blockedScript(state.script.scriptId);
         }
       }
+      this.releaseUnused(probe.script.scriptId);
     }
+  }
+
+  /**
+   * Drops what was kept to patch a script (its text and syntax tree: tens of MB for a large one) once nothing of the
+   * agent is left in it; the next action there reads it again.
+   */
+  private releaseUnused(scriptId: string): void {
+    const state = this.patchStates.get(scriptId);
+    if (!state || state.insertions.size > 0 || state.applied.size > 0 || this.pendingRestores.has(scriptId)) return;
+    if (this.batch?.has(scriptId)) return;
+    for (const p of this.probes.values()) if (p.script?.scriptId === scriptId) return;
+    this.patchStates.delete(scriptId);
   }
 
   /** Periodic and on new scripts: pending actions, blocked patches, blocked restores. */
@@ -469,6 +483,7 @@ export class Probes {
       if (status === 'Ok' || !BLOCKED.has(status)) {
         this.pendingRestores.delete(scriptId);
         if (status === 'Ok') this.scriptRetry.delete(scriptId);
+        this.releaseUnused(scriptId);
       } else this.blockedAgain(scriptId, status, now);
     }
     for (const scriptId of this.scriptRetry.keys())
