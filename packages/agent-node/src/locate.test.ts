@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ScriptRegistry, normalisePath, pathMatches } from './locate.js';
+import { ScriptRegistry, loadSourceMap, normalisePath, pathMatches } from './locate.js';
 
 // A tiny hand-made map: generated line 1 ← src/app.ts line 3, generated line 2 ← line 5.
 const map = (sources: string[], sourceRoot?: string): string =>
@@ -184,5 +184,33 @@ describe('scripts in vm contexts and scripts without a file', () => {
     expect(reg.size).toBe(5000);
     reg.add({ scriptId: 'file', url: '/srv/app/a.js' });
     expect(reg.size).toBe(5001);
+  });
+});
+
+describe('source maps that cannot be used', () => {
+  it('does not read a map file over 50 MB, and reports a malformed map instead of throwing', () => {
+    let read = false;
+    const huge = loadSourceMap(
+      { url: 'file:///srv/app/a.js', path: '/srv/app/a.js', sourceMapURL: 'a.js.map' },
+      () => {
+        read = true;
+        return '{}';
+      },
+      () => 60 * 1024 * 1024,
+    );
+    expect(huge).toBeNull();
+    expect(read).toBe(false);
+
+    // A mapping that names source 5 of a map listing one source.
+    const bad = JSON.stringify({ version: 3, sources: ['src/a.ts'], names: [], mappings: 'AKAA' });
+    const reg = new ScriptRegistry(() => false);
+    reg.add({
+      scriptId: '1',
+      url: '/srv/app/a.js',
+      sourceMapURL: 'data:application/json;base64,' + Buffer.from(bad).toString('base64'),
+    });
+    const r = reg.resolve('src/a.ts', 1);
+    expect(r.kind).toBe('error');
+    expect(r.kind === 'error' && r.reason).toMatch(/^the source map for .*src\/a\.ts cannot be used: /);
   });
 });

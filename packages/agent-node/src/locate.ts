@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -90,9 +90,13 @@ export function pathMatches(candidate: string, wanted: string): boolean {
   return candidate.endsWith('/' + wanted);
 }
 
+/** Larger source maps are not read: decoding one takes seconds of the app's thread. */
+const MAX_MAP_BYTES = 50 * 1024 * 1024;
+
 export function loadSourceMap(
   script: Pick<ScriptInfo, 'url' | 'path' | 'sourceMapURL'>,
   readFile = (p: string) => readFileSync(p, 'utf8'),
+  fileSize = (p: string) => statSync(p).size,
 ): SourceMapInfo | null {
   const ref = script.sourceMapURL;
   if (!ref) return null;
@@ -114,10 +118,13 @@ export function loadSourceMap(
       return null;
     }
     if (url.protocol !== 'file:') return null;
-    text = readFile(fileURLToPath(url));
+    const path = fileURLToPath(url);
+    // Sized before it is read: a huge map must not be loaded into memory to find out.
+    if (fileSize(path) > MAX_MAP_BYTES) return null;
+    text = readFile(path);
     mapUrl = url.href;
   }
-  if (text.length > 50 * 1024 * 1024) return null;
+  if (text.length > MAX_MAP_BYTES) return null;
   const map = new TraceMap(text, mapUrl);
   const paths = map.resolvedSources.map((s, i) => {
     const raw = s ?? map.sources[i] ?? '';
@@ -404,7 +411,13 @@ export class ScriptRegistry {
     const c = candidates[candidates.length - 1]!;
     if (c.sourceIndex === undefined) return { kind: 'found', script: c.script, line, column: 0, source: undefined };
     const map = this.mapOf(c.script)!;
-    const g = generatedFor(map, c.sourceIndex, line);
+    let g: ReturnType<typeof generatedFor>;
+    try {
+      g = generatedFor(map, c.sourceIndex, line);
+    } catch (err) {
+      // A malformed map (a mapping naming a source that does not exist) throws inside the decoder.
+      return { kind: 'error', reason: `the source map for ${c.matched} cannot be used: ${(err as Error).message}` };
+    }
     if (!g) return { kind: 'error', reason: `no code at or after line ${line} of ${c.matched}` };
     return { kind: 'found', script: c.script, line: g.line, column: g.column, source: c.matched };
   }

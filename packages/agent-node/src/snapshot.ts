@@ -107,7 +107,12 @@ export function captureSnapshot(
     let column = cf.location.columnNumber ?? 0;
     const map = script?.sourceMapURL ? scripts.mapOf(script) : null;
     if (map) {
-      const o = originalFor(map, line, column);
+      let o: ReturnType<typeof originalFor>;
+      try {
+        o = originalFor(map, line, column);
+      } catch {
+        o = undefined; // a malformed map: the generated place is still right
+      }
       if (o) ({ file, line, column } = o);
     }
     const frame: StackFrame = {
