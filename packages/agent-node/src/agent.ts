@@ -97,6 +97,7 @@ export class Agent {
       maxLogs: this.config.maxBufferedLogs,
       maxSnapshots: this.config.maxBufferedSnapshots,
       maxMetrics: this.config.maxBufferedMetrics,
+      maxBytes: this.config.maxBufferedBytes,
     });
     const stdoutWrite = process.stdout.write.bind(process.stdout);
     this.pipeOut = createPipe({ format: this.config.pipeFormat, logger: this.config.logger }, stdoutWrite, this.log);

@@ -46,6 +46,22 @@ describe('Outbox', () => {
     expect(f.dropped).toBe(3);
     expect(o.takeFrame(500, 1024 * 1024)).toBeUndefined();
   });
+  it('holds at most maxBytes of log text and snapshots: the oldest logs go first, then snapshots', () => {
+    const o = new Outbox({ maxLogs: 1000, maxSnapshots: 10, maxMetrics: 1, maxBytes: 10_000 });
+    const snap = { actionId: 's', at: 0, frames: [], watches: [], truncated: false, note: 'y'.repeat(2000) };
+    o.snapshot(snap as never);
+    for (let i = 0; i < 20; i++) o.log({ actionId: 'a', at: i, level: 'info', message: `${i}`.padEnd(1000, 'x') });
+    expect(o.bufferedBytes).toBeLessThanOrEqual(10_000);
+    const f = o.takeFrame(500, 1024 * 1024)!;
+    expect(f.snapshots).toHaveLength(1);
+    expect(f.logs.map((l) => Number.parseInt(l.message, 10))).toEqual([13, 14, 15, 16, 17, 18, 19]);
+    expect(f.dropped).toBe(13);
+    expect(o.bufferedBytes).toBe(0);
+    // Logs gone, snapshots are dropped next.
+    for (let i = 0; i < 6; i++) o.snapshot({ ...snap, at: i } as never);
+    expect(o.bufferedBytes).toBeLessThanOrEqual(10_000);
+    expect(o.takeFrame(500, 1024 * 1024)!.snapshots.map((x) => x.at)).toEqual([2, 3, 4, 5]);
+  });
   it('splits by item count and bytes', () => {
     const o = new Outbox({ maxLogs: 100, maxSnapshots: 1, maxMetrics: 1 });
     for (let i = 0; i < 10; i++) o.log({ actionId: 'a', at: i, level: 'info', message: 'x'.repeat(1000) });

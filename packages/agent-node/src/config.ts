@@ -34,6 +34,12 @@ export const agentOptionsSchema = z.object({
   maxBufferedLogs: z.number().int().positive().default(10_000),
   maxBufferedSnapshots: z.number().int().positive().default(100),
   maxBufferedMetrics: z.number().int().positive().default(10_000),
+  /** Bytes of log text and snapshots kept while the hub is away (oldest logs, then snapshots, dropped first). */
+  maxBufferedBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
   /** Redaction: name fragments and value patterns (linear-time regular expressions only). */
   redactNames: z.array(z.string().min(1)).default([...DEFAULT_REDACT_NAMES]),
   redactValues: z
@@ -124,6 +130,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
   num('SPYGLASS_MAP_SLICE_MS', 'mapSliceMs');
   num('SPYGLASS_DEBUGGER_LINGER_MS', 'debuggerLingerMs');
   num('SPYGLASS_PATCH_MAX_FUNCTIONS', 'patchMaxFunctions');
+  num('SPYGLASS_MAX_BUFFERED_BYTES', 'maxBufferedBytes');
   if (truthy(env.SPYGLASS_AGENT_DEBUG)) o.debug = true;
   if (truthy(env.SPYGLASS_WORKER_THREADS)) o.workerThreads = true;
   if (env.SPYGLASS_TAGS) {

@@ -5,7 +5,12 @@ export interface OutboxLimits {
   maxLogs: number;
   maxSnapshots: number;
   maxMetrics: number;
+  /** Log text and snapshot JSON held at most (about); past it the oldest logs, then snapshots, are dropped. */
+  maxBytes?: number;
 }
+
+/** Room a buffered log line takes: its text plus the fields around it. */
+const logWeight = (hit: LogHit): number => hit.message.length + 128;
 
 export interface HitsFrameOut {
   type: 'hits';
@@ -26,6 +31,10 @@ export class Ring<T> {
 
   get length(): number {
     return this.count;
+  }
+
+  get full(): boolean {
+    return this.count === this.capacity;
   }
 
   /** Add an item; when full the oldest is dropped and true is returned. */
@@ -74,11 +83,20 @@ export class Outbox {
   dropped = 0;
   /** Dropped since start. */
   droppedTotal = 0;
+  /** Bytes held by buffered logs and snapshots (estimated when they are added). */
+  private bytes = 0;
+  private readonly maxBytes: number;
+  private readonly snapshotWeights = new WeakMap<SnapshotHit, number>();
 
   constructor(limits: OutboxLimits) {
     this.logs = new Ring(limits.maxLogs);
     this.snapshots = new Ring(limits.maxSnapshots);
     this.metrics = new Ring(limits.maxMetrics);
+    this.maxBytes = limits.maxBytes ?? Infinity;
+  }
+
+  get bufferedBytes(): number {
+    return this.bytes;
   }
 
   private countDrop(): void {
@@ -87,10 +105,36 @@ export class Outbox {
   }
 
   log(hit: LogHit): void {
+    if (this.logs.full) this.bytes -= logWeight(this.logs.peek()!);
     if (this.logs.push(hit)) this.countDrop();
+    this.bytes += logWeight(hit);
+    this.trim();
   }
   snapshot(hit: SnapshotHit): void {
+    if (this.snapshots.full) this.bytes -= this.snapshotWeight(this.snapshots.peek()!);
     if (this.snapshots.push(hit)) this.countDrop();
+    const weight = JSON.stringify(hit).length;
+    this.snapshotWeights.set(hit, weight);
+    this.bytes += weight;
+    this.trim();
+  }
+
+  private snapshotWeight(hit: SnapshotHit): number {
+    return this.snapshotWeights.get(hit) ?? 0;
+  }
+
+  /** Over the byte cap (a hub away for long, with large log lines): drop the oldest logs, then snapshots. */
+  private trim(): void {
+    while (this.bytes > this.maxBytes) {
+      const log = this.logs.shift();
+      if (log !== undefined) this.bytes -= logWeight(log);
+      else {
+        const snap = this.snapshots.shift();
+        if (snap === undefined) break;
+        this.bytes -= this.snapshotWeight(snap);
+      }
+      this.countDrop();
+    }
   }
   metric(sample: MetricSample): void {
     if (this.metrics.push(sample)) this.countDrop();
@@ -124,23 +168,25 @@ export class Outbox {
     let bytes = 200;
     let items = 0;
     const budget = maxBytes - 1024;
-    const fill = <T>(from: Ring<T>, to: T[]): void => {
+    const fill = <T>(from: Ring<T>, to: T[], weigh: (item: T) => number): void => {
       while (from.length > 0 && items < maxItems) {
         const size = JSON.stringify(from.peek()).length + 1;
         if (size > budget) {
-          from.shift();
+          this.bytes -= weigh(from.shift()!);
           this.countDrop();
           continue;
         }
         if (bytes + size > budget) return;
-        to.push(from.shift()!);
+        const item = from.shift()!;
+        this.bytes -= weigh(item);
+        to.push(item);
         bytes += size;
         items++;
       }
     };
-    fill(this.metrics, frame.metrics);
-    fill(this.snapshots, frame.snapshots);
-    fill(this.logs, frame.logs);
+    fill(this.metrics, frame.metrics, () => 0);
+    fill(this.snapshots, frame.snapshots, (h) => this.snapshotWeight(h));
+    fill(this.logs, frame.logs, logWeight);
     frame.dropped = this.dropped;
     this.dropped = 0;
     return frame;
