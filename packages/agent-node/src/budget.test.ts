@@ -49,7 +49,7 @@ describe('Outbox', () => {
   it('holds at most maxBytes of log text and snapshots: the oldest logs go first, then snapshots', () => {
     const o = new Outbox({ maxLogs: 1000, maxSnapshots: 10, maxMetrics: 1, maxBytes: 10_000 });
     const snap = { actionId: 's', at: 0, frames: [], watches: [], truncated: false, note: 'y'.repeat(2000) };
-    o.snapshot(snap as never);
+    o.snapshot(snap);
     for (let i = 0; i < 20; i++) o.log({ actionId: 'a', at: i, level: 'info', message: `${i}`.padEnd(1000, 'x') });
     expect(o.bufferedBytes).toBeLessThanOrEqual(10_000);
     const f = o.takeFrame(500, 1024 * 1024)!;
@@ -58,7 +58,7 @@ describe('Outbox', () => {
     expect(f.dropped).toBe(13);
     expect(o.bufferedBytes).toBe(0);
     // Logs gone, snapshots are dropped next.
-    for (let i = 0; i < 6; i++) o.snapshot({ ...snap, at: i } as never);
+    for (let i = 0; i < 6; i++) o.snapshot({ ...snap, at: i });
     expect(o.bufferedBytes).toBeLessThanOrEqual(10_000);
     expect(o.takeFrame(500, 1024 * 1024)!.snapshots.map((x) => x.at)).toEqual([2, 3, 4, 5]);
   });
