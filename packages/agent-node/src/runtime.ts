@@ -30,6 +30,8 @@ export interface ActionRuntime {
   state: AgentActionState;
   reason: string | undefined;
   method: ProbeMethod | undefined;
+  /** The method the last status carried: a change of method alone is reported too. */
+  reportedMethod?: ProbeMethod | undefined;
   location: ActionStatus['location'];
   hits: number;
   cpu: LeakyBucket;
@@ -221,14 +223,16 @@ export class Runtime {
 
   /** Send the action's status again (e.g. its method changed). */
   report(rt: ActionRuntime): void {
+    rt.reportedMethod = rt.method;
     this.sink.status(rt);
   }
 
   setState(rt: ActionRuntime, state: AgentActionState, reason?: string): void {
-    if (rt.state === state && rt.reason === reason) return;
+    if (rt.state === state && rt.reason === reason && rt.method === rt.reportedMethod) return;
     rt.state = state;
     rt.reason = reason;
     rt.enabled = state === 'active' && !this.globalThrottled;
+    rt.reportedMethod = rt.method;
     this.sink.status(rt);
   }
 

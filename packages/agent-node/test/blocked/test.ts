@@ -43,6 +43,10 @@ describe.each(RUNTIMES)('a function that never stops running on $name', (runtime
     expect(attempts).toBeGreaterThanOrEqual(2);
     expect(attempts).toBeLessThanOrEqual(5);
     expect(hub.status(log.id)?.state).toBe('active');
+    // The hub hears the method the log really runs by (placed as a patch in the batch, then moved to a breakpoint
+    // when V8 refused the edit).
+    if (app.stderr().includes(`action ${log.id}: breakpoint because`))
+      expect(hub.status(log.id)?.method).toBe('breakpoint');
     expect(hub.status(timed.id)?.state).toBe('pending');
     expect(hub.invalid).toEqual([]);
   }, 30_000);

@@ -44,9 +44,14 @@ describe('through the real hub', () => {
     });
     expect(created.status).toBe(201);
     const id = created.body.id;
+    // The agent's status carries the method; until it arrives, a row the hub made for the first hits says only
+    // `active` (hits and statuses travel in separate frames).
     const status = await poll('agent status', async () => {
-      const r = await hub.api<{ items: { state: string; method?: string }[] }>('GET', `/api/v1/actions/${id}/agents`);
-      return r.body.items.find((s) => s.state === 'active');
+      const r = await hub.api<{ items: { state: string; method: string | null }[] }>(
+        'GET',
+        `/api/v1/actions/${id}/agents`,
+      );
+      return r.body.items.find((s) => s.state === 'active' && s.method !== null);
     });
     expect(status.method).toBe('patch');
     const logs = await poll('stored logs', async () => {
