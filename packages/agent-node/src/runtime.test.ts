@@ -44,4 +44,17 @@ describe('Runtime', () => {
     const b = new Runtime(config, new Redactor({ names: [], values: [] }), sink).create(log('b', 'b'));
     expect(b.index).toBeGreaterThan(a.index);
   });
+
+  it("measures an action's first hit, so an expensive action is charged from the start", () => {
+    const runtime = new Runtime(loadConfig({}), new Redactor({ names: [], values: [] }), sink);
+    const rt = runtime.create(log('first', 'x {1}'));
+    runtime.setState(rt, 'active');
+    const before = runtime.stats.cpuMs;
+    runtime.hooks().log(rt.index, ['y'.repeat(200_000)]);
+    expect(runtime.stats.cpuMs).toBeGreaterThan(before);
+    // Its cost (compiling, warming up) does not become the average charged to the next hits.
+    expect(rt.avgCostMs).toBe(0);
+    for (let k = 0; k < 8; k++) runtime.hooks().log(rt.index, [k]);
+    expect(rt.avgCostMs).toBeGreaterThan(0);
+  });
 });

@@ -53,6 +53,10 @@ export interface ActionRuntime {
   evaluating: boolean;
   /** Running average of a hit's measured cost (ms), charged for hits that are not measured. */
   avgCostMs: number;
+  /** Hits since the last measured one (0–7): the first of every eight is measured. */
+  sampleTick: number;
+  /** A hit has been measured (the first one only pays its own cost; the average starts with the second). */
+  measured: boolean;
 }
 
 export interface RuntimeSink {
@@ -110,8 +114,11 @@ function compileFormat(
     return out;
   };
 }
-/** Measure the CPU cost of one hit in SAMPLE_EVERY (a clock read costs ~80 ns on some VMs); charge the average to the rest. */
-const SAMPLE_EVERY = 8;
+/**
+ * Measure the CPU cost of one hit in eight (a clock read costs ~80 ns on some VMs) and charge the average to the
+ * rest. Counted per action, starting with its first hit, so an expensive action is charged from the start.
+ */
+const SAMPLE_MASK = 7;
 
 /** No snapshot asked for a pause. */
 const NO_PAUSE: readonly ActionRuntime[] = Object.freeze([]);
@@ -128,7 +135,6 @@ export class Runtime {
   private readonly logLines: LeakyBucket;
   private readonly logBytes: LeakyBucket;
   private globalThrottled = false;
-  private sampleTick = 0;
   /** Snapshot actions whose clause asked to pause in the breakpoint condition being evaluated. */
   private pauseRequests: ActionRuntime[] = [];
   /** What the last condition that answered true asked for: read by the pause handler. */
@@ -176,6 +182,8 @@ export class Runtime {
       tics: [],
       throttledBy: undefined,
       avgCostMs: 0,
+      sampleTick: 0,
+      measured: false,
       evaluating: false,
     };
     const compile = (src: string, what: string): CompiledExpression => {
@@ -370,7 +378,10 @@ export class Runtime {
   private settle(rt: ActionRuntime, sampled: boolean, t0: number): void {
     if (!sampled) return this.charge(rt, rt.avgCostMs);
     const cost = now() - t0;
-    rt.avgCostMs = rt.avgCostMs === 0 ? cost : rt.avgCostMs * 0.9 + cost * 0.1;
+    // The very first hit is charged what it cost but does not set the average: it pays for compiling and warming
+    // up, which would then be charged to the next hits too.
+    if (rt.measured) rt.avgCostMs = rt.avgCostMs === 0 ? cost : rt.avgCostMs * 0.9 + cost * 0.1;
+    rt.measured = true;
     this.charge(rt, cost);
   }
 
@@ -380,7 +391,7 @@ export class Runtime {
     const guard = <T>(i: number, fallback: T, body: (rt: ActionRuntime) => T, measure = false): T => {
       const rt = byIndex[i];
       if (!rt) return fallback;
-      const sampled = measure || ++this.sampleTick % SAMPLE_EVERY === 0;
+      const sampled = measure || (rt.sampleTick = (rt.sampleTick + 1) & SAMPLE_MASK) === 1;
       const t0 = sampled ? now() : 0;
       try {
         return body(rt);
@@ -410,7 +421,7 @@ export class Runtime {
       log: (i, values) => {
         const rt = byIndex[i];
         if (rt === undefined) return;
-        const sampled = ++this.sampleTick % SAMPLE_EVERY === 0;
+        const sampled = (rt.sampleTick = (rt.sampleTick + 1) & SAMPLE_MASK) === 1;
         const t0 = sampled ? now() : 0;
         try {
           const at = (this.clock = Date.now());
