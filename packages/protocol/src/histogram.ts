@@ -52,21 +52,25 @@ function clamp(v: number, min: number | null, max: number | null): number {
 }
 
 /**
+ * Adds `from`'s counts to `into` when both have the same bounds; answers whether it did (histograms with other bounds
+ * cannot be added up).
+ */
+export function addHistogram(into: { bounds: readonly number[]; counts: number[] }, from: Histogram): boolean {
+  if (from.bounds.length !== into.bounds.length || from.bounds.some((b, i) => b !== into.bounds[i])) return false;
+  for (let i = 0; i < into.counts.length; i++) into.counts[i] = (into.counts[i] ?? 0) + (from.counts[i] ?? 0);
+  return true;
+}
+
+/**
  * Adds up histograms with the same bounds (several buckets of one metric, for a percentile over a whole period);
  * ones with other bounds are left out. Undefined when none is given.
  */
 export function mergeHistograms(histograms: Iterable<Histogram | null | undefined>): Histogram | undefined {
-  let bounds: readonly number[] | undefined;
-  let counts: number[] | undefined;
+  let merged: { bounds: readonly number[]; counts: number[] } | undefined;
   for (const h of histograms) {
     if (!h || h.counts.length !== h.bounds.length + 1) continue;
-    if (bounds === undefined || counts === undefined) {
-      bounds = h.bounds;
-      counts = [...h.counts];
-      continue;
-    }
-    if (h.bounds.length !== bounds.length || h.bounds.some((b, i) => b !== bounds?.[i])) continue;
-    for (let i = 0; i < counts.length; i++) counts[i] = (counts[i] ?? 0) + (h.counts[i] ?? 0);
+    if (merged === undefined) merged = { bounds: h.bounds, counts: [...h.counts] };
+    else addHistogram(merged, h);
   }
-  return bounds === undefined || counts === undefined ? undefined : { bounds, counts };
+  return merged;
 }

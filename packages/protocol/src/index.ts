@@ -190,5 +190,5 @@ export type {
   StreamServerMessage,
 } from './live.js';
 
-export { histogramQuantile, mergeHistograms } from './histogram.js';
+export { addHistogram, histogramQuantile, mergeHistograms } from './histogram.js';
 export type { Histogram } from './histogram.js';

@@ -1,4 +1,4 @@
-import type { MetricSample } from '@spyglass/protocol';
+import { addHistogram, type MetricSample } from '@spyglass/protocol';
 import { Registry, type Metric, type MetricValueWithName } from 'prom-client';
 import type { ActionRecord } from '../actions/service.js';
 
@@ -14,8 +14,7 @@ interface Totals {
   count: number;
   sum: number;
   /** Timings: the bucket bounds (ms) and counts the agents send, added up. */
-  bounds?: number[];
-  counts?: number[];
+  histogram?: { bounds: readonly number[]; counts: number[] };
   touchedAt: number;
 }
 
@@ -51,7 +50,7 @@ export class ActionMetricsExporter {
         for (const d of this.#described) {
           if (d.spec.metric !== 'tictoc' && d.spec.metric !== 'duration') continue;
           const labels = { ...d.labels, type: d.spec.metric };
-          const { bounds = [], counts = [] } = d.totals;
+          const { bounds = [], counts = [] } = d.totals.histogram ?? {};
           let cumulative = 0;
           bounds.forEach((bound, i) => {
             cumulative += counts[i] ?? 0;
@@ -100,13 +99,9 @@ export class ActionMetricsExporter {
       t.touchedAt = now;
       const h = s.histogram;
       if (h === undefined) continue;
-      if (t.bounds === undefined || t.counts === undefined) {
-        t.bounds = [...h.bounds];
-        t.counts = new Array<number>(h.counts.length).fill(0);
-      }
       // Agents of one version send the same bounds; a sample with others still counts in sum, count and +Inf.
-      if (h.bounds.length === t.bounds.length && h.bounds.every((b, i) => b === t.bounds?.[i]))
-        for (let i = 0; i < h.counts.length; i++) t.counts[i] = (t.counts[i] ?? 0) + (h.counts[i] ?? 0);
+      if (t.histogram === undefined) t.histogram = { bounds: [...h.bounds], counts: [...h.counts] };
+      else addHistogram(t.histogram, h);
     }
   }
 

@@ -1,5 +1,6 @@
 import {
   SpyglassError,
+  addHistogram,
   type HitQuery,
   type LogHit,
   type MetricPoint,
@@ -233,9 +234,7 @@ export class HitStore {
       if (s.histogram !== undefined) {
         if (b.histogram === null && b.count === s.count)
           b.histogram = { bounds: [...s.histogram.bounds], counts: [...s.histogram.counts] };
-        else if (b.histogram !== null && sameBounds(b.histogram.bounds, s.histogram.bounds)) {
-          s.histogram.counts.forEach((c, i) => (b.histogram!.counts[i] = (b.histogram!.counts[i] ?? 0) + c));
-        } else b.histogramComplete = false;
+        else if (b.histogram === null || !addHistogram(b.histogram, s.histogram)) b.histogramComplete = false;
       }
       const d = (b.delta ??= { count: 0, sum: 0, min: Infinity, max: -Infinity });
       d.count += s.count;
@@ -420,8 +419,7 @@ export class HitStore {
       const h = parseJson<{ bounds: number[]; counts: number[] } | null>(r.histogram, null);
       if (h !== null) {
         if (p.histogram === undefined) p.histogram = h;
-        else if (sameBounds(p.histogram.bounds, h.bounds))
-          h.counts.forEach((c, i) => (p.histogram!.counts[i] = (p.histogram!.counts[i] ?? 0) + c));
+        else addHistogram(p.histogram, h);
       }
       byStart.set(start, p);
     }
@@ -449,10 +447,6 @@ function toSummary(
     traceId: r.trace_id,
     spanId: r.span_id,
   };
-}
-
-function sameBounds(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 export function isForeignKeyViolation(err: unknown): boolean {
