@@ -80,24 +80,15 @@ interface Backoff {
   at: number;
   delayMs: number;
   tries: number;
+  /** When the first attempt was refused. */
+  since: number;
 }
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
 const MAX_RETRIES = 10;
 
-/** How long `tries` attempts took, from the first to the last. */
-function retriedForMs(tries: number, firstDelayMs: number): number {
-  let total = 0;
-  let delay = firstDelayMs;
-  for (let k = 1; k < tries; k++) {
-    total += delay;
-    delay = Math.min(MAX_RETRY_DELAY_MS, delay * 2);
-  }
-  return total;
-}
-
 function nextBackoff(previous: Backoff | undefined, firstDelayMs: number, now: number): Backoff {
   const delayMs = previous === undefined ? firstDelayMs : Math.min(MAX_RETRY_DELAY_MS, previous.delayMs * 2);
-  return { at: now + delayMs, delayMs, tries: (previous?.tries ?? 0) + 1 };
+  return { at: now + delayMs, delayMs, tries: (previous?.tries ?? 0) + 1, since: previous?.since ?? now };
 }
 
 /** Places probes for actions: locate, then patch when V8 allows it, else breakpoint; retries and removes. */
@@ -504,7 +495,8 @@ export class Probes {
       return;
     }
     this.scriptRetry.delete(scriptId);
-    const why = `the patch was refused ${backoff?.tries ?? 0} times over ${Math.round(retriedForMs(backoff?.tries ?? 0, this.config.patchRetryMs) / 60_000)} min (${status}): the function never stopped running`;
+    const minutes = Math.round((now - (backoff?.since ?? now)) / 60_000);
+    const why = `the patch was refused ${backoff?.tries ?? 0} times over ${minutes} min (${status}): the function never stopped running`;
     for (const probe of [...this.probes.values()])
       if (probe.retryPatch && probe.script?.scriptId === scriptId) this.giveUpPatch(probe, why);
     if (this.pendingRestores.delete(scriptId)) {

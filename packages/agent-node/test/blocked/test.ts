@@ -1,30 +1,28 @@
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { endAfterEach } from '../support/cleanup.js';
 import { TestHub, action } from '../support/hub.js';
 import { lineOf } from '../support/lines.js';
-import { RUNTIMES, hubEnv, runScenario, type Scenario } from '../support/run.js';
+import { RUNTIMES, hubEnv, runScenario } from '../support/run.js';
 
 const scenario = fileURLToPath(new URL('./scenario.mjs', import.meta.url));
 const CONSUME = lineOf(scenario, 'consume');
 const file = 'blocked/scenario.mjs';
 
 describe.each(RUNTIMES)('a function that never stops running on $name', (runtime) => {
-  let hub: TestHub | undefined;
-  let app: Scenario | undefined;
-  afterEach(async () => {
-    app?.kill();
-    await hub?.stop();
-  });
+  const track = endAfterEach();
 
   it('keeps working while the refused patch is retried less and less often, one attempt per script', async () => {
-    hub = await TestHub.start();
+    const hub = track(await TestHub.start());
     const log = action({ kind: 'log', file, line: CONSUME, template: 'item {item}' });
     const timed = action({ kind: 'metric', metric: 'duration', name: 'consume.time', file, line: CONSUME });
     hub.setActions([log, timed]);
-    app = runScenario(
-      runtime,
-      scenario,
-      hubEnv(hub.url, hub.key, { SPYGLASS_AGENT_DEBUG: '1', SPYGLASS_PATCH_RETRY_MS: '500' }),
+    const app = track(
+      runScenario(
+        runtime,
+        scenario,
+        hubEnv(hub.url, hub.key, { SPYGLASS_AGENT_DEBUG: '1', SPYGLASS_PATCH_RETRY_MS: '500' }),
+      ),
     );
     await app.waitForOutput('started');
     // V8 refuses to patch it (Node 22's accepts the log's small edit, never the duration's wrap of the whole body).
@@ -34,7 +32,7 @@ describe.each(RUNTIMES)('a function that never stops running on $name', (runtime
     const since = Date.now();
     app.child.stdin!.write('push 3\n');
     await app.waitForOutput('pushed');
-    await hub.waitFor('lines by breakpoint', () => hub!.logsOf(log.id).length === 3);
+    await hub.waitFor('lines by breakpoint', () => hub.logsOf(log.id).length === 3);
     expect(hub.logsOf(log.id).map((l) => l.message)).toEqual(['item 0', 'item 1', 'item 2']);
 
     // Every attempt is a LiveEdit that stops the app; one a second would be 6 or more by now.

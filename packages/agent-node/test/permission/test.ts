@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { endAfterEach } from '../support/cleanup.js';
 import { TestHub, action } from '../support/hub.js';
 import { lineOf } from '../support/lines.js';
 import { RUNTIMES, hubEnv, runScenario, type Runtime, type Scenario } from '../support/run.js';
@@ -12,23 +13,16 @@ const permissionFlags = (rt: Runtime): string[] => [
   '--allow-fs-read=*',
 ];
 
-let hub: TestHub | undefined;
-let app: Scenario | undefined;
-afterEach(async () => {
-  app?.kill();
-  await hub?.stop();
-  app = undefined;
-  hub = undefined;
-});
+const track = endAfterEach();
 
 async function start(runtime: Runtime, extraArgs: string[] = []): Promise<{ hub: TestHub; app: Scenario }> {
-  const h = await TestHub.start();
-  hub = h;
-  const a = runScenario(runtime, scenario, hubEnv(h.url, h.key), {
-    args: [...permissionFlags(runtime), ...extraArgs],
-    scriptArgs: ['preload'],
-  });
-  app = a;
+  const h = track(await TestHub.start());
+  const a = track(
+    runScenario(runtime, scenario, hubEnv(h.url, h.key), {
+      args: [...permissionFlags(runtime), ...extraArgs],
+      scriptArgs: ['preload'],
+    }),
+  );
   await a.waitForOutput('started');
   await h.waitFor('agent connected', () => h.hellos.length === 1);
   return { hub: h, app: a };

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentAction } from '@spyglass/protocol';
+import { endAfterEach } from '../support/cleanup.js';
 import { TestHub, action } from '../support/hub.js';
 import { lineOf } from '../support/lines.js';
 import { RUNTIMES, hubEnv, runScenario, type Scenario } from '../support/run.js';
@@ -11,22 +12,19 @@ const WORK = lineOf(scenario, 'work');
 const LOGGER = lineOf(scenario, 'logger');
 
 describe.each(RUNTIMES)('log piping on $name', (runtime) => {
-  let hub: TestHub | undefined;
-  let app: Scenario | undefined;
-  afterEach(async () => {
-    app?.kill();
-    await hub?.stop();
-    app = undefined;
-    hub = undefined;
-  });
+  const track = endAfterEach();
+  /** The hub of the running test (set by `startWith`). */
+  let hub: TestHub;
 
   async function startWith(actions: AgentAction[], mode: string, env: Record<string, string> = {}): Promise<Scenario> {
-    hub = await TestHub.start();
+    hub = track(await TestHub.start());
     hub.setActions(actions);
-    app = runScenario(runtime, scenario, hubEnv(hub.url, hub.key, env), {
-      preload: mode === 'preload',
-      scriptArgs: [mode],
-    });
+    const app = track(
+      runScenario(runtime, scenario, hubEnv(hub.url, hub.key, env), {
+        preload: mode === 'preload',
+        scriptArgs: [mode],
+      }),
+    );
     await app.waitForOutput('started');
     for (const a of actions) await hub.waitForStatus(a.id, (s) => s.state === 'active');
     return app;
@@ -48,7 +46,7 @@ describe.each(RUNTIMES)('log piping on $name', (runtime) => {
     const quiet = action({ kind: 'log', file, line: WORK, template: 'quiet {order.id}' });
     const s = await startWith([piped, quiet], 'preload');
     await work(s, 3, 30);
-    await hub!.waitFor('hub lines', () => hub!.logsOf(piped.id).length === 3 && hub!.logsOf(quiet.id).length === 3);
+    await hub.waitFor('hub lines', () => hub.logsOf(piped.id).length === 3 && hub.logsOf(quiet.id).length === 3);
     const lines = s
       .stdout()
       .split('\n')
@@ -112,23 +110,23 @@ describe.each(RUNTIMES)('log piping on $name', (runtime) => {
       line: WORK,
     });
     expect(s.stdout()).not.toContain('[spyglass]');
-    await hub!.waitFor('boom at the hub', () => hub!.logsOf(boom.id).length === 1);
+    await hub.waitFor('boom at the hub', () => hub.logsOf(boom.id).length === 1);
     // The logger ran for 'order 0..2' and 'boom 1'; each run hit the probe inside it.
-    await hub!.waitFor('inside lines', () => hub!.logsOf(inside.id).length === 4);
+    await hub.waitFor('inside lines', () => hub.logsOf(inside.id).length === 4);
     expect(
-      hub!
+      hub
         .logsOf(inside.id)
         .map((l) => l.message)
         .sort(),
     ).toEqual(['logging boom 1', 'logging order 0', 'logging order 1', 'logging order 2']);
     expect(s.stderr()).toMatch(/log pipe failed Error: the app logger failed/);
-    for (const a of [piped, boom, inside]) expect(hub!.status(a.id)?.state).toBe('active');
+    for (const a of [piped, boom, inside]) expect(hub.status(a.id)?.state).toBe('active');
     await work(s, 1, 0);
-    expect(hub!.invalid).toEqual([]);
+    expect(hub.invalid).toEqual([]);
   });
 
   it('says on stderr why it did not start when start() gets invalid settings, and the app runs on', async () => {
-    app = runScenario(runtime, scenario, {}, { preload: false, scriptArgs: ['invalid'] });
+    const app = track(runScenario(runtime, scenario, {}, { preload: false, scriptArgs: ['invalid'] }));
     await app.waitForOutput('started');
     expect(app.stdout()).toContain('agent off');
     expect(app.stderr()).toMatch(

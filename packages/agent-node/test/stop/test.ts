@@ -1,25 +1,23 @@
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { endAfterEach } from '../support/cleanup.js';
 import { TestHub, action } from '../support/hub.js';
 import { lineOf } from '../support/lines.js';
-import { RUNTIMES, hubEnv, runScenario, type Scenario } from '../support/run.js';
+import { RUNTIMES, hubEnv, runScenario } from '../support/run.js';
 
 const scenario = fileURLToPath(new URL('./scenario.mjs', import.meta.url));
 const SLOW = lineOf(scenario, 'slow');
 
 describe.each(RUNTIMES)('stop() while patched code is running on $name', (runtime) => {
-  let hub: TestHub | undefined;
-  let app: Scenario | undefined;
-  afterEach(async () => {
-    app?.kill();
-    await hub?.stop();
-  });
+  const track = endAfterEach();
 
   it("leaves the app's functions working when V8 cannot take a patch out yet, and a new agent starts clean", async () => {
-    hub = await TestHub.start();
+    const hub = track(await TestHub.start());
     const log = action({ kind: 'log', file: 'stop/scenario.mjs', line: SLOW, template: 'slow {item.n}' });
     hub.setActions([log]);
-    app = runScenario(runtime, scenario, hubEnv(hub.url, hub.key, { SPYGLASS_AGENT_DEBUG: '1' }), { preload: false });
+    const app = track(
+      runScenario(runtime, scenario, hubEnv(hub.url, hub.key, { SPYGLASS_AGENT_DEBUG: '1' }), { preload: false }),
+    );
     await app.waitForOutput('started');
     await hub.waitForStatus(log.id, (s) => s.state === 'active' && s.method === 'patch');
     app.child.stdin!.write('run\n');
@@ -29,12 +27,12 @@ describe.each(RUNTIMES)('stop() while patched code is running on $name', (runtim
     expect(app.stdout()).toContain('after stop: 2 4');
 
     app.child.stdin!.write('start\n');
-    await hub.waitFor('the new agent', () => hub!.hellos.length === 2);
+    await hub.waitFor('the new agent', () => hub.hellos.length === 2);
     const again = action({ kind: 'log', file: 'stop/scenario.mjs', line: SLOW, template: 'again {item.n}' });
     hub.setActions([again]);
     await hub.waitForStatus(again.id, (s) => s.state === 'active');
     app.child.stdin!.write('run\n');
-    await hub.waitFor('the second run', () => app!.stdout().split('after stop:').length === 3);
+    await hub.waitFor('the second run', () => app.stdout().split('after stop:').length === 3);
     expect(app.stdout()).not.toContain('threw');
     expect(app.stdout().split('after stop: 2 4').length).toBe(3);
     expect(hub.invalid).toEqual([]);

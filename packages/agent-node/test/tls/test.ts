@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { endAfterEach } from '../support/cleanup.js';
 import { TestHub, action } from '../support/hub.js';
 import { lineOf } from '../support/lines.js';
-import { RUNTIMES, hubEnv, runScenario, type Scenario } from '../support/run.js';
+import { RUNTIMES, hubEnv, runScenario } from '../support/run.js';
 
 // A hub behind TLS (an ingress or load balancer): a TLS front with a test certificate for localhost and 127.0.0.1
 // that records the name each client asks for (SNI) and passes the bytes on to a plain test hub.
@@ -40,46 +41,38 @@ async function tlsFront(target: number): Promise<{ port: number; names: (string 
 }
 
 describe.each(RUNTIMES)('a hub behind TLS on $name', (runtime) => {
-  let hub: TestHub | undefined;
-  let front: Awaited<ReturnType<typeof tlsFront>> | undefined;
-  let app: Scenario | undefined;
-  afterEach(async () => {
-    app?.kill();
-    await front?.close();
-    await hub?.stop();
-  });
+  const track = endAfterEach();
 
   it('names the hub in the TLS handshake (SNI) and works through it; an IP address is not sent as a name', async () => {
-    hub = await TestHub.start();
-    front = await tlsFront(Number(new URL(hub.url).port));
+    const hub = track(await TestHub.start());
+    const front = track(await tlsFront(Number(new URL(hub.url).port)));
     const log = action({ kind: 'log', file: 'pipe/scenario.mjs', line: WORK, template: 'order {order.id}' });
     hub.setActions([log]);
-    app = runScenario(
-      runtime,
-      scenario,
-      hubEnv(`https://localhost:${front.port}`, hub.key, { NODE_EXTRA_CA_CERTS: CERT }),
-      {
-        scriptArgs: ['preload'],
-      },
+    const app = track(
+      runScenario(
+        runtime,
+        scenario,
+        hubEnv(`https://localhost:${front.port}`, hub.key, { NODE_EXTRA_CA_CERTS: CERT }),
+        { scriptArgs: ['preload'] },
+      ),
     );
     await app.waitForOutput('started');
     await hub.waitForStatus(log.id, (s) => s.state === 'active');
     app.child.stdin!.write('work 2\n');
-    await hub.waitFor('lines over TLS', () => hub!.logsOf(log.id).length === 2);
+    await hub.waitFor('lines over TLS', () => hub.logsOf(log.id).length === 2);
     expect(front.names[0]).toBe('localhost');
     app.kill();
 
-    const byIp = runScenario(
-      runtime,
-      scenario,
-      hubEnv(`https://127.0.0.1:${front.port}`, hub.key, { NODE_EXTRA_CA_CERTS: CERT }),
-      {
-        scriptArgs: ['preload'],
-      },
+    const byIp = track(
+      runScenario(
+        runtime,
+        scenario,
+        hubEnv(`https://127.0.0.1:${front.port}`, hub.key, { NODE_EXTRA_CA_CERTS: CERT }),
+        { scriptArgs: ['preload'] },
+      ),
     );
-    app = byIp;
     await byIp.waitForOutput('started');
-    await hub.waitFor('second connection', () => front!.names.length === 2 && hub!.hellos.length === 2);
+    await hub.waitFor('second connection', () => front.names.length === 2 && hub.hellos.length === 2);
     expect(front.names[1]).toBe(false);
   });
 });

@@ -1,22 +1,18 @@
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { endAfterEach } from '../support/cleanup.js';
 import { TestHub, action } from '../support/hub.js';
 import { lineOf } from '../support/lines.js';
-import { RUNTIMES, hubEnv, runScenario, type Scenario } from '../support/run.js';
+import { RUNTIMES, hubEnv, runScenario } from '../support/run.js';
 
 const scenario = fileURLToPath(new URL('./scenario.mjs', import.meta.url));
 const LINE = lineOf(fileURLToPath(new URL('./sandboxed.js', import.meta.url)), 'middleware');
 
 describe.each(RUNTIMES)('code in a vm context of its own on $name', (runtime) => {
-  let hub: TestHub | undefined;
-  let app: Scenario | undefined;
-  afterEach(async () => {
-    app?.kill();
-    await hub?.stop();
-  });
+  const track = endAfterEach();
 
   it('is refused with the reason, and its calls never meet the agent', async () => {
-    hub = await TestHub.start();
+    const hub = track(await TestHub.start());
     const log = action({ kind: 'log', file: 'vm/sandboxed.js', line: LINE, template: 'path {path}' });
     const counter = action({
       kind: 'metric',
@@ -26,7 +22,7 @@ describe.each(RUNTIMES)('code in a vm context of its own on $name', (runtime) =>
       line: LINE,
     });
     hub.setActions([log, counter]);
-    app = runScenario(runtime, scenario, hubEnv(hub.url, hub.key));
+    const app = track(runScenario(runtime, scenario, hubEnv(hub.url, hub.key)));
     await app.waitForOutput('started');
     for (const a of [log, counter]) {
       const s = await hub.waitForStatus(a.id, (x) => x.state === 'error');
