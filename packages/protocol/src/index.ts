@@ -192,3 +192,16 @@ export type {
 
 export { addHistogram, histogramQuantile, mergeHistograms } from './histogram.js';
 export type { Histogram } from './histogram.js';
+
+export { defineOperation, mutates, noContentSchema, operationPath } from './operation.js';
+export type {
+  HttpMethod,
+  OperationAccess,
+  OperationCallInput,
+  OperationContract,
+  OperationInput,
+  OperationInputSchemas,
+  OperationOutput,
+} from './operation.js';
+export { coreOperations } from './operations-core.js';
+export { liveOperations } from './operations-live.js';

@@ -247,8 +247,24 @@ const subscriptionFields = {
   services: z.array(serviceSelectorSchema).max(STREAM_LIMITS.maxSubscriptions).default([]),
 };
 
-export const streamSubscribeSchema = z.object({ type: z.literal('subscribe'), v: sv, ...subscriptionFields });
-export const streamUnsubscribeSchema = z.object({ type: z.literal('unsubscribe'), v: sv, ...subscriptionFields });
+/**
+ * The stream carries channels, one per kind of feed; `live` (the default when a message names none) is live
+ * debugging's, whose filter is `actionIds` and `services`. Other modules' channels take their own filter fields.
+ */
+const channelField = { channel: z.string().min(1).max(64).optional() };
+
+export const streamSubscribeSchema = z.object({
+  type: z.literal('subscribe'),
+  v: sv,
+  ...channelField,
+  ...subscriptionFields,
+});
+export const streamUnsubscribeSchema = z.object({
+  type: z.literal('unsubscribe'),
+  v: sv,
+  ...channelField,
+  ...subscriptionFields,
+});
 export const streamPingSchema = z.object({ type: z.literal('ping'), v: sv, id: z.string().max(64).optional() });
 
 /** Client → hub. */

@@ -6,9 +6,9 @@ import { WIRE_LIMITS } from '@spyglass/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { DestinationStream, Logger } from 'pino';
+import { Gauge } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { AuditService } from './audit/service.js';
-import { auditRoutes } from './audit/routes.js';
 import { installAuth } from './auth/plugin.js';
 import { authRoutes } from './auth/routes.js';
 import { generatePassword } from './auth/secrets.js';
@@ -17,19 +17,22 @@ import { MemoryBus, type Bus } from './bus/bus.js';
 import { RedisBus } from './bus/redis.js';
 import type { Config } from './config/config.js';
 import { consoleRoutes } from './console/routes.js';
-import { liveDebugging, type LiveDebuggingOptions } from './gateway/live-debugging.js';
 import { healthRoutes } from './health/routes.js';
 import { installAuditHook } from './http/audit-hook.js';
 import type { HubContext } from './http/context.js';
 import { installErrorHandling } from './http/errors.js';
 import { createLogger } from './logging.js';
+import type { LiveDebuggingOptions } from './live/module.js';
 import { createMetrics } from './metrics/metrics.js';
-import { poolRoutes } from './pools/routes.js';
+import { HUB_MODULES } from './modules.js';
+import { FrameRouter } from './platform/frames.js';
+import { SqlLeaseStore } from './platform/lease.js';
+import type { HubModule, ModuleContext } from './platform/module.js';
+import { OperationRegistry } from './platform/operations.js';
+import { Scheduler } from './platform/scheduler.js';
 import { PoolService } from './pools/service.js';
-import { sourceRoutes } from './sources/routes.js';
 import { createStorage, redactDatabaseUrl, type Storage } from './storage/db.js';
-import { tokenRoutes } from './tokens/routes.js';
-import { userRoutes } from './users/routes.js';
+import { StreamHub, type StreamOptions } from './stream/stream.js';
 import { UserService } from './users/service.js';
 
 export interface BuildDeps {
@@ -39,8 +42,16 @@ export interface BuildDeps {
   /** An already-open storage (tests share one); default: opened from `config.databaseUrl`. */
   storage?: Storage;
   bus?: Bus;
-  /** Live debugging tuning (tests shorten heartbeats and timers). */
+  /** Live debugging tuning (tests shorten heartbeats and timers); the same as `modules.live`. */
   liveDebugging?: LiveDebuggingOptions;
+  /** Tuning per module, by module name (tests). */
+  modules?: Record<string, unknown>;
+  /** Modules to register instead of the hub's own list (tests of the module seam). */
+  moduleList?: readonly HubModule[];
+  /** Live stream limits and heartbeat (tests). */
+  stream?: Partial<StreamOptions>;
+  /** Period of the scheduler's one timer (tests shorten it). */
+  schedulerTickMs?: number;
 }
 
 export interface Services {
@@ -55,10 +66,22 @@ export interface FirstRun {
   generatedPassword?: string;
 }
 
+/** The shared machinery every module registers into. */
+export interface Platform {
+  readonly replicaId: string;
+  readonly operations: OperationRegistry;
+  readonly frames: FrameRouter;
+  readonly stream: StreamHub;
+  readonly jobs: Scheduler;
+  /** Names of the registered modules, in order. */
+  readonly modules: readonly string[];
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     services: Services;
     firstRun: FirstRun | null;
+    platform: Platform;
   }
 }
 
@@ -176,26 +199,107 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
 
   healthRoutes(app, storage, metrics, () => shuttingDown);
   authRoutes(app, auth, config);
-  userRoutes(app, users);
-  tokenRoutes(app, auth);
-  poolRoutes(app, pools);
-  auditRoutes(app, audit);
-  liveDebugging(app, deps.liveDebugging);
-  // Bus messages published while the bus was away are lost: recompute every connected agent's set from the database.
-  const offBusReconnect = bus.onReconnect(() => app.live.gateway.resync());
-  sourceRoutes(app);
+  await registerModules(app, deps);
   await consoleRoutes(app);
-
-  const sweep = setInterval(() => {
-    auth.sweepExpiredSessions().catch((err: unknown) => log.warn({ err }, 'session sweep failed'));
-  }, 10 * 60 * 1000);
-  sweep.unref();
+  app.platform.jobs.start();
 
   app.addHook('onClose', async () => {
-    clearInterval(sweep);
-    offBusReconnect();
     if (deps.bus === undefined) await bus.close();
     if (ownsStorage) await storage.close();
   });
   return app;
+}
+
+/**
+ * Builds the platform (operations, agent frame router, live stream, scheduler with leases) and registers every module
+ * into it: each module binds its operations, frame handlers, stream channels and jobs. Then the REST routes of every
+ * bound operation are generated, and the stream's WebSocket route is added.
+ */
+async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<void> {
+  const hub = app.hub;
+  const replicaId = randomUUID();
+  const options: Record<string, unknown> = { ...deps.modules };
+  if (deps.liveDebugging !== undefined) options.live ??= deps.liveDebugging;
+  const live = options.live as LiveDebuggingOptions | undefined;
+  const operations = new OperationRegistry(hub.audit);
+  const frames = new FrameRouter();
+  const stream = new StreamHub({
+    log: hub.log,
+    options: {
+      maxQueuedMessages: 1000,
+      maxBufferedBytes: 1024 * 1024,
+      heartbeatIntervalMs: 15_000,
+      ...live?.stream,
+      ...deps.stream,
+    },
+  });
+  const tickMs = deps.schedulerTickMs ?? live?.tickMs;
+  const jobs = new Scheduler({
+    leases: new SqlLeaseStore(hub.storage.db, hub.storage.dialect),
+    holderId: replicaId,
+    log: hub.log.child({ component: 'scheduler' }),
+    leaseTtlMs: hub.config.leaseTtlMs,
+    registry: hub.metrics.registry,
+    ...(tickMs === undefined ? {} : { tickMs }),
+  });
+  const modules = deps.moduleList ?? HUB_MODULES;
+  app.decorate('platform', { replicaId, operations, frames, stream, jobs, modules: modules.map((m) => m.name) });
+
+  const closers: (() => Promise<void> | void)[] = [];
+  for (const module of modules) {
+    const ctx: ModuleContext = {
+      app,
+      hub,
+      config: module.config === undefined ? undefined : (hub.config as unknown as Record<string, unknown>)[module.config.key],
+      options: options[module.name],
+      replicaId,
+      log: hub.log.child({ module: module.name }),
+      operation: (contract, handler) => operations.bind(module.name, contract, handler),
+      operations,
+      frames,
+      stream,
+      jobs,
+      onClose: (fn) => void closers.push(fn),
+    };
+    await module.register(ctx);
+  }
+  operations.mountRest(app);
+
+  app.get('/api/v1/stream', { websocket: true, config: { access: 'viewer' } }, (socket, request) =>
+    stream.handle(socket, request),
+  );
+  new Gauge({
+    name: 'spyglass_stream_clients',
+    help: 'Live stream clients connected to this hub replica',
+    registers: [hub.metrics.registry],
+    collect() {
+      this.set(stream.clientCount);
+    },
+  });
+  jobs.add({ name: 'stream.heartbeats', everyMs: tickMs ?? 1000, run: (now) => stream.tick(now) });
+  jobs.add({
+    name: 'auth.session-sweep',
+    everyMs: 10 * 60 * 1000,
+    singleton: true,
+    run: () => app.services.auth.sweepExpiredSessions().then(() => {}),
+  });
+
+  // An upgrade refused before the WebSocket plugin saw it (e.g. 401 from the auth hook) leaves a paused raw socket
+  // that nothing reads or closes, and that would hold `app.close()` forever. Successful upgrades are hijacked and
+  // never reach onResponse.
+  app.addHook('onResponse', (request, _reply, done) => {
+    if (request.headers.upgrade?.toLowerCase() === 'websocket') request.raw.socket.destroy();
+    done();
+  });
+  app.addHook('preClose', async () => {
+    await jobs.stop();
+    stream.stop();
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        hub.log.error({ err }, 'module shutdown failed');
+      }
+    }
+  });
 }

@@ -19,6 +19,8 @@ import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import { newId } from '../auth/secrets.js';
 import type { AgentIdentity, AgentStore } from '../agents/store.js';
+import type { Bus } from '../bus/bus.js';
+import { LIVE_TOPICS, type ActionEvent } from '../gateway/topics.js';
 import type { PoolService } from '../pools/service.js';
 import type { DialectName } from '../storage/db.js';
 import type { ActionAgentsTable, ActionsTable, Database } from '../storage/schema.js';
@@ -67,22 +69,46 @@ export interface StatusRow {
 
 const AGENTS_IN_GET = 100;
 
-/** Actions: create, read, delete, lifecycle (expire, complete) and the per-agent statuses agents report. */
+/**
+ * Actions: create, read, delete, lifecycle (expire, complete) and the per-agent statuses agents report. Every change
+ * of an action's life is announced on the bus (`live.actions`) by this service itself, so agents on every replica get
+ * their new sets at once whoever made the change: a REST call, an MCP tool, a trace-based test or a timer.
+ */
 export class ActionService {
   readonly #db: Kysely<Database>;
   readonly #dialect: DialectName;
   readonly #pools: PoolService;
   readonly #agents: AgentStore;
   readonly #log: Logger;
+  readonly #bus: Bus;
 
-  constructor(db: Kysely<Database>, dialect: DialectName, pools: PoolService, agents: AgentStore, log: Logger) {
-    this.#db = db;
-    this.#dialect = dialect;
-    this.#pools = pools;
-    this.#agents = agents;
-    this.#log = log;
+  constructor(deps: {
+    db: Kysely<Database>;
+    dialect: DialectName;
+    pools: PoolService;
+    agents: AgentStore;
+    bus: Bus;
+    log: Logger;
+  }) {
+    this.#db = deps.db;
+    this.#dialect = deps.dialect;
+    this.#pools = deps.pools;
+    this.#agents = deps.agents;
+    this.#bus = deps.bus;
+    this.#log = deps.log;
   }
 
+  /** Tells every replica an action changed (its agents' sets are recomputed; live streams are told). */
+  async #announce(action: ActionRecord, event: ActionEvent): Promise<void> {
+    await this.#bus.publish(LIVE_TOPICS.actions, {
+      poolId: action.poolId,
+      actionId: action.id,
+      event,
+      service: action.target.service ?? null,
+    });
+  }
+
+  /** Validates and stores a new action, then announces it: matching agents receive it at once. */
   async create(body: CreateActionBody, createdBy: string | null, now: number): Promise<ActionRecord> {
     const { target, maxHits, expiresAt, ...spec } = body;
     const issues: ErrorIssue[] = [];
@@ -137,6 +163,7 @@ export class ActionService {
         ended_at: null,
       })
       .execute();
+    await this.#announce(record, 'created');
     return record;
   }
 
@@ -222,9 +249,11 @@ export class ActionService {
     return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.agentId]) : null };
   }
 
+  /** Removes an action with its hits and announces it: agents drop the probe at once. */
   async delete(id: string): Promise<ActionRecord> {
     const record = await this.record(id);
     await this.#db.deleteFrom('actions').where('id', '=', id).execute();
+    await this.#announce(record, 'deleted');
     return record;
   }
 
@@ -253,7 +282,7 @@ export class ActionService {
     return out;
   }
 
-  /** Moves active actions past their expiry to `expired`. Returns those this call moved. */
+  /** Moves active actions past their expiry to `expired` and announces each. Returns those this call moved. */
   async expireDue(now: number): Promise<ActionRecord[]> {
     const due = await this.#base()
       .where('actions.state', '=', 'active')
@@ -270,12 +299,14 @@ export class ActionService {
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) > 0) moved.push({ ...toRecord(row), state: 'expired', endedAt: now });
     }
+    for (const a of moved) await this.#announce(a, 'expired');
     return moved;
   }
 
   /**
    * Counts hits against each action's `maxHits` (atomically, so replicas share one count) and says how many of each
-   * batch may be stored. Actions that reach their limit move to `completed`; those this call moved are returned.
+   * batch may be stored. Actions that reach their limit move to `completed` and are announced; those this call moved
+   * are returned.
    */
   async reserveHits(
     counts: ReadonlyMap<string, number>,
@@ -311,6 +342,8 @@ export class ActionService {
         if (Number(r.numUpdatedRows) > 0) completed.push({ ...toRecord(row), state: 'completed', endedAt: now });
       }
     }
+    // Announced without waiting: a slow bus must not hold back the hits being stored.
+    for (const a of completed) void this.#announce(a, 'completed');
     return { accepted, completed };
   }
 

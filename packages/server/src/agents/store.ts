@@ -9,6 +9,8 @@ import {
 } from '@spyglass/protocol';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { newId } from '../auth/secrets.js';
+import type { Bus } from '../bus/bus.js';
+import { LIVE_TOPICS } from '../gateway/topics.js';
 import type { AgentsTable, Database } from '../storage/schema.js';
 import { isUniqueViolation } from '../users/service.js';
 import { inChunks, parseJson } from '../hits/cursor.js';
@@ -57,10 +59,12 @@ function toHealth(json: string | null, at: number | null): AgentHealth | null {
 export class AgentStore {
   readonly #db: Kysely<Database>;
   readonly #staleAfterMs: number;
+  readonly #bus: Bus;
 
-  constructor(db: Kysely<Database>, staleAfterMs: number) {
+  constructor(db: Kysely<Database>, staleAfterMs: number, bus: Bus) {
     this.#db = db;
     this.#staleAfterMs = staleAfterMs;
+    this.#bus = bus;
   }
 
   async register(
@@ -269,9 +273,11 @@ export class AgentStore {
     return found;
   }
 
+  /** Forgets an agent; the replica holding its socket closes it (4005). */
   async delete(id: string, now: number): Promise<Agent> {
     const agent = await this.get(id, now);
     await this.#db.deleteFrom('agents').where('id', '=', id).execute();
+    await this.#bus.publish(LIVE_TOPICS.agents, { type: 'revoked', agentId: agent.id });
     return agent;
   }
 

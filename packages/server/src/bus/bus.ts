@@ -3,13 +3,33 @@
  * source of truth: a lost bus message may delay an update, never lose data. Messages must be JSON-serialisable so the
  * Redis implementation can carry them unchanged.
  */
-export type BusHandler = (message: unknown) => void;
+export type BusHandler<T = unknown> = (message: T) => void;
+
+/**
+ * A typed topic: its name on the wire and, as a type only, the message it carries. Modules define their topics with
+ * `defineTopic` next to the code that publishes them; names are dotted and start with the module's name.
+ */
+export interface Topic<T> {
+  readonly name: string;
+  /** Type marker only; never set. */
+  readonly message?: T;
+}
+
+export function defineTopic<T>(name: string): Topic<T> {
+  if (!/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/.test(name)) throw new Error(`topic name ${name} must be dotted lower-case`);
+  return Object.freeze({ name });
+}
+
+/** A topic, or a raw channel name (transport tests). */
+export type TopicRef<T> = Topic<T> | string;
+
+export const topicName = (topic: TopicRef<unknown>): string => (typeof topic === 'string' ? topic : topic.name);
 
 export interface Bus {
   readonly kind: 'memory' | 'redis';
-  publish(topic: string, message: unknown): Promise<void>;
+  publish<T>(topic: TopicRef<T>, message: T): Promise<void>;
   /** Returns a function that removes the subscription. */
-  subscribe(topic: string, handler: BusHandler): () => void;
+  subscribe<T>(topic: TopicRef<T>, handler: BusHandler<T>): () => void;
   /**
    * Runs `handler` each time the bus (re)connects to the other replicas. Messages published while it was away are
    * gone, so a subscriber that keeps state derived from them reloads it from the database here. Never called by the
@@ -29,7 +49,8 @@ export class MemoryBus implements Bus {
     this.#onHandlerError = onHandlerError;
   }
 
-  publish(topic: string, message: unknown): Promise<void> {
+  publish<T>(ref: TopicRef<T>, message: T): Promise<void> {
+    const topic = topicName(ref);
     const handlers = this.#handlers.get(topic);
     if (handlers === undefined || handlers.size === 0) return Promise.resolve();
     // Serialise like a real bus would, so no subscriber can mutate the publisher's object.
@@ -46,7 +67,9 @@ export class MemoryBus implements Bus {
     return Promise.resolve();
   }
 
-  subscribe(topic: string, handler: BusHandler): () => void {
+  subscribe<T>(ref: TopicRef<T>, typed: BusHandler<T>): () => void {
+    const topic = topicName(ref);
+    const handler = typed as BusHandler;
     let set = this.#handlers.get(topic);
     if (set === undefined) {
       set = new Set();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Bus, BusHandler } from './bus.js';
+import { topicName, type Bus, type BusHandler, type TopicRef } from './bus.js';
 
 export interface RedisBusOptions {
   /** `redis://` or `rediss://` (TLS) URL, with credentials and database if needed. */
@@ -196,7 +196,8 @@ export class RedisBus implements Bus {
     return this.connected;
   }
 
-  publish(topic: string, message: unknown): Promise<void> {
+  publish<T>(ref: TopicRef<T>, message: T): Promise<void> {
+    const topic = topicName(ref);
     const text = JSON.stringify({ o: this.#id, m: message } satisfies Envelope);
     this.#deliver(topic, message);
     if (this.#closed) return Promise.resolve();
@@ -212,7 +213,9 @@ export class RedisBus implements Bus {
     );
   }
 
-  subscribe(topic: string, handler: BusHandler): () => void {
+  subscribe<T>(ref: TopicRef<T>, typed: BusHandler<T>): () => void {
+    const topic = topicName(ref);
+    const handler = typed as BusHandler;
     let set = this.#handlers.get(topic);
     if (set === undefined) {
       set = new Set();

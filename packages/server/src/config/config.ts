@@ -3,8 +3,18 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { HUB_MODULES } from '../modules.js';
+import type { EnvParse } from '../platform/module.js';
 
 const durationMs = z.number().int().positive();
+
+/**
+ * Each module's config section (`live:` …), keyed by its name in the config file. Typed as empty here: each module
+ * reads its own section, typed by its own schema, through its ModuleContext.
+ */
+const moduleSections = Object.fromEntries(
+  HUB_MODULES.flatMap((m) => (m.config === undefined ? [] : [[m.config.key, m.config.schema] as const])),
+) as Record<never, never>;
 
 /** The hub's configuration. `docs/configuration.md` documents every key; a test keeps the two in step. */
 export const configSchema = z
@@ -63,7 +73,10 @@ export const configSchema = z
     shutdownTimeoutMs: durationMs.default(10_000),
     /** Largest accepted HTTP request body. */
     bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+    /** Singleton jobs (run by one replica at a time) hold a lease this long and renew it every third of it. */
+    leaseTtlMs: durationMs.min(1000).default(15_000),
   })
+  .extend(moduleSections)
   .strict();
 
 export type Config = Readonly<z.infer<typeof configSchema>> & {
@@ -77,6 +90,7 @@ type Parser = (raw: string) => unknown;
 const asInt: Parser = (raw) => (/^-?\d+$/.test(raw.trim()) ? Number(raw) : raw);
 const asBool: Parser = (raw) => (/^(true|1|yes|on)$/i.test(raw) ? true : /^(false|0|no|off)$/i.test(raw) ? false : raw);
 const asString: Parser = (raw) => raw;
+const PARSERS: Record<EnvParse, Parser> = { int: (raw) => asInt(raw), bool: (raw) => asBool(raw), string: (raw) => raw };
 const asBoolOrString: Parser = (raw) => {
   const b = asBool(raw);
   if (typeof b === 'boolean') return b;
@@ -104,6 +118,10 @@ export const ENV_VARS: ReadonlyArray<{ env: string; key: string; parse: Parser }
   { env: 'SPYGLASS_LOGIN_MAX_PER_ACCOUNT', key: 'loginRateLimit.maxPerAccount', parse: asInt },
   { env: 'SPYGLASS_SHUTDOWN_TIMEOUT_MS', key: 'shutdownTimeoutMs', parse: asInt },
   { env: 'SPYGLASS_BODY_LIMIT_BYTES', key: 'bodyLimitBytes', parse: asInt },
+  { env: 'SPYGLASS_LEASE_TTL_MS', key: 'leaseTtlMs', parse: asInt },
+  ...HUB_MODULES.flatMap((m) =>
+    (m.config?.env ?? []).map((e) => ({ env: e.env, key: `${m.config!.key}.${e.key}`, parse: PARSERS[e.parse] })),
+  ),
 ];
 
 /** Command-line flags (`--port 4000`), each setting one key. `--config FILE` names the YAML file. */

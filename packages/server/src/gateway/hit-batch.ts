@@ -1,5 +1,5 @@
 import type { LogHit, MetricSample, SnapshotHit, SnapshotSummary } from '@spyglass/protocol';
-import type { ActionRecord, ActionService } from '../actions/service.js';
+import type { ActionService } from '../actions/service.js';
 import type { HitStore } from '../hits/store.js';
 
 /** The hits of one frame, already checked against the actions its agent was given. */
@@ -42,15 +42,13 @@ const MAX_ITEMS_PER_PASS = 50_000;
 export class HitBatcher {
   readonly #actions: ActionService;
   readonly #hits: HitStore;
-  readonly #onCompleted: (action: ActionRecord) => void;
   #queue: Pending[] = [];
   #scheduled = false;
   #running = false;
 
-  constructor(deps: { actions: ActionService; hits: HitStore; onCompleted: (action: ActionRecord) => void }) {
+  constructor(deps: { actions: ActionService; hits: HitStore }) {
     this.#actions = deps.actions;
     this.#hits = deps.hits;
-    this.#onCompleted = deps.onCompleted;
   }
 
   submit(entry: HitBatchEntry): Promise<HitBatchResult> {
@@ -93,11 +91,9 @@ export class HitBatcher {
     const now = Date.now();
     const total = new Map<string, number>();
     for (const { entry } of pass) for (const [id, n] of entry.counts) total.set(id, (total.get(id) ?? 0) + n);
-    const { accepted: left, completed } =
-      total.size === 0
-        ? { accepted: new Map<string, number>(), completed: [] }
-        : await this.#actions.reserveHits(total, now);
-    for (const a of completed) this.#onCompleted(a);
+    // Actions that reach their maxHits here are completed (and announced) by the action service.
+    const { accepted: left } =
+      total.size === 0 ? { accepted: new Map<string, number>() } : await this.#actions.reserveHits(total, now);
 
     const kept = pass.map(({ entry }) => {
       const accepted = new Map<string, number>();

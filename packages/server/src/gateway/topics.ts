@@ -1,14 +1,5 @@
 import type { ActionStatus, LogLevel, SnapshotSummary } from '@spyglass/protocol';
-
-/** Bus topics of live debugging. Every message is plain JSON so the Redis bus carries it unchanged. */
-export const TOPICS = {
-  /** An action was created, deleted, completed or expired: every replica recomputes its agents' sets. */
-  actions: 'live.actions',
-  /** Agent presence: a newer connection took over, or an admin deleted the agent. */
-  agents: 'live.agents',
-  /** Hits and statuses for live streams. */
-  events: 'live.events',
-} as const;
+import { defineTopic } from '../bus/bus.js';
 
 export type ActionEvent = 'created' | 'deleted' | 'completed' | 'expired';
 
@@ -44,3 +35,13 @@ export type LiveEventMessage =
       metrics: { actionId: string; start: number; end: number; count: number; sum: number; min: number; max: number }[];
     })
   | (LiveOrigin & { kind: 'status'; statuses: ActionStatus[] });
+
+/** Bus topics of live debugging. Every message is plain JSON so the Redis bus carries it unchanged. */
+export const LIVE_TOPICS = {
+  /** An action was created, deleted, completed or expired: every replica recomputes its agents' sets. */
+  actions: defineTopic<ActionsChangedMessage>('live.actions'),
+  /** Agent presence: a newer connection took over, or an admin deleted the agent. */
+  agents: defineTopic<AgentControlMessage>('live.agents'),
+  /** Hits and statuses for live streams. */
+  events: defineTopic<LiveEventMessage>('live.events'),
+} as const;

@@ -49,6 +49,10 @@ declare module 'fastify' {
     access?: Access;
     /** Audit action name, e.g. `user.create`. Required on state-changing routes. */
     audit?: string;
+    /** Audit this read too (GET), with its outcome. */
+    auditReads?: boolean;
+    /** The operation the route serves (routes generated from operation contracts). */
+    operation?: string;
   }
   interface FastifyRequest {
     principal: Principal | null;

@@ -2,19 +2,15 @@ import {
   PROTOCOL_VERSION,
   SOURCE_LIMITS,
   SpyglassError,
+  sourceResponseFrameSchema,
   type SourceRequestFrame,
   type SourceResponseFrame,
 } from '@spyglass/protocol';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Bus } from '../bus/bus.js';
+import { defineTopic, type Bus } from '../bus/bus.js';
 import type { AgentGateway } from '../gateway/gateway.js';
-
-/** Bus topics of source browsing: a request for an agent held by another replica, and its answer going back. */
-export const SOURCE_TOPICS = {
-  requests: 'live.sources.requests',
-  responses: 'live.sources.responses',
-} as const;
+import type { FrameRouter } from '../platform/frames.js';
 
 interface BusRequest {
   origin: string;
@@ -27,6 +23,12 @@ interface BusResponse {
   agentId: string;
   frame: SourceResponseFrame;
 }
+
+/** Bus topics of source browsing: a request for an agent held by another replica, and its answer going back. */
+export const SOURCE_TOPICS = {
+  requests: defineTopic<BusRequest>('live.sources.requests'),
+  responses: defineTopic<BusResponse>('live.sources.responses'),
+} as const;
 
 interface Pending {
   agentId: string;
@@ -62,6 +64,7 @@ export class SourceBroker {
   constructor(deps: {
     bus: Bus;
     gateway: AgentGateway;
+    frames: FrameRouter;
     replicaId: string;
     log: Logger;
     options?: Partial<SourceBrokerOptions>;
@@ -72,10 +75,12 @@ export class SourceBroker {
     this.#log = deps.log.child({ component: 'sources' });
     this.timeoutMs = deps.options?.timeoutMs ?? SOURCE_LIMITS.timeoutMs;
     this.#maxPending = deps.options?.maxPending ?? 200;
-    deps.gateway.onSourceResponse = (agentId, frame) => this.#onAgentResponse(agentId, frame);
     this.#unsubscribe = [
-      this.#bus.subscribe(SOURCE_TOPICS.requests, (m) => this.#onBusRequest(m as BusRequest)),
-      this.#bus.subscribe(SOURCE_TOPICS.responses, (m) => this.#onBusResponse(m as BusResponse)),
+      deps.frames.on('source_response', sourceResponseFrameSchema, (frame, conn) =>
+        this.#onAgentResponse(conn.agent.id, frame),
+      ),
+      this.#bus.subscribe(SOURCE_TOPICS.requests, (m) => this.#onBusRequest(m)),
+      this.#bus.subscribe(SOURCE_TOPICS.responses, (m) => this.#onBusResponse(m)),
     ];
   }
 
@@ -108,8 +113,7 @@ export class SourceBroker {
       this.#pending.set(requestId, { agentId, resolve, reject, timer });
     });
     if (!this.#gateway.sendToAgent(agentId, frame)) {
-      const message: BusRequest = { origin: this.#replicaId, agentId, frame };
-      await this.#bus.publish(SOURCE_TOPICS.requests, message);
+      await this.#bus.publish(SOURCE_TOPICS.requests, { origin: this.#replicaId, agentId, frame });
     }
     return answer;
   }
@@ -133,8 +137,7 @@ export class SourceBroker {
       return;
     }
     this.#forwarded.delete(frame.requestId);
-    const message: BusResponse = { origin: f.origin, agentId, frame };
-    void this.#bus.publish(SOURCE_TOPICS.responses, message);
+    void this.#bus.publish(SOURCE_TOPICS.responses, { origin: f.origin, agentId, frame });
   }
 
   #onBusResponse(m: BusResponse): void {

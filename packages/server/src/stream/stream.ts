@@ -1,18 +1,8 @@
-import {
-  CLOSE_CODES,
-  PROTOCOL_VERSION,
-  STREAM_LIMITS,
-  SpyglassError,
-  streamClientMessageSchema,
-  type ServiceSelector,
-  type StreamServerMessage,
-} from '@spyglass/protocol';
+import { CLOSE_CODES, PROTOCOL_VERSION, STREAM_LIMITS, SpyglassError, type StreamServerMessage } from '@spyglass/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import type { Bus } from '../bus/bus.js';
-import type { PoolService } from '../pools/service.js';
-import { TOPICS, type ActionsChangedMessage, type LiveEventMessage } from '../gateway/topics.js';
+import { z } from 'zod';
 
 export interface StreamOptions {
   /** Messages queued per client while its socket is backed up; beyond this the oldest are dropped. */
@@ -23,13 +13,56 @@ export interface StreamOptions {
   heartbeatIntervalMs: number;
 }
 
-const key = (poolId: string, service: string): string => `${poolId}\u0000${service}`;
+/** A stream client as a channel sees it. */
+export interface StreamClientHandle {
+  readonly userId: string;
+  /** Sends now, or queues (dropping the oldest when full) while the socket is backed up. */
+  push(message: object | string): void;
+}
 
-class StreamClient {
-  readonly actionIds = new Set<string>();
-  /** `poolId NUL service` → the selector as the client wrote it. */
-  readonly services = new Map<string, ServiceSelector>();
-  readonly servicePools = new Map<string, number>();
+/**
+ * A kind of live feed clients can follow on `/api/v1/stream` (live debugging's hits and statuses; traces, test runs
+ * and Kubernetes objects as their modules add them). A client subscribes with `{"type":"subscribe","channel":NAME,…}`
+ * and the channel parses the rest of the message as its filter. The hub owns sockets, queues, heartbeats and limits;
+ * a channel owns its filters and what it sends.
+ */
+export interface StreamChannel<F = unknown, S = unknown> {
+  readonly name: string;
+  /** The filter fields of a subscribe/unsubscribe message. */
+  readonly filter: z.ZodType<F>;
+  /** Per-client state, created at the client's first subscription to this channel. */
+  create(): S;
+  /** How many subscriptions the state holds (the hub caps the total per client). */
+  size(state: S): number;
+  /** Adds a filter (may throw a coded error, e.g. NOT_FOUND for an unknown pool); returns how many it adds. */
+  subscribe(state: S, filter: F, client: StreamClientHandle): Promise<void> | void;
+  /** Counts what `subscribe` would add, before it is applied (for the limit). */
+  added(state: S, filter: F): Promise<number> | number;
+  unsubscribe(state: S, filter: F): Promise<void> | void;
+  /** The `subscribed` answer after a change. */
+  describe(state: S): StreamServerMessage | Record<string, unknown>;
+  /**
+   * Starts delivering while at least one client follows this channel (so an idle hub pays nothing); `each` visits the
+   * clients that follow it with their state. Returns the function that stops.
+   */
+  start(each: (visit: (client: StreamClientHandle, state: S) => void) => void): () => void;
+}
+
+/** Default channel of a message that names none (the wire format before channels existed). */
+const DEFAULT_CHANNEL = 'live';
+
+const envelopeSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ping'), v: z.literal(PROTOCOL_VERSION), id: z.string().max(64).optional() }),
+  z.object({
+    type: z.enum(['subscribe', 'unsubscribe']),
+    v: z.literal(PROTOCOL_VERSION),
+    channel: z.string().min(1).max(64).default(DEFAULT_CHANNEL),
+  }),
+]);
+
+class StreamClient implements StreamClientHandle {
+  /** Channel name → this client's state in it. */
+  readonly channels = new Map<string, unknown>();
   readonly queue: string[] = [];
   dropped = 0;
   lastSeenAt = Date.now();
@@ -41,16 +74,7 @@ class StreamClient {
     readonly opt: StreamOptions,
   ) {}
 
-  get subscriptionCount(): number {
-    return this.actionIds.size + this.services.size;
-  }
-
-  follows(actionId: string, poolId: string, service: string): boolean {
-    return this.actionIds.has(actionId) || this.services.has(key(poolId, service));
-  }
-
-  /** Sends now, or queues (dropping the oldest when full) while the socket is backed up. */
-  push(message: StreamServerMessage | string): void {
+  push(message: object | string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     const text = typeof message === 'string' ? message : JSON.stringify(message);
     if (this.queue.length === 0 && this.dropped === 0 && this.ws.bufferedAmount < this.opt.maxBufferedBytes) {
@@ -80,26 +104,40 @@ class StreamClient {
   }
 }
 
+function issuesText(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`)
+    .join('; ');
+}
+
 /**
- * Live streams for the console, CLI and tools: `GET /api/v1/stream`. A client follows actions (by id) or whole
- * services; hits and statuses arrive through the bus from whichever replica holds the agent. Each client has a
- * bounded queue: a slow reader loses the oldest messages and is told how many with a `dropped` message.
+ * Live streams for the console, CLI and tools: `GET /api/v1/stream`. Modules add channels (`addChannel`); a client
+ * follows any of them with filters, and messages arrive through the bus from whichever replica produced them. Each
+ * client has a bounded queue: a slow reader loses the oldest messages and is told how many with a `dropped` message.
  */
 export class StreamHub {
-  readonly #bus: Bus;
-  readonly #pools: PoolService;
   readonly #opt: StreamOptions;
   readonly #log: Logger;
   readonly #clients = new Set<StreamClient>();
-  #unsubscribe: (() => void)[] = [];
+  readonly #channels = new Map<string, StreamChannel>();
+  /** Channel name → its stop function while it delivers. */
+  readonly #running = new Map<string, () => void>();
   #lastPingAt = 0;
   #stopping = false;
 
-  constructor(deps: { bus: Bus; pools: PoolService; log: Logger; options: StreamOptions }) {
-    this.#bus = deps.bus;
-    this.#pools = deps.pools;
+  constructor(deps: { log: Logger; options: StreamOptions }) {
     this.#opt = deps.options;
     this.#log = deps.log.child({ component: 'stream' });
+  }
+
+  addChannel<F, S>(channel: StreamChannel<F, S>): void {
+    if (this.#channels.has(channel.name)) throw new Error(`stream channel ${channel.name} is added twice`);
+    this.#channels.set(channel.name, channel as unknown as StreamChannel);
+  }
+
+  get channelNames(): string[] {
+    return [...this.#channels.keys()];
   }
 
   get clientCount(): number {
@@ -113,18 +151,15 @@ export class StreamHub {
     }
     const client = new StreamClient(ws, request.principal?.user.id ?? '', this.#opt);
     this.#clients.add(client);
-    // Subscribe to the bus only while someone listens, so an idle hub pays nothing for hits it would not send.
-    if (this.#clients.size === 1) {
-      this.#unsubscribe = [
-        this.#bus.subscribe(TOPICS.events, (m) => this.#onEvent(m as LiveEventMessage)),
-        this.#bus.subscribe(TOPICS.actions, (m) => this.#onAction(m as ActionsChangedMessage)),
-      ];
-    }
     ws.on('message', (data, isBinary) => {
       client.lastSeenAt = Date.now();
       client.chain = client.chain
         .then(() => this.#message(client, data, isBinary))
         .catch((err: unknown) => {
+          if (err instanceof SpyglassError && err.status < 500) {
+            client.push({ type: 'error', v: PROTOCOL_VERSION, code: err.code, message: err.message });
+            return;
+          }
           this.#log.error({ err }, 'stream message failed');
           client.push({
             type: 'error',
@@ -139,10 +174,7 @@ export class StreamHub {
     });
     ws.on('close', () => {
       this.#clients.delete(client);
-      if (this.#clients.size === 0) {
-        for (const u of this.#unsubscribe) u();
-        this.#unsubscribe = [];
-      }
+      for (const name of client.channels.keys()) this.#stopIfIdle(name);
     });
   }
 
@@ -159,112 +191,58 @@ export class StreamHub {
     } catch (err) {
       return error('INVALID_INPUT', `invalid JSON: ${(err as Error).message}`);
     }
-    const parsed = streamClientMessageSchema.safeParse(value);
-    if (!parsed.success) {
-      const msg = parsed.error.issues
-        .slice(0, 5)
-        .map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`)
-        .join('; ');
-      return error('INVALID_INPUT', msg);
-    }
-    const m = parsed.data;
+    const envelope = envelopeSchema.safeParse(value);
+    if (!envelope.success) return error('INVALID_INPUT', issuesText(envelope.error));
+    const m = envelope.data;
     if (m.type === 'ping')
       return client.push({ type: 'pong', v: PROTOCOL_VERSION, ...(m.id === undefined ? {} : { id: m.id }) });
-    const services: { key: string; poolId: string; selector: ServiceSelector }[] = [];
-    for (const selector of m.services) {
-      try {
-        const pool = await this.#pools.get(selector.pool);
-        services.push({ key: key(pool.id, selector.service), poolId: pool.id, selector });
-      } catch (err) {
-        if (err instanceof SpyglassError && err.code === 'NOT_FOUND')
-          return error('NOT_FOUND', `pool ${selector.pool} not found`);
-        throw err;
-      }
+    const channel = this.#channels.get(m.channel);
+    if (channel === undefined) {
+      return error(
+        'INVALID_INPUT',
+        `channel: unknown stream channel ${JSON.stringify(m.channel)}; this hub has ${this.channelNames.join(', ')}`,
+      );
     }
+    const filter = channel.filter.safeParse(value);
+    if (!filter.success) return error('INVALID_INPUT', issuesText(filter.error));
+    let state = client.channels.get(channel.name);
     if (m.type === 'subscribe') {
-      const added =
-        new Set([...m.actionIds.filter((id) => !client.actionIds.has(id))]).size +
-        services.filter((s) => !client.services.has(s.key)).length;
-      if (client.subscriptionCount + added > STREAM_LIMITS.maxSubscriptions) {
-        return error(
-          'INVALID_INPUT',
-          `a stream follows at most ${STREAM_LIMITS.maxSubscriptions} actions and services`,
-        );
+      state ??= channel.create();
+      const total = [...client.channels].reduce(
+        (n, [name, s]) => n + (this.#channels.get(name)?.size(s) ?? 0),
+        0,
+      );
+      const added = await channel.added(state, filter.data);
+      if (total + added > STREAM_LIMITS.maxSubscriptions) {
+        return error('INVALID_INPUT', `a stream follows at most ${STREAM_LIMITS.maxSubscriptions} actions and services`);
       }
-      for (const id of m.actionIds) client.actionIds.add(id);
-      for (const s of services) {
-        if (client.services.has(s.key)) continue;
-        client.services.set(s.key, s.selector);
-        client.servicePools.set(s.poolId, (client.servicePools.get(s.poolId) ?? 0) + 1);
-      }
-    } else {
-      for (const id of m.actionIds) client.actionIds.delete(id);
-      for (const s of services) {
-        if (!client.services.delete(s.key)) continue;
-        const n = (client.servicePools.get(s.poolId) ?? 1) - 1;
-        if (n <= 0) client.servicePools.delete(s.poolId);
-        else client.servicePools.set(s.poolId, n);
-      }
+      await channel.subscribe(state, filter.data, client);
+      if (!client.channels.has(channel.name)) client.channels.set(channel.name, state);
+      this.#startIfNeeded(channel);
+    } else if (state !== undefined) {
+      await channel.unsubscribe(state, filter.data);
     }
-    client.push({
-      type: 'subscribed',
-      v: PROTOCOL_VERSION,
-      actionIds: [...client.actionIds],
-      services: [...client.services.values()],
+    client.push(channel.describe(state ?? channel.create()));
+  }
+
+  #startIfNeeded(channel: StreamChannel): void {
+    if (this.#running.has(channel.name) || this.#stopping) return;
+    const stop = channel.start((visit) => {
+      for (const client of this.#clients) {
+        const state = client.channels.get(channel.name);
+        if (state !== undefined) visit(client, state);
+      }
     });
+    this.#running.set(channel.name, stop);
   }
 
-  #onEvent(e: LiveEventMessage): void {
-    const v = PROTOCOL_VERSION;
-    for (const client of this.#clients) {
-      const follows = (actionId: string): boolean => client.follows(actionId, e.poolId, e.service);
-      if (e.kind === 'status') {
-        for (const s of e.statuses) {
-          if (!follows(s.actionId)) continue;
-          client.push({
-            type: 'status',
-            v,
-            actionId: s.actionId,
-            agentId: e.agentId,
-            status: {
-              state: s.state,
-              method: s.method ?? null,
-              reason: s.reason ?? null,
-              location: s.location ?? null,
-              at: s.at,
-            },
-          });
-        }
-        continue;
-      }
-      for (const l of e.logs) {
-        if (!follows(l.actionId)) continue;
-        const { actionId, ...log } = l;
-        client.push({ type: 'log', v, actionId, agentId: e.agentId, log });
-      }
-      for (const s of e.snapshots) {
-        if (follows(s.actionId))
-          client.push({ type: 'snapshot', v, actionId: s.actionId, agentId: e.agentId, snapshot: s });
-      }
-      for (const m of e.metrics) {
-        if (!follows(m.actionId)) continue;
-        const { actionId, ...sample } = m;
-        client.push({ type: 'metric', v, actionId, agentId: e.agentId, sample });
-      }
-    }
+  #stopIfIdle(name: string): void {
+    for (const c of this.#clients) if (c.channels.has(name)) return;
+    this.#running.get(name)?.();
+    this.#running.delete(name);
   }
 
-  #onAction(m: ActionsChangedMessage): void {
-    for (const client of this.#clients) {
-      const byService =
-        client.servicePools.has(m.poolId) && (m.service === null || client.services.has(key(m.poolId, m.service)));
-      if (client.actionIds.has(m.actionId) || byService) {
-        client.push({ type: 'action', v: PROTOCOL_VERSION, actionId: m.actionId, event: m.event });
-      }
-    }
-  }
-
-  /** Pings every client; closes those silent for two intervals. Called by the live timer. */
+  /** Pings every client; closes those silent for two intervals. Called by the stream heartbeat job. */
   tick(now: number): void {
     const interval = this.#opt.heartbeatIntervalMs;
     if (now - this.#lastPingAt < interval) return;
@@ -278,7 +256,7 @@ export class StreamHub {
   stop(): void {
     this.#stopping = true;
     for (const client of this.#clients) client.ws.close(CLOSE_CODES.GOING_AWAY, 'the hub is shutting down; reconnect');
-    for (const u of this.#unsubscribe) u();
-    this.#unsubscribe = [];
+    for (const stop of this.#running.values()) stop();
+    this.#running.clear();
   }
 }

@@ -1,0 +1,80 @@
+import { coreOperations as ops } from '@spyglass/protocol';
+import { defineModule } from '../platform/module.js';
+
+/** The hub's core operations: users, API tokens, agent pools and the audit log. */
+export const coreModule = defineModule({
+  name: 'core',
+  register(ctx) {
+    const { users, auth, pools } = ctx.app.services;
+    const audit = ctx.hub.audit;
+    const me = (c: { principal: { user: { id: string; role: string } } | null }) => {
+      // Every core operation but none is public: the operation layer has checked the principal already.
+      return c.principal!.user;
+    };
+
+    ctx.operation(ops.listUsers, ({ query }) => users.list(query.limit, query.cursor));
+    ctx.operation(ops.createUser, async ({ body }, c) => {
+      const user = await users.create(body);
+      Object.assign(c.audit, { targetType: 'user', targetId: user.id, details: { email: user.email, role: user.role } });
+      return user;
+    });
+    ctx.operation(ops.getUser, ({ params }) => users.get(params.id));
+    ctx.operation(ops.updateUser, async ({ params, body }, c) => {
+      c.audit.targetType = 'user';
+      c.audit.targetId = params.id;
+      const { password, ...rest } = body;
+      c.audit.details = { ...rest, ...(password === undefined ? {} : { passwordChanged: true }) };
+      return users.update(me(c).id, params.id, body);
+    });
+    ctx.operation(ops.deleteUser, async ({ params }, c) => {
+      c.audit.targetType = 'user';
+      c.audit.targetId = params.id;
+      await users.delete(me(c).id, params.id);
+      return null;
+    });
+
+    ctx.operation(ops.listTokens, ({ query }, c) => {
+      const user = me(c);
+      const all = query.all === 'true' && user.role === 'admin';
+      return auth.listTokens(all ? undefined : user.id, query.limit, query.cursor);
+    });
+    ctx.operation(ops.createToken, async ({ body }, c) => {
+      const created = await auth.createToken(me(c).id, body);
+      Object.assign(c.audit, {
+        targetType: 'token',
+        targetId: created.id,
+        details: { name: created.name, prefix: created.prefix },
+      });
+      return created;
+    });
+    ctx.operation(ops.deleteToken, async ({ params }, c) => {
+      c.audit.targetType = 'token';
+      c.audit.targetId = params.id;
+      await auth.deleteToken(c.principal!.user, params.id);
+      return null;
+    });
+
+    ctx.operation(ops.listPools, ({ query }) => pools.list(query.limit, query.cursor));
+    ctx.operation(ops.createPool, async ({ body }, c) => {
+      const pool = await pools.create(body.name);
+      Object.assign(c.audit, { targetType: 'pool', targetId: pool.id, details: { name: pool.name } });
+      return pool;
+    });
+    ctx.operation(ops.getPool, ({ params }) => pools.get(params.pool));
+    ctx.operation(ops.rotatePoolKey, async ({ params }, c) => {
+      c.audit.targetType = 'pool';
+      const pool = await pools.rotateKey(params.pool);
+      c.audit.targetId = pool.id;
+      return pool;
+    });
+    ctx.operation(ops.deletePool, async ({ params }, c) => {
+      c.audit.targetType = 'pool';
+      const pool = await pools.delete(params.pool);
+      c.audit.targetId = pool.id;
+      c.audit.details = { name: pool.name };
+      return null;
+    });
+
+    ctx.operation(ops.listAudit, ({ query }) => audit.list(query));
+  },
+});

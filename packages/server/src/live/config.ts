@@ -1,0 +1,45 @@
+import { HIT_RETENTION } from '@spyglass/protocol';
+import { z } from 'zod';
+import type { ConfigSection } from '../platform/module.js';
+
+const ms = z.number().int().positive();
+const count = z.number().int().min(1).max(1_000_000);
+
+/** The `live:` section of the hub configuration (live debugging). docs/configuration.md lists every key. */
+export const liveConfigSchema = z
+  .object({
+    retention: z
+      .object({
+        /** Newest log lines kept per action. */
+        logsPerAction: count.default(HIT_RETENTION.logsPerAction),
+        /** Newest snapshots kept per action. */
+        snapshotsPerAction: count.default(HIT_RETENTION.snapshotsPerAction),
+        /** Metric buckets older than this are removed. */
+        metricRetentionMs: ms.default(HIT_RETENTION.metricRetentionMs),
+        /** Completed and expired actions (with their hits) are removed this long after they ended. */
+        endedActionRetentionMs: ms.default(HIT_RETENTION.endedActionRetentionMs),
+      })
+      .strict()
+      .prefault({}),
+    /** Agents are pinged every half interval; one silent for 1.5 intervals is disconnected. */
+    heartbeatIntervalMs: ms.min(1000).default(15_000),
+    /** A new agent connection must send `hello` within this time. */
+    helloTimeoutMs: ms.min(100).default(10_000),
+  })
+  .strict()
+  .prefault({});
+
+export type LiveConfig = z.output<typeof liveConfigSchema>;
+
+export const liveConfigSection: ConfigSection<typeof liveConfigSchema> = {
+  key: 'live',
+  schema: liveConfigSchema,
+  env: [
+    { env: 'SPYGLASS_LIVE_LOGS_PER_ACTION', key: 'retention.logsPerAction', parse: 'int' },
+    { env: 'SPYGLASS_LIVE_SNAPSHOTS_PER_ACTION', key: 'retention.snapshotsPerAction', parse: 'int' },
+    { env: 'SPYGLASS_LIVE_METRIC_RETENTION_MS', key: 'retention.metricRetentionMs', parse: 'int' },
+    { env: 'SPYGLASS_LIVE_ENDED_ACTION_RETENTION_MS', key: 'retention.endedActionRetentionMs', parse: 'int' },
+    { env: 'SPYGLASS_LIVE_HEARTBEAT_INTERVAL_MS', key: 'heartbeatIntervalMs', parse: 'int' },
+    { env: 'SPYGLASS_LIVE_HELLO_TIMEOUT_MS', key: 'helloTimeoutMs', parse: 'int' },
+  ],
+};

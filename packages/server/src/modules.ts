@@ -1,0 +1,9 @@
+import { coreModule } from './core/module.js';
+import { liveDebuggingModule } from './live/module.js';
+import type { HubModule } from './platform/module.js';
+
+/**
+ * The hub's feature modules, in registration order. A new subsystem (traces, trace-based tests, Kubernetes tracing,
+ * the assistant) is one folder with a `module.ts` and one line here; its config section joins the hub's config schema.
+ */
+export const HUB_MODULES: readonly HubModule[] = [coreModule, liveDebuggingModule];
