@@ -210,6 +210,15 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   return app;
 }
 
+/** A module's config section, validated by its schema (a module outside the hub's list gets its defaults). */
+function sectionOf(config: Config, module: HubModule): unknown {
+  if (module.config === undefined) return undefined;
+  const raw = (config as unknown as Record<string, unknown>)[module.config.key];
+  const parsed = module.config.schema.safeParse(raw);
+  if (!parsed.success) throw new Error(`config section ${module.config.key} of module ${module.name}: ${parsed.error.message}`);
+  return parsed.data;
+}
+
 /**
  * Builds the platform (operations, agent frame router, live stream, scheduler with leases) and registers every module
  * into it: each module binds its operations, frame handlers, stream channels and jobs. Then the REST routes of every
@@ -250,7 +259,7 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
     const ctx: ModuleContext = {
       app,
       hub,
-      config: module.config === undefined ? undefined : (hub.config as unknown as Record<string, unknown>)[module.config.key],
+      config: sectionOf(hub.config, module),
       options: options[module.name],
       replicaId,
       log: hub.log.child({ module: module.name }),
