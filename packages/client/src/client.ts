@@ -1,5 +1,11 @@
 import {
   ERROR_CODES,
+  coreOperations as core,
+  liveOperations as live,
+  operationPath,
+  type OperationCallInput,
+  type OperationContract,
+  type OperationOutput,
   type Action,
   type ActionQuery,
   type Agent,
@@ -59,7 +65,6 @@ type QueryValue = string | number | boolean | undefined | null | readonly (strin
 
 const isBrowser = typeof (globalThis as { document?: unknown }).document !== 'undefined';
 
-const enc = encodeURIComponent;
 
 function query(params: Record<string, QueryValue> | undefined): string {
   if (params === undefined) return '';
@@ -177,6 +182,18 @@ export class SpyglassClient {
     });
   }
 
+  /**
+   * Calls an operation by its contract (`coreOperations`, `liveOperations`, or a module's own): the path, method,
+   * query and body come from the contract, so the client and the hub cannot disagree about them.
+   */
+  call<C extends OperationContract>(contract: C, input: Partial<OperationCallInput<C>> = {}): Promise<OperationOutput<C>> {
+    const path = operationPath(contract, input.params);
+    return this.request<OperationOutput<C>>(contract.method, path, {
+      ...(input.query === undefined ? {} : { query: { ...(input.query as Record<string, QueryValue>) } }),
+      ...(input.body === undefined ? {} : { body: input.body }),
+    });
+  }
+
   /** Iterates every item of a paginated endpoint, following `nextCursor`. */
   async *paginate<T>(fetchPage: (cursor: string | undefined) => Promise<Page<T>>): AsyncGenerator<T> {
     let cursor: string | undefined;
@@ -221,77 +238,78 @@ export class SpyglassClient {
   // ---- users (admin) --------------------------------------------------------------------------------------------------
 
   readonly users = {
-    list: (params?: PageParams) => this.request<Page<User>>('GET', '/api/v1/users', { query: { ...params } }),
-    create: (body: CreateUserBody) => this.request<User>('POST', '/api/v1/users', { body }),
-    get: (id: string) => this.request<User>('GET', `/api/v1/users/${enc(id)}`),
-    update: (id: string, body: UpdateUserBody) => this.request<User>('PATCH', `/api/v1/users/${enc(id)}`, { body }),
-    delete: (id: string) => this.request<void>('DELETE', `/api/v1/users/${enc(id)}`),
+    list: (params?: PageParams): Promise<Page<User>> => this.call(core.listUsers, { query: { ...params } }),
+    create: (body: CreateUserBody): Promise<User> => this.call(core.createUser, { body }),
+    get: (id: string): Promise<User> => this.call(core.getUser, { params: { id } }),
+    update: (id: string, body: UpdateUserBody): Promise<User> => this.call(core.updateUser, { params: { id }, body }),
+    delete: (id: string): Promise<void> => this.call(core.deleteUser, { params: { id } }).then(() => undefined),
   };
 
   // ---- API tokens -----------------------------------------------------------------------------------------------------
 
   readonly tokens = {
     /** The caller's tokens; `all: true` (admins) lists everyone's. */
-    list: (params?: PageParams & { all?: boolean }) =>
-      this.request<Page<ApiToken>>('GET', '/api/v1/tokens', { query: { ...params } }),
+    list: ({ all, ...params }: PageParams & { all?: boolean } = {}): Promise<Page<ApiToken>> =>
+      this.call(core.listTokens, { query: { ...params, ...(all === undefined ? {} : { all: all ? 'true' : 'false' }) } }),
     /** The secret is in this response only. */
-    create: (body: CreateTokenBody) => this.request<CreatedToken>('POST', '/api/v1/tokens', { body }),
-    delete: (id: string) => this.request<void>('DELETE', `/api/v1/tokens/${enc(id)}`),
+    create: (body: CreateTokenBody): Promise<CreatedToken> => this.call(core.createToken, { body }),
+    delete: (id: string): Promise<void> => this.call(core.deleteToken, { params: { id } }).then(() => undefined),
   };
 
   // ---- pools (admin) --------------------------------------------------------------------------------------------------
 
   readonly pools = {
-    list: (params?: PageParams) => this.request<Page<Pool>>('GET', '/api/v1/pools', { query: { ...params } }),
+    list: (params?: PageParams): Promise<Page<Pool>> => this.call(core.listPools, { query: { ...params } }),
     /** The registration key is in this response only. */
-    create: (body: CreatePoolBody) => this.request<PoolWithKey>('POST', '/api/v1/pools', { body }),
-    get: (idOrName: string) => this.request<Pool>('GET', `/api/v1/pools/${enc(idOrName)}`),
-    rotateKey: (idOrName: string) => this.request<PoolWithKey>('POST', `/api/v1/pools/${enc(idOrName)}/rotate-key`),
-    delete: (idOrName: string) => this.request<void>('DELETE', `/api/v1/pools/${enc(idOrName)}`),
+    create: (body: CreatePoolBody): Promise<PoolWithKey> => this.call(core.createPool, { body }),
+    get: (idOrName: string): Promise<Pool> => this.call(core.getPool, { params: { pool: idOrName } }),
+    rotateKey: (idOrName: string): Promise<PoolWithKey> =>
+      this.call(core.rotatePoolKey, { params: { pool: idOrName } }),
+    delete: (idOrName: string): Promise<void> =>
+      this.call(core.deletePool, { params: { pool: idOrName } }).then(() => undefined),
   };
 
   // ---- audit (admin) --------------------------------------------------------------------------------------------------
 
   readonly audit = {
-    list: (params?: Partial<AuditQuery>) =>
-      this.request<Page<AuditEvent>>('GET', '/api/v1/audit', { query: { ...params } }),
+    list: (params?: Partial<AuditQuery>): Promise<Page<AuditEvent>> => this.call(core.listAudit, { query: { ...params } }),
   };
 
   // ---- agents ---------------------------------------------------------------------------------------------------------
 
   readonly agents = {
     /** `tag` takes `key=value` strings; several must all match. */
-    list: (params?: Partial<AgentQuery>) =>
-      this.request<Page<Agent>>('GET', '/api/v1/agents', { query: { ...params } }),
-    get: (id: string) => this.request<Agent>('GET', `/api/v1/agents/${enc(id)}`),
+    list: (params?: Partial<AgentQuery>): Promise<Page<Agent>> => this.call(live.listAgents, { query: { ...params } }),
+    get: (id: string): Promise<Agent> => this.call(live.getAgent, { params: { id } }),
     /** Admins: forget an agent (a connected one is disconnected). */
-    delete: (id: string) => this.request<void>('DELETE', `/api/v1/agents/${enc(id)}`),
+    delete: (id: string): Promise<void> => this.call(live.deleteAgent, { params: { id } }).then(() => undefined),
     /** Source files a connected agent has loaded (originals through source maps, and compiled scripts). */
-    sources: (id: string) => this.request<AgentSources>('GET', `/api/v1/agents/${enc(id)}/sources`),
+    sources: (id: string): Promise<AgentSources> => this.call(live.listSources, { params: { id } }),
     /** One file's text as the agent read it (size-limited, blocklist and redaction applied; audited). */
-    sourceContent: (id: string, path: string) =>
-      this.request<SourceContent>('GET', `/api/v1/agents/${enc(id)}/sources/content`, { query: { path } }),
+    sourceContent: (id: string, path: string): Promise<SourceContent> =>
+      this.call(live.readSource, { params: { id }, query: { path } }),
   };
 
   // ---- actions and their hits -----------------------------------------------------------------------------------------
 
   readonly actions = {
-    create: (body: CreateActionInput) => this.request<Action>('POST', '/api/v1/actions', { body }),
-    list: (params?: Partial<ActionQuery>) =>
-      this.request<Page<Action>>('GET', '/api/v1/actions', { query: { ...params } }),
-    get: (id: string) => this.request<Action>('GET', `/api/v1/actions/${enc(id)}`),
-    delete: (id: string) => this.request<void>('DELETE', `/api/v1/actions/${enc(id)}`),
+    create: (body: CreateActionInput): Promise<Action> => this.call(live.createAction, { body }),
+    list: (params?: Partial<ActionQuery>): Promise<Page<Action>> => this.call(live.listActions, { query: { ...params } }),
+    get: (id: string): Promise<Action> => this.call(live.getAction, { params: { id } }),
+    delete: (id: string): Promise<void> => this.call(live.deleteAction, { params: { id } }).then(() => undefined),
     /** Per-agent status (state, method, reason, hits). */
-    agents: (id: string, params?: PageParams) =>
-      this.request<Page<AgentActionStatus>>('GET', `/api/v1/actions/${enc(id)}/agents`, { query: { ...params } }),
-    logs: (id: string, params?: Partial<HitQuery>) =>
-      this.request<Page<StoredLog>>('GET', `/api/v1/actions/${enc(id)}/logs`, { query: { ...params } }),
-    snapshots: (id: string, params?: Partial<HitQuery>) =>
-      this.request<Page<SnapshotSummary>>('GET', `/api/v1/actions/${enc(id)}/snapshots`, { query: { ...params } }),
-    snapshot: (id: string, hitId: string) =>
-      this.request<StoredSnapshot>('GET', `/api/v1/actions/${enc(id)}/snapshots/${enc(hitId)}`),
-    metrics: (id: string, params?: Partial<MetricQuery>) =>
-      this.request<Page<MetricPoint>>('GET', `/api/v1/actions/${enc(id)}/metrics`, { query: { ...params } }),
+    agents: (id: string, params?: PageParams): Promise<Page<AgentActionStatus>> =>
+      this.call(live.listActionAgents, { params: { id }, query: { ...params } }),
+    logs: (id: string, params?: Partial<HitQuery>): Promise<Page<StoredLog>> =>
+      this.call(live.listLogs, { params: { id }, query: { ...params } }),
+    snapshots: (id: string, params?: Partial<HitQuery>): Promise<Page<SnapshotSummary>> =>
+      this.call(live.listSnapshots, { params: { id }, query: { ...params } }),
+    snapshot: (id: string, hitId: string): Promise<StoredSnapshot> =>
+      this.call(live.getSnapshot, { params: { id, hitId } }),
+    metrics: (id: string, params?: Partial<MetricQuery>): Promise<Page<MetricPoint>> =>
+      this.call(live.listMetrics, { params: { id }, query: { ...params } }),
+    /** Every metric action in the Prometheus text format (this replica's view). */
+    prometheus: (): Promise<string> => this.call(live.prometheusMetrics),
   };
 
   // ---- live stream ----------------------------------------------------------------------------------------------------

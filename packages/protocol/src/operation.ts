@@ -97,9 +97,9 @@ export function defineOperation<const S extends OperationInputSchemas, O extends
 export function operationPath(contract: OperationContract, params: Record<string, unknown> | undefined): string {
   return contract.path.replace(PATH_PARAM, (_m, name: string) => {
     const value = params?.[name];
-    if (value === undefined || value === null || value === '')
+    if ((typeof value !== 'string' && typeof value !== 'number') || value === '')
       throw new Error(`operation ${contract.name}: missing path parameter ${name}`);
-    return encodeURIComponent(String(value as string | number));
+    return encodeURIComponent(String(value));
   });
 }
 

@@ -61,7 +61,7 @@ export class FrameRouter {
   on<T>(type: string, parse: FrameParser<T>, handler: FrameHandler<T>, options: { label?: string } = {}): () => void {
     if (this.#reserved.has(type)) throw new Error(`frame type ${type} is handled by the gateway itself`);
     const reg: Registration = {
-      parse: parse as FrameParser<unknown>,
+      parse: parse,
       handler: handler as FrameHandler<unknown>,
       label: options.label ?? type,
     };

@@ -124,7 +124,7 @@ describe('operations invoked outside HTTP', () => {
     await agent.close();
   });
 
-  it('list every bound operation with the module that bound it; REST serves each one', async () => {
+  it('list every bound operation with the module that bound it; REST serves each one', () => {
     const bound = hub.app.platform.operations.list();
     const names = bound.map((b) => b.contract.name);
     for (const c of Object.values(liveOperations)) expect(names).toContain(c.name);

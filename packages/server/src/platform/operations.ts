@@ -72,7 +72,7 @@ export class OperationRegistry {
   bind<C extends OperationContract>(module: string, contract: C, handler: OperationHandler<C>): void {
     if (this.#mounted) throw new Error(`operation ${contract.name} bound after the REST routes were mounted`);
     if (this.#ops.has(contract.name)) throw new Error(`operation ${contract.name} is bound twice`);
-    this.#ops.set(contract.name, { contract, handler: handler as unknown as OperationHandler<OperationContract>, module });
+    this.#ops.set(contract.name, { contract, handler: handler, module });
   }
 
   get(name: string): BoundOperation | undefined {

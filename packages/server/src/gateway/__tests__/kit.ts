@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { buildApp, type BuildDeps } from '../../app.js';
 import { loadConfig } from '../../config/config.js';
-import type { LiveDebuggingOptions } from '../live-debugging.js';
+import type { LiveDebuggingOptions } from '../../live/module.js';
 
 export const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' };
 
