@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestHub, type TestHub } from '../../test/support.js';
 import { installErrorHandling } from '../http/errors.js';
-import { assetPath, consoleRoutes } from './routes.js';
+import { assetPath, consoleRoutes, isReserved, RESERVED_PREFIXES } from './routes.js';
 
 const html = { accept: 'text/html,application/xhtml+xml' };
 
@@ -71,6 +71,80 @@ describe('console static files', () => {
     }
   });
 
+  it('answers reserved mount points with the JSON 404, whatever the method or Accept header', async () => {
+    for (const req of [
+      {
+        method: 'POST' as const,
+        url: '/v1/traces',
+        headers: { ...html, 'content-type': 'application/json' },
+        payload: '{}',
+      },
+      { method: 'GET' as const, url: '/v1/traces', headers: html },
+      { method: 'GET' as const, url: '/v1', headers: html },
+      { method: 'GET' as const, url: '/mcp', headers: html },
+      { method: 'POST' as const, url: '/mcp', headers: { ...html, 'content-type': 'application/json' }, payload: '{}' },
+      { method: 'GET' as const, url: '/mcp/sse?x=1', headers: html },
+      { method: 'GET' as const, url: '/api/v1/nope', headers: html },
+      { method: 'HEAD' as const, url: '/api/v1/nope', headers: html },
+      { method: 'GET' as const, url: '/.well-known/x', headers: html },
+      { method: 'GET' as const, url: '/%2ewell-known/x', headers: html },
+      { method: 'GET' as const, url: '/healthz', headers: html },
+      { method: 'GET' as const, url: '/readyz/', headers: html },
+      { method: 'GET' as const, url: '/metrics', headers: html },
+      { method: 'GET' as const, url: '/%761/traces', headers: html },
+    ]) {
+      const res = await built.inject(req);
+      const what = `${req.method} ${req.url}`;
+      expect(res.statusCode, what).toBe(404);
+      expect(res.headers['content-type'], what).toMatch(/application\/json/);
+      if (req.method === 'HEAD') continue;
+      const body = JSON.parse(res.body) as { error: { code: string; message: string; requestId: string } };
+      expect(body.error.code, what).toBe('NOT_FOUND');
+      expect(body.error.message, what).toContain(`no route ${req.method} ${req.url.split('?')[0] ?? ''}`);
+      expect(body.error.requestId, what).toBeTruthy();
+    }
+  });
+
+  it('answers a missing file with the JSON 404 even to a browser', async () => {
+    for (const url of ['/robots.txt', '/assets/missing.js', '/agents/logo.png', '/app.js.map']) {
+      const res = await built.inject({ url, headers: html });
+      expect(res.statusCode, url).toBe(404);
+      expect(JSON.parse(res.body).error.code, url).toBe('NOT_FOUND');
+    }
+  });
+
+  it('still answers console routes next to reserved names with index.html, to GET and HEAD', async () => {
+    for (const url of [
+      '/agents/123',
+      '/actions/6f1c2e9a-0000-4000-8000-000000000000',
+      '/live',
+      '/mcpx',
+      '/v10',
+      '/apis',
+    ]) {
+      const res = await built.inject({ url, headers: html });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['content-type'], url).toMatch(/text\/html/);
+      expect(res.body, url).toContain('<div id="root">');
+    }
+    const head = await built.inject({ method: 'HEAD', url: '/agents/123', headers: html });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-type']).toMatch(/text\/html/);
+    expect((await built.inject({ method: 'POST', url: '/agents/123', headers: html })).statusCode).toBe(404);
+  });
+
+  it('reserves each prefix with everything below it, and nothing beside it', () => {
+    for (const prefix of RESERVED_PREFIXES) {
+      expect(prefix, prefix).toMatch(/^\/[^/]+$/);
+      expect(isReserved(prefix), prefix).toBe(true);
+      expect(isReserved(`${prefix}/`), prefix).toBe(true);
+      expect(isReserved(`${prefix}/a/b`), prefix).toBe(true);
+      expect(isReserved(`${prefix}x`), prefix).toBe(false);
+    }
+    expect(isReserved('/')).toBe(false);
+    expect(isReserved('/agents/api')).toBe(false);
+  });
+
   it('never serves files outside the console folder', async () => {
     for (const url of ['/../package.json', '/%2e%2e/%2e%2e/etc/passwd', '/assets/..%2f..%2fetc%2fpasswd', '/.env']) {
       const res = await built.inject({ url, headers: {} });
@@ -105,5 +179,23 @@ describe('console in the hub', () => {
     const api = await hub.app.inject({ url: '/api/v1/users', headers: html });
     expect(api.statusCode).toBe(401);
     expect((await hub.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+  });
+
+  it('answers wrong protocol paths with the JSON 404 and console routes with HTML', async () => {
+    for (const req of [
+      { method: 'POST' as const, url: '/v1/traces', headers: { 'content-type': 'application/json' }, payload: '{}' },
+      { method: 'GET' as const, url: '/v1/traces', headers: html },
+      { method: 'GET' as const, url: '/mcp', headers: html },
+      { method: 'GET' as const, url: '/api/v1/nope', headers: html },
+      { method: 'GET' as const, url: '/.well-known/x', headers: html },
+    ]) {
+      const res = await hub.app.inject(req);
+      const what = `${req.method} ${req.url}`;
+      expect(res.statusCode, what).toBe(404);
+      expect(res.json<{ error: { code: string } }>().error.code, what).toBe('NOT_FOUND');
+    }
+    const page = await hub.app.inject({ url: '/agents/123', headers: html });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
   });
 });

@@ -44,6 +44,29 @@ export function assetPath(url: string): string | null {
 const wantsHtml = (request: FastifyRequest): boolean => (request.headers.accept ?? '').includes('text/html');
 
 /**
+ * Mount points that are never the console's: a request under one that no route answers gets the JSON 404, never
+ * `index.html`. A module that mounts routes outside `/api/` adds its prefix here. Each matches the path itself and
+ * everything below it (`/mcp` and `/mcp/…`, not `/mcpx`).
+ */
+export const RESERVED_PREFIXES: readonly string[] = Object.freeze([
+  '/api', // REST API, agent and live-stream WebSockets, API docs
+  '/v1', // OTLP/HTTP (`/v1/traces`, `/v1/metrics`, `/v1/logs`)
+  '/mcp', // MCP server
+  '/.well-known',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+]);
+
+/** True when `pathname` (decoded, starting with `/`) is a reserved mount point or lies under one. */
+export function isReserved(pathname: string): boolean {
+  return RESERVED_PREFIXES.some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));
+}
+
+/** True when the last segment of `rel` has a file extension (`app.js`, `robots.txt`): a file, not a console route. */
+const hasExtension = (rel: string): boolean => path.posix.extname(rel) !== '';
+
+/**
  * Headers on every console response: scripts only from the hub itself, API and live stream to the same origin, never
  * inside a frame of another site.
  */
@@ -64,9 +87,10 @@ export const CONSOLE_HEADERS: Record<string, string> = {
 };
 
 /**
- * The web console at `/`: static files from the built console, and `index.html` for every other browser navigation
- * (client-side routes such as `/agents/…`). API paths and non-HTML requests for unknown paths keep the JSON 404.
- * Without a built console, `/` answers a short page telling how to build it.
+ * The web console at `/`: static files from the built console, and `index.html` for a browser navigating (GET or
+ * HEAD, `Accept: text/html`) to a client-side route such as `/agents/…`. Reserved mount points
+ * (`RESERVED_PREFIXES`), missing files (a path with an extension) and non-HTML requests keep the JSON 404.
+ * Without a built console, console routes answer a short page telling how to build it.
  */
 export async function consoleRoutes(app: FastifyInstance, dir: string = DEFAULT_CONSOLE_DIR): Promise<void> {
   const root = path.resolve(dir);
@@ -78,14 +102,16 @@ export async function consoleRoutes(app: FastifyInstance, dir: string = DEFAULT_
         new SpyglassError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`);
       void reply.headers(CONSOLE_HEADERS);
       const rel = assetPath(request.url);
-      if (rel === null || rel === 'api' || rel.startsWith('api/')) throw notFound();
+      if (rel === null || isReserved(`/${rel}`)) throw notFound();
       const built = existsSync(path.join(root, 'index.html'));
-      if (built && rel !== '' && rel !== 'index.html' && isFile(path.join(root, rel))) {
+      const index = rel === '' || rel === 'index.html';
+      if (built && !index && isFile(path.join(root, rel))) {
         // Vite fingerprints everything under assets/: cache it for good. Other files may change between builds.
         const immutable = rel.startsWith('assets/');
         return reply.sendFile(rel, immutable ? { maxAge: '365d', immutable: true } : { maxAge: 0 });
       }
-      if (rel !== '' && rel !== 'index.html' && !wantsHtml(request)) throw notFound();
+      // Only a browser navigating to a console route gets index.html; a missing file never does.
+      if (!index && (hasExtension(rel) || !wantsHtml(request))) throw notFound();
       if (!built) return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT);
       return reply.header('cache-control', 'no-cache').sendFile('index.html', { maxAge: 0, cacheControl: false });
     };
