@@ -168,6 +168,13 @@ export interface LoginFailuresTable {
   failures: number;
 }
 
+/** Singleton-job leases (migration 0006): one row per lease name, `expires_at` by the holder's clock. */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
 export interface Database {
   login_failures: LoginFailuresTable;
   users: UsersTable;
@@ -182,4 +189,5 @@ export interface Database {
   log_hits: LogHitsTable;
   snapshot_hits: SnapshotHitsTable;
   metric_buckets: MetricBucketsTable;
+  leases: LeasesTable;
 }

@@ -4,6 +4,7 @@ import { liveDebugging } from './0002-live-debugging.js';
 import { agentHealth } from './0003-agent-health.js';
 import { loginFailures } from './0004-login-failures.js';
 import { agentThread } from './0005-agent-thread.js';
+import { leases } from './0006-leases.js';
 
 /** Every migration, in order. Names are frozen: they are stored in the `spyglass_migration` table. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003-agent-health': agentHealth,
   '0004-login-failures': loginFailures,
   '0005-agent-thread': agentThread,
+  '0006-leases': leases,
 };
