@@ -26,7 +26,7 @@ import type { LiveDebuggingOptions } from './live/module.js';
 import { createMetrics } from './metrics/metrics.js';
 import { HUB_MODULES } from './modules.js';
 import { FrameRouter } from './platform/frames.js';
-import { SqlLeaseStore } from './platform/lease.js';
+import { RedisLeaseStore, SqlLeaseStore, type LeaseStore } from './platform/lease.js';
 import type { HubModule, ModuleContext } from './platform/module.js';
 import { OperationRegistry } from './platform/operations.js';
 import { Scheduler } from './platform/scheduler.js';
@@ -243,8 +243,19 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
     },
   });
   const tickMs = deps.schedulerTickMs ?? live?.tickMs;
+  // Leases live where replicas already meet: Redis when the hub uses it (expiry on the Redis server's clock), else the
+  // database (every dialect; expiry on each replica's clock).
+  const redisLeases =
+    hub.config.redisUrl === undefined
+      ? null
+      : new RedisLeaseStore({
+          url: hub.config.redisUrl,
+          keyPrefix: hub.config.redisChannelPrefix,
+          log: hub.log.child({ component: 'leases' }),
+        });
+  const leases: LeaseStore = redisLeases ?? new SqlLeaseStore(hub.storage.db, hub.storage.dialect);
   const jobs = new Scheduler({
-    leases: new SqlLeaseStore(hub.storage.db, hub.storage.dialect),
+    leases,
     holderId: replicaId,
     log: hub.log.child({ component: 'scheduler' }),
     leaseTtlMs: hub.config.leaseTtlMs,
@@ -302,6 +313,7 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
   });
   app.addHook('preClose', async () => {
     await jobs.stop();
+    await redisLeases?.close();
     stream.stop();
     for (const close of closers.reverse()) {
       try {

@@ -74,7 +74,7 @@ export const configSchema = z
     /** Largest accepted HTTP request body. */
     bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
     /** Singleton jobs (run by one replica at a time) hold a lease this long and renew it every third of it. */
-    leaseTtlMs: durationMs.min(1000).default(15_000),
+    leaseTtlMs: durationMs.min(3000, 'must be at least 3000 (three ticks of the 1 s scheduler)').default(15_000),
   })
   .extend(moduleSections)
   .strict();
