@@ -23,7 +23,7 @@ import {
 } from 'kysely';
 import type { DialectName } from '../storage/db.js';
 import type { Database, LogHitsTable, SnapshotHitsTable } from '../storage/schema.js';
-import { decodeCursor, encodeCursor } from '../storage/paging.js';
+import { keysetPage } from '../storage/paging.js';
 import { inChunks, parseJson } from './cursor.js';
 
 export interface Retention {
@@ -36,18 +36,15 @@ export interface Retention {
 type LogRow = Omit<Insertable<LogHitsTable>, 'id'>;
 
 /**
- * The filter of a page of log or snapshot hits, newest first: one action, the keyset cursor (hits older than the last
- * one shown), and the optional agent and time window. Both tables have the same `id`, `action_id`, `agent_id` and
- * `at` columns. Decoding the cursor throws the 400 of a malformed one.
+ * The filter of a page of log or snapshot hits: one action, and the optional agent and time window. Both tables have
+ * the same `action_id`, `agent_id` and `at` columns.
  */
 function hitFilter(
   actionId: string,
   q: HitQuery,
 ): (eb: ExpressionBuilder<Database, 'log_hits' | 'snapshot_hits'>) => Expression<SqlBool> {
-  const before = decodeCursor(q.cursor, ['number']);
   return (eb) => {
     const where: Expression<SqlBool>[] = [eb('action_id', '=', actionId)];
-    if (before !== undefined) where.push(eb('id', '<', before[0] as number));
     if (q.agentId !== undefined) where.push(eb('agent_id', '=', q.agentId));
     if (q.since !== undefined) where.push(eb('at', '>=', q.since));
     if (q.until !== undefined) where.push(eb('at', '<', q.until));
@@ -337,14 +334,9 @@ export class HitStore {
   }
 
   async logs(actionId: string, q: HitQuery): Promise<Page<StoredLog>> {
-    const rows = await this.#db
-      .selectFrom('log_hits')
-      .selectAll()
-      .where(hitFilter(actionId, q))
-      .orderBy('id', 'desc')
-      .limit(q.limit + 1)
-      .execute();
-    const items: StoredLog[] = rows.slice(0, q.limit).map((r) => ({
+    const query = this.#db.selectFrom('log_hits').selectAll().where(hitFilter(actionId, q));
+    const page = await keysetPage(query, [['id', 'desc', 'number']], q.cursor, q.limit);
+    const items = page.items.map((r): StoredLog => ({
       id: String(r.id),
       actionId: r.action_id,
       agentId: r.agent_id,
@@ -354,21 +346,16 @@ export class HitStore {
       traceId: r.trace_id,
       spanId: r.span_id,
     }));
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > q.limit && last ? encodeCursor([Number(last.id)]) : null };
+    return { items, nextCursor: page.nextCursor };
   }
 
   async snapshots(actionId: string, q: HitQuery): Promise<Page<SnapshotSummary>> {
-    const rows = await this.#db
+    const query = this.#db
       .selectFrom('snapshot_hits')
       .select(['id', 'action_id', 'agent_id', 'at', 'summary', 'truncated', 'trace_id', 'span_id'])
-      .where(hitFilter(actionId, q))
-      .orderBy('id', 'desc')
-      .limit(q.limit + 1)
-      .execute();
-    const items = rows.slice(0, q.limit).map(toSummary);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > q.limit && last ? encodeCursor([Number(last.id)]) : null };
+      .where(hitFilter(actionId, q));
+    const page = await keysetPage(query, [['id', 'desc', 'number']], q.cursor, q.limit);
+    return { items: page.items.map(toSummary), nextCursor: page.nextCursor };
   }
 
   async snapshot(actionId: string, hitId: string): Promise<StoredSnapshot> {
@@ -391,15 +378,11 @@ export class HitStore {
       .selectFrom('metric_buckets')
       .select('bucket_start')
       .where('action_id', '=', actionId)
-      .groupBy('bucket_start')
-      .orderBy('bucket_start', 'desc')
-      .limit(q.limit + 1);
-    const before = decodeCursor(q.cursor, ['number']);
-    if (before !== undefined) starts = starts.where('bucket_start', '<', before[0] as number);
+      .groupBy('bucket_start');
     if (q.since !== undefined) starts = starts.where('bucket_start', '>=', q.since);
     if (q.until !== undefined) starts = starts.where('bucket_start', '<', q.until);
-    const startRows = await starts.execute();
-    const page = startRows.slice(0, q.limit).map((r) => Number(r.bucket_start));
+    const startPage = await keysetPage(starts, [['bucket_start', 'desc', 'number']], q.cursor, q.limit);
+    const page = startPage.items.map((r) => Number(r.bucket_start));
     if (page.length === 0) return { items: [], nextCursor: null };
     const rows = await this.#db
       .selectFrom('metric_buckets')
@@ -424,8 +407,7 @@ export class HitStore {
       byStart.set(start, p);
     }
     const items = page.map((s) => byStart.get(s)).filter((p): p is MetricPoint => p !== undefined);
-    const last = page[page.length - 1];
-    return { items, nextCursor: startRows.length > q.limit && last !== undefined ? encodeCursor([last]) : null };
+    return { items, nextCursor: startPage.nextCursor };
   }
 }
 
