@@ -24,6 +24,7 @@ import type { DialectName } from '../storage/db.js';
 import type { ActionAgentsTable, ActionsTable, Database } from '../storage/schema.js';
 import { inChunks, parseJson } from '../hits/cursor.js';
 import { keysetPage } from '../storage/paging.js';
+import { upsert } from '../storage/upsert.js';
 
 /** An action as the hub works with it. */
 export interface ActionRecord {
@@ -309,29 +310,10 @@ export class ActionService {
   }
 
   #upsert(values: ReturnType<typeof statusValues>[]) {
-    const q = this.#db.insertInto('action_agents').values(values);
-    if (this.#dialect === 'mysql') {
-      return q
-        .onDuplicateKeyUpdate({
-          state: sql`values(state)`,
-          method: sql`values(method)`,
-          reason: sql`values(reason)`,
-          location: sql`values(location)`,
-          at: sql`values(at)`,
-        })
-        .execute();
-    }
-    return q
-      .onConflict((oc) =>
-        oc.columns(['action_id', 'agent_id']).doUpdateSet((eb) => ({
-          state: eb.ref('excluded.state'),
-          method: eb.ref('excluded.method'),
-          reason: eb.ref('excluded.reason'),
-          location: eb.ref('excluded.location'),
-          at: eb.ref('excluded.at'),
-        })),
-      )
-      .execute();
+    return upsert(this.#db, this.#dialect, 'action_agents', values, {
+      key: ['action_id', 'agent_id'],
+      set: { state: 'inserted', method: 'inserted', reason: 'inserted', location: 'inserted', at: 'inserted' },
+    });
   }
 
   /** Adds hits per (action, agent); creates the status row (`active`) when the agent never sent one. */
@@ -350,16 +332,10 @@ export class ActionService {
         at: now,
         hits: d.hits,
       };
-      const q = this.#db.insertInto('action_agents').values(values);
-      const run =
-        this.#dialect === 'mysql'
-          ? q.onDuplicateKeyUpdate({ hits: sql`hits + values(hits)` })
-          : q.onConflict((oc) =>
-              oc
-                .columns(['action_id', 'agent_id'])
-                .doUpdateSet((eb) => ({ hits: eb('action_agents.hits', '+', eb.ref('excluded.hits')) })),
-            );
-      await run.execute().catch((err: unknown) => this.#log.debug({ err }, 'per-agent hit count dropped'));
+      await upsert(this.#db, this.#dialect, 'action_agents', values, {
+        key: ['action_id', 'agent_id'],
+        set: { hits: ({ current, inserted }) => sql`${current('hits')} + ${inserted('hits')}` },
+      }).catch((err: unknown) => this.#log.debug({ err }, 'per-agent hit count dropped'));
     }
   }
 

@@ -24,6 +24,7 @@ import {
 import type { DialectName } from '../storage/db.js';
 import type { Database, LogHitsTable, SnapshotHitsTable } from '../storage/schema.js';
 import { keysetPage } from '../storage/paging.js';
+import { upsert } from '../storage/upsert.js';
 import { inChunks, parseJson } from './cursor.js';
 
 export interface Retention {
@@ -261,7 +262,7 @@ export class HitStore {
   }
 
   #upsertBucket(b: Bucket, d: NonNullable<Bucket['delta']>, histogram: string | null, now: number) {
-    const q = this.#db.insertInto('metric_buckets').values({
+    const values = {
       action_id: b.actionId,
       bucket_start: b.start,
       replica_id: this.#replicaId,
@@ -271,33 +272,20 @@ export class HitStore {
       value_max: d.max,
       histogram,
       updated_at: now,
+    };
+    return upsert(this.#db, this.#dialect, 'metric_buckets', values, {
+      key: ['action_id', 'bucket_start', 'replica_id'],
+      set: {
+        value_count: ({ current, inserted }) => sql`${current('value_count')} + ${inserted('value_count')}`,
+        value_sum: ({ current, inserted }) => sql`${current('value_sum')} + ${inserted('value_sum')}`,
+        value_min: ({ current, inserted, least }) =>
+          least(sql`coalesce(${current('value_min')}, ${inserted('value_min')})`, inserted('value_min')),
+        value_max: ({ current, inserted, greatest }) =>
+          greatest(sql`coalesce(${current('value_max')}, ${inserted('value_max')})`, inserted('value_max')),
+        histogram: ({ current, inserted }) => sql`coalesce(${inserted('histogram')}, ${current('histogram')})`,
+        updated_at: 'inserted',
+      },
     });
-    if (this.#dialect === 'mysql') {
-      return q
-        .onDuplicateKeyUpdate({
-          value_count: sql`value_count + values(value_count)`,
-          value_sum: sql`value_sum + values(value_sum)`,
-          value_min: sql`least(coalesce(value_min, values(value_min)), values(value_min))`,
-          value_max: sql`greatest(coalesce(value_max, values(value_max)), values(value_max))`,
-          histogram: sql`coalesce(values(histogram), histogram)`,
-          updated_at: sql`values(updated_at)`,
-        })
-        .execute();
-    }
-    const least = this.#dialect === 'postgres' ? sql.raw('least') : sql.raw('min');
-    const greatest = this.#dialect === 'postgres' ? sql.raw('greatest') : sql.raw('max');
-    return q
-      .onConflict((oc) =>
-        oc.columns(['action_id', 'bucket_start', 'replica_id']).doUpdateSet({
-          value_count: sql`metric_buckets.value_count + excluded.value_count`,
-          value_sum: sql`metric_buckets.value_sum + excluded.value_sum`,
-          value_min: sql`${least}(coalesce(metric_buckets.value_min, excluded.value_min), excluded.value_min)`,
-          value_max: sql`${greatest}(coalesce(metric_buckets.value_max, excluded.value_max), excluded.value_max)`,
-          histogram: sql`coalesce(excluded.histogram, metric_buckets.histogram)`,
-          updated_at: sql`excluded.updated_at`,
-        }),
-      )
-      .execute();
   }
 
   /** Trims every action that received hits since the last pass to its retention. */
