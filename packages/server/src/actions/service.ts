@@ -25,7 +25,8 @@ import type { PoolService } from '../pools/service.js';
 import type { DialectName } from '../storage/db.js';
 import type { ActionAgentsTable, ActionsTable, Database } from '../storage/schema.js';
 import { inChunks, parseJson } from '../hits/cursor.js';
-import { decodeCursor, encodeCursor } from '../storage/paging.js';
+import { keysetPage } from '../storage/paging.js';
+import { upsert } from '../storage/upsert.js';
 
 /** An action as the hub works with it. */
 export interface ActionRecord {
@@ -188,20 +189,7 @@ export class ActionService {
   }
 
   async list(query: ActionQuery): Promise<Page<Action>> {
-    let q = this.#base()
-      .orderBy('actions.created_at', 'desc')
-      .orderBy('actions.id', 'desc')
-      .limit(query.limit + 1);
-    const before = decodeCursor(query.cursor, ['number', 'string']);
-    if (before !== undefined) {
-      const [createdAt, id] = before as [number, string];
-      q = q.where((eb) =>
-        eb.or([
-          eb('actions.created_at', '<', createdAt),
-          eb.and([eb('actions.created_at', '=', createdAt), eb('actions.id', '<', id)]),
-        ]),
-      );
-    }
+    let q = this.#base();
     if (query.state !== undefined) q = q.where('actions.state', '=', query.state);
     if (query.kind !== undefined) q = q.where('actions.kind', '=', query.kind);
     if (query.service !== undefined) q = q.where('actions.target_service', '=', query.service);
@@ -209,12 +197,14 @@ export class ActionService {
       const pool = query.pool;
       q = q.where((eb) => eb.or([eb('pools.id', '=', pool), eb('pools.name', '=', pool)]));
     }
-    const rows = await q.execute();
-    const records = rows.slice(0, query.limit).map(toRecord);
+    const order = [
+      ['actions.created_at', 'desc', 'number'],
+      ['actions.id', 'desc', 'string'],
+    ] as const;
+    const page = await keysetPage(q, order, query.cursor, query.limit);
+    const records = page.items.map(toRecord);
     const counts = await this.#statusCounts(records.map((r) => r.id));
-    const items = records.map((r) => toAction(r, counts.get(r.id) ?? {}));
-    const last = records[records.length - 1];
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+    return { items: records.map((r) => toAction(r, counts.get(r.id) ?? {})), nextCursor: page.nextCursor };
   }
 
   async #statusCounts(ids: readonly string[]): Promise<Map<string, Record<string, number>>> {
@@ -235,18 +225,9 @@ export class ActionService {
   }
 
   async agentStatuses(actionId: string, limit: number, cursor?: string): Promise<Page<AgentActionStatus>> {
-    let q = this.#db
-      .selectFrom('action_agents')
-      .selectAll()
-      .where('action_id', '=', actionId)
-      .orderBy('agent_id')
-      .limit(limit + 1);
-    const after = decodeCursor(cursor, ['string']);
-    if (after !== undefined) q = q.where('agent_id', '>', after[0] as string);
-    const rows = await q.execute();
-    const items = rows.slice(0, limit).map(toAgentStatus);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.agentId]) : null };
+    const q = this.#db.selectFrom('action_agents').selectAll().where('action_id', '=', actionId);
+    const page = await keysetPage(q, [['agent_id', 'asc', 'string']], cursor, limit);
+    return { items: page.items.map(toAgentStatus), nextCursor: page.nextCursor };
   }
 
   /** Removes an action with its hits and announces it: agents drop the probe at once. */
@@ -362,29 +343,10 @@ export class ActionService {
   }
 
   #upsert(values: ReturnType<typeof statusValues>[]) {
-    const q = this.#db.insertInto('action_agents').values(values);
-    if (this.#dialect === 'mysql') {
-      return q
-        .onDuplicateKeyUpdate({
-          state: sql`values(state)`,
-          method: sql`values(method)`,
-          reason: sql`values(reason)`,
-          location: sql`values(location)`,
-          at: sql`values(at)`,
-        })
-        .execute();
-    }
-    return q
-      .onConflict((oc) =>
-        oc.columns(['action_id', 'agent_id']).doUpdateSet((eb) => ({
-          state: eb.ref('excluded.state'),
-          method: eb.ref('excluded.method'),
-          reason: eb.ref('excluded.reason'),
-          location: eb.ref('excluded.location'),
-          at: eb.ref('excluded.at'),
-        })),
-      )
-      .execute();
+    return upsert(this.#db, this.#dialect, 'action_agents', values, {
+      key: ['action_id', 'agent_id'],
+      set: { state: 'inserted', method: 'inserted', reason: 'inserted', location: 'inserted', at: 'inserted' },
+    });
   }
 
   /** Adds hits per (action, agent); creates the status row (`active`) when the agent never sent one. */
@@ -403,16 +365,10 @@ export class ActionService {
         at: now,
         hits: d.hits,
       };
-      const q = this.#db.insertInto('action_agents').values(values);
-      const run =
-        this.#dialect === 'mysql'
-          ? q.onDuplicateKeyUpdate({ hits: sql`hits + values(hits)` })
-          : q.onConflict((oc) =>
-              oc
-                .columns(['action_id', 'agent_id'])
-                .doUpdateSet((eb) => ({ hits: eb('action_agents.hits', '+', eb.ref('excluded.hits')) })),
-            );
-      await run.execute().catch((err: unknown) => this.#log.debug({ err }, 'per-agent hit count dropped'));
+      await upsert(this.#db, this.#dialect, 'action_agents', values, {
+        key: ['action_id', 'agent_id'],
+        set: { hits: ({ current, inserted }) => sql`${current('hits')} + ${inserted('hits')}` },
+      }).catch((err: unknown) => this.#log.debug({ err }, 'per-agent hit count dropped'));
     }
   }
 

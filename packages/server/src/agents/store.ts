@@ -14,7 +14,7 @@ import { LIVE_TOPICS } from '../gateway/topics.js';
 import type { AgentsTable, Database } from '../storage/schema.js';
 import { isUniqueViolation } from '../users/service.js';
 import { inChunks, parseJson } from '../hits/cursor.js';
-import { decodeCursor, encodeCursor } from '../storage/paging.js';
+import { keysetPage } from '../storage/paging.js';
 
 /** What the hub keeps in memory about a connected agent: enough to match actions. */
 export interface AgentIdentity {
@@ -206,20 +206,7 @@ export class AgentStore {
 
   async list(query: AgentQuery, now: number): Promise<Page<Agent>> {
     const cutoff = now - this.#staleAfterMs;
-    let q = this.#base()
-      .orderBy('agents.service_name')
-      .orderBy('agents.id')
-      .limit(query.limit + 1);
-    const after = decodeCursor(query.cursor, ['string', 'string']);
-    if (after !== undefined) {
-      const [service, id] = after as [string, string];
-      q = q.where((eb) =>
-        eb.or([
-          eb('agents.service_name', '>', service),
-          eb.and([eb('agents.service_name', '=', service), eb('agents.id', '>', id)]),
-        ]),
-      );
-    }
+    let q = this.#base();
     if (query.pool !== undefined) {
       const pool = query.pool;
       q = q.where((eb) => eb.or([eb('pools.id', '=', pool), eb('pools.name', '=', pool)]));
@@ -246,10 +233,12 @@ export class AgentStore {
         ),
       );
     }
-    const rows = await q.execute();
-    const items = rows.slice(0, query.limit).map((r) => this.#toAgent(r, cutoff));
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.service.name, last.id]) : null };
+    const order = [
+      ['agents.service_name', 'asc', 'string'],
+      ['agents.id', 'asc', 'string'],
+    ] as const;
+    const page = await keysetPage(q, order, query.cursor, query.limit);
+    return { items: page.items.map((r) => this.#toAgent(r, cutoff)), nextCursor: page.nextCursor };
   }
 
   async get(id: string, now: number): Promise<Agent> {

@@ -1,7 +1,7 @@
 import type { AuditEvent, AuditOutcome, AuditQuery, Page } from '@spyglass/protocol';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { decodeCursor, pageFrom } from '../storage/paging.js';
+import { keysetPage } from '../storage/paging.js';
 import type { Database } from '../storage/schema.js';
 
 export interface AuditRecord {
@@ -77,9 +77,7 @@ export class AuditService {
   }
 
   async list(query: AuditQuery): Promise<Page<AuditEvent>> {
-    let q = this.#db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(query.limit + 1);
-    const before = decodeCursor(query.cursor, ['number']);
-    if (before !== undefined) q = q.where('id', '<', before[0] as number);
+    let q = this.#db.selectFrom('audit_events').selectAll();
     if (query.actorId !== undefined) q = q.where('actor_id', '=', query.actorId);
     if (query.action !== undefined) q = q.where('action', '=', query.action);
     if (query.targetType !== undefined) q = q.where('target_type', '=', query.targetType);
@@ -87,7 +85,8 @@ export class AuditService {
     if (query.outcome !== undefined) q = q.where('outcome', '=', query.outcome);
     if (query.since !== undefined) q = q.where('at', '>=', query.since);
     if (query.until !== undefined) q = q.where('at', '<', query.until);
-    return pageFrom((await q.execute()).map(toEvent), query.limit, (e) => [Number(e.id)]);
+    const page = await keysetPage(q, [['id', 'desc', 'number']], query.cursor, query.limit);
+    return { items: page.items.map(toEvent), nextCursor: page.nextCursor };
   }
 }
 

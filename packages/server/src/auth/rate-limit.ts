@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DialectName } from '../storage/db.js';
 import type { Database } from '../storage/schema.js';
+import { upsert } from '../storage/upsert.js';
 
 /**
  * Counts failures per key in a fixed window, in the database: every hub replica shares the counts, so spreading
@@ -47,25 +48,22 @@ export class FailureLimiter {
   async fail(key: string): Promise<void> {
     const now = this.#now();
     const expired = now - this.#windowMs;
-    const q = this.#db.insertInto('login_failures').values({ limit_key: key, window_start: now, failures: 1 });
-    if (this.#dialect === 'mysql') {
-      // MySQL applies the assignments in order: `failures` must be computed from the old window_start.
-      await q
-        .onDuplicateKeyUpdate({
-          failures: sql`if(window_start <= ${expired}, 1, failures + 1)`,
-          window_start: sql`if(window_start <= ${expired}, ${now}, window_start)`,
-        })
-        .execute();
-    } else {
-      await q
-        .onConflict((oc) =>
-          oc.column('limit_key').doUpdateSet({
-            failures: sql`case when login_failures.window_start <= ${expired} then 1 else login_failures.failures + 1 end`,
-            window_start: sql`case when login_failures.window_start <= ${expired} then ${now} else login_failures.window_start end`,
-          }),
-        )
-        .execute();
-    }
+    await upsert(
+      this.#db,
+      this.#dialect,
+      'login_failures',
+      { limit_key: key, window_start: now, failures: 1 },
+      {
+        key: ['limit_key'],
+        set: {
+          // First: on MySQL, `failures` must be computed from the stored window_start, before it is replaced.
+          failures: ({ current }) =>
+            sql`case when ${current('window_start')} <= ${expired} then 1 else ${current('failures')} + 1 end`,
+          window_start: ({ current }) =>
+            sql`case when ${current('window_start')} <= ${expired} then ${now} else ${current('window_start')} end`,
+        },
+      },
+    );
     if (++this.#sincePrune >= 100) {
       this.#sincePrune = 0;
       await this.#db.deleteFrom('login_failures').where('window_start', '<=', expired).execute();

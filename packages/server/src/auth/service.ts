@@ -9,7 +9,7 @@ import {
 import type { Kysely, Selectable } from 'kysely';
 import type { DialectName } from '../storage/db.js';
 import type { Config } from '../config/config.js';
-import { decodeCursor, pageFrom } from '../storage/paging.js';
+import { keysetPage } from '../storage/paging.js';
 import type { ApiTokensTable, Database } from '../storage/schema.js';
 import { toUser } from '../users/service.js';
 import { FailureLimiter } from './rate-limit.js';
@@ -164,14 +164,14 @@ export class AuthService {
 
   /** Tokens of one user, or of everyone when `userId` is undefined (admins). Newest first. */
   async listTokens(userId: string | undefined, limit: number, cursor?: string): Promise<Page<ApiToken>> {
-    let q = this.#db.selectFrom('api_tokens').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1);
+    let q = this.#db.selectFrom('api_tokens').selectAll();
     if (userId !== undefined) q = q.where('user_id', '=', userId);
-    const after = decodeCursor(cursor, ['number', 'string']);
-    if (after !== undefined) {
-      const [at, id] = after as [number, string];
-      q = q.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]));
-    }
-    return pageFrom((await q.execute()).map(toToken), limit, (t) => [t.createdAt, t.id]);
+    const order = [
+      ['created_at', 'desc', 'number'],
+      ['id', 'desc', 'string'],
+    ] as const;
+    const page = await keysetPage(q, order, cursor, limit);
+    return { items: page.items.map(toToken), nextCursor: page.nextCursor };
   }
 
   /** Deletes a token. Non-admins may only delete their own. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { redactUrl } from '../storage/redact-url.js';
 import { topicName, type Bus, type BusHandler, type TopicRef } from './bus.js';
 
 export interface RedisBusOptions {
@@ -36,13 +37,7 @@ function isEnvelope(value: unknown): value is Envelope {
 
 /** `redis://user:***@host:6379/0`, for logs. */
 export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable Redis URL)';
-  }
+  return redactUrl(url, 'Redis');
 }
 
 /** Exponential backoff with jitter, capped. `attempt` starts at 1. */

@@ -1,113 +1,43 @@
-import {
-  SpyglassError,
-  addHistogram,
-  type HitQuery,
-  type LogHit,
-  type MetricPoint,
-  type MetricQuery,
-  type MetricSample,
-  type Page,
-  type SnapshotHit,
-  type SnapshotSummary,
-  type StoredLog,
-  type StoredSnapshot,
+import type {
+  HitQuery,
+  LogHit,
+  MetricPoint,
+  MetricQuery,
+  MetricSample,
+  Page,
+  SnapshotHit,
+  SnapshotSummary,
+  StoredLog,
+  StoredSnapshot,
 } from '@spyglass/protocol';
-import {
-  sql,
-  type Expression,
-  type ExpressionBuilder,
-  type Insertable,
-  type Kysely,
-  type Selectable,
-  type SqlBool,
-} from 'kysely';
+import type { Kysely } from 'kysely';
 import type { DialectName } from '../storage/db.js';
-import type { Database, LogHitsTable, SnapshotHitsTable } from '../storage/schema.js';
-import { decodeCursor, encodeCursor } from '../storage/paging.js';
-import { inChunks, parseJson } from './cursor.js';
+import type { Database } from '../storage/schema.js';
+import { LogStore } from './log-store.js';
+import { MetricStore } from './metric-store.js';
+import { HitRetention, type Retention } from './retention.js';
+import { SnapshotStore } from './snapshot-store.js';
 
-export interface Retention {
-  logsPerAction: number;
-  snapshotsPerAction: number;
-  metricBucketMs: number;
-  metricRetentionMs: number;
-}
-
-type LogRow = Omit<Insertable<LogHitsTable>, 'id'>;
+export { isForeignKeyViolation } from './metric-store.js';
+export type { Retention } from './retention.js';
 
 /**
- * The filter of a page of log or snapshot hits, newest first: one action, the keyset cursor (hits older than the last
- * one shown), and the optional agent and time window. Both tables have the same `id`, `action_id`, `agent_id` and
- * `at` columns. Decoding the cursor throws the 400 of a malformed one.
- */
-function hitFilter(
-  actionId: string,
-  q: HitQuery,
-): (eb: ExpressionBuilder<Database, 'log_hits' | 'snapshot_hits'>) => Expression<SqlBool> {
-  const before = decodeCursor(q.cursor, ['number']);
-  return (eb) => {
-    const where: Expression<SqlBool>[] = [eb('action_id', '=', actionId)];
-    if (before !== undefined) where.push(eb('id', '<', before[0] as number));
-    if (q.agentId !== undefined) where.push(eb('agent_id', '=', q.agentId));
-    if (q.since !== undefined) where.push(eb('at', '>=', q.since));
-    if (q.until !== undefined) where.push(eb('at', '<', q.until));
-    return eb.and(where);
-  };
-}
-
-interface Bucket {
-  actionId: string;
-  start: number;
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  histogram: { bounds: number[]; counts: number[] } | null;
-  /** The histogram holds every sample of the bucket since its first one, so it may replace the stored one. */
-  histogramComplete: boolean;
-  touchedAt: number;
-  /** Part not yet written. */
-  delta: { count: number; sum: number; min: number; max: number } | null;
-}
-
-function snapshotSummary(hit: SnapshotHit, id: string, agentId: string): SnapshotSummary {
-  const top = hit.frames[0];
-  return {
-    id,
-    actionId: hit.actionId,
-    agentId,
-    at: hit.at,
-    top: top === undefined ? null : { functionName: top.functionName, file: top.file, line: top.line },
-    frameCount: hit.frames.length,
-    truncated: hit.truncated,
-    traceId: hit.traceId ?? null,
-    spanId: hit.spanId ?? null,
-  };
-}
-
-/**
- * Stored hits, bounded per action: the newest `logsPerAction` log lines and `snapshotsPerAction` snapshots (older rows
- * are pruned in one statement per action every maintenance pass, not per insert), and metric samples merged into
- * `metricBucketMs` buckets kept for `metricRetentionMs`. Metric buckets are aggregated in memory and written as
- * additive deltas, one row per (action, bucket, replica), merged again when read.
+ * Stored hits, bounded per action: log lines (`LogStore`), snapshots (`SnapshotStore`) and metric buckets
+ * (`MetricStore`), trimmed to their retention by `HitRetention`. One object for the gateway and the routes.
  */
 export class HitStore {
-  readonly #db: Kysely<Database>;
-  readonly #dialect: DialectName;
   readonly #retention: Retention;
-  readonly #replicaId: string;
-  readonly #dirtyLogs = new Set<string>();
-  readonly #dirtySnapshots = new Set<string>();
-  readonly #metricActions = new Set<string>();
-  readonly #buckets = new Map<string, Bucket>();
-
-  readonly #metricListeners: ((samples: readonly MetricSample[]) => void)[] = [];
+  readonly #pruning: HitRetention;
+  readonly #logs: LogStore;
+  readonly #snapshots: SnapshotStore;
+  readonly #metrics: MetricStore;
 
   constructor(db: Kysely<Database>, dialect: DialectName, retention: Retention, replicaId: string) {
-    this.#db = db;
-    this.#dialect = dialect;
     this.#retention = retention;
-    this.#replicaId = replicaId;
+    this.#pruning = new HitRetention(db, retention);
+    this.#logs = new LogStore(db, dialect, retention.logsPerAction, this.#pruning.logsWritten);
+    this.#snapshots = new SnapshotStore(db, dialect, this.#pruning.snapshotsWritten);
+    this.#metrics = new MetricStore(db, dialect, retention.metricBucketMs, replicaId, this.#pruning.metricsWritten);
   }
 
   get retention(): Retention {
@@ -115,341 +45,52 @@ export class HitStore {
   }
 
   async insertLogs(agentId: string, logs: readonly LogHit[]): Promise<void> {
-    await this.insertLogBatch(logs.map((log) => ({ agentId, log })));
+    await this.#logs.insertBatch(logs.map((log) => ({ agentId, log })));
   }
 
-  /**
-   * Stores log lines of any number of agents and actions, oldest first, in as few statements as possible. Lines that
-   * retention would remove at once (more than `logsPerAction` newer lines of the same action are in this batch) are
-   * not written at all: every line written later gets a higher id, so they could never be among the newest.
-   */
-  async insertLogBatch(batch: readonly { agentId: string; log: LogHit }[]): Promise<void> {
-    if (batch.length === 0) return;
-    const keep = this.#retention.logsPerAction;
-    const perAction = new Map<string, number>();
-    for (const { log } of batch) perAction.set(log.actionId, (perAction.get(log.actionId) ?? 0) + 1);
-    const rows: LogRow[] = [];
-    for (const { agentId, log: l } of batch) {
-      const left = perAction.get(l.actionId)!;
-      perAction.set(l.actionId, left - 1);
-      if (left > keep) continue; // `keep` newer lines of this action follow in the same batch
-      rows.push({
-        action_id: l.actionId,
-        agent_id: agentId,
-        at: l.at,
-        level: l.level,
-        message: l.message,
-        trace_id: l.traceId ?? null,
-        span_id: l.spanId ?? null,
-      });
-    }
-    await this.#insertLogRows(rows);
-    for (const actionId of perAction.keys()) this.#dirtyLogs.add(actionId);
-  }
-
-  /** All rows or none: several statements run in one transaction. */
-  async #insertLogRows(rows: readonly LogRow[]): Promise<void> {
-    const size = this.#dialect === 'mysql' ? 250 : 2000;
-    if (rows.length <= size) return this.#insertLogChunk(this.#db, rows);
-    await this.#db.transaction().execute((trx) => inChunks(rows, size, (chunk) => this.#insertLogChunk(trx, chunk)));
-  }
-
-  async #insertLogChunk(db: Kysely<Database>, rows: readonly LogRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    if (this.#dialect === 'mysql') {
-      await db.insertInto('log_hits').values(rows).execute();
-      return;
-    }
-    // One short statement with the batch as a JSON parameter: far cheaper to prepare than a 250-row VALUES list.
-    const json = JSON.stringify(rows);
-    const source =
-      this.#dialect === 'postgres'
-        ? sql`select * from json_to_recordset(${json}::json) as r(action_id text, agent_id text, at bigint, level text, message text, trace_id text, span_id text)`
-        : sql`select value ->> '$.action_id', value ->> '$.agent_id', value ->> '$.at', value ->> '$.level', value ->> '$.message', value ->> '$.trace_id', value ->> '$.span_id' from json_each(${json})`;
-    await sql`insert into log_hits (action_id, agent_id, at, level, message, trace_id, span_id) ${source}`.execute(db);
+  /** Stores log lines of any number of agents and actions (see `LogStore.insertBatch`). */
+  insertLogBatch(batch: readonly { agentId: string; log: LogHit }[]): Promise<void> {
+    return this.#logs.insertBatch(batch);
   }
 
   /** Stores snapshots one by one (each needs its id back) and returns their summaries. */
-  async insertSnapshots(agentId: string, snapshots: readonly SnapshotHit[]): Promise<SnapshotSummary[]> {
-    const out: SnapshotSummary[] = [];
-    for (const s of snapshots) {
-      const summary = snapshotSummary(s, '', agentId);
-      const values = {
-        action_id: s.actionId,
-        agent_id: agentId,
-        at: s.at,
-        summary: JSON.stringify({ top: summary.top, frameCount: summary.frameCount }),
-        data: JSON.stringify({ frames: s.frames, watches: s.watches }),
-        truncated: s.truncated ? 1 : 0,
-        trace_id: s.traceId ?? null,
-        span_id: s.spanId ?? null,
-      };
-      let id: number;
-      if (this.#dialect === 'postgres') {
-        id = (await this.#db.insertInto('snapshot_hits').values(values).returning('id').executeTakeFirstOrThrow()).id;
-      } else {
-        id = Number((await this.#db.insertInto('snapshot_hits').values(values).executeTakeFirstOrThrow()).insertId);
-      }
-      out.push({ ...summary, id: String(id) });
-      this.#dirtySnapshots.add(s.actionId);
-    }
-    return out;
+  insertSnapshots(agentId: string, snapshots: readonly SnapshotHit[]): Promise<SnapshotSummary[]> {
+    return this.#snapshots.insert(agentId, snapshots);
+  }
+
+  /** Called with every batch of accepted metric samples (the Prometheus export follows them). */
+  onMetrics(listener: (samples: readonly MetricSample[]) => void): void {
+    this.#metrics.onSamples(listener);
   }
 
   /** Merges samples into the in-memory buckets; `flushMetrics` writes them. */
-  /** Called with every batch of accepted metric samples (the Prometheus export follows them). */
-  onMetrics(listener: (samples: readonly MetricSample[]) => void): void {
-    this.#metricListeners.push(listener);
-  }
-
   addMetrics(samples: readonly MetricSample[], now: number): void {
-    for (const listener of this.#metricListeners) listener(samples);
-    const width = this.#retention.metricBucketMs;
-    for (const s of samples) {
-      if (s.count === 0) continue;
-      const start = Math.floor(s.start / width) * width;
-      const key = `${s.actionId}|${start}`;
-      let b = this.#buckets.get(key);
-      if (b === undefined) {
-        b = {
-          actionId: s.actionId,
-          start,
-          count: 0,
-          sum: 0,
-          min: Infinity,
-          max: -Infinity,
-          histogram: null,
-          // A bucket that ended long ago may already have a stored histogram from before it left memory.
-          histogramComplete: start + width * 3 > now,
-          touchedAt: now,
-          delta: null,
-        };
-        this.#buckets.set(key, b);
-      }
-      b.count += s.count;
-      b.sum += s.sum;
-      b.min = Math.min(b.min, s.min);
-      b.max = Math.max(b.max, s.max);
-      b.touchedAt = now;
-      if (s.histogram !== undefined) {
-        if (b.histogram === null && b.count === s.count)
-          b.histogram = { bounds: [...s.histogram.bounds], counts: [...s.histogram.counts] };
-        else if (b.histogram === null || !addHistogram(b.histogram, s.histogram)) b.histogramComplete = false;
-      }
-      const d = (b.delta ??= { count: 0, sum: 0, min: Infinity, max: -Infinity });
-      d.count += s.count;
-      d.sum += s.sum;
-      d.min = Math.min(d.min, s.min);
-      d.max = Math.max(d.max, s.max);
-      this.#metricActions.add(s.actionId);
-    }
+    this.#metrics.add(samples, now);
   }
 
   /** Writes bucket deltas; forgets buckets untouched for three bucket widths. */
-  async flushMetrics(now: number): Promise<void> {
-    const width = this.#retention.metricBucketMs;
-    for (const [key, b] of this.#buckets) {
-      const d = b.delta;
-      if (d !== null) {
-        b.delta = null;
-        const histogram = b.histogramComplete && b.histogram !== null ? JSON.stringify(b.histogram) : null;
-        try {
-          await this.#upsertBucket(b, d, histogram, now);
-        } catch (err) {
-          if (!isForeignKeyViolation(err)) throw err; // the action was deleted meanwhile
-        }
-      }
-      if (now - b.touchedAt > width * 3) this.#buckets.delete(key);
-    }
-  }
-
-  #upsertBucket(b: Bucket, d: NonNullable<Bucket['delta']>, histogram: string | null, now: number) {
-    const q = this.#db.insertInto('metric_buckets').values({
-      action_id: b.actionId,
-      bucket_start: b.start,
-      replica_id: this.#replicaId,
-      value_count: d.count,
-      value_sum: d.sum,
-      value_min: d.min,
-      value_max: d.max,
-      histogram,
-      updated_at: now,
-    });
-    if (this.#dialect === 'mysql') {
-      return q
-        .onDuplicateKeyUpdate({
-          value_count: sql`value_count + values(value_count)`,
-          value_sum: sql`value_sum + values(value_sum)`,
-          value_min: sql`least(coalesce(value_min, values(value_min)), values(value_min))`,
-          value_max: sql`greatest(coalesce(value_max, values(value_max)), values(value_max))`,
-          histogram: sql`coalesce(values(histogram), histogram)`,
-          updated_at: sql`values(updated_at)`,
-        })
-        .execute();
-    }
-    const least = this.#dialect === 'postgres' ? sql.raw('least') : sql.raw('min');
-    const greatest = this.#dialect === 'postgres' ? sql.raw('greatest') : sql.raw('max');
-    return q
-      .onConflict((oc) =>
-        oc.columns(['action_id', 'bucket_start', 'replica_id']).doUpdateSet({
-          value_count: sql`metric_buckets.value_count + excluded.value_count`,
-          value_sum: sql`metric_buckets.value_sum + excluded.value_sum`,
-          value_min: sql`${least}(coalesce(metric_buckets.value_min, excluded.value_min), excluded.value_min)`,
-          value_max: sql`${greatest}(coalesce(metric_buckets.value_max, excluded.value_max), excluded.value_max)`,
-          histogram: sql`coalesce(excluded.histogram, metric_buckets.histogram)`,
-          updated_at: sql`excluded.updated_at`,
-        }),
-      )
-      .execute();
+  flushMetrics(now: number): Promise<void> {
+    return this.#metrics.flush(now);
   }
 
   /** Trims every action that received hits since the last pass to its retention. */
-  async prune(now: number): Promise<void> {
-    const logs = [...this.#dirtyLogs];
-    this.#dirtyLogs.clear();
-    for (const actionId of logs) await this.#trim('log_hits', actionId, this.#retention.logsPerAction);
-    const snaps = [...this.#dirtySnapshots];
-    this.#dirtySnapshots.clear();
-    for (const actionId of snaps) await this.#trim('snapshot_hits', actionId, this.#retention.snapshotsPerAction);
-    const metrics = [...this.#metricActions];
-    this.#metricActions.clear();
-    const cutoff = now - this.#retention.metricRetentionMs;
-    for (const actionId of metrics) {
-      await this.#db
-        .deleteFrom('metric_buckets')
-        .where('action_id', '=', actionId)
-        .where('bucket_start', '<', cutoff)
-        .execute();
-    }
+  prune(now: number): Promise<void> {
+    return this.#pruning.prune(now);
   }
 
-  async #trim(table: 'log_hits' | 'snapshot_hits', actionId: string, keep: number): Promise<void> {
-    const edge = await this.#db
-      .selectFrom(table)
-      .select('id')
-      .where('action_id', '=', actionId)
-      .orderBy('id', 'desc')
-      .limit(1)
-      .offset(keep)
-      .executeTakeFirst();
-    if (edge !== undefined)
-      await this.#db.deleteFrom(table).where('action_id', '=', actionId).where('id', '<=', edge.id).execute();
+  logs(actionId: string, q: HitQuery): Promise<Page<StoredLog>> {
+    return this.#logs.page(actionId, q);
   }
 
-  async logs(actionId: string, q: HitQuery): Promise<Page<StoredLog>> {
-    const rows = await this.#db
-      .selectFrom('log_hits')
-      .selectAll()
-      .where(hitFilter(actionId, q))
-      .orderBy('id', 'desc')
-      .limit(q.limit + 1)
-      .execute();
-    const items: StoredLog[] = rows.slice(0, q.limit).map((r) => ({
-      id: String(r.id),
-      actionId: r.action_id,
-      agentId: r.agent_id,
-      at: Number(r.at),
-      level: r.level as StoredLog['level'],
-      message: r.message,
-      traceId: r.trace_id,
-      spanId: r.span_id,
-    }));
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > q.limit && last ? encodeCursor([Number(last.id)]) : null };
+  snapshots(actionId: string, q: HitQuery): Promise<Page<SnapshotSummary>> {
+    return this.#snapshots.page(actionId, q);
   }
 
-  async snapshots(actionId: string, q: HitQuery): Promise<Page<SnapshotSummary>> {
-    const rows = await this.#db
-      .selectFrom('snapshot_hits')
-      .select(['id', 'action_id', 'agent_id', 'at', 'summary', 'truncated', 'trace_id', 'span_id'])
-      .where(hitFilter(actionId, q))
-      .orderBy('id', 'desc')
-      .limit(q.limit + 1)
-      .execute();
-    const items = rows.slice(0, q.limit).map(toSummary);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > q.limit && last ? encodeCursor([Number(last.id)]) : null };
+  snapshot(actionId: string, hitId: string): Promise<StoredSnapshot> {
+    return this.#snapshots.get(actionId, hitId);
   }
 
-  async snapshot(actionId: string, hitId: string): Promise<StoredSnapshot> {
-    const id = Number(hitId);
-    const row = Number.isSafeInteger(id)
-      ? await this.#db
-          .selectFrom('snapshot_hits')
-          .selectAll()
-          .where('action_id', '=', actionId)
-          .where('id', '=', id)
-          .executeTakeFirst()
-      : undefined;
-    if (row === undefined) throw new SpyglassError('NOT_FOUND', `snapshot ${hitId} of action ${actionId} not found`);
-    const data = parseJson<Pick<StoredSnapshot, 'frames' | 'watches'>>(row.data, { frames: [], watches: [] });
-    return { ...toSummary(row), frames: data.frames, watches: data.watches };
+  metrics(actionId: string, q: MetricQuery): Promise<Page<MetricPoint>> {
+    return this.#metrics.page(actionId, q);
   }
-
-  async metrics(actionId: string, q: MetricQuery): Promise<Page<MetricPoint>> {
-    let starts = this.#db
-      .selectFrom('metric_buckets')
-      .select('bucket_start')
-      .where('action_id', '=', actionId)
-      .groupBy('bucket_start')
-      .orderBy('bucket_start', 'desc')
-      .limit(q.limit + 1);
-    const before = decodeCursor(q.cursor, ['number']);
-    if (before !== undefined) starts = starts.where('bucket_start', '<', before[0] as number);
-    if (q.since !== undefined) starts = starts.where('bucket_start', '>=', q.since);
-    if (q.until !== undefined) starts = starts.where('bucket_start', '<', q.until);
-    const startRows = await starts.execute();
-    const page = startRows.slice(0, q.limit).map((r) => Number(r.bucket_start));
-    if (page.length === 0) return { items: [], nextCursor: null };
-    const rows = await this.#db
-      .selectFrom('metric_buckets')
-      .selectAll()
-      .where('action_id', '=', actionId)
-      .where('bucket_start', 'in', page)
-      .execute();
-    const width = this.#retention.metricBucketMs;
-    const byStart = new Map<number, MetricPoint>();
-    for (const r of rows) {
-      const start = Number(r.bucket_start);
-      const p = byStart.get(start) ?? { actionId, start, end: start + width, count: 0, sum: 0, min: null, max: null };
-      p.count += Number(r.value_count);
-      p.sum += Number(r.value_sum);
-      if (r.value_min !== null) p.min = p.min === null ? Number(r.value_min) : Math.min(p.min, Number(r.value_min));
-      if (r.value_max !== null) p.max = p.max === null ? Number(r.value_max) : Math.max(p.max, Number(r.value_max));
-      const h = parseJson<{ bounds: number[]; counts: number[] } | null>(r.histogram, null);
-      if (h !== null) {
-        if (p.histogram === undefined) p.histogram = h;
-        else addHistogram(p.histogram, h);
-      }
-      byStart.set(start, p);
-    }
-    const items = page.map((s) => byStart.get(s)).filter((p): p is MetricPoint => p !== undefined);
-    const last = page[page.length - 1];
-    return { items, nextCursor: startRows.length > q.limit && last !== undefined ? encodeCursor([last]) : null };
-  }
-}
-
-function toSummary(
-  r: Pick<
-    Selectable<SnapshotHitsTable>,
-    'id' | 'action_id' | 'agent_id' | 'at' | 'summary' | 'truncated' | 'trace_id' | 'span_id'
-  >,
-): SnapshotSummary {
-  const s = parseJson<{ top: SnapshotSummary['top']; frameCount: number }>(r.summary, { top: null, frameCount: 0 });
-  return {
-    id: String(r.id),
-    actionId: r.action_id,
-    agentId: r.agent_id,
-    at: Number(r.at),
-    top: s.top,
-    frameCount: s.frameCount,
-    truncated: Number(r.truncated) === 1,
-    traceId: r.trace_id,
-    spanId: r.span_id,
-  };
-}
-
-export function isForeignKeyViolation(err: unknown): boolean {
-  const e = err as { code?: string } | undefined;
-  return e?.code === '23503' || e?.code === 'ER_NO_REFERENCED_ROW_2' || e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }

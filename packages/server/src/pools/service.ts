@@ -1,7 +1,7 @@
 import { SpyglassError, type Page, type Pool, type PoolWithKey } from '@spyglass/protocol';
 import type { Kysely, Selectable } from 'kysely';
 import { hashSecret, newId, newSecret, secretPrefix } from '../auth/secrets.js';
-import { decodeCursor, pageFrom } from '../storage/paging.js';
+import { keysetPage } from '../storage/paging.js';
 import type { Database, PoolsTable } from '../storage/schema.js';
 import { isUniqueViolation } from '../users/service.js';
 
@@ -36,10 +36,9 @@ export class PoolService {
   }
 
   async list(limit: number, cursor?: string): Promise<Page<Pool>> {
-    let q = this.#db.selectFrom('pools').selectAll().orderBy('name').limit(limit + 1);
-    const after = decodeCursor(cursor, ['string']);
-    if (after !== undefined) q = q.where('name', '>', after[0] as string);
-    return pageFrom((await q.execute()).map(toPool), limit, (p) => [p.name]);
+    const q = this.#db.selectFrom('pools').selectAll();
+    const page = await keysetPage(q, [['name', 'asc', 'string']], cursor, limit);
+    return { items: page.items.map(toPool), nextCursor: page.nextCursor };
   }
 
   /** By id or by name. */

@@ -4,7 +4,9 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, MysqlDialect, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
+import { forDialect } from './migrations/dialect.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { redactUrl } from './redact-url.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
@@ -28,16 +30,9 @@ export interface Storage {
 export const MIGRATION_TABLE = 'spyglass_migration';
 export const MIGRATION_LOCK_TABLE = 'spyglass_migration_lock';
 
-/** Describes a database URL without its password, for logs. */
+/** Describes a database URL without its password, for logs. An SQLite URL is a file path, shown as written. */
 export function redactDatabaseUrl(url: string): string {
-  if (url.startsWith('sqlite:')) return url;
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable database URL)';
-  }
+  return url.startsWith('sqlite:') ? url : redactUrl(url, 'database');
 }
 
 function sqlitePath(url: string): string {
@@ -134,7 +129,7 @@ export function createStorage(url: string): Storage {
   const db = new Kysely<Database>({ dialect });
   const migrator = new Migrator({
     db,
-    provider: { getMigrations: () => Promise.resolve(MIGRATIONS) },
+    provider: { getMigrations: () => Promise.resolve(forDialect(MIGRATIONS, name)) },
     migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: MIGRATION_LOCK_TABLE,
   });

@@ -1,7 +1,7 @@
 import { SpyglassError, type CreateUserBody, type Page, type Role, type UpdateUserBody, type User } from '@spyglass/protocol';
 import type { Kysely, Selectable } from 'kysely';
 import { hashPassword, newId } from '../auth/secrets.js';
-import { decodeCursor, pageFrom } from '../storage/paging.js';
+import { keysetPage } from '../storage/paging.js';
 import type { Database, UsersTable } from '../storage/schema.js';
 
 export function toUser(row: Selectable<UsersTable>): User {
@@ -66,10 +66,9 @@ export class UserService {
 
   /** Users ordered by email; the cursor is the last email seen. */
   async list(limit: number, cursor?: string): Promise<Page<User>> {
-    let q = this.#db.selectFrom('users').selectAll().orderBy('email').limit(limit + 1);
-    const after = decodeCursor(cursor, ['string']);
-    if (after !== undefined) q = q.where('email', '>', after[0] as string);
-    return pageFrom((await q.execute()).map(toUser), limit, (u) => [u.email]);
+    const q = this.#db.selectFrom('users').selectAll();
+    const page = await keysetPage(q, [['email', 'asc', 'string']], cursor, limit);
+    return { items: page.items.map(toUser), nextCursor: page.nextCursor };
   }
 
   async update(actorId: string, id: string, patch: UpdateUserBody): Promise<User> {

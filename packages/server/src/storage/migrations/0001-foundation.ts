@@ -1,17 +1,17 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { DialectMigration, MigrationDialect } from './dialect.js';
 
 // Frozen: never edit a released migration; add a new one.
 
-function bigIntPk(db: Kysely<any>): 'integer' | 'bigserial' | 'bigint' {
+function bigIntPk(dialect: MigrationDialect): 'integer' | 'bigserial' | 'bigint' {
   // SQLite needs INTEGER PRIMARY KEY for rowid aliasing; PostgreSQL uses bigserial; MySQL bigint auto_increment.
-  const adapter = db.getExecutor().adapter.constructor.name;
-  if (adapter.startsWith('Postgres')) return 'bigserial';
-  if (adapter.startsWith('Mysql')) return 'bigint';
+  if (dialect === 'postgres') return 'bigserial';
+  if (dialect === 'mysql') return 'bigint';
   return 'integer';
 }
 
-export const foundation: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
+export const foundation: DialectMigration = {
+  async up(db: Kysely<any>, dialect: MigrationDialect): Promise<void> {
     await db.schema
       .createTable('users')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
@@ -59,7 +59,7 @@ export const foundation: Migration = {
       .addColumn('key_rotated_at', 'bigint', (c) => c.notNull())
       .execute();
 
-    const pk = bigIntPk(db);
+    const pk = bigIntPk(dialect);
     await db.schema
       .createTable('audit_events')
       .addColumn('id', pk, (c) => {

@@ -1,25 +1,16 @@
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { DialectMigration, MigrationDialect } from './dialect.js';
 
 // Frozen: never edit a released migration; add a new one.
-
-type Family = 'sqlite' | 'postgres' | 'mysql';
-
-function family(db: Kysely<any>): Family {
-  const adapter = db.getExecutor().adapter.constructor.name;
-  if (adapter.startsWith('Postgres')) return 'postgres';
-  if (adapter.startsWith('Mysql')) return 'mysql';
-  return 'sqlite';
-}
 
 /**
  * Agents, actions, per-agent action statuses and stored hits. Key lengths stay under MySQL's 3072-byte index limit
  * with utf8mb4; large text (log messages, snapshots) uses MEDIUMTEXT on MySQL, whose TEXT stops at 64 KiB.
  */
-export const liveDebugging: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
-    const f = family(db);
-    const bigText = f === 'mysql' ? sql`mediumtext` : sql`text`;
-    const autoId = f === 'postgres' ? 'bigserial' : f === 'mysql' ? 'bigint' : 'integer';
+export const liveDebugging: DialectMigration = {
+  async up(db: Kysely<any>, dialect: MigrationDialect): Promise<void> {
+    const bigText = dialect === 'mysql' ? sql`mediumtext` : sql`text`;
+    const autoId = dialect === 'postgres' ? 'bigserial' : dialect === 'mysql' ? 'bigint' : 'integer';
 
     await db.schema
       .createTable('agents')

@@ -1,4 +1,4 @@
-import type { Migration } from 'kysely';
+import type { DialectMigration } from './dialect.js';
 import { foundation } from './0001-foundation.js';
 import { liveDebugging } from './0002-live-debugging.js';
 import { agentHealth } from './0003-agent-health.js';
@@ -7,7 +7,7 @@ import { agentThread } from './0005-agent-thread.js';
 import { leases } from './0006-leases.js';
 
 /** Every migration, in order. Names are frozen: they are stored in the `spyglass_migration` table. */
-export const MIGRATIONS: Record<string, Migration> = {
+export const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-foundation': foundation,
   '0002-live-debugging': liveDebugging,
   '0003-agent-health': agentHealth,
