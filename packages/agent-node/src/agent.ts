@@ -21,8 +21,10 @@ import { createPipe, type PipedLog } from './pipe.js';
 import { Probes } from './probes.js';
 import { Redactor } from './redact.js';
 import { SourceCatalog } from './sources.js';
-import { HOOK, INERT_HOOKS, Runtime, type ActionRuntime, type Hooks } from './runtime.js';
-import { captureSnapshot, grabSlot } from './snapshot.js';
+import { INERT_HOOKS } from './hooks.js';
+import { HOOK } from './names.js';
+import { Runtime, type ActionRuntime } from './runtime.js';
+import { captureSnapshot } from './snapshot.js';
 import { activeTraceIds, refreshOtelApi } from './otel.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -118,12 +120,7 @@ export class Agent {
 
   /** Attach the inspector, install the hook global, connect to the hub. */
   start(): this {
-    const hooks: Hooks & { g(v: unknown): void } = Object.freeze({
-      ...this.runtime.hooks(),
-      g: (v: unknown) => {
-        grabSlot.value = v;
-      },
-    });
+    const hooks = this.runtime.hooks();
     Object.defineProperty(globalThis, HOOK, { value: hooks, configurable: true, enumerable: false, writable: false });
     // No inspector session while idle: it is opened when an action (or a source request) needs V8.
     this.inspector.on('Debugger.scriptParsed', (p) => this.guard('scriptParsed', () => this.onScriptParsed(p)));
@@ -263,8 +260,7 @@ export class Agent {
    * left to take out. Called on every action change and on the 1 s tick.
    */
   private debuggerIfNeeded(): void {
-    const unused =
-      this.debuggerOn && !this.actionNeedsV8() && this.sourceRequests === 0 && !this.probes.hasRetries();
+    const unused = this.debuggerOn && !this.actionNeedsV8() && this.sourceRequests === 0 && !this.probes.hasRetries();
     if (!unused) {
       this.unusedSince = undefined;
       return;

@@ -1,6 +1,7 @@
 import { parseExpressionAt, type Node } from 'acorn';
 import { types } from 'node:util';
 import { MAX_EXPRESSION_LENGTH } from '@spyglass/protocol';
+import { hookCall } from './hooks.js';
 import { isAgentName } from './names.js';
 
 /**
@@ -291,12 +292,12 @@ export function compileExpression(source: string, hook: string): CompiledExpress
     const args = node.arguments as AnyNode[];
     const name = dotted(callee);
     if (name !== undefined && Object.hasOwn(PURE_FUNCTIONS, name)) {
-      return `${hook}.f(${JSON.stringify(name)},${printArgs(args)})`;
+      return hookCall('f', [JSON.stringify(name), printArgs(args)], hook);
     }
     if (callee.type === 'MemberExpression' && !callee.computed && !callee.optional) {
       const method = (callee.property as AnyNode).name as string;
       if (PURE_METHOD_NAMES.has(method)) {
-        return `${hook}.m(${print(callee.object as AnyNode)},${JSON.stringify(method)},${printArgs(args)})`;
+        return hookCall('m', [print(callee.object as AnyNode), JSON.stringify(method), printArgs(args)], hook);
       }
       throw new ExpressionError(
         `calling ${method}() is not allowed (allowed methods: ${[...PURE_METHOD_NAMES].join(', ')})`,

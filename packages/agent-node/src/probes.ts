@@ -17,7 +17,8 @@ import {
   type Insertion,
   type StatementSite,
 } from './patch.js';
-import { CATCH_VAR, HOOK, durationVar, ticVar } from './names.js';
+import { HOOK } from './names.js';
+import { breakpointClause, breakpointCondition, durationPatch, statementPatch } from './codegen.js';
 import type { ActionRuntime, Runtime } from './runtime.js';
 
 /**
@@ -254,20 +255,9 @@ export class Probes {
         this.runtime.setState(rt, 'error', `no function at line ${a.line} of ${a.file}`);
         return;
       }
-      const i = rt.index;
-      const D = durationVar(i);
-      const tic = `var ${D}=${HOOK}.on(${i})?${HOOK}.tic(${i}):undefined;`;
-      const wrapped = functionBodyInsertions(
-        fn,
-        { start: `${tic}try{`, end: `}finally{${HOOK}.toc(${i},${D})}` },
-        ++this.seq,
-      );
-      const exits = functionExitInsertions(
-        fn,
-        // The returned expression is parenthesised: `return a, b` must stay one argument.
-        { start: tic, retOpen: `${HOOK}.ret(${i},${D},(`, retClose: '))', stop: `;${HOOK}.toc(${i},${D});` },
-        ++this.seq,
-      );
+      const code = durationPatch(rt.index);
+      const wrapped = functionBodyInsertions(fn, code.wrap, ++this.seq);
+      const exits = functionExitInsertions(fn, code.exits, ++this.seq);
       if (typeof wrapped === 'string' || typeof exits === 'string') {
         this.runtime.setState(rt, 'error', `duration: ${typeof wrapped === 'string' ? wrapped : (exits as string)}`);
         return;
@@ -348,7 +338,7 @@ export class Probes {
       why = this.scopeProblem(rt, probe);
       if (!why) {
         const ins = probe.sites.flatMap((s, k) =>
-          statementInsertions(s, this.patchCode(rt, k === 0 ? 'start' : 'end'), ++this.seq),
+          statementInsertions(s, statementPatch(rt, k === 0 ? 'start' : 'end'), ++this.seq),
         );
         probe.patchInsertions = [ins];
         const status = this.applyPatchCandidates(state, probe);
@@ -658,66 +648,7 @@ export class Probes {
     return undefined;
   }
 
-  private patchCode(rt: ActionRuntime, which: 'start' | 'end'): string {
-    const i = rt.index;
-    const H = HOOK;
-    const cond = rt.condition ? `&&(${rt.condition.code})` : '';
-    const guard = (body: string): string => `try{${body}}catch(${CATCH_VAR}){${H}.err(${i},${CATCH_VAR})}`;
-    const T = ticVar(i);
-    const a = rt.action;
-    switch (a.kind) {
-      case 'log':
-        return guard(`if(${H}.on(${i})${cond})${H}.log(${i},[${rt.expressions.map((e) => e.code).join(',')}])`);
-      case 'snapshot':
-        throw new Error('snapshots use breakpoints');
-      case 'metric':
-        switch (a.metric) {
-          case 'counter':
-            return guard(`if(${H}.on(${i})${cond})${H}.count(${i})`);
-          case 'gauge':
-            return guard(`if(${H}.on(${i})${cond})${H}.gauge(${i},(${rt.expressions[0]?.code ?? 'undefined'}))`);
-          case 'tictoc':
-            return which === 'start'
-              ? guard(`var ${T}=${H}.on(${i})${cond}?${H}.tic(${i}):undefined`)
-              : guard(`if(${T}!==undefined){${H}.toc(${i},${T});${T}=undefined}`);
-          case 'duration':
-            throw new Error('duration patches the function body');
-        }
-    }
-  }
-
   // ---- breakpoints -------------------------------------------------------------------------------------------------
-
-  /** A breakpoint condition: V8 swallows what a condition throws, so the condition catches it and hands the real
-   *  error to the agent (the action turns to `error` with its message). V8 evaluates the condition as a script, so
-   *  the try statement's completion value is the condition's value. */
-  private conditionFor(rt: ActionRuntime, which: 'start' | 'end'): string {
-    return `try{${this.conditionBody(rt, which)}}catch(${CATCH_VAR}){${HOOK}.berr(${rt.index},${CATCH_VAR})}`;
-  }
-
-  private conditionBody(rt: ActionRuntime, which: 'start' | 'end'): string {
-    const i = rt.index;
-    const H = HOOK;
-    const open = `${H}.on(${i})&&${H}.be(${i})` + (rt.condition ? `&&${H}.bif(${i},(${rt.condition.code}))` : '');
-    const a = rt.action;
-    switch (a.kind) {
-      case 'log':
-        return `${open}&&${H}.bl(${i},[${rt.expressions.map((e) => e.code).join(',')}])`;
-      case 'snapshot':
-        return `${open}&&${H}.bs(${i})`;
-      case 'metric':
-        switch (a.metric) {
-          case 'counter':
-            return `${open}&&${H}.bn(${i})`;
-          case 'gauge':
-            return `${open}&&${H}.bg(${i},(${rt.expressions[0]?.code ?? 'undefined'}))`;
-          case 'tictoc':
-            return which === 'start' ? `${open}&&${H}.btic(${i})` : `${H}.on(${i})&&${H}.be(${i})&&${H}.btoc(${i})`;
-          case 'duration':
-            throw new Error('duration has no breakpoint form');
-        }
-    }
-  }
 
   /** Make the probe a member of the breakpoint at each of its places (all or none). */
   private setBreakpoints(probe: Probe): void {
@@ -778,9 +709,7 @@ export class Probes {
     }
     const state = this.patchStates.get(bp.script.scriptId);
     const place = bp.site ? { line: bp.site.line, column: this.currentColumn(state, bp.site) } : bp.raw!;
-    // Each clause catches what it throws; the condition's value is the last statement's: pause only for a snapshot.
-    const clauses = bp.members.map((m) => this.conditionFor(m.rt, m.which)).join(';');
-    const condition = `${HOOK}.b0();${clauses};${HOOK}.bp()`;
+    const condition = breakpointCondition(bp.members.map((m) => breakpointClause(m.rt, m.which)));
     const r = this.inspector.post<{ breakpointId: string }>('Debugger.setBreakpointByUrl', {
       url: bp.script.url,
       lineNumber: place.line - 1,

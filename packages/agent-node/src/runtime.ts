@@ -14,11 +14,10 @@ import type { PipedLog } from './pipe.js';
 import type { Redactor } from './redact.js';
 import { REDACTED } from './redact.js';
 import { DEFAULT_RENDER_LIMITS, renderValue } from './render.js';
+import { grabSlot, type Hooks } from './hooks.js';
 import { HOOK } from './names.js';
 import { thrownText } from './safe.js';
 import { parseTemplate } from './template.js';
-
-export { HOOK } from './names.js';
 
 /** Everything the agent knows about one action while it runs. */
 export interface ActionRuntime {
@@ -526,6 +525,10 @@ export class Runtime {
         this.pauseRequests = [];
         return true;
       },
+      // The snapshot capture's hand-over of live objects (see snapshot.ts).
+      g: (v) => {
+        grabSlot.value = v;
+      },
     };
     return Object.freeze(hooks);
   }
@@ -546,57 +549,4 @@ export class Runtime {
   chargeSnapshot(rt: ActionRuntime, ms: number): void {
     this.charge(rt, ms);
   }
-}
-
-/**
- * What patched code finds after the agent stopped while V8 still held some of its patches (a function suspended at
- * `await` cannot be edited back): every probe is off, a timed `return` passes its value through.
- */
-export const INERT_HOOKS: Readonly<Hooks & { g(v: unknown): void }> = Object.freeze({
-  on: () => false,
-  err: () => undefined,
-  f: () => undefined,
-  m: () => undefined,
-  log: () => undefined,
-  count: () => undefined,
-  gauge: () => undefined,
-  tic: () => undefined,
-  toc: () => undefined,
-  ret: (_i: number, _t: unknown, v: unknown) => v,
-  be: () => false,
-  berr: () => false,
-  bif: () => false,
-  bl: () => false,
-  bn: () => false,
-  bg: () => false,
-  btic: () => false,
-  btoc: () => false,
-  bs: () => false,
-  b0: () => undefined,
-  bp: () => false,
-  g: () => undefined,
-});
-
-export interface Hooks {
-  on(i: number): boolean;
-  err(i: number, e: unknown): void;
-  f(name: string, args: unknown[]): unknown;
-  m(receiver: unknown, name: string, args: unknown[]): unknown;
-  log(i: number, values: unknown[]): void;
-  count(i: number): void;
-  gauge(i: number, v: unknown): void;
-  tic(i: number): number | undefined;
-  toc(i: number, t: unknown): void;
-  ret(i: number, t: unknown, v: unknown): unknown;
-  be(i: number): boolean;
-  berr(i: number, e: unknown): boolean;
-  bif(i: number, c: unknown): boolean;
-  bl(i: number, values: unknown[]): boolean;
-  bn(i: number): boolean;
-  bg(i: number, v: unknown): boolean;
-  btic(i: number): boolean;
-  btoc(i: number): boolean;
-  bs(i: number): boolean;
-  b0(): void;
-  bp(): boolean;
 }
