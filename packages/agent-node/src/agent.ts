@@ -23,7 +23,8 @@ import { Redactor } from './redact.js';
 import { SourceCatalog } from './sources.js';
 import { INERT_HOOKS } from './hooks.js';
 import { HOOK } from './names.js';
-import { Runtime, type ActionRuntime } from './runtime.js';
+import type { ActionRuntime } from './action-runtime.js';
+import { Runtime } from './runtime.js';
 import { captureSnapshot } from './snapshot.js';
 import { activeTraceIds, refreshOtelApi } from './otel.js';
 

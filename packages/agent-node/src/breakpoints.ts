@@ -3,7 +3,7 @@ import type { DebugLog } from './debug-log.js';
 import type { InspectorSession } from './inspector.js';
 import type { ScriptInfo } from './locate.js';
 import type { StatementSite } from './patch.js';
-import type { ActionRuntime } from './runtime.js';
+import type { ActionRuntime } from './action-runtime.js';
 
 /** Where a breakpoint goes: a statement of the parsed script, or a raw generated line and column. */
 export interface BreakpointPlace {

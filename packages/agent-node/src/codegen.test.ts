@@ -12,7 +12,8 @@ import { loadConfig } from './config.js';
 import { HOOK_NAMES, INERT_HOOKS, type Hooks } from './hooks.js';
 import { HOOK } from './names.js';
 import { Redactor } from './redact.js';
-import { Runtime, type ActionRuntime } from './runtime.js';
+import type { ActionRuntime } from './action-runtime.js';
+import { Runtime } from './runtime.js';
 
 function runtime(logs: LogHit[] = []): Runtime {
   return new Runtime(loadConfig({}), new Redactor({ names: [], values: [] }), {

@@ -1,6 +1,6 @@
 import { hookCall } from './hooks.js';
 import { CATCH_VAR, durationVar, ticVar } from './names.js';
-import type { ActionRuntime } from './runtime.js';
+import type { ActionRuntime } from './action-runtime.js';
 
 /** Which place of an action a piece of code is for: its line, or the end line of a tic-toc. */
 export type Place = 'start' | 'end';

@@ -19,7 +19,8 @@ import {
   type StatementSite,
 } from './patch.js';
 import { EditRetries } from './retry.js';
-import type { ActionRuntime, Runtime } from './runtime.js';
+import type { ActionRuntime } from './action-runtime.js';
+import type { Runtime } from './runtime.js';
 
 interface Probe {
   rt: ActionRuntime;

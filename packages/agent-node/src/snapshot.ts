@@ -6,7 +6,7 @@ import { thrownText } from './safe.js';
 import type { InspectorSession } from './inspector.js';
 import { originalFor, type ScriptRegistry } from './locate.js';
 import type { Redactor } from './redact.js';
-import type { ActionRuntime } from './runtime.js';
+import type { ActionRuntime } from './action-runtime.js';
 import { GRAB_FUNCTION } from './codegen.js';
 import { grabSlot } from './hooks.js';
 
