@@ -115,6 +115,22 @@ export interface CompiledExpression {
 
 type AnyNode = Node & Record<string, unknown>;
 
+/** A syntax node as the compiler and the evaluator read it. */
+type SyntaxNode = { type: string } & Record<string, unknown>;
+
+/**
+ * The dotted name of an identifier or a chain of non-computed member accesses (`Math.max`, `a.b.c`); undefined for
+ * anything else. The compiler and the evaluator name calls of pure functions by it.
+ */
+export function dotted(node: SyntaxNode): string | undefined {
+  if (node.type === 'Identifier') return node.name as string;
+  if (node.type === 'MemberExpression' && !node.computed && (node.property as SyntaxNode).type === 'Identifier') {
+    const left = dotted(node.object as SyntaxNode);
+    return left === undefined ? undefined : `${left}.${(node.property as SyntaxNode).name as string}`;
+  }
+  return undefined;
+}
+
 const BINARY = new Set([
   '==',
   '!=',
@@ -276,15 +292,6 @@ export function compileExpression(source: string, hook: string): CompiledExpress
       })
       .join(',') +
     ']';
-
-  const dotted = (node: AnyNode): string | undefined => {
-    if (node.type === 'Identifier') return node.name as string;
-    if (node.type === 'MemberExpression' && !node.computed && (node.property as AnyNode).type === 'Identifier') {
-      const left = dotted(node.object as AnyNode);
-      return left === undefined ? undefined : `${left}.${(node.property as AnyNode).name as string}`;
-    }
-    return undefined;
-  };
 
   const printCall = (node: AnyNode): string => {
     if (node.optional) throw new ExpressionError('optional calls are not allowed');
