@@ -21,8 +21,13 @@ import { createPipe, type PipedLog } from './pipe.js';
 import { Probes } from './probes.js';
 import { Redactor } from './redact.js';
 import { SourceCatalog } from './sources.js';
-import { HOOK, INERT_HOOKS, Runtime, type ActionRuntime, type Hooks } from './runtime.js';
-import { captureSnapshot, grabSlot } from './snapshot.js';
+import { Uplink } from './uplink.js';
+import { V8Debugger } from './v8-debugger.js';
+import { INERT_HOOKS } from './hooks.js';
+import { HOOK } from './names.js';
+import type { ActionRuntime } from './action-runtime.js';
+import { Runtime } from './runtime.js';
+import { captureSnapshot } from './snapshot.js';
 import { activeTraceIds, refreshOtelApi } from './otel.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -36,9 +41,6 @@ const DEFAULT_SETTINGS: AgentSettings = {
 };
 
 const AGENT_DIR = fileURLToPath(new URL('.', import.meta.url));
-
-/** Longest an ending process is kept alive to send the hits, metrics and statuses the agent still holds. */
-const EXIT_FLUSH_MS = 1000;
 
 export interface AgentStats {
   scripts: number;
@@ -73,17 +75,16 @@ export class Agent {
   private mapRetryScheduled = false;
   private snapshots = 0;
   private stopped = false;
-  /** The Debugger domain costs the host measurable CPU while enabled, so it is on only while actions need it. */
-  private debuggerOn = false;
-  /** Why V8's inspector could not be opened the last time it was needed (e.g. Node's permission model). */
-  private debuggerProblem: string | undefined;
-  /** Since when the debugger has been on with nothing needing it. */
-  private unusedSince: number | undefined;
+  /** On only while actions (or source requests) need it. */
+  private readonly v8: V8Debugger;
   private sourceRequests = 0;
   private readonly pipeOut: (entry: PipedLog) => void;
   /** `beforeExit`: the event loop of the host is empty and the process is about to end. */
-  private readonly onBeforeExit = (): void => this.guard('beforeExit', () => this.drainBeforeExit());
-  private exitDrain: 'idle' | 'draining' | 'gave up' = 'idle';
+  private readonly onBeforeExit = (): void =>
+    this.guard('beforeExit', () => {
+      if (!this.stopped) this.uplink.drainBeforeExit(() => this.runtime.takeMetrics(Date.now()));
+    });
+  private readonly uplink: Uplink;
 
   constructor(options: AgentOptions = {}, env: NodeJS.ProcessEnv = process.env) {
     this.config = loadConfig(env, options);
@@ -111,6 +112,21 @@ export class Agent {
     this.probes = new Probes(this.inspector, this.scripts, this.runtime, this.config, this.log, (nodeModules) =>
       this.readMapsThenRetry(nodeModules),
     );
+    this.uplink = new Uplink(
+      this.outbox,
+      () => this.connection,
+      () => this.settings,
+      this.log,
+      (what, fn) => this.guard(what, fn),
+    );
+    this.v8 = new V8Debugger(
+      this.inspector,
+      this.scripts,
+      this.log,
+      this.config.debuggerLingerMs,
+      (ids) => this.probes.forget(ids),
+      () => this.stopped,
+    );
     this.sources = new SourceCatalog(this.scripts, this.redactor, {
       blocked: (path) => this.config.blocklist.some((b) => path.includes(b)),
     });
@@ -118,12 +134,7 @@ export class Agent {
 
   /** Attach the inspector, install the hook global, connect to the hub. */
   start(): this {
-    const hooks: Hooks & { g(v: unknown): void } = Object.freeze({
-      ...this.runtime.hooks(),
-      g: (v: unknown) => {
-        grabSlot.value = v;
-      },
-    });
+    const hooks = this.runtime.hooks();
     Object.defineProperty(globalThis, HOOK, { value: hooks, configurable: true, enumerable: false, writable: false });
     // No inspector session while idle: it is opened when an action (or a source request) needs V8.
     this.inspector.on('Debugger.scriptParsed', (p) => this.guard('scriptParsed', () => this.onScriptParsed(p)));
@@ -199,7 +210,7 @@ export class Agent {
     }
     const wanted = new Map(items.map((a) => [a.id, a]));
     // Enabling replays Debugger.scriptParsed for every loaded script, so locating works as if it had always been on.
-    if (wanted.size > 0) this.setDebugger(true);
+    if (wanted.size > 0) this.v8.set(true);
     // One LiveEdit per script for all the removals and installs below.
     const before = this.actions.size;
     let kept = 0;
@@ -244,9 +255,9 @@ export class Agent {
         this.runtime.setState(rt, 'expired');
         continue;
       }
-      if (!this.debuggerOn) {
+      if (!this.v8.isOn) {
         // Without V8's inspector no probe can be placed: say why instead of waiting for a script forever.
-        this.runtime.setState(rt, 'error', this.debuggerProblem ?? 'the V8 inspector is not available');
+        this.runtime.setState(rt, 'error', this.v8.problem ?? 'the V8 inspector is not available');
         continue;
       }
       try {
@@ -263,15 +274,7 @@ export class Agent {
    * left to take out. Called on every action change and on the 1 s tick.
    */
   private debuggerIfNeeded(): void {
-    const unused =
-      this.debuggerOn && !this.actionNeedsV8() && this.sourceRequests === 0 && !this.probes.hasRetries();
-    if (!unused) {
-      this.unusedSince = undefined;
-      return;
-    }
-    const now = Date.now();
-    this.unusedSince ??= now;
-    if (now - this.unusedSince >= this.config.debuggerLingerMs) this.setDebugger(false);
+    this.v8.offWhenUnneeded(() => this.actionNeedsV8() || this.sourceRequests !== 0 || this.probes.hasRetries());
   }
 
   /** An action waiting for its script or holding a probe; one in `error` (or ended) has nothing in V8. */
@@ -279,37 +282,6 @@ export class Agent {
     for (const rt of this.actions.values())
       if (rt.state === 'pending' || rt.state === 'active' || rt.state === 'throttled') return true;
     return false;
-  }
-
-  /**
-   * Opens the inspector session and turns V8's Debugger domain on, or turns it off and closes the session (off: no
-   * probe can exist, V8 neither reports nor tracks the scripts the host compiles, and the host runs at full speed).
-   */
-  private setDebugger(on: boolean): void {
-    if (on === this.debuggerOn || this.stopped) return;
-    try {
-      if (on) {
-        if (!this.inspector.isConnected) this.inspector.connect();
-        // V8 reports every script it has while the command runs (events are delivered synchronously).
-        this.scripts.beginReplay();
-        try {
-          this.inspector.post('Debugger.enable', { maxScriptsCacheSize: 0 });
-        } finally {
-          this.probes.forget(this.scripts.endReplay());
-        }
-      } else {
-        this.inspector.post('Debugger.disable');
-        this.inspector.disconnect();
-      }
-      this.debuggerOn = on;
-      this.debuggerProblem = undefined;
-      this.unusedSince = undefined;
-      this.log(`debugger ${on ? 'on' : 'off'}; ${this.scripts.size} scripts known`);
-    } catch (err) {
-      this.log(`cannot turn the debugger ${on ? 'on' : 'off'}`, err);
-      if (on) this.debuggerProblem = inspectorProblem(err);
-      else this.inspector.disconnect();
-    }
   }
 
   stats(): AgentStats {
@@ -377,13 +349,13 @@ export class Agent {
         break;
       case 'source_request':
         // The catalogue comes from the scripts V8 reports, which needs the debugger on for a moment.
-        this.setDebugger(true);
-        if (!this.debuggerOn) {
+        this.v8.set(true);
+        if (!this.v8.isOn) {
           this.connection?.send({
             type: 'source_response',
             v: PROTOCOL_VERSION,
             requestId: frame.requestId,
-            error: { code: 'UNAVAILABLE', message: this.debuggerProblem ?? 'the V8 inspector is not available' },
+            error: { code: 'UNAVAILABLE', message: this.v8.problem ?? 'the V8 inspector is not available' },
           });
           break;
         }
@@ -520,57 +492,13 @@ export class Agent {
     this.timers.push(t);
   }
 
-  /**
-   * A process that ends on its own (its event loop ran empty) would lose what is still buffered: the agent's timers
-   * and socket are unref'd. While the hub is connected, send it all first, keeping the process alive with a
-   * referenced timer for at most {@link EXIT_FLUSH_MS}. An explicit `process.exit()` cannot wait.
-   */
-  private drainBeforeExit(): void {
-    const c = this.connection;
-    if (this.exitDrain !== 'idle' || this.stopped || !c?.isOpen) return;
-    for (const sample of this.runtime.takeMetrics(Date.now())) this.outbox.metric(sample);
-    this.flush();
-    const drained = (): boolean => this.outbox.size === 0 && !this.outbox.hasStatuses && c.buffered === 0;
-    if (drained()) return;
-    this.exitDrain = 'draining';
-    const deadline = performance.now() + EXIT_FLUSH_MS;
-    const timer = setInterval(() => {
-      this.guard('exit flush', () => this.flush());
-      const late = performance.now() >= deadline;
-      if (!drained() && c.isOpen && !late) return;
-      clearInterval(timer);
-      // Drained: a later beforeExit (the host did more work) may drain again; given up: never block an exit twice.
-      this.exitDrain = late || !c.isOpen ? 'gave up' : 'idle';
-      if (this.exitDrain === 'gave up') this.log('process ending: could not send everything before exit');
-    }, 5);
-  }
-
-  private flushTimer: NodeJS.Timeout | undefined;
-  private flushSoon(): void {
-    if (this.flushTimer || !this.connection?.isOpen) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      this.guard('flush', () => this.flush());
-    }, 20);
-    this.flushTimer.unref();
-  }
-
   /** Send statuses and hits while the hub is connected; otherwise they wait in the bounded buffers. */
   flush(): void {
-    const c = this.connection;
-    if (!c?.isOpen) return;
-    for (;;) {
-      const statuses = this.outbox.takeStatuses(WIRE_LIMITS.maxStatuses);
-      if (statuses.length === 0) break;
-      c.send({ type: 'action_status', v: PROTOCOL_VERSION, statuses });
-    }
-    const maxItems = Math.min(this.settings.maxBatchItems, WIRE_LIMITS.maxBatchItems);
-    const maxBytes = Math.min(this.settings.maxFrameBytes, WIRE_LIMITS.maxFrameBytes);
-    for (let i = 0; i < 100 && c.buffered < 8 * maxBytes; i++) {
-      const frame = this.outbox.takeFrame(maxItems, maxBytes);
-      if (!frame) break;
-      c.send(frame);
-    }
+    this.uplink.flush();
+  }
+
+  private flushSoon(): void {
+    this.uplink.flushSoon();
   }
 
   private defer(fn: () => void): void {
@@ -617,17 +545,6 @@ export function start(options: AgentOptions = {}): Agent | undefined {
     current = undefined;
     return undefined;
   }
-}
-
-/** The reason an action cannot be placed when the inspector session cannot be opened. */
-function inspectorProblem(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  if ((err as { code?: unknown } | null)?.code === 'ERR_ACCESS_DENIED')
-    return (
-      `Node's permission model blocks node:inspector, which the agent needs (${message}); ` +
-      'allow it with --allow-inspector (Node 24 and later) or run without --permission'
-    ).slice(0, 2048);
-  return `the V8 inspector is not available in this process: ${message}`.slice(0, 2048);
 }
 
 /** Stop the running agent, remove every probe and restore every patched script. */

@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/unbound-method -- built-ins are taken once and always called with an explicit receiver */
 import { types } from 'node:util';
-import { PURE_FUNCTIONS, PURE_METHODS, checkMethodCost } from './expression.js';
+import { PURE_FUNCTIONS, PURE_METHODS, checkMethodCost, dotted } from './expression.js';
 import { applyFn, className, defineProperty, isArray, isProxy, ownDescriptor, ownKeys, protoOf } from './safe.js';
 
 /**
@@ -174,15 +174,6 @@ function binary(op: string, l: unknown, r: unknown): unknown {
     default:
       throw new TypeError(`operator ${op} is not allowed`);
   }
-}
-
-function dotted(node: AnyNode): string | undefined {
-  if (node.type === 'Identifier') return node.name as string;
-  if (node.type === 'MemberExpression' && !node.computed && (node.property as AnyNode).type === 'Identifier') {
-    const left = dotted(node.object as AnyNode);
-    return left === undefined ? undefined : `${left}.${(node.property as AnyNode).name as string}`;
-  }
-  return undefined;
 }
 
 /** A copy of an array's data elements (holes are undefined); an accessor element or a proxy stops it. */

@@ -1,6 +1,7 @@
+import { parseExpressionAt } from 'acorn';
 import { describe, expect, it } from 'vitest';
 import { evaluateSafely } from './evaluate.js';
-import { callMethod, callPure, compileExpression } from './expression.js';
+import { callMethod, callPure, compileExpression, dotted } from './expression.js';
 
 const H = '__spyglass';
 const run = (src: string, scope: Record<string, unknown>): unknown => {
@@ -114,5 +115,23 @@ describe('compileExpression', () => {
     const d = compileExpression('{ a: x, [k]: y.z }'.replace('{', '({').concat(')'), H);
     expect([...d.identifiers].sort()).toEqual(['k', 'x', 'y']);
     expect(compileExpression('this.x', H).usesThis).toBe(true);
+  });
+});
+
+describe('dotted', () => {
+  const name = (src: string): string | undefined =>
+    dotted(parseExpressionAt(src, 0, { ecmaVersion: 'latest' }) as unknown as Parameters<typeof dotted>[0]);
+  it('names identifiers and chains of plain member accesses, nothing else', () => {
+    expect(name('x')).toBe('x');
+    expect(name('Math.max')).toBe('Math.max');
+    expect(name('a.b.c')).toBe('a.b.c');
+    expect(name('a[b].c')).toBeUndefined();
+    expect(name('f().x')).toBeUndefined();
+    expect(name('this.x')).toBeUndefined();
+  });
+  it('is how both the compiler and the evaluator find an allowed function', () => {
+    expect(run('Math.max(1, 4)', {})).toBe(4);
+    const { ast } = compileExpression('Math.max(1, n)', H);
+    expect(evaluateSafely(ast, { scopes: [{ n: 7 }], thisValue: undefined })).toBe(7);
   });
 });

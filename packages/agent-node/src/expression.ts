@@ -1,6 +1,7 @@
 import { parseExpressionAt, type Node } from 'acorn';
 import { types } from 'node:util';
 import { MAX_EXPRESSION_LENGTH } from '@spyglass/protocol';
+import { hookCall } from './hooks.js';
 import { isAgentName } from './names.js';
 
 /**
@@ -113,6 +114,22 @@ export interface CompiledExpression {
 }
 
 type AnyNode = Node & Record<string, unknown>;
+
+/** A syntax node as the compiler and the evaluator read it. */
+type SyntaxNode = { type: string } & Record<string, unknown>;
+
+/**
+ * The dotted name of an identifier or a chain of non-computed member accesses (`Math.max`, `a.b.c`); undefined for
+ * anything else. The compiler and the evaluator name calls of pure functions by it.
+ */
+export function dotted(node: SyntaxNode): string | undefined {
+  if (node.type === 'Identifier') return node.name as string;
+  if (node.type === 'MemberExpression' && !node.computed && (node.property as SyntaxNode).type === 'Identifier') {
+    const left = dotted(node.object as SyntaxNode);
+    return left === undefined ? undefined : `${left}.${(node.property as SyntaxNode).name as string}`;
+  }
+  return undefined;
+}
 
 const BINARY = new Set([
   '==',
@@ -276,27 +293,18 @@ export function compileExpression(source: string, hook: string): CompiledExpress
       .join(',') +
     ']';
 
-  const dotted = (node: AnyNode): string | undefined => {
-    if (node.type === 'Identifier') return node.name as string;
-    if (node.type === 'MemberExpression' && !node.computed && (node.property as AnyNode).type === 'Identifier') {
-      const left = dotted(node.object as AnyNode);
-      return left === undefined ? undefined : `${left}.${(node.property as AnyNode).name as string}`;
-    }
-    return undefined;
-  };
-
   const printCall = (node: AnyNode): string => {
     if (node.optional) throw new ExpressionError('optional calls are not allowed');
     const callee = node.callee as AnyNode;
     const args = node.arguments as AnyNode[];
     const name = dotted(callee);
     if (name !== undefined && Object.hasOwn(PURE_FUNCTIONS, name)) {
-      return `${hook}.f(${JSON.stringify(name)},${printArgs(args)})`;
+      return hookCall('f', [JSON.stringify(name), printArgs(args)], hook);
     }
     if (callee.type === 'MemberExpression' && !callee.computed && !callee.optional) {
       const method = (callee.property as AnyNode).name as string;
       if (PURE_METHOD_NAMES.has(method)) {
-        return `${hook}.m(${print(callee.object as AnyNode)},${JSON.stringify(method)},${printArgs(args)})`;
+        return hookCall('m', [print(callee.object as AnyNode), JSON.stringify(method), printArgs(args)], hook);
       }
       throw new ExpressionError(
         `calling ${method}() is not allowed (allowed methods: ${[...PURE_METHOD_NAMES].join(', ')})`,

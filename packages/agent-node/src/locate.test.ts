@@ -9,6 +9,17 @@ import { ScriptRegistry, loadSourceMap, normalisePath, pathMatches } from './loc
 const map = (sources: string[], sourceRoot?: string): string =>
   JSON.stringify({ version: 3, sources, ...(sourceRoot ? { sourceRoot } : {}), names: [], mappings: 'AAEA;AAEA' });
 
+/**
+ * Clocks for the slices of map reading, so that what a test sees does not depend on how busy the machine is.
+ * `standing`: no time passes, every map fits in the first slice. `stepping(ms)`: each look at the clock finds `ms`
+ * more gone (the registry looks once when a slice starts and once after each map it reads).
+ */
+const standing = (): (() => number) => () => 0;
+const stepping = (ms: number): (() => number) => {
+  let t = 0;
+  return () => (t += ms);
+};
+
 describe('paths', () => {
   it('normalises URLs, separators, dots and bundler schemes', () => {
     expect(normalisePath('file:///srv/app/./src/../src/a.ts')).toBe('/srv/app/src/a.ts');
@@ -27,7 +38,8 @@ describe('paths', () => {
 describe('ScriptRegistry.resolve', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sg-locate-'));
   writeFileSync(join(dir, 'app.js.map'), map(['../src/app.ts']));
-  const reg = new ScriptRegistry(() => false);
+  // Every map is read in the first slice (reading in slices is tested below).
+  const reg = new ScriptRegistry(() => false, { now: standing() });
   reg.add({ scriptId: '1', url: pathToFileURL(join(dir, 'app.js')).href, sourceMapURL: 'app.js.map' });
   const inline =
     'data:application/json;base64,' + Buffer.from(map(['b.ts'], 'webpack://bundle/./lib/')).toString('base64');
@@ -83,7 +95,7 @@ describe('ScriptRegistry source maps read in slices', () => {
 
   it('answers pending while maps are unread, reads the rest with the event loop running in between, then resolves', async () => {
     // A zero budget reads one map per slice.
-    const reg = new ScriptRegistry(() => false, { mapSliceMs: 0 });
+    const reg = new ScriptRegistry(() => false, { mapSliceMs: 0, now: standing() });
     fill(reg);
     const first = reg.resolve('src/m5.ts', 3);
     expect(first).toEqual({
@@ -118,9 +130,28 @@ describe('ScriptRegistry source maps read in slices', () => {
   });
 
   it('resolves at once when the maps fit in one slice', () => {
-    const reg = new ScriptRegistry(() => false);
+    // Six maps at 1 ms each fit in the default slice of 8 ms.
+    const reg = new ScriptRegistry(() => false, { now: stepping(1) });
     fill(reg);
     expect(reg.resolve('src/m2.ts', 5)).toMatchObject({ kind: 'found', line: 2 });
+    expect(reg.mapProgress()).toEqual({ read: scripts, total: scripts });
+  });
+
+  it('reads as many maps in a slice as its budget allows by the clock it is given', async () => {
+    // 4 ms a map, 8 ms a slice: two maps a slice.
+    const reg = new ScriptRegistry(() => false, { mapSliceMs: 8, now: stepping(4) });
+    fill(reg);
+    expect(reg.readMapsFor(8)).toBe(false);
+    expect(reg.mapProgress()).toEqual({ read: 2, total: scripts });
+    // resolve() spends one slice of its own before it answers.
+    expect(reg.resolve('src/m1.ts', 3)).toEqual({
+      kind: 'pending',
+      reason: `reading source maps (4 of ${scripts})`,
+      readMaps: { nodeModules: false },
+    });
+    await reg.readMaps(false);
+    expect(reg.mapProgress()).toEqual({ read: scripts, total: scripts });
+    expect(reg.resolve('src/m1.ts', 3)).toMatchObject({ kind: 'found', line: 1 });
   });
 });
 

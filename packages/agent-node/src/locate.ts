@@ -182,10 +182,16 @@ export class ScriptRegistry {
   private readonly reading = new Map<boolean, Promise<void>>();
 
   private readonly mapSliceMs: number;
+  private readonly now: () => number;
 
-  constructor(ignore: (path: string) => boolean, options: { mapSliceMs?: number } = {}) {
+  /**
+   * `mapSliceMs`: the time budget of one slice of map reading; `now`: the clock (ms) slices are measured by
+   * (`performance.now` unless given).
+   */
+  constructor(ignore: (path: string) => boolean, options: { mapSliceMs?: number; now?: () => number } = {}) {
     this.ignore = ignore;
     this.mapSliceMs = options.mapSliceMs ?? MAP_SLICE_MS;
+    this.now = options.now ?? (() => performance.now());
   }
 
   /**
@@ -308,11 +314,11 @@ export class ScriptRegistry {
 
   /** Reads unread source maps for about `budgetMs` (at least one); true when none is left. */
   readMapsFor(budgetMs: number, nodeModules = false): boolean {
-    const deadline = performance.now() + budgetMs;
+    const deadline = this.now() + budgetMs;
     let read = 0;
     for (const script of this.withMaps(nodeModules)) {
       if (script.map !== undefined) continue;
-      if (read > 0 && performance.now() >= deadline) return false;
+      if (read > 0 && this.now() >= deadline) return false;
       this.mapOf(script);
       read++;
     }

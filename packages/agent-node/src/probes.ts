@@ -1,11 +1,13 @@
 import type { ActionStatus } from '@spyglass/protocol';
+import { SharedBreakpoints } from './breakpoints.js';
+import { durationPatch, statementPatch } from './codegen.js';
 import type { AgentConfig } from './config.js';
 import type { DebugLog } from './debug-log.js';
 import type { InspectorSession } from './inspector.js';
-import { originalFor, type ScriptInfo, type ScriptRegistry } from './locate.js';
+import { ScriptEdits, isBlocked, type ScriptPatchState } from './liveedit.js';
+import { originalFor, type Resolution, type ScriptInfo, type ScriptRegistry } from './locate.js';
+import { HOOK } from './names.js';
 import {
-  analyse,
-  applyInsertions,
   checkScope,
   deadZoneProblem,
   findFunction,
@@ -13,31 +15,12 @@ import {
   functionBodyInsertions,
   functionExitInsertions,
   statementInsertions,
-  type Analysis,
   type Insertion,
   type StatementSite,
 } from './patch.js';
-import { CATCH_VAR, HOOK, durationVar, ticVar } from './names.js';
-import type { ActionRuntime, Runtime } from './runtime.js';
-
-/**
- * Scripts larger than this are not parsed by the agent (acorn takes about 90 ms per MB on the app's thread) and never
- * patched: probes in them are breakpoints placed where V8 resolves the line.
- */
-const ANALYSE_MAX_BYTES = 512 * 1024;
-
-interface ScriptPatchState {
-  script: ScriptInfo;
-  original: string;
-  analysis: Analysis | undefined;
-  parseError: string | undefined;
-  /** Why the script is never patched (too large for a LiveEdit that does not stall the app), if it is not. */
-  noPatch: string | undefined;
-  /** Insertions per action index; the script's text in V8 is `applyInsertions(original, all)` (once a batch is out). */
-  insertions: Map<number, Insertion[]>;
-  /** The insertions V8 has: those of the last edit it accepted. */
-  applied: Map<number, Insertion[]>;
-}
+import { EditRetries } from './retry.js';
+import type { ActionRuntime } from './action-runtime.js';
+import type { Runtime } from './runtime.js';
 
 interface Probe {
   rt: ActionRuntime;
@@ -54,143 +37,59 @@ interface Probe {
   patchInsertions: Insertion[][] | undefined;
 }
 
-/**
- * One V8 breakpoint per place: V8 refuses a second breakpoint where one exists, so every action in breakpoint mode
- * at a place is a member of the same breakpoint, whose condition runs each member's clause in turn.
- */
-interface SharedBreakpoint {
-  key: string;
-  script: ScriptInfo;
-  /** The statement in the original text (its column moves when patches are applied on its line), or a raw place. */
-  site: StatementSite | undefined;
-  raw: { line: number; column: number } | undefined;
-  members: { rt: ActionRuntime; which: 'start' | 'end' }[];
-  v8Id: string | undefined;
-}
-
-const BLOCKED = new Set(['BlockedByActiveGenerator', 'BlockedByActiveFunction']);
+type Found = Extract<Resolution, { kind: 'found' }>;
 
 /**
- * Each LiveEdit attempt stops the app for as long as V8 takes to recompile the script (tens of ms, more in a large
- * heap), and a function that is always suspended (a consumer loop at `await`) refuses every one. So blocked edits are
- * retried with a doubling delay, at most one attempt per script per round, and given up after a while: the action
- * keeps its breakpoint (a `duration` reports the reason), a removal leaves inert code (its hook answers "off").
+ * Places probes for actions: locate, then patch when V8 allows it, else breakpoint; retries and removes. The
+ * mechanisms are apart: LiveEdit transactions ({@link ScriptEdits}), shared breakpoints ({@link SharedBreakpoints}),
+ * the retry schedule of blocked edits ({@link EditRetries}) and the code inserted (codegen.ts).
  */
-interface Backoff {
-  at: number;
-  delayMs: number;
-  tries: number;
-  /** When the first attempt was refused. */
-  since: number;
-}
-const MAX_RETRY_DELAY_MS = 5 * 60_000;
-const MAX_RETRIES = 10;
-
-function nextBackoff(previous: Backoff | undefined, firstDelayMs: number, now: number): Backoff {
-  const delayMs = previous === undefined ? firstDelayMs : Math.min(MAX_RETRY_DELAY_MS, previous.delayMs * 2);
-  return { at: now + delayMs, delayMs, tries: (previous?.tries ?? 0) + 1, since: previous?.since ?? now };
-}
-
-/** Places probes for actions: locate, then patch when V8 allows it, else breakpoint; retries and removes. */
 export class Probes {
   private readonly probes = new Map<number, Probe>();
-  private readonly patchStates = new Map<string, ScriptPatchState>();
-  private readonly breakpoints = new Map<string, SharedBreakpoint>();
-  /** Scripts whose insertions could not be removed yet (blocked). */
-  private readonly pendingRestores = new Set<string>();
-  /** Per script with a blocked edit: when to try again. One attempt per script each time, for all its edits. */
-  private readonly scriptRetry = new Map<string, Backoff>();
-  /** While re-placing a commit's actions after V8 refused it as blocked: answer that for the script without asking. */
-  private knownBlocked: { scriptId: string; status: string } | undefined;
+  private readonly edits: ScriptEdits;
+  private readonly breakpoints: SharedBreakpoints;
+  private readonly retries: EditRetries;
   private seq = 0;
-  /** While a batch is open: the scripts whose edits wait for its end (one LiveEdit each instead of one per change). */
-  private batch: Set<string> | undefined;
 
   constructor(
-    private readonly inspector: InspectorSession,
+    inspector: InspectorSession,
     private readonly scripts: ScriptRegistry,
     private readonly runtime: Runtime,
     private readonly config: AgentConfig,
     private readonly log: DebugLog,
     /** Called when an action waits for source maps to be read: read them (in slices), then retry. */
     private readonly readMapsThenRetry: (nodeModules: boolean) => void = () => {},
-  ) {}
-
-  /**
-   * Runs `fn` (installs, removals, retries) with the patches of each script gathered into one LiveEdit at the end: a
-   * LiveEdit stops the app for tens of milliseconds, so fifty actions placed one by one would stop it for seconds.
-   * If V8 refuses a script's combined edit, its new actions are placed again one at a time, each with its own fallback.
-   */
-  batched(fn: () => void): void {
-    if (this.batch) return fn();
-    const batch = new Set<string>();
-    this.batch = batch;
-    try {
-      fn();
-    } finally {
-      this.batch = undefined;
-      // One script's failure must not leave the others' edits undone.
-      for (const scriptId of batch) {
-        try {
-          this.commit(scriptId);
-        } catch (err) {
-          this.log(`edit of script ${scriptId} failed`, err);
-        }
-      }
-    }
+  ) {
+    this.retries = new EditRetries(config.patchRetryMs);
+    this.breakpoints = new SharedBreakpoints(inspector, log, (scriptId, site) => this.edits.columnOf(scriptId, site));
+    this.edits = new ScriptEdits(inspector, log, config.patchMaxFunctions, {
+      edited: (state) => this.breakpoints.rearm(state.script.scriptId),
+      refused: (indices) => this.placeAgain(indices),
+      restoreLater: (scriptId) => this.retries.restoreLater(scriptId),
+      committed: (scriptId) => this.releaseUnused(scriptId),
+    });
   }
 
-  private commit(scriptId: string): void {
-    const state = this.patchStates.get(scriptId);
-    if (!state) return;
-    let status: string;
-    try {
-      status = this.setSource(state, applyInsertions(state.original, [...state.insertions.values()].flat()));
-    } catch (err) {
-      status = `error: ${(err as Error).message}`;
-    }
-    if (status === 'Ok') {
-      state.applied = new Map(state.insertions);
-      this.releaseUnused(scriptId);
-      return;
-    }
-    const added = [...state.insertions.keys()].filter((i) => state.applied.get(i) !== state.insertions.get(i));
-    const blocked = BLOCKED.has(status);
-    if (added.length > 0)
-      this.log(
-        `one edit of ${state.script.url} for ${added.length} new patches refused (${status}): ` +
-          (blocked ? 'breakpoints meanwhile' : 'one at a time'),
-      );
-    // Keep what V8 has and is still wanted; the removals ride along with the next edit that V8 accepts.
-    state.insertions = new Map([...state.applied].filter(([i]) => state.insertions.has(i) && !added.includes(i)));
-    const removals = state.applied.size > state.insertions.size;
-    // Blocked (a function of the script is suspended): each action would be refused the same way, so it goes
-    // straight to its fallback (breakpoint, retried later) instead of one LiveEdit stop of the app per action.
-    this.knownBlocked = blocked ? { scriptId, status } : undefined;
-    try {
-      for (const i of added) {
-        const probe = this.probes.get(i);
-        if (!probe) continue;
-        this.probes.delete(i);
-        this.clearBreakpoints(probe);
-        probe.rt.method = undefined;
-        try {
-          this.install(probe.rt);
-        } catch (err) {
-          this.runtime.setState(probe.rt, 'error', `cannot install: ${(err as Error).message}`);
-        }
-      }
-    } finally {
-      this.knownBlocked = undefined;
-    }
-    if (removals && state.applied.size > state.insertions.size) {
-      const restore = blocked
-        ? status
-        : this.setSource(state, applyInsertions(state.original, [...state.insertions.values()].flat()));
-      if (restore === 'Ok') state.applied = new Map(state.insertions);
-      else {
-        this.pendingRestores.add(scriptId);
-        this.blockedScript(scriptId);
+  /**
+   * Runs `fn` (installs, removals, retries) with the patches of each script gathered into one LiveEdit at the end
+   * (see {@link ScriptEdits.batched}).
+   */
+  batched(fn: () => void): void {
+    this.edits.batched(fn);
+  }
+
+  /** A batch's edit was refused: its new actions are placed again one at a time, each with its own fallback. */
+  private placeAgain(indices: readonly number[]): void {
+    for (const i of indices) {
+      const probe = this.probes.get(i);
+      if (!probe) continue;
+      this.probes.delete(i);
+      this.clearBreakpoints(probe);
+      probe.rt.method = undefined;
+      try {
+        this.install(probe.rt);
+      } catch (err) {
+        this.runtime.setState(probe.rt, 'error', `cannot install: ${(err as Error).message}`);
       }
     }
   }
@@ -225,7 +124,7 @@ export class Probes {
       this.runtime.setState(rt, 'error', `${script.path} is on the agent's file blocklist`);
       return;
     }
-    const state = this.patchState(script);
+    const state = this.edits.stateOf(script);
     const probe: Probe = {
       rt,
       script,
@@ -235,72 +134,70 @@ export class Probes {
       retryPatch: false,
       patchInsertions: undefined,
     };
+    if (a.kind === 'metric' && a.metric === 'duration') this.installDuration(probe, state, res);
+    else this.installAtStatement(probe, state, res);
+  }
 
-    if (a.kind === 'metric' && a.metric === 'duration') {
-      if (!state.analysis) {
-        this.runtime.setState(
-          rt,
-          'error',
-          `duration needs a patch, but ${state.parseError ?? 'the script cannot be parsed'}`,
-        );
-        return;
-      }
-      if (state.noPatch) {
-        this.runtime.setState(rt, 'error', `duration needs a patch, but ${state.noPatch}`);
-        return;
-      }
-      const fn = findFunction(state.analysis, res.line);
-      if (!fn) {
-        this.runtime.setState(rt, 'error', `no function at line ${a.line} of ${a.file}`);
-        return;
-      }
-      const i = rt.index;
-      const D = durationVar(i);
-      const tic = `var ${D}=${HOOK}.on(${i})?${HOOK}.tic(${i}):undefined;`;
-      const wrapped = functionBodyInsertions(
-        fn,
-        { start: `${tic}try{`, end: `}finally{${HOOK}.toc(${i},${D})}` },
-        ++this.seq,
+  /** A `duration` patches the function around the line: its body wrapped, or else its exits. */
+  private installDuration(probe: Probe, state: ScriptPatchState, res: Found): void {
+    const { rt } = probe;
+    const a = rt.action;
+    if (!state.analysis) {
+      this.runtime.setState(
+        rt,
+        'error',
+        `duration needs a patch, but ${state.parseError ?? 'the script cannot be parsed'}`,
       );
-      const exits = functionExitInsertions(
-        fn,
-        // The returned expression is parenthesised: `return a, b` must stay one argument.
-        { start: tic, retOpen: `${HOOK}.ret(${i},${D},(`, retClose: '))', stop: `;${HOOK}.toc(${i},${D});` },
-        ++this.seq,
-      );
-      if (typeof wrapped === 'string' || typeof exits === 'string') {
-        this.runtime.setState(rt, 'error', `duration: ${typeof wrapped === 'string' ? wrapped : (exits as string)}`);
-        return;
-      }
-      rt.location = this.location(
-        script,
-        res.source,
-        state.analysis.lines.lineOf(fn.node.start),
-        state.analysis.lines.columnOf(fn.node.start),
-      );
-      // Wrapping the body also times calls that throw; where V8 refuses it, the exits are patched instead.
-      probe.patchInsertions = wrapped ? [wrapped, exits] : [exits];
-      this.probes.set(rt.index, probe);
-      const status = this.applyPatchCandidates(state, probe);
-      if (status === 'Ok') {
-        rt.method = 'patch';
-        this.runtime.setState(rt, 'active');
-      } else if (BLOCKED.has(status)) {
-        probe.retryPatch = true;
-        this.blockedScript(script.scriptId);
-        this.runtime.setState(
-          rt,
-          'pending',
-          `the function is running (${status}); the patch is retried until it can be applied`,
-        );
-      } else {
-        this.probes.delete(rt.index);
-        this.runtime.setState(rt, 'error', `V8 refused the patch: ${status}`);
-      }
       return;
     }
+    if (state.noPatch) {
+      this.runtime.setState(rt, 'error', `duration needs a patch, but ${state.noPatch}`);
+      return;
+    }
+    const fn = findFunction(state.analysis, res.line);
+    if (!fn) {
+      this.runtime.setState(rt, 'error', `no function at line ${a.line} of ${a.file}`);
+      return;
+    }
+    const code = durationPatch(rt.index);
+    const wrapped = functionBodyInsertions(fn, code.wrap, ++this.seq);
+    const exits = functionExitInsertions(fn, code.exits, ++this.seq);
+    if (typeof wrapped === 'string' || typeof exits === 'string') {
+      this.runtime.setState(rt, 'error', `duration: ${typeof wrapped === 'string' ? wrapped : (exits as string)}`);
+      return;
+    }
+    rt.location = this.location(
+      res.script,
+      res.source,
+      state.analysis.lines.lineOf(fn.node.start),
+      state.analysis.lines.columnOf(fn.node.start),
+    );
+    // Wrapping the body also times calls that throw; where V8 refuses it, the exits are patched instead.
+    probe.patchInsertions = wrapped ? [wrapped, exits] : [exits];
+    this.probes.set(rt.index, probe);
+    const status = this.applyPatch(state, probe);
+    if (status === 'Ok') {
+      rt.method = 'patch';
+      this.runtime.setState(rt, 'active');
+    } else if (isBlocked(status)) {
+      probe.retryPatch = true;
+      this.retries.blocked(res.script.scriptId);
+      this.runtime.setState(
+        rt,
+        'pending',
+        `the function is running (${status}); the patch is retried until it can be applied`,
+      );
+    } else {
+      this.probes.delete(rt.index);
+      this.runtime.setState(rt, 'error', `V8 refused the patch: ${status}`);
+    }
+  }
 
-    // Statement sites.
+  /** Logs, snapshots and the other metrics go before a statement: a patch when V8 allows it, else a breakpoint. */
+  private installAtStatement(probe: Probe, state: ScriptPatchState, res: Found): void {
+    const { rt } = probe;
+    const a = rt.action;
+    const script = res.script;
     const site = state.analysis ? findStatement(state.analysis, res.line, res.column) : undefined;
     if (state.analysis && !site) {
       this.runtime.setState(rt, 'error', `no code at or after line ${a.line} of ${a.file}`);
@@ -348,19 +245,19 @@ export class Probes {
       why = this.scopeProblem(rt, probe);
       if (!why) {
         const ins = probe.sites.flatMap((s, k) =>
-          statementInsertions(s, this.patchCode(rt, k === 0 ? 'start' : 'end'), ++this.seq),
+          statementInsertions(s, statementPatch(rt, k === 0 ? 'start' : 'end'), ++this.seq),
         );
         probe.patchInsertions = [ins];
-        const status = this.applyPatchCandidates(state, probe);
+        const status = this.applyPatch(state, probe);
         if (status === 'Ok') {
           rt.method = 'patch';
           this.runtime.setState(rt, 'active');
           return;
         }
         why = `V8 refused the patch (${status})`;
-        if (BLOCKED.has(status)) {
+        if (isBlocked(status)) {
           probe.retryPatch = true;
-          this.blockedScript(script.scriptId);
+          this.retries.blocked(script.scriptId);
         }
       }
     }
@@ -392,14 +289,13 @@ export class Probes {
     this.probes.delete(rt.index);
     this.clearBreakpoints(probe);
     if (probe.script) {
-      const state = this.patchStates.get(probe.script.scriptId);
+      const state = this.edits.get(probe.script.scriptId);
       if (state?.insertions.has(rt.index)) {
-        const status = this.applyPatch(state, rt.index, undefined);
+        const status = this.edits.apply(state, rt.index, undefined);
         if (status !== 'Ok') {
           // The hook stays in the code until V8 allows the edit; it is inert (`on()` answers false).
           state.insertions.delete(rt.index);
-          this.pendingRestores.add(state.script.scriptId);
-          this.blockedScript(state.script.scriptId);
+          this.retries.restoreLater(state.script.scriptId);
         }
       }
       this.releaseUnused(probe.script.scriptId);
@@ -411,11 +307,11 @@ export class Probes {
    * agent is left in it; the next action there reads it again.
    */
   private releaseUnused(scriptId: string): void {
-    const state = this.patchStates.get(scriptId);
-    if (!state || state.insertions.size > 0 || state.applied.size > 0 || this.pendingRestores.has(scriptId)) return;
-    if (this.batch?.has(scriptId)) return;
+    const state = this.edits.get(scriptId);
+    if (!state || state.insertions.size > 0 || state.applied.size > 0 || this.retries.restores.has(scriptId)) return;
+    if (this.edits.isBatched(scriptId)) return;
     for (const p of this.probes.values()) if (p.script?.scriptId === scriptId) return;
-    this.patchStates.delete(scriptId);
+    this.edits.release(scriptId);
   }
 
   /** Periodic and on new scripts: pending actions, blocked patches, blocked restores. */
@@ -427,17 +323,16 @@ export class Probes {
         if (rt.state === 'pending' && !this.probes.has(rt.index)) this.install(rt);
       }
     });
-    const now = Date.now();
+    const now = this.retries.now();
     // Due scripts only, one LiveEdit attempt each: a refusal puts every edit of the script back together.
     const tried = new Set<string>();
     for (const probe of this.probes.values()) {
       if (!probe.retryPatch || !probe.script || !probe.patchInsertions) continue;
       const scriptId = probe.script.scriptId;
-      const backoff = this.scriptRetry.get(scriptId);
-      if ((backoff !== undefined && backoff.at > now) || tried.has(scriptId)) continue;
-      const state = this.patchStates.get(scriptId);
+      if (!this.retries.isDue(scriptId, now) || tried.has(scriptId)) continue;
+      const state = this.edits.get(scriptId);
       if (!state) continue;
-      const status = this.applyPatchCandidates(state, probe);
+      const status = this.applyPatch(state, probe);
       if (status === 'Ok') {
         probe.retryPatch = false;
         this.clearBreakpoints(probe);
@@ -445,17 +340,18 @@ export class Probes {
         if (probe.rt.state === 'pending') this.runtime.setState(probe.rt, 'active');
         else this.runtime.report(probe.rt);
         // Whatever held the script has returned: its other edits are tried at once, afresh.
-        this.scriptRetry.delete(scriptId);
-      } else if (!BLOCKED.has(status)) probe.retryPatch = false;
+        this.retries.done(scriptId);
+      } else if (!isBlocked(status)) probe.retryPatch = false;
       else {
         tried.add(scriptId);
         this.blockedAgain(scriptId, status, now);
       }
     }
-    for (const scriptId of [...this.pendingRestores]) {
-      const state = this.patchStates.get(scriptId);
+    const restores = this.retries.restores;
+    for (const scriptId of [...restores]) {
+      const state = this.edits.get(scriptId);
       if (!state) {
-        this.pendingRestores.delete(scriptId);
+        restores.delete(scriptId);
         continue;
       }
       if (
@@ -463,43 +359,31 @@ export class Probes {
         [...state.insertions].every(([i, ins]) => state.applied.get(i) === ins)
       ) {
         // A patch applied since then took the removed code out with it.
-        this.pendingRestores.delete(scriptId);
+        restores.delete(scriptId);
         continue;
       }
-      const backoff = this.scriptRetry.get(scriptId);
-      if ((backoff !== undefined && backoff.at > now) || tried.has(scriptId)) continue;
+      if (!this.retries.isDue(scriptId, now) || tried.has(scriptId)) continue;
       tried.add(scriptId);
-      const status = this.setSource(state, applyInsertions(state.original, [...state.insertions.values()].flat()));
+      const status = this.edits.editToWanted(state);
       if (status === 'Ok') state.applied = new Map(state.insertions);
-      if (status === 'Ok' || !BLOCKED.has(status)) {
-        this.pendingRestores.delete(scriptId);
-        if (status === 'Ok') this.scriptRetry.delete(scriptId);
+      if (status === 'Ok' || !isBlocked(status)) {
+        restores.delete(scriptId);
+        if (status === 'Ok') this.retries.done(scriptId);
         this.releaseUnused(scriptId);
       } else this.blockedAgain(scriptId, status, now);
     }
-    for (const scriptId of this.scriptRetry.keys())
-      if (!this.pendingRestores.has(scriptId) && !this.hasRetryingProbe(scriptId)) this.scriptRetry.delete(scriptId);
-  }
-
-  /** A first refusal as blocked: retry after `patchRetryMs` unless a schedule is already running. */
-  private blockedScript(scriptId: string): void {
-    if (!this.scriptRetry.has(scriptId))
-      this.scriptRetry.set(scriptId, nextBackoff(undefined, this.config.patchRetryMs, Date.now()));
+    this.retries.prune((scriptId) => restores.has(scriptId) || this.hasRetryingProbe(scriptId));
   }
 
   /** Refused again: wait twice as long, or after the last try give up on every edit of the script. */
   private blockedAgain(scriptId: string, status: string, now: number): void {
-    const backoff = this.scriptRetry.get(scriptId);
-    if ((backoff?.tries ?? 0) < MAX_RETRIES) {
-      this.scriptRetry.set(scriptId, nextBackoff(backoff, this.config.patchRetryMs, now));
-      return;
-    }
-    this.scriptRetry.delete(scriptId);
-    const minutes = Math.round((now - (backoff?.since ?? now)) / 60_000);
-    const why = `the patch was refused ${backoff?.tries ?? 0} times over ${minutes} min (${status}): the function never stopped running`;
+    const givenUp = this.retries.again(scriptId, now);
+    if (!givenUp) return;
+    const minutes = Math.round((now - givenUp.since) / 60_000);
+    const why = `the patch was refused ${givenUp.tries} times over ${minutes} min (${status}): the function never stopped running`;
     for (const probe of [...this.probes.values()])
       if (probe.retryPatch && probe.script?.scriptId === scriptId) this.giveUpPatch(probe, why);
-    if (this.pendingRestores.delete(scriptId)) {
+    if (this.retries.restores.delete(scriptId)) {
       // The code stays, inert; the next edit of the script that V8 accepts takes it out.
       this.log(`removal from script ${scriptId} given up (${status}): left inert`);
     }
@@ -523,125 +407,23 @@ export class Probes {
 
   /** Scripts V8 no longer has (or replaced versions of live ones): drop what was kept for patching them. */
   forget(scriptIds: readonly string[]): void {
-    for (const id of scriptIds) {
-      const state = this.patchStates.get(id);
-      if (state && state.insertions.size === 0) this.patchStates.delete(id);
-    }
+    this.edits.forget(scriptIds);
   }
 
   /** Some script still runs patched code (a removal V8 refused): the hook must stay callable. */
   leftInV8(): boolean {
-    for (const state of this.patchStates.values()) if (state.applied.size > 0) return true;
-    return false;
+    return this.edits.leftInV8();
   }
 
   hasRetries(): boolean {
-    if (this.pendingRestores.size > 0) return true;
+    if (this.retries.restores.size > 0) return true;
     for (const p of this.probes.values()) if (p.retryPatch) return true;
     return false;
   }
 
-  // ---- patches -----------------------------------------------------------------------------------------------------
-
-  private patchState(script: ScriptInfo): ScriptPatchState {
-    let state = this.patchStates.get(script.scriptId);
-    if (state) return state;
-    const { scriptSource } = this.inspector.post<{ scriptSource: string }>('Debugger.getScriptSource', {
-      scriptId: script.scriptId,
-    });
-    let analysis: Analysis | undefined;
-    let parseError: string | undefined;
-    if (scriptSource.length > ANALYSE_MAX_BYTES) {
-      const why = `the script is too large to patch without stopping the app (${Math.round(scriptSource.length / 1024)} KB)`;
-      state = {
-        script,
-        original: scriptSource,
-        analysis,
-        parseError: why,
-        noPatch: why,
-        insertions: new Map(),
-        applied: new Map(),
-      };
-      this.patchStates.set(script.scriptId, state);
-      return state;
-    }
-    try {
-      analysis = analyse(scriptSource, script.isModule);
-    } catch (err) {
-      try {
-        analysis = analyse(scriptSource, !script.isModule);
-      } catch {
-        parseError = (err as Error).message;
-      }
-    }
-    // V8's LiveEdit time grows with the square of the script's function count (bench/agent/liveedit.mjs: 2,000
-    // functions 55 ms, 6,000 440 ms, 20,000 5 s), and the app's thread waits for all of it.
-    const functions = analysis ? analysis.scopes.length - 1 : 0;
-    const noPatch =
-      functions > this.config.patchMaxFunctions
-        ? `the script has ${functions} functions: a patch would stop the app for about ${Math.round((functions * functions) / 80_000)} ms`
-        : undefined;
-    state = {
-      script,
-      original: scriptSource,
-      analysis,
-      parseError,
-      noPatch,
-      insertions: new Map(),
-      applied: new Map(),
-    };
-    this.patchStates.set(script.scriptId, state);
-    return state;
-  }
-
   /** Apply the first of the probe's alternatives V8 accepts; a temporary refusal (blocked) stops the search. */
-  private applyPatchCandidates(state: ScriptPatchState, probe: Probe): string {
-    let status = 'no patch';
-    for (const ins of probe.patchInsertions ?? []) {
-      status = this.applyPatch(state, probe.rt.index, ins);
-      if (status === 'Ok' || BLOCKED.has(status)) return status;
-      this.log(`action ${probe.rt.action.id}: V8 refused one form of the patch (${status})`);
-    }
-    return status;
-  }
-
-  /** Set (or with `undefined`, remove) one action's insertions; the edit is all or nothing. */
-  private applyPatch(state: ScriptPatchState, index: number, insertions: Insertion[] | undefined): string {
-    const next = new Map(state.insertions);
-    if (insertions) next.set(index, insertions);
-    else next.delete(index);
-    if (this.batch) {
-      // Counted as done; `commit` applies it with the others, or places the action again alone if V8 refuses.
-      state.insertions = next;
-      this.batch.add(state.script.scriptId);
-      return 'Ok';
-    }
-    if (this.knownBlocked?.scriptId === state.script.scriptId) return this.knownBlocked.status;
-    const status = this.setSource(state, applyInsertions(state.original, [...next.values()].flat()));
-    if (status === 'Ok') {
-      state.insertions = next;
-      state.applied = new Map(next);
-    }
-    return status;
-  }
-
-  private setSource(state: ScriptPatchState, text: string): string {
-    let status: string;
-    try {
-      const r = this.inspector.post<{
-        status?: string;
-        exceptionDetails?: { text?: string; exception?: { description?: string } };
-      }>('Debugger.setScriptSource', { scriptId: state.script.scriptId, scriptSource: text });
-      status = r.status ?? 'Ok';
-      if (status === 'CompileError') {
-        status = `CompileError: ${r.exceptionDetails?.exception?.description ?? r.exceptionDetails?.text ?? ''}`;
-      }
-    } catch (err) {
-      status = `error: ${(err as Error).message}`;
-    }
-    if (status === 'Ok') this.rearmBreakpoints(state);
-    this.log(`setScriptSource ${state.script.url}: ${status}`);
-    return status;
+  private applyPatch(state: ScriptPatchState, probe: Probe): string {
+    return this.edits.applyFirst(state, probe.rt.index, probe.patchInsertions ?? [], `action ${probe.rt.action.id}`);
   }
 
   private scopeProblem(rt: ActionRuntime, probe: Probe): string | undefined {
@@ -658,159 +440,22 @@ export class Probes {
     return undefined;
   }
 
-  private patchCode(rt: ActionRuntime, which: 'start' | 'end'): string {
-    const i = rt.index;
-    const H = HOOK;
-    const cond = rt.condition ? `&&(${rt.condition.code})` : '';
-    const guard = (body: string): string => `try{${body}}catch(${CATCH_VAR}){${H}.err(${i},${CATCH_VAR})}`;
-    const T = ticVar(i);
-    const a = rt.action;
-    switch (a.kind) {
-      case 'log':
-        return guard(`if(${H}.on(${i})${cond})${H}.log(${i},[${rt.expressions.map((e) => e.code).join(',')}])`);
-      case 'snapshot':
-        throw new Error('snapshots use breakpoints');
-      case 'metric':
-        switch (a.metric) {
-          case 'counter':
-            return guard(`if(${H}.on(${i})${cond})${H}.count(${i})`);
-          case 'gauge':
-            return guard(`if(${H}.on(${i})${cond})${H}.gauge(${i},(${rt.expressions[0]?.code ?? 'undefined'}))`);
-          case 'tictoc':
-            return which === 'start'
-              ? guard(`var ${T}=${H}.on(${i})${cond}?${H}.tic(${i}):undefined`)
-              : guard(`if(${T}!==undefined){${H}.toc(${i},${T});${T}=undefined}`);
-          case 'duration':
-            throw new Error('duration patches the function body');
-        }
-    }
-  }
-
-  // ---- breakpoints -------------------------------------------------------------------------------------------------
-
-  /** A breakpoint condition: V8 swallows what a condition throws, so the condition catches it and hands the real
-   *  error to the agent (the action turns to `error` with its message). V8 evaluates the condition as a script, so
-   *  the try statement's completion value is the condition's value. */
-  private conditionFor(rt: ActionRuntime, which: 'start' | 'end'): string {
-    return `try{${this.conditionBody(rt, which)}}catch(${CATCH_VAR}){${HOOK}.berr(${rt.index},${CATCH_VAR})}`;
-  }
-
-  private conditionBody(rt: ActionRuntime, which: 'start' | 'end'): string {
-    const i = rt.index;
-    const H = HOOK;
-    const open = `${H}.on(${i})&&${H}.be(${i})` + (rt.condition ? `&&${H}.bif(${i},(${rt.condition.code}))` : '');
-    const a = rt.action;
-    switch (a.kind) {
-      case 'log':
-        return `${open}&&${H}.bl(${i},[${rt.expressions.map((e) => e.code).join(',')}])`;
-      case 'snapshot':
-        return `${open}&&${H}.bs(${i})`;
-      case 'metric':
-        switch (a.metric) {
-          case 'counter':
-            return `${open}&&${H}.bn(${i})`;
-          case 'gauge':
-            return `${open}&&${H}.bg(${i},(${rt.expressions[0]?.code ?? 'undefined'}))`;
-          case 'tictoc':
-            return which === 'start' ? `${open}&&${H}.btic(${i})` : `${H}.on(${i})&&${H}.be(${i})&&${H}.btoc(${i})`;
-          case 'duration':
-            throw new Error('duration has no breakpoint form');
-        }
-    }
-  }
-
   /** Make the probe a member of the breakpoint at each of its places (all or none). */
   private setBreakpoints(probe: Probe): void {
     const script = probe.script;
     if (!script) return;
-    const places: { site: StatementSite | undefined; raw: { line: number; column: number } | undefined }[] =
+    const places =
       probe.sites.length > 0
         ? probe.sites.map((site) => ({ site, raw: undefined }))
         : probe.raw
           ? [{ site: undefined, raw: probe.raw }]
           : [];
-    try {
-      places.forEach((p, k) => {
-        const key = `${script.scriptId}:${p.site ? `@${p.site.start}` : `${p.raw!.line}:${p.raw!.column}`}`;
-        let bp = this.breakpoints.get(key);
-        if (!bp) {
-          bp = { key, script, site: p.site, raw: p.raw, members: [], v8Id: undefined };
-          this.breakpoints.set(key, bp);
-        }
-        bp.members.push({ rt: probe.rt, which: k === 0 ? 'start' : 'end' });
-        probe.breakpoints.push(key);
-        this.arm(bp);
-      });
-    } catch (err) {
-      this.clearBreakpoints(probe);
-      throw err;
-    }
+    probe.breakpoints = this.breakpoints.join(probe.rt, script, places);
   }
 
   private clearBreakpoints(probe: Probe): void {
-    for (const key of probe.breakpoints) {
-      const bp = this.breakpoints.get(key);
-      if (!bp) continue;
-      bp.members = bp.members.filter((m) => m.rt !== probe.rt);
-      try {
-        this.arm(bp);
-      } catch (err) {
-        this.log(`re-arming breakpoint ${key}`, err);
-      }
-    }
+    this.breakpoints.leave(probe.rt, probe.breakpoints);
     probe.breakpoints = [];
-  }
-
-  /** (Re)set the V8 breakpoint of a place for its current members and text; removes it when it has none. */
-  private arm(bp: SharedBreakpoint): void {
-    if (bp.v8Id !== undefined) {
-      const id = bp.v8Id;
-      bp.v8Id = undefined;
-      try {
-        this.inspector.post('Debugger.removeBreakpoint', { breakpointId: id });
-      } catch (err) {
-        this.log(`removeBreakpoint ${id}`, err);
-      }
-    }
-    if (bp.members.length === 0) {
-      this.breakpoints.delete(bp.key);
-      return;
-    }
-    const state = this.patchStates.get(bp.script.scriptId);
-    const place = bp.site ? { line: bp.site.line, column: this.currentColumn(state, bp.site) } : bp.raw!;
-    // Each clause catches what it throws; the condition's value is the last statement's: pause only for a snapshot.
-    const clauses = bp.members.map((m) => this.conditionFor(m.rt, m.which)).join(';');
-    const condition = `${HOOK}.b0();${clauses};${HOOK}.bp()`;
-    const r = this.inspector.post<{ breakpointId: string }>('Debugger.setBreakpointByUrl', {
-      url: bp.script.url,
-      lineNumber: place.line - 1,
-      columnNumber: place.column,
-      condition,
-    });
-    bp.v8Id = r.breakpointId;
-  }
-
-  /** Column of a statement in the script's current (patched) text. */
-  private currentColumn(state: ScriptPatchState | undefined, site: StatementSite): number {
-    if (!state?.analysis) return site.column;
-    const lineStart = site.start - site.column;
-    let shift = 0;
-    for (const list of state.insertions.values()) {
-      for (const ins of list) if (ins.offset >= lineStart && ins.offset <= site.start) shift += ins.text.length;
-    }
-    return site.column + shift;
-  }
-
-  /** After an edit, columns on patched lines moved: set the script's breakpoints again. */
-  private rearmBreakpoints(state: ScriptPatchState): void {
-    for (const bp of [...this.breakpoints.values()]) {
-      if (bp.script.scriptId !== state.script.scriptId) continue;
-      try {
-        this.arm(bp);
-      } catch (err) {
-        this.log('re-arming breakpoint', err);
-      }
-    }
   }
 
   private location(

@@ -2,7 +2,8 @@ import type { AgentAction } from '@spyglass/protocol';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { Redactor } from './redact.js';
-import { Runtime, type ActionRuntime } from './runtime.js';
+import type { ActionRuntime } from './action-runtime.js';
+import { Runtime } from './runtime.js';
 
 const sink = {
   log: () => undefined,

@@ -1,63 +1,12 @@
-import type {
-  ActionStatus,
-  AgentAction,
-  AgentActionState,
-  LogHit,
-  MetricSample,
-  ProbeMethod,
-} from '@spyglass/protocol';
+import type { AgentAction, AgentActionState, LogHit, MetricSample } from '@spyglass/protocol';
+import { MAX_MESSAGE, compileAction, type ActionRuntime } from './action-runtime.js';
 import { LeakyBucket } from './budget.js';
 import type { AgentConfig } from './config.js';
-import { callMethod, callPure, compileExpression, type CompiledExpression } from './expression.js';
-import { DURATION_BOUNDS_MS, MetricAggregate } from './metrics.js';
+import { callMethod, callPure } from './expression.js';
+import { grabSlot, type Hooks } from './hooks.js';
 import type { PipedLog } from './pipe.js';
 import type { Redactor } from './redact.js';
-import { REDACTED } from './redact.js';
-import { DEFAULT_RENDER_LIMITS, renderValue } from './render.js';
-import { HOOK } from './names.js';
 import { thrownText } from './safe.js';
-import { parseTemplate } from './template.js';
-
-export { HOOK } from './names.js';
-
-/** Everything the agent knows about one action while it runs. */
-export interface ActionRuntime {
-  /** Small integer used in generated code. */
-  index: number;
-  action: AgentAction;
-  /** Read on every hit by `on()`: false when paused by a limit, error, completion or expiry. */
-  enabled: boolean;
-  state: AgentActionState;
-  reason: string | undefined;
-  method: ProbeMethod | undefined;
-  /** The method the last status carried: a change of method alone is reported too. */
-  reportedMethod?: ProbeMethod | undefined;
-  location: ActionStatus['location'];
-  hits: number;
-  cpu: LeakyBucket;
-  logs: LeakyBucket;
-  condition: CompiledExpression | undefined;
-  /** Log template parts; expression parts index into `expressions`. */
-  parts: ({ text: string } | { expr: number })[];
-  /** The log message from the hook's values, built once from `parts` (see `compileFormat`). */
-  format: (values: readonly unknown[]) => string;
-  expressions: CompiledExpression[];
-  /** Snapshot watch expressions, evaluated by the agent at capture time. */
-  watches: CompiledExpression[];
-  metric: MetricAggregate | undefined;
-  /** Breakpoint-mode tic-toc start times (a stack: exact for synchronous code). */
-  tics: number[];
-  /** Why the action is throttled, if it is. */
-  throttledBy: string | undefined;
-  /** A breakpoint condition is being evaluated (see `be`). */
-  evaluating: boolean;
-  /** Running average of a hit's measured cost (ms), charged for hits that are not measured. */
-  avgCostMs: number;
-  /** Hits since the last measured one (0–7): the first of every eight is measured. */
-  sampleTick: number;
-  /** A hit has been measured (the first one only pays its own cost; the average starts with the second). */
-  measured: boolean;
-}
 
 export interface RuntimeSink {
   log(hit: LogHit): void;
@@ -70,50 +19,7 @@ export interface RuntimeSink {
 }
 
 const now = (): number => performance.now();
-/**
- * Hook indices are unique in the process (the thread), not per agent: code patched by an agent that was stopped while
- * a patch could not be taken out may still call the hook, and must not reach an action of a later agent.
- */
-let nextIndex = 1;
-/** Longest log message (characters). */
-const MAX_MESSAGE = 8192;
 
-/**
- * The message builder of a log template, made once per action: literal text is joined in, a part whose name is
- * sensitive is the redaction mark without looking at the value, numbers and booleans skip the renderer.
- */
-function compileFormat(
-  parts: readonly ({ text: string } | { expr: number })[],
-  expressions: readonly CompiledExpression[],
-  redactor: Redactor,
-): (values: readonly unknown[]) => string {
-  const pieces = parts.map((part): ((values: readonly unknown[]) => string) => {
-    if ('text' in part) {
-      const text = part.text;
-      return () => text;
-    }
-    const k = part.expr;
-    const name = expressions[k]?.name;
-    if (name !== undefined && redactor.isSensitiveName(name)) return () => REDACTED;
-    return (values) => {
-      const v = values[k];
-      return typeof v === 'number' || typeof v === 'boolean' ? `${v}` : renderValue(v, DEFAULT_RENDER_LIMITS, redactor);
-    };
-  });
-  const [a, b, c] = pieces;
-  // The common shapes without a loop.
-  if (pieces.length === 1 && a) return a;
-  if (pieces.length === 2 && a && b) return (v) => a(v) + b(v);
-  if (pieces.length === 3 && a && b && c) return (v) => a(v) + b(v) + c(v);
-  return (values) => {
-    let out = '';
-    for (const piece of pieces) {
-      out += piece(values);
-      if (out.length > MAX_MESSAGE) break;
-    }
-    return out;
-  };
-}
 /**
  * Measure the CPU cost of one hit in eight (a clock read costs ~80 ns on some VMs) and charge the average to the
  * rest. Counted per action, starting with its first hit, so an expensive action is charged from the start.
@@ -158,67 +64,7 @@ export class Runtime {
 
   /** Compile an action's expressions; throws a message fit for an error status. */
   create(action: AgentAction): ActionRuntime {
-    const rt: ActionRuntime = {
-      index: nextIndex++,
-      action,
-      enabled: false,
-      state: 'pending',
-      reason: undefined,
-      method: undefined,
-      location: undefined,
-      hits: 0,
-      cpu: new LeakyBucket(this.config.actionCpuBudgetPct * 10, this.config.actionCpuBudgetPct * 50, () => this.clock),
-      logs: new LeakyBucket(
-        this.config.maxLogsPerSecondPerAction,
-        this.config.maxLogsPerSecondPerAction,
-        () => this.clock,
-      ),
-      condition: undefined,
-      parts: [],
-      format: () => '',
-      expressions: [],
-      watches: [],
-      metric: undefined,
-      tics: [],
-      throttledBy: undefined,
-      avgCostMs: 0,
-      sampleTick: 0,
-      measured: false,
-      evaluating: false,
-    };
-    const compile = (src: string, what: string): CompiledExpression => {
-      try {
-        return compileExpression(src, HOOK);
-      } catch (err) {
-        throw new Error(`${what}: ${(err as Error).message}`);
-      }
-    };
-    if (action.condition !== undefined) rt.condition = compile(action.condition, 'condition');
-    switch (action.kind) {
-      case 'log':
-        for (const part of parseTemplate(action.template)) {
-          if ('text' in part) rt.parts.push(part);
-          else {
-            rt.parts.push({ expr: rt.expressions.length });
-            rt.expressions.push(compile(part.expression, `template {${part.expression}}`));
-          }
-        }
-        rt.format = compileFormat(rt.parts, rt.expressions, this.redactor);
-        break;
-      case 'snapshot':
-        // Watch expressions are checked here and evaluated by the agent at capture time (see evaluate.ts).
-        for (const e of action.expressions) rt.watches.push(compile(e, `watch ${JSON.stringify(e)}`));
-        break;
-      case 'metric':
-        if (action.metric === 'gauge' && action.expression !== undefined)
-          rt.expressions.push(compile(action.expression, 'expression'));
-        rt.metric = new MetricAggregate(
-          action.id,
-          action.metric === 'tictoc' || action.metric === 'duration' ? DURATION_BOUNDS_MS : undefined,
-          Date.now(),
-        );
-        break;
-    }
+    const rt = compileAction(action, this.config, this.redactor, () => this.clock);
     // Only once it compiled: an action that fails here is reported and never held.
     this.byIndex[rt.index] = rt;
     return rt;
@@ -526,6 +372,10 @@ export class Runtime {
         this.pauseRequests = [];
         return true;
       },
+      // The snapshot capture's hand-over of live objects (see snapshot.ts).
+      g: (v) => {
+        grabSlot.value = v;
+      },
     };
     return Object.freeze(hooks);
   }
@@ -546,57 +396,4 @@ export class Runtime {
   chargeSnapshot(rt: ActionRuntime, ms: number): void {
     this.charge(rt, ms);
   }
-}
-
-/**
- * What patched code finds after the agent stopped while V8 still held some of its patches (a function suspended at
- * `await` cannot be edited back): every probe is off, a timed `return` passes its value through.
- */
-export const INERT_HOOKS: Readonly<Hooks & { g(v: unknown): void }> = Object.freeze({
-  on: () => false,
-  err: () => undefined,
-  f: () => undefined,
-  m: () => undefined,
-  log: () => undefined,
-  count: () => undefined,
-  gauge: () => undefined,
-  tic: () => undefined,
-  toc: () => undefined,
-  ret: (_i: number, _t: unknown, v: unknown) => v,
-  be: () => false,
-  berr: () => false,
-  bif: () => false,
-  bl: () => false,
-  bn: () => false,
-  bg: () => false,
-  btic: () => false,
-  btoc: () => false,
-  bs: () => false,
-  b0: () => undefined,
-  bp: () => false,
-  g: () => undefined,
-});
-
-export interface Hooks {
-  on(i: number): boolean;
-  err(i: number, e: unknown): void;
-  f(name: string, args: unknown[]): unknown;
-  m(receiver: unknown, name: string, args: unknown[]): unknown;
-  log(i: number, values: unknown[]): void;
-  count(i: number): void;
-  gauge(i: number, v: unknown): void;
-  tic(i: number): number | undefined;
-  toc(i: number, t: unknown): void;
-  ret(i: number, t: unknown, v: unknown): unknown;
-  be(i: number): boolean;
-  berr(i: number, e: unknown): boolean;
-  bif(i: number, c: unknown): boolean;
-  bl(i: number, values: unknown[]): boolean;
-  bn(i: number): boolean;
-  bg(i: number, v: unknown): boolean;
-  btic(i: number): boolean;
-  btoc(i: number): boolean;
-  bs(i: number): boolean;
-  b0(): void;
-  bp(): boolean;
 }

@@ -6,8 +6,9 @@ import { thrownText } from './safe.js';
 import type { InspectorSession } from './inspector.js';
 import { originalFor, type ScriptRegistry } from './locate.js';
 import type { Redactor } from './redact.js';
-import type { ActionRuntime } from './runtime.js';
-import { HOOK } from './names.js';
+import type { ActionRuntime } from './action-runtime.js';
+import { GRAB_FUNCTION } from './codegen.js';
+import { grabSlot } from './hooks.js';
 
 interface RemoteObject {
   type: string;
@@ -27,9 +28,6 @@ interface CallFrame {
 }
 
 const LOCAL_SCOPES = new Set(['local', 'block', 'catch']);
-
-/** Receives the live object `Runtime.callFunctionOn` hands over (`__spyglass.g(this)`), same thread, same tick. */
-export const grabSlot: { value: unknown } = { value: undefined };
 
 /**
  * Capture a snapshot while V8 is paused on the action's breakpoint. The scope objects are handed to agent code as
@@ -86,7 +84,7 @@ export function captureSnapshot(
     inspector.post('Runtime.callFunctionOn', {
       objectId: ids[0],
       arguments: ids.map((objectId) => ({ objectId })),
-      functionDeclaration: `function(...o){${HOOK}.g(o)}`,
+      functionDeclaration: GRAB_FUNCTION,
       silent: true,
     });
     const got = grabSlot.value;

@@ -18,7 +18,8 @@ const map = (sources: string[], sourcesContent?: string[]): string =>
     ...(sourcesContent ? { sourcesContent } : {}),
   });
 
-function fixture() {
+/** `slices`: one map read per slice, by a clock that stands still (whatever the machine's speed). */
+function fixture(slices?: 'one map each') {
   const dir = mkdtempSync(join(tmpdir(), 'sg-sources-'));
   for (const d of ['dist', 'src', 'src/secret', 'node_modules/lib']) mkdirSync(join(dir, d), { recursive: true });
   writeFileSync(join(dir, 'src', 'app.ts'), 'const password = "hunter2";\nexport const total = 1 + 2;\n');
@@ -31,7 +32,7 @@ function fixture() {
   );
   writeFileSync(join(dir, 'dist', 'big.js'), 'a'.repeat(3000));
   writeFileSync(join(dir, 'node_modules', 'lib', 'index.js'), 'module.exports = 1;\n');
-  const reg = new ScriptRegistry(() => false);
+  const reg = new ScriptRegistry(() => false, slices ? { mapSliceMs: 0, now: () => 0 } : {});
   const url = (p: string): string => pathToFileURL(join(dir, p)).href;
   reg.add({ scriptId: '1', url: url('dist/app.js'), sourceMapURL: 'app.js.map' });
   reg.add({ scriptId: '2', url: url('dist/bundle.js'), sourceMapURL: 'bundle.js.map' });
@@ -39,7 +40,7 @@ function fixture() {
   reg.add({ scriptId: '4', url: url('dist/big.js') });
   reg.add({ scriptId: '5', url: 'node:fs' });
   const catalog = new SourceCatalog(reg, redactor, { blocked: (p) => p.includes('/secret/'), maxTextBytes: 1000 });
-  return { dir, catalog };
+  return { dir, catalog, reg };
 }
 
 describe('SourceCatalog', () => {
@@ -113,6 +114,20 @@ describe('SourceCatalog', () => {
     });
     expect(big.truncated).toBe(true);
     expect(Buffer.byteLength(JSON.stringify(big))).toBeLessThanOrEqual(WIRE_LIMITS.maxFrameBytes);
+  });
+
+  it('reads the source maps a slice at a time before it answers, with the event loop running in between', async () => {
+    const { dir, catalog, reg } = fixture('one map each');
+    expect(reg.mapProgress()).toEqual({ read: 0, total: 2 });
+    const answer = catalog.answer({ type: 'source_request', v: PROTOCOL_VERSION, requestId: 'r1', op: 'list' });
+    await new Promise((r) => setImmediate(r));
+    expect(reg.mapProgress()).toEqual({ read: 1, total: 2 });
+    const files = (await answer).files ?? [];
+    expect(reg.mapProgress()).toEqual({ read: 2, total: 2 });
+    expect(files.filter((f) => f.original)).toEqual([
+      { path: `${dir}/src/app.ts`, original: true },
+      { path: `${dir}/src/embedded.ts`, original: true },
+    ]);
   });
 });
 

@@ -1,0 +1,81 @@
+import { PROTOCOL_VERSION, WIRE_LIMITS, type AgentSettings, type MetricSample } from '@spyglass/protocol';
+import type { Connection } from './connection.js';
+import type { DebugLog } from './debug-log.js';
+import type { Outbox } from './outbox.js';
+
+/** Longest an ending process is kept alive to send the hits, metrics and statuses the agent still holds. */
+const EXIT_FLUSH_MS = 1000;
+
+/**
+ * The way out to the hub: what the outbox holds goes out in frames while the connection is open (when asked, soon
+ * after a change, on the flush interval), and once more before a process that ends on its own exits.
+ */
+export class Uplink {
+  private flushTimer: NodeJS.Timeout | undefined;
+  private exitDrain: 'idle' | 'draining' | 'gave up' = 'idle';
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly connection: () => Connection | undefined,
+    /** The hub's settings of the session (frame and batch sizes). */
+    private readonly settings: () => AgentSettings,
+    private readonly log: DebugLog,
+    /** Runs a callback of a timer so that nothing it throws leaves the agent. */
+    private readonly guard: (what: string, fn: () => void) => void,
+  ) {}
+
+  /** Send statuses and hits while the hub is connected; otherwise they wait in the bounded buffers. */
+  flush(): void {
+    const c = this.connection();
+    if (!c?.isOpen) return;
+    for (;;) {
+      const statuses = this.outbox.takeStatuses(WIRE_LIMITS.maxStatuses);
+      if (statuses.length === 0) break;
+      c.send({ type: 'action_status', v: PROTOCOL_VERSION, statuses });
+    }
+    const settings = this.settings();
+    const maxItems = Math.min(settings.maxBatchItems, WIRE_LIMITS.maxBatchItems);
+    const maxBytes = Math.min(settings.maxFrameBytes, WIRE_LIMITS.maxFrameBytes);
+    for (let i = 0; i < 100 && c.buffered < 8 * maxBytes; i++) {
+      const frame = this.outbox.takeFrame(maxItems, maxBytes);
+      if (!frame) break;
+      c.send(frame);
+    }
+  }
+
+  /** A flush in a moment, gathering what the next few milliseconds add. */
+  flushSoon(): void {
+    if (this.flushTimer || !this.connection()?.isOpen) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.guard('flush', () => this.flush());
+    }, 20);
+    this.flushTimer.unref();
+  }
+
+  /**
+   * A process that ends on its own (its event loop ran empty) would lose what is still buffered: the agent's timers
+   * and socket are unref'd. While the hub is connected, send it all first (with the metrics `takeMetrics` gives),
+   * keeping the process alive with a referenced timer for at most {@link EXIT_FLUSH_MS}. An explicit
+   * `process.exit()` cannot wait.
+   */
+  drainBeforeExit(takeMetrics: () => readonly MetricSample[]): void {
+    const c = this.connection();
+    if (this.exitDrain !== 'idle' || !c?.isOpen) return;
+    for (const sample of takeMetrics()) this.outbox.metric(sample);
+    this.flush();
+    const drained = (): boolean => this.outbox.size === 0 && !this.outbox.hasStatuses && c.buffered === 0;
+    if (drained()) return;
+    this.exitDrain = 'draining';
+    const deadline = performance.now() + EXIT_FLUSH_MS;
+    const timer = setInterval(() => {
+      this.guard('exit flush', () => this.flush());
+      const late = performance.now() >= deadline;
+      if (!drained() && c.isOpen && !late) return;
+      clearInterval(timer);
+      // Drained: a later beforeExit (the host did more work) may drain again; given up: never block an exit twice.
+      this.exitDrain = late || !c.isOpen ? 'gave up' : 'idle';
+      if (this.exitDrain === 'gave up') this.log('process ending: could not send everything before exit');
+    }, 5);
+  }
+}

@@ -1,0 +1,89 @@
+import type { DebugLog } from './debug-log.js';
+import type { InspectorSession } from './inspector.js';
+import type { ScriptRegistry } from './locate.js';
+
+/**
+ * V8's Debugger domain, on only while something needs it: it costs the host measurable CPU while enabled. Off, no
+ * probe can exist, V8 neither reports nor tracks the scripts the host compiles, and the host runs at full speed.
+ */
+export class V8Debugger {
+  private enabled = false;
+  private lastProblem: string | undefined;
+  /** Since when it has been on with nothing needing it. */
+  private unusedSince: number | undefined;
+
+  constructor(
+    private readonly inspector: InspectorSession,
+    private readonly scripts: ScriptRegistry,
+    private readonly log: DebugLog,
+    /** How long it stays on once nothing needs it. */
+    private readonly lingerMs: number,
+    /** Scripts V8 no longer has (or replaced versions of live ones), found when it is turned on. */
+    private readonly forget: (scriptIds: readonly string[]) => void,
+    /** The agent stopped: nothing is turned on or off any more. */
+    private readonly stopped: () => boolean,
+  ) {}
+
+  get isOn(): boolean {
+    return this.enabled;
+  }
+
+  /** Why V8's inspector could not be opened the last time it was needed (e.g. Node's permission model). */
+  get problem(): string | undefined {
+    return this.lastProblem;
+  }
+
+  /**
+   * Opens the inspector session and turns the Debugger domain on (V8 then reports every script it has, so locating
+   * works as if it had always been on), or turns it off and closes the session. Never throws.
+   */
+  set(on: boolean): void {
+    if (on === this.enabled || this.stopped()) return;
+    try {
+      if (on) {
+        if (!this.inspector.isConnected) this.inspector.connect();
+        // V8 reports every script it has while the command runs (events are delivered synchronously).
+        this.scripts.beginReplay();
+        try {
+          this.inspector.post('Debugger.enable', { maxScriptsCacheSize: 0 });
+        } finally {
+          this.forget(this.scripts.endReplay());
+        }
+      } else {
+        this.inspector.post('Debugger.disable');
+        this.inspector.disconnect();
+      }
+      this.enabled = on;
+      this.lastProblem = undefined;
+      this.unusedSince = undefined;
+      this.log(`debugger ${on ? 'on' : 'off'}; ${this.scripts.size} scripts known`);
+    } catch (err) {
+      this.log(`cannot turn the debugger ${on ? 'on' : 'off'}`, err);
+      if (on) this.lastProblem = inspectorProblem(err);
+      else this.inspector.disconnect();
+    }
+  }
+
+  /** Off once nothing has needed it for the linger time; `needed` is asked only while it is on. */
+  offWhenUnneeded(needed: () => boolean): void {
+    const unused = this.enabled && !needed();
+    if (!unused) {
+      this.unusedSince = undefined;
+      return;
+    }
+    const now = Date.now();
+    this.unusedSince ??= now;
+    if (now - this.unusedSince >= this.lingerMs) this.set(false);
+  }
+}
+
+/** The reason an action cannot be placed when the inspector session cannot be opened. */
+function inspectorProblem(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if ((err as { code?: unknown } | null)?.code === 'ERR_ACCESS_DENIED')
+    return (
+      `Node's permission model blocks node:inspector, which the agent needs (${message}); ` +
+      'allow it with --allow-inspector (Node 24 and later) or run without --permission'
+    ).slice(0, 2048);
+  return `the V8 inspector is not available in this process: ${message}`.slice(0, 2048);
+}
