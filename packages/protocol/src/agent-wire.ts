@@ -43,7 +43,7 @@ export const CLOSE_CODES = {
   UNSUPPORTED_VERSION: 4002,
   /** The first frame was not a valid `hello`, or a frame could not be parsed. */
   INVALID_FRAME: 4003,
-  /** No heartbeat answer within two intervals. */
+  /** No heartbeat or pong for more than 1.5 heartbeat intervals. */
   HEARTBEAT_TIMEOUT: 4004,
   /** The agent was deleted by an admin, or its pool was removed. */
   REVOKED: 4005,

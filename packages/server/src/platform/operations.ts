@@ -178,6 +178,7 @@ export class OperationRegistry {
         },
         schema: {
           tags: [...c.tags],
+          operationId: c.name,
           summary: c.summary,
           ...(c.description === undefined ? {} : { description: c.description }),
           ...(c.input.params === undefined ? {} : { params: c.input.params }),
