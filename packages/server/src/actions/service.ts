@@ -5,83 +5,43 @@ import {
   SpyglassError,
   type Action,
   type ActionQuery,
-  type ActionSpec,
-  type ActionState,
-  type ActionStatus,
-  type AgentAction,
-  type AgentActionStatus,
   type CreateActionBody,
   type ErrorIssue,
   type Page,
-  type Target,
 } from '@spyglass/protocol';
-import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { newId } from '../auth/secrets.js';
-import type { AgentIdentity, AgentStore } from '../agents/store.js';
+import type { AgentStore } from '../agents/store.js';
 import type { Bus } from '../bus/bus.js';
 import { LIVE_TOPICS, type ActionEvent } from '../gateway/topics.js';
 import type { PoolService } from '../pools/service.js';
 import type { DialectName } from '../storage/db.js';
-import type { ActionAgentsTable, ActionsTable, Database } from '../storage/schema.js';
-import { inChunks, parseJson } from '../hits/cursor.js';
+import type { Database } from '../storage/schema.js';
+import { inChunks } from '../hits/cursor.js';
 import { keysetPage } from '../storage/paging.js';
-import { upsert } from '../storage/upsert.js';
+import { AgentStatusStore } from './agent-statuses.js';
+import { toAction, toRecord, type ActionRecord } from './records.js';
 
-/** An action as the hub works with it. */
-export interface ActionRecord {
-  id: string;
-  poolId: string;
-  kind: ActionSpec['kind'];
-  spec: ActionSpec;
-  target: Target;
-  maxHits: number;
-  hitCount: number;
-  expiresAt: number;
-  state: ActionState;
-  createdAt: number;
-  createdBy: string | null;
-  endedAt: number | null;
-}
-
-/** Does this action apply to this agent? Every given filter must match. */
-export function actionMatches(action: ActionRecord, agent: AgentIdentity): boolean {
-  if (action.poolId !== agent.poolId) return false;
-  const t = action.target;
-  if (t.agentIds !== undefined && !t.agentIds.includes(agent.id)) return false;
-  if (t.service !== undefined && t.service !== agent.service) return false;
-  if (t.tags !== undefined) for (const [k, v] of Object.entries(t.tags)) if (agent.tags[k] !== v) return false;
-  return true;
-}
-
-/** What an agent receives for an action. */
-export function toAgentAction(action: ActionRecord): AgentAction {
-  return { ...action.spec, id: action.id, maxHits: action.maxHits, expiresAt: action.expiresAt };
-}
-
-type ActionRow = Selectable<ActionsTable> & { pool_name: string };
-
-/** Status rows written by agents, latest wins. */
-export interface StatusRow {
-  actionId: string;
-  agentId: string;
-  status: ActionStatus;
-}
+export { actionMatches, toAction, toAgentAction } from './records.js';
+export type { ActionRecord } from './records.js';
+export type { StatusRow } from './agent-statuses.js';
 
 const AGENTS_IN_GET = 100;
 
 /**
- * Actions: create, read, delete, lifecycle (expire, complete) and the per-agent statuses agents report. Every change
+ * Actions: create, read, delete and lifecycle (expire, complete); the per-agent statuses agents report are in
+ * `statuses`. Every change
  * of an action's life is announced on the bus (`live.actions`) by this service itself, so agents on every replica get
  * their new sets at once whoever made the change: a REST call, an MCP tool, a trace-based test or a timer.
  */
 export class ActionService {
   readonly #db: Kysely<Database>;
-  readonly #dialect: DialectName;
   readonly #pools: PoolService;
   readonly #agents: AgentStore;
-  readonly #log: Logger;
   readonly #bus: Bus;
+  /** What each agent reported about each action. */
+  readonly statuses: AgentStatusStore;
 
   constructor(deps: {
     db: Kysely<Database>;
@@ -92,11 +52,10 @@ export class ActionService {
     log: Logger;
   }) {
     this.#db = deps.db;
-    this.#dialect = deps.dialect;
     this.#pools = deps.pools;
     this.#agents = deps.agents;
     this.#bus = deps.bus;
-    this.#log = deps.log;
+    this.statuses = new AgentStatusStore(deps.db, deps.dialect, deps.log);
   }
 
   /** Tells every replica an action changed (its agents' sets are recomputed; live streams are told). */
@@ -184,7 +143,7 @@ export class ActionService {
 
   async get(id: string): Promise<Action> {
     const record = await this.record(id);
-    const [counts, agents] = await Promise.all([this.#statusCounts([id]), this.agentStatuses(id, AGENTS_IN_GET)]);
+    const [counts, agents] = await Promise.all([this.statuses.counts([id]), this.statuses.page(id, AGENTS_IN_GET)]);
     return { ...toAction(record, counts.get(id) ?? {}), agents: agents.items };
   }
 
@@ -203,31 +162,8 @@ export class ActionService {
     ] as const;
     const page = await keysetPage(q, order, query.cursor, query.limit);
     const records = page.items.map(toRecord);
-    const counts = await this.#statusCounts(records.map((r) => r.id));
+    const counts = await this.statuses.counts(records.map((r) => r.id));
     return { items: records.map((r) => toAction(r, counts.get(r.id) ?? {})), nextCursor: page.nextCursor };
-  }
-
-  async #statusCounts(ids: readonly string[]): Promise<Map<string, Record<string, number>>> {
-    const out = new Map<string, Record<string, number>>();
-    if (ids.length === 0) return out;
-    const rows = await this.#db
-      .selectFrom('action_agents')
-      .select(['action_id', 'state', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('action_id', 'in', ids)
-      .groupBy(['action_id', 'state'])
-      .execute();
-    for (const r of rows) {
-      const c = out.get(r.action_id) ?? {};
-      c[r.state] = Number(r.n);
-      out.set(r.action_id, c);
-    }
-    return out;
-  }
-
-  async agentStatuses(actionId: string, limit: number, cursor?: string): Promise<Page<AgentActionStatus>> {
-    const q = this.#db.selectFrom('action_agents').selectAll().where('action_id', '=', actionId);
-    const page = await keysetPage(q, [['agent_id', 'asc', 'string']], cursor, limit);
-    return { items: page.items.map(toAgentStatus), nextCursor: page.nextCursor };
   }
 
   /** Removes an action with its hits and announces it: agents drop the probe at once. */
@@ -328,50 +264,6 @@ export class ActionService {
     return { accepted, completed };
   }
 
-  /** Upserts agent-reported statuses (one statement per chunk; on a failed chunk, row by row). */
-  async upsertStatuses(rows: readonly StatusRow[]): Promise<void> {
-    await inChunks(rows, 200, async (chunk) => {
-      try {
-        await this.#upsert(chunk.map(statusValues));
-      } catch {
-        for (const row of chunk) {
-          // The action or agent was deleted meanwhile: its status has nowhere to go.
-          await this.#upsert([statusValues(row)]).catch((err: unknown) => this.#log.debug({ err }, 'status dropped'));
-        }
-      }
-    });
-  }
-
-  #upsert(values: ReturnType<typeof statusValues>[]) {
-    return upsert(this.#db, this.#dialect, 'action_agents', values, {
-      key: ['action_id', 'agent_id'],
-      set: { state: 'inserted', method: 'inserted', reason: 'inserted', location: 'inserted', at: 'inserted' },
-    });
-  }
-
-  /** Adds hits per (action, agent); creates the status row (`active`) when the agent never sent one. */
-  async addAgentHits(
-    deltas: ReadonlyMap<string, { actionId: string; agentId: string; hits: number }>,
-    now: number,
-  ): Promise<void> {
-    for (const d of deltas.values()) {
-      const values = {
-        action_id: d.actionId,
-        agent_id: d.agentId,
-        state: 'active',
-        method: null,
-        reason: null,
-        location: null,
-        at: now,
-        hits: d.hits,
-      };
-      await upsert(this.#db, this.#dialect, 'action_agents', values, {
-        key: ['action_id', 'agent_id'],
-        set: { hits: ({ current, inserted }) => sql`${current('hits')} + ${inserted('hits')}` },
-      }).catch((err: unknown) => this.#log.debug({ err }, 'per-agent hit count dropped'));
-    }
-  }
-
   /** Removes actions (and, by cascade, their hits) that ended before `before`. */
   async removeEnded(before: number): Promise<number> {
     const r = await this.#db
@@ -381,68 +273,4 @@ export class ActionService {
       .executeTakeFirst();
     return Number(r.numDeletedRows);
   }
-}
-
-function statusValues(row: StatusRow): Insertable<ActionAgentsTable> {
-  const s = row.status;
-  return {
-    action_id: row.actionId,
-    agent_id: row.agentId,
-    state: s.state,
-    method: s.method ?? null,
-    reason: s.reason ?? null,
-    location: s.location === undefined ? null : JSON.stringify(s.location),
-    at: s.at,
-    hits: 0,
-  };
-}
-
-function toRecord(row: ActionRow): ActionRecord {
-  const target: Target = { pool: row.pool_name };
-  if (row.target_agent_ids !== null) target.agentIds = parseJson<string[]>(row.target_agent_ids, []);
-  if (row.target_tags !== null) target.tags = parseJson<Record<string, string>>(row.target_tags, {});
-  if (row.target_service !== null) target.service = row.target_service;
-  const maxHits = Number(row.max_hits);
-  return {
-    id: row.id,
-    poolId: row.pool_id,
-    kind: row.kind,
-    spec: parseJson<ActionSpec>(row.spec, { kind: row.kind } as ActionSpec),
-    target,
-    maxHits,
-    hitCount: Math.min(Number(row.hit_count), maxHits),
-    expiresAt: Number(row.expires_at),
-    state: row.state,
-    createdAt: Number(row.created_at),
-    createdBy: row.created_by,
-    endedAt: row.ended_at === null ? null : Number(row.ended_at),
-  };
-}
-
-export function toAction(r: ActionRecord, statusCounts: Record<string, number>): Action {
-  return {
-    ...r.spec,
-    id: r.id,
-    target: r.target,
-    maxHits: r.maxHits,
-    expiresAt: r.expiresAt,
-    state: r.state,
-    createdAt: r.createdAt,
-    createdBy: r.createdBy,
-    endedAt: r.endedAt,
-    hitCount: r.hitCount,
-    statusCounts,
-  };
-}
-
-function toAgentStatus(row: Selectable<ActionAgentsTable>): AgentActionStatus {
-  return {
-    agentId: row.agent_id,
-    state: row.state as AgentActionStatus['state'],
-    method: row.method as AgentActionStatus['method'],
-    reason: row.reason,
-    location: parseJson<AgentActionStatus['location']>(row.location, null),
-    at: Number(row.at),
-    hits: Number(row.hits),
-  };
 }

@@ -1,5 +1,6 @@
 import { coreOperations as ops } from '@spyglass/protocol';
 import { defineModule } from '../platform/module.js';
+import type { OperationContext } from '../platform/operations.js';
 
 /** The hub's core operations: users, API tokens, agent pools and the audit log. */
 export const coreModule = defineModule({
@@ -7,10 +8,8 @@ export const coreModule = defineModule({
   register(ctx) {
     const { users, auth, pools } = ctx.app.services;
     const audit = ctx.hub.audit;
-    const me = (c: { principal: { user: { id: string; role: string } } | null }) => {
-      // Every core operation but none is public: the operation layer has checked the principal already.
-      return c.principal!.user;
-    };
+    // No core operation admits an anonymous caller: the operation layer has checked the principal before a handler.
+    const me = (c: OperationContext) => c.principal!.user;
 
     ctx.operation(ops.listUsers, ({ query }) => users.list(query.limit, query.cursor));
     ctx.operation(ops.createUser, async ({ body }, c) => {
@@ -50,7 +49,7 @@ export const coreModule = defineModule({
     ctx.operation(ops.deleteToken, async ({ params }, c) => {
       c.audit.targetType = 'token';
       c.audit.targetId = params.id;
-      await auth.deleteToken(c.principal!.user, params.id);
+      await auth.deleteToken(me(c), params.id);
       return null;
     });
 

@@ -7,7 +7,8 @@ import {
   type HitsFrame,
 } from '@spyglass/protocol';
 import type { Logger } from 'pino';
-import type { ActionService, StatusRow } from '../actions/service.js';
+import type { StatusRow } from '../actions/agent-statuses.js';
+import type { ActionService } from '../actions/service.js';
 import { healthFrom, type AgentStore, type HitCounts } from '../agents/store.js';
 import type { Bus } from '../bus/bus.js';
 import type { HitStore } from '../hits/store.js';
@@ -110,7 +111,7 @@ export class LiveIngest {
     const rows = [...this.#statusBuffer.values()];
     this.#statusBuffer.clear();
     await this.#actions
-      .upsertStatuses(rows)
+      .statuses.upsertStatuses(rows)
       .catch((err: unknown) => this.#log.error({ err }, 'could not store agent statuses'));
   }
 
@@ -201,7 +202,7 @@ export class LiveIngest {
     if (this.#actionAgentHits.size > 0) {
       const hits = new Map(this.#actionAgentHits);
       this.#actionAgentHits.clear();
-      await this.#actions.addAgentHits(hits, now);
+      await this.#actions.statuses.addAgentHits(hits, now);
     }
   }
 }

@@ -86,7 +86,7 @@ export function bindLiveOperations(
   ctx.operation(ops.getAction, ({ params }) => actions.get(params.id));
   ctx.operation(ops.listActionAgents, async ({ params, query }) => {
     await actions.record(params.id);
-    return actions.agentStatuses(params.id, query.limit, query.cursor);
+    return actions.statuses.page(params.id, query.limit, query.cursor);
   });
   ctx.operation(ops.deleteAction, async ({ params }, c) => {
     c.audit.targetType = 'action';
