@@ -185,3 +185,19 @@ describe('SpyglassClient', () => {
     });
   });
 });
+
+describe('calls by contract', () => {
+  it('rejects (never throws) with a coded client error when a path parameter is missing, before any request', async () => {
+    let requests = 0;
+    const client = new SpyglassClient({
+      baseUrl: 'http://127.0.0.1:9',
+      fetch: () => {
+        requests++;
+        return Promise.reject(new Error('no request should be made'));
+      },
+    });
+    const pending = client.actions.get('');
+    await expect(pending).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('path parameter id') });
+    expect(requests).toBe(0);
+  });
+});

@@ -186,8 +186,16 @@ export class SpyglassClient {
    * Calls an operation by its contract (`coreOperations`, `liveOperations`, or a module's own): the path, method,
    * query and body come from the contract, so the client and the hub cannot disagree about them.
    */
-  call<C extends OperationContract>(contract: C, input: Partial<OperationCallInput<C>> = {}): Promise<OperationOutput<C>> {
-    const path = operationPath(contract, input.params);
+  async call<C extends OperationContract>(
+    contract: C,
+    input: Partial<OperationCallInput<C>> = {},
+  ): Promise<OperationOutput<C>> {
+    let path: string;
+    try {
+      path = operationPath(contract, input.params);
+    } catch (err) {
+      throw new SpyglassClientError('INVALID_INPUT', (err as Error).message, { status: 0 });
+    }
     return this.request<OperationOutput<C>>(contract.method, path, {
       ...(input.query === undefined ? {} : { query: { ...(input.query as Record<string, QueryValue>) } }),
       ...(input.body === undefined ? {} : { body: input.body }),

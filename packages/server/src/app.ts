@@ -231,7 +231,9 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
   if (deps.liveDebugging !== undefined) options.live ??= deps.liveDebugging;
   const live = options.live as LiveDebuggingOptions | undefined;
   const operations = new OperationRegistry(hub.audit);
-  const frames = new FrameRouter();
+  const frames = new FrameRouter({
+    onError: (err, type) => hub.log.error({ err, frameType: type }, 'an agent frame handler failed'),
+  });
   const stream = new StreamHub({
     log: hub.log,
     options: {
@@ -266,7 +268,7 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
   app.decorate('platform', { replicaId, operations, frames, stream, jobs, modules: modules.map((m) => m.name) });
 
   const closers: (() => Promise<void> | void)[] = [];
-  for (const module of modules) {
+  const register = async (module: HubModule): Promise<void> => {
     const ctx: ModuleContext = {
       app,
       hub,
@@ -282,6 +284,13 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
       onClose: (fn) => void closers.push(fn),
     };
     await module.register(ctx);
+  };
+  try {
+    for (const module of modules) await register(module);
+  } catch (err) {
+    // The app is never returned: nothing else would close the lease store's Redis connection.
+    await redisLeases?.close();
+    throw err;
   }
   operations.mountRest(app);
 

@@ -175,6 +175,7 @@ export const liveDebuggingModule = defineModule({
       name: 'live.ended-actions',
       everyMs: 10 * 60_000,
       singleton: true,
+      runAtStart: true,
       run: (now) => actions.removeEnded(now - retention.endedActionRetentionMs).then(() => {}),
     });
     ctx.jobs.add({ name: 'live.resync', everyMs: options.resyncIntervalMs ?? 60_000, run: () => dispatcher.resync() });

@@ -50,8 +50,12 @@ export class FrameRouter {
   /** Types the gateway handles itself (`hello`); no module may take them. */
   readonly #reserved: ReadonlySet<string>;
 
-  constructor(reserved: readonly string[] = ['hello']) {
-    this.#reserved = new Set(reserved);
+  readonly #onError: (err: unknown, type: string) => void;
+
+  /** `onError` hears about a handler that threw; the frame's other handlers still run. */
+  constructor(options: { reserved?: readonly string[]; onError?: (err: unknown, type: string) => void } = {}) {
+    this.#reserved = new Set(options.reserved ?? ['hello']);
+    this.#onError = options.onError ?? (() => {});
   }
 
   /**
@@ -94,7 +98,14 @@ export class FrameRouter {
       }
       parsed.set(reg.parse, r.data);
     }
-    for (const reg of regs) await reg.handler(parsed.get(reg.parse), conn);
+    // In registration order, each isolated from the others: one module's failure never costs another its frame.
+    for (const reg of regs) {
+      try {
+        await reg.handler(parsed.get(reg.parse), conn);
+      } catch (err) {
+        this.#onError(err, type);
+      }
+    }
     return 'handled';
   }
 }

@@ -82,6 +82,17 @@ describe('operations invoked outside HTTP', () => {
     return res.body.items;
   };
 
+  it('refuse a disabled user as REST does', async () => {
+    const disabled = await principal(hub, 'developer');
+    const err = (await hub.app.platform.operations
+      .invoke(liveOperations.listAgents, caller({ ...disabled, user: { ...disabled.user, disabled: true } }), {
+        params: undefined,
+        body: undefined,
+      })
+      .catch((e: unknown) => e)) as SpyglassError;
+    expect(err.code).toBe('UNAUTHENTICATED');
+  });
+
   it('apply the least role of the contract, and audit the denial', async () => {
     const ops = hub.app.platform.operations;
     const err = await ops
@@ -171,7 +182,10 @@ function echoModule() {
         await ctx.hub.bus.publish(NOTES, note);
         return note;
       });
-      // A second consumer of the frames live debugging ingests.
+      // More consumers of the frames live debugging ingests: one that fails, one that counts.
+      ctx.frames.on('hits', z.object({ type: z.literal('hits') }).loose(), () => {
+        throw new Error('this handler fails on every frame');
+      });
       ctx.frames.on('hits', z.object({ type: z.literal('hits') }).loose(), () => void state.hitFrames++);
       ctx.stream.addChannel({
         name: 'echo',
@@ -222,11 +236,14 @@ describe('a feature module plugs in without changes outside its folder', () => {
     expect(audit.body.items.find((e) => e.outcome === 'success')?.targetId).toBe('1');
   });
 
-  it('gets the frames it listens to alongside live debugging, and runs its jobs', async () => {
+  it('gets the frames it listens to alongside live debugging, isolated from a failing handler, and runs its jobs', async () => {
     const pool = await hub.createPool();
-    const { agent } = await SimAgent.connect(hub.wsUrl, pool.key);
-    agent.send({ type: 'hits', v: PROTOCOL_VERSION, logs: [], snapshots: [], metrics: [], dropped: 0 });
+    const { agent, welcome } = await SimAgent.connect(hub.wsUrl, pool.key);
+    agent.send({ type: 'hits', v: PROTOCOL_VERSION, logs: [], snapshots: [], metrics: [], dropped: 7 });
     await eventually(() => echo.state.hitFrames === 1);
+    // Live debugging took the same frame in: the agent's dropped count reaches the store at the next flush.
+    await hub.app.live.tick();
+    expect((await hub.app.live.agents.get(welcome.agentId, Date.now())).hits.dropped).toBe(7);
     // A frame no module handles is still refused.
     agent.send({ type: 'nonsense', v: PROTOCOL_VERSION });
     const error = await agent.next('error');

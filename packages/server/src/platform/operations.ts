@@ -101,8 +101,8 @@ export class OperationRegistry {
     const write = (outcome: 'success' | 'failure' | 'denied', status: number): Promise<void> =>
       this.#record(c, ctx, outcome, status);
 
-    if (c.access !== 'public' && c.access !== 'self') {
-      if (caller.principal === null) {
+    if (c.access !== 'public') {
+      if (caller.principal === null || caller.principal.user.disabled) {
         await write('denied', 401);
         throw new SpyglassError('UNAUTHENTICATED', 'sign in or send an API token');
       }
@@ -122,7 +122,9 @@ export class OperationRegistry {
       throw new SpyglassError('INVALID_INPUT', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
     }
     try {
-      const out = await op.handler(parsed, ctx);
+      const result: unknown = await op.handler(parsed, ctx);
+      // Shaped by the output schema, as REST's serializer does: nothing a record carries beyond it leaves the hub.
+      const out = c.produces === undefined ? c.output.parse(result) : result;
       if (audited) await write('success', c.status ?? 200);
       return out as OperationOutput<C>;
     } catch (err) {
@@ -140,7 +142,8 @@ export class OperationRegistry {
     const p = ctx.principal;
     await this.#audit.record({
       ...auditActor(p, ctx.audit),
-      action: c.audit ?? c.name,
+      // Named as the audit hook names a REST call: its audit name, or method and route for reads without one.
+      action: c.audit ?? `${c.method} ${c.path}`,
       targetType: ctx.audit.targetType ?? null,
       targetId: ctx.audit.targetId ?? null,
       outcome,

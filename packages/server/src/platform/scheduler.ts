@@ -10,6 +10,8 @@ export interface JobSpec {
   everyMs: number;
   /** Runs on exactly one replica at a time (under a lease). Default false: every replica runs it. */
   singleton?: boolean;
+  /** First run at the first tick after `add()` instead of one period later (a sweep a short-lived process must do). */
+  runAtStart?: boolean;
   run(now: number): Promise<void> | void;
 }
 
@@ -162,7 +164,7 @@ export class Scheduler {
     const state: Job = {
       spec: job,
       singleton: job.singleton === true,
-      nextDueAt: this.#clock() + job.everyMs,
+      nextDueAt: this.#clock() + (job.runAtStart === true ? 0 : job.everyMs),
       running: null,
       servicing: null,
       leader: false,

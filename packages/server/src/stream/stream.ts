@@ -217,6 +217,8 @@ export class StreamHub {
         return error('INVALID_INPUT', `a stream follows at most ${STREAM_LIMITS.maxSubscriptions} actions and services`);
       }
       await channel.subscribe(state, filter.data, client);
+      // The client may have gone while the channel resolved its filter: nothing to follow for it then.
+      if (!this.#clients.has(client)) return;
       if (!client.channels.has(channel.name)) client.channels.set(channel.name, state);
       this.#startIfNeeded(channel);
     } else if (state !== undefined) {
