@@ -69,16 +69,30 @@ describe('spyglass CLI against a real hub and the example service under the agen
     const login = await cli(['login', '--url', url, '--email', 'admin@localhost', '--password', ADMIN_PASSWORD]);
     expect(login.code, login.stderr).toBe(0);
     poolKey = (await json<{ key: string }>(['pools', 'create', 'dev'])).key;
-    shop = spawn(process.execPath, ['--enable-source-maps', '--import', '@spyglass/agent-node/register', 'dist/server.js'], {
-      cwd: SHOP,
-      env: { PATH: process.env.PATH ?? '', PORT: '0', SPYGLASS_URL: url, SPYGLASS_KEY: poolKey, SPYGLASS_SERVICE: 'shop', SPYGLASS_TAGS: 'region=eu' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    shop = spawn(
+      process.execPath,
+      ['--enable-source-maps', '--import', '@spyglass/agent-node/register', 'dist/server.js'],
+      {
+        cwd: SHOP,
+        env: {
+          PATH: process.env.PATH ?? '',
+          PORT: '0',
+          SPYGLASS_URL: url,
+          SPYGLASS_KEY: poolKey,
+          SPYGLASS_SERVICE: 'shop',
+          SPYGLASS_TAGS: 'region=eu',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     shop.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     shop.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     shopUrl = await until('the shop to listen', () => Promise.resolve(/listening on (http:\/\/\S+)/.exec(out)?.[1]));
-    await until('the agent to connect', async () => (await json<unknown[]>(['agents', 'ls', '--service', 'shop'])).length > 0);
+    await until(
+      'the agent to connect',
+      async () => (await json<unknown[]>(['agents', 'ls', '--service', 'shop'])).length > 0,
+    );
   });
 
   afterAll(async () => {
@@ -96,10 +110,14 @@ describe('spyglass CLI against a real hub and the example service under the agen
   });
 
   it('logs in with an existing token, and refuses a bad one with exit 1', async () => {
-    const ok = await cli(['login', '--url', url, '--token', hub.tokens.viewer, '--json'], { XDG_CONFIG_HOME: mkdtempSync(path.join(tmpdir(), 'sg-cli-')) });
+    const ok = await cli(['login', '--url', url, '--token', hub.tokens.viewer, '--json'], {
+      XDG_CONFIG_HOME: mkdtempSync(path.join(tmpdir(), 'sg-cli-')),
+    });
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout).user.role).toBe('viewer');
-    const bad = await cli(['login', '--url', url, '--token', 'sgt_nope'], { XDG_CONFIG_HOME: mkdtempSync(path.join(tmpdir(), 'sg-cli-')) });
+    const bad = await cli(['login', '--url', url, '--token', 'sgt_nope'], {
+      XDG_CONFIG_HOME: mkdtempSync(path.join(tmpdir(), 'sg-cli-')),
+    });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^UNAUTHENTICATED: /m);
   });
@@ -136,7 +154,9 @@ describe('spyglass CLI against a real hub and the example service under the agen
     expect(agent.health).toMatchObject({ hookErrors: 0 });
     const text = await cli(['agents', 'show', listed!.id]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/health\s+\d+ actions, \d+ hits, 0 hook errors, \d+ throttles, \d+ dropped, [\d.]+ ms CPU/);
+    expect(text.stdout).toMatch(
+      /health\s+\d+ actions, \d+ hits, 0 hook errors, \d+ throttles, \d+ dropped, [\d.]+ ms CPU/,
+    );
     expect(text.stdout).toContain(' pid ');
     const missing = await cli(['agents', 'show', 'no-such-agent']);
     expect(missing.code).toBe(1);
@@ -151,7 +171,9 @@ describe('spyglass CLI against a real hub and the example service under the agen
     try {
       const table = await cli(['agents', 'ls', '--service', 'threaded']);
       expect(table.stdout).toMatch(/threaded\s+dev\s+connected\s+host-1\s+4242 thread 3/);
-      expect((await cli(['agents', 'show', welcome.agentId])).stdout).toMatch(/process\s+host-1 pid 4242 thread 3, node/);
+      expect((await cli(['agents', 'show', welcome.agentId])).stdout).toMatch(
+        /process\s+host-1 pid 4242 thread 3, node/,
+      );
       // The main thread's agent shows no thread.
       expect((await cli(['agents', 'ls', '--service', 'shop'])).stdout).not.toContain('thread');
     } finally {
@@ -160,7 +182,14 @@ describe('spyglass CLI against a real hub and the example service under the agen
   });
 
   it('adds a log to a .ts line, shows per-agent status and method, and prints the lines', async () => {
-    const add = await cli(['log', 'add', 'src/services/checkout.ts:52', 'order {order.id} for {request.customer.email}', '--service', 'shop']);
+    const add = await cli([
+      'log',
+      'add',
+      'src/services/checkout.ts:52',
+      'order {order.id} for {request.customer.email}',
+      '--service',
+      'shop',
+    ]);
     expect(add.code, add.stderr).toBe(0);
     const id = add.stdout.trim();
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
@@ -189,9 +218,17 @@ describe('spyglass CLI against a real hub and the example service under the agen
   });
 
   it('follows new log lines live until interrupted', async () => {
-    const id = (await cli(['log', 'add', 'src/services/checkout.ts:52', 'live {request.customer.email}', '--pool', 'dev'])).stdout.trim();
-    await until('the log to be active', async () => (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some((s) => s.state === 'active'));
-    const follow = spawn(process.execPath, [BIN, 'logs', id, '--follow'], { env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: configHome } });
+    const id = (
+      await cli(['log', 'add', 'src/services/checkout.ts:52', 'live {request.customer.email}', '--pool', 'dev'])
+    ).stdout.trim();
+    await until('the log to be active', async () =>
+      (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some(
+        (s) => s.state === 'active',
+      ),
+    );
+    const follow = spawn(process.execPath, [BIN, 'logs', id, '--follow'], {
+      env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: configHome },
+    });
     let out = '';
     let note = '';
     follow.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -223,8 +260,14 @@ describe('spyglass CLI against a real hub and the example service under the agen
   });
 
   it('adds a snapshot and prints the stack with a variables tree and watch values', async () => {
-    const id = (await cli(['snapshot', 'add', 'src/services/checkout.ts:52', '--expr', 'order.totalCents', '--service', 'shop'])).stdout.trim();
-    await until('the snapshot to be installed', async () => (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some((s) => s.state === 'active'));
+    const id = (
+      await cli(['snapshot', 'add', 'src/services/checkout.ts:52', '--expr', 'order.totalCents', '--service', 'shop'])
+    ).stdout.trim();
+    await until('the snapshot to be installed', async () =>
+      (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some(
+        (s) => s.state === 'active',
+      ),
+    );
     await order('dave@example.com');
     const text = await until('a snapshot', async () => {
       const r = await cli(['snapshots', id]);
@@ -238,25 +281,42 @@ describe('spyglass CLI against a real hub and the example service under the agen
   });
 
   it('adds counter and tictoc metrics and prints their aggregates', async () => {
-    const counter = (await cli(['metric', 'add', 'counter', 'src/services/pricing.ts:18', '--name', 'quotes'])).stdout.trim();
+    const counter = (
+      await cli(['metric', 'add', 'counter', 'src/services/pricing.ts:18', '--name', 'quotes'])
+    ).stdout.trim();
     const tictoc = (await cli(['metric', 'add', 'tictoc', 'src/services/checkout.ts:34-43'])).stdout.trim();
     for (const id of [counter, tictoc]) {
-      await until('the metric to be active', async () => (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some((s) => s.state === 'active'));
+      await until('the metric to be active', async () =>
+        (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some(
+          (s) => s.state === 'active',
+        ),
+      );
     }
     await order('erin@example.com');
     await order('erin@example.com');
     await order('erin@example.com');
-    const points = await until('metric samples', async () => {
-      const p = await json<Array<{ count: number }>>(['metrics', counter]);
-      return p.reduce((n, x) => n + x.count, 0) >= 3 ? p : undefined;
-    }, 30_000);
+    const points = await until(
+      'metric samples',
+      async () => {
+        const p = await json<Array<{ count: number }>>(['metrics', counter]);
+        return p.reduce((n, x) => n + x.count, 0) >= 3 ? p : undefined;
+      },
+      30_000,
+    );
     expect(points.reduce((n, x) => n + x.count, 0)).toBe(3);
     const table = await cli(['metrics', counter]);
     expect(table.stdout).toMatch(/^FROM\s+COUNT\n/m);
-    const timed = await until('tictoc samples', async () => {
-      const p = await json<Array<{ count: number; min: number; max: number; p50: number; p99: number }>>(['metrics', tictoc]);
-      return p.length > 0 ? p : undefined;
-    }, 30_000);
+    const timed = await until(
+      'tictoc samples',
+      async () => {
+        const p = await json<Array<{ count: number; min: number; max: number; p50: number; p99: number }>>([
+          'metrics',
+          tictoc,
+        ]);
+        return p.length > 0 ? p : undefined;
+      },
+      30_000,
+    );
     expect(timed[0]!.min).toBeGreaterThan(0);
     // Percentiles estimated from the agent's histogram, never outside the exact extremes.
     expect(timed[0]!.p50).toBeGreaterThanOrEqual(timed[0]!.min);
@@ -281,7 +341,9 @@ describe('spyglass CLI against a real hub and the example service under the agen
 
   it('shows the audit log to admins', async () => {
     const events = await json<Array<{ action: string }>>(['audit', 'ls', '--limit', '200']);
-    expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(['action.create', 'action.delete', 'pool.create']));
+    expect(events.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['action.create', 'action.delete', 'pool.create']),
+    );
     const table = await cli(['audit', 'ls', '--action', 'pool.create']);
     expect(table.stdout).toMatch(/pool\.create\s+pool\//);
   });

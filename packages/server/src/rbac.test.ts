@@ -78,8 +78,14 @@ describe('RBAC: every route × every role', () => {
 
   it('has an expectation for every registered route, and every expectation names a real route', () => {
     const keys = routes().map((r) => r.key);
-    expect(keys.filter((k) => !(k in EXPECTED)), 'routes without an RBAC expectation').toEqual([]);
-    expect(Object.keys(EXPECTED).filter((k) => !keys.includes(k)), 'expectations for missing routes').toEqual([]);
+    expect(
+      keys.filter((k) => !(k in EXPECTED)),
+      'routes without an RBAC expectation',
+    ).toEqual([]);
+    expect(
+      Object.keys(EXPECTED).filter((k) => !keys.includes(k)),
+      'expectations for missing routes',
+    ).toEqual([]);
   });
 
   it('allows and denies exactly as expected, and audits every denial', async () => {
@@ -101,7 +107,8 @@ describe('RBAC: every route × every role', () => {
         if (denied !== expectDenied) mismatches.push(`${route.key} as ${who}: got ${res.statusCode}`);
         if (expectDenied) {
           const code = JSON.parse(res.body).error?.code;
-          if (code !== (who === 'anonymous' ? 'UNAUTHENTICATED' : 'FORBIDDEN')) mismatches.push(`${route.key} as ${who}: code ${code}`);
+          if (code !== (who === 'anonymous' ? 'UNAUTHENTICATED' : 'FORBIDDEN'))
+            mismatches.push(`${route.key} as ${who}: code ${code}`);
           deniedRequestIds.push(String(res.headers['x-request-id']));
         }
       }
@@ -114,7 +121,10 @@ describe('RBAC: every route × every role', () => {
       .where('request_id', 'in', deniedRequestIds)
       .execute();
     const deniedAudited = new Set(audited.filter((a) => a.outcome === 'denied').map((a) => a.request_id));
-    expect(deniedRequestIds.filter((id) => !deniedAudited.has(id)), 'denials without an audit event').toEqual([]);
+    expect(
+      deniedRequestIds.filter((id) => !deniedAudited.has(id)),
+      'denials without an audit event',
+    ).toEqual([]);
   });
 
   it('every state-changing route is audited', () => {

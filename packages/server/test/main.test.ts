@@ -62,7 +62,10 @@ describe('hub process (main.ts)', () => {
     });
     expect(login.status).toBe(200);
     // The password is printed in the banner only, never inside a log line.
-    const logLines = first.output().split('\n').filter((l) => l.startsWith('{'));
+    const logLines = first
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     expect(logLines.length).toBeGreaterThan(2);
     for (const l of logLines) expect(l).not.toContain(password);
 
