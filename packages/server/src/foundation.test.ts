@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, USER_PASSWORD, createTestHub, json, testDatabases, type TestHub } from '../test/support.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, createHub, json, testDatabases, type TestHub } from '../test/kit/index.js';
 
 function cookieOf(res: { headers: Record<string, unknown> }): string {
   const set = res.headers['set-cookie'];
@@ -10,7 +10,7 @@ function cookieOf(res: { headers: Record<string, unknown> }): string {
 describe.each(testDatabases())('hub foundation routes on $dialect', (database) => {
   let hub: TestHub;
   beforeAll(async () => {
-    hub = await createTestHub({ database });
+    hub = await createHub({ database });
   });
   afterAll(async () => {
     await hub?.close();
@@ -45,10 +45,7 @@ describe.each(testDatabases())('hub foundation routes on $dialect', (database) =
   });
 
   it('marks the cookie Secure behind TLS (X-Forwarded-Proto from a trusted proxy)', async () => {
-    const tls = await createTestHub({
-      database: { dialect: 'sqlite', serverUrl: 'sqlite::memory:' },
-      env: { SPYGLASS_TRUST_PROXY: 'true' },
-    });
+    const tls = await createHub({ env: { SPYGLASS_TRUST_PROXY: 'true' } });
     try {
       const login = await tls.app.inject({
         method: 'POST',
@@ -307,10 +304,7 @@ describe.each(testDatabases())('hub foundation routes on $dialect', (database) =
   });
 
   it('rate-limits failed logins per account with Retry-After, and audits it', async () => {
-    const limited = await createTestHub({
-      database: { dialect: 'sqlite', serverUrl: 'sqlite::memory:' },
-      env: { SPYGLASS_LOGIN_MAX_PER_ACCOUNT: '3' },
-    });
+    const limited = await createHub({ env: { SPYGLASS_LOGIN_MAX_PER_ACCOUNT: '3' } });
     try {
       const attempt = (password: string) =>
         limited.app.inject({
@@ -335,10 +329,7 @@ describe.each(testDatabases())('hub foundation routes on $dialect', (database) =
   });
 
   it('rate-limits failed logins per client IP across accounts', async () => {
-    const limited = await createTestHub({
-      database: { dialect: 'sqlite', serverUrl: 'sqlite::memory:' },
-      env: { SPYGLASS_LOGIN_MAX_PER_IP: '4' },
-    });
+    const limited = await createHub({ env: { SPYGLASS_LOGIN_MAX_PER_IP: '4' } });
     try {
       for (let i = 0; i < 4; i++) {
         await limited.app.inject({

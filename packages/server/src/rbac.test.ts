@@ -1,7 +1,7 @@
 import type { Role } from '@spyglass/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify from 'fastify';
-import { createTestHub, type TestHub } from '../test/support.js';
+import { createHub, type TestHub } from '../test/kit/index.js';
 import { installAuth } from './auth/plugin.js';
 import type { AuthService } from './auth/service.js';
 
@@ -65,7 +65,7 @@ function allowed(rule: 'public' | 'self' | Role, who: Who): boolean {
 describe('RBAC: every route × every role', () => {
   let hub: TestHub;
   beforeAll(async () => {
-    hub = await createTestHub();
+    hub = await createHub();
   });
   afterAll(async () => {
     await hub?.close();

@@ -1,16 +1,14 @@
+import type { InjectOptions } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, createTestHub, json } from '../test/support.js';
+import { ADMIN_PASSWORD, LogCapture, createHub, json } from '../test/kit/index.js';
 
 describe('secrets never leak', () => {
   it('no password, session id, API token or pool key appears in logs or in any response after creation', async () => {
-    const hub = await createTestHub({ logLevel: 'trace' });
+    const hub = await createHub({ logLevel: 'trace' });
     try {
       const secrets: string[] = [ADMIN_PASSWORD];
       const responses: string[] = [];
-      const call = async (opts: Parameters<typeof hub.app.inject>[0] & object) => {
-        const res = await hub.app.inject(opts);
-        return res;
-      };
+      const call = (opts: InjectOptions) => hub.app.inject(opts);
 
       // Creation: the one response allowed to carry each secret.
       const login = await call({
@@ -101,7 +99,6 @@ describe('secrets never leak', () => {
 
   it('redacts credentials when request headers are logged', async () => {
     const { createLogger } = await import('./logging.js');
-    const { LogCapture } = await import('../test/support.js');
     const capture = new LogCapture();
     const log = createLogger({ level: 'info', pretty: false, stream: capture });
     log.info(

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, USER_PASSWORD, createTestHub, type TestHub } from '../../server/test/support.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, createHub, waitFor, type TestHub } from '../../server/test/kit/index.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SHOP = path.join(ROOT, 'examples', 'shop');
@@ -29,26 +29,6 @@ const LOOP_LINE = 18;
 const RATE_LINE = 21;
 /** `let count = 0;` */
 const COUNT_LINE = 16;
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 describe.skipIf(!hasChromium)('web console in Chromium against a real hub and agent', () => {
   let hub: TestHub;
@@ -114,11 +94,13 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     }
     expect(buildConsole()).toBe(true);
 
-    hub = await createTestHub({
-      // Metric aggregates every second so the chart fills quickly.
-      deps: { liveDebugging: { gateway: { metricIntervalMs: 1000, flushIntervalMs: 200 } } },
+    hub = await createHub({
+      listen: true,
+      // The hub's own heartbeats for a real agent on a busy machine; metric aggregates every second so charts fill.
+      timers: 'default',
+      live: { gateway: { metricIntervalMs: 1000, flushIntervalMs: 200 } },
     });
-    url = await hub.app.listen({ port: 0, host: '127.0.0.1' });
+    url = hub.url;
     const pool = await hub.app.services.pools.create('e2e');
     shop = spawn(
       process.execPath,
@@ -141,11 +123,14 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     });
     shop.stdout?.on('data', (d: Buffer) => (shopOutput += d.toString()));
     shop.stderr?.on('data', (d: Buffer) => (shopOutput += d.toString()));
-    shopUrl = await until('the shop to listen', () => /listening on (http:\/\/\S+)/.exec(shopOutput)?.[1]);
-    await until('the agent to connect', async () => {
-      const agents = await hub.app.live.agents.list({ limit: 10, service: 'shop' }, Date.now());
-      return agents.items.some((a) => a.status === 'connected');
-    });
+    shopUrl = await waitFor(() => /listening on (http:\/\/\S+)/.exec(shopOutput)?.[1], { what: 'the shop to listen' });
+    await waitFor(
+      async () => {
+        const agents = await hub.app.live.agents.list({ limit: 10, service: 'shop' }, Date.now());
+        return agents.items.some((a) => a.status === 'connected');
+      },
+      { what: 'the agent to connect' },
+    );
 
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
@@ -220,12 +205,12 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await lines.filter({ hasText: 'sku tee qty 1' }).first().waitFor();
 
     await page.getByLabel('Filter log lines').fill('mug');
-    await until('the filter to apply', async () => (await lines.count()) === 1);
+    await waitFor(async () => (await lines.count()) === 1, { what: 'the filter to apply' });
     await page.getByLabel('Filter log lines').fill('');
     await page.getByRole('heading', { name: 'Log lines' }).scrollIntoViewIfNeeded();
     await shot('action-log');
     await page.getByTestId('clear').click();
-    await until('the view to clear', async () => (await lines.count()) === 0);
+    await waitFor(async () => (await lines.count()) === 0, { what: 'the view to clear' });
     await order('sticker', 5);
     await lines.filter({ hasText: 'sku sticker qty 5' }).first().waitFor();
   }, 60_000);
@@ -251,10 +236,9 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await page.getByRole('heading', { name: `Line ${LOOP_LINE + 1}` }).waitFor();
     await page.getByTestId('add-action').click(); // no template
     const template = page.getByTestId('template');
-    await until(
-      'the template field to be marked invalid',
-      async () => (await template.getAttribute('aria-invalid')) === 'true',
-    );
+    await waitFor(async () => (await template.getAttribute('aria-invalid')) === 'true', {
+      what: 'the template field to be marked invalid',
+    });
     await expect(page.getByTestId('action-form').getByRole('alert').first().textContent()).resolves.toMatch(
       /empty|least|small/i,
     );
@@ -327,10 +311,13 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     for (let i = 0; i < 3; i++) await order('sticker', 1);
     const p99 = page.getByTestId('metric-p99');
     await p99.waitFor({ timeout: 30_000 });
-    const value = await until('a p99 value', async () => {
-      const n = Number((await p99.locator('.n').textContent()) ?? '');
-      return Number.isFinite(n) && n > 0 ? n : undefined;
-    });
+    const value = await waitFor(
+      async () => {
+        const n = Number((await p99.locator('.n').textContent()) ?? '');
+        return Number.isFinite(n) && n > 0 ? n : undefined;
+      },
+      { what: 'a p99 value' },
+    );
     expect(value).toBeLessThan(1000);
     await expect(p99.locator('.l').textContent()).resolves.toBe('p99 (ms)');
     const series = page.getByRole('group', { name: 'Series' });
@@ -353,7 +340,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
   it('lists actions with per-agent states, methods and reasons', async () => {
     await page.goto(`${url}/actions`);
     const rows = page.locator('table.table > tbody').first().locator('> tr');
-    await until('four actions', async () => (await rows.count()) >= 4);
+    await waitFor(async () => (await rows.count()) >= 4, { what: 'four actions' });
     // Expand the refused one: its agent's state and reason show in the list.
     await page
       .getByRole('button', { name: /Per-agent status of log/ })
@@ -402,10 +389,9 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await page.goto(`${url}/agents`);
     const toggle = page.getByRole('button', { name: /Theme:/ });
     while (!/Theme: dark/.test((await toggle.getAttribute('aria-label')) ?? '')) await toggle.click();
-    await until(
-      'the dark theme',
-      async () => (await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark',
-    );
+    await waitFor(async () => (await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark', {
+      what: 'the dark theme',
+    });
     await page.locator('tr', { hasText: 'shop' }).waitFor();
     await shot('agents-dark');
     await page.goto(`${url}/actions/${logActionId}`);

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { ERROR_CODES, errorBodySchema } from '@spyglass/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestHub, json, type TestHub } from '../../test/support.js';
+import { createHub, json, type TestHub } from '../../test/kit/index.js';
 
 describe('error model', () => {
   let hub: TestHub;
   beforeAll(async () => {
-    hub = await createTestHub();
+    hub = await createHub();
     // A route that fails unexpectedly, to prove 5xx answers carry no internals.
     hub.app.hub.log.level = 'silent';
   });
@@ -71,7 +71,7 @@ describe('error model', () => {
   });
 
   it('keeps internals out of 5xx answers', async () => {
-    const fresh = await createTestHub();
+    const fresh = await createHub();
     try {
       await fresh.storage.close(); // the database disappears under the hub
       const res = await fresh.app.inject({ url: '/api/v1/users', headers: fresh.auth('admin') });
@@ -82,7 +82,7 @@ describe('error model', () => {
       expect(res.body).not.toMatch(/sqlite|driver|stack|at \w+ \(/i);
       expect((await fresh.app.inject({ url: '/readyz' })).statusCode).toBe(503);
     } finally {
-      await fresh.app.close();
+      await fresh.close();
     }
   });
 

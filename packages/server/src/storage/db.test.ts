@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scratchDatabase, testDatabases, type ScratchDatabase, type TestDatabase } from '../../test/support.js';
+import { scratchDatabase, testDatabases, type ScratchDatabase, type TestDatabase } from '../../test/kit/index.js';
 import { createStorage, redactDatabaseUrl } from './db.js';
 import { MIGRATIONS } from './migrations/index.js';
 
