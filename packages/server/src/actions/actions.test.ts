@@ -41,7 +41,11 @@ describe('actions API', () => {
         'body.expression',
         /needs expression/,
       ],
-      [{ kind: 'trace', file: 'a.ts', line: 5, target: { pool: pool.name } }, 'body', /./],
+      [
+        { kind: 'trace', file: 'a.ts', line: 5, target: { pool: pool.name } },
+        'body.kind',
+        /^Invalid discriminator value\. Expected 'log' \| 'snapshot' \| 'metric'$/,
+      ],
     ];
     for (const [body, path, message] of cases) {
       const res = await hub.api<ErrorBody>('POST', '/api/v1/actions', body);

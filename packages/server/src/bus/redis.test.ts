@@ -79,10 +79,12 @@ describe.skipIf(!REDIS_URL)('RedisBus on a running Redis', () => {
     expect(gotB[0]).toEqual(message);
     expect(gotA[0]).toEqual(message);
     expect(gotA[0]).not.toBe(message);
-    // Give a stray echo time to show up: the publisher must not get its own message twice.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(gotA).toHaveLength(1);
-    expect(gotB).toHaveLength(1);
+    // The publisher must not get its own message twice. Redis delivers in publish order, so once a later message
+    // from B has reached A through Redis, an echo of A's message would have reached A before it.
+    await b.bus.publish('live.actions', { marker: true });
+    await waitFor(() => gotA.length === 2, { what: "B's later message on A", timeoutMs: 10_000 });
+    expect(gotA).toEqual([message, { marker: true }]);
+    expect(gotB).toEqual([message, { marker: true }]);
     expect(await metric(a.registry, 'spyglass_bus_messages_published_total')).toBe(1);
     expect(await metric(b.registry, 'spyglass_bus_messages_received_total')).toBe(1);
     expect(await metric(a.registry, 'spyglass_bus_connected')).toBe(1);
@@ -104,11 +106,10 @@ describe.skipIf(!REDIS_URL)('RedisBus on a running Redis', () => {
     expect(got).toEqual(['events']);
 
     offEvents();
-    await new Promise((resolve) => setTimeout(resolve, 100));
     await a.bus.publish('live.events', { n: 2 });
     await a.bus.publish('live.agents', { n: 3 });
-    await waitFor(() => got.length === 2, { what: 'second message', timeoutMs: 10_000 });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Delivered in publish order: once the later message is in, the earlier one was handled (by nobody).
+    await waitFor(() => got.includes('agents'), { what: 'the live.agents message', timeoutMs: 10_000 });
     expect(got).toEqual(['events', 'agents']);
   });
 
@@ -215,11 +216,14 @@ describe.skipIf(!REDIS_BIN)('RedisBus when Redis goes away', () => {
 
   it('connects when Redis comes up after the hub started', async () => {
     await server.kill();
-    const { bus } = makeBus(server.url, uniquePrefix());
+    const { bus, logs } = makeBus(server.url, uniquePrefix());
     let reconnects = 0;
     bus.onReconnect(() => reconnects++);
     bus.subscribe('t', () => {});
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(() => logs.text().includes('Redis bus still unavailable'), {
+      what: 'a second failed connection attempt',
+      timeoutMs: 10_000,
+    });
     expect(bus.connected).toBe(false);
     await server.restart();
     expect(await bus.waitUntilConnected(20_000)).toBe(true);

@@ -18,6 +18,7 @@ class StreamReader {
   readonly ws: WebSocket;
   readonly messages: StreamServerMessage[] = [];
   readonly opened: Promise<void>;
+  #pings = 0;
   constructor(hub: TestHub, as: Role = 'admin') {
     this.ws = new WebSocket(`${hub.wsUrl}/api/v1/stream`, { headers: hub.auth(as) });
     this.opened = new Promise((resolve, reject) => {
@@ -36,6 +37,16 @@ class StreamReader {
       what: 'the hub to confirm the subscription',
     });
   }
+  /**
+   * Pings and waits for the pong: the hub answers after everything it queued for this client before, so whatever it
+   * sent until now has arrived (the positive signal before checking that something did not come).
+   */
+  async settled(): Promise<void> {
+    const id = `settle-${++this.#pings}`;
+    this.send({ type: 'ping', v: 1, id });
+    await waitFor(() => this.messages.some((m) => m.type === 'pong' && m.id === id), { what: `the pong ${id}` });
+  }
+
   of<T extends StreamServerMessage['type']>(type: T): Extract<StreamServerMessage, { type: T }>[] {
     return this.messages.filter((m) => m.type === type) as Extract<StreamServerMessage, { type: T }>[];
   }
@@ -96,6 +107,7 @@ describe('live stream', () => {
     }
     await hub.api('DELETE', `/api/v1/actions/${a.body.id}`);
     await waitFor(() => byAction.of('action').some((m) => m.event === 'deleted'), { what: 'the deleted event' });
+    await other.settled();
     expect(other.of('log')).toHaveLength(0);
     expect(other.of('status')).toHaveLength(0);
 
@@ -110,11 +122,12 @@ describe('live stream', () => {
       logs: [{ actionId: b.body.id, at: Date.now(), level: 'info', message: 'second' }],
     });
     await waitFor(() => byService.of('log').length === 2, { what: 'the second line on the service stream' });
+    await byAction.settled();
     expect(byAction.of('log')).toHaveLength(1);
 
     byAction.send({ type: 'ping', v: 1, id: 'p1' });
     byAction.ws.send('not json');
-    await waitFor(() => byAction.of('pong').length === 1 && byAction.of('error').length === 1, {
+    await waitFor(() => byAction.of('pong').some((m) => m.id === 'p1') && byAction.of('error').length === 1, {
       what: 'the pong p1 and the error for invalid JSON',
     });
     expect(byAction.of('error')[0]!.message).toMatch(/invalid JSON/);
