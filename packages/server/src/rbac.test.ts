@@ -1,7 +1,15 @@
 import type { Role } from '@spyglass/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify from 'fastify';
-import { ADMIN, SimAgent, USER_PASSWORD, createHub, logAction, type TestHub } from '../test/kit/index.js';
+import {
+  ADMIN,
+  SimAgent,
+  USER_PASSWORD,
+  createHub,
+  logAction,
+  testDatabases,
+  type TestHub,
+} from '../test/kit/index.js';
 import { installAuth } from './auth/plugin.js';
 import type { AuthService } from './auth/service.js';
 
@@ -169,10 +177,10 @@ function allowed(rule: 'public' | 'self' | Role, who: Who): boolean {
   return RANK[who] >= RANK[rule];
 }
 
-describe('RBAC: every route × every role', () => {
+describe.each(testDatabases())('RBAC: every route × every role on $dialect', (database) => {
   let hub: TestHub;
   beforeAll(async () => {
-    hub = await createHub({ listen: true });
+    hub = await createHub({ database, listen: true });
   });
   afterAll(async () => {
     await hub?.close();
@@ -274,7 +282,9 @@ describe('RBAC: every route × every role', () => {
     }
     expect(wrong).toEqual([]);
   });
+});
 
+describe('route registration', () => {
   it('refuses to register a route without an access rule, or a state-changing route without an audit name', async () => {
     const bare = Fastify();
     installAuth(bare, {} as AuthService, 'c');

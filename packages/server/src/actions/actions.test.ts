@@ -1,16 +1,16 @@
 import { MAX_EXPRESSION_LENGTH } from '@spyglass/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHub, logAction, type TestHub, type TestPool } from '../../test/kit/index.js';
+import { createHub, logAction, testDatabases, type TestHub, type TestPool } from '../../test/kit/index.js';
 
 type ErrorBody = {
   error: { code: string; message: string; requestId: string; issues?: { path: string; message: string }[] };
 };
 
-describe('actions API', () => {
+describe.each(testDatabases())('actions API on $dialect', (database) => {
   let hub: TestHub;
   let pool: TestPool;
   beforeAll(async () => {
-    hub = await createHub();
+    hub = await createHub({ database });
     pool = await hub.createPool();
   });
   afterAll(async () => {

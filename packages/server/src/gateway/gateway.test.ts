@@ -1,13 +1,21 @@
 import { CLOSE_CODES, PROTOCOL_VERSION, WIRE_LIMITS } from '@spyglass/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimAgent, createHub, logAction, waitFor, type TestHub, type TestPool } from '../../test/kit/index.js';
+import {
+  SimAgent,
+  createHub,
+  logAction,
+  testDatabases,
+  waitFor,
+  type TestHub,
+  type TestPool,
+} from '../../test/kit/index.js';
 
-describe('agent gateway', () => {
+describe.each(testDatabases())('agent gateway on $dialect', (database) => {
   let hub: TestHub;
   let pool: TestPool;
 
   beforeAll(async () => {
-    hub = await createHub({ listen: true });
+    hub = await createHub({ database, listen: true });
     pool = await hub.createPool();
   });
   afterAll(async () => {

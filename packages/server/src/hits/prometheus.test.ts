@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimAgent, createHub, logAction, waitFor, type TestHub } from '../../test/kit/index.js';
+import { SimAgent, createHub, logAction, testDatabases, waitFor, type TestHub } from '../../test/kit/index.js';
 
 const PATH = '/api/v1/metrics/prometheus';
 
@@ -19,10 +19,10 @@ async function scrape(hub: TestHub, token: string): Promise<{ status: number; ty
   return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
 }
 
-describe('metric actions exported for Prometheus', () => {
+describe.each(testDatabases())('metric actions exported for Prometheus on $dialect', (database) => {
   let hub: TestHub;
   beforeAll(async () => {
-    hub = await createHub({ listen: true });
+    hub = await createHub({ database, listen: true });
   });
   afterAll(async () => {
     await hub?.close();

@@ -2,10 +2,10 @@ import { PROTOCOL_VERSION, type SourceRequestFrame } from '@spyglass/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../bus/bus.js';
 import {
-  SQLITE,
   SimAgent,
   createHub,
   scratchDatabase,
+  testDatabases,
   waitFor,
   type TestHub,
   type TestPool,
@@ -42,14 +42,14 @@ const FILES = {
   '/srv/shop/dist/pricing.js': 'export const rate = 0.1;\n//# sourceMappingURL=pricing.js.map\n',
 };
 
-describe('source browsing', () => {
+describe.each(testDatabases())('source browsing on $dialect', (database) => {
   let hub: TestHub;
   let pool: TestPool;
   let agent: SimAgent;
   let agentId: string;
 
   beforeAll(async () => {
-    hub = await createHub({ listen: true });
+    hub = await createHub({ database, listen: true });
     pool = await hub.createPool();
     const c = await SimAgent.connect(hub.wsUrl, pool.key);
     agent = c.agent;
@@ -150,10 +150,10 @@ describe('source browsing', () => {
   });
 });
 
-describe('source browsing across replicas', () => {
+describe.each(testDatabases())('source browsing across replicas on $dialect', (database) => {
   it('reaches an agent connected to another replica through the bus', async () => {
     const bus = new MemoryBus();
-    const db = await scratchDatabase(SQLITE, { shareable: true });
+    const db = await scratchDatabase(database, { shareable: true });
     const a = await createHub({ databaseUrl: db.url, deps: { bus } });
     const b = await createHub({ databaseUrl: db.url, deps: { bus }, listen: true });
     try {

@@ -5,8 +5,8 @@ import {
   SimAgent,
   createHub,
   logAction,
-  SQLITE,
   scratchDatabase,
+  testDatabases,
   waitFor,
   type ScratchDatabase,
   type TestHub,
@@ -52,11 +52,11 @@ class StreamReader {
   }
 }
 
-describe('live stream', () => {
+describe.each(testDatabases())('live stream on $dialect', (database) => {
   let hub: TestHub;
   let pool: TestPool;
   beforeAll(async () => {
-    hub = await createHub({ listen: true });
+    hub = await createHub({ database, listen: true });
     pool = await hub.createPool();
   });
   afterAll(async () => {
@@ -138,6 +138,7 @@ describe('live stream', () => {
 
   it('drops the oldest messages of a slow client and says how many', async () => {
     const slowHub = await createHub({
+      database,
       listen: true,
       live: { gateway: { heartbeatIntervalMs: 10_000 }, stream: { maxQueuedMessages: 10, maxBufferedBytes: 1024 } },
     });
@@ -198,12 +199,12 @@ describe('live stream', () => {
   });
 });
 
-describe('two hub replicas sharing a database and a bus', () => {
+describe.each(testDatabases())('two hub replicas sharing a database and a bus on $dialect', (database) => {
   let db: ScratchDatabase;
   let a: TestHub;
   let b: TestHub;
   beforeAll(async () => {
-    db = await scratchDatabase(SQLITE, { shareable: true });
+    db = await scratchDatabase(database, { shareable: true });
     const bus = new MemoryBus();
     a = await createHub({ databaseUrl: db.url, deps: { bus }, listen: true });
     b = await createHub({ databaseUrl: db.url, deps: { bus }, listen: true });
