@@ -105,10 +105,13 @@ describe('README quickstart', () => {
         let err = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));
         child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`"${cmd}" exited with ${code}:\n${out}${err}`))));
+        child.on('exit', (code) =>
+          code === 0 ? resolve(out) : reject(new Error(`"${cmd}" exited with ${code}:\n${out}${err}`)),
+        );
       });
     const api = async (p: string): Promise<any> => {
-      const token = JSON.parse(readFileSync(path.join(home, '.config', 'spyglass', 'config.json'), 'utf8')).token as string;
+      const token = JSON.parse(readFileSync(path.join(home, '.config', 'spyglass', 'config.json'), 'utf8'))
+        .token as string;
       const res = await fetch(`http://127.0.0.1:${hubPort}${p}`, { headers: { authorization: `Bearer ${token}` } });
       return res.json();
     };
