@@ -140,7 +140,12 @@ describe.each(testDatabases())('live stream on $dialect', (database) => {
     const slowHub = await createHub({
       database,
       listen: true,
-      live: { gateway: { heartbeatIntervalMs: 10_000 }, stream: { maxQueuedMessages: 10, maxBufferedBytes: 1024 } },
+      // Long heartbeats: the client below stops reading on purpose, and must not be timed out for it (a stream client
+      // is dropped after two unanswered pings) while a slower database stores the 400 lines.
+      live: {
+        gateway: { heartbeatIntervalMs: 10_000 },
+        stream: { maxQueuedMessages: 10, maxBufferedBytes: 1024, heartbeatIntervalMs: 60_000 },
+      },
     });
     try {
       const p = await slowHub.createPool();
@@ -171,7 +176,7 @@ describe.each(testDatabases())('live stream on $dialect', (database) => {
           const r = await slowHub.api<{ hitCount: number }>('GET', `/api/v1/actions/${a.body.id}`);
           return r.body.hitCount === 400;
         },
-        { what: 'the 400 hits to be stored', timeoutMs: 10_000 },
+        { what: 'the 400 hits to be stored', timeoutMs: 30_000 },
       );
       socket.resume();
       const dropped = await waitFor(
@@ -179,14 +184,18 @@ describe.each(testDatabases())('live stream on $dialect', (database) => {
           const d = reader.of('dropped');
           return d.length > 0 ? d : undefined;
         },
-        { what: 'a dropped notice', timeoutMs: 10_000 },
+        {
+          what: 'a dropped notice',
+          timeoutMs: 20_000,
+          stopIf: () => reader.ws.readyState !== reader.ws.OPEN && 'the hub closed the stream',
+        },
       );
       const logs = await waitFor(
         () => {
           const l = reader.of('log');
           return l.length + dropped.reduce((n, d) => n + d.count, 0) === 400 ? l : undefined;
         },
-        { what: 'every line delivered or counted as dropped', timeoutMs: 10_000 },
+        { what: 'every line delivered or counted as dropped', timeoutMs: 20_000 },
       );
       // The newest message always arrives; the ones lost were older.
       expect(logs[logs.length - 1]!.log.message.startsWith('39-9 ')).toBe(true);
