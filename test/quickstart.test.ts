@@ -4,11 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, waitFor } from '../packages/server/test/kit/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -20,17 +20,6 @@ function quickstartLines(): string[] {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 const background: ChildProcess[] = [];
@@ -45,7 +34,11 @@ afterAll(async () => {
   for (const child of background.reverse()) {
     if (child.exitCode !== null) continue;
     signal(child, 'SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    // Give the group a moment to stop cleanly, then make sure nothing of it is left.
+    await waitFor(() => child.exitCode !== null || child.signalCode !== null, {
+      what: `"${child.spawnargs.join(' ')}" to stop`,
+      timeoutMs: 5000,
+    }).catch(() => undefined);
     signal(child, 'SIGKILL');
   }
 });
@@ -105,21 +98,24 @@ describe('README quickstart', () => {
         let err = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));
         child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`"${cmd}" exited with ${code}:\n${out}${err}`))));
+        child.on('exit', (code) =>
+          code === 0 ? resolve(out) : reject(new Error(`"${cmd}" exited with ${code}:\n${out}${err}`)),
+        );
       });
     const api = async (p: string): Promise<any> => {
-      const token = JSON.parse(readFileSync(path.join(home, '.config', 'spyglass', 'config.json'), 'utf8')).token as string;
+      const token = JSON.parse(readFileSync(path.join(home, '.config', 'spyglass', 'config.json'), 'utf8'))
+        .token as string;
       const res = await fetch(`http://127.0.0.1:${hubPort}${p}`, { headers: { authorization: `Bearer ${token}` } });
       return res.json();
     };
-    const waitActive = async (id: string): Promise<void> => {
-      for (let i = 0; i < 100; i++) {
-        const agents = (await api(`/api/v1/actions/${id}/agents`)) as { items: Array<{ state: string }> };
-        if (agents.items.some((s) => s.state === 'active')) return;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      throw new Error(`action ${id} never became active`);
-    };
+    const waitActive = (id: string): Promise<true> =>
+      waitFor(
+        async () =>
+          ((await api(`/api/v1/actions/${id}/agents`)) as { items: Array<{ state: string }> }).items.some(
+            (s) => s.state === 'active',
+          ),
+        { what: `action ${id} to become active`, timeoutMs: 20_000, intervalMs: 200 },
+      );
 
     const outputs: Record<string, string> = {};
     for (const raw of lines) {
@@ -132,9 +128,11 @@ describe('README quickstart', () => {
       } else if (line.endsWith('npm run example')) {
         await startBackground(line, /shop listening on/);
         // A person looks at the agent list before adding actions; wait for the agent likewise.
-        for (let i = 0; i < 100 && ((await api('/api/v1/agents')) as { items: unknown[] }).items.length === 0; i++) {
-          await new Promise((r) => setTimeout(r, 200));
-        }
+        await waitFor(async () => ((await api('/api/v1/agents')) as { items: unknown[] }).items.length > 0, {
+          what: 'the example to show up in the agent list',
+          timeoutMs: 20_000,
+          intervalMs: 200,
+        });
       } else {
         const out = await runLine(line);
         outputs[raw] = out;

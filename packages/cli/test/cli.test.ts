@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimAgent } from '../../server/src/gateway/__tests__/kit.js';
-import { ADMIN_PASSWORD, createTestHub, type TestHub } from '../../server/test/support.js';
+import { ADMIN_PASSWORD, SimAgent, createHub, waitFor, type TestHub } from '../../server/test/kit/index.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = path.join(ROOT, 'packages/cli/bin/spyglass.js');
@@ -38,15 +37,8 @@ async function json<T = any>(args: string[]): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Each check of a CLI command's outcome starts a process: not too often. */
+const CLI_POLL = { intervalMs: 200 };
 
 describe('spyglass CLI against a real hub and the example service under the agent', () => {
   let hub: TestHub;
@@ -64,21 +56,38 @@ describe('spyglass CLI against a real hub and the example service under the agen
 
   beforeAll(async () => {
     configHome = mkdtempSync(path.join(tmpdir(), 'sg-cli-'));
-    hub = await createTestHub();
-    url = await hub.app.listen({ port: 0, host: '127.0.0.1' });
+    // The hub's own timers: a real agent under load must not be timed out by test-short heartbeats.
+    hub = await createHub({ listen: true, timers: 'default' });
+    url = hub.url;
     const login = await cli(['login', '--url', url, '--email', 'admin@localhost', '--password', ADMIN_PASSWORD]);
     expect(login.code, login.stderr).toBe(0);
     poolKey = (await json<{ key: string }>(['pools', 'create', 'dev'])).key;
-    shop = spawn(process.execPath, ['--enable-source-maps', '--import', '@spyglass/agent-node/register', 'dist/server.js'], {
-      cwd: SHOP,
-      env: { PATH: process.env.PATH ?? '', PORT: '0', SPYGLASS_URL: url, SPYGLASS_KEY: poolKey, SPYGLASS_SERVICE: 'shop', SPYGLASS_TAGS: 'region=eu' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    shop = spawn(
+      process.execPath,
+      ['--enable-source-maps', '--import', '@spyglass/agent-node/register', 'dist/server.js'],
+      {
+        cwd: SHOP,
+        env: {
+          PATH: process.env.PATH ?? '',
+          PORT: '0',
+          SPYGLASS_URL: url,
+          SPYGLASS_KEY: poolKey,
+          SPYGLASS_SERVICE: 'shop',
+          SPYGLASS_TAGS: 'region=eu',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     shop.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     shop.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    shopUrl = await until('the shop to listen', () => Promise.resolve(/listening on (http:\/\/\S+)/.exec(out)?.[1]));
-    await until('the agent to connect', async () => (await json<unknown[]>(['agents', 'ls', '--service', 'shop'])).length > 0);
+    shopUrl = await waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], {
+      what: 'the shop to listen',
+    });
+    await waitFor(async () => (await json<unknown[]>(['agents', 'ls', '--service', 'shop'])).length > 0, {
+      what: 'the agent to connect',
+      ...CLI_POLL,
+    });
   });
 
   afterAll(async () => {
@@ -96,10 +105,14 @@ describe('spyglass CLI against a real hub and the example service under the agen
   });
 
   it('logs in with an existing token, and refuses a bad one with exit 1', async () => {
-    const ok = await cli(['login', '--url', url, '--token', hub.tokens.viewer, '--json'], { XDG_CONFIG_HOME: mkdtempSync(path.join(tmpdir(), 'sg-cli-')) });
+    const ok = await cli(['login', '--url', url, '--token', hub.tokens.viewer, '--json'], {
+      XDG_CONFIG_HOME: mkdtempSync(path.join(tmpdir(), 'sg-cli-')),
+    });
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout).user.role).toBe('viewer');
-    const bad = await cli(['login', '--url', url, '--token', 'sgt_nope'], { XDG_CONFIG_HOME: mkdtempSync(path.join(tmpdir(), 'sg-cli-')) });
+    const bad = await cli(['login', '--url', url, '--token', 'sgt_nope'], {
+      XDG_CONFIG_HOME: mkdtempSync(path.join(tmpdir(), 'sg-cli-')),
+    });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^UNAUTHENTICATED: /m);
   });
@@ -129,14 +142,19 @@ describe('spyglass CLI against a real hub and the example service under the agen
 
   it('shows one agent with its health counters (sent by the agent when welcomed and every heartbeat)', async () => {
     const [listed] = await json<Array<{ id: string }>>(['agents', 'ls', '--service', 'shop']);
-    const agent = await until('the first heartbeat to be stored', async () => {
-      const a = await json<{ health: { hookErrors: number; at: number } | null }>(['agents', 'show', listed!.id]);
-      return a.health === null ? undefined : a;
-    });
+    const agent = await waitFor(
+      async () => {
+        const a = await json<{ health: { hookErrors: number; at: number } | null }>(['agents', 'show', listed!.id]);
+        return a.health === null ? undefined : a;
+      },
+      { what: 'the first heartbeat to be stored', ...CLI_POLL },
+    );
     expect(agent.health).toMatchObject({ hookErrors: 0 });
     const text = await cli(['agents', 'show', listed!.id]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/health\s+\d+ actions, \d+ hits, 0 hook errors, \d+ throttles, \d+ dropped, [\d.]+ ms CPU/);
+    expect(text.stdout).toMatch(
+      /health\s+\d+ actions, \d+ hits, 0 hook errors, \d+ throttles, \d+ dropped, [\d.]+ ms CPU/,
+    );
     expect(text.stdout).toContain(' pid ');
     const missing = await cli(['agents', 'show', 'no-such-agent']);
     expect(missing.code).toBe(1);
@@ -151,7 +169,9 @@ describe('spyglass CLI against a real hub and the example service under the agen
     try {
       const table = await cli(['agents', 'ls', '--service', 'threaded']);
       expect(table.stdout).toMatch(/threaded\s+dev\s+connected\s+host-1\s+4242 thread 3/);
-      expect((await cli(['agents', 'show', welcome.agentId])).stdout).toMatch(/process\s+host-1 pid 4242 thread 3, node/);
+      expect((await cli(['agents', 'show', welcome.agentId])).stdout).toMatch(
+        /process\s+host-1 pid 4242 thread 3, node/,
+      );
       // The main thread's agent shows no thread.
       expect((await cli(['agents', 'ls', '--service', 'shop'])).stdout).not.toContain('thread');
     } finally {
@@ -160,24 +180,37 @@ describe('spyglass CLI against a real hub and the example service under the agen
   });
 
   it('adds a log to a .ts line, shows per-agent status and method, and prints the lines', async () => {
-    const add = await cli(['log', 'add', 'src/services/checkout.ts:52', 'order {order.id} for {request.customer.email}', '--service', 'shop']);
+    const add = await cli([
+      'log',
+      'add',
+      'src/services/checkout.ts:52',
+      'order {order.id} for {request.customer.email}',
+      '--service',
+      'shop',
+    ]);
     expect(add.code, add.stderr).toBe(0);
     const id = add.stdout.trim();
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    const status = await until('the agent to install the log', async () => {
-      const a = await json<{ agents: Array<{ state: string; method: string | null }> }>(['actions', 'show', id]);
-      return a.agents.find((s) => s.state === 'active');
-    });
+    const status = await waitFor(
+      async () => {
+        const a = await json<{ agents: Array<{ state: string; method: string | null }> }>(['actions', 'show', id]);
+        return a.agents.find((s) => s.state === 'active');
+      },
+      { what: 'the agent to install the log', ...CLI_POLL },
+    );
     expect(['patch', 'breakpoint']).toContain(status.method);
     const shown = await cli(['actions', 'show', id]);
     expect(shown.stdout).toMatch(/active \((patch|breakpoint)\)/);
 
     await order('ann@example.com');
     await order('bob@example.com');
-    const lines = await until('two log lines', async () => {
-      const r = await cli(['logs', id]);
-      return (r.stdout.match(/ INFO /g) ?? []).length >= 2 ? r.stdout : undefined;
-    });
+    const lines = await waitFor(
+      async () => {
+        const r = await cli(['logs', id]);
+        return (r.stdout.match(/ INFO /g) ?? []).length >= 2 ? r.stdout : undefined;
+      },
+      { what: 'two log lines', ...CLI_POLL },
+    );
     expect(lines).toMatch(/order ord-\d+ for ann@example\.com/);
     expect(lines).toMatch(/order ord-\d+ for bob@example\.com/);
     const asJson = await json<Array<{ message: string }>>(['logs', id]);
@@ -189,24 +222,38 @@ describe('spyglass CLI against a real hub and the example service under the agen
   });
 
   it('follows new log lines live until interrupted', async () => {
-    const id = (await cli(['log', 'add', 'src/services/checkout.ts:52', 'live {request.customer.email}', '--pool', 'dev'])).stdout.trim();
-    await until('the log to be active', async () => (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some((s) => s.state === 'active'));
-    const follow = spawn(process.execPath, [BIN, 'logs', id, '--follow'], { env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: configHome } });
+    const id = (
+      await cli(['log', 'add', 'src/services/checkout.ts:52', 'live {request.customer.email}', '--pool', 'dev'])
+    ).stdout.trim();
+    await waitFor(
+      async () =>
+        (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some(
+          (s) => s.state === 'active',
+        ),
+      { what: 'the log to be active', ...CLI_POLL },
+    );
+    const follow = spawn(process.execPath, [BIN, 'logs', id, '--follow'], {
+      env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: configHome },
+    });
     let out = '';
     let note = '';
     follow.stdout.on('data', (d: Buffer) => (out += d.toString()));
     follow.stderr.on('data', (d: Buffer) => (note += d.toString()));
     const exited = new Promise<number | null>((resolve) => follow.on('exit', resolve));
-    await until('the stream to follow', () => Promise.resolve(note.includes('(following new lines; Ctrl-C to stop)')));
+    await waitFor(() => note.includes('(following new lines; Ctrl-C to stop)'), {
+      what: 'the stream to follow',
+    });
     await order('carol@example.com');
-    await until('the streamed line', () => Promise.resolve(out.includes('live carol@example.com')));
+    await waitFor(() => out.includes('live carol@example.com'), {
+      what: 'the streamed line',
+    });
     follow.kill('SIGINT');
     expect(await exited).toBe(0);
   });
 
   it('ends --follow with exit 1 and a clear message when the hub goes away', async () => {
-    const other = await createTestHub();
-    const otherUrl = await other.app.listen({ port: 0, host: '127.0.0.1' });
+    const other = await createHub({ listen: true });
+    const otherUrl = other.url;
     const env = { SPYGLASS_URL: otherUrl, SPYGLASS_TOKEN: other.tokens.developer };
     await other.app.services.pools.create('gone');
     const id = (await cli(['log', 'add', 'src/a.ts:1', 'x', '--pool', 'gone'], env)).stdout.trim();
@@ -216,20 +263,33 @@ describe('spyglass CLI against a real hub and the example service under the agen
     let err = '';
     follow.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((resolve) => follow.on('exit', resolve));
-    await until('the stream to follow', () => Promise.resolve(err.includes('(following new lines; Ctrl-C to stop)')));
+    await waitFor(() => err.includes('(following new lines; Ctrl-C to stop)'), {
+      what: 'the stream to follow',
+    });
     await other.close();
     expect(await exited).toBe(1);
     expect(err).toMatch(/the live stream closed/);
   });
 
   it('adds a snapshot and prints the stack with a variables tree and watch values', async () => {
-    const id = (await cli(['snapshot', 'add', 'src/services/checkout.ts:52', '--expr', 'order.totalCents', '--service', 'shop'])).stdout.trim();
-    await until('the snapshot to be installed', async () => (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some((s) => s.state === 'active'));
+    const id = (
+      await cli(['snapshot', 'add', 'src/services/checkout.ts:52', '--expr', 'order.totalCents', '--service', 'shop'])
+    ).stdout.trim();
+    await waitFor(
+      async () =>
+        (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some(
+          (s) => s.state === 'active',
+        ),
+      { what: 'the snapshot to be installed', ...CLI_POLL },
+    );
     await order('dave@example.com');
-    const text = await until('a snapshot', async () => {
-      const r = await cli(['snapshots', id]);
-      return r.stdout.includes('stack') ? r.stdout : undefined;
-    });
+    const text = await waitFor(
+      async () => {
+        const r = await cli(['snapshots', id]);
+        return r.stdout.includes('stack') ? r.stdout : undefined;
+      },
+      { what: 'a snapshot', ...CLI_POLL },
+    );
     expect(text).toMatch(/#0 placeOrder\s+\S*checkout\.ts:\d+/);
     expect(text).toMatch(/order\.totalCents: 2400/);
     expect(text).toMatch(/email: "dave@example\.com"/);
@@ -238,25 +298,42 @@ describe('spyglass CLI against a real hub and the example service under the agen
   });
 
   it('adds counter and tictoc metrics and prints their aggregates', async () => {
-    const counter = (await cli(['metric', 'add', 'counter', 'src/services/pricing.ts:18', '--name', 'quotes'])).stdout.trim();
+    const counter = (
+      await cli(['metric', 'add', 'counter', 'src/services/pricing.ts:18', '--name', 'quotes'])
+    ).stdout.trim();
     const tictoc = (await cli(['metric', 'add', 'tictoc', 'src/services/checkout.ts:34-43'])).stdout.trim();
     for (const id of [counter, tictoc]) {
-      await until('the metric to be active', async () => (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some((s) => s.state === 'active'));
+      await waitFor(
+        async () =>
+          (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some(
+            (s) => s.state === 'active',
+          ),
+        { what: 'the metric to be active', ...CLI_POLL },
+      );
     }
     await order('erin@example.com');
     await order('erin@example.com');
     await order('erin@example.com');
-    const points = await until('metric samples', async () => {
-      const p = await json<Array<{ count: number }>>(['metrics', counter]);
-      return p.reduce((n, x) => n + x.count, 0) >= 3 ? p : undefined;
-    }, 30_000);
+    const points = await waitFor(
+      async () => {
+        const p = await json<Array<{ count: number }>>(['metrics', counter]);
+        return p.reduce((n, x) => n + x.count, 0) >= 3 ? p : undefined;
+      },
+      { what: 'metric samples', timeoutMs: 30_000, ...CLI_POLL },
+    );
     expect(points.reduce((n, x) => n + x.count, 0)).toBe(3);
     const table = await cli(['metrics', counter]);
     expect(table.stdout).toMatch(/^FROM\s+COUNT\n/m);
-    const timed = await until('tictoc samples', async () => {
-      const p = await json<Array<{ count: number; min: number; max: number; p50: number; p99: number }>>(['metrics', tictoc]);
-      return p.length > 0 ? p : undefined;
-    }, 30_000);
+    const timed = await waitFor(
+      async () => {
+        const p = await json<Array<{ count: number; min: number; max: number; p50: number; p99: number }>>([
+          'metrics',
+          tictoc,
+        ]);
+        return p.length > 0 ? p : undefined;
+      },
+      { what: 'tictoc samples', timeoutMs: 30_000, ...CLI_POLL },
+    );
     expect(timed[0]!.min).toBeGreaterThan(0);
     // Percentiles estimated from the agent's histogram, never outside the exact extremes.
     expect(timed[0]!.p50).toBeGreaterThanOrEqual(timed[0]!.min);
@@ -281,7 +358,9 @@ describe('spyglass CLI against a real hub and the example service under the agen
 
   it('shows the audit log to admins', async () => {
     const events = await json<Array<{ action: string }>>(['audit', 'ls', '--limit', '200']);
-    expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(['action.create', 'action.delete', 'pool.create']));
+    expect(events.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['action.create', 'action.delete', 'pool.create']),
+    );
     const table = await cli(['audit', 'ls', '--action', 'pool.create']);
     expect(table.stdout).toMatch(/pool\.create\s+pool\//);
   });

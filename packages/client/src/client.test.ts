@@ -1,15 +1,17 @@
 import { SpyglassClient, SpyglassClientError } from '@spyglass/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, SimAgent, eventually, startHub, type Hub } from '../../server/src/gateway/__tests__/kit.js';
+import { ADMIN, SimAgent, createHub, waitFor, type TestHub } from '../../server/test/kit/index.js';
 
-let hub: Hub;
+let hub: TestHub;
 let client: SpyglassClient;
 
 beforeAll(async () => {
-  hub = await startHub();
-  client = new SpyglassClient({ baseUrl: hub.url, token: hub.token });
+  hub = await createHub({ listen: true });
+  client = new SpyglassClient({ baseUrl: hub.url, token: hub.tokens.admin });
 });
-afterAll(() => hub.close());
+afterAll(async () => {
+  await hub?.close();
+});
 
 describe('SpyglassClient', () => {
   it('checks health and signs in with a session cookie outside the browser', async () => {
@@ -18,7 +20,7 @@ describe('SpyglassClient', () => {
     expect(await client.health.metrics()).toContain('spyglass_gateway_agents_connected');
     const session = new SpyglassClient({ baseUrl: hub.url });
     await expect(session.auth.me()).rejects.toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
-    const me = await session.auth.login(ADMIN);
+    const me = await session.auth.login({ ...ADMIN });
     expect(me.user.email).toBe(ADMIN.email);
     expect((await session.auth.me()).via).toBe('session');
     await session.auth.logout();
@@ -139,14 +141,18 @@ describe('SpyglassClient', () => {
     });
 
     expect((await client.actions.logs(log.id)).items[0]!.message).toBe('x=1');
-    const snaps = await eventually(async () =>
-      (await client.actions.snapshots(snap.id)).items[0] ? client.actions.snapshots(snap.id) : undefined,
+    const snaps = await waitFor(
+      async () => ((await client.actions.snapshots(snap.id)).items[0] ? client.actions.snapshots(snap.id) : undefined),
+      { what: 'the snapshot to be stored' },
     );
     expect((await client.actions.snapshot(snap.id, snaps.items[0]!.id)).frames[0]!.functionName).toBe('f');
-    const points = await eventually(async () => {
-      const p = await client.actions.metrics(metric.id);
-      return p.items[0]?.count === 3 ? p : undefined;
-    });
+    const points = await waitFor(
+      async () => {
+        const p = await client.actions.metrics(metric.id);
+        return p.items[0]?.count === 3 ? p : undefined;
+      },
+      { what: "the two agents' samples merged in one bucket" },
+    );
     expect(points.items[0]).toMatchObject({
       count: 3,
       sum: 35,
@@ -155,7 +161,9 @@ describe('SpyglassClient', () => {
       histogram: { bounds: [10, 100], counts: [2, 1, 0] },
     });
 
-    await eventually(async () => (await client.actions.get(log.id)).statusCounts.active === 1);
+    await waitFor(async () => (await client.actions.get(log.id)).statusCounts.active === 1, {
+      what: "the log action's active status",
+    });
     const statuses = await client.actions.agents(log.id);
     expect(statuses.items[0]).toMatchObject({ agentId: welcome.agentId, state: 'active', method: 'patch' });
     const listed = await client.actions.list({ pool: 'live', state: 'active' });

@@ -2,48 +2,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+import { HUB_MAIN, startHubProcess, type HubProcess } from './kit/index.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-function startHub(env: Record<string, string>, args: string[] = []): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN, '--port', '0', ...args], {
-    env: { PATH: process.env.PATH ?? '', SPYGLASS_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start:\n${out}`)), 20_000);
-    const check = (): void => {
-      const m = /Spyglass hub listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]!, output: () => out, exited });
-      }
-    };
-    child.stdout.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`hub exited with ${code}:\n${out}`));
-    });
-  });
+async function startHub(env: Record<string, string>): Promise<HubProcess> {
+  const hub = await startHubProcess(env);
+  children.push(hub.child);
+  return hub;
 }
 
 describe('hub process (main.ts)', () => {
@@ -62,7 +32,10 @@ describe('hub process (main.ts)', () => {
     });
     expect(login.status).toBe(200);
     // The password is printed in the banner only, never inside a log line.
-    const logLines = first.output().split('\n').filter((l) => l.startsWith('{'));
+    const logLines = first
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     expect(logLines.length).toBeGreaterThan(2);
     for (const l of logLines) expect(l).not.toContain(password);
 
@@ -99,7 +72,7 @@ describe('hub process (main.ts)', () => {
   });
 
   it('refuses a bad configuration with every problem listed and exit code 2', async () => {
-    const child = spawn(process.execPath, [MAIN, '--port', '99999'], {
+    const child = spawn(process.execPath, [HUB_MAIN, '--port', '99999'], {
       env: { PATH: process.env.PATH ?? '', SPYGLASS_DATABASE_URL: 'oracle://x', SPYGLASS_LOG_LEVEL: 'loud' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

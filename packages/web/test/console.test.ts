@@ -2,14 +2,18 @@
  * The console end to end: a real hub (built console, listening on a free port), the example shop running under the
  * real agent as a child process, and Debian's Chromium driven by playwright-core. Screenshots of every page go to
  * test-artifacts/console/. Skipped, with a message, where /usr/bin/chromium is not installed.
+ *
+ * The hub, the shop and the browser are shared; everything else a test needs (a signed-in browser context, the
+ * actions it looks at, the hits they show) it sets up itself, so each test passes alone (`-t`) and in any order: the
+ * suite runs shuffled.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, USER_PASSWORD, createTestHub, type TestHub } from '../../server/test/support.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN, USER_PASSWORD, createHub, userEmail, waitFor, type TestHub } from '../../server/test/kit/index.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SHOP = path.join(ROOT, 'examples', 'shop');
@@ -23,6 +27,7 @@ if (!hasChromium) {
 }
 
 const PRICING = 'pricing.ts';
+const PRICING_PATH = 'src/services/pricing.ts';
 /** `subtotalCents += item.unitCents * item.quantity;` inside the loop of `quote`. */
 const LOOP_LINE = 18;
 /** `const rate = …`: every local of `quote` but `rate` and `discountCents` has its value. */
@@ -30,27 +35,7 @@ const RATE_LINE = 21;
 /** `let count = 0;` */
 const COUNT_LINE = 16;
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-describe.skipIf(!hasChromium)('web console in Chromium against a real hub and agent', () => {
+describe.skipIf(!hasChromium)('web console in Chromium against a real hub and agent', { shuffle: true }, () => {
   let hub: TestHub;
   let url: string;
   let shop: ChildProcess;
@@ -58,10 +43,11 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
   let shopOutput = '';
   let stopping = false;
   let browser: Browser;
-  let admin: BrowserContext;
-  let page: Page;
-  let logActionId: string;
-  const pageErrors: string[] = [];
+  /** Browser contexts the current test opened, and what went wrong in their pages; both checked after each test. */
+  let contexts: BrowserContext[] = [];
+  let pageErrors: string[] = [];
+  /** The order the tests ran in (shuffled), printed at the end to reproduce a failure. */
+  const ran: string[] = [];
 
   const order = async (sku = 'sticker', quantity = 1): Promise<void> => {
     const res = await fetch(`${shopUrl}/orders`, {
@@ -71,15 +57,29 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     });
     expect(res.status).toBe(201);
   };
-  const shot = (name: string, p: Page = page): Promise<Buffer> =>
+  const shot = (name: string, p: Page): Promise<Buffer> =>
     p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
 
-  async function signIn(context: BrowserContext, email: string, password: string, loginShot?: string): Promise<Page> {
+  async function newContext(): Promise<BrowserContext> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+    contexts.push(context);
+    context.setDefaultTimeout(15_000);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+    return context;
+  }
+
+  async function newPage(context: BrowserContext): Promise<Page> {
     const p = await context.newPage();
     p.on('pageerror', (err) => pageErrors.push(err.message));
     p.on('console', (m) => {
       if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) pageErrors.push(m.text());
     });
+    return p;
+  }
+
+  /** Signs in through the login page of a new page in `context`. */
+  async function signIn(context: BrowserContext, email: string, password: string, loginShot?: string): Promise<Page> {
+    const p = await newPage(context);
     await p.goto(`${url}/`);
     await p.waitForURL(/\/login/);
     if (loginShot !== undefined) await shot(loginShot, p);
@@ -88,6 +88,54 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await p.getByRole('button', { name: 'Sign in' }).click();
     await p.waitForURL(/\/agents/);
     return p;
+  }
+
+  /** A page in a new context that already holds an admin session (signed in through the API, not the form). */
+  async function adminPage(): Promise<Page> {
+    const res = await fetch(`${url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ADMIN),
+    });
+    expect(res.status).toBe(200);
+    const [name, value] = res.headers.getSetCookie()[0]!.split(';')[0]!.split('=') as [string, string];
+    const context = await newContext();
+    await context.addCookies([{ name, value, url }]);
+    return newPage(context);
+  }
+
+  /** Creates an action on the shop's pricing.ts through the API and waits until its agent reports `state`. */
+  async function createAction(spec: Record<string, unknown>, state: 'active' | 'error' = 'active'): Promise<string> {
+    const res = await hub.api<{ id: string }>('POST', '/api/v1/actions', {
+      file: PRICING_PATH,
+      target: { pool: 'e2e', service: 'shop' },
+      ...spec,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const id = res.body.id;
+    await waitFor(
+      async () =>
+        (await hub.api<{ items: { state: string }[] }>('GET', `/api/v1/actions/${id}/agents`)).body.items.some(
+          (s) => s.state === state,
+        ),
+      { what: `the shop's agent to report ${String(spec.kind)} action ${id} ${state}`, timeoutMs: 20_000 },
+    );
+    return id;
+  }
+
+  /** A log action on the loop line whose lines start with `prefix`. */
+  const loopLog = (prefix: string): Promise<string> =>
+    createAction({ kind: 'log', line: LOOP_LINE, template: `${prefix} sku {item.sku} qty {item.quantity}` });
+
+  /** Waits until the hub stored a line of an action with this text. */
+  async function storedLine(actionId: string, message: string): Promise<void> {
+    await waitFor(
+      async () =>
+        (await hub.api<{ items: { message: string }[] }>('GET', `/api/v1/actions/${actionId}/logs`)).body.items.some(
+          (l) => l.message === message,
+        ),
+      { what: `the stored line "${message}"` },
+    );
   }
 
   /** Opens pricing.ts of the shop's agent and picks a line. */
@@ -114,12 +162,14 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     }
     expect(buildConsole()).toBe(true);
 
-    hub = await createTestHub({
-      // Metric aggregates every second so the chart fills quickly.
-      deps: { liveDebugging: { gateway: { metricIntervalMs: 1000, flushIntervalMs: 200 } } },
+    hub = await createHub({
+      listen: true,
+      // The hub's own heartbeats for a real agent on a busy machine; metric aggregates every second so charts fill.
+      timers: 'default',
+      live: { gateway: { metricIntervalMs: 1000, flushIntervalMs: 200 } },
     });
-    url = await hub.app.listen({ port: 0, host: '127.0.0.1' });
-    const pool = await hub.app.services.pools.create('e2e');
+    url = hub.url;
+    const pool = await hub.createPool('e2e');
     shop = spawn(
       process.execPath,
       ['--enable-source-maps', '--import', '@spyglass/agent-node/register', 'dist/server.js'],
@@ -141,11 +191,18 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     });
     shop.stdout?.on('data', (d: Buffer) => (shopOutput += d.toString()));
     shop.stderr?.on('data', (d: Buffer) => (shopOutput += d.toString()));
-    shopUrl = await until('the shop to listen', () => /listening on (http:\/\/\S+)/.exec(shopOutput)?.[1]);
-    await until('the agent to connect', async () => {
-      const agents = await hub.app.live.agents.list({ limit: 10, service: 'shop' }, Date.now());
-      return agents.items.some((a) => a.status === 'connected');
+    shopUrl = await waitFor(() => /listening on (http:\/\/\S+)/.exec(shopOutput)?.[1], {
+      what: 'the shop to listen',
+      timeoutMs: 20_000,
+      stopIf: () => shop.exitCode !== null && 'the shop exited',
     });
+    await waitFor(
+      async () =>
+        (await hub.api<{ items: { status: string }[] }>('GET', '/api/v1/agents?service=shop')).body.items.some(
+          (a) => a.status === 'connected',
+        ),
+      { what: "the shop's agent to connect", timeoutMs: 20_000 },
+    );
 
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
@@ -159,12 +216,20 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
         '--no-first-run',
       ],
     });
-    admin = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    admin.setDefaultTimeout(15_000);
-    await admin.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
   }, 120_000);
 
+  afterEach(async (context) => {
+    ran.push(context.task.name);
+    const opened = contexts;
+    const errors = pageErrors;
+    contexts = [];
+    pageErrors = [];
+    for (const context of opened) await context.close();
+    expect(errors, 'errors in the pages of this test').toEqual([]);
+  });
+
   afterAll(async () => {
+    if (ran.length > 0) console.info(`[console tests] ran in this order:\n  ${ran.join('\n  ')}`);
     stopping = true;
     await browser?.close();
     shop?.kill('SIGTERM');
@@ -172,7 +237,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
   });
 
   it('signs in and sees the agent, live', async () => {
-    page = await signIn(admin, 'admin@localhost', ADMIN_PASSWORD, 'login');
+    const page = await signIn(await newContext(), ADMIN.email, ADMIN.password, 'login');
     const row = page.locator('tr', { hasText: 'shop' });
     await row.getByText('connected').waitFor();
     await expect(row.textContent()).resolves.toContain('region=eu');
@@ -180,7 +245,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     const health = row.getByTestId('agent-health');
     await health.waitFor();
     await expect(health.textContent()).resolves.toMatch(/^\d+ actions? · [\d.]+ ms CPU/);
-    await shot('agents');
+    await shot('agents', page);
     // The filters narrow the list; the URL keeps them.
     await page.getByLabel('Tag (key=value)').fill('region=us');
     await page.getByText('No agent matches these filters').waitFor();
@@ -190,59 +255,68 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
   }, 60_000);
 
   it('opens a .ts source file of the running service and adds a log on a clicked line', async () => {
+    const page = await adminPage();
     await openLine(page, LOOP_LINE);
     await expect(page.getByTestId('source-path').textContent()).resolves.toContain('src/services/pricing.ts');
     await expect(page.getByTestId('line-panel').textContent()).resolves.toContain(
       'subtotalCents += item.unitCents * item.quantity',
     );
     await page.getByTestId('template').fill('sku {item.sku} qty {item.quantity}');
-    await shot('source');
+    await shot('source', page);
     await page.getByTestId('add-action').click();
     await page.waitForURL(/\/actions\/[0-9a-f-]{36}/);
-    logActionId = /\/actions\/([0-9a-f-]{36})/.exec(page.url())![1]!;
     const statuses = page.getByTestId('agent-statuses');
     await statuses.getByText('active').waitFor({ timeout: 20_000 });
     await expect(statuses.textContent()).resolves.toMatch(/patch|breakpoint/);
   }, 60_000);
 
   it('streams log lines as requests reach the service; pause, filter and clear', async () => {
+    const id = await loopLog('streamed');
+    const page = await adminPage();
+    await page.goto(`${url}/actions/${id}`);
+    await page.getByTestId('agent-statuses').getByText('active').waitFor();
     const lines = page.getByTestId('log-line');
     await order('sticker', 3);
-    await lines.filter({ hasText: 'sku sticker qty 3' }).first().waitFor();
+    await lines.filter({ hasText: 'streamed sku sticker qty 3' }).first().waitFor();
     await order('mug', 2);
-    await lines.filter({ hasText: 'sku mug qty 2' }).first().waitFor();
+    await lines.filter({ hasText: 'streamed sku mug qty 2' }).first().waitFor();
 
     await page.getByTestId('pause').click();
     await order('tee', 1);
     await page.getByRole('button', { name: /Resume \(1 new\)/ }).waitFor();
     expect(await lines.filter({ hasText: 'sku tee' }).count()).toBe(0);
     await page.getByTestId('pause').click();
-    await lines.filter({ hasText: 'sku tee qty 1' }).first().waitFor();
+    await lines.filter({ hasText: 'streamed sku tee qty 1' }).first().waitFor();
 
     await page.getByLabel('Filter log lines').fill('mug');
-    await until('the filter to apply', async () => (await lines.count()) === 1);
+    await waitFor(async () => (await lines.count()) === 1, { what: 'the filter to apply' });
     await page.getByLabel('Filter log lines').fill('');
     await page.getByRole('heading', { name: 'Log lines' }).scrollIntoViewIfNeeded();
-    await shot('action-log');
+    await shot('action-log', page);
     await page.getByTestId('clear').click();
-    await until('the view to clear', async () => (await lines.count()) === 0);
+    await waitFor(async () => (await lines.count()) === 0, { what: 'the view to clear' });
     await order('sticker', 5);
-    await lines.filter({ hasText: 'sku sticker qty 5' }).first().waitFor();
+    await lines.filter({ hasText: 'streamed sku sticker qty 5' }).first().waitFor();
   }, 60_000);
 
   it('follows every log line of the service on the live page', async () => {
+    const id = await loopLog('followed');
+    await order('sticker', 7);
+    await storedLine(id, 'followed sku sticker qty 7');
+    const page = await adminPage();
     await page.goto(`${url}/live?pool=e2e&service=shop`);
     // Recent stored lines first, labelled with their action's location, then new ones as they come.
-    const earlier = page.getByTestId('log-line').filter({ hasText: 'sku sticker qty 5' }).first();
+    const earlier = page.getByTestId('log-line').filter({ hasText: 'followed sku sticker qty 7' }).first();
     await earlier.waitFor();
     await expect(earlier.textContent()).resolves.toContain('pricing.ts:18');
     await page.getByTestId('stream-state').getByText('live').waitFor();
     await order('mug', 1);
-    await page.getByTestId('log-line').filter({ hasText: 'sku mug qty 1' }).first().waitFor();
-    await shot('live-logs');
+    await page.getByTestId('log-line').filter({ hasText: 'followed sku mug qty 1' }).first().waitFor();
+    await shot('live-logs', page);
   }, 60_000);
 
   it('shows the hub validation errors under the form fields', async () => {
+    const page = await adminPage();
     await openLine(page, LOOP_LINE);
     // Keyboard: the code view takes arrow keys and Enter.
     await page.getByTestId('code').focus();
@@ -251,10 +325,9 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await page.getByRole('heading', { name: `Line ${LOOP_LINE + 1}` }).waitFor();
     await page.getByTestId('add-action').click(); // no template
     const template = page.getByTestId('template');
-    await until(
-      'the template field to be marked invalid',
-      async () => (await template.getAttribute('aria-invalid')) === 'true',
-    );
+    await waitFor(async () => (await template.getAttribute('aria-invalid')) === 'true', {
+      what: 'the template field to be marked invalid',
+    });
     await expect(page.getByTestId('action-form').getByRole('alert').first().textContent()).resolves.toMatch(
       /empty|least|small/i,
     );
@@ -263,13 +336,14 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await page.getByLabel('Name').fill('9 bad name');
     await page.getByTestId('add-action').click();
     await page.getByText(/must start with a letter/).waitFor();
-    await shot('source-validation');
+    await shot('source-validation', page);
     await page.getByLabel('Name').fill('checkout.loop');
     await page.getByTestId('add-action').click();
     await page.getByText('a tictoc metric needs endLine').waitFor();
   }, 60_000);
 
   it('takes a snapshot and shows a variable in the tree, with frames and watches', async () => {
+    const page = await adminPage();
     await openLine(page, RATE_LINE);
     await page.getByTestId('kind-snapshot').click();
     await page.getByLabel('Watch expressions').fill('count * 2\nitems.length');
@@ -290,10 +364,10 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await expect(items.getByRole('treeitem', { name: 'sku' }).textContent()).resolves.toContain('"mug"');
     await expect(snapshot.getByRole('list', { name: 'Call stack' }).textContent()).resolves.toContain('quote');
     await page.getByRole('heading', { name: 'Snapshots' }).scrollIntoViewIfNeeded();
-    await shot('snapshot');
+    await shot('snapshot', page);
     await snapshot.getByRole('button', { name: 'Copy as JSON' }).click();
     await snapshot.getByRole('button', { name: 'Copied' }).waitFor();
-    const copied = JSON.parse(await page.evaluate(() => navigator.clipboard.readText())) as {
+    const copied = JSON.parse(await page.evaluate<string>('navigator.clipboard.readText()')) as {
       frames: { function: string; locals?: Record<string, unknown> }[];
       watches: Record<string, unknown>;
     };
@@ -304,6 +378,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
   }, 60_000);
 
   it('charts a counter metric', async () => {
+    const page = await adminPage();
     await openLine(page, COUNT_LINE);
     await page.getByTestId('kind-metric').click();
     await page.getByLabel('Name').fill('quotes');
@@ -313,10 +388,11 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     for (let i = 0; i < 3; i++) await order('sticker', 1);
     await page.getByText('hits in view').waitFor({ timeout: 30_000 });
     await page.getByRole('img', { name: /points/ }).scrollIntoViewIfNeeded();
-    await shot('metric');
+    await shot('metric', page);
   }, 60_000);
 
   it('charts the percentiles of a duration metric from its histograms', async () => {
+    const page = await adminPage();
     await openLine(page, COUNT_LINE);
     await page.getByTestId('kind-metric').click();
     await page.getByLabel('Metric', { exact: true }).selectOption('duration');
@@ -327,20 +403,24 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     for (let i = 0; i < 3; i++) await order('sticker', 1);
     const p99 = page.getByTestId('metric-p99');
     await p99.waitFor({ timeout: 30_000 });
-    const value = await until('a p99 value', async () => {
-      const n = Number((await p99.locator('.n').textContent()) ?? '');
-      return Number.isFinite(n) && n > 0 ? n : undefined;
-    });
+    const value = await waitFor(
+      async () => {
+        const n = Number((await p99.locator('.n').textContent()) ?? '');
+        return Number.isFinite(n) && n > 0 ? n : undefined;
+      },
+      { what: 'a p99 value' },
+    );
     expect(value).toBeLessThan(1000);
     await expect(p99.locator('.l').textContent()).resolves.toBe('p99 (ms)');
     const series = page.getByRole('group', { name: 'Series' });
     await expect(series.getByRole('button').allTextContents()).resolves.toEqual(['count', 'avg', 'p50', 'p99', 'max']);
     await series.getByRole('button', { name: 'p99' }).click();
     await page.getByRole('img', { name: /p99 per 10 s bucket/ }).waitFor();
-    await shot('metric-duration');
+    await shot('metric-duration', page);
   }, 60_000);
 
   it('shows why an agent refused an action', async () => {
+    const page = await adminPage();
     await openLine(page, LOOP_LINE);
     await page.getByTestId('template').fill('added {items.push(1)}');
     await page.getByTestId('add-action').click();
@@ -351,9 +431,15 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
   }, 60_000);
 
   it('lists actions with per-agent states, methods and reasons', async () => {
+    const listed = await loopLog('listed');
+    await createAction({ kind: 'snapshot', line: RATE_LINE });
+    await createAction({ kind: 'metric', metric: 'counter', name: 'listed.quotes', line: COUNT_LINE });
+    // Created last, so the newest log action of the list: the agent refuses it.
+    await createAction({ kind: 'log', line: LOOP_LINE, template: 'added {items.push(1)}' }, 'error');
+    const page = await adminPage();
     await page.goto(`${url}/actions`);
     const rows = page.locator('table.table > tbody').first().locator('> tr');
-    await until('four actions', async () => (await rows.count()) >= 4);
+    await waitFor(async () => (await rows.count()) >= 4, { what: 'four actions in the list' });
     // Expand the refused one: its agent's state and reason show in the list.
     await page
       .getByRole('button', { name: /Per-agent status of log/ })
@@ -361,31 +447,39 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
       .click();
     await page.getByTestId('agent-statuses').locator('.field-error').waitFor();
     await expect(page.locator('table.table > tbody').first().textContent()).resolves.toContain(
-      'sku {item.sku} qty {item.quantity}',
+      'listed sku {item.sku} qty {item.quantity}',
     );
     await page.locator('table.table > tbody').first().getByText('active').first().waitFor();
-    await shot('actions');
-    await page.goto(`${url}/actions/${logActionId}`);
+    await shot('actions', page);
+    await page.goto(`${url}/actions/${listed}`);
     await expect(page.getByTestId('agent-statuses').textContent()).resolves.toMatch(/active.*(patch|breakpoint)/);
   }, 60_000);
 
   it('admin pages: audit log (with the source reads), users, API tokens, pools', async () => {
+    await loopLog('audited');
+    const agents = await hub.api<{ items: { id: string }[] }>('GET', '/api/v1/agents?service=shop&status=connected');
+    const agentId = agents.body.items[0]!.id;
+    const files = await hub.api<{ files: { path: string }[] }>('GET', `/api/v1/agents/${agentId}/sources`);
+    const pricing = files.body.files.find((f) => f.path.endsWith(PRICING_PATH))!.path;
+    const read = await hub.api('GET', `/api/v1/agents/${agentId}/sources/content?path=${encodeURIComponent(pricing)}`);
+    expect(read.status).toBe(200);
+    const page = await adminPage();
     await page.goto(`${url}/audit`);
     const audit = page.getByTestId('audit-table');
     await audit.waitFor();
     await expect(audit.textContent()).resolves.toContain('source.read');
     await expect(audit.textContent()).resolves.toContain('action.create');
-    await shot('audit');
+    await shot('audit', page);
 
     await page.goto(`${url}/users`);
-    await page.getByText('viewer@example.test').waitFor();
-    await shot('users');
+    await page.getByText(userEmail('viewer')).waitFor();
+    await shot('users', page);
 
     await page.goto(`${url}/tokens`);
     await page.getByLabel('Name').fill('laptop');
     await page.getByRole('button', { name: 'Create token' }).click();
     await expect(page.getByTestId('new-token').textContent()).resolves.toMatch(/^sgt_/);
-    await shot('tokens');
+    await shot('tokens', page);
 
     await page.goto(`${url}/pools`);
     await page.getByRole('link', { name: 'e2e' }).waitFor();
@@ -395,58 +489,63 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
       .getByText(/lower-case letters/)
       .first()
       .waitFor();
-    await shot('pools');
+    await shot('pools', page);
   }, 60_000);
 
   it('has a dark theme', async () => {
+    const id = await loopLog('dark');
+    await order('tee', 2);
+    await storedLine(id, 'dark sku tee qty 2');
+    const page = await adminPage();
     await page.goto(`${url}/agents`);
     const toggle = page.getByRole('button', { name: /Theme:/ });
     while (!/Theme: dark/.test((await toggle.getAttribute('aria-label')) ?? '')) await toggle.click();
-    await until(
-      'the dark theme',
-      async () => (await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark',
+    await waitFor(
+      async () => (await page.evaluate<string | undefined>('document.documentElement.dataset.theme')) === 'dark',
+      {
+        what: 'the dark theme',
+      },
     );
     await page.locator('tr', { hasText: 'shop' }).waitFor();
-    await shot('agents-dark');
-    await page.goto(`${url}/actions/${logActionId}`);
-    await page.getByTestId('log-line').first().waitFor();
-    await shot('action-log-dark');
+    await shot('agents-dark', page);
+    await page.goto(`${url}/actions/${id}`);
+    await page.getByTestId('log-line').filter({ hasText: 'dark sku tee qty 2' }).waitFor();
+    // The choice is remembered across pages.
+    expect(await page.evaluate<string | undefined>('document.documentElement.dataset.theme')).toBe('dark');
+    await shot('action-log-dark', page);
   }, 60_000);
 
   it('a viewer browses sources but gets no controls to add or remove actions, and the hub refuses them', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    try {
-      const viewer = await signIn(context, 'viewer@example.test', USER_PASSWORD);
-      await openLine(viewer, LOOP_LINE);
-      await viewer.getByTestId('viewer-note').waitFor();
-      expect(await viewer.getByTestId('action-form').count()).toBe(0);
-      await shot('source-viewer', viewer);
-      await viewer.goto(`${url}/actions/${logActionId}`);
-      await viewer.getByTestId('agent-statuses').waitFor();
-      expect(await viewer.getByRole('button', { name: 'Remove' }).count()).toBe(0);
-      const status = await viewer.evaluate(async () => {
-        const res = await fetch('/api/v1/actions', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ kind: 'log', file: 'pricing.ts', line: 18, template: 'x', target: { pool: 'e2e' } }),
-        });
-        return res.status;
+    const id = await loopLog('viewed');
+    const context = await newContext();
+    const viewer = await signIn(context, userEmail('viewer'), USER_PASSWORD);
+    await openLine(viewer, LOOP_LINE);
+    await viewer.getByTestId('viewer-note').waitFor();
+    expect(await viewer.getByTestId('action-form').count()).toBe(0);
+    await shot('source-viewer', viewer);
+    await viewer.goto(`${url}/actions/${id}`);
+    await viewer.getByTestId('agent-statuses').waitFor();
+    expect(await viewer.getByRole('button', { name: 'Remove' }).count()).toBe(0);
+    const status = await viewer.evaluate(async () => {
+      const res = await fetch('/api/v1/actions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'log', file: 'pricing.ts', line: 18, template: 'x', target: { pool: 'e2e' } }),
       });
-      expect(status).toBe(403);
-      // The admin-only pages are not in a viewer's navigation.
-      expect(await viewer.getByRole('link', { name: 'Audit log' }).count()).toBe(0);
-    } finally {
-      await context.close();
-    }
+      return res.status;
+    });
+    expect(status).toBe(403);
+    // The admin-only pages are not in a viewer's navigation.
+    expect(await viewer.getByRole('link', { name: 'Audit log' }).count()).toBe(0);
   }, 60_000);
 
   it('signs out', async () => {
+    const page = await adminPage();
     await page.goto(`${url}/agents`);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/login/);
-    await shot('login-dark');
+    await shot('signed-out', page);
     await page.goto(`${url}/actions`);
     await page.waitForURL(/\/login\?redirect=/);
-    expect(pageErrors).toEqual([]);
   }, 60_000);
 });

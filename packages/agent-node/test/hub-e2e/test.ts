@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHub, type Hub } from '../../../server/src/gateway/__tests__/kit.js';
+import { createHub, waitFor, type TestHub, type TestPool } from '../../../server/test/kit/index.js';
 import { lineOf } from '../support/lines.js';
 import { RUNTIMES, hubEnv, runScenario, type Scenario } from '../support/run.js';
 
@@ -8,12 +8,12 @@ import { RUNTIMES, hubEnv, runScenario, type Scenario } from '../support/run.js'
 const scenario = fileURLToPath(new URL('../esm/scenario.mjs', import.meta.url));
 
 describe('through the real hub', () => {
-  let hub: Hub;
+  let hub: TestHub;
   let app: Scenario;
-  let pool: { name: string; key: string };
+  let pool: TestPool;
 
   beforeAll(async () => {
-    hub = await startHub();
+    hub = await createHub({ listen: true });
     pool = await hub.createPool();
     app = runScenario(RUNTIMES[0]!, scenario, hubEnv(hub.url, pool.key, { SPYGLASS_SERVICE: 'e2e-shop' }));
     await app.waitForOutput('started');
@@ -23,16 +23,6 @@ describe('through the real hub', () => {
     app?.kill();
     await hub?.close();
   });
-
-  const poll = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
 
   it('places a log created over REST and the hub stores its lines', async () => {
     const created = await hub.api<{ id: string }>('POST', '/api/v1/actions', {
@@ -46,18 +36,24 @@ describe('through the real hub', () => {
     const id = created.body.id;
     // The agent's status carries the method; until it arrives, a row the hub made for the first hits says only
     // `active` (hits and statuses travel in separate frames).
-    const status = await poll('agent status', async () => {
-      const r = await hub.api<{ items: { state: string; method: string | null }[] }>(
-        'GET',
-        `/api/v1/actions/${id}/agents`,
-      );
-      return r.body.items.find((s) => s.state === 'active' && s.method !== null);
-    });
+    const status = await waitFor(
+      async () => {
+        const r = await hub.api<{ items: { state: string; method: string | null }[] }>(
+          'GET',
+          `/api/v1/actions/${id}/agents`,
+        );
+        return r.body.items.find((s) => s.state === 'active' && s.method !== null);
+      },
+      { what: 'agent status' },
+    );
     expect(status.method).toBe('patch');
-    const logs = await poll('stored logs', async () => {
-      const r = await hub.api<{ items: { message: string }[] }>('GET', `/api/v1/actions/${id}/logs`);
-      return r.body.items.length >= 2 ? r.body.items : undefined;
-    });
+    const logs = await waitFor(
+      async () => {
+        const r = await hub.api<{ items: { message: string }[] }>('GET', `/api/v1/actions/${id}/logs`);
+        return r.body.items.length >= 2 ? r.body.items : undefined;
+      },
+      { what: 'stored logs' },
+    );
     for (const l of logs) expect(l.message).toMatch(/^order \d+ costs 10$/);
     app.finish();
     expect(await app.exited).toBe(0);

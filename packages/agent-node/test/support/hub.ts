@@ -15,6 +15,7 @@ import {
   type SnapshotHit,
   type SourceResponseFrame,
 } from '@spyglass/protocol';
+import { waitFor } from '../../../server/test/kit/wait.js';
 
 /**
  * A small hub that speaks the agent wire protocol for process-level tests: it checks the pool key, validates every
@@ -118,18 +119,13 @@ export class TestHub {
     return this.logs.filter((l) => l.actionId === actionId);
   }
 
-  async waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = probe();
-      if (v !== undefined && v !== false) return v;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `timed out waiting for ${what}; statuses: ${JSON.stringify(this.statusLog.slice(-20))}; invalid: ${JSON.stringify(this.invalid)}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
+  /** The kit's `waitFor`, with this hub's latest statuses and invalid frames in the timeout message. */
+  waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+    return waitFor(probe, {
+      what,
+      timeoutMs,
+      detail: () => `statuses: ${JSON.stringify(this.statusLog.slice(-20))}; invalid: ${JSON.stringify(this.invalid)}`,
+    });
   }
 
   waitForStatus(actionId: string, pred: (s: ActionStatus) => boolean, timeoutMs?: number): Promise<ActionStatus> {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../../../server/test/kit/wait.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
@@ -67,16 +68,12 @@ export function runScenario(
     stderr: () => err,
     exited,
     async waitForOutput(text, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!out.includes(text)) {
-        if (Date.now() > deadline)
-          throw new Error(`no "${text}" on stdout; stdout: ${out.slice(-2000)}; stderr: ${err.slice(-2000)}`);
-        if (child.exitCode !== null)
-          throw new Error(
-            `scenario exited (${child.exitCode}); stdout: ${out.slice(-2000)}; stderr: ${err.slice(-2000)}`,
-          );
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await waitFor(() => out.includes(text), {
+        what: `"${text}" on stdout`,
+        timeoutMs,
+        stopIf: () => child.exitCode !== null && `the scenario exited (${child.exitCode})`,
+        detail: () => `stdout: ${out.slice(-2000)}; stderr: ${err.slice(-2000)}`,
+      });
     },
     finish() {
       child.stdin.end();
@@ -100,10 +97,12 @@ export async function scenarioCommand(app: Scenario, cmd: string, timeoutMs = 60
   const marker = `done ${cmd} heap=`;
   const seen = app.stdout().split(marker).length - 1;
   app.child.stdin!.write(`${cmd}\n`);
-  const deadline = Date.now() + timeoutMs;
-  while (app.stdout().split(marker).length - 1 === seen) {
-    if (Date.now() > deadline) throw new Error(`no answer to ${cmd}: ${app.stderr()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(() => app.stdout().split(marker).length - 1 > seen, {
+    what: `the answer to ${cmd}`,
+    timeoutMs,
+    intervalMs: 20,
+    stopIf: () => app.child.exitCode !== null && `the scenario exited (${app.child.exitCode})`,
+    detail: () => `stderr: ${app.stderr().slice(-2000)}`,
+  });
   return Number(/^(\d+)/.exec(app.stdout().split(marker).pop()!)![1]);
 }

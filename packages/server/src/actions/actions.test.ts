@@ -1,20 +1,22 @@
 import { MAX_EXPRESSION_LENGTH } from '@spyglass/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logAction, startHub, type Hub } from '../gateway/__tests__/kit.js';
+import { createHub, logAction, testDatabases, type TestHub, type TestPool } from '../../test/kit/index.js';
 
 type ErrorBody = {
   error: { code: string; message: string; requestId: string; issues?: { path: string; message: string }[] };
 };
 
-let hub: Hub;
-let pool: { id: string; name: string; key: string };
-beforeAll(async () => {
-  hub = await startHub();
-  pool = await hub.createPool();
-});
-afterAll(() => hub.close());
+describe.each(testDatabases())('actions API on $dialect', (database) => {
+  let hub: TestHub;
+  let pool: TestPool;
+  beforeAll(async () => {
+    hub = await createHub({ database });
+    pool = await hub.createPool();
+  });
+  afterAll(async () => {
+    await hub?.close();
+  });
 
-describe('actions API', () => {
   it('validates bodies with clear, coded errors', async () => {
     const cases: [Record<string, unknown>, string, RegExp][] = [
       [logAction(pool.name, { file: '' }), 'body.file', /must name a file/],
@@ -39,7 +41,11 @@ describe('actions API', () => {
         'body.expression',
         /needs expression/,
       ],
-      [{ kind: 'trace', file: 'a.ts', line: 5, target: { pool: pool.name } }, 'body', /./],
+      [
+        { kind: 'trace', file: 'a.ts', line: 5, target: { pool: pool.name } },
+        'body.kind',
+        /^Invalid discriminator value\. Expected 'log' \| 'snapshot' \| 'metric'$/,
+      ],
     ];
     for (const [body, path, message] of cases) {
       const res = await hub.api<ErrorBody>('POST', '/api/v1/actions', body);
@@ -53,9 +59,7 @@ describe('actions API', () => {
   });
 
   it('applies documented defaults and lets developers, not viewers, create and delete; both are audited', async () => {
-    const developer = await hub.userToken('developer');
-    const viewer = await hub.userToken('viewer');
-    expect((await hub.api<ErrorBody>('POST', '/api/v1/actions', logAction(pool.name), viewer)).status).toBe(403);
+    expect((await hub.api<ErrorBody>('POST', '/api/v1/actions', logAction(pool.name), 'viewer')).status).toBe(403);
     const before = Date.now();
     const created = await hub.api<{
       id: string;
@@ -64,7 +68,7 @@ describe('actions API', () => {
       level: string;
       state: string;
       createdBy: string;
-    }>('POST', '/api/v1/actions', logAction(pool.name), developer);
+    }>('POST', '/api/v1/actions', logAction(pool.name), 'developer');
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ maxHits: 100, level: 'info', state: 'active' });
     expect(created.body.expiresAt - before).toBeGreaterThanOrEqual(3600_000 - 1000);
@@ -72,12 +76,12 @@ describe('actions API', () => {
       'POST',
       '/api/v1/actions',
       { kind: 'snapshot', file: 'a.ts', line: 1, target: { pool: pool.name } },
-      developer,
+      'developer',
     );
     expect(snap.body.maxHits).toBe(1);
-    expect((await hub.api('GET', `/api/v1/actions/${created.body.id}`, undefined, viewer)).status).toBe(200);
-    expect((await hub.api('DELETE', `/api/v1/actions/${created.body.id}`, undefined, viewer)).status).toBe(403);
-    expect((await hub.api('DELETE', `/api/v1/actions/${created.body.id}`, undefined, developer)).status).toBe(204);
+    expect((await hub.api('GET', `/api/v1/actions/${created.body.id}`, undefined, 'viewer')).status).toBe(200);
+    expect((await hub.api('DELETE', `/api/v1/actions/${created.body.id}`, undefined, 'viewer')).status).toBe(403);
+    expect((await hub.api('DELETE', `/api/v1/actions/${created.body.id}`, undefined, 'developer')).status).toBe(204);
     expect((await hub.api('GET', `/api/v1/actions/${created.body.id}`)).status).toBe(404);
 
     const audit = await hub.api<{ items: { action: string; outcome: string; targetId: string | null }[] }>(
@@ -90,8 +94,8 @@ describe('actions API', () => {
         ['action.delete', 'success'],
       ]),
     );
-    expect((await hub.api('DELETE', `/api/v1/agents/whatever`, undefined, developer)).status).toBe(403);
-    expect((await hub.api('GET', '/api/v1/agents', undefined, '')).status).toBe(401);
+    expect((await hub.api('DELETE', `/api/v1/agents/whatever`, undefined, 'developer')).status).toBe(403);
+    expect((await hub.api('GET', '/api/v1/agents', undefined, 'anonymous')).status).toBe(401);
   });
 
   it('lists newest first with cursor pagination and filters', async () => {

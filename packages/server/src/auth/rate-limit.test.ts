@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { scratchDatabase, testDatabases, type ScratchDatabase } from '../../test/support.js';
+import { scratchDatabase, testDatabases, type ScratchDatabase } from '../../test/kit/index.js';
 import { createStorage, type Storage } from '../storage/db.js';
 import { FailureLimiter } from './rate-limit.js';
 

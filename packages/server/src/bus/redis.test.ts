@@ -3,8 +3,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestHub, LogCapture } from '../../test/support.js';
-import { freePort, redisServerBinary, TestRedisServer } from '../../test/redis-server.js';
+import { LogCapture, TestRedisServer, createHub, freePort, redisServerBinary, waitFor } from '../../test/kit/index.js';
 import { RedisBus, reconnectDelayMs, redactRedisUrl, type RedisBusOptions } from './redis.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
@@ -12,14 +11,6 @@ const REDIS_BIN = redisServerBinary();
 if (!REDIS_URL)
   console.warn('[spyglass tests] TEST_REDIS_URL not set: Redis bus tests on the shared server are SKIPPED');
 if (!REDIS_BIN) console.warn('[spyglass tests] redis-server not installed: Redis restart tests are SKIPPED');
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const buses: RedisBus[] = [];
 afterEach(async () => {
@@ -84,14 +75,16 @@ describe.skipIf(!REDIS_URL)('RedisBus on a running Redis', () => {
 
     const message = { poolId: 'p1', actionId: 'x', event: 'created', nested: { list: [1, 'two', null] } };
     await a.bus.publish('live.actions', message);
-    await until(() => gotA.length === 1 && gotB.length === 1, 10_000, 'delivery');
+    await waitFor(() => gotA.length === 1 && gotB.length === 1, { what: 'delivery', timeoutMs: 10_000 });
     expect(gotB[0]).toEqual(message);
     expect(gotA[0]).toEqual(message);
     expect(gotA[0]).not.toBe(message);
-    // Give a stray echo time to show up: the publisher must not get its own message twice.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(gotA).toHaveLength(1);
-    expect(gotB).toHaveLength(1);
+    // The publisher must not get its own message twice. Redis delivers in publish order, so once a later message
+    // from B has reached A through Redis, an echo of A's message would have reached A before it.
+    await b.bus.publish('live.actions', { marker: true });
+    await waitFor(() => gotA.length === 2, { what: "B's later message on A", timeoutMs: 10_000 });
+    expect(gotA).toEqual([message, { marker: true }]);
+    expect(gotB).toEqual([message, { marker: true }]);
     expect(await metric(a.registry, 'spyglass_bus_messages_published_total')).toBe(1);
     expect(await metric(b.registry, 'spyglass_bus_messages_received_total')).toBe(1);
     expect(await metric(a.registry, 'spyglass_bus_connected')).toBe(1);
@@ -109,15 +102,14 @@ describe.skipIf(!REDIS_URL)('RedisBus on a running Redis', () => {
     for (const x of [a, b, other]) expect(await x.bus.waitUntilConnected(10_000)).toBe(true);
 
     await a.bus.publish('live.events', { n: 1 });
-    await until(() => got.length === 1, 10_000, 'first message');
+    await waitFor(() => got.length === 1, { what: 'first message', timeoutMs: 10_000 });
     expect(got).toEqual(['events']);
 
     offEvents();
-    await new Promise((resolve) => setTimeout(resolve, 100));
     await a.bus.publish('live.events', { n: 2 });
     await a.bus.publish('live.agents', { n: 3 });
-    await until(() => got.length === 2, 10_000, 'second message');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Delivered in publish order: once the later message is in, the earlier one was handled (by nobody).
+    await waitFor(() => got.includes('agents'), { what: 'the live.agents message', timeoutMs: 10_000 });
     expect(got).toEqual(['events', 'agents']);
   });
 
@@ -142,14 +134,14 @@ describe.skipIf(!REDIS_URL)('RedisBus on a running Redis', () => {
       raw.disconnect();
     }
     await a.bus.publish('t', { ok: true });
-    await until(() => got.length === 1, 10_000, 'delivery');
+    await waitFor(() => got.length === 1, { what: 'delivery', timeoutMs: 10_000 });
     expect(got).toEqual([{ ok: true }]);
     expect(errors).toEqual(['t']);
     expect(await metric(b.registry, 'spyglass_bus_invalid_messages_total')).toBe(2);
   });
 
   it('is the bus of a hub built with SPYGLASS_REDIS_URL, shows in /metrics and closes with the app', async () => {
-    const hub = await createTestHub({
+    const hub = await createHub({
       env: { SPYGLASS_REDIS_URL: url, SPYGLASS_REDIS_CHANNEL_PREFIX: uniquePrefix() },
     });
     try {
@@ -181,7 +173,7 @@ describe.skipIf(!REDIS_BIN)('RedisBus when Redis goes away', () => {
     const got: unknown[] = [];
     bus.subscribe('t', (m) => got.push(m));
     for (let i = 0; i < 5; i++) await expect(bus.publish('t', { i })).resolves.toBeUndefined();
-    await until(() => got.length === 5, 5000, 'local delivery');
+    await waitFor(() => got.length === 5, { what: 'local delivery', timeoutMs: 5000 });
     expect(await metric(registry, 'spyglass_bus_publish_failures_total')).toBe(5);
     expect(await metric(registry, 'spyglass_bus_connected')).toBe(0);
     const warnings = logs.lines.filter((l) => l.includes('Redis bus unavailable'));
@@ -199,13 +191,13 @@ describe.skipIf(!REDIS_BIN)('RedisBus when Redis goes away', () => {
     b.bus.onReconnect(() => reconnects++);
     expect(await a.bus.waitUntilConnected(10_000)).toBe(true);
     expect(await b.bus.waitUntilConnected(10_000)).toBe(true);
-    await until(() => reconnects === 1, 5000, 'first connection to be reported');
+    await waitFor(() => reconnects === 1, { what: 'first connection to be reported', timeoutMs: 5000 });
 
     await a.bus.publish('live.actions', { n: 1 });
-    await until(() => got.length === 1, 10_000, 'message before the restart');
+    await waitFor(() => got.length === 1, { what: 'message before the restart', timeoutMs: 10_000 });
 
     await server.kill();
-    await until(() => !a.bus.connected && !b.bus.connected, 10_000, 'both buses to notice');
+    await waitFor(() => !a.bus.connected && !b.bus.connected, { what: 'both buses to notice', timeoutMs: 10_000 });
     // Lost while Redis is down: publish resolves anyway and counts the failure.
     await expect(a.bus.publish('live.actions', { n: 2 })).resolves.toBeUndefined();
     expect(await metric(a.registry, 'spyglass_bus_publish_failures_total')).toBeGreaterThanOrEqual(1);
@@ -213,25 +205,28 @@ describe.skipIf(!REDIS_BIN)('RedisBus when Redis goes away', () => {
     await server.restart();
     expect(await a.bus.waitUntilConnected(20_000)).toBe(true);
     expect(await b.bus.waitUntilConnected(20_000)).toBe(true);
-    await until(() => reconnects === 2, 10_000, 'reconnect handler');
+    await waitFor(() => reconnects === 2, { what: 'reconnect handler', timeoutMs: 10_000 });
     expect(await metric(b.registry, 'spyglass_bus_reconnects_total')).toBe(1);
 
     await a.bus.publish('live.actions', { n: 3 });
-    await until(() => got.length === 2, 10_000, 'message after the restart');
+    await waitFor(() => got.length === 2, { what: 'message after the restart', timeoutMs: 10_000 });
     expect(got).toEqual([{ n: 1 }, { n: 3 }]);
     expect(b.logs.text()).toMatch(/Redis bus reconnected/);
   });
 
   it('connects when Redis comes up after the hub started', async () => {
     await server.kill();
-    const { bus } = makeBus(server.url, uniquePrefix());
+    const { bus, logs } = makeBus(server.url, uniquePrefix());
     let reconnects = 0;
     bus.onReconnect(() => reconnects++);
     bus.subscribe('t', () => {});
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(() => logs.text().includes('Redis bus still unavailable'), {
+      what: 'a second failed connection attempt',
+      timeoutMs: 10_000,
+    });
     expect(bus.connected).toBe(false);
     await server.restart();
     expect(await bus.waitUntilConnected(20_000)).toBe(true);
-    await until(() => reconnects === 1, 10_000, 'reconnect handler');
+    await waitFor(() => reconnects === 1, { what: 'reconnect handler', timeoutMs: 10_000 });
   });
 });

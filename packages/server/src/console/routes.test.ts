@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestHub, type TestHub } from '../../test/support.js';
+import { createHub, type TestHub } from '../../test/kit/index.js';
 import { installErrorHandling } from '../http/errors.js';
 import { assetPath, consoleRoutes, isReserved, RESERVED_PREFIXES } from './routes.js';
 
@@ -166,7 +166,7 @@ describe('console static files', () => {
 describe('console in the hub', () => {
   let hub: TestHub;
   beforeAll(async () => {
-    hub = await createTestHub();
+    hub = await createHub();
   });
   afterAll(async () => {
     await hub?.close();

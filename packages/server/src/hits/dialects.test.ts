@@ -1,22 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratchDatabase, testDatabases, type ScratchDatabase } from '../../test/support.js';
-import { SimAgent, eventually, logAction, startHub, type Hub } from '../gateway/__tests__/kit.js';
+import { SimAgent, createHub, logAction, testDatabases, waitFor, type TestHub } from '../../test/kit/index.js';
 
 type PageOf<T> = { items: T[]; nextCursor: string | null };
 
 describe.each(testDatabases())('live debugging storage on $dialect', (database) => {
-  let scratch: ScratchDatabase;
-  let hub: Hub;
+  let hub: TestHub;
   beforeAll(async () => {
-    scratch = await scratchDatabase(database);
-    hub = await startHub({
-      databaseUrl: scratch.url,
+    hub = await createHub({
+      database,
+      listen: true,
       live: { retention: { logsPerAction: 5, snapshotsPerAction: 2, metricBucketMs: 60_000 } },
     });
   });
   afterAll(async () => {
     await hub?.close();
-    await scratch?.drop();
   });
 
   it('stores, bounds, pages and merges hits; counts per agent; completes and deletes actions', async () => {
@@ -83,14 +80,17 @@ describe.each(testDatabases())('live debugging storage on $dialect', (database) 
     agent.status(snap.id, 'error', { reason: 'file not loaded' });
 
     // Logs: the newest five survive pruning, paged newest first with a cursor.
-    const kept = await eventually(async () => {
-      await hub.app.live.tick();
-      const r = await hub.api<PageOf<{ message: string }>>('GET', `/api/v1/actions/${log.id}/logs?limit=500`);
-      // Wait for the second frame too: the first alone may already be trimmed to five lines.
-      return r.body.items.length === 5 && r.body.items[0]?.message === 'line 11'
-        ? r.body.items.map((l) => l.message)
-        : undefined;
-    });
+    const kept = await waitFor(
+      async () => {
+        await hub.app.live.tick();
+        const r = await hub.api<PageOf<{ message: string }>>('GET', `/api/v1/actions/${log.id}/logs?limit=500`);
+        // Wait for the second frame too: the first alone may already be trimmed to five lines.
+        return r.body.items.length === 5 && r.body.items[0]?.message === 'line 11'
+          ? r.body.items.map((l) => l.message)
+          : undefined;
+      },
+      { what: 'the newest five log lines' },
+    );
     expect(kept).toEqual(['line 11', 'line 10', 'line 9', 'line 8', 'line 7']);
     const first = await hub.api<PageOf<{ message: string }>>('GET', `/api/v1/actions/${log.id}/logs?limit=2`);
     const second = await hub.api<PageOf<{ message: string }>>(
@@ -109,14 +109,17 @@ describe.each(testDatabases())('live debugging storage on $dialect', (database) 
     expect(otherAgent.body.items).toEqual([]);
 
     // Snapshots: maxHits 3 stores three, retention keeps two; the action completed.
-    const snaps = await eventually(async () => {
-      await hub.app.live.tick();
-      const r = await hub.api<PageOf<{ id: string; truncated: boolean }>>(
-        'GET',
-        `/api/v1/actions/${snap.id}/snapshots`,
-      );
-      return r.body.items.length === 2 ? r.body.items : undefined;
-    });
+    const snaps = await waitFor(
+      async () => {
+        await hub.app.live.tick();
+        const r = await hub.api<PageOf<{ id: string; truncated: boolean }>>(
+          'GET',
+          `/api/v1/actions/${snap.id}/snapshots`,
+        );
+        return r.body.items.length === 2 ? r.body.items : undefined;
+      },
+      { what: 'the two snapshots retention keeps' },
+    );
     const full = await hub.api<{ frames: { locals: { value: string }[] }[] }>(
       'GET',
       `/api/v1/actions/${snap.id}/snapshots/${snaps[0]!.id}`,
@@ -135,33 +138,44 @@ describe.each(testDatabases())('live debugging storage on $dialect', (database) 
     ).toMatchObject({ state: 'completed', hitCount: 3 });
 
     // Metrics: two flushes of the same bucket add up.
-    const points = await eventually(async () => {
-      await hub.app.live.tick();
-      const r = await hub.api<PageOf<{ count: number; sum: number; min: number; max: number }>>(
-        'GET',
-        `/api/v1/actions/${metric.id}/metrics`,
-      );
-      return r.body.items[0]?.count === 4 ? r.body.items : undefined;
-    });
+    const points = await waitFor(
+      async () => {
+        await hub.app.live.tick();
+        const r = await hub.api<PageOf<{ count: number; sum: number; min: number; max: number }>>(
+          'GET',
+          `/api/v1/actions/${metric.id}/metrics`,
+        );
+        return r.body.items[0]?.count === 4 ? r.body.items : undefined;
+      },
+      { what: 'the merged metric bucket' },
+    );
     expect(points[0]).toMatchObject({ count: 4, sum: 30, min: 1, max: 19 });
 
     // Statuses and per-agent counts.
-    await eventually(async () => {
-      const r = await hub.api<PageOf<{ agentId: string; state: string; reason: string | null; hits: number }>>(
-        'GET',
-        `/api/v1/actions/${snap.id}/agents`,
-      );
-      return (
-        r.body.items[0]?.state === 'error' && r.body.items[0].reason === 'file not loaded' && r.body.items[0].hits === 3
-      );
-    });
-    const a = await eventually(async () => {
-      const r = await hub.api<{ hits: { logs: number; snapshots: number; metrics: number; dropped: number } }>(
-        'GET',
-        `/api/v1/agents/${welcome.agentId}`,
-      );
-      return r.body.hits.logs === 12 ? r.body : undefined;
-    });
+    await waitFor(
+      async () => {
+        const r = await hub.api<PageOf<{ agentId: string; state: string; reason: string | null; hits: number }>>(
+          'GET',
+          `/api/v1/actions/${snap.id}/agents`,
+        );
+        return (
+          r.body.items[0]?.state === 'error' &&
+          r.body.items[0].reason === 'file not loaded' &&
+          r.body.items[0].hits === 3
+        );
+      },
+      { what: "the snapshot action's status and hits on its agent" },
+    );
+    const a = await waitFor(
+      async () => {
+        const r = await hub.api<{ hits: { logs: number; snapshots: number; metrics: number; dropped: number } }>(
+          'GET',
+          `/api/v1/agents/${welcome.agentId}`,
+        );
+        return r.body.hits.logs === 12 ? r.body : undefined;
+      },
+      { what: "the agent's hit counts" },
+    );
     expect(a.hits).toEqual({ logs: 12, snapshots: 3, metrics: 4, dropped: 4 });
 
     // Health: no heartbeat yet, then the counters of the latest one (unknown keys ignored, bad values read as 0).
@@ -174,11 +188,14 @@ describe.each(testDatabases())('live debugging storage on $dialect', (database) 
       at: 2,
       stats: { hits: 9, hookErrors: 2, throttles: -1, cpuMs: 3.25, dropped: 4, actions: 3, other: 7 },
     });
-    const health = await eventually(async () => {
-      await hub.app.live.tick();
-      const r = await hub.api<{ health: Record<string, number> | null }>('GET', `/api/v1/agents/${welcome.agentId}`);
-      return r.body.health?.hits === 9 ? r.body.health : undefined;
-    });
+    const health = await waitFor(
+      async () => {
+        await hub.app.live.tick();
+        const r = await hub.api<{ health: Record<string, number> | null }>('GET', `/api/v1/agents/${welcome.agentId}`);
+        return r.body.health?.hits === 9 ? r.body.health : undefined;
+      },
+      { what: "the latest heartbeat's counters" },
+    );
     expect(health).toEqual({
       at: health.at,
       cpuMs: 3.25,
@@ -210,9 +227,10 @@ describe.each(testDatabases())('live debugging storage on $dialect', (database) 
     expect((await hub.api('DELETE', `/api/v1/actions/${log.id}`)).status).toBe(204);
     expect((await hub.api('GET', `/api/v1/actions/${log.id}/logs`)).status).toBe(404);
     await agent.close();
-    await eventually(
+    await waitFor(
       async () =>
         (await hub.api<{ status: string }>('GET', `/api/v1/agents/${welcome.agentId}`)).body.status === 'disconnected',
+      { what: 'the agent to be marked disconnected' },
     );
   });
 });

@@ -1,13 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimAgent, eventually, logAction, startHub, type Hub } from '../gateway/__tests__/kit.js';
+import { SimAgent, createHub, logAction, testDatabases, waitFor, type TestHub } from '../../test/kit/index.js';
 
 const PATH = '/api/v1/metrics/prometheus';
-
-let hub: Hub;
-beforeAll(async () => {
-  hub = await startHub();
-});
-afterAll(() => hub.close());
 
 /** `name{labels} value` lines of an exposition text, by series (name and labels as written). */
 function series(text: string): Map<string, number> {
@@ -20,12 +14,20 @@ function series(text: string): Map<string, number> {
   return out;
 }
 
-async function scrape(token: string): Promise<{ status: number; type: string | null; text: string }> {
+async function scrape(hub: TestHub, token: string): Promise<{ status: number; type: string | null; text: string }> {
   const res = await fetch(`${hub.url}${PATH}`, { headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
 }
 
-describe('metric actions exported for Prometheus', () => {
+describe.each(testDatabases())('metric actions exported for Prometheus on $dialect', (database) => {
+  let hub: TestHub;
+  beforeAll(async () => {
+    hub = await createHub({ database, listen: true });
+  });
+  afterAll(async () => {
+    await hub?.close();
+  });
+
   it('exposes counters, timing histograms (seconds) and gauges with their labels, to API tokens only', async () => {
     const pool = await hub.createPool('prom');
     const { agent } = await SimAgent.connect(hub.wsUrl, pool.key);
@@ -74,12 +76,15 @@ describe('metric actions exported for Prometheus', () => {
       metrics: [sample(counter, 2, 2), sample(duration, 1, 200, histogram([0, 0, 0, 1])), sample(gauge, 3, 30)],
     });
 
-    const viewer = await hub.userToken('viewer');
+    const viewer = hub.tokens.viewer;
     const c = `{action="${counter}",metric="quotes",pool="prom",service="checkout"}`;
-    const first = await eventually(async () => {
-      const s = await scrape(viewer);
-      return series(s.text).get(`spyglass_action_hits_total${c}`) === 5 ? s : undefined;
-    });
+    const first = await waitFor(
+      async () => {
+        const s = await scrape(hub, viewer);
+        return series(s.text).get(`spyglass_action_hits_total${c}`) === 5 ? s : undefined;
+      },
+      { what: "the counter's five hits in the export" },
+    );
     expect(first.status).toBe(200);
     expect(first.type).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(first.text).toContain('# TYPE spyglass_action_duration_seconds histogram');
@@ -104,7 +109,7 @@ describe('metric actions exported for Prometheus', () => {
 
     // A deleted action's series go away.
     expect((await hub.api('DELETE', `/api/v1/actions/${counter}`)).status).toBe(204);
-    const after = series((await scrape(viewer)).text);
+    const after = series((await scrape(hub, viewer)).text);
     expect([...after.keys()].some((k) => k.includes(counter))).toBe(false);
     expect(after.get(`spyglass_action_gauge_count${g}`)).toBe(3);
     await agent.close();

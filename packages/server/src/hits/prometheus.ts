@@ -107,12 +107,20 @@ export class ActionMetricsExporter {
 
   /** The exposition text. Series of actions that no longer exist are dropped here. */
   async render(): Promise<string> {
-    const ids = [...this.#totals.keys()];
+    // One consistent view as of the start of the scrape: samples recorded while the actions are looked up wait for
+    // the next scrape, instead of showing some series of a frame and not others.
+    const taken = new Map<string, Totals>();
+    for (const [id, t] of this.#totals) {
+      const histogram =
+        t.histogram === undefined ? {} : { histogram: { bounds: t.histogram.bounds, counts: [...t.histogram.counts] } };
+      taken.set(id, { count: t.count, sum: t.sum, touchedAt: t.touchedAt, ...histogram });
+    }
+    const ids = [...taken.keys()];
     const records = ids.length === 0 ? new Map<string, ActionRecord>() : await this.#lookup(ids);
     const described: Described[] = [];
     for (const id of ids) {
       const record = records.get(id);
-      const totals = this.#totals.get(id);
+      const totals = taken.get(id);
       if (record === undefined || record.spec.kind !== 'metric' || totals === undefined) {
         this.#totals.delete(id);
         continue;

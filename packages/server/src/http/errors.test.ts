@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { ERROR_CODES, errorBodySchema } from '@spyglass/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestHub, json, type TestHub } from '../../test/support.js';
+import { createHub, json, type TestHub } from '../../test/kit/index.js';
 
 describe('error model', () => {
   let hub: TestHub;
   beforeAll(async () => {
-    hub = await createTestHub();
+    hub = await createHub();
     // A route that fails unexpectedly, to prove 5xx answers carry no internals.
     hub.app.hub.log.level = 'silent';
   });
@@ -17,7 +17,9 @@ describe('error model', () => {
   it('docs/errors.md documents exactly the closed set of codes with their statuses', () => {
     const doc = readFileSync(new URL('../../../../docs/errors.md', import.meta.url), 'utf8');
     const documented = [...doc.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map((m) => [m[1], Number(m[2])]);
-    expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(Object.entries(ERROR_CODES).map(([c, v]) => [c, v.status])));
+    expect(Object.fromEntries(documented)).toEqual(
+      Object.fromEntries(Object.entries(ERROR_CODES).map(([c, v]) => [c, v.status])),
+    );
   });
 
   it('answers every error as {error:{code,message,requestId}} with the request id echoed in a header', async () => {
@@ -25,8 +27,26 @@ describe('error model', () => {
       { req: { url: '/nope' }, status: 404, code: 'NOT_FOUND' },
       { req: { url: '/api/v1/users' }, status: 401, code: 'UNAUTHENTICATED' },
       { req: { url: '/api/v1/users', headers: hub.auth('viewer') }, status: 403, code: 'FORBIDDEN' },
-      { req: { method: 'POST' as const, url: '/api/v1/auth/login', payload: '{"email":', headers: { 'content-type': 'application/json' } }, status: 400, code: 'INVALID_INPUT' },
-      { req: { method: 'POST' as const, url: '/api/v1/auth/login', payload: 'x'.repeat(2 * 1024 * 1024), headers: { 'content-type': 'application/json' } }, status: 413, code: 'PAYLOAD_TOO_LARGE' },
+      {
+        req: {
+          method: 'POST' as const,
+          url: '/api/v1/auth/login',
+          payload: '{"email":',
+          headers: { 'content-type': 'application/json' },
+        },
+        status: 400,
+        code: 'INVALID_INPUT',
+      },
+      {
+        req: {
+          method: 'POST' as const,
+          url: '/api/v1/auth/login',
+          payload: 'x'.repeat(2 * 1024 * 1024),
+          headers: { 'content-type': 'application/json' },
+        },
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+      },
       { req: { url: '/api/v1/users?limit=0', headers: hub.auth('admin') }, status: 400, code: 'INVALID_INPUT' },
     ];
     for (const c of cases) {
@@ -51,7 +71,7 @@ describe('error model', () => {
   });
 
   it('keeps internals out of 5xx answers', async () => {
-    const fresh = await createTestHub();
+    const fresh = await createHub();
     try {
       await fresh.storage.close(); // the database disappears under the hub
       const res = await fresh.app.inject({ url: '/api/v1/users', headers: fresh.auth('admin') });
@@ -62,7 +82,7 @@ describe('error model', () => {
       expect(res.body).not.toMatch(/sqlite|driver|stack|at \w+ \(/i);
       expect((await fresh.app.inject({ url: '/readyz' })).statusCode).toBe(503);
     } finally {
-      await fresh.app.close();
+      await fresh.close();
     }
   });
 

@@ -4,8 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LogCapture, scratchDatabase, testDatabases, type ScratchDatabase } from '../../test/support.js';
-import { redisServerBinary, TestRedisServer } from '../../test/redis-server.js';
+import {
+  LogCapture,
+  TestRedisServer,
+  redisServerBinary,
+  scratchDatabase,
+  testDatabases,
+  type ScratchDatabase,
+} from '../../test/kit/index.js';
 import { createStorage, type Storage } from '../storage/db.js';
 import { RedisLeaseStore, SqlLeaseStore, type LeaseStore } from './lease.js';
 
@@ -209,7 +215,7 @@ describe.skipIf(!REDIS_BIN)('RedisLeaseStore while Redis is down', () => {
   let server: TestRedisServer;
   const stores: RedisLeaseStore[] = [];
   beforeAll(async () => {
-    server = await TestRedisServer.start(REDIS_BIN!);
+    server = await TestRedisServer.start(REDIS_BIN);
   });
   afterEach(async () => {
     await Promise.all(stores.splice(0).map((s) => s.close()));

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
 import { defineTopic } from '../bus/bus.js';
-import { SimAgent, eventually, logAction, startHub, type Hub } from '../gateway/__tests__/kit.js';
+import { SimAgent, createHub, logAction, waitFor, type TestHub } from '../../test/kit/index.js';
 import type { Principal } from '../http/context.js';
 import { HUB_MODULES } from '../modules.js';
 import { defineModule } from './module.js';
@@ -19,7 +19,7 @@ import type { OperationCaller } from './operations.js';
 /** No resync for the whole test: an agent that gets a new set got it from the action's own announcement. */
 const NO_RESYNC = { resyncIntervalMs: 3_600_000 };
 
-async function principal(hub: Hub, role: 'viewer' | 'developer'): Promise<Principal> {
+async function principal(hub: TestHub, role: 'viewer' | 'developer'): Promise<Principal> {
   const user = await hub.app.services.users.create({
     email: `${role}-${Math.random().toString(36).slice(2)}@example.test`,
     name: role,
@@ -32,10 +32,10 @@ async function principal(hub: Hub, role: 'viewer' | 'developer'): Promise<Princi
 const caller = (p: Principal | null): OperationCaller => ({ principal: p, transport: 'mcp', requestId: 'req-test' });
 
 describe('services announce their own changes', () => {
-  let hub: Hub;
+  let hub: TestHub;
   let pool: { id: string; name: string; key: string };
   beforeAll(async () => {
-    hub = await startHub({ live: NO_RESYNC });
+    hub = await createHub({ listen: true, live: NO_RESYNC });
     pool = await hub.createPool();
   });
   afterAll(() => hub.close());
@@ -62,12 +62,12 @@ describe('services announce their own changes', () => {
 });
 
 describe('operations invoked outside HTTP', () => {
-  let hub: Hub;
+  let hub: TestHub;
   let pool: { id: string; name: string; key: string };
   let viewer: Principal;
   let developer: Principal;
   beforeAll(async () => {
-    hub = await startHub({ live: NO_RESYNC });
+    hub = await createHub({ listen: true, live: NO_RESYNC });
     pool = await hub.createPool();
     viewer = await principal(hub, 'viewer');
     developer = await principal(hub, 'developer');
@@ -212,11 +212,11 @@ function echoModule() {
 }
 
 describe('a feature module plugs in without changes outside its folder', () => {
-  let hub: Hub;
+  let hub: TestHub;
   let echo: ReturnType<typeof echoModule>;
   beforeAll(async () => {
     echo = echoModule();
-    hub = await startHub({ deps: { moduleList: [...HUB_MODULES, echo.module] } });
+    hub = await createHub({ listen: true, deps: { moduleList: [...HUB_MODULES, echo.module] } });
   });
   afterAll(async () => {
     await hub.close();
@@ -224,13 +224,13 @@ describe('a feature module plugs in without changes outside its folder', () => {
   });
 
   it('serves its operation over REST with access, validation and audit from the contract', async () => {
-    const viewer = await hub.userToken('viewer');
-    expect((await hub.api('POST', '/api/v1/echo/notes', { text: 'hi' }, viewer)).status).toBe(403);
+    expect((await hub.api('POST', '/api/v1/echo/notes', { text: 'hi' }, 'viewer')).status).toBe(403);
     const bad = await hub.api<{ error: { code: string } }>('POST', '/api/v1/echo/notes', { text: '' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('INVALID_INPUT');
     const ok = await hub.api<{ id: number; text: string }>('POST', '/api/v1/echo/notes', { text: 'hi' });
-    expect(ok).toEqual({ status: 201, body: { id: 1, text: '>hi' } });
+    expect(ok.status).toBe(201);
+    expect(ok.body).toEqual({ id: 1, text: '>hi' });
     const audit = await hub.api<{ items: { outcome: string; targetId: string }[] }>('GET', '/api/v1/audit?action=note.create');
     expect(audit.body.items.map((e) => e.outcome).sort()).toEqual(['denied', 'failure', 'success']);
     expect(audit.body.items.find((e) => e.outcome === 'success')?.targetId).toBe('1');
@@ -240,7 +240,7 @@ describe('a feature module plugs in without changes outside its folder', () => {
     const pool = await hub.createPool();
     const { agent, welcome } = await SimAgent.connect(hub.wsUrl, pool.key);
     agent.send({ type: 'hits', v: PROTOCOL_VERSION, logs: [], snapshots: [], metrics: [], dropped: 7 });
-    await eventually(() => echo.state.hitFrames === 1);
+    await waitFor(() => echo.state.hitFrames === 1, { what: 'the module to see the hits frame' });
     // Live debugging took the same frame in: the agent's dropped count reaches the store at the next flush.
     await hub.app.live.tick();
     expect((await hub.app.live.agents.get(welcome.agentId, Date.now())).hits.dropped).toBe(7);
@@ -248,27 +248,27 @@ describe('a feature module plugs in without changes outside its folder', () => {
     agent.send({ type: 'nonsense', v: PROTOCOL_VERSION });
     const error = await agent.next('error');
     expect(error.message).toBe('unknown frame type "nonsense"');
-    await eventually(() => echo.state.jobRuns >= 2);
+    await waitFor(() => echo.state.jobRuns >= 2, { what: 'the module job to run twice' });
     await agent.close();
   });
 
   it('has its own stream channel with a filter; an unknown channel is refused by name', async () => {
-    const ws = new WebSocket(`${hub.wsUrl}/api/v1/stream`, { headers: { authorization: `Bearer ${hub.token}` } });
+    const ws = new WebSocket(`${hub.wsUrl}/api/v1/stream`, { headers: hub.auth('admin') });
     const got: (StreamServerMessage | { type: string; [k: string]: unknown })[] = [];
     ws.on('message', (d) => got.push(JSON.parse((d as Buffer).toString('utf8')) as StreamServerMessage));
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'subscribe', v: PROTOCOL_VERSION, channel: 'nope' }));
-    await eventually(() => got.some((m) => m.type === 'error'));
+    await waitFor(() => got.some((m) => m.type === 'error'), { what: 'an error for the unknown channel' });
     expect(got.find((m) => m.type === 'error')).toMatchObject({
       code: 'INVALID_INPUT',
       message: expect.stringContaining('unknown stream channel "nope"'),
     });
     ws.send(JSON.stringify({ type: 'subscribe', v: PROTOCOL_VERSION, channel: 'echo', startsWith: 'b' }));
-    await eventually(() => got.some((m) => m.type === 'subscribed'));
+    await waitFor(() => got.some((m) => m.type === 'subscribed'), { what: 'the echo subscription' });
     expect(got.find((m) => m.type === 'subscribed')).toMatchObject({ channel: 'echo', filters: ['b'] });
     await hub.api('POST', '/api/v1/echo/notes', { text: 'apple' });
     await hub.api('POST', '/api/v1/echo/notes', { text: 'banana' });
-    await eventually(() => got.some((m) => m.type === 'note'));
+    await waitFor(() => got.some((m) => m.type === 'note'), { what: 'a note on the echo channel' });
     // The first note went out before the second: had it matched, it would have arrived first.
     expect(got.filter((m) => m.type === 'note')).toEqual([
       { type: 'note', v: PROTOCOL_VERSION, note: { id: 3, text: '>banana' } },

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LogCapture } from '../../test/support.js';
+import { LogCapture } from '../../test/kit/index.js';
 import { createStorage, type Storage } from '../storage/db.js';
 import { SqlLeaseStore, type Lease, type LeaseStore } from './lease.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';

@@ -1,10 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { PROTOCOL_VERSION, type SourceRequestFrame } from '@spyglass/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../bus/bus.js';
-import { SimAgent, eventually, startHub, type Hub } from '../gateway/__tests__/kit.js';
+import {
+  SimAgent,
+  createHub,
+  scratchDatabase,
+  testDatabases,
+  waitFor,
+  type TestHub,
+  type TestPool,
+} from '../../test/kit/index.js';
 
 interface AuditItem {
   action: string;
@@ -37,21 +42,19 @@ const FILES = {
   '/srv/shop/dist/pricing.js': 'export const rate = 0.1;\n//# sourceMappingURL=pricing.js.map\n',
 };
 
-describe('source browsing', () => {
-  let hub: Hub;
-  let pool: { id: string; name: string; key: string };
+describe.each(testDatabases())('source browsing on $dialect', (database) => {
+  let hub: TestHub;
+  let pool: TestPool;
   let agent: SimAgent;
   let agentId: string;
-  let viewer: string;
 
   beforeAll(async () => {
-    hub = await startHub();
+    hub = await createHub({ database, listen: true });
     pool = await hub.createPool();
     const c = await SimAgent.connect(hub.wsUrl, pool.key);
     agent = c.agent;
     agentId = c.welcome.agentId;
     serveSources(agent, FILES);
-    viewer = await hub.userToken('viewer');
   });
   afterAll(async () => {
     await agent?.close();
@@ -63,7 +66,7 @@ describe('source browsing', () => {
       'GET',
       `/api/v1/agents/${agentId}/sources`,
       undefined,
-      viewer,
+      'viewer',
     );
     expect(res.status).toBe(200);
     expect(res.body.files).toEqual([
@@ -78,7 +81,7 @@ describe('source browsing', () => {
       'GET',
       `/api/v1/agents/${agentId}/sources/content?path=${encodeURIComponent(file)}`,
       undefined,
-      viewer,
+      'viewer',
     );
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ path: file, text: FILES[file], truncated: false });
@@ -122,7 +125,7 @@ describe('source browsing', () => {
     expect(noPath.status).toBe(400);
     expect(noPath.body.error.issues[0]?.path).toBe('query.path');
     expect((await hub.api('GET', '/api/v1/agents/00000000-0000-4000-8000-000000000000/sources')).status).toBe(404);
-    expect((await hub.api('GET', `/api/v1/agents/${agentId}/sources`, undefined, '')).status).toBe(401);
+    expect((await hub.api('GET', `/api/v1/agents/${agentId}/sources`, undefined, 'anonymous')).status).toBe(401);
   });
 
   it('answers 409 for a disconnected agent and 503 when the agent stays silent', async () => {
@@ -135,10 +138,11 @@ describe('source browsing', () => {
     expect(silent.body.error.code).toBe('UNAVAILABLE');
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     await quiet.agent.close();
-    await eventually(
+    await waitFor(
       async () =>
         (await hub.api<{ status: string }>('GET', `/api/v1/agents/${quiet.welcome.agentId}`)).body.status ===
         'disconnected',
+      { what: 'the quiet agent to be marked disconnected' },
     );
     const gone = await hub.api<{ error: { code: string } }>('GET', `/api/v1/agents/${quiet.welcome.agentId}/sources`);
     expect(gone.status).toBe(409);
@@ -146,13 +150,12 @@ describe('source browsing', () => {
   });
 });
 
-describe('source browsing across replicas', () => {
+describe.each(testDatabases())('source browsing across replicas on $dialect', (database) => {
   it('reaches an agent connected to another replica through the bus', async () => {
     const bus = new MemoryBus();
-    const dir = mkdtempSync(path.join(tmpdir(), 'spyglass-sources-'));
-    const db = `sqlite:${path.join(dir, 'hub.db')}`;
-    const a = await startHub({ databaseUrl: db, deps: { bus } });
-    const b = await startHub({ databaseUrl: db, deps: { bus }, token: a.token });
+    const db = await scratchDatabase(database, { shareable: true });
+    const a = await createHub({ databaseUrl: db.url, deps: { bus } });
+    const b = await createHub({ databaseUrl: db.url, deps: { bus }, listen: true });
     try {
       const pool = await a.createPool();
       const { agent, welcome } = await SimAgent.connect(b.wsUrl, pool.key);
@@ -169,7 +172,7 @@ describe('source browsing across replicas', () => {
     } finally {
       await b.close();
       await a.close();
-      rmSync(dir, { recursive: true, force: true });
+      await db.drop();
     }
   });
 });

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scratchDatabase, testDatabases, type ScratchDatabase, type TestDatabase } from '../../test/support.js';
+import { scratchDatabase, testDatabases, type ScratchDatabase, type TestDatabase } from '../../test/kit/index.js';
 import { createStorage, redactDatabaseUrl } from './db.js';
 import { MIGRATIONS } from './migrations/index.js';
 
@@ -33,25 +33,28 @@ describe.each(testDatabases())('storage on $dialect', (database) => {
     }
   });
 
-  it.skipIf(database.dialect === 'sqlite')('is safe when two hub replicas migrate the same database at once', async () => {
-    const scratch = await scratchDatabase(database);
-    scratches.push(scratch);
-    const a = createStorage(scratch.url);
-    const b = createStorage(scratch.url);
-    try {
-      await Promise.all([a.migrate(), b.migrate()]);
-      expect(await a.isReady()).toBe(true);
-      expect(await b.isReady()).toBe(true);
-      const rows = await a.db
-        .selectFrom('spyglass_migration' as never)
-        .select('name' as never)
-        .execute();
-      expect(rows).toHaveLength(Object.keys(MIGRATIONS).length);
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  });
+  it.skipIf(database.dialect === 'sqlite')(
+    'is safe when two hub replicas migrate the same database at once',
+    async () => {
+      const scratch = await scratchDatabase(database);
+      scratches.push(scratch);
+      const a = createStorage(scratch.url);
+      const b = createStorage(scratch.url);
+      try {
+        await Promise.all([a.migrate(), b.migrate()]);
+        expect(await a.isReady()).toBe(true);
+        expect(await b.isReady()).toBe(true);
+        const rows = await a.db
+          .selectFrom('spyglass_migration' as never)
+          .select('name' as never)
+          .execute();
+        expect(rows).toHaveLength(Object.keys(MIGRATIONS).length);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    },
+  );
 
   it('stores epoch-ms times and reads them back as numbers', async () => {
     const scratch = await scratchDatabase(database);

@@ -1,7 +1,7 @@
 import type { Page } from '@spyglass/protocol';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratchDatabase, testDatabases, type ScratchDatabase } from '../../test/support.js';
+import { scratchDatabase, testDatabases, type ScratchDatabase } from '../../test/kit/index.js';
 import { createStorage, type Storage } from './db.js';
 import { keysetPage, type SortColumn } from './paging.js';
 

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { scratchDatabase, testDatabases, type ScratchDatabase } from '../../test/support.js';
+import { scratchDatabase, testDatabases, type ScratchDatabase } from '../../test/kit/index.js';
 import { createStorage, type Storage } from './db.js';
 import { upsert } from './upsert.js';
 

@@ -1,18 +1,26 @@
-import { MemoryBus } from '@spyglass/server';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { StreamServerMessage } from '@spyglass/protocol';
-import { SimAgent, eventually, logAction, startHub, type Hub } from '../gateway/__tests__/kit.js';
+import type { Role, StreamServerMessage } from '@spyglass/protocol';
+import {
+  SimAgent,
+  createHub,
+  logAction,
+  scratchDatabase,
+  testDatabases,
+  waitFor,
+  type ScratchDatabase,
+  type TestHub,
+  type TestPool,
+} from '../../test/kit/index.js';
+import { MemoryBus } from '../bus/bus.js';
 
 class StreamReader {
   readonly ws: WebSocket;
   readonly messages: StreamServerMessage[] = [];
   readonly opened: Promise<void>;
-  constructor(hub: Hub, token = hub.token) {
-    this.ws = new WebSocket(`${hub.wsUrl}/api/v1/stream`, { headers: { authorization: `Bearer ${token}` } });
+  #pings = 0;
+  constructor(hub: TestHub, as: Role = 'admin') {
+    this.ws = new WebSocket(`${hub.wsUrl}/api/v1/stream`, { headers: hub.auth(as) });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);
@@ -25,21 +33,35 @@ class StreamReader {
   async subscribe(m: { actionIds?: string[]; services?: { pool: string; service: string }[] }): Promise<void> {
     const before = this.messages.length;
     this.send({ type: 'subscribe', v: 1, ...m });
-    await eventually(() => this.messages.slice(before).some((x) => x.type === 'subscribed'));
+    await waitFor(() => this.messages.slice(before).some((x) => x.type === 'subscribed'), {
+      what: 'the hub to confirm the subscription',
+    });
   }
+  /**
+   * Pings and waits for the pong: the hub answers after everything it queued for this client before, so whatever it
+   * sent until now has arrived (the positive signal before checking that something did not come).
+   */
+  async settled(): Promise<void> {
+    const id = `settle-${++this.#pings}`;
+    this.send({ type: 'ping', v: 1, id });
+    await waitFor(() => this.messages.some((m) => m.type === 'pong' && m.id === id), { what: `the pong ${id}` });
+  }
+
   of<T extends StreamServerMessage['type']>(type: T): Extract<StreamServerMessage, { type: T }>[] {
     return this.messages.filter((m) => m.type === type) as Extract<StreamServerMessage, { type: T }>[];
   }
 }
 
-describe('live stream', () => {
-  let hub: Hub;
-  let pool: { id: string; name: string; key: string };
+describe.each(testDatabases())('live stream on $dialect', (database) => {
+  let hub: TestHub;
+  let pool: TestPool;
   beforeAll(async () => {
-    hub = await startHub();
+    hub = await createHub({ database, listen: true });
     pool = await hub.createPool();
   });
-  afterAll(() => hub.close());
+  afterAll(async () => {
+    await hub?.close();
+  });
 
   it('refuses anonymous clients', async () => {
     const ws = new WebSocket(`${hub.wsUrl}/api/v1/stream`);
@@ -53,10 +75,9 @@ describe('live stream', () => {
   });
 
   it('delivers logs, statuses and action changes of followed actions and services, not others', async () => {
-    const viewer = await hub.userToken('viewer');
-    const byAction = new StreamReader(hub, viewer);
-    const byService = new StreamReader(hub, viewer);
-    const other = new StreamReader(hub, viewer);
+    const byAction = new StreamReader(hub, 'viewer');
+    const byService = new StreamReader(hub, 'viewer');
+    const other = new StreamReader(hub, 'viewer');
     await Promise.all([byAction.opened, byService.opened, other.opened]);
     const { agent, welcome } = await SimAgent.connect(hub.wsUrl, pool.key);
     const a = await hub.api<{ id: string }>('POST', '/api/v1/actions', logAction(pool.name));
@@ -71,7 +92,9 @@ describe('live stream', () => {
       logs: [{ actionId: a.body.id, at: Date.now(), level: 'warn', message: 'live line' }],
     });
     for (const reader of [byAction, byService]) {
-      await eventually(() => reader.of('log').length === 1 && reader.of('status').length === 1);
+      await waitFor(() => reader.of('log').length === 1 && reader.of('status').length === 1, {
+        what: 'the line and the status on both followers',
+      });
       expect(reader.of('log')[0]).toMatchObject({
         actionId: a.body.id,
         agentId: welcome.agentId,
@@ -83,7 +106,8 @@ describe('live stream', () => {
       });
     }
     await hub.api('DELETE', `/api/v1/actions/${a.body.id}`);
-    await eventually(() => byAction.of('action').some((m) => m.event === 'deleted'));
+    await waitFor(() => byAction.of('action').some((m) => m.event === 'deleted'), { what: 'the deleted event' });
+    await other.settled();
     expect(other.of('log')).toHaveLength(0);
     expect(other.of('status')).toHaveLength(0);
 
@@ -97,12 +121,15 @@ describe('live stream', () => {
       v: 1,
       logs: [{ actionId: b.body.id, at: Date.now(), level: 'info', message: 'second' }],
     });
-    await eventually(() => byService.of('log').length === 2);
+    await waitFor(() => byService.of('log').length === 2, { what: 'the second line on the service stream' });
+    await byAction.settled();
     expect(byAction.of('log')).toHaveLength(1);
 
     byAction.send({ type: 'ping', v: 1, id: 'p1' });
     byAction.ws.send('not json');
-    await eventually(() => byAction.of('pong').length === 1 && byAction.of('error').length === 1);
+    await waitFor(() => byAction.of('pong').some((m) => m.id === 'p1') && byAction.of('error').length === 1, {
+      what: 'the pong p1 and the error for invalid JSON',
+    });
     expect(byAction.of('error')[0]!.message).toMatch(/invalid JSON/);
     await hub.api('DELETE', `/api/v1/actions/${b.body.id}`);
     for (const r of [byAction, byService, other]) r.ws.close();
@@ -110,8 +137,15 @@ describe('live stream', () => {
   });
 
   it('drops the oldest messages of a slow client and says how many', async () => {
-    const slowHub = await startHub({
-      live: { gateway: { heartbeatIntervalMs: 10_000 }, stream: { maxQueuedMessages: 10, maxBufferedBytes: 1024 } },
+    const slowHub = await createHub({
+      database,
+      listen: true,
+      // Long heartbeats: the client below stops reading on purpose, and must not be timed out for it (a stream client
+      // is dropped after two unanswered pings) while a slower database stores the 400 lines.
+      live: {
+        gateway: { heartbeatIntervalMs: 10_000 },
+        stream: { maxQueuedMessages: 10, maxBufferedBytes: 1024, heartbeatIntervalMs: 60_000 },
+      },
     });
     try {
       const p = await slowHub.createPool();
@@ -137,19 +171,32 @@ describe('live stream', () => {
           })),
         });
       }
-      await eventually(async () => {
-        const r = await slowHub.api<{ hitCount: number }>('GET', `/api/v1/actions/${a.body.id}`);
-        return r.body.hitCount === 400;
-      }, 10_000);
+      await waitFor(
+        async () => {
+          const r = await slowHub.api<{ hitCount: number }>('GET', `/api/v1/actions/${a.body.id}`);
+          return r.body.hitCount === 400;
+        },
+        { what: 'the 400 hits to be stored', timeoutMs: 30_000 },
+      );
       socket.resume();
-      const dropped = await eventually(() => {
-        const d = reader.of('dropped');
-        return d.length > 0 ? d : undefined;
-      }, 10_000);
-      const logs = await eventually(() => {
-        const l = reader.of('log');
-        return l.length + dropped.reduce((n, d) => n + d.count, 0) === 400 ? l : undefined;
-      }, 10_000);
+      const dropped = await waitFor(
+        () => {
+          const d = reader.of('dropped');
+          return d.length > 0 ? d : undefined;
+        },
+        {
+          what: 'a dropped notice',
+          timeoutMs: 20_000,
+          stopIf: () => reader.ws.readyState !== reader.ws.OPEN && 'the hub closed the stream',
+        },
+      );
+      const logs = await waitFor(
+        () => {
+          const l = reader.of('log');
+          return l.length + dropped.reduce((n, d) => n + d.count, 0) === 400 ? l : undefined;
+        },
+        { what: 'every line delivered or counted as dropped', timeoutMs: 20_000 },
+      );
       // The newest message always arrives; the ones lost were older.
       expect(logs[logs.length - 1]!.log.message.startsWith('39-9 ')).toBe(true);
       expect(dropped.reduce((n, d) => n + d.count, 0)).toBeGreaterThan(0);
@@ -161,21 +208,20 @@ describe('live stream', () => {
   });
 });
 
-describe('two hub replicas sharing a database and a bus', () => {
-  let dir: string;
-  let a: Hub;
-  let b: Hub;
+describe.each(testDatabases())('two hub replicas sharing a database and a bus on $dialect', (database) => {
+  let db: ScratchDatabase;
+  let a: TestHub;
+  let b: TestHub;
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'spyglass-replicas-'));
+    db = await scratchDatabase(database, { shareable: true });
     const bus = new MemoryBus();
-    const databaseUrl = `sqlite:${path.join(dir, 'hub.db')}`;
-    a = await startHub({ databaseUrl, deps: { bus } });
-    b = await startHub({ databaseUrl, deps: { bus }, token: a.token });
+    a = await createHub({ databaseUrl: db.url, deps: { bus }, listen: true });
+    b = await createHub({ databaseUrl: db.url, deps: { bus }, listen: true });
   });
   afterAll(async () => {
-    await a.close();
-    await b.close();
-    rmSync(dir, { recursive: true, force: true });
+    await a?.close();
+    await b?.close();
+    await db?.drop();
   });
 
   it('dispatches an action created on B to an agent on A, and streams its hits to a client on B', async () => {
@@ -191,7 +237,9 @@ describe('two hub replicas sharing a database and a bus', () => {
       v: 1,
       logs: [{ actionId: created.body.id, at: Date.now(), level: 'info', message: 'across replicas' }],
     });
-    await eventually(() => reader.of('log').some((m) => m.log.message === 'across replicas'));
+    await waitFor(() => reader.of('log').some((m) => m.log.message === 'across replicas'), {
+      what: 'the line from the other replica',
+    });
     expect(reader.of('action').some((m) => m.actionId === created.body.id && m.event === 'created')).toBe(true);
     const stored = await b.api<{ items: { message: string }[] }>('GET', `/api/v1/actions/${created.body.id}/logs`);
     expect(stored.body.items[0]!.message).toBe('across replicas');

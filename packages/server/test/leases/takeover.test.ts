@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createStorage } from '../../src/storage/db.js';
-import { scratchDatabase, testDatabases, type ScratchDatabase, type TestDatabase } from '../support.js';
+import { scratchDatabase, testDatabases, type ScratchDatabase, type TestDatabase } from '../kit/index.js';
 
 const REPLICA = fileURLToPath(new URL('./replica.mjs', import.meta.url));
 const BUILT = fileURLToPath(new URL('../../dist/platform/scheduler.js', import.meta.url));

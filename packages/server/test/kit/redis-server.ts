@@ -4,6 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { waitFor } from './wait.js';
 
 /** Path of `redis-server`, or null when it is not installed. */
 export function redisServerBinary(): string | null {
@@ -25,27 +26,21 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function pingable(url: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const client = new Redis(url, {
-      lazyConnect: true,
-      retryStrategy: () => null,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-    });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      if ((await client.ping()) === 'PONG') return true;
-    } catch {
-      // not up yet
-    } finally {
-      client.disconnect();
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+/** One PING on a fresh connection: true when the server answers. */
+async function pings(url: string): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } finally {
+    client.disconnect();
   }
-  return false;
 }
 
 export class TestRedisServer {
@@ -84,9 +79,16 @@ export class TestRedisServer {
     child.once('exit', () => {
       if (this.#child === child) this.#child = null;
     });
-    if (!(await pingable(this.url, 10_000))) {
+    try {
+      await waitFor(() => pings(this.url), {
+        what: `redis-server to answer PING on port ${this.port}`,
+        timeoutMs: 15_000,
+        intervalMs: 50,
+        stopIf: () => this.#child !== child && 'redis-server exited',
+      });
+    } catch (err) {
       await this.kill();
-      throw new Error(`redis-server did not start on port ${this.port}`);
+      throw err;
     }
   }
 
