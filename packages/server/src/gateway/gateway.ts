@@ -9,10 +9,9 @@ import {
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import type { z } from 'zod';
 import type { AgentStore } from '../agents/store.js';
 import type { HubContext } from '../http/context.js';
-import type { FrameConnection, FrameRouter } from '../platform/frames.js';
+import { zodSummary, type FrameConnection, type FrameRouter } from '../platform/frames.js';
 import type { PoolService } from '../pools/service.js';
 import { Connection, closeReason, matchProfile } from './connection.js';
 import type { ActionSetDispatcher, ConnectionIndex } from './dispatch.js';
@@ -36,13 +35,6 @@ export interface GatewayOptions {
 
 /** Frames queued per connection before its socket stops being read (backpressure toward the agent). */
 const MAX_PENDING_FRAMES = 8;
-
-function zodSummary(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.join('.') || '(frame)'}: ${i.message}`)
-    .join('; ');
-}
 
 /**
  * The agent side of the hub: authenticates agent sockets with the pool key, registers agents on `hello` and answers

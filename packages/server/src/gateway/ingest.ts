@@ -12,7 +12,7 @@ import type { ActionService } from '../actions/service.js';
 import { healthFrom, type AgentStore, type HitCounts } from '../agents/store.js';
 import type { Bus } from '../bus/bus.js';
 import type { HitStore } from '../hits/store.js';
-import type { FrameConnection, FrameParseResult, FrameRouter } from '../platform/frames.js';
+import { zodSummary, type FrameConnection, type FrameParseResult, type FrameRouter } from '../platform/frames.js';
 import { parseLogHitsFrame } from './fast-hits.js';
 import { HitBatcher } from './hit-batch.js';
 import { LIVE_TOPICS, type LiveEventMessage } from './topics.js';
@@ -23,13 +23,7 @@ function parseHits(value: Record<string, unknown>): FrameParseResult<HitsFrame> 
   if (fast !== null) return { success: true, data: fast };
   const r = hitsFrameSchema.safeParse(value);
   if (r.success) return { success: true, data: r.data };
-  return {
-    success: false,
-    error: r.error.issues
-      .slice(0, 5)
-      .map((i) => `${i.path.join('.') || '(frame)'}: ${i.message}`)
-      .join('; '),
-  };
+  return { success: false, error: zodSummary(r.error) };
 }
 
 /**

@@ -26,7 +26,8 @@ interface Registration {
 
 export type FrameOutcome = 'handled' | 'unknown' | 'invalid';
 
-function summary(error: z.ZodError): string {
+/** The first issues of a frame that failed its schema, for the `error` frame the agent gets. */
+export function zodSummary(error: z.ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((i) => `${i.path.join('.') || '(frame)'}: ${i.message}`)
@@ -36,7 +37,7 @@ function summary(error: z.ZodError): string {
 function run(parse: FrameParser<unknown>, value: Record<string, unknown>): FrameParseResult<unknown> {
   if (typeof parse === 'function') return parse(value);
   const r = parse.safeParse(value);
-  return r.success ? { success: true, data: r.data } : { success: false, error: summary(r.error) };
+  return r.success ? { success: true, data: r.data } : { success: false, error: zodSummary(r.error) };
 }
 
 /**
