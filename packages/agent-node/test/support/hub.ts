@@ -120,7 +120,7 @@ export class TestHub {
   }
 
   /** The kit's `waitFor`, with this hub's latest statuses and invalid frames in the timeout message. */
-  waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
     return waitFor(probe, {
       what,
       timeoutMs,

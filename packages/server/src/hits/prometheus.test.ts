@@ -78,12 +78,19 @@ describe.each(testDatabases())('metric actions exported for Prometheus on $diale
 
     const viewer = hub.tokens.viewer;
     const c = `{action="${counter}",metric="quotes",pool="prom",service="checkout"}`;
+    const g = `{action="${gauge}",metric="basket.size",pool="prom",service=""}`;
+    // Both frames in: the counter's five hits and the gauge's three values (the gauge is only in the second frame).
+    let last = '';
     const first = await waitFor(
       async () => {
         const s = await scrape(hub, viewer);
-        return series(s.text).get(`spyglass_action_hits_total${c}`) === 5 ? s : undefined;
+        last = s.text;
+        const got = series(s.text);
+        return got.get(`spyglass_action_hits_total${c}`) === 5 && got.get(`spyglass_action_gauge_count${g}`) === 3
+          ? s
+          : undefined;
       },
-      { what: "the counter's five hits in the export" },
+      { what: 'both frames in the export', detail: () => `last scrape:\n${last}\nhub log:\n${hub.logs.text()}` },
     );
     expect(first.status).toBe(200);
     expect(first.type).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -98,7 +105,6 @@ describe.each(testDatabases())('metric actions exported for Prometheus on $diale
     expect(got.get(`spyglass_action_duration_seconds_bucket${d(',le="+Inf"')}`)).toBe(4);
     expect(got.get(`spyglass_action_duration_seconds_sum${d('')}`)).toBeCloseTo(0.25, 9);
     expect(got.get(`spyglass_action_duration_seconds_count${d('')}`)).toBe(4);
-    const g = `{action="${gauge}",metric="basket.size",pool="prom",service=""}`;
     expect(got.get(`spyglass_action_gauge_sum${g}`)).toBe(30);
     expect(got.get(`spyglass_action_gauge_count${g}`)).toBe(3);
     // Only metric actions; the log action has no series.
