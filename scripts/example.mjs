@@ -7,11 +7,16 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 if (!process.env.SPYGLASS_KEY) {
-  process.stderr.write('spyglass example: set SPYGLASS_KEY to a pool key (create one with `npx spyglass pools create dev`)\n');
+  process.stderr.write(
+    'spyglass example: set SPYGLASS_KEY to a pool key (create one with `npx spyglass pools create dev`)\n',
+  );
   process.exit(2);
 }
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-const built = spawnSync(process.execPath, [tsc, '-b', 'packages/agent-node', 'examples/shop'], { cwd: root, stdio: 'inherit' });
+const built = spawnSync(process.execPath, [tsc, '-b', 'packages/agent-node', 'examples/shop'], {
+  cwd: root,
+  stdio: 'inherit',
+});
 if (built.status !== 0) process.exit(1);
 
 const env = {
@@ -23,10 +28,14 @@ const env = {
   ...process.env,
 };
 const shop = path.join(root, 'examples', 'shop');
-const child = spawn(process.execPath, ['--enable-source-maps', '--import', '@spyglass/agent-node/register', 'dist/server.js'], {
-  cwd: shop,
-  env,
-  stdio: 'inherit',
-});
+const child = spawn(
+  process.execPath,
+  ['--enable-source-maps', '--import', '@spyglass/agent-node/register', 'dist/server.js'],
+  {
+    cwd: shop,
+    env,
+    stdio: 'inherit',
+  },
+);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));

@@ -23,7 +23,11 @@ function step(label, cmd, args) {
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
 const installedMarker = path.join(root, 'node_modules', '.package-lock.json');
 if (!existsSync(installedMarker) || mtime(path.join(root, 'package-lock.json')) > mtime(installedMarker)) {
-  step('installing dependencies (first run takes a minute or two: better-sqlite3 compiles)', npm, ['ci', '--no-audit', '--no-fund']);
+  step('installing dependencies (first run takes a minute or two: better-sqlite3 compiles)', npm, [
+    'ci',
+    '--no-audit',
+    '--no-fund',
+  ]);
 }
 // tsc -b is incremental: up-to-date packages cost a fraction of a second.
 step('building', process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b']);
@@ -33,10 +37,14 @@ if (!buildConsole()) {
   process.exit(1);
 }
 
-const child = spawn(process.execPath, [path.join(root, 'packages', 'server', 'dist', 'main.js'), ...process.argv.slice(2)], {
-  cwd: root,
-  stdio: 'inherit',
-  env: process.env,
-});
+const child = spawn(
+  process.execPath,
+  [path.join(root, 'packages', 'server', 'dist', 'main.js'), ...process.argv.slice(2)],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: process.env,
+  },
+);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

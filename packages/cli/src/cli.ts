@@ -41,7 +41,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return EXIT.OK;
       if (err.code === 'commander.executeSubCommandAsync') return EXIT.FAILURE;
       return EXIT.USAGE;
     }
@@ -60,7 +61,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     } else {
       out.error(`${failure.code}: ${failure.message}`);
       for (const issue of failure.issues) {
-        if (!failure.message.includes(`${issue.path}: ${issue.message}`)) out.error(`  ${issue.path}: ${issue.message}`);
+        if (!failure.message.includes(`${issue.path}: ${issue.message}`))
+          out.error(`  ${issue.path}: ${issue.message}`);
       }
       if (failure.status >= 500 && failure.requestId !== null) out.error(`  (request id ${failure.requestId})`);
     }

@@ -23,7 +23,8 @@ export class Context {
 
   get hubUrl(): string {
     const url = effectiveSettings(this.io.env).url;
-    if (url === undefined) throw new UsageError('no hub configured: run `spyglass login --url URL …` or set SPYGLASS_URL');
+    if (url === undefined)
+      throw new UsageError('no hub configured: run `spyglass login --url URL …` or set SPYGLASS_URL');
     return url.replace(/\/+$/, '');
   }
 

@@ -11,7 +11,12 @@ export class Output {
   readonly #stderr: NodeJS.WriteStream;
   readonly #interactive: boolean;
 
-  constructor(options: { json: boolean; stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream; env?: NodeJS.ProcessEnv }) {
+  constructor(options: {
+    json: boolean;
+    stdout?: NodeJS.WriteStream;
+    stderr?: NodeJS.WriteStream;
+    env?: NodeJS.ProcessEnv;
+  }) {
     this.json = options.json;
     this.#stdout = options.stdout ?? process.stdout;
     this.#stderr = options.stderr ?? process.stderr;
@@ -70,5 +75,8 @@ export class Output {
 
 export function formatTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '-';
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }

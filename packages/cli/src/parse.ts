@@ -53,6 +53,7 @@ export function parseTags(values: readonly string[]): Record<string, string> | u
 }
 
 export function parsePositiveInt(text: string, what: string): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`${what} must be a whole number of 1 or more, not "${text}"`);
+  if (!/^\d+$/.test(text) || Number(text) < 1)
+    throw new UsageError(`${what} must be a whole number of 1 or more, not "${text}"`);
   return Number(text);
 }

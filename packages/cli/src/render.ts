@@ -9,7 +9,13 @@ function describe(v: CapturedValue): string {
   if (v.error !== undefined) return `${name}<${v.error}>`;
   const kind = v.className ?? v.type;
   const shown =
-    v.type === 'string' ? JSON.stringify(v.value ?? '') : v.value !== undefined ? v.value : v.size !== undefined ? `(${v.size})` : '';
+    v.type === 'string'
+      ? JSON.stringify(v.value ?? '')
+      : v.value !== undefined
+        ? v.value
+        : v.size !== undefined
+          ? `(${v.size})`
+          : '';
   const label =
     v.type === 'object' || v.type === 'function'
       ? shown.startsWith(kind)
@@ -35,7 +41,8 @@ export function renderTree(values: CapturedValue[], indent = '  '): string[] {
 export function printSnapshot(out: Output, snap: StoredSnapshot): void {
   const c = out.color;
   out.line(c.bold(`snapshot ${snap.id}`) + c.dim(`  ${formatTime(snap.at)}  agent ${snap.agentId}`));
-  if (snap.traceId !== null) out.line(c.dim(`trace ${snap.traceId}${snap.spanId === null ? '' : ` span ${snap.spanId}`}`));
+  if (snap.traceId !== null)
+    out.line(c.dim(`trace ${snap.traceId}${snap.spanId === null ? '' : ` span ${snap.spanId}`}`));
   if (snap.truncated) out.line(c.yellow('(some values were cut by capture limits)'));
   if (snap.watches.length > 0) {
     out.line(c.bold('watches'));
@@ -84,7 +91,9 @@ export function printAction(out: Output, a: Action, agents: AgentActionStatus[])
   for (const s of agents) {
     const where = s.location === null ? '' : c.dim(`  at ${s.location.file}:${s.location.line}`);
     const state = s.state === 'error' ? c.red(s.state) : s.state === 'active' ? c.green(s.state) : c.yellow(s.state);
-    out.line(`    ${s.agentId}  ${state}${s.method === null ? '' : ` (${s.method})`}  hits ${s.hits}${where}${s.reason === null ? '' : `  ${s.reason}`}`);
+    out.line(
+      `    ${s.agentId}  ${state}${s.method === null ? '' : ` (${s.method})`}  hits ${s.hits}${where}${s.reason === null ? '' : `  ${s.reason}`}`,
+    );
   }
 }
 
@@ -96,10 +105,14 @@ export function printAgent(out: Output, a: Agent): void {
   const status = a.status === 'connected' ? c.green(a.status) : c.dim(a.status);
   out.line(`${c.bold(a.id)}  ${a.service.name}${version}${env}`);
   out.line(`  status    ${status}   last seen ${formatTime(a.lastSeenAt)}   connected ${formatTime(a.connectedAt)}`);
-  out.line(`  process   ${a.hostname} pid ${a.pid}${a.threadId === 0 ? '' : ` thread ${a.threadId}`}, ${a.runtime.name} ${a.runtime.version}, agent ${a.agentVersion}`);
+  out.line(
+    `  process   ${a.hostname} pid ${a.pid}${a.threadId === 0 ? '' : ` thread ${a.threadId}`}, ${a.runtime.name} ${a.runtime.version}, agent ${a.agentVersion}`,
+  );
   out.line(`  pool      ${a.poolName}${tags.length > 0 ? `   tags ${tags.join(',')}` : ''}`);
   const r = a.hits;
-  out.line(`  received  ${r.logs} log lines, ${r.snapshots} snapshots, ${r.metrics} metric samples; ${r.dropped} dropped by the agent`);
+  out.line(
+    `  received  ${r.logs} log lines, ${r.snapshots} snapshots, ${r.metrics} metric samples; ${r.dropped} dropped by the agent`,
+  );
   const h = a.health;
   if (h === null) {
     out.line(c.dim('  health    (no heartbeat yet)'));

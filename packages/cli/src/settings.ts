@@ -10,14 +10,17 @@ export interface StoredSettings {
 }
 
 export function settingsPath(env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== '' ? env.XDG_CONFIG_HOME : path.join(env.HOME ?? homedir(), '.config');
+  const base =
+    env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== ''
+      ? env.XDG_CONFIG_HOME
+      : path.join(env.HOME ?? homedir(), '.config');
   return path.join(base, 'spyglass', 'config.json');
 }
 
 export function readSettings(env: NodeJS.ProcessEnv): StoredSettings {
   try {
     const parsed: unknown = JSON.parse(readFileSync(settingsPath(env), 'utf8'));
-    return typeof parsed === 'object' && parsed !== null ? (parsed) : {};
+    return typeof parsed === 'object' && parsed !== null ? parsed : {};
   } catch {
     return {};
   }

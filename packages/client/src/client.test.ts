@@ -205,7 +205,10 @@ describe('calls by contract', () => {
       },
     });
     const pending = client.actions.get('');
-    await expect(pending).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('path parameter id') });
+    await expect(pending).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('path parameter id'),
+    });
     expect(requests).toBe(0);
   });
 });

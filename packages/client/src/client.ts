@@ -65,7 +65,6 @@ type QueryValue = string | number | boolean | undefined | null | readonly (strin
 
 const isBrowser = typeof (globalThis as { document?: unknown }).document !== 'undefined';
 
-
 function query(params: Record<string, QueryValue> | undefined): string {
   if (params === undefined) return '';
   const search = new URLSearchParams();
@@ -258,7 +257,9 @@ export class SpyglassClient {
   readonly tokens = {
     /** The caller's tokens; `all: true` (admins) lists everyone's. */
     list: ({ all, ...params }: PageParams & { all?: boolean } = {}): Promise<Page<ApiToken>> =>
-      this.call(core.listTokens, { query: { ...params, ...(all === undefined ? {} : { all: all ? 'true' : 'false' }) } }),
+      this.call(core.listTokens, {
+        query: { ...params, ...(all === undefined ? {} : { all: all ? 'true' : 'false' }) },
+      }),
     /** The secret is in this response only. */
     create: (body: CreateTokenBody): Promise<CreatedToken> => this.call(core.createToken, { body }),
     delete: (id: string): Promise<void> => this.call(core.deleteToken, { params: { id } }).then(() => undefined),
@@ -280,7 +281,8 @@ export class SpyglassClient {
   // ---- audit (admin) --------------------------------------------------------------------------------------------------
 
   readonly audit = {
-    list: (params?: Partial<AuditQuery>): Promise<Page<AuditEvent>> => this.call(core.listAudit, { query: { ...params } }),
+    list: (params?: Partial<AuditQuery>): Promise<Page<AuditEvent>> =>
+      this.call(core.listAudit, { query: { ...params } }),
   };
 
   // ---- agents ---------------------------------------------------------------------------------------------------------
@@ -302,7 +304,8 @@ export class SpyglassClient {
 
   readonly actions = {
     create: (body: CreateActionInput): Promise<Action> => this.call(live.createAction, { body }),
-    list: (params?: Partial<ActionQuery>): Promise<Page<Action>> => this.call(live.listActions, { query: { ...params } }),
+    list: (params?: Partial<ActionQuery>): Promise<Page<Action>> =>
+      this.call(live.listActions, { query: { ...params } }),
     get: (id: string): Promise<Action> => this.call(live.getAction, { params: { id } }),
     delete: (id: string): Promise<void> => this.call(live.deleteAction, { params: { id } }).then(() => undefined),
     /** Per-agent status (state, method, reason, hits). */

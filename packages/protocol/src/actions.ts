@@ -39,7 +39,12 @@ export const captureLimitsSchema = z.object({
   maxProperties: z.number().int().min(1).max(1000).default(50),
   maxStringLength: z.number().int().min(1).max(65536).default(256),
   maxArrayItems: z.number().int().min(1).max(1000).default(50),
-  maxBytes: z.number().int().min(1024).max(1024 * 1024).default(65536),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024)
+    .default(65536),
 });
 export type CaptureLimits = z.infer<typeof captureLimitsSchema>;
 export const DEFAULT_CAPTURE_LIMITS: CaptureLimits = captureLimitsSchema.parse({});
@@ -81,7 +86,10 @@ export const metricSpecSchema = z.object({
     .trim()
     .min(1)
     .max(100)
-    .regex(/^[A-Za-z_][A-Za-z0-9_.:-]*$/, 'must start with a letter or "_" and use letters, digits, ".", "_", ":" or "-"'),
+    .regex(
+      /^[A-Za-z_][A-Za-z0-9_.:-]*$/,
+      'must start with a letter or "_" and use letters, digits, ".", "_", ":" or "-"',
+    ),
   /** `tictoc`: the line where the timer stops (same invocation). */
   endLine: lineSchema.optional(),
   /** `gauge`: the numeric expression to record. */
@@ -93,8 +101,10 @@ export const actionSpecSchema = z
   .superRefine((spec, ctx) => {
     if (spec.kind !== 'metric') return;
     if (spec.metric === 'tictoc') {
-      if (spec.endLine === undefined) ctx.addIssue({ code: 'custom', path: ['endLine'], message: 'a tictoc metric needs endLine' });
-      else if (spec.endLine <= spec.line) ctx.addIssue({ code: 'custom', path: ['endLine'], message: 'must be after line' });
+      if (spec.endLine === undefined)
+        ctx.addIssue({ code: 'custom', path: ['endLine'], message: 'a tictoc metric needs endLine' });
+      else if (spec.endLine <= spec.line)
+        ctx.addIssue({ code: 'custom', path: ['endLine'], message: 'must be after line' });
     }
     if (spec.metric === 'gauge' && spec.expression === undefined) {
       ctx.addIssue({ code: 'custom', path: ['expression'], message: 'a gauge metric needs expression' });

@@ -1,10 +1,5 @@
 import { z } from 'zod';
-import {
-  actionSpecSchema,
-  agentActionStateSchema,
-  logLevelSchema,
-  probeMethodSchema,
-} from './actions.js';
+import { actionSpecSchema, agentActionStateSchema, logLevelSchema, probeMethodSchema } from './actions.js';
 import { epochMsSchema, idSchema } from './common.js';
 
 /**
@@ -119,8 +114,14 @@ export type WatchResult = z.infer<typeof watchResultSchema>;
 // ---- hits -----------------------------------------------------------------------------------------------------------
 
 const traceIds = {
-  traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
-  spanId: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+  traceId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .optional(),
+  spanId: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .optional(),
 };
 
 export const logHitSchema = z.object({
@@ -198,7 +199,11 @@ export const actionStatusSchema = z.object({
   reason: z.string().max(2048).optional(),
   /** Where the probe landed (may differ from the requested line: the next statement). */
   location: z
-    .object({ file: z.string().max(2048), line: z.number().int().min(1), column: z.number().int().nonnegative().optional() })
+    .object({
+      file: z.string().max(2048),
+      line: z.number().int().min(1),
+      column: z.number().int().nonnegative().optional(),
+    })
     .optional(),
   at: epochMsSchema,
 });

@@ -12,7 +12,10 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, description: 'The request conflicts with the current state (e.g. a duplicate name).' },
   PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body or frame exceeds the documented size limit.' },
   RATE_LIMITED: { status: 429, description: 'Too many requests; retry after the number of seconds in `Retry-After`.' },
-  INTERNAL: { status: 500, description: 'An unexpected server error. The message never carries internals; quote the requestId.' },
+  INTERNAL: {
+    status: 500,
+    description: 'An unexpected server error. The message never carries internals; quote the requestId.',
+  },
   UNAVAILABLE: { status: 503, description: 'A dependency (database, bus) is unavailable; retry later.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
@@ -42,7 +45,11 @@ export class SpyglassError extends Error {
   /** Seconds the client should wait before retrying (RATE_LIMITED). */
   readonly retryAfterSec: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { issues?: ErrorIssue[]; retryAfterSec?: number; cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { issues?: ErrorIssue[]; retryAfterSec?: number; cause?: unknown },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SpyglassError';
     this.code = code;

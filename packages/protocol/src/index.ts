@@ -1,14 +1,16 @@
-export {
-  ERROR_CODES,
-  SpyglassError,
-  errorBodySchema,
-  errorCodeSchema,
-  isSpyglassError,
-  zodIssues,
-} from './errors.js';
+export { ERROR_CODES, SpyglassError, errorBodySchema, errorCodeSchema, isSpyglassError, zodIssues } from './errors.js';
 export type { ErrorBody, ErrorCode, ErrorIssue } from './errors.js';
 
-export { ROLES, ROLE_RANK, epochMsSchema, idSchema, pageQuerySchema, pageSchema, roleAtLeast, roleSchema } from './common.js';
+export {
+  ROLES,
+  ROLE_RANK,
+  epochMsSchema,
+  idSchema,
+  pageQuerySchema,
+  pageSchema,
+  roleAtLeast,
+  roleSchema,
+} from './common.js';
 export type { Page, PageQuery, Role } from './common.js';
 
 export {

@@ -83,7 +83,8 @@ export function defineOperation<const S extends OperationInputSchemas, O extends
   if (!/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/.test(contract.name)) problems.push('name must be dotted lower-case');
   if (!contract.path.startsWith('/api/v1/')) problems.push('path must be under /api/v1/');
   if (mutates(contract) && contract.audit === undefined) problems.push('a state-changing operation needs audit');
-  if (contract.access === 'self') problems.push("access 'self' is for routes that authenticate themselves, not operations");
+  if (contract.access === 'self')
+    problems.push("access 'self' is for routes that authenticate themselves, not operations");
   if ((contract.method === 'GET' || contract.method === 'DELETE') && contract.input.body !== undefined)
     problems.push(`${contract.method} carries no body`);
   const names = [...contract.path.matchAll(PATH_PARAM)].map((m) => m[1]!);

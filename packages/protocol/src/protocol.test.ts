@@ -12,7 +12,14 @@ describe('action bodies', () => {
     expect(log).toMatchObject({ kind: 'log', level: 'info', pipe: false });
     const snap = createActionBodySchema.parse({ kind: 'snapshot', file: 'a.ts', line: 1, target });
     expect(snap).toMatchObject({ kind: 'snapshot', expressions: [] });
-    const metric = createActionBodySchema.parse({ kind: 'metric', metric: 'counter', name: 'hits', file: 'a.ts', line: 1, target });
+    const metric = createActionBodySchema.parse({
+      kind: 'metric',
+      metric: 'counter',
+      name: 'hits',
+      file: 'a.ts',
+      line: 1,
+      target,
+    });
     expect(metric).toMatchObject({ metric: 'counter' });
     expect(DEFAULT_CAPTURE_LIMITS).toMatchObject({ maxFrames: 20, maxExpandedFrames: 5 });
   });
@@ -34,7 +41,14 @@ describe('action bodies', () => {
   });
 
   it('rejects over-long expressions', () => {
-    const r = createActionBodySchema.safeParse({ kind: 'log', file: 'a', line: 1, template: 't', condition: 'x'.repeat(501), target });
+    const r = createActionBodySchema.safeParse({
+      kind: 'log',
+      file: 'a',
+      line: 1,
+      template: 't',
+      condition: 'x'.repeat(501),
+      target,
+    });
     expect(r.success).toBe(false);
   });
 });
@@ -66,7 +80,8 @@ describe('agent frames', () => {
 
 describe('errors and roles', () => {
   it('maps every code to a status and carries issues', () => {
-    for (const [code, { status }] of Object.entries(ERROR_CODES)) expect(new SpyglassError(code as 'INTERNAL', 'x').status).toBe(status);
+    for (const [code, { status }] of Object.entries(ERROR_CODES))
+      expect(new SpyglassError(code as 'INTERNAL', 'x').status).toBe(status);
     const e = new SpyglassError('INVALID_INPUT', 'bad', { issues: [{ path: 'body.x', message: 'm' }] });
     expect(e.issues).toHaveLength(1);
   });

@@ -3,7 +3,13 @@ import { epochMsSchema, idSchema, roleSchema } from './common.js';
 
 // ---- auth ---------------------------------------------------------------------------------------------------------
 
-export const emailSchema = z.string().trim().toLowerCase().min(3).max(254).regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
+export const emailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(3)
+  .max(254)
+  .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
 export const passwordSchema = z.string().min(12, 'must be at least 12 characters').max(256);
 
 export const loginBodySchema = z.object({

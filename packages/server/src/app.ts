@@ -109,7 +109,8 @@ async function bootstrapAdmin(config: Config, users: UserService, log: Logger): 
  * registers every route. `main.ts` listens; tests use `app.inject()` or `listen({ port: 0 })`.
  */
 export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<FastifyInstance> {
-  const log = deps.logger ?? createLogger({ level: config.logLevel, pretty: config.logPretty ?? false, stream: deps.logStream });
+  const log =
+    deps.logger ?? createLogger({ level: config.logLevel, pretty: config.logPretty ?? false, stream: deps.logStream });
   const storage = deps.storage ?? createStorage(config.databaseUrl);
   const ownsStorage = deps.storage === undefined;
   try {
@@ -119,7 +120,9 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
     throw err;
   }
   log.info({ database: redactDatabaseUrl(config.databaseUrl), dialect: storage.dialect }, 'database ready');
-  storage.onConnectionError((err) => log.warn({ err }, 'database connection lost; the pool opens a new one on next use'));
+  storage.onConnectionError((err) =>
+    log.warn({ err }, 'database connection lost; the pool opens a new one on next use'),
+  );
 
   const metrics = createMetrics();
   const onBusHandlerError = (err: unknown, topic: string): void => log.error({ err, topic }, 'bus handler failed');
@@ -215,7 +218,8 @@ function sectionOf(config: Config, module: HubModule): unknown {
   if (module.config === undefined) return undefined;
   const raw = (config as unknown as Record<string, unknown>)[module.config.key];
   const parsed = module.config.schema.safeParse(raw);
-  if (!parsed.success) throw new Error(`config section ${module.config.key} of module ${module.name}: ${parsed.error.message}`);
+  if (!parsed.success)
+    throw new Error(`config section ${module.config.key} of module ${module.name}: ${parsed.error.message}`);
   return parsed.data;
 }
 

@@ -22,13 +22,18 @@ export const REDACT_PATHS = [
   'config.admin.password',
 ];
 
-export function createLogger(options: { level: string; pretty: boolean; stream?: DestinationStream | undefined }): Logger {
+export function createLogger(options: {
+  level: string;
+  pretty: boolean;
+  stream?: DestinationStream | undefined;
+}): Logger {
   const opts: LoggerOptions = {
     level: options.level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
   };
   if (options.stream !== undefined) return pino(opts, options.stream);
-  if (options.pretty) return pino(opts, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+  if (options.pretty)
+    return pino(opts, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   return pino(opts);
 }

@@ -22,7 +22,11 @@ describe.each(RUNTIMES)('several breakpoint-mode actions on one line on $name', 
     a.snap = action({ kind: 'snapshot', file, line: HOT, expressions: ['i'] });
     a.oneSnap = action({ kind: 'snapshot', file, line: HOT, expressions: ['i * 10'], condition: 'i === 1' });
     hub.setActions(Object.values(a));
-    app = runScenario(runtime, scenario, hubEnv(hub.url, hub.key, { SPYGLASS_PROBE_METHOD: 'breakpoint', SPYGLASS_AGENT_DEBUG: '1' }));
+    app = runScenario(
+      runtime,
+      scenario,
+      hubEnv(hub.url, hub.key, { SPYGLASS_PROBE_METHOD: 'breakpoint', SPYGLASS_AGENT_DEBUG: '1' }),
+    );
     await app.waitForOutput('started');
     for (const x of Object.values(a)) await hub.waitForStatus(x.id, (s) => s.state === 'active');
   });

@@ -22,7 +22,8 @@ export function accountCommands(program: Command, io: Io, run: Run): void {
       .option('--password <password>', 'password (with --email)'),
     async (ctx: Context, opts: { url: string; token?: string; email?: string; password?: string }) => {
       const url = opts.url.replace(/\/+$/, '');
-      if (!/^https?:\/\//.test(url)) throw new UsageError(`--url must start with http:// or https://, not "${opts.url}"`);
+      if (!/^https?:\/\//.test(url))
+        throw new UsageError(`--url must start with http:// or https://, not "${opts.url}"`);
       let token = opts.token;
       if (token === undefined) {
         if (opts.email === undefined || opts.password === undefined) {
@@ -60,12 +61,15 @@ export function accountCommands(program: Command, io: Io, run: Run): void {
       page.items.map((p) => [p.name, p.id, `${p.keyPrefix}…`, formatTime(p.createdAt), formatTime(p.keyRotatedAt)]),
     );
   });
-  run(pools.command('create').argument('<name>').description('create a pool; prints its key once'), async (ctx: Context, name: string) => {
-    const pool = await ctx.client().pools.create({ name });
-    if (ctx.out.json) return ctx.out.data(pool);
-    ctx.out.line(`created pool ${pool.name} (${pool.id})`);
-    ctx.out.line(`registration key (shown only now): ${pool.key}`);
-  });
+  run(
+    pools.command('create').argument('<name>').description('create a pool; prints its key once'),
+    async (ctx: Context, name: string) => {
+      const pool = await ctx.client().pools.create({ name });
+      if (ctx.out.json) return ctx.out.data(pool);
+      ctx.out.line(`created pool ${pool.name} (${pool.id})`);
+      ctx.out.line(`registration key (shown only now): ${pool.key}`);
+    },
+  );
   run(
     pools.command('rotate-key').argument('<name>').description('replace a pool key; the old one stops working'),
     async (ctx: Context, name: string) => {

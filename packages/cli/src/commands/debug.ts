@@ -30,7 +30,10 @@ interface TargetOptions {
 
 function targetOptions(command: Command): Command {
   return command
-    .option('--pool <pool>', 'pool of the target agents (default: SPYGLASS_POOL, or the only pool the matching agents are in)')
+    .option(
+      '--pool <pool>',
+      'pool of the target agents (default: SPYGLASS_POOL, or the only pool the matching agents are in)',
+    )
     .option('--service <name>', 'only agents of this service')
     .option('--tag <k=v>', 'only agents with this tag (repeatable)', collect, [])
     .option('--agent <id>', 'only this agent (repeatable)', collect, [])
@@ -48,7 +51,8 @@ async function resolvePool(ctx: Context, client: SpyglassClient, o: TargetOption
   const agents = o.agent.length > 0 ? page.items.filter((a) => o.agent.includes(a.id)) : page.items;
   const pools = [...new Set(agents.map((a) => a.poolName))];
   if (pools.length === 1) return pools[0]!;
-  if (pools.length === 0) throw new UsageError('no matching agent is known to the hub, so the pool cannot be guessed: pass --pool');
+  if (pools.length === 0)
+    throw new UsageError('no matching agent is known to the hub, so the pool cannot be guessed: pass --pool');
   throw new UsageError(`matching agents are in several pools (${pools.join(', ')}): pass --pool`);
 }
 
@@ -89,12 +93,15 @@ export function debugCommands(program: Command, run: Run): void {
     ),
     async (ctx: Context, where: string, template: string, o: TargetOptions & { level: string; pipe?: boolean }) => {
       const loc = parseLocation(where);
-      if (!(LOG_LEVELS as readonly string[]).includes(o.level)) throw new UsageError(`--level must be one of ${LOG_LEVELS.join(', ')}`);
+      if (!(LOG_LEVELS as readonly string[]).includes(o.level))
+        throw new UsageError(`--level must be one of ${LOG_LEVELS.join(', ')}`);
       await createAction(ctx, o, { kind: 'log', ...loc, template, level: o.level, pipe: o.pipe === true });
     },
   );
 
-  const snapshot = program.command('snapshot').description('snapshots: stack and variables, without stopping the process');
+  const snapshot = program
+    .command('snapshot')
+    .description('snapshots: stack and variables, without stopping the process');
   run(
     targetOptions(
       snapshot
@@ -120,13 +127,25 @@ export function debugCommands(program: Command, run: Run): void {
         .option('--name <name>', 'metric name (default: derived from type and location)'),
     ),
     async (ctx: Context, type: string, where: string, o: TargetOptions & { expr?: string; name?: string }) => {
-      if (!(METRIC_TYPES as readonly string[]).includes(type)) throw new UsageError(`metric type must be one of ${METRIC_TYPES.join(', ')}, not "${type}"`);
+      if (!(METRIC_TYPES as readonly string[]).includes(type))
+        throw new UsageError(`metric type must be one of ${METRIC_TYPES.join(', ')}, not "${type}"`);
       const loc = parseLocation(where, { allowRange: type === 'tictoc' });
-      if (type === 'tictoc' && loc.endLine === undefined) throw new UsageError('a tictoc metric needs FILE:LINE-ENDLINE');
+      if (type === 'tictoc' && loc.endLine === undefined)
+        throw new UsageError('a tictoc metric needs FILE:LINE-ENDLINE');
       if (type === 'gauge' && o.expr === undefined) throw new UsageError('a gauge metric needs --expr');
-      const base = loc.file.split('/').pop()!.replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_]/g, '_');
+      const base = loc.file
+        .split('/')
+        .pop()!
+        .replace(/\.[^.]+$/, '')
+        .replace(/[^A-Za-z0-9_]/g, '_');
       const name = o.name ?? `${type}.${/^[A-Za-z_]/.test(base) ? base : `f_${base}`}.L${loc.line}`;
-      await createAction(ctx, o, { kind: 'metric', metric: type, ...loc, name, ...(o.expr === undefined ? {} : { expression: o.expr }) });
+      await createAction(ctx, o, {
+        kind: 'metric',
+        metric: type,
+        ...loc,
+        name,
+        ...(o.expr === undefined ? {} : { expression: o.expr }),
+      });
     },
   );
 
@@ -162,17 +181,25 @@ export function debugCommands(program: Command, run: Run): void {
       );
     },
   );
-  run(actions.command('show').argument('<id>').description('one action with per-agent status and method'), async (ctx: Context, id: string) => {
-    const client = ctx.client();
-    const [action, agents] = await ctx.out.spin('loading the action', () => Promise.all([client.actions.get(id), client.actions.agents(id, { limit: 500 })]));
-    if (ctx.out.json) return ctx.out.data({ ...action, agents: agents.items });
-    printAction(ctx.out, action, agents.items);
-  });
-  run(actions.command('rm').argument('<id>').description('remove an action from every agent'), async (ctx: Context, id: string) => {
-    await ctx.client().actions.delete(id);
-    if (ctx.out.json) return ctx.out.data({ id, deleted: true });
-    ctx.out.line(`removed ${id}`);
-  });
+  run(
+    actions.command('show').argument('<id>').description('one action with per-agent status and method'),
+    async (ctx: Context, id: string) => {
+      const client = ctx.client();
+      const [action, agents] = await ctx.out.spin('loading the action', () =>
+        Promise.all([client.actions.get(id), client.actions.agents(id, { limit: 500 })]),
+      );
+      if (ctx.out.json) return ctx.out.data({ ...action, agents: agents.items });
+      printAction(ctx.out, action, agents.items);
+    },
+  );
+  run(
+    actions.command('rm').argument('<id>').description('remove an action from every agent'),
+    async (ctx: Context, id: string) => {
+      await ctx.client().actions.delete(id);
+      if (ctx.out.json) return ctx.out.data({ id, deleted: true });
+      ctx.out.line(`removed ${id}`);
+    },
+  );
 
   run(
     program
@@ -214,7 +241,9 @@ export function debugCommands(program: Command, run: Run): void {
       await stream.close();
       if (!stopping) {
         const info = stream.closeInfo;
-        throw new Error(`the live stream closed${info === null ? '' : ` (${info.code}${info.reason === '' ? '' : ` ${info.reason}`})`}`);
+        throw new Error(
+          `the live stream closed${info === null ? '' : ` (${info.code}${info.reason === '' ? '' : ` ${info.reason}`})`}`,
+        );
       }
     },
   );
@@ -228,7 +257,9 @@ export function debugCommands(program: Command, run: Run): void {
     async (ctx: Context, id: string, o: { limit: string }) => {
       const client = ctx.client();
       const limit = parsePositiveInt(o.limit, '--limit');
-      const page = await ctx.out.spin('loading snapshots', () => client.actions.snapshots(id, { limit: Math.min(limit, 500) }));
+      const page = await ctx.out.spin('loading snapshots', () =>
+        client.actions.snapshots(id, { limit: Math.min(limit, 500) }),
+      );
       const full = await Promise.all(page.items.map((s) => client.actions.snapshot(id, s.id)));
       if (ctx.out.json) return ctx.out.data(full);
       if (full.length === 0) ctx.out.line(ctx.out.color.dim('(no snapshot captured yet)'));
@@ -259,11 +290,22 @@ export function debugCommands(program: Command, run: Run): void {
       const avg = (p: MetricPoint): number | null => (p.count > 0 ? p.sum / p.count : null);
       const type = action.kind === 'metric' ? action.metric : 'counter';
       if (type === 'counter') {
-        ctx.out.table(['FROM', 'COUNT'], page.items.map((p) => [formatTime(p.start), p.count]));
+        ctx.out.table(
+          ['FROM', 'COUNT'],
+          page.items.map((p) => [formatTime(p.start), p.count]),
+        );
       } else if (type === 'tictoc' || type === 'duration') {
         ctx.out.table(
           ['FROM', 'COUNT', 'MIN ms', 'AVG ms', 'P50 ms', 'P99 ms', 'MAX ms'],
-          page.items.map((p) => [formatTime(p.start), p.count, n(p.min), n(avg(p)), n(pct(p, 0.5)), n(pct(p, 0.99)), n(p.max)]),
+          page.items.map((p) => [
+            formatTime(p.start),
+            p.count,
+            n(p.min),
+            n(avg(p)),
+            n(pct(p, 0.5)),
+            n(pct(p, 0.99)),
+            n(p.max),
+          ]),
         );
       } else {
         ctx.out.table(

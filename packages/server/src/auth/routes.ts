@@ -16,19 +16,32 @@ export function authRoutes(app: FastifyInstance, auth: AuthService, config: Conf
   const cookieName = config.session.cookieName;
 
   const clearCookie = (request: FastifyRequest, reply: FastifyReply): void => {
-    void reply.clearCookie(cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: secureCookie(config, request) });
+    void reply.clearCookie(cookieName, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: secureCookie(config, request),
+    });
   };
 
   r.post(
     '/api/v1/auth/login',
     {
       config: { access: 'public', audit: 'auth.login' },
-      schema: { tags: ['auth'], summary: 'Sign in; sets the session cookie', body: loginBodySchema, response: { 200: meSchema } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in; sets the session cookie',
+        body: loginBodySchema,
+        response: { 200: meSchema },
+      },
     },
     async (request, reply) => {
       request.audit.actorEmail = request.body.email;
       const user = await auth.login(request.body.email, request.body.password, request.ip);
-      const session = await auth.createSession(user.id, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
+      const session = await auth.createSession(user.id, {
+        ip: request.ip,
+        userAgent: request.headers['user-agent'] ?? null,
+      });
       request.principal = { user, via: 'session', credentialId: session.idHash };
       request.audit.targetType = 'user';
       request.audit.targetId = user.id;
@@ -59,7 +72,10 @@ export function authRoutes(app: FastifyInstance, auth: AuthService, config: Conf
 
   r.get(
     '/api/v1/me',
-    { config: { access: 'user' }, schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: meSchema } } },
+    {
+      config: { access: 'user' },
+      schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: meSchema } },
+    },
     (request) => {
       const p = request.principal;
       if (p === null) throw new SpyglassError('UNAUTHENTICATED', 'not signed in');

@@ -61,7 +61,9 @@ export class AuthService {
       await this.#accountLimiter.retryAfterSec(accountKey),
     );
     if (retry > 0) {
-      throw new SpyglassError('RATE_LIMITED', 'too many failed sign-in attempts; try again later', { retryAfterSec: retry });
+      throw new SpyglassError('RATE_LIMITED', 'too many failed sign-in attempts; try again later', {
+        retryAfterSec: retry,
+      });
     }
     const row = await this.#db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
     // Always run scrypt, so a missing account takes as long as a wrong password.
@@ -150,7 +152,11 @@ export class AuthService {
       .selectFrom('api_tokens')
       .innerJoin('users', 'users.id', 'api_tokens.user_id')
       .selectAll('users')
-      .select(['api_tokens.id as t_id', 'api_tokens.expires_at as t_expires_at', 'api_tokens.last_used_at as t_last_used_at'])
+      .select([
+        'api_tokens.id as t_id',
+        'api_tokens.expires_at as t_expires_at',
+        'api_tokens.last_used_at as t_last_used_at',
+      ])
       .where('api_tokens.token_hash', '=', hashSecret(token))
       .executeTakeFirst();
     if (row === undefined || Number(row.disabled) === 1) return null;
@@ -189,7 +195,9 @@ export class AuthService {
     const now = Date.now();
     const r = await this.#db
       .deleteFrom('sessions')
-      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<', now - this.#config.session.idleTtlMs)]))
+      .where((eb) =>
+        eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<', now - this.#config.session.idleTtlMs)]),
+      )
       .executeTakeFirst();
     return Number(r.numDeletedRows);
   }

@@ -16,7 +16,8 @@ export interface Topic<T> {
 }
 
 export function defineTopic<T>(name: string): Topic<T> {
-  if (!/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/.test(name)) throw new Error(`topic name ${name} must be dotted lower-case`);
+  if (!/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/.test(name))
+    throw new Error(`topic name ${name} must be dotted lower-case`);
   return Object.freeze({ name });
 }
 

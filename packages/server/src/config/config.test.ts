@@ -35,8 +35,16 @@ describe('config loader', () => {
   it('layers defaults < YAML file < SPYGLASS_* env < flags', () => {
     const file = tmpFile('hub.yaml', 'port: 5000\nhost: 0.0.0.0\nlogLevel: debug\nsession:\n  ttlMs: 1000\n');
     const fromFile = loadConfig({ argv: ['--config', file], env: {} });
-    expect([fromFile.port, fromFile.host, fromFile.logLevel, fromFile.session.ttlMs]).toEqual([5000, '0.0.0.0', 'debug', 1000]);
-    const fromEnv = loadConfig({ argv: ['--config', file], env: { SPYGLASS_PORT: '6000', SPYGLASS_SESSION_TTL_MS: '2000' } });
+    expect([fromFile.port, fromFile.host, fromFile.logLevel, fromFile.session.ttlMs]).toEqual([
+      5000,
+      '0.0.0.0',
+      'debug',
+      1000,
+    ]);
+    const fromEnv = loadConfig({
+      argv: ['--config', file],
+      env: { SPYGLASS_PORT: '6000', SPYGLASS_SESSION_TTL_MS: '2000' },
+    });
     expect([fromEnv.port, fromEnv.host, fromEnv.session.ttlMs]).toEqual([6000, '0.0.0.0', 2000]);
     const fromFlag = loadConfig({ argv: ['--config', file, '--port', '7000'], env: { SPYGLASS_PORT: '6000' } });
     expect(fromFlag.port).toBe(7000);
@@ -62,7 +70,9 @@ describe('config loader', () => {
   });
 
   it('reports a missing config file and unknown flags clearly', () => {
-    expect(problemsOf(() => loadConfig({ argv: ['--config', '/nonexistent/x.yaml'], env: {} })).join()).toMatch(/not found/);
+    expect(problemsOf(() => loadConfig({ argv: ['--config', '/nonexistent/x.yaml'], env: {} })).join()).toMatch(
+      /not found/,
+    );
     expect(problemsOf(() => loadConfig({ argv: ['--bogus'], env: {} })).join()).toMatch(/command line: .*bogus/);
   });
 

@@ -28,12 +28,21 @@ export const configSchema = z
     /** `sqlite:<path>` (default `sqlite:<dataDir>/spyglass.db`), `postgres://…` or `mysql://…`. */
     databaseUrl: z
       .string()
-      .regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/|mysql:\/\/|mariadb:\/\/)/, 'must start with sqlite:, postgres://, postgresql://, mysql:// or mariadb://')
+      .regex(
+        /^(sqlite:|postgres:\/\/|postgresql:\/\/|mysql:\/\/|mariadb:\/\/)/,
+        'must start with sqlite:, postgres://, postgresql://, mysql:// or mariadb://',
+      )
       .optional(),
     /** Redis URL; turns on the Redis bus between hub replicas. */
-    redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
     /** Prefix of the hub's Redis channels; installations sharing a Redis server need different prefixes. */
-    redisChannelPrefix: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (at most 64)').default('spyglass'),
+    redisChannelPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (at most 64)')
+      .default('spyglass'),
     /** External URL of the hub (used in links and to decide whether cookies are Secure). */
     publicUrl: z.url().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -55,7 +64,10 @@ export const configSchema = z
         ttlMs: durationMs.default(7 * 24 * 60 * 60 * 1000),
         /** A session unused for this long ends. */
         idleTtlMs: durationMs.default(24 * 60 * 60 * 1000),
-        cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default('spyglass_session'),
+        cookieName: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/)
+          .default('spyglass_session'),
         /** `auto`: Secure when the request arrived over TLS (directly or via a trusted proxy) or publicUrl is https. */
         secureCookie: z.union([z.literal('auto'), z.boolean()]).default('auto'),
       })
@@ -72,7 +84,11 @@ export const configSchema = z
     /** How long a graceful shutdown waits for in-flight requests before closing them. */
     shutdownTimeoutMs: durationMs.default(10_000),
     /** Largest accepted HTTP request body. */
-    bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+    bodyLimitBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024),
     /** Singleton jobs (run by one replica at a time) hold a lease this long and renew it every third of it. */
     leaseTtlMs: durationMs.min(3000, 'must be at least 3000 (three ticks of the 1 s scheduler)').default(15_000),
   })
@@ -90,7 +106,11 @@ type Parser = (raw: string) => unknown;
 const asInt: Parser = (raw) => (/^-?\d+$/.test(raw.trim()) ? Number(raw) : raw);
 const asBool: Parser = (raw) => (/^(true|1|yes|on)$/i.test(raw) ? true : /^(false|0|no|off)$/i.test(raw) ? false : raw);
 const asString: Parser = (raw) => raw;
-const PARSERS: Record<EnvParse, Parser> = { int: (raw) => asInt(raw), bool: (raw) => asBool(raw), string: (raw) => raw };
+const PARSERS: Record<EnvParse, Parser> = {
+  int: (raw) => asInt(raw),
+  bool: (raw) => asBool(raw),
+  string: (raw) => raw,
+};
 const asBoolOrString: Parser = (raw) => {
   const b = asBool(raw);
   if (typeof b === 'boolean') return b;
@@ -211,7 +231,9 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
         }
       }
     } catch (err) {
-      problems.push(`config file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`);
+      problems.push(
+        `config file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`,
+      );
     }
   }
   for (const e of ENV_VARS) {

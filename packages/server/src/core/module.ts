@@ -14,7 +14,11 @@ export const coreModule = defineModule({
     ctx.operation(ops.listUsers, ({ query }) => users.list(query.limit, query.cursor));
     ctx.operation(ops.createUser, async ({ body }, c) => {
       const user = await users.create(body);
-      Object.assign(c.audit, { targetType: 'user', targetId: user.id, details: { email: user.email, role: user.role } });
+      Object.assign(c.audit, {
+        targetType: 'user',
+        targetId: user.id,
+        details: { email: user.email, role: user.role },
+      });
       return user;
     });
     ctx.operation(ops.getUser, ({ params }) => users.get(params.id));

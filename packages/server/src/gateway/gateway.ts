@@ -325,7 +325,8 @@ export class AgentGateway {
         },
       });
     }
-    const actions = this.#dispatcher === null ? { revision: 0, items: [] } : await this.#dispatcher.welcomeSet(conn, identity);
+    const actions =
+      this.#dispatcher === null ? { revision: 0, items: [] } : await this.#dispatcher.welcomeSet(conn, identity);
     conn.send(
       JSON.stringify({
         type: 'welcome',

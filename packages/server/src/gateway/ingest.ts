@@ -104,8 +104,8 @@ export class LiveIngest {
     if (this.#statusBuffer.size === 0) return;
     const rows = [...this.#statusBuffer.values()];
     this.#statusBuffer.clear();
-    await this.#actions
-      .statuses.upsertStatuses(rows)
+    await this.#actions.statuses
+      .upsertStatuses(rows)
       .catch((err: unknown) => this.#log.error({ err }, 'could not store agent statuses'));
   }
 
@@ -150,7 +150,8 @@ export class LiveIngest {
       e.hits += used;
       this.#actionAgentHits.set(k, e);
     }
-    if (rejected > 0) this.#log.debug({ agentId: agent.id, rejected }, 'hits beyond maxHits or for ended actions dropped');
+    if (rejected > 0)
+      this.#log.debug({ agentId: agent.id, rejected }, 'hits beyond maxHits or for ended actions dropped');
 
     if (keptLogs.length + summaries.length + keptMetrics.length > 0) {
       const event: LiveEventMessage = {

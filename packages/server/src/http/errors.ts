@@ -14,7 +14,12 @@ const STATUS_TO_CODE: Record<number, ErrorCode> = {
   503: 'UNAVAILABLE',
 };
 
-const CONTEXT_NAMES: Record<string, string> = { querystring: 'query', body: 'body', params: 'params', headers: 'headers' };
+const CONTEXT_NAMES: Record<string, string> = {
+  querystring: 'query',
+  body: 'body',
+  params: 'params',
+  headers: 'headers',
+};
 
 function validationIssues(err: FastifyError): ErrorIssue[] {
   const context = CONTEXT_NAMES[err.validationContext ?? 'body'] ?? err.validationContext ?? 'body';
@@ -56,7 +61,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (status < 500) {
       const code = STATUS_TO_CODE[status] ?? 'INVALID_INPUT';
       let message = error.message;
-      if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) message = 'body is not valid JSON';
+      if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError)
+        message = 'body is not valid JSON';
       return sendError(request, reply, new SpyglassError(code, message));
     }
     request.log.error({ err: error }, 'unhandled error');
@@ -64,6 +70,10 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new SpyglassError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)),
+    sendError(
+      request,
+      reply,
+      new SpyglassError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`),
+    ),
   );
 }

@@ -75,10 +75,9 @@ describe('operations invoked outside HTTP', () => {
   afterAll(() => hub.close());
 
   const auditOf = async (action: string) => {
-    const res = await hub.api<{ items: { action: string; outcome: string; actorId: string; details: Record<string, unknown> }[] }>(
-      'GET',
-      `/api/v1/audit?action=${action}&limit=50`,
-    );
+    const res = await hub.api<{
+      items: { action: string; outcome: string; actorId: string; details: Record<string, unknown> }[];
+    }>('GET', `/api/v1/audit?action=${action}&limit=50`);
     return res.body.items;
   };
 
@@ -112,7 +111,11 @@ describe('operations invoked outside HTTP', () => {
 
   it('validate every input part with the same schemas and issue paths as REST', async () => {
     const bad = { ...logAction(pool.name), line: 0, template: '' };
-    const viaRest = await hub.api<{ error: { code: string; issues: { path: string }[] } }>('POST', '/api/v1/actions', bad);
+    const viaRest = await hub.api<{ error: { code: string; issues: { path: string }[] } }>(
+      'POST',
+      '/api/v1/actions',
+      bad,
+    );
     const viaInvoke = (await hub.app.platform.operations
       .invoke(liveOperations.createAction, caller(developer), { params: undefined, body: bad })
       .catch((e: unknown) => e)) as SpyglassError;
@@ -169,7 +172,10 @@ function echoModule() {
     name: 'echo',
     config: {
       key: 'echo',
-      schema: z.object({ prefix: z.string().default('>') }).strict().prefault({}),
+      schema: z
+        .object({ prefix: z.string().default('>') })
+        .strict()
+        .prefault({}),
       env: [],
     },
     register(ctx) {
@@ -231,7 +237,10 @@ describe('a feature module plugs in without changes outside its folder', () => {
     const ok = await hub.api<{ id: number; text: string }>('POST', '/api/v1/echo/notes', { text: 'hi' });
     expect(ok.status).toBe(201);
     expect(ok.body).toEqual({ id: 1, text: '>hi' });
-    const audit = await hub.api<{ items: { outcome: string; targetId: string }[] }>('GET', '/api/v1/audit?action=note.create');
+    const audit = await hub.api<{ items: { outcome: string; targetId: string }[] }>(
+      'GET',
+      '/api/v1/audit?action=note.create',
+    );
     expect(audit.body.items.map((e) => e.outcome).sort()).toEqual(['denied', 'failure', 'success']);
     expect(audit.body.items.find((e) => e.outcome === 'success')?.targetId).toBe('1');
   });

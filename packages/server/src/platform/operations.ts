@@ -94,7 +94,8 @@ export class OperationRegistry {
     input: OperationCallInput<C>,
   ): Promise<OperationOutput<C>> {
     const op = this.#ops.get(contract.name);
-    if (op === undefined) throw new SpyglassError('NOT_FOUND', `operation ${contract.name} is not available on this hub`);
+    if (op === undefined)
+      throw new SpyglassError('NOT_FOUND', `operation ${contract.name} is not available on this hub`);
     const c = op.contract;
     const audited = c.audit !== undefined && (mutates(c) || c.auditReads === true);
     const ctx: OperationContext = { ...caller, audit: {}, now: Date.now() };
@@ -108,7 +109,10 @@ export class OperationRegistry {
       }
       if (!accessAllows(c.access, caller.principal.user.role)) {
         await write('denied', 403);
-        throw new SpyglassError('FORBIDDEN', `this needs the ${c.access === 'user' ? 'viewer' : c.access} role or higher`);
+        throw new SpyglassError(
+          'FORBIDDEN',
+          `this needs the ${c.access === 'user' ? 'viewer' : c.access} role or higher`,
+        );
       }
     }
     const issues: ErrorIssue[] = [];

@@ -25,7 +25,14 @@ export class PoolService {
   async create(name: string): Promise<PoolWithKey> {
     const key = newSecret('sgp');
     const now = Date.now();
-    const row = { id: newId(), name, key_hash: hashSecret(key), key_prefix: secretPrefix(key), created_at: now, key_rotated_at: now };
+    const row = {
+      id: newId(),
+      name,
+      key_hash: hashSecret(key),
+      key_prefix: secretPrefix(key),
+      created_at: now,
+      key_rotated_at: now,
+    };
     try {
       await this.#db.insertInto('pools').values(row).execute();
     } catch (err) {
@@ -74,7 +81,11 @@ export class PoolService {
   /** The pool a registration key belongs to, or null. */
   async poolForKey(key: string): Promise<Pool | null> {
     if (!key.startsWith('sgp_')) return null;
-    const row = await this.#db.selectFrom('pools').selectAll().where('key_hash', '=', hashSecret(key)).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('pools')
+      .selectAll()
+      .where('key_hash', '=', hashSecret(key))
+      .executeTakeFirst();
     return row === undefined ? null : toPool(row);
   }
 }

@@ -74,8 +74,7 @@ export function liveChannel(deps: { bus: Bus; pools: PoolService }): StreamChann
       client.push({ type: 'log', v, actionId, agentId: e.agentId, log } satisfies StreamServerMessage);
     }
     for (const s of e.snapshots) {
-      if (on(s.actionId))
-        client.push({ type: 'snapshot', v, actionId: s.actionId, agentId: e.agentId, snapshot: s });
+      if (on(s.actionId)) client.push({ type: 'snapshot', v, actionId: s.actionId, agentId: e.agentId, snapshot: s });
     }
     for (const m of e.metrics) {
       if (!on(m.actionId)) continue;
@@ -85,8 +84,7 @@ export function liveChannel(deps: { bus: Bus; pools: PoolService }): StreamChann
   };
 
   const onAction = (m: ActionsChangedMessage, client: StreamClientHandle, f: LiveFollow): void => {
-    const byService =
-      f.servicePools.has(m.poolId) && (m.service === null || f.services.has(key(m.poolId, m.service)));
+    const byService = f.servicePools.has(m.poolId) && (m.service === null || f.services.has(key(m.poolId, m.service)));
     if (f.actionIds.has(m.actionId) || byService) {
       client.push({ type: 'action', v: PROTOCOL_VERSION, actionId: m.actionId, event: m.event });
     }

@@ -1,4 +1,10 @@
-import { CLOSE_CODES, PROTOCOL_VERSION, STREAM_LIMITS, SpyglassError, type StreamServerMessage } from '@spyglass/protocol';
+import {
+  CLOSE_CODES,
+  PROTOCOL_VERSION,
+  STREAM_LIMITS,
+  SpyglassError,
+  type StreamServerMessage,
+} from '@spyglass/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
@@ -208,13 +214,13 @@ export class StreamHub {
     let state = client.channels.get(channel.name);
     if (m.type === 'subscribe') {
       state ??= channel.create();
-      const total = [...client.channels].reduce(
-        (n, [name, s]) => n + (this.#channels.get(name)?.size(s) ?? 0),
-        0,
-      );
+      const total = [...client.channels].reduce((n, [name, s]) => n + (this.#channels.get(name)?.size(s) ?? 0), 0);
       const added = await channel.added(state, filter.data);
       if (total + added > STREAM_LIMITS.maxSubscriptions) {
-        return error('INVALID_INPUT', `a stream follows at most ${STREAM_LIMITS.maxSubscriptions} actions and services`);
+        return error(
+          'INVALID_INPUT',
+          `a stream follows at most ${STREAM_LIMITS.maxSubscriptions} actions and services`,
+        );
       }
       await channel.subscribe(state, filter.data, client);
       // The client may have gone while the channel resolved its filter: nothing to follow for it then.

@@ -1,4 +1,11 @@
-import { SpyglassError, type CreateUserBody, type Page, type Role, type UpdateUserBody, type User } from '@spyglass/protocol';
+import {
+  SpyglassError,
+  type CreateUserBody,
+  type Page,
+  type Role,
+  type UpdateUserBody,
+  type User,
+} from '@spyglass/protocol';
 import type { Kysely, Selectable } from 'kysely';
 import { hashPassword, newId } from '../auth/secrets.js';
 import { keysetPage } from '../storage/paging.js';
@@ -19,7 +26,12 @@ export function toUser(row: Selectable<UsersTable>): User {
 /** True when the error is a unique-constraint violation on any of the three databases. */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; errno?: number } | undefined;
-  return e?.code === '23505' || e?.code === 'ER_DUP_ENTRY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  return (
+    e?.code === '23505' ||
+    e?.code === 'ER_DUP_ENTRY' ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
 }
 
 export class UserService {
@@ -43,7 +55,8 @@ export class UserService {
     try {
       await this.#db.insertInto('users').values(row).execute();
     } catch (err) {
-      if (isUniqueViolation(err)) throw new SpyglassError('CONFLICT', `a user with email ${input.email} already exists`);
+      if (isUniqueViolation(err))
+        throw new SpyglassError('CONFLICT', `a user with email ${input.email} already exists`);
       throw err;
     }
     return toUser(row);
@@ -60,7 +73,10 @@ export class UserService {
   }
 
   async count(): Promise<number> {
-    const r = await this.#db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await this.#db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
@@ -109,6 +125,7 @@ export class UserService {
       .where('disabled', '=', 0)
       .where('id', '!=', exceptId)
       .executeTakeFirstOrThrow();
-    if (Number(r.n) === 0) throw new SpyglassError('CONFLICT', 'the last enabled admin cannot be removed, demoted or disabled');
+    if (Number(r.n) === 0)
+      throw new SpyglassError('CONFLICT', 'the last enabled admin cannot be removed, demoted or disabled');
   }
 }

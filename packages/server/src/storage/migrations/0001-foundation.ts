@@ -82,9 +82,14 @@ export const foundation: DialectMigration = {
       .execute();
     await db.schema.createIndex('audit_events_at').on('audit_events').column('at').execute();
     await db.schema.createIndex('audit_events_actor').on('audit_events').columns(['actor_id', 'id']).execute();
-    await db.schema.createIndex('audit_events_target').on('audit_events').columns(['target_type', 'target_id', 'id']).execute();
+    await db.schema
+      .createIndex('audit_events_target')
+      .on('audit_events')
+      .columns(['target_type', 'target_id', 'id'])
+      .execute();
   },
   async down(db: Kysely<any>): Promise<void> {
-    for (const t of ['audit_events', 'pools', 'api_tokens', 'sessions', 'users']) await db.schema.dropTable(t).execute();
+    for (const t of ['audit_events', 'pools', 'api_tokens', 'sessions', 'users'])
+      await db.schema.dropTable(t).execute();
   },
 };
