@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DialectName } from '../storage/db.js';
+import { upsert } from '../storage/upsert.js';
 import type { Database } from '../storage/schema.js';
 
 /** Who holds a named lease and until when (epoch ms). */
@@ -75,13 +76,18 @@ export class SqlLeaseStore implements LeaseStore {
     checkLease(name, holder, ttlMs);
     const now = this.#clock();
     const expiresAt = now + ttlMs;
-    const insert = this.#db.insertInto('leases').values({ name, holder: holder, expires_at: expiresAt });
-    if (this.#dialect === 'mysql') {
-      // A no-op assignment: MySQL has no `do nothing`, and `insert ignore` would also hide real errors.
-      await insert.onDuplicateKeyUpdate((eb) => ({ name: eb.ref('name') })).execute();
-    } else {
-      await insert.onConflict((oc) => oc.column('name').doNothing()).execute();
-    }
+    // Create the row if there is none; an existing one is left as it is (a no-op update: MySQL has no `do nothing`,
+    // and `insert ignore` would also hide real errors). The conditional update below decides who holds it.
+    await upsert(
+      this.#db,
+      this.#dialect,
+      'leases',
+      { name, holder, expires_at: expiresAt },
+      {
+        key: ['name'],
+        set: { name: ({ current }) => current('name') },
+      },
+    );
     await this.#db
       .updateTable('leases')
       .set({ holder, expires_at: expiresAt })
