@@ -1,14 +1,21 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, SimAgent, createHub, waitFor, type TestHub } from '../../server/test/kit/index.js';
+import {
+  ADMIN_PASSWORD,
+  SimAgent,
+  createHub,
+  startExampleShop,
+  waitFor,
+  type ExampleShop,
+  type TestHub,
+} from '../../server/test/kit/index.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = path.join(ROOT, 'packages/cli/bin/spyglass.js');
-const SHOP = path.join(ROOT, 'examples/shop');
 
 interface Result {
   code: number;
@@ -43,7 +50,7 @@ const CLI_POLL = { intervalMs: 200 };
 describe('spyglass CLI against a real hub and the example service under the agent', () => {
   let hub: TestHub;
   let url: string;
-  let shop: ChildProcess;
+  let shop: ExampleShop | undefined;
   let shopUrl: string;
   let poolKey: string;
 
@@ -62,28 +69,8 @@ describe('spyglass CLI against a real hub and the example service under the agen
     const login = await cli(['login', '--url', url, '--email', 'admin@localhost', '--password', ADMIN_PASSWORD]);
     expect(login.code, login.stderr).toBe(0);
     poolKey = (await json<{ key: string }>(['pools', 'create', 'dev'])).key;
-    shop = spawn(
-      process.execPath,
-      ['--enable-source-maps', '--import', '@spyglass/agent-node/register', 'dist/server.js'],
-      {
-        cwd: SHOP,
-        env: {
-          PATH: process.env.PATH ?? '',
-          PORT: '0',
-          SPYGLASS_URL: url,
-          SPYGLASS_KEY: poolKey,
-          SPYGLASS_SERVICE: 'shop',
-          SPYGLASS_TAGS: 'region=eu',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    shop.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    shop.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    shopUrl = await waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], {
-      what: 'the shop to listen',
-    });
+    shop = await startExampleShop(url, poolKey);
+    shopUrl = shop.url;
     await waitFor(async () => (await json<unknown[]>(['agents', 'ls', '--service', 'shop'])).length > 0, {
       what: 'the agent to connect',
       ...CLI_POLL,
@@ -91,7 +78,7 @@ describe('spyglass CLI against a real hub and the example service under the agen
   });
 
   afterAll(async () => {
-    shop?.kill('SIGTERM');
+    shop?.stop();
     await hub?.close();
   });
 

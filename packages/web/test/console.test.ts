@@ -7,16 +7,24 @@
  * actions it looks at, the hits they show) it sets up itself, so each test passes alone (`-t`) and in any order: the
  * suite runs shuffled.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, USER_PASSWORD, createHub, userEmail, waitFor, type TestHub } from '../../server/test/kit/index.js';
+import {
+  ADMIN,
+  SHOP_DIR,
+  USER_PASSWORD,
+  createHub,
+  startExampleShop,
+  userEmail,
+  waitFor,
+  type ExampleShop,
+  type TestHub,
+} from '../../server/test/kit/index.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const SHOP = path.join(ROOT, 'examples', 'shop');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'console');
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -38,10 +46,8 @@ const COUNT_LINE = 16;
 describe.skipIf(!hasChromium)('web console in Chromium against a real hub and agent', { shuffle: true }, () => {
   let hub: TestHub;
   let url: string;
-  let shop: ChildProcess;
+  let shop: ExampleShop | undefined;
   let shopUrl: string;
-  let shopOutput = '';
-  let stopping = false;
   let browser: Browser;
   /** Browser contexts the current test opened, and what went wrong in their pages; both checked after each test. */
   let contexts: BrowserContext[] = [];
@@ -155,7 +161,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
       buildConsole: () => boolean;
     };
     if (
-      !existsSync(path.join(SHOP, 'dist', 'server.js')) ||
+      !existsSync(path.join(SHOP_DIR, 'dist', 'server.js')) ||
       !existsSync(path.join(ROOT, 'packages/agent-node/dist/register.js'))
     ) {
       throw new Error('build first: npx tsc -b');
@@ -170,32 +176,8 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     });
     url = hub.url;
     const pool = await hub.createPool('e2e');
-    shop = spawn(
-      process.execPath,
-      ['--enable-source-maps', '--import', '@spyglass/agent-node/register', 'dist/server.js'],
-      {
-        cwd: SHOP,
-        env: {
-          PATH: process.env.PATH ?? '',
-          PORT: '0',
-          SPYGLASS_URL: url,
-          SPYGLASS_KEY: pool.key,
-          SPYGLASS_SERVICE: 'shop',
-          SPYGLASS_TAGS: 'region=eu',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    shop.on('exit', (code, signal) => {
-      if (!stopping) console.error(`the shop exited early (${code ?? signal}):\n${shopOutput}`);
-    });
-    shop.stdout?.on('data', (d: Buffer) => (shopOutput += d.toString()));
-    shop.stderr?.on('data', (d: Buffer) => (shopOutput += d.toString()));
-    shopUrl = await waitFor(() => /listening on (http:\/\/\S+)/.exec(shopOutput)?.[1], {
-      what: 'the shop to listen',
-      timeoutMs: 20_000,
-      stopIf: () => shop.exitCode !== null && 'the shop exited',
-    });
+    shop = await startExampleShop(url, pool.key);
+    shopUrl = shop.url;
     await waitFor(
       async () =>
         (await hub.api<{ items: { status: string }[] }>('GET', '/api/v1/agents?service=shop')).body.items.some(
@@ -230,9 +212,8 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
 
   afterAll(async () => {
     if (ran.length > 0) console.info(`[console tests] ran in this order:\n  ${ran.join('\n  ')}`);
-    stopping = true;
     await browser?.close();
-    shop?.kill('SIGTERM');
+    shop?.stop();
     await hub?.close();
   });
 

@@ -17,6 +17,8 @@ export {
   userEmail,
 } from './hub.js';
 export type { ApiResponse, HubOptions, LiveOptions, TestHub, TestPool } from './hub.js';
+export { SHOP_DIR, startExampleShop } from './example-shop.js';
+export type { ExampleShop } from './example-shop.js';
 export { HUB_MAIN, startHubProcess } from './hub-process.js';
 export type { HubProcess } from './hub-process.js';
 export { LogCapture } from './log-capture.js';
