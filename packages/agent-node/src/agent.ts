@@ -28,7 +28,7 @@ import { HOOK } from './names.js';
 import type { ActionRuntime } from './action-runtime.js';
 import { Runtime } from './runtime.js';
 import { captureSnapshot } from './snapshot.js';
-import { activeTraceIds, refreshOtelApi } from './otel.js';
+import { activeTraceIds } from './otel.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -140,9 +140,7 @@ export class Agent {
     this.inspector.on('Debugger.scriptParsed', (p) => this.guard('scriptParsed', () => this.onScriptParsed(p)));
     this.inspector.on('Debugger.paused', (p) => this.onPaused(p));
     this.log('idle: no inspector session until an action arrives');
-    refreshOtelApi();
     this.every(1000, () => {
-      refreshOtelApi();
       this.runtime.tick();
       if (this.probes.hasRetries()) this.probes.retry(this.pendingActions());
       this.debuggerIfNeeded();

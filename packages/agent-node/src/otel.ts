@@ -9,23 +9,16 @@ interface OtelGlobal {
   context?: { active(): { getValue(key: symbol): unknown } };
 }
 
-/** Whether the API's global registry exists; refreshed by the agent's one-second timer, so a hit in an app that
- *  does not use OpenTelemetry costs one comparison. */
-let apiSeen = false;
-
-export function refreshOtelApi(): void {
-  try {
-    apiSeen = Object.getOwnPropertyDescriptor(globalThis, API_KEY) !== undefined;
-  } catch {
-    apiSeen = false;
-  }
-}
-
+/**
+ * The trace and span id active where a hit was taken. In an app that does not use OpenTelemetry this costs one
+ * property read of a symbol that is not there; an app that sets up OpenTelemetry after the agent started is seen from
+ * its next hit on.
+ */
 export function activeTraceIds(): { traceId?: string; spanId?: string } | undefined {
-  if (!apiSeen) return undefined;
   try {
     const api = (globalThis as Record<symbol, OtelGlobal | undefined>)[API_KEY];
-    const ctx = api?.context?.active();
+    if (api === undefined) return undefined;
+    const ctx = api.context?.active();
     const span = ctx?.getValue(SPAN_KEY) as { spanContext?: () => { traceId?: string; spanId?: string } } | undefined;
     const sc = span?.spanContext?.();
     if (!sc?.traceId || !/^[0-9a-f]{32}$/.test(sc.traceId) || sc.traceId === '0'.repeat(32)) return undefined;
