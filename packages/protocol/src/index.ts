@@ -207,3 +207,42 @@ export type {
 } from './operation.js';
 export { coreOperations } from './operations-core.js';
 export { liveOperations } from './operations-live.js';
+export { traceOperations } from './operations-traces.js';
+
+export {
+  SPAN_KINDS,
+  SPAN_STATUS_CODES,
+  attributeValueSchema,
+  attributesSchema,
+  formatDurationUs,
+  parseDurationUs,
+  spanEventSchema,
+  spanIdSchema,
+  spanKindSchema,
+  spanLinkSchema,
+  spanSchema,
+  spanStatusCodeSchema,
+  traceIdSchema,
+  traceOperationsQuerySchema,
+  traceOperationsSchema,
+  traceParamsSchema,
+  traceQuerySchema,
+  traceSchema,
+  traceServicesSchema,
+  traceStreamFilterSchema,
+  traceStreamMessageSchema,
+  traceSummarySchema,
+} from './traces.js';
+export type {
+  AttributeValue,
+  Attributes,
+  Span,
+  SpanEvent,
+  SpanKind,
+  SpanLink,
+  SpanStatusCode,
+  Trace,
+  TraceQuery,
+  TraceStreamMessage,
+  TraceSummary,
+} from './traces.js';

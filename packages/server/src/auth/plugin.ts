@@ -71,7 +71,7 @@ export function installAuth(app: FastifyInstance, auth: AuthService, cookieName:
       app.routeTable.push({ method, url: route.url, access, websocket: route.websocket === true });
     }
     const unsafe = methods.some((m) => !SAFE_METHODS.has(m));
-    if (unsafe && route.config?.audit === undefined) {
+    if (unsafe && route.config?.audit === undefined && route.config?.auditSelf !== true) {
       throw new Error(`state-changing route ${String(route.method)} ${route.url} declares no config.audit`);
     }
   });

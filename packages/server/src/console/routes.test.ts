@@ -183,7 +183,7 @@ describe('console in the hub', () => {
 
   it('answers wrong protocol paths with the JSON 404 and console routes with HTML', async () => {
     for (const req of [
-      { method: 'POST' as const, url: '/v1/traces', headers: { 'content-type': 'application/json' }, payload: '{}' },
+      { method: 'POST' as const, url: '/v1/logs', headers: { 'content-type': 'application/json' }, payload: '{}' },
       { method: 'GET' as const, url: '/v1/traces', headers: html },
       { method: 'GET' as const, url: '/mcp', headers: html },
       { method: 'GET' as const, url: '/api/v1/nope', headers: html },

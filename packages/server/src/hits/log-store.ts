@@ -1,5 +1,5 @@
 import type { HitQuery, LogHit, Page, StoredLog } from '@spyglass/protocol';
-import { sql, type Insertable, type Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { DialectName } from '../storage/db.js';
 import { keysetPage } from '../storage/paging.js';
 import type { Database, LogHitsTable } from '../storage/schema.js';
@@ -77,16 +77,32 @@ export class LogStore {
   async page(actionId: string, q: HitQuery): Promise<Page<StoredLog>> {
     const query = this.#db.selectFrom('log_hits').selectAll().where(hitFilter(actionId, q));
     const page = await keysetPage(query, [['id', 'desc', 'number']], q.cursor, q.limit);
-    const items = page.items.map((r): StoredLog => ({
-      id: String(r.id),
-      actionId: r.action_id,
-      agentId: r.agent_id,
-      at: Number(r.at),
-      level: r.level as StoredLog['level'],
-      message: r.message,
-      traceId: r.trace_id,
-      spanId: r.span_id,
-    }));
-    return { items, nextCursor: page.nextCursor };
+    return { items: page.items.map(toStoredLog), nextCursor: page.nextCursor };
   }
+
+  /** Log lines recorded inside a trace, oldest first, at most `limit`. */
+  async byTrace(traceId: string, limit: number): Promise<StoredLog[]> {
+    const rows = await this.#db
+      .selectFrom('log_hits')
+      .selectAll()
+      .where('trace_id', '=', traceId)
+      .orderBy('at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(toStoredLog);
+  }
+}
+
+function toStoredLog(r: Selectable<LogHitsTable>): StoredLog {
+  return {
+    id: String(r.id),
+    actionId: r.action_id,
+    agentId: r.agent_id,
+    at: Number(r.at),
+    level: r.level as StoredLog['level'],
+    message: r.message,
+    traceId: r.trace_id,
+    spanId: r.span_id,
+  };
 }

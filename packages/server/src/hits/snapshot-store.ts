@@ -62,6 +62,19 @@ export class SnapshotStore {
     return { items: page.items.map(toSummary), nextCursor: page.nextCursor };
   }
 
+  /** Snapshots taken inside a trace, oldest first, at most `limit`. */
+  async byTrace(traceId: string, limit: number): Promise<SnapshotSummary[]> {
+    const rows = await this.#db
+      .selectFrom('snapshot_hits')
+      .select(['id', 'action_id', 'agent_id', 'at', 'summary', 'truncated', 'trace_id', 'span_id'])
+      .where('trace_id', '=', traceId)
+      .orderBy('at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(toSummary);
+  }
+
   async get(actionId: string, hitId: string): Promise<StoredSnapshot> {
     const id = Number(hitId);
     const row = Number.isSafeInteger(id)

@@ -90,6 +90,15 @@ export class HitStore {
     return this.#snapshots.get(actionId, hitId);
   }
 
+  /** The log lines and snapshots recorded inside a trace (their agents read the active OpenTelemetry span). */
+  async byTrace(traceId: string, limit: number): Promise<{ logs: StoredLog[]; snapshots: SnapshotSummary[] }> {
+    const [logs, snapshots] = await Promise.all([
+      this.#logs.byTrace(traceId, limit),
+      this.#snapshots.byTrace(traceId, limit),
+    ]);
+    return { logs, snapshots };
+  }
+
   metrics(actionId: string, q: MetricQuery): Promise<Page<MetricPoint>> {
     return this.#metrics.page(actionId, q);
   }

@@ -24,6 +24,7 @@ export function auditActor(
 export function installAuditHook(app: FastifyInstance, audit: AuditService): void {
   app.addHook('onSend', async (request, reply, payload) => {
     const config = request.routeOptions.config;
+    if (config.auditSelf === true) return payload;
     const status = reply.statusCode;
     const denied = status === 401 || status === 403 || status === 429;
     const recorded = !SAFE_METHODS.has(request.method) || config.auditReads === true;

@@ -51,6 +51,11 @@ declare module 'fastify' {
     audit?: string;
     /** Audit this read too (GET), with its outcome. */
     auditReads?: boolean;
+    /**
+     * The route audits itself instead of once per request: ingest endpoints (OTLP) that take thousands of requests a
+     * second and record refusals once per source and minute.
+     */
+    auditSelf?: boolean;
     /** The operation the route serves (routes generated from operation contracts). */
     operation?: string;
   }

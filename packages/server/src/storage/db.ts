@@ -14,6 +14,12 @@ export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 export interface Storage {
   readonly db: Kysely<Database>;
   readonly dialect: DialectName;
+  /**
+   * The embedded SQLite database's own handle, for bulk writes that bypass the query builder (span ingest). Use it
+   * only inside `db.connection().execute(…)`, which holds Kysely's single SQLite connection, so no transaction of
+   * Kysely's is open around it. Null on other dialects and before the first query.
+   */
+  readonly sqlite: SQLite.Database | null;
   /** Runs pending migrations. Safe when several hub replicas start at once (the migrator takes a DB lock). */
   migrate(): Promise<void>;
   /** True when the database answers and every known migration has been applied. */
@@ -43,6 +49,8 @@ function sqlitePath(url: string): string {
 interface DialectParts {
   dialect: Dialect;
   name: DialectName;
+  /** The SQLite handle once the dialect opened it. */
+  sqlite?: () => SQLite.Database | null;
   /** Resolves when every connection the pool opened has closed. */
   closed?: () => Promise<void>;
 }
@@ -55,8 +63,10 @@ function createDialect(url: string, onError: (err: Error) => void): DialectParts
     const file = sqlitePath(url);
     const memory = file === ':memory:' || file === '';
     if (!memory) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    let opened: SQLite.Database | null = null;
     return {
       name: 'sqlite',
+      sqlite: () => opened,
       dialect: new SqliteDialect({
         database: () => {
           const db = new SQLite(memory ? ':memory:' : file);
@@ -64,6 +74,9 @@ function createDialect(url: string, onError: (err: Error) => void): DialectParts
           db.pragma('busy_timeout = 5000');
           db.pragma('foreign_keys = ON');
           db.pragma('synchronous = NORMAL');
+          // 64 MiB of page cache (the default is 2 MiB): the indexes of a large span table stay in memory.
+          db.pragma('cache_size = -65536');
+          opened = db;
           return Promise.resolve(db);
         },
       }),
@@ -122,6 +135,7 @@ export function createStorage(url: string): Storage {
   const {
     dialect,
     name,
+    sqlite,
     closed: connectionsClosed,
   } = createDialect(url, (err) => {
     for (const listener of listeners) listener(err);
@@ -137,6 +151,9 @@ export function createStorage(url: string): Storage {
   return {
     db,
     dialect: name,
+    get sqlite() {
+      return sqlite?.() ?? null;
+    },
     async migrate() {
       const { error, results } = await migrator.migrateToLatest();
       if (error !== undefined) {

@@ -175,6 +175,38 @@ export interface LeasesTable {
   expires_at: number;
 }
 
+/** Spans (migration 0007): searched columns plus `data` (JSON of the rest, see traces/span-data.ts). */
+export interface SpansTable {
+  id: Generated<number>;
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string | null;
+  service: string;
+  name: string;
+  kind: number;
+  status: number;
+  start_us: number;
+  duration_us: number;
+  ingested_ms: number;
+  pool_id: string | null;
+  bytes: number;
+  data: string;
+}
+
+/** Spans and bytes that arrived per bucket of time (retention bookkeeping). */
+export interface SpanBucketsTable {
+  bucket_ms: number;
+  spans: number;
+  bytes: number;
+}
+
+export interface SpanOperationsTable {
+  service: string;
+  name: string;
+  kind: number;
+  last_seen_ms: number;
+}
+
 export interface Database {
   login_failures: LoginFailuresTable;
   users: UsersTable;
@@ -190,4 +222,7 @@ export interface Database {
   snapshot_hits: SnapshotHitsTable;
   metric_buckets: MetricBucketsTable;
   leases: LeasesTable;
+  spans: SpansTable;
+  span_buckets: SpanBucketsTable;
+  span_operations: SpanOperationsTable;
 }

@@ -15,12 +15,31 @@ export interface ExampleShop {
   stop(): void;
 }
 
+export interface ExampleShopOptions {
+  /**
+   * Where the shop's OpenTelemetry SDK exports its traces (`OTEL_EXPORTER_OTLP_ENDPOINT`, e.g. `hub.otlpHttpUrl`),
+   * with the pool key as its bearer token and batches sent every 100 ms. Without it the SDK is off
+   * (`OTEL_SDK_DISABLED=true`), so a test shop never sends to the default `127.0.0.1:4318`.
+   */
+  otlpUrl?: string;
+  /** More environment variables (they win over the ones above). */
+  env?: Record<string, string>;
+}
+
 /**
  * Runs the example shop with the agent inside it (`--import @spyglass/agent-node/register`, service `shop`, tag
  * `region=eu`), connected to `hubUrl` with `poolKey`, on a free port, and resolves once it listens. An exit before
  * `stop()` is reported on stderr with its output.
  */
-export async function startExampleShop(hubUrl: string, poolKey: string): Promise<ExampleShop> {
+export async function startExampleShop(
+  hubUrl: string,
+  poolKey: string,
+  options: ExampleShopOptions = {},
+): Promise<ExampleShop> {
+  const otel: Record<string, string> =
+    options.otlpUrl === undefined
+      ? { OTEL_SDK_DISABLED: 'true' }
+      : { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpUrl, OTEL_BSP_SCHEDULE_DELAY: '100' };
   const child = spawn(
     process.execPath,
     ['--enable-source-maps', '--import', '@spyglass/agent-node/register', 'dist/server.js'],
@@ -33,6 +52,8 @@ export async function startExampleShop(hubUrl: string, poolKey: string): Promise
         SPYGLASS_KEY: poolKey,
         SPYGLASS_SERVICE: 'shop',
         SPYGLASS_TAGS: 'region=eu',
+        ...otel,
+        ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

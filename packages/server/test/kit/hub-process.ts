@@ -26,7 +26,13 @@ export async function startHubProcess(
   options: { args?: string[]; name?: string; timeoutMs?: number } = {},
 ): Promise<HubProcess> {
   const child = spawn(process.execPath, [HUB_MAIN, '--port', '0', ...(options.args ?? [])], {
-    env: { PATH: process.env.PATH ?? '', SPYGLASS_LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      SPYGLASS_LOG_LEVEL: 'info',
+      SPYGLASS_OTLP_HTTP_PORT: '0',
+      SPYGLASS_OTLP_GRPC_PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

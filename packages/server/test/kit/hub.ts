@@ -45,6 +45,11 @@ export interface HubOptions {
   deps?: Omit<BuildDeps, 'storage' | 'logStream' | 'liveDebugging'>;
   /** Level of the captured log (`hub.logs`). Default: `SPYGLASS_TEST_LOG_LEVEL` or `warn`. */
   logLevel?: string;
+  /**
+   * Open the OTLP receivers (HTTP and gRPC) on free loopback ports (`hub.otlpHttpUrl`, `hub.otlpGrpcAddress`). Without
+   * it a test hub opens none (the hub's own port still takes `POST /v1/traces`).
+   */
+  otlp?: boolean;
 }
 
 export interface ApiResponse<T> {
@@ -71,6 +76,10 @@ export interface TestHub {
   /** API tokens of one user per role. */
   tokens: Record<Role, string>;
   userIds: Record<Role, string>;
+  /** `http://127.0.0.1:PORT` of the OTLP/HTTP receiver (`createHub({ otlp: true })`); POST `${url}/v1/traces`. */
+  readonly otlpHttpUrl: string;
+  /** `127.0.0.1:PORT` of the OTLP/gRPC receiver (`createHub({ otlp: true })`). */
+  readonly otlpGrpcAddress: string;
   /** Base URL (`http://127.0.0.1:port`) of a listening hub; throws on an inject-only hub. */
   readonly url: string;
   /** `ws://` form of `url`. */
@@ -113,6 +122,8 @@ export async function createHub(options: HubOptions = {}): Promise<TestHub> {
       SPYGLASS_ADMIN_PASSWORD: ADMIN.password,
       SPYGLASS_LOG_LEVEL: options.logLevel ?? process.env.SPYGLASS_TEST_LOG_LEVEL ?? 'warn',
       SPYGLASS_DATA_DIR: '/tmp/spyglass-test-unused',
+      SPYGLASS_OTLP_HTTP_PORT: '0',
+      SPYGLASS_OTLP_GRPC_PORT: '0',
       ...options.env,
     },
   });
@@ -127,7 +138,9 @@ export async function createHub(options: HubOptions = {}): Promise<TestHub> {
   };
   let app: FastifyInstance;
   try {
-    app = await buildApp(config, { ...options.deps, storage, logStream: logs, liveDebugging: live });
+    const modules = { ...options.deps?.modules };
+    if (options.otlp === true) modules.otlp = { ephemeralPorts: true, ...(modules.otlp as object | undefined) };
+    app = await buildApp(config, { ...options.deps, modules, storage, logStream: logs, liveDebugging: live });
     await app.ready();
   } catch (err) {
     await storage.close();
@@ -156,6 +169,16 @@ export async function createHub(options: HubOptions = {}): Promise<TestHub> {
     get url() {
       if (url === null) throw new Error('this test hub does not listen: create it with { listen: true }');
       return url;
+    },
+    get otlpHttpUrl() {
+      const u = app.otlp.httpUrl;
+      if (u === null) throw new Error('this test hub has no OTLP/HTTP receiver: create it with { otlp: true }');
+      return u;
+    },
+    get otlpGrpcAddress() {
+      const a = app.otlp.grpcAddress;
+      if (a === null) throw new Error('this test hub has no OTLP/gRPC receiver: create it with { otlp: true }');
+      return a;
     },
     get wsUrl() {
       return hub.url.replace(/^http/, 'ws');

@@ -18,7 +18,7 @@ export {
 } from './hub.js';
 export type { ApiResponse, HubOptions, LiveOptions, TestHub, TestPool } from './hub.js';
 export { SHOP_DIR, startExampleShop } from './example-shop.js';
-export type { ExampleShop } from './example-shop.js';
+export type { ExampleShop, ExampleShopOptions } from './example-shop.js';
 export { HUB_MAIN, startHubProcess } from './hub-process.js';
 export type { HubProcess } from './hub-process.js';
 export { LogCapture } from './log-capture.js';
@@ -27,3 +27,5 @@ export { SimAgent } from './sim-agent.js';
 export type { Closed } from './sim-agent.js';
 export { waitFor } from './wait.js';
 export type { Condition, WaitOptions } from './wait.js';
+export { newSpanId, newTraceId, otlpJsonRequest } from './otlp.js';
+export type { TestSpan } from './otlp.js';

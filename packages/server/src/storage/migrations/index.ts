@@ -5,6 +5,7 @@ import { agentHealth } from './0003-agent-health.js';
 import { loginFailures } from './0004-login-failures.js';
 import { agentThread } from './0005-agent-thread.js';
 import { leases } from './0006-leases.js';
+import { traces } from './0007-traces.js';
 
 /** Every migration, in order. Names are frozen: they are stored in the `spyglass_migration` table. */
 export const MIGRATIONS: Record<string, DialectMigration> = {
@@ -14,4 +15,5 @@ export const MIGRATIONS: Record<string, DialectMigration> = {
   '0004-login-failures': loginFailures,
   '0005-agent-thread': agentThread,
   '0006-leases': leases,
+  '0007-traces': traces,
 };
