@@ -2,6 +2,7 @@ import { isSpyglassClientError } from '@spyglass/client';
 import { Command, CommanderError } from 'commander';
 import { accountCommands } from './commands/account.js';
 import { debugCommands } from './commands/debug.js';
+import { traceCommands } from './commands/traces.js';
 import { Context, type Io } from './context.js';
 import { Output } from './output.js';
 import { UsageError } from './parse.js';
@@ -36,6 +37,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   };
   accountCommands(program, io, runCommand);
   debugCommands(program, runCommand);
+  traceCommands(program, runCommand);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -182,6 +182,58 @@ describe('SpyglassClient', () => {
     await agent.close();
   });
 
+  it('follows another channel of the stream: traces announced as their spans arrive over OTLP', async () => {
+    const pool = await client.pools.create({ name: 'client-traces' });
+    const stream = await client.stream();
+    await expect(stream.subscribeChannel('traces', { services: [] })).rejects.toThrow(/INVALID_INPUT/);
+    await stream.subscribeChannel('traces', { services: ['client-svc'] });
+    const traceId = 'c'.repeat(31) + '1';
+    const announced = new Promise<unknown>((resolve) =>
+      stream.on((m) => {
+        if ((m as { type: string }).type === 'trace') resolve(m);
+      }),
+    );
+    const startNs = BigInt(Date.now()) * 1_000_000n;
+    const res = await fetch(`${hub.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${pool.key}` },
+      body: JSON.stringify({
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'client-svc' } }] },
+            scopeSpans: [
+              {
+                spans: [
+                  {
+                    traceId,
+                    spanId: 'd'.repeat(16),
+                    name: 'GET /health',
+                    kind: 2,
+                    startTimeUnixNano: String(startNs),
+                    endTimeUnixNano: String(startNs + 3_000_000n),
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    });
+    expect(res.status).toBe(200);
+    await expect(announced).resolves.toMatchObject({
+      type: 'trace',
+      channel: 'traces',
+      traceId,
+      service: 'client-svc',
+      name: 'GET /health',
+      durationUs: 3000,
+      error: false,
+    });
+    await stream.unsubscribeChannel('traces', { services: ['client-svc'] });
+    await stream.close();
+    await client.pools.delete(pool.id);
+  });
+
   it('rejects a subscription on a closed stream with a coded error instead of waiting forever', async () => {
     const stream = await client.stream();
     await stream.close();

@@ -2,6 +2,7 @@ import {
   ERROR_CODES,
   coreOperations as core,
   liveOperations as live,
+  traceOperations as traces,
   operationPath,
   type OperationCallInput,
   type OperationContract,
@@ -35,6 +36,9 @@ import {
   type StoredSnapshot,
   type UpdateUserBody,
   type SourceContent,
+  type Trace,
+  type TraceQuery,
+  type TraceSummary,
   type User,
 } from '@spyglass/protocol';
 import { SpyglassClientError } from './errors.js';
@@ -321,6 +325,19 @@ export class SpyglassClient {
       this.call(live.listMetrics, { params: { id }, query: { ...params } }),
     /** Every metric action in the Prometheus text format (this replica's view). */
     prometheus: (): Promise<string> => this.call(live.prometheusMetrics),
+  };
+
+  // ---- traces ---------------------------------------------------------------------------------------------------------
+
+  readonly traces = {
+    /** Newest first; `attr` takes `key=value` strings (several must all match); durations as `250ms`, `1.5s`. */
+    search: (params?: Partial<TraceQuery>): Promise<Page<TraceSummary>> =>
+      this.call(traces.searchTraces, { query: { ...params } }),
+    /** Every span, plus the live-debugging log lines and snapshots recorded inside the trace. */
+    get: (traceId: string): Promise<Trace> => this.call(traces.getTrace, { params: { traceId } }),
+    services: (): Promise<{ items: { name: string; lastSeenAt: number }[] }> => this.call(traces.listServices),
+    operations: (service?: string) =>
+      this.call(traces.listOperations, { query: service === undefined ? {} : { service } }),
   };
 
   // ---- live stream ----------------------------------------------------------------------------------------------------

@@ -111,13 +111,27 @@ export class LiveStream implements AsyncIterable<StreamServerMessage> {
     return this.#request('unsubscribe', subscription);
   }
 
+  /**
+   * Follows another channel of the stream with that channel's filter, e.g. `subscribeChannel('traces', { services:
+   * ['*'] })`; its messages come to the same listeners. Resolves when the hub confirms.
+   */
+  subscribeChannel(channel: string, filter: Record<string, unknown>): Promise<void> {
+    return this.#send('subscribe', { channel, ...filter });
+  }
+
+  unsubscribeChannel(channel: string, filter: Record<string, unknown>): Promise<void> {
+    return this.#send('unsubscribe', { channel, ...filter });
+  }
+
   #request(type: 'subscribe' | 'unsubscribe', s: Subscription): Promise<void> {
+    return this.#send(type, { actionIds: s.actionIds ?? [], services: s.services ?? [] });
+  }
+
+  #send(type: 'subscribe' | 'unsubscribe', fields: Record<string, unknown>): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.closeInfo !== null) return reject(closedBeforeConfirmed(this.closeInfo));
       this.#pendingSubscribe.push({ resolve, reject });
-      this.#socket.send(
-        JSON.stringify({ type, v: PROTOCOL_VERSION, actionIds: s.actionIds ?? [], services: s.services ?? [] }),
-      );
+      this.#socket.send(JSON.stringify({ ...fields, type, v: PROTOCOL_VERSION }));
     });
   }
 
