@@ -27,6 +27,10 @@ export const keys = {
   users: ['users'] as const,
   tokens: ['tokens'] as const,
   pools: ['pools'] as const,
+  traces: (filters: object) => ['traces', filters] as const,
+  trace: (id: string) => ['trace', id] as const,
+  traceServices: ['trace-services'] as const,
+  traceOperations: (service: string) => ['trace-operations', service] as const,
 };
 
 export interface Problem {

@@ -21,6 +21,9 @@ import { NotFound } from './pages/NotFound';
 import { PoolsPage } from './pages/PoolsPage';
 import { SourcePage } from './pages/SourcePage';
 import { TokensPage } from './pages/TokensPage';
+import { TracePage } from './pages/TracePage';
+import { TracesPage } from './pages/TracesPage';
+import { parseTracesSearch, type TracesSearch } from './lib/trace-search';
 import { UsersPage } from './pages/UsersPage';
 import { SessionContext, useMeQuery } from './session';
 
@@ -185,6 +188,27 @@ export const auditRoute = createRoute({
   component: AuditPage,
 });
 
+export const tracesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/traces',
+  validateSearch: (s: Record<string, unknown>): TracesSearch => parseTracesSearch(s),
+  component: TracesPage,
+});
+
+export interface TraceSearch {
+  /** The span whose details are open. */
+  span?: string;
+}
+export const traceRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/traces/$traceId',
+  validateSearch: (s: Record<string, unknown>): TraceSearch => {
+    const span = str(s.span);
+    return span === undefined ? {} : { span };
+  },
+  component: TracePage,
+});
+
 const usersRoute = createRoute({ getParentRoute: () => appRoute, path: '/users', component: UsersPage });
 const tokensRoute = createRoute({ getParentRoute: () => appRoute, path: '/tokens', component: TokensPage });
 const poolsRoute = createRoute({ getParentRoute: () => appRoute, path: '/pools', component: PoolsPage });
@@ -198,6 +222,8 @@ const routeTree = rootRoute.addChildren([
     actionsRoute,
     actionRoute,
     liveRoute,
+    tracesRoute,
+    traceRoute,
     auditRoute,
     usersRoute,
     tokensRoute,

@@ -10,6 +10,17 @@ type Listener = (message: StreamServerMessage) => void;
 const serviceKey = (s: ServiceSelector): string => `${s.pool}\u0000${s.service}`;
 
 /**
+ * A subscription to another channel of the stream whose filter is lists of strings, e.g. `{ channel: 'traces',
+ * filter: { services: ['*'] } }`. Each value is counted on its own, so two views that share one keep it followed.
+ */
+export interface ChannelSubscription {
+  channel: string;
+  filter: Record<string, string[]>;
+}
+
+const valueKey = (channel: string, field: string, value: string): string => JSON.stringify([channel, field, value]);
+
+/**
  * One live stream for the whole console. Pages add and remove subscriptions (counted, so two views of the same
  * action share one) and listen to every message; the stream reconnects with backoff and subscribes again.
  */
@@ -23,6 +34,8 @@ export class StreamManager {
   #generation = 0;
   readonly #actions = new Map<string, number>();
   readonly #services = new Map<string, { selector: ServiceSelector; count: number }>();
+  /** Values followed on other channels, by `valueKey`. */
+  readonly #channelValues = new Map<string, { channel: string; field: string; value: string; count: number }>();
   readonly #listeners = new Set<Listener>();
   readonly #stateListeners = new Set<(s: StreamState) => void>();
 
@@ -92,6 +105,56 @@ export class StreamManager {
     };
   }
 
+  /** Follows values on another channel until the returned function is called. */
+  subscribeChannel(sub: ChannelSubscription): () => void {
+    const added: Record<string, string[]> = {};
+    for (const [field, values] of Object.entries(sub.filter)) {
+      for (const value of values) {
+        const k = valueKey(sub.channel, field, value);
+        const e = this.#channelValues.get(k);
+        if (e === undefined) {
+          this.#channelValues.set(k, { channel: sub.channel, field, value, count: 1 });
+          (added[field] ??= []).push(value);
+        } else e.count++;
+      }
+    }
+    this.#ensure();
+    if (this.#state === 'open' && Object.keys(added).length > 0) {
+      this.#stream?.subscribeChannel(sub.channel, added).catch(() => undefined);
+    }
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const removed: Record<string, string[]> = {};
+      for (const [field, values] of Object.entries(sub.filter)) {
+        for (const value of values) {
+          const k = valueKey(sub.channel, field, value);
+          const e = this.#channelValues.get(k);
+          if (e === undefined) continue;
+          if (--e.count <= 0) {
+            this.#channelValues.delete(k);
+            (removed[field] ??= []).push(value);
+          }
+        }
+      }
+      if (this.#state === 'open' && Object.keys(removed).length > 0) {
+        this.#stream?.unsubscribeChannel(sub.channel, removed).catch(() => undefined);
+      }
+    };
+  }
+
+  /** Everything followed on other channels, one filter per channel (sent again after a reconnection). */
+  #channelFilters(): Map<string, Record<string, string[]>> {
+    const out = new Map<string, Record<string, string[]>>();
+    for (const e of this.#channelValues.values()) {
+      const filter = out.get(e.channel) ?? {};
+      (filter[e.field] ??= []).push(e.value);
+      out.set(e.channel, filter);
+    }
+    return out;
+  }
+
   #ensure(): void {
     if (this.#stopped || this.#stream !== null || this.#state === 'connecting' || this.#timer !== null) return;
     this.#connect();
@@ -120,6 +183,9 @@ export class StreamManager {
         const actionIds = [...this.#actions.keys()];
         const services = [...this.#services.values()].map((e) => e.selector);
         if (actionIds.length + services.length > 0) stream.subscribe({ actionIds, services }).catch(() => undefined);
+        for (const [channel, filter] of this.#channelFilters()) {
+          stream.subscribeChannel(channel, filter).catch(() => undefined);
+        }
       },
       () => {
         if (generation === this.#generation) this.#retry();
@@ -142,7 +208,7 @@ export class StreamManager {
     if (!this.#stopped) return;
     this.#stopped = false;
     this.#attempt = 0;
-    if (this.#actions.size + this.#services.size > 0) this.#ensure();
+    if (this.#actions.size + this.#services.size + this.#channelValues.size > 0) this.#ensure();
   }
 
   stop(): void {
@@ -188,6 +254,32 @@ export function useLiveStream(subscription: Subscription | null, listener: Liste
     if (key === '') return;
     const off = manager.on((m) => latest.current(m));
     const unsubscribe = manager.subscribe(JSON.parse(key) as Subscription);
+    return () => {
+      off();
+      unsubscribe();
+    };
+  }, [manager, key]);
+  return useStreamState();
+}
+
+/**
+ * Follows values on another channel of the stream while the component is mounted (`null`: nothing) and hands every
+ * stream message to `listener`, which checks what it gets: messages of every channel come to every listener.
+ */
+export function useChannelStream(
+  subscription: ChannelSubscription | null,
+  listener: (message: unknown) => void,
+): StreamState {
+  const manager = useManager();
+  const latest = useRef(listener);
+  useEffect(() => {
+    latest.current = listener;
+  });
+  const key = subscription === null ? '' : JSON.stringify(subscription);
+  useEffect(() => {
+    if (key === '') return;
+    const off = manager.on((m) => latest.current(m));
+    const unsubscribe = manager.subscribeChannel(JSON.parse(key) as ChannelSubscription);
     return () => {
       off();
       unsubscribe();

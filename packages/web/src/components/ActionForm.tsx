@@ -68,7 +68,11 @@ interface ActionFormProps {
   agent: Agent;
   /** File reference to put in the action (a path suffix the agent resolves). */
   file: string;
-  line: number;
+  /** Empty in the form when unknown. */
+  line: number | undefined;
+  /** What the form starts with (default: a log for this agent only). */
+  initialKind?: Kind;
+  initialScope?: 'agent' | 'service';
   onCreated: (action: Action) => void;
   onCancel: () => void;
 }
@@ -77,11 +81,19 @@ interface ActionFormProps {
  * Adds a log, snapshot or metric at a line. The hub validates everything: its answer's `issues[]` are shown under
  * the fields they name.
  */
-export function ActionForm({ agent, file, line, onCreated, onCancel }: ActionFormProps) {
+export function ActionForm({
+  agent,
+  file,
+  line,
+  initialKind = 'log',
+  initialScope = 'agent',
+  onCreated,
+  onCancel,
+}: ActionFormProps) {
   const queryClient = useQueryClient();
-  const [kind, setKind] = useState<Kind>('log');
+  const [kind, setKind] = useState<Kind>(initialKind);
   const [fileRef, setFileRef] = useState(file);
-  const [lineText, setLineText] = useState(String(line));
+  const [lineText, setLineText] = useState(line === undefined ? '' : String(line));
   const [condition, setCondition] = useState('');
   const [template, setTemplate] = useState('');
   const [level, setLevel] = useState<string>('info');
@@ -93,7 +105,7 @@ export function ActionForm({ agent, file, line, onCreated, onCancel }: ActionFor
   const [name, setName] = useState('');
   const [endLine, setEndLine] = useState('');
   const [expression, setExpression] = useState('');
-  const [scope, setScope] = useState<'agent' | 'service'>('agent');
+  const [scope, setScope] = useState<'agent' | 'service'>(initialScope);
   const [tags, setTags] = useState('');
   const [maxHits, setMaxHits] = useState('');
   const [lifetime, setLifetime] = useState(String(LIFETIMES[1]?.ms ?? 3_600_000));

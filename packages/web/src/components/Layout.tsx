@@ -47,6 +47,7 @@ export function Layout() {
     { to: '/agents', label: 'Agents' },
     { to: '/actions', label: 'Actions' },
     { to: '/live', label: 'Live logs' },
+    { to: '/traces', label: 'Traces' },
     { to: '/tokens', label: 'API tokens' },
     ...(isAdmin
       ? [

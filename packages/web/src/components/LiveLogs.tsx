@@ -1,5 +1,6 @@
 import type { Subscription } from '@spyglass/client';
 import type { StreamServerMessage } from '@spyglass/protocol';
+import { Link } from '@tanstack/react-router';
 import { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { formatTime } from '../lib/format';
 import { filterLines, initialLogBuffer, logBufferReducer, type LogLine } from '../lib/log-buffer';
@@ -129,7 +130,14 @@ export function LiveLogs({ initial, subscription, actionLabel, onDropped, tall, 
               <span className="meta">
                 {actionLabel !== undefined && `${actionLabel(l.actionId)} · `}
                 agent {l.agentId.slice(0, 8)}
-                {l.traceId != null && ` · trace ${l.traceId.slice(0, 8)}`}
+                {l.traceId != null && (
+                  <>
+                    {' · '}
+                    <Link to="/traces/$traceId" params={{ traceId: l.traceId }} search={{}} title="Open the trace">
+                      trace {l.traceId.slice(0, 8)}
+                    </Link>
+                  </>
+                )}
               </span>
             </div>
           ))

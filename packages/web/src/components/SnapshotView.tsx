@@ -1,5 +1,6 @@
 import type { StoredSnapshot } from '@spyglass/protocol';
 import { useQuery } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
 import { useState } from 'react';
 import { api, keys } from '../api';
 import { capturedToJson, localsToJson } from '../lib/captured';
@@ -65,6 +66,14 @@ export function SnapshotView({ actionId, hitId }: { actionId: string; hitId: str
           <span className="subtle">Trace</span>
           <code data-testid="trace-id">{s.traceId}</code>
           <CopyButton text={() => s.traceId ?? ''} label="Copy trace id" />
+          <Link
+            to="/traces/$traceId"
+            params={{ traceId: s.traceId }}
+            search={s.spanId === null ? {} : { span: s.spanId }}
+            className="button small"
+          >
+            Open trace
+          </Link>
         </div>
       )}
       {showJson && <pre className="json card">{snapshotJson(s)}</pre>}
