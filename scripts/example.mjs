@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `npm run example`: builds the example shop service and runs it with the Spyglass agent.
-// Needs SPYGLASS_KEY (a pool key from `npx spyglass pools create <name>`); SPYGLASS_URL defaults to the local hub.
+// `npm run example`: builds the example shop service and runs it with the Spyglass agent and the OpenTelemetry SDK.
+// Needs SPYGLASS_KEY (a pool key from `npx spyglass pools create <name>`); SPYGLASS_URL defaults to the local hub,
+// and the shop's traces go to OTEL_EXPORTER_OTLP_ENDPOINT (default the local hub's OTLP/HTTP port, 4318) with the same
+// key. Without a hub the shop runs and answers all the same.
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

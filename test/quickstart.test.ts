@@ -49,6 +49,7 @@ describe('README quickstart', () => {
     expect(lines[0]).toBe('npm start');
     const hubPort = await freePort();
     const shopPort = await freePort();
+    const otlpPort = await freePort();
     const home = mkdtempSync(path.join(tmpdir(), 'sg-quickstart-'));
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
@@ -58,6 +59,10 @@ describe('README quickstart', () => {
       SPYGLASS_DATA_DIR: path.join(home, 'data'),
       // The example's agent defaults to the hub on port 4000; point it at the moved port.
       SPYGLASS_URL: `http://127.0.0.1:${hubPort}`,
+      // Likewise its OpenTelemetry SDK (default 127.0.0.1:4318) and the hub's OTLP/HTTP receiver; no OTLP/gRPC.
+      SPYGLASS_OTLP_HTTP_PORT: String(otlpPort),
+      SPYGLASS_OTLP_GRPC_PORT: '0',
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`,
       SPYGLASS_TOKEN: undefined,
       PORT: String(shopPort),
       NO_COLOR: '1',
@@ -146,6 +151,20 @@ describe('README quickstart', () => {
           await waitActive(out.trim());
         }
       }
+      if (raw.startsWith('npx spyglass traces ls')) {
+        // The SDK sends its spans in batches (every 5 s by default): like a person, list again until the trace is in.
+        const listed = /\b[0-9a-f]{32}\b/.test(outputs[raw]!)
+          ? outputs[raw]!
+          : await waitFor(
+              async () => {
+                const out = await runLine(line);
+                return /\b[0-9a-f]{32}\b/.test(out) ? out : undefined;
+              },
+              { what: 'the order trace in `traces ls`', timeoutMs: 30_000, intervalMs: 500 },
+            );
+        outputs[raw] = listed;
+        values.set('trace id', /\b([0-9a-f]{32})\b/.exec(listed)![1]!);
+      }
     }
 
     const find = (prefix: string): string => Object.entries(outputs).find(([k]) => k.startsWith(prefix))![1];
@@ -157,5 +176,15 @@ describe('README quickstart', () => {
     expect(snapshot).toMatch(/#0 placeOrder/);
     expect(snapshot).toMatch(/order\.totalCents: 2400/);
     expect(snapshot).toMatch(/email: "ann@example\.com"/);
+    expect(find('npx spyglass traces ls')).toMatch(/shop: POST \/orders\s+4\s+0/);
+    // The span tree, with the snapshot inside the span that was active where it was taken.
+    const tree = find('npx spyglass traces show');
+    expect(tree).toMatch(/^POST \/orders {2}\[shop\]/m);
+    expect(tree).toMatch(/^ {2}checkout\.place_order {2}\[shop\]/m);
+    expect(tree).toMatch(/^ {4}inventory\.find {2}\[shop\]/m);
+    expect(tree).toMatch(/^ {4}inventory\.reserve {2}\[shop\]/m);
+    expect(tree).toMatch(
+      new RegExp(`^ {4}· snapshot \\S+ of action ${values.get('snapshot action id')} at \\S*checkout\\.ts:52$`, 'm'),
+    );
   });
 });

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../packages/server/src/config/config.js';
+import type { OtlpConfig } from '../../../packages/server/src/otlp/config.js';
+import type { TracesConfig } from '../../../packages/server/src/traces/config.js';
 // @ts-expect-error plain JavaScript helper without type declarations
 import { runHelm } from '../tools/helm.mjs';
 // @ts-expect-error plain JavaScript helper without type declarations
@@ -73,8 +75,11 @@ function hubYaml(docs: K8s[]): string {
   return one(docs, 'ConfigMap', FULLNAME).data['hub.yaml'] as string;
 }
 
+/** The hub's configuration with the sections of the traces and otlp modules, typed by their own schemas. */
+type HubConfig = ReturnType<typeof loadConfig> & { otlp: OtlpConfig; traces: TracesConfig };
+
 /** Loads the rendered hub.yaml and Secret env exactly as the hub process would. */
-function hubConfig(docs: K8s[]): ReturnType<typeof loadConfig> {
+function hubConfig(docs: K8s[]): HubConfig {
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-chart-'));
   const file = path.join(dir, 'hub.yaml');
   writeFileSync(file, hubYaml(docs));
@@ -90,7 +95,7 @@ function hubConfig(docs: K8s[]): ReturnType<typeof loadConfig> {
     if (key !== undefined && map[name] === key && secret[key] !== undefined) env[name] = secret[key];
     if (typeof ref.value === 'string' && name !== 'SPYGLASS_CONFIG') env[name] = ref.value;
   }
-  return loadConfig({ env, cwd: dir });
+  return loadConfig({ env, cwd: dir }) as HubConfig;
 }
 
 /** Every pod template (Deployments, StatefulSets) and bare Pod (helm test) in the output. */
@@ -125,7 +130,22 @@ describe.each(CI_FILES)('chart with ci/%s', (file) => {
     one(docs, 'Service', FULLNAME);
     const svc = one(docs, 'Service', FULLNAME);
     expect(svc.spec.ports[0].targetPort).toBe('http');
-    expect(hubContainer(docs).ports).toEqual([{ name: 'http', containerPort: 4000, protocol: 'TCP' }]);
+    expect(hubContainer(docs).ports[0]).toEqual({ name: 'http', containerPort: 4000, protocol: 'TCP' });
+  });
+
+  it('opens exactly the ports the hub listens on (OTLP ones included), on every interface, in the Service too', () => {
+    const config = hubConfig(docs);
+    const expected = [{ name: 'http', containerPort: 4000, protocol: 'TCP' }];
+    if (config.otlp.httpPort !== 0)
+      expected.push({ name: 'otlp-http', containerPort: config.otlp.httpPort, protocol: 'TCP' });
+    if (config.otlp.grpcPort !== 0)
+      expected.push({ name: 'otlp-grpc', containerPort: config.otlp.grpcPort, protocol: 'TCP' });
+    expect(hubContainer(docs).ports).toEqual(expected);
+    expect(config.otlp.host).toBe('0.0.0.0');
+    const svc = one(docs, 'Service', FULLNAME);
+    expect(svc.spec.ports.map((p: any) => p.targetPort)).toEqual(expected.map((p) => p.name));
+    for (const p of svc.spec.ports.slice(1))
+      expect(p.port).toBe(expected.find((e) => e.name === p.targetPort)!.containerPort);
   });
 
   it('probes /healthz for liveness and startup and /readyz for readiness', () => {
@@ -364,7 +384,11 @@ describe('chart profiles', () => {
       from.some((p: any) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring'),
     ).toBe(true);
     expect(from.some((p: any) => p.namespaceSelector?.matchLabels?.['spyglass.io/agents'] === 'true')).toBe(true);
-    expect(hub.spec.ingress[0].ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
+    expect(hub.spec.ingress[0].ports).toEqual([
+      { port: 'http', protocol: 'TCP' },
+      { port: 'otlp-http', protocol: 'TCP' },
+      { port: 'otlp-grpc', protocol: 'TCP' },
+    ]);
     const egressPorts = hub.spec.egress.map((r: any) => r.ports.map((p: any) => `${p.port}/${p.protocol}`).join(','));
     expect(egressPorts).toEqual(['53/UDP,53/TCP', '5432/TCP', '6379/TCP']);
     expect(hub.spec.egress[1].to[0].podSelector.matchLabels['app.kubernetes.io/component']).toBe('database');
@@ -404,6 +428,129 @@ describe('chart profiles', () => {
       to: [{ ipBlock: { cidr: '10.20.0.0/16' } }],
     });
     expect(hub.spec.egress[2]).toEqual({ ports: [{ port: 6379, protocol: 'TCP' }] });
+  });
+
+  it('traces by default: OTLP/HTTP 4318 and OTLP/gRPC 4317 on the hub Service, 7 days and 1 GiB of spans on SQLite', () => {
+    const docs = renderCi('default-values.yaml');
+    const env = envOf(hubContainer(docs));
+    expect(env.SPYGLASS_OTLP_HOST.value).toBe('0.0.0.0');
+    expect(env.SPYGLASS_OTLP_HTTP_PORT.value).toBe('4318');
+    expect(env.SPYGLASS_OTLP_GRPC_PORT.value).toBe('4317');
+    const svc = one(docs, 'Service', FULLNAME);
+    expect(svc.spec.ports.slice(1)).toEqual([
+      { name: 'otlp-http', port: 4318, targetPort: 'otlp-http', protocol: 'TCP' },
+      { name: 'otlp-grpc', port: 4317, targetPort: 'otlp-grpc', protocol: 'TCP', appProtocol: 'grpc' },
+    ]);
+    expect(ofKind(docs, 'Service')).toHaveLength(1);
+    const config = hubConfig(docs);
+    expect(config.otlp).toMatchObject({ httpPort: 4318, grpcPort: 4317, host: '0.0.0.0' });
+    expect(config.traces.retention).toMatchObject({ maxAgeMs: 7 * 24 * 3600 * 1000, maxBytes: 1024 ** 3 });
+    // On MySQL/PostgreSQL the hub's own default (10 GiB) holds.
+    const external = renderCi('external-mysql-values.yaml');
+    expect(envOf(hubContainer(external)).SPYGLASS_TRACES_MAX_BYTES).toBeUndefined();
+    expect(hubConfig(external).traces.retention.maxBytes).toBe(10 * 1024 ** 3);
+  });
+
+  it('traces from outside: an OTLP-only LoadBalancer, an OTLP/HTTP Ingress with TLS, OTLP ports for a Collector', () => {
+    const docs = renderCi('otlp-values.yaml');
+    const config = hubConfig(docs);
+    expect(config.otlp).toMatchObject({ httpPort: 4318, grpcPort: 14317, host: '0.0.0.0' });
+    expect(config.traces.retention).toMatchObject({ maxAgeMs: 30 * 24 * 3600 * 1000, maxBytes: 100 * 1024 ** 3 });
+
+    const otlp = one(docs, 'Service', `${FULLNAME}-otlp`);
+    expect(otlp.spec.type).toBe('LoadBalancer');
+    expect(otlp.metadata.annotations).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internal' });
+    expect(otlp.spec.selector).toEqual(hubDeployment(docs).spec.selector.matchLabels);
+    expect(otlp.spec.ports).toEqual([
+      { name: 'otlp-http', port: 4318, targetPort: 'otlp-http', protocol: 'TCP' },
+      { name: 'otlp-grpc', port: 14317, targetPort: 'otlp-grpc', protocol: 'TCP', appProtocol: 'grpc' },
+    ]);
+    // Not a hub Service: the ServiceMonitor (selecting component=hub) does not scrape it twice.
+    expect(otlp.metadata.labels['app.kubernetes.io/component']).toBe('otlp');
+    expect(one(docs, 'Service', FULLNAME).spec.type).toBe('ClusterIP');
+
+    const ingress = one(docs, 'Ingress', `${FULLNAME}-otlp`);
+    expect(ingress.spec.ingressClassName).toBe('nginx');
+    expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/proxy-body-size']).toBe('16m');
+    expect(ingress.spec.rules).toEqual([
+      {
+        host: 'otlp.spyglass.example.com',
+        http: {
+          paths: [
+            {
+              path: '/v1/traces',
+              pathType: 'Exact',
+              backend: { service: { name: FULLNAME, port: { name: 'otlp-http' } } },
+            },
+          ],
+        },
+      },
+    ]);
+    expect(ingress.spec.tls).toEqual([{ hosts: ['otlp.spyglass.example.com'], secretName: `${FULLNAME}-otlp-tls` }]);
+    expect(ofKind(docs, 'Ingress')).toHaveLength(1);
+
+    const hub = one(docs, 'NetworkPolicy', FULLNAME);
+    expect(hub.spec.ingress).toHaveLength(2);
+    expect(hub.spec.ingress[1]).toEqual({
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'otel-collector' } } }],
+      ports: [
+        { port: 'otlp-http', protocol: 'TCP' },
+        { port: 'otlp-grpc', protocol: 'TCP' },
+      ],
+    });
+  });
+
+  it('OTLP receivers off: no OTLP port anywhere, the hub told 0 (its main port still takes /v1/traces)', () => {
+    const docs = renderCi('network-policy-values.yaml', [
+      '--set',
+      'otlp.http.enabled=false',
+      '--set',
+      'otlp.grpc.enabled=false',
+      '--set',
+      'otlp.service.enabled=true',
+      '--set',
+      'networkPolicy.otlpIngressFrom[0].ipBlock.cidr=10.0.0.0/8',
+    ]);
+    expect(hubContainer(docs).ports).toEqual([{ name: 'http', containerPort: 4000, protocol: 'TCP' }]);
+    expect(
+      ofKind(docs, 'Service')
+        .map((s) => s.metadata.name)
+        .sort(),
+    ).toEqual([FULLNAME, `${FULLNAME}-postgres`, `${FULLNAME}-redis`]);
+    expect(one(docs, 'Service', FULLNAME).spec.ports.map((p: any) => p.name)).toEqual(['http']);
+    const hub = one(docs, 'NetworkPolicy', FULLNAME);
+    expect(hub.spec.ingress).toHaveLength(1);
+    expect(hub.spec.ingress[0].ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
+    expect(hubConfig(docs).otlp).toMatchObject({ httpPort: 0, grpcPort: 0 });
+    // Only one of them off.
+    const grpcOnly = render(['--set', 'otlp.http.enabled=false']);
+    expect(hubContainer(grpcOnly).ports.map((p: any) => p.name)).toEqual(['http', 'otlp-grpc']);
+    expect(hubConfig(grpcOnly).otlp).toMatchObject({ httpPort: 0, grpcPort: 4317 });
+  });
+
+  it('cert-manager covers the OTLP host: in the console Certificate when they share a Secret, else its own', () => {
+    const otlp = [
+      '--set',
+      'otlp.ingress.enabled=true',
+      '--set',
+      'otlp.ingress.host=otlp.spyglass.example.com',
+      '--set',
+      'otlp.ingress.tls.enabled=true',
+    ];
+    const own = renderCi('ingress-tls-values.yaml', otlp);
+    expect(one(own, 'Certificate', `${FULLNAME}-otlp-tls`).spec.dnsNames).toEqual(['otlp.spyglass.example.com']);
+    expect(one(own, 'Certificate', 'spyglass-tls').spec.dnsNames).toEqual([
+      'spyglass.example.com',
+      'agents.spyglass.internal.example.com',
+    ]);
+    expect(one(own, 'Ingress', `${FULLNAME}-otlp`).spec.ingressClassName).toBe('nginx');
+    const shared = renderCi('ingress-tls-values.yaml', [...otlp, '--set', 'otlp.ingress.tls.secretName=spyglass-tls']);
+    expect(ofKind(shared, 'Certificate')).toHaveLength(1);
+    expect(one(shared, 'Certificate', 'spyglass-tls').spec.dnsNames).toEqual([
+      'spyglass.example.com',
+      'agents.spyglass.internal.example.com',
+      'otlp.spyglass.example.com',
+    ]);
   });
 
   it('OpenShift: console and agent Routes, no fixed UID', () => {
@@ -523,6 +670,40 @@ describe('values.schema.json and template checks refuse unsafe values', () => {
       name: 'cert-manager without an issuer',
       args: ['-f', path.join(CI_DIR, 'ingress-tls-values.yaml'), '--set', 'certManager.issuerRef.name='],
       message: /issuerRef/,
+    },
+    { name: 'an OTLP port on the hub port', args: ['--set', 'otlp.http.port=4000'], message: /otlp\.http\.port/ },
+    {
+      name: 'OTLP/HTTP and OTLP/gRPC on one port',
+      args: ['--set', 'otlp.grpc.port=4318'],
+      message: /otlp\.http\.port and otlp\.grpc\.port must differ/,
+    },
+    {
+      name: 'an OTLP Ingress without host',
+      args: ['--set', 'otlp.ingress.enabled=true'],
+      message: /otlp\.ingress\.host/,
+    },
+    {
+      name: 'an OTLP Ingress with OTLP/HTTP off',
+      args: [
+        '--set',
+        'otlp.ingress.enabled=true',
+        '--set',
+        'otlp.ingress.host=o.example.com',
+        '--set',
+        'otlp.http.enabled=false',
+      ],
+      message: /otlp\.http\.enabled/,
+    },
+    { name: 'an unknown OTLP value', args: ['--set', 'otlp.http.prot=4318'], message: /Additional property prot/ },
+    {
+      name: 'a span retention under a minute',
+      args: ['--set', 'traces.retention.maxAgeMs=1000'],
+      message: /maxAgeMs/,
+    },
+    {
+      name: 'a span store under 1 MiB',
+      args: ['--set', 'traces.retention.maxBytes=1000'],
+      message: /maxBytes/,
     },
     {
       name: 'a grace period shorter than the drain',

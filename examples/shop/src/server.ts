@@ -1,3 +1,5 @@
+// First: OpenTelemetry starts before the app's modules load (see tracing.ts).
+import { shutdownTracing } from './tracing.js';
 import { createServer } from 'node:http';
 import { handleOrders, send } from './routes/orders.js';
 import { CheckoutService } from './services/checkout.js';
@@ -20,5 +22,9 @@ server.listen(port, '127.0.0.1', () => {
 });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => server.close(() => process.exit(0)));
+  process.on(signal, () => {
+    // The last spans go out while open connections finish; then the process exits.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    void Promise.all([closed, shutdownTracing()]).then(() => process.exit(0));
+  });
 }

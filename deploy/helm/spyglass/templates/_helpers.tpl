@@ -130,6 +130,54 @@ false
 {{/* Agent WebSocket path (packages/protocol: /api/v1/agents/connect). */}}
 {{- define "spyglass.agentsPath" -}}/api/v1/agents/connect{{- end -}}
 
+{{/* Name of the OTLP Service and Ingress: <fullname>-otlp. */}}
+{{- define "spyglass.otlpName" -}}
+{{- printf "%s-otlp" (include "spyglass.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "spyglass.otlpTlsSecretName" -}}
+{{- default (printf "%s-tls" (include "spyglass.otlpName" .)) .Values.otlp.ingress.tls.secretName -}}
+{{- end -}}
+
+{{/* The enabled OTLP ports of a Service (the hub's, and the OTLP-only one). */}}
+{{- define "spyglass.otlpServicePorts" -}}
+{{- if .Values.otlp.http.enabled }}
+- name: otlp-http
+  port: {{ .Values.otlp.http.port }}
+  targetPort: otlp-http
+  protocol: TCP
+{{- end }}
+{{- if .Values.otlp.grpc.enabled }}
+- name: otlp-grpc
+  port: {{ .Values.otlp.grpc.port }}
+  targetPort: otlp-grpc
+  protocol: TCP
+  appProtocol: grpc
+{{- end }}
+{{- end -}}
+
+{{/* The enabled OTLP container ports as NetworkPolicy ports. */}}
+{{- define "spyglass.otlpPolicyPorts" -}}
+{{- if .Values.otlp.http.enabled }}
+- port: otlp-http
+  protocol: TCP
+{{- end }}
+{{- if .Values.otlp.grpc.enabled }}
+- port: otlp-grpc
+  protocol: TCP
+{{- end }}
+{{- end -}}
+
+{{/* traces.retention.maxBytes: as given, else 1 GiB on SQLite (its PVC is small), else the hub's default (empty). */}}
+{{- define "spyglass.tracesMaxBytes" -}}
+{{- $v := .Values.traces.retention.maxBytes -}}
+{{- if not (kindIs "invalid" $v) -}}
+{{- int64 $v -}}
+{{- else if eq .Values.database.type "sqlite" -}}
+1073741824
+{{- end -}}
+{{- end -}}
+
 {{/* Checks that values.schema.json cannot express. */}}
 {{- define "spyglass.validate" -}}
 {{- if and (ne .Values.database.type "sqlite") (not .Values.database.bundled) (not .Values.existingSecret) (not .Values.database.external.url) (not .Values.database.external.host) -}}
@@ -152,5 +200,14 @@ false
 {{- end -}}
 {{- if and .Values.route.enabled (not .Values.route.host) -}}
 {{- fail "route.enabled needs route.host" -}}
+{{- end -}}
+{{- if and .Values.otlp.http.enabled .Values.otlp.grpc.enabled (eq (int .Values.otlp.http.port) (int .Values.otlp.grpc.port)) -}}
+{{- fail "otlp.http.port and otlp.grpc.port must differ" -}}
+{{- end -}}
+{{- if and .Values.otlp.ingress.enabled (not .Values.otlp.http.enabled) -}}
+{{- fail "otlp.ingress.enabled routes to the OTLP/HTTP port: set otlp.http.enabled" -}}
+{{- end -}}
+{{- if and .Values.otlp.ingress.enabled (not .Values.otlp.ingress.host) -}}
+{{- fail "otlp.ingress.enabled needs otlp.ingress.host" -}}
 {{- end -}}
 {{- end -}}

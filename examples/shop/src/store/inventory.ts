@@ -1,3 +1,7 @@
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+
+const tracer = trace.getTracer('@spyglass/example-shop');
+
 export interface Product {
   sku: string;
   name: string;
@@ -13,10 +17,17 @@ export class Inventory {
     for (const p of seed) this.products.set(p.sku, { ...p });
   }
 
-  async find(sku: string): Promise<Product | undefined> {
-    await delay(2);
-    const product = this.products.get(sku);
-    return product === undefined ? undefined : { ...product };
+  find(sku: string): Promise<Product | undefined> {
+    return tracer.startActiveSpan('inventory.find', { attributes: { 'product.sku': sku } }, async (span) => {
+      try {
+        await delay(2);
+        const product = this.products.get(sku);
+        span.setAttribute('inventory.found', product !== undefined);
+        return product === undefined ? undefined : { ...product };
+      } finally {
+        span.end();
+      }
+    });
   }
 
   async list(): Promise<Product[]> {
@@ -24,12 +35,24 @@ export class Inventory {
     return [...this.products.values()].map((p) => ({ ...p }));
   }
 
-  async reserve(sku: string, quantity: number): Promise<boolean> {
-    await delay(2);
-    const product = this.products.get(sku);
-    if (product === undefined || product.stock < quantity) return false;
-    product.stock -= quantity;
-    return true;
+  reserve(sku: string, quantity: number): Promise<boolean> {
+    const attributes = { 'product.sku': sku, 'product.quantity': quantity };
+    return tracer.startActiveSpan('inventory.reserve', { attributes }, async (span) => {
+      try {
+        await delay(2);
+        const product = this.products.get(sku);
+        if (product === undefined || product.stock < quantity) {
+          span.setAttribute('inventory.reserved', false);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: `${product?.stock ?? 0} in stock` });
+          return false;
+        }
+        product.stock -= quantity;
+        span.setAttributes({ 'inventory.reserved': true, 'inventory.stock_left': product.stock });
+        return true;
+      } finally {
+        span.end();
+      }
+    });
   }
 }
 
