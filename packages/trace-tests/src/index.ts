@@ -52,3 +52,34 @@ export { parseResources } from './resources/parse.js';
 export type { DefinitionProblem, ParseOptions, ParsedResource } from './resources/parse.js';
 export { checkResource } from './resources/check.js';
 export type { ResourceProblem } from './resources/check.js';
+
+export {
+  FINAL_RUN_STATES,
+  RUN_STATES,
+  SUITE_RUN_STATES,
+  applyBodySchema,
+  applyResultSchema,
+  isFinalRunState,
+  runBodySchema,
+  runStateSchema,
+  specResultSchema,
+  storedResourceSchema,
+  suiteRunSchema,
+  testRunSchema,
+  testSummarySchema,
+  triggerResultSchema,
+} from './run.js';
+export type {
+  ApplyResult,
+  RunBody,
+  RunState,
+  RunVariable,
+  SpecResultData,
+  StoredResource,
+  SuiteRun,
+  SuiteRunState,
+  TestRun,
+  TestSummary,
+  TriggerResult,
+} from './run.js';
+export { testOperations } from './operations.js';
