@@ -225,4 +225,67 @@ export interface Database {
   spans: SpansTable;
   span_buckets: SpanBucketsTable;
   span_operations: SpanOperationsTable;
+  test_resources: TestResourcesTable;
+  test_resource_versions: TestResourceVersionsTable;
+  test_runs: TestRunsTable;
+  test_run_traces: TestRunTracesTable;
+  test_suite_runs: TestSuiteRunsTable;
+}
+
+/** Trace-test resources, latest version (migration 0008); `spec` is the normalised resource as JSON. */
+export interface TestResourcesTable {
+  type: string;
+  id: string;
+  name: string;
+  version: number;
+  spec: string;
+  created_at: number;
+  updated_at: number;
+  updated_by: string | null;
+}
+
+export interface TestResourceVersionsTable {
+  type: string;
+  id: string;
+  version: number;
+  spec: string;
+  created_at: number;
+  created_by: string | null;
+}
+
+/** Test runs: searched columns plus `data` (JSON of the rest: trigger result, outputs, results, variables…). */
+export interface TestRunsTable {
+  id: string;
+  test_id: string;
+  run_number: number;
+  test_version: number;
+  suite_run_id: string | null;
+  state: string;
+  trace_id: string;
+  passed: number | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  created_by: string | null;
+  data: string;
+}
+
+/** A run's trace as it was when its assertions ran (JSON array of spans). */
+export interface TestRunTracesTable {
+  run_id: string;
+  spans: string;
+}
+
+export interface TestSuiteRunsTable {
+  id: string;
+  suite_id: string;
+  run_number: number;
+  suite_version: number;
+  state: string;
+  passed: number | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  created_by: string | null;
+  data: string;
 }

@@ -6,6 +6,7 @@ import { loginFailures } from './0004-login-failures.js';
 import { agentThread } from './0005-agent-thread.js';
 import { leases } from './0006-leases.js';
 import { traces } from './0007-traces.js';
+import { traceTests } from './0008-trace-tests.js';
 
 /** Every migration, in order. Names are frozen: they are stored in the `spyglass_migration` table. */
 export const MIGRATIONS: Record<string, DialectMigration> = {
@@ -16,4 +17,5 @@ export const MIGRATIONS: Record<string, DialectMigration> = {
   '0005-agent-thread': agentThread,
   '0006-leases': leases,
   '0007-traces': traces,
+  '0008-trace-tests': traceTests,
 };
