@@ -17,7 +17,13 @@ describe('polling profiles', () => {
   it('takes the profile’s values and the defaults for what it leaves out; bad durations are an error', () => {
     const defaults = { timeoutMs: 60_000, retryDelayMs: 1000, selectorMatchRetries: 10 };
     expect(pollingFrom(undefined, defaults)).toEqual(defaults);
-    const profile = { id: 'p', name: 'p', default: false, strategy: 'periodic' as const, periodic: { retryDelay: '500ms', timeout: '30s' } };
+    const profile = {
+      id: 'p',
+      name: 'p',
+      default: false,
+      strategy: 'periodic' as const,
+      periodic: { retryDelay: '500ms', timeout: '30s' },
+    };
     expect(pollingFrom(profile, defaults)).toEqual({ timeoutMs: 30_000, retryDelayMs: 500, selectorMatchRetries: 10 });
     expect(() => pollingFrom({ ...profile, periodic: { retryDelay: 'soon', timeout: '30s' } }, defaults)).toThrow(
       /polling profile p: timeout and retryDelay must be durations/,

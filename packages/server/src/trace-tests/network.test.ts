@@ -4,15 +4,30 @@ import { NetworkPolicy } from './network.js';
 
 // Decisions only: nothing here connects anywhere, and no name is looked up except `localhost`.
 const policy = (over: Partial<ConstructorParameters<typeof NetworkPolicy>[0]> = {}) =>
-  new NetworkPolicy({ allow: [], deny: DEFAULT_DENIED_NETWORKS, allowSelf: false, ownPorts: () => [4000, 4318], ...over });
+  new NetworkPolicy({
+    allow: [],
+    deny: DEFAULT_DENIED_NETWORKS,
+    allowSelf: false,
+    ownPorts: () => [4000, 4318],
+    ...over,
+  });
 
 describe('NetworkPolicy', () => {
   it('denies link-local and cloud metadata addresses by default, in every spelling', () => {
     const p = policy();
-    for (const a of ['169.254.169.254', '169.254.0.1', 'fd00:ec2::254', 'fe80::1', '::ffff:169.254.169.254', '::ffff:a9fe:a9fe', '0.0.0.0'])
+    for (const a of [
+      '169.254.169.254',
+      '169.254.0.1',
+      'fd00:ec2::254',
+      'fe80::1',
+      '::ffff:169.254.169.254',
+      '::ffff:a9fe:a9fe',
+      '0.0.0.0',
+    ])
       expect(p.refusal(a, 80), a).toMatch(/is in a denied network/);
     expect(p.refusal('::ffff:a9fe:a9fe', 80)).toContain('169.254.169.254');
-    for (const a of ['127.0.0.1', '10.1.2.3', '192.168.1.10', '::1', '2001:db8::1']) expect(p.refusal(a, 80), a).toBeNull();
+    for (const a of ['127.0.0.1', '10.1.2.3', '192.168.1.10', '::1', '2001:db8::1'])
+      expect(p.refusal(a, 80), a).toBeNull();
   });
 
   it('denies the hub’s own ports on loopback unless allowSelf', () => {
@@ -33,15 +48,23 @@ describe('NetworkPolicy', () => {
 
   it('resolve() checks IP literals without a look-up and names after one', async () => {
     const p = policy();
-    await expect(p.resolve('169.254.169.254', 80, 'trigger')).rejects.toThrow(/trigger refused: 169\.254\.169\.254 is in a denied network/);
+    await expect(p.resolve('169.254.169.254', 80, 'trigger')).rejects.toThrow(
+      /trigger refused: 169\.254\.169\.254 is in a denied network/,
+    );
     await expect(p.resolve('[fd00:ec2::254]', 80, 'trigger')).rejects.toThrow(/denied network/);
     await expect(p.resolve('127.0.0.1', 8080, 'trigger')).resolves.toBe('127.0.0.1');
     await expect(p.resolve('localhost', 4000, 'trigger')).rejects.toThrow(/localhost → .*own listener/);
   });
 
   it('the config rejects what is not an address or CIDR block', () => {
-    const r = testsConfigSchema.safeParse({ network: { deny: ['10.0.0.0/33', 'example.com', '::1/129', '10.0.0.0/8'] } });
+    const r = testsConfigSchema.safeParse({
+      network: { deny: ['10.0.0.0/33', 'example.com', '::1/129', '10.0.0.0/8'] },
+    });
     expect(r.success).toBe(false);
-    expect(r.error?.issues.map((i) => i.path.join('.'))).toEqual(['network.deny.0', 'network.deny.1', 'network.deny.2']);
+    expect(r.error?.issues.map((i) => i.path.join('.'))).toEqual([
+      'network.deny.0',
+      'network.deny.1',
+      'network.deny.2',
+    ]);
   });
 });

@@ -34,20 +34,30 @@ describe('trace-based test runs against an instrumented app', () => {
         id: 'get-book',
         name: 'Get a book',
         trigger: { type: 'http', httpRequest: { method: 'GET', url: `${app.url}/books/1`, headers: [] } },
-        outputs: [{ name: 'TITLE', selector: 'span[name="Tracetest trigger"]', value: "attr:tracetest.response.body | json_path '$.title'" }],
+        outputs: [
+          {
+            name: 'TITLE',
+            selector: 'span[name="Tracetest trigger"]',
+            value: "attr:tracetest.response.body | json_path '$.title'",
+          },
+        ],
         specs: [
           {
             selector: 'span[tracetest.span.type="general" name="Tracetest trigger"]',
             name: 'the answer',
             assertions: [
               'attr:tracetest.response.status = 200',
-              "attr:tracetest.response.body | json_path '$.title' = \"The Hobbit\"",
+              'attr:tracetest.response.body | json_path \'$.title\' = "The Hobbit"',
               'attr:tracetest.response.body | json_path \'$.title\' = "${var:TITLE}"',
             ],
           },
           {
             selector: 'span[tracetest.span.type="http" name="GET /books/:id" kind="server"]',
-            assertions: ['attr:http.status_code = 200', 'attr:tracetest.span.duration < 5s', 'attr:tracetest.selected_spans.count = 1'],
+            assertions: [
+              'attr:http.status_code = 200',
+              'attr:tracetest.span.duration < 5s',
+              'attr:tracetest.selected_spans.count = 1',
+            ],
           },
           {
             selector: 'span[name="GET /books/:id"] span[tracetest.span.type="database"]',
@@ -84,7 +94,10 @@ describe('trace-based test runs against an instrumented app', () => {
         specs: [
           {
             selector: 'span[name="Tracetest trigger"]',
-            assertions: ["attr:tracetest.response.body | json_path '$.stock' > 0", 'attr:tracetest.response.status = 200'],
+            assertions: [
+              "attr:tracetest.response.body | json_path '$.stock' > 0",
+              'attr:tracetest.response.status = 200',
+            ],
           },
           { selector: 'span[name="no such span"]', assertions: ['attr:http.status_code = 200'] },
         ],
@@ -95,7 +108,10 @@ describe('trace-based test runs against an instrumented app', () => {
     expect(run.passed).toBe(false);
     const [answer, missing] = run.results!;
     expect(answer!.passed).toBe(false);
-    expect(answer!.assertions[0]).toMatchObject({ passed: false, spans: [{ spanId: run.triggerSpanId, observed: '0', passed: false }] });
+    expect(answer!.assertions[0]).toMatchObject({
+      passed: false,
+      spans: [{ spanId: run.triggerSpanId, observed: '0', passed: false }],
+    });
     expect(answer!.assertions[1]!.passed).toBe(true);
     expect(missing).toMatchObject({ passed: false, spanIds: [] });
     expect(missing!.assertions[0]!.spans[0]).toMatchObject({ spanId: null, passed: false });
@@ -118,9 +134,21 @@ describe('trace-based test runs against an instrumented app', () => {
           },
         },
         specs: [
-          { selector: 'span[name="Tracetest trigger"]', assertions: ['attr:tracetest.response.status = 0', "attr:tracetest.response.body | json_path '$.stockCount' = 3"] },
-          { selector: 'span[tracetest.span.type="rpc" rpc.method="Get"]', assertions: ['attr:rpc.grpc.status_code = 0'] },
-          { selector: 'span[tracetest.span.type="rpc"] span[tracetest.span.type="database"]', assertions: ['attr:db.rows = 1'] },
+          {
+            selector: 'span[name="Tracetest trigger"]',
+            assertions: [
+              'attr:tracetest.response.status = 0',
+              "attr:tracetest.response.body | json_path '$.stockCount' = 3",
+            ],
+          },
+          {
+            selector: 'span[tracetest.span.type="rpc" rpc.method="Get"]',
+            assertions: ['attr:rpc.grpc.status_code = 0'],
+          },
+          {
+            selector: 'span[tracetest.span.type="rpc"] span[tracetest.span.type="database"]',
+            assertions: ['attr:db.rows = 1'],
+          },
         ],
       }),
     );
@@ -162,7 +190,13 @@ describe('trace-based test runs against an instrumented app', () => {
       testResource({
         id: 'suite-read',
         trigger: { type: 'http', httpRequest: { method: 'GET', url: `${app.url}/books/1`, headers: [] } },
-        outputs: [{ name: 'BOOK_TITLE', selector: 'span[name="Tracetest trigger"]', value: "attr:tracetest.response.body | json_path '$.title'" }],
+        outputs: [
+          {
+            name: 'BOOK_TITLE',
+            selector: 'span[name="Tracetest trigger"]',
+            value: "attr:tracetest.response.body | json_path '$.title'",
+          },
+        ],
         specs: [{ selector: 'span[name="Tracetest trigger"]', assertions: ['attr:tracetest.response.status = 200'] }],
       }),
       testResource({
@@ -220,10 +254,20 @@ describe('trace-based test runs against an instrumented app', () => {
             auth: { type: 'bearer', bearer: { token: '${var:TOKEN}' } },
           },
         },
-        specs: [{ selector: 'span[name="Tracetest trigger"]', assertions: ["attr:tracetest.response.body | json_path '$.auth' = \"***\""] }],
+        specs: [
+          {
+            selector: 'span[name="Tracetest trigger"]',
+            assertions: ['attr:tracetest.response.body | json_path \'$.auth\' = "***"'],
+          },
+        ],
       }),
     );
-    const stored = await hub.api<StoredResource>('GET', '/api/v1/test-resources/VariableSet/staging', undefined, 'viewer');
+    const stored = await hub.api<StoredResource>(
+      'GET',
+      '/api/v1/test-resources/VariableSet/staging',
+      undefined,
+      'viewer',
+    );
     expect(JSON.stringify(stored.body)).not.toContain('s3cr3t');
     const run = await runTest(hub, 'secret-auth', { variableSetId: 'staging' });
     expect(run.state, describeRun(run)).toBe('FINISHED');
@@ -236,7 +280,12 @@ describe('trace-based test runs against an instrumented app', () => {
   });
 
   it('spans that arrive late are waited for while a selector still matches nothing', async () => {
-    const late = await startTracedApp({ otlpUrl: hub.otlpHttpUrl, poolKey: pool.key, service: 'late-books', lateSpanMs: 2500 });
+    const late = await startTracedApp({
+      otlpUrl: hub.otlpHttpUrl,
+      poolKey: pool.key,
+      service: 'late-books',
+      lateSpanMs: 2500,
+    });
     try {
       await apply(
         hub,
@@ -248,7 +297,12 @@ describe('trace-based test runs against an instrumented app', () => {
         }),
         {
           type: 'PollingProfile',
-          spec: { id: 'patient', name: 'patient', strategy: 'periodic', periodic: { retryDelay: '300ms', timeout: '30s', selectorMatchRetries: 20 } },
+          spec: {
+            id: 'patient',
+            name: 'patient',
+            strategy: 'periodic',
+            periodic: { retryDelay: '300ms', timeout: '30s', selectorMatchRetries: 20 },
+          },
         },
       );
       const run = await runTest(hub, 'late-db-span');
@@ -260,24 +314,37 @@ describe('trace-based test runs against an instrumented app', () => {
     }
   });
 
-  it.each(['b3', 'b3multi', 'jaeger', 'w3c'] as const)('an app reading only %s headers joins the run’s trace', async (propagation) => {
-    const other = await startTracedApp({ otlpUrl: hub.otlpHttpUrl, poolKey: pool.key, service: `books-${propagation}`, propagation });
-    try {
-      await apply(
-        hub,
-        testResource({
-          id: `propagation-${propagation}`,
-          trigger: { type: 'http', httpRequest: { method: 'GET', url: `${other.url}/books/1`, headers: [] } },
-          specs: [{ selector: `span[name="Tracetest trigger"] span[service.name="books-${propagation}"]`, assertions: ['attr:tracetest.selected_spans.count = 2'] }],
-        }),
-      );
-      const run = await runTest(hub, `propagation-${propagation}`);
-      expect(run.passed, describeRun(run)).toBe(true);
-      expect(other.traceIds).toEqual([run.traceId]);
-    } finally {
-      await other.close();
-    }
-  });
+  it.each(['b3', 'b3multi', 'jaeger', 'w3c'] as const)(
+    'an app reading only %s headers joins the run’s trace',
+    async (propagation) => {
+      const other = await startTracedApp({
+        otlpUrl: hub.otlpHttpUrl,
+        poolKey: pool.key,
+        service: `books-${propagation}`,
+        propagation,
+      });
+      try {
+        await apply(
+          hub,
+          testResource({
+            id: `propagation-${propagation}`,
+            trigger: { type: 'http', httpRequest: { method: 'GET', url: `${other.url}/books/1`, headers: [] } },
+            specs: [
+              {
+                selector: `span[name="Tracetest trigger"] span[service.name="books-${propagation}"]`,
+                assertions: ['attr:tracetest.selected_spans.count = 2'],
+              },
+            ],
+          }),
+        );
+        const run = await runTest(hub, `propagation-${propagation}`);
+        expect(run.passed, describeRun(run)).toBe(true);
+        expect(other.traceIds).toEqual([run.traceId]);
+      } finally {
+        await other.close();
+      }
+    },
+  );
 
   it('a trace that never comes is TRACE_FAILED with the trace id; an unreachable target is TRIGGER_FAILED', async () => {
     const silent: Server = createServer((_req, res) => res.end('ok'));
@@ -286,7 +353,10 @@ describe('trace-based test runs against an instrumented app', () => {
     try {
       await apply(
         hub,
-        { type: 'PollingProfile', spec: { id: 'short', name: 'short', strategy: 'periodic', periodic: { retryDelay: '100ms', timeout: '1s' } } },
+        {
+          type: 'PollingProfile',
+          spec: { id: 'short', name: 'short', strategy: 'periodic', periodic: { retryDelay: '100ms', timeout: '1s' } },
+        },
         testResource({
           id: 'no-trace',
           pollingProfile: 'short',
@@ -308,16 +378,22 @@ describe('trace-based test runs against an instrumented app', () => {
   });
 
   it('a run of a test that is not stored, or with an unknown variable set, is refused at once', async () => {
-    const missing = await hub.api('POST', '/api/v1/tests/nope/run', {}, 'developer');
+    type Err = { error: { code: string; message: string } };
+    const missing = await hub.api<Err>('POST', '/api/v1/tests/nope/run', {}, 'developer');
     expect(missing.status).toBe(404);
-    expect(JSON.stringify(missing.body)).toMatch(/test "nope" not found/);
-    const vars = await hub.api('POST', '/api/v1/tests/get-book/run', { variableSetId: 'nope' }, 'developer');
+    expect(missing.body.error.message).toBe('test "nope" not found (apply it first)');
+    const vars = await hub.api<Err>('POST', '/api/v1/tests/get-book/run', { variableSetId: 'nope' }, 'developer');
     expect(vars.status).toBe(404);
-    expect(JSON.stringify(vars.body)).toMatch(/variable set "nope" not found/);
+    expect(vars.body.error.message).toBe('variable set "nope" not found');
   });
 
   it('lists tests with their last verdict and a test’s runs newest first', async () => {
-    const list = await hub.api<{ items: { id: string; lastRun: { passed: boolean | null } | null }[] }>('GET', '/api/v1/tests?limit=100', undefined, 'viewer');
+    const list = await hub.api<{ items: { id: string; lastRun: { passed: boolean | null } | null }[] }>(
+      'GET',
+      '/api/v1/tests?limit=100',
+      undefined,
+      'viewer',
+    );
     const byId = new Map(list.body.items.map((t) => [t.id, t]));
     expect(byId.get('get-book')?.lastRun?.passed).toBe(true);
     expect(byId.get('book-out-of-stock')?.lastRun?.passed).toBe(false);

@@ -62,11 +62,17 @@ describe('trace-test triggers and the network policy', () => {
 
   it('refuses a redirect to the hub itself after the first hop was allowed', async () => {
     const port = new URL(hub.url).port;
-    const run = await trigger('redirect-self', `${app.url}/redirect?to=${encodeURIComponent(`http://127.0.0.1:${port}/api/v1/me`)}`);
+    const run = await trigger(
+      'redirect-self',
+      `${app.url}/redirect?to=${encodeURIComponent(`http://127.0.0.1:${port}/api/v1/me`)}`,
+    );
     expect(run.state).toBe('TRIGGER_FAILED');
     expect(run.lastError).toMatch(/redirect to http:\/\/127\.0\.0\.1:\d+ refused: .*own listener/);
     // And a redirect to an allowed place is followed.
-    const ok = await trigger('redirect-ok', `${app.url}/redirect?to=${encodeURIComponent(`http://127.0.0.1:${counterPort}/`)}`);
+    const ok = await trigger(
+      'redirect-ok',
+      `${app.url}/redirect?to=${encodeURIComponent(`http://127.0.0.1:${counterPort}/`)}`,
+    );
     expect(ok.trigger?.status, describeRun(ok)).toBe(200);
     expect(hits).toBe(1);
   });
@@ -83,9 +89,14 @@ describe('trace-test triggers and the network policy', () => {
   });
 
   it('refuses a redirect to a metadata address', async () => {
-    const run = await trigger('redirect-metadata', `${app.url}/redirect?to=${encodeURIComponent('http://169.254.169.254/latest/')}`);
+    const run = await trigger(
+      'redirect-metadata',
+      `${app.url}/redirect?to=${encodeURIComponent('http://169.254.169.254/latest/')}`,
+    );
     expect(run.state).toBe('TRIGGER_FAILED');
-    expect(run.lastError).toMatch(/redirect to http:\/\/169\.254\.169\.254 refused: 169\.254\.169\.254 is in a denied network/);
+    expect(run.lastError).toMatch(
+      /redirect to http:\/\/169\.254\.169\.254 refused: 169\.254\.169\.254 is in a denied network/,
+    );
   });
 
   it('a viewer may read tests but not apply or run them', async () => {
