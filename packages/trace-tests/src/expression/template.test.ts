@@ -27,6 +27,7 @@ describe('renderTemplate', () => {
     ['%s %d %%', '%s %d %%'],
     // Quotes and backslashes outside the parts are kept exactly.
     ['{"q": "it\'s \\"quoted\\""}', '{"q": "it\'s \\"quoted\\""}'],
+    ["it\\'s ${var:PORT}", "it\\'s 8080"],
     ['no parts', 'no parts'],
     ['${ unclosed', '${ unclosed'],
     ['', ''],
