@@ -34,6 +34,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const loadavg = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 const here = (f) => new URL(f, import.meta.url).pathname;
 const round1 = (x) => Math.round(x * 10) / 10;
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
 const loadAtStart = loadavg();
 
 // ---- hub and shop -----------------------------------------------------------------------------------------------------
@@ -55,6 +59,12 @@ function start(args, options, ready, what) {
     child.once('exit', (code) => reject(new Error(`${what} exited early (${code}): ${out}`)));
   });
 }
+/** The hub's event-loop delay since the last call. */
+const eventLoopDelay = () =>
+  new Promise((resolve) => {
+    hub.once('message', resolve);
+    hub.send('event-loop-delay');
+  });
 const cpuSeconds = (pid) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -65,8 +75,11 @@ const {
   child: hub,
   match: [, base, otlpUrl, dataDir],
 } = await start(
-  [here('./hub.mjs')],
-  { env: { ...process.env, BENCH_ADMIN_PASSWORD: PASSWORD } },
+  [
+    ...(process.env.BENCH_HUB_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HUB_PROF}`] : []),
+    here('./hub.mjs'),
+  ],
+  { env: { ...process.env, BENCH_ADMIN_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
   /READY (\S+) (\S+) (\S+)/,
   'the hub',
 );
@@ -331,6 +344,7 @@ async function phase(name, concurrency) {
   const cpuShop = cpuSeconds(shop.pid);
   const cpuBench = process.cpuUsage();
   polls = 0;
+  await eventLoopDelay();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -338,14 +352,17 @@ async function phase(name, concurrency) {
     }),
   );
   const wallS = (performance.now() - t0) / 1000;
+  const hubEventLoopDelayMs = await eventLoopDelay();
   const bench = process.cpuUsage(cpuBench);
   const cpu = {
     hub_s: round1(cpuSeconds(hub.pid) - cpuHub),
     shop_s: round1(cpuSeconds(shop.pid) - cpuShop),
     bench_s: round1((bench.user + bench.system) / 1e6),
   };
-  say(`${name}: ${out.length} runs in ${wallS.toFixed(1)} s, ${polls} polls; CPU ${JSON.stringify(cpu)}`);
-  return { name, concurrency, runs: out, wallS, cpu, polls };
+  say(
+    `${name}: ${out.length} runs in ${wallS.toFixed(1)} s, ${polls} polls; CPU ${JSON.stringify(cpu)}; hub event-loop delay ${JSON.stringify(hubEventLoopDelayMs)}`,
+  );
+  return { name, concurrency, runs: out, wallS, cpu, polls, hubEventLoopDelayMs };
 }
 
 // One run of each kind first: the first request of each route warms the shop, the hub and the SDK's exporter.
@@ -354,15 +371,30 @@ for (let i = 0; i < Math.min(4, TESTS); i++) await runOnce(resources[i].spec.id)
 const sequential = await phase('sequential', 1);
 const concurrent = await phase(`concurrency ${CONCURRENCY}`, CONCURRENCY);
 
+// What the hub costs doing nothing, and what one poll of a run costs it, to tell those apart from the runs' own work.
+const idleCpu = cpuSeconds(hub.pid);
+await sleep(3000);
+const hubIdleCpuPct = round1(((cpuSeconds(hub.pid) - idleCpu) / 3) * 100);
+const last = sequential.runs[0].run;
+const pollCpu = cpuSeconds(hub.pid);
+const pollLatencies = [];
+for (let i = 0; i < 300; i++) {
+  const t = performance.now();
+  await api('GET', `/api/v1/tests/${last.testId}/runs/${last.runNumber}`);
+  pollLatencies.push(performance.now() - t);
+}
+const pollCost = {
+  hub_cpu_ms: round1(((cpuSeconds(hub.pid) - pollCpu) * 1000) / pollLatencies.length),
+  p50_ms: round1(percentile(pollLatencies, 50)),
+  p99_ms: round1(percentile(pollLatencies, 99)),
+};
+say(`hub idle CPU ${hubIdleCpuPct} % of a core; one poll: ${JSON.stringify(pollCost)}`);
+
 // ---- measuring ----------------------------------------------------------------------------------------------------------
 // Arrival times from the hub's database (WAL: a reader beside the hub's writer), read once every run has ended.
 const db = new Database(path.join(dataDir, 'spyglass.db'), { readonly: true, fileMustExist: true });
 const spansOf = db.prepare('select span_id, start_us, duration_us, ingested_ms from spans where trace_id = ?');
 
-const percentile = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
 const stats = (xs) => ({
   p50: round1(percentile(xs, 50)),
   p95: round1(percentile(xs, 95)),
@@ -445,6 +477,8 @@ function report(p) {
     assert_ms: stats(p.runs.map(({ run }) => run.timings.assertMs)),
     polls: p.polls,
     cpu: p.cpu,
+    hub_cpu_ms_per_test: Math.round((p.cpu.hub_s * 1000) / p.runs.length),
+    hub_event_loop_delay_ms: p.hubEventLoopDelayMs,
   };
 }
 const seq = report(sequential);
@@ -504,6 +538,8 @@ const result = {
   retry_delay_ms: RETRY_DELAY_MS,
   bsp_schedule_delay_ms: BSP_DELAY_MS,
   poll_ms: POLL_MS,
+  poll_cost: pollCost,
+  hub_idle_cpu_pct: hubIdleCpuPct,
   load_start: loadAtStart,
   load_end: loadavg(),
   node: process.version,
