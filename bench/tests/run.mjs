@@ -478,6 +478,11 @@ function report(p) {
     polls: p.polls,
     cpu: p.cpu,
     hub_cpu_ms_per_test: Math.round((p.cpu.hub_s * 1000) / p.runs.length),
+    // Without the bench's polls and the hub's idle work: what a run itself costs the hub (request, trigger, ingest of
+    // its spans, the wait loop, assertions, saves).
+    hub_cpu_ms_per_test_without_polls: Math.round(
+      (p.cpu.hub_s * 1000 - p.polls * pollCost.hub_cpu_ms - (hubIdleCpuPct / 100) * p.wallS * 1000) / p.runs.length,
+    ),
     hub_event_loop_delay_ms: p.hubEventLoopDelayMs,
   };
 }
