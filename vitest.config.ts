@@ -10,6 +10,7 @@ export default defineConfig({
       '@spyglass/protocol': src('protocol'),
       '@spyglass/client': src('client'),
       '@spyglass/server': src('server'),
+      '@spyglass/trace-tests/node': fileURLToPath(new URL('./packages/trace-tests/src/node/index.ts', import.meta.url)),
       '@spyglass/trace-tests': src('trace-tests'),
     },
   },

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_DENIED_NETWORKS } from '@spyglass/trace-tests/node';
 import type { ConfigSection } from '../platform/module.js';
 
 /** A CIDR block (`10.0.0.0/8`, `fd00::/8`) or a single address. */
@@ -10,12 +11,6 @@ const cidrSchema = z.string().refine((s) => {
   const n = Number(bits);
   return Number.isInteger(n) && n >= 0 && n <= (isIP(addr) === 4 ? 32 : 128);
 }, 'must be an IP address or a CIDR block such as 10.0.0.0/8 or fd00::/8');
-
-/**
- * Addresses no trigger or data-store poll may reach unless `allow` names them: link-local (cloud metadata services
- * answer there, `169.254.169.254` and AWS's `fd00:ec2::254`) and the unspecified addresses.
- */
-export const DEFAULT_DENIED_NETWORKS = ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128', '0.0.0.0/32', '::/128'];
 
 /** The `tests:` section of the hub configuration (trace-based tests). docs/configuration.md lists every key. */
 export const testsConfigSchema = z

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseGoDurationMs, pollingFrom } from './executor.js';
-import { propagationHeaders } from './propagation.js';
+import { propagationHeaders } from '@spyglass/trace-tests/node';
 
 describe('polling profiles', () => {
   it('reads Go durations as Tracetest files write them', () => {

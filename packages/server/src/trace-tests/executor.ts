@@ -25,12 +25,9 @@ import { defineTopic } from '../bus/bus.js';
 import type { Traces } from '../traces/module.js';
 import type { SpanRow } from '../traces/span-store.js';
 import type { TestsConfig } from './config.js';
-import type { NetworkPolicy } from './network.js';
 import { withCaptures, type PlacedProbe, type ProbeRunner } from './probes.js';
-import { propagationHeaders } from './propagation.js';
 import type { TestStore } from './store.js';
-import { grpcTrigger } from './triggers/grpc.js';
-import { httpTrigger } from './triggers/http.js';
+import { grpcTrigger, httpTrigger, propagationHeaders, type NetworkPolicy } from '@spyglass/trace-tests/node';
 
 export const TEST_TOPICS = {
   /** A run changed state (any replica); the stream channel and waiting suites follow it. */

@@ -4,7 +4,7 @@ import { Gauge } from 'prom-client';
 import { defineModule } from '../platform/module.js';
 import { testsConfigSection, type TestsConfig } from './config.js';
 import { RunExecutor } from './executor.js';
-import { NetworkPolicy } from './network.js';
+import { NetworkPolicy } from '@spyglass/trace-tests/node';
 import { ProbeRunner } from './probes.js';
 import { TestStore } from './store.js';
 

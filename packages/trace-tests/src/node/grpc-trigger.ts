@@ -1,8 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { SpyglassError } from '@spyglass/protocol';
-import type { HttpAuth, TriggerResult } from '@spyglass/trace-tests';
+import type { HttpAuth } from '../resources/schema.js';
+import type { TriggerResult } from '../run.js';
 import protobuf from 'protobufjs';
-import type { NetworkPolicy } from '../network.js';
+import type { NetworkPolicy } from './network.js';
 
 export interface GrpcTriggerRequest {
   protobufFile: string;

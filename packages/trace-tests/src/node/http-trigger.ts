@@ -2,8 +2,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { SpyglassError } from '@spyglass/protocol';
-import type { HttpAuth, TriggerResult } from '@spyglass/trace-tests';
-import type { NetworkPolicy } from '../network.js';
+import type { HttpAuth } from '../resources/schema.js';
+import type { TriggerResult } from '../run.js';
+import type { NetworkPolicy } from './network.js';
 
 export interface HttpTriggerRequest {
   url: string;

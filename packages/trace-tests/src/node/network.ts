@@ -2,6 +2,12 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { SpyglassError } from '@spyglass/protocol';
 
+/**
+ * Addresses no trigger or data-store poll may reach unless `allow` names them: link-local (cloud metadata services
+ * answer there, `169.254.169.254` and AWS's `fd00:ec2::254`) and the unspecified addresses.
+ */
+export const DEFAULT_DENIED_NETWORKS = ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128', '0.0.0.0/32', '::/128'];
+
 /** Where a trigger may connect: an allow list (empty = anywhere), a deny list and the hub's own ports. */
 export interface NetworkPolicyOptions {
   allow: readonly string[];
