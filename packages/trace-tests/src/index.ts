@@ -90,3 +90,12 @@ export type {
   TriggerResult,
 } from './run.js';
 export { testOperations } from './operations.js';
+export {
+  RUNNER_PROTOCOL_VERSION,
+  hubToRunnerFrameSchema,
+  runnerFrameSchema,
+  runnerNameSchema,
+  triggerAnswerSchema,
+  triggerRequestSchema,
+} from './runner-wire.js';
+export type { TriggerAnswer, TriggerRequest } from './runner-wire.js';

@@ -383,6 +383,7 @@ class Decoder {
               outputs: (n, p) => this.outputs(n, p),
               pollingProfile: str,
               skipTraceCollection: bool,
+              runner: str,
               probes: (n, p) =>
                 this.list(n, p, (item, ip) =>
                   this.map(item, ip, {

@@ -122,6 +122,14 @@ export const testSpecSchema = z.object({
   pollingProfile: z.string().optional(),
   skipTraceCollection: z.boolean().default(false),
   probes: z.array(probeSchema).default([]),
+  /**
+   * Spyglass's extension: the remote runner (`spyglass runner --name …`) that sends the trigger from inside the app's
+   * network; absent, the hub sends it.
+   */
+  runner: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1-63 lower-case letters, digits, ".", "_" or "-"')
+    .optional(),
 });
 export type TestSpec = z.infer<typeof testSpecSchema>;
 
