@@ -3,6 +3,7 @@ export type { TestSpan, TestSpanKind, TestTrace, TextProblem } from './model.js'
 
 export { parseSelector, selectSpans } from './selector/index.js';
 export type { Selector } from './selector/index.js';
+export type { PseudoClass, SelectorValue, SpanFilter, SpanSelectorNode } from './selector/index.js';
 
 export {
   evaluateExpression,
@@ -16,6 +17,8 @@ export {
 export type { AssertionOutcome, EvalContext, Expression, Statement } from './expression/index.js';
 
 export { buildTestTrace } from './trace.js';
+export { SYNTHETIC_ROOT_ID, spanType } from './trace.js';
+export { renderAttributeValue } from './render.js';
 export { runOutputs, runSpecs } from './verdict.js';
 export type { AssertionResult, AssertionSpanResult, OutputResult, SpecResult } from './verdict.js';
 

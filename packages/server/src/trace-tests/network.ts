@@ -27,8 +27,15 @@ const LOCAL_V6 = blockList(['::1/128', '::/128']);
 
 /** Unwraps `::ffff:1.2.3.4` so IPv4 rules apply to IPv4-mapped IPv6 addresses. */
 function normalise(address: string): { address: string; family: 4 | 6 } {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  const m = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (m?.[1] !== undefined) return { address: m[1], family: 4 };
+  // The URL parser writes mapped addresses in hex (`::ffff:a9fe:a9fe`).
+  const h = /^(?:0{0,4}:){0,5}:?ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+  if (h?.[1] !== undefined && h[2] !== undefined) {
+    const hi = parseInt(h[1], 16);
+    const lo = parseInt(h[2], 16);
+    return { address: `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, family: 4 };
+  }
   return { address, family: isIP(address) === 6 ? 6 : 4 };
 }
 

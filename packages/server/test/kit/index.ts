@@ -29,3 +29,5 @@ export { waitFor } from './wait.js';
 export type { Condition, WaitOptions } from './wait.js';
 export { newSpanId, newTraceId, otlpJsonRequest } from './otlp.js';
 export type { TestSpan } from './otlp.js';
+export { BOOKS_PROTO, startTracedApp } from './traced-app.js';
+export type { Propagation, TracedApp, TracedAppOptions } from './traced-app.js';

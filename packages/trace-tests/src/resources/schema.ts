@@ -158,6 +158,9 @@ export const pollingProfileSpecSchema = z.object({
 });
 export type PollingProfileSpec = z.infer<typeof pollingProfileSpecSchema>;
 
+/** A backend connection's TLS settings, as Tracetest writes them (Tempo's too: its own example sets `insecure`). */
+const tlsSchema = z.object({ insecure: z.boolean().optional(), insecureSkipVerify: z.boolean().optional() }).optional();
+
 export const DATA_STORE_TYPES = ['otlp', 'jaeger', 'tempo'] as const;
 export const dataStoreSpecSchema = z.object({
   id: z.string().min(1),
@@ -168,14 +171,16 @@ export const dataStoreSpecSchema = z.object({
     .object({
       /** gRPC `host:port` (Tracetest's field) or an HTTP query URL. */
       endpoint: z.string().min(1),
-      tls: z.object({ insecure: z.boolean().optional(), insecureSkipVerify: z.boolean().optional() }).optional(),
+      tls: tlsSchema,
     })
     .optional(),
   tempo: z
     .object({
       type: z.enum(['http', 'grpc']).default('http'),
-      http: z.object({ url: z.string().min(1), headers: z.record(z.string(), z.string()).optional() }).optional(),
-      grpc: z.object({ endpoint: z.string().min(1) }).optional(),
+      http: z
+        .object({ url: z.string().min(1), headers: z.record(z.string(), z.string()).optional(), tls: tlsSchema })
+        .optional(),
+      grpc: z.object({ endpoint: z.string().min(1), tls: tlsSchema }).optional(),
     })
     .optional(),
 });
