@@ -57,11 +57,11 @@ export function expandDefinitionPaths(paths: readonly string[], cwd: string): st
   const files: string[] = [];
   for (const p of paths) {
     const abs = path.resolve(cwd, p);
-    let isDir: boolean;
+    let isDir = false;
     try {
       isDir = statSync(abs).isDirectory();
     } catch {
-      throw new CommandExit(TEST_EXIT.INVALID, `cannot read ${p}: no such file or directory`);
+      // Not there: reading it reports the problem with the others.
     }
     if (!isDir) {
       files.push(p);
@@ -104,7 +104,8 @@ export function loadDefinitions(
     try {
       text = readFileSync(abs, 'utf8');
     } catch (err) {
-      const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+      const reason =
+        (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message;
       problems.push({ file, line: 1, column: 1, path: '', message: `cannot read the file: ${reason}` });
       continue;
     }
@@ -148,8 +149,8 @@ export function formatProblem(p: DefinitionProblem): string {
 }
 
 /**
- * The hub's own checks on apply answer issues with paths into the request (`body.resources.2.spec.steps.0`); they
- * are put back into the file the resource came from.
+ * The hub's own checks on apply answer issues with paths into the request (`resources.2.spec.steps.0`); they are
+ * put back at the field's place in the file the resource came from (or its nearest parent's).
  */
 export function hubIssueProblems(err: SpyglassClientError, sent: readonly ParsedResource[]): DefinitionProblem[] {
   return err.issues.map((issue) => {
@@ -157,8 +158,20 @@ export function hubIssueProblems(err: SpyglassClientError, sent: readonly Parsed
     const source = m === null ? undefined : sent[Number(m[1] ?? m[2])];
     if (source === undefined || m === null)
       return { file: '(hub)', line: 0, column: 0, path: issue.path, message: issue.message };
-    const rest = m[3]!.replace(/\.(\d+)(?=\.|$)/g, '[$1]').replace(/^\[/, '[');
-    return { file: source.file, line: source.line, column: 1, path: rest, message: issue.message };
+    const field = m[3]!.replace(/\.(\d+)(?=\.|$)/g, '[$1]');
+    let at: { line: number; column: number } = { line: source.line, column: 1 };
+    // The field, then each parent: `spec.steps[0]`, `spec.steps`, `spec`.
+    for (let p = field; p !== '';) {
+      const found = source.positions[p];
+      if (found !== undefined) {
+        at = found;
+        break;
+      }
+      const parent = p.replace(/(\[[^\]]*\]|\.?[^.[]+)$/, '');
+      if (parent === p) break;
+      p = parent;
+    }
+    return { file: source.file, line: at.line, column: at.column, path: field, message: issue.message };
   });
 }
 
@@ -473,9 +486,13 @@ export function testCommands(program: Command, run: Run): void {
       const client = ctx.client();
       const result = await ctx.out.spin('applying', () => applyAll(ctx, client, loaded.resources, o.dryRun === true));
       if (ctx.out.json) return ctx.out.data({ dryRun: o.dryRun === true, ...result });
+      if (o.dryRun === true) {
+        for (const item of result.items) ctx.out.line(`valid ${item.type} ${item.id} (${item.name})`);
+        ctx.out.note(`dry run: the hub checked ${result.items.length} resources and changed nothing`);
+        return;
+      }
       for (const item of result.items)
         ctx.out.line(`${item.outcome} ${item.type} ${item.id} (${item.name}) v${item.version}`);
-      if (o.dryRun === true) ctx.out.note('dry run: nothing was changed');
     },
   );
 
@@ -649,8 +666,10 @@ async function runTests(ctx: Context, o: RunOptions): Promise<void> {
   );
   if (loaded.resources.length > 0) {
     const applied = await ctx.out.spin('applying', () => applyAll(ctx, client, loaded.resources, false));
-    const changed = applied.items.filter((i) => i.outcome !== 'unchanged').length;
-    ctx.out.note(`applied ${applied.items.length} resources (${changed} created or updated)`);
+    const count = (outcome: string): number => applied.items.filter((i) => i.outcome === outcome).length;
+    ctx.out.note(
+      `applied ${applied.items.length} resource${applied.items.length === 1 ? '' : 's'}: ${count('created')} created, ${count('updated')} updated, ${count('unchanged')} unchanged`,
+    );
   }
   if (o.vars !== undefined && varsFile === undefined)
     await mustExist(ctx, () => client.tests.getResource('VariableSet', o.vars!), `variable set "${o.vars}" not found`);
