@@ -205,7 +205,22 @@ describe('pretty layout', () => {
     });
     const trace = testRun({ state: 'TRACE_FAILED', results: null, passed: null, lastError: null, testName: 'Slow' });
     const late = testRun({ state: 'AWAITING_TRACE', results: null, passed: null, testName: 'Late' });
-    const text = renderPretty(report([test(trigger), test(trace), test(late, { timedOutAfterMs: 90_000 })]));
+    const stopped = testRun({
+      state: 'STOPPED',
+      results: null,
+      passed: null,
+      testName: 'Stopped',
+      lastError: 'stopped',
+    });
+    const text = renderPretty(
+      report([
+        test(trigger),
+        test(trace),
+        test(late, { timedOutAfterMs: 90_000 }),
+        test(stopped, { timedOutAfterMs: 600_000 }),
+        test(stopped),
+      ]),
+    );
     expect(text).toBe(
       `✘ Testcase 1 (${HUB}/tests/9876543/runs/1) - trace id: ${TRACE}\n` +
         '\tReason: connect ECONNREFUSED 127.0.0.1:1\n' +
@@ -213,7 +228,11 @@ describe('pretty layout', () => {
         '\tReason: the trace did not arrive\n' +
         `✘ Late (${HUB}/tests/9876543/runs/1) - trace id: ${TRACE}\n` +
         '\tReason: the run did not finish within 1m30s (state AWAITING_TRACE)\n' +
-        '\nSummary: 0 passed, 3 failed\n',
+        `✘ Stopped (${HUB}/tests/9876543/runs/1) - trace id: ${TRACE}\n` +
+        '\tReason: the run did not finish within 10m and was stopped\n' +
+        `✘ Stopped (${HUB}/tests/9876543/runs/1) - trace id: ${TRACE}\n` +
+        '\tReason: stopped\n' +
+        '\nSummary: 0 passed, 5 failed\n',
     );
   });
 

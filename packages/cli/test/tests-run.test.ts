@@ -394,6 +394,43 @@ spec:
     expect(down.stderr).toMatch(/^UNAVAILABLE: cannot reach the hub/m);
   });
 
+  it('a slow run shows its progress on stderr; --timeout stops a run still waiting for its trace', async () => {
+    const never = file(
+      'never.yaml',
+      `type: PollingProfile
+spec:
+  id: short
+  name: short
+  strategy: periodic
+  periodic:
+    retryDelay: 500ms
+    timeout: 3s
+---
+type: Test
+spec:
+  id: never
+  name: Trace never comes
+  pollingProfile: short
+  trigger:
+    type: traceid
+    traceid:
+      id: ${'0f'.repeat(16)}
+  specs:
+    - selector: span[name="x"]
+      assertions: [attr:a = 1]
+`,
+    );
+    const slow = await cli(['test', 'run', '-f', never, '--poll-interval', '300ms']);
+    expect(slow.code, slow.stdout + slow.stderr).toBe(2);
+    expect(slow.stderr).toMatch(/^… Trace never comes: awaiting trace \(0 spans\)$/m);
+    expect(slow.stdout).toMatch(/^✘ Trace never comes \(.*\) - trace id: (0f){16}\n\tReason: .+\n$/);
+    const late = await cli(['test', 'run', '-f', never, '--timeout', '1s']);
+    expect(late.code, late.stdout + late.stderr).toBe(2);
+    expect(late.stdout).toContain('\tReason: the run did not finish within 1s and was stopped\n');
+    const runs = await hub.api<{ items: TestRun[] }>('GET', '/api/v1/tests/never/runs', undefined, 'viewer');
+    expect(runs.body.items[0]!.state).toBe('STOPPED');
+  });
+
   it('tests show, tests rm and rm --type', async () => {
     const show = await cli(['tests', 'show', 'get-book']);
     expect(show.code, show.stderr).toBe(0);

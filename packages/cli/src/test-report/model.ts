@@ -1,4 +1,4 @@
-import type { SpecResultData, SuiteRun, TestRun } from '@spyglass/trace-tests';
+import { isFinalRunState, type SpecResultData, type SuiteRun, type TestRun } from '@spyglass/trace-tests';
 
 /**
  * What `spyglass test run` reports: every test and suite it ran, in the order it ran them. The renderers (pretty,
@@ -94,8 +94,12 @@ export function entryPassed(entry: ReportEntry, specsRequired: boolean): boolean
 
 /** Why a run has no verdict on its specs: the hub's last error, or what its state means. */
 export function runFailureReason(run: TestRun, timedOutAfterMs?: number): string {
-  if (timedOutAfterMs !== undefined && run.state !== 'FINISHED' && run.state !== 'STOPPED')
-    return `the run did not finish within ${formatWait(timedOutAfterMs)} (state ${run.state})`;
+  if (timedOutAfterMs !== undefined) {
+    // The command's own limit, whatever the hub wrote when it stopped the run.
+    if (run.state === 'STOPPED') return `the run did not finish within ${formatWait(timedOutAfterMs)} and was stopped`;
+    if (!isFinalRunState(run.state))
+      return `the run did not finish within ${formatWait(timedOutAfterMs)} (state ${run.state})`;
+  }
   if (run.lastError !== null && run.lastError !== '') return run.lastError;
   switch (run.state) {
     case 'TRIGGER_FAILED':
@@ -103,9 +107,7 @@ export function runFailureReason(run: TestRun, timedOutAfterMs?: number): string
     case 'TRACE_FAILED':
       return 'the trace did not arrive';
     case 'STOPPED':
-      return timedOutAfterMs === undefined
-        ? 'the run was stopped'
-        : `the run did not finish within ${formatWait(timedOutAfterMs)} and was stopped`;
+      return 'the run was stopped';
     case 'CREATED':
     case 'EXECUTING':
     case 'AWAITING_TRACE':
