@@ -175,6 +175,22 @@ spec:
       );
       expect(lines[2]).toBe('2 problems in 1 file; nothing was sent to the hub');
     }
+    const suite = file(
+      'bad/suite.yaml',
+      `type: TestSuite
+spec:
+  id: lost
+  name: Lost
+  steps:
+    - get-book
+    - ./missing-step.yaml
+`,
+    );
+    const lost = await cli(['test', 'run', '-f', suite]);
+    expect(lost.code).toBe(3);
+    expect(lost.stderr).toContain(
+      `${suite}:7:7: spec.steps[1]: cannot read "./missing-step.yaml" (${path.join(dir, 'bad', 'missing-step.yaml')}): no such file or directory`,
+    );
     const missing = await cli(['test', 'run', '-f', path.join(dir, 'nope.yaml')]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain(
@@ -244,7 +260,7 @@ spec:
     expect(md).toContain(`](${hub.url}/tests/out-of-stock/runs/`);
   });
 
-  it('a directory and a suite, --json: one document with every run and its link; JUnit per run and per step', async () => {
+  it('a directory and a suite (a step by path, one by id), --json: every run with its link; JUnit per run and per step', async () => {
     file(
       'suite/checkout.yaml',
       `type: TestSuite
@@ -252,7 +268,7 @@ spec:
   id: reading-list
   name: Reading list
   steps:
-    - get-book
+    - ../tests/get-book.yaml
     - out-of-stock
 `,
     );

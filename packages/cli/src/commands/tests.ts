@@ -1,10 +1,12 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isSpyglassClientError, type SpyglassClient, type SpyglassClientError } from '@spyglass/client';
 import {
   RESOURCE_TYPES,
   isFinalRunState,
   parseResources,
+  resolveReferences,
   type DefinitionProblem,
   type ParsedResource,
   type Resource,
@@ -76,25 +78,38 @@ export function expandDefinitionPaths(paths: readonly string[], cwd: string): st
 }
 
 export interface LoadedDefinitions {
-  /** Every resource to apply, once each (a file named twice, or by two suites, counts once). */
+  /** Every resource to apply, in the order to apply them, once each (what files name comes before what names it). */
   readonly resources: readonly ParsedResource[];
-  /** The resources the files given on the command line define, in order (what `test run` runs). */
+  /** The resources the files given on the command line define, in order (what `test run` runs), references resolved. */
   readonly targets: readonly ParsedResource[];
   readonly problems: readonly DefinitionProblem[];
 }
 
+const keyOf = (r: ParsedResource): string => `${r.resource.type}\u0000${r.resource.spec.id}`;
+
+/** Reads a file for the resolver; the reason, without Node's code and path, goes into the problem it reports. */
+async function readDefinitionFile(file: string, cwd: string): Promise<string> {
+  try {
+    return await readFile(path.resolve(cwd, file), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'a directory' : (err as Error).message,
+    );
+  }
+}
+
 /**
- * Reads and parses definition files (`${NAME}` filled in from `env`, as Tracetest's CLI does), collecting every
- * problem of every file so that one pass shows them all.
+ * Reads and parses definition files (`${NAME}` filled in from `env`, as Tracetest's CLI does), then the files they
+ * name (suite steps, polling profiles, `.proto` files, request bodies), relative to the naming file; every problem
+ * of every file is collected so that one pass shows them all.
  */
-export function loadDefinitions(
+export async function loadDefinitions(
   files: readonly string[],
   options: { cwd: string; env: Readonly<Record<string, string | undefined>> },
-): LoadedDefinitions {
+): Promise<LoadedDefinitions> {
   const problems: DefinitionProblem[] = [];
-  const resources: ParsedResource[] = [];
-  const targets: ParsedResource[] = [];
-  const byKey = new Map<string, ParsedResource>();
+  const parsed: ParsedResource[] = [];
   const seenFiles = new Set<string>();
   for (const file of files) {
     const abs = path.resolve(options.cwd, file);
@@ -102,46 +117,35 @@ export function loadDefinitions(
     seenFiles.add(abs);
     let text: string;
     try {
-      text = readFileSync(abs, 'utf8');
+      text = await readDefinitionFile(file, options.cwd);
     } catch (err) {
-      const reason =
-        (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message;
-      problems.push({ file, line: 1, column: 1, path: '', message: `cannot read the file: ${reason}` });
+      problems.push({ file, line: 1, column: 1, path: '', message: `cannot read the file: ${(err as Error).message}` });
       continue;
     }
-    const parsed = parseResources(text, { file, env: options.env });
-    problems.push(...parsed.problems);
-    if (parsed.resources.length === 0 && parsed.problems.length === 0)
+    const result = parseResources(text, { file, env: options.env });
+    problems.push(...result.problems);
+    if (result.resources.length === 0 && result.problems.length === 0)
       problems.push({ file, line: 1, column: 1, path: '', message: 'the file defines no resource' });
-    for (const r of parsed.resources) {
-      const key = `${r.resource.type}\u0000${r.resource.spec.id}`;
-      const first = byKey.get(key);
-      if (first === undefined) {
-        byKey.set(key, r);
-        resources.push(r);
-        targets.push(r);
-      } else if (JSON.stringify(first.resource) !== JSON.stringify(r.resource)) {
-        problems.push({
-          file: r.file,
-          line: r.line,
-          column: 1,
-          path: 'spec.id',
-          message: `${r.resource.type} "${r.resource.spec.id}" is also defined, differently, in ${first.file}:${first.line}`,
-        });
-      } else targets.push(r);
-    }
+    parsed.push(...result.resources);
   }
-  return { resources, targets: dedupe(targets), problems };
-}
-
-function dedupe(list: readonly ParsedResource[]): ParsedResource[] {
-  const seen = new Set<string>();
-  return list.filter((r) => {
-    const key = `${r.resource.type}\u0000${r.resource.spec.id}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
+  const resolved = await resolveReferences(parsed, {
+    readFile: (file) => readDefinitionFile(file, options.cwd),
+    dirname: (file) => path.dirname(file),
+    join: (...parts) => path.join(...parts),
+    env: options.env,
   });
+  problems.push(...resolved.problems);
+  if (problems.length > 0) return { resources: [], targets: [], problems };
+  const byKey = new Map(resolved.resources.map((r) => [keyOf(r), r]));
+  const seen = new Set<string>();
+  const targets: ParsedResource[] = [];
+  for (const r of parsed) {
+    const key = keyOf(r);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    targets.push(byKey.get(key) ?? r);
+  }
+  return { resources: resolved.resources, targets, problems };
 }
 
 export function formatProblem(p: DefinitionProblem): string {
@@ -481,7 +485,7 @@ export function testCommands(program: Command, run: Run): void {
     async (ctx: Context, o: ApplyOptions) => {
       const cwd = process.cwd();
       const files = expandDefinitionPaths(o.file, cwd);
-      const loaded = loadDefinitions(files, { cwd, env: ctx.io.env });
+      const loaded = await loadDefinitions(files, { cwd, env: ctx.io.env });
       if (loaded.problems.length > 0) printProblems(ctx, loaded.problems);
       const client = ctx.client();
       const result = await ctx.out.spin('applying', () => applyAll(ctx, client, loaded.resources, o.dryRun === true));
@@ -642,7 +646,7 @@ async function runTests(ctx: Context, o: RunOptions): Promise<void> {
   const cwd = process.cwd();
   const files = expandDefinitionPaths(o.file, cwd);
   const varsFile = o.vars !== undefined && varsIsFile(o.vars, cwd) ? o.vars : undefined;
-  const loaded = loadDefinitions(varsFile === undefined ? files : [varsFile, ...files], { cwd, env: ctx.io.env });
+  const loaded = await loadDefinitions(varsFile === undefined ? files : [varsFile, ...files], { cwd, env: ctx.io.env });
   const problems = [...loaded.problems];
   let variableSetId: string | undefined;
   if (varsFile !== undefined) {
