@@ -22,7 +22,9 @@ export default defineConfig({
       'deploy/**/*.test.ts',
     ],
     pool: 'forks',
-    testTimeout: 30_000,
+    // A bound on a hang, not a speed check: process tests (agents patching modules, SDKs exporting) take several
+    // times longer on a loaded 2-core machine than alone, and their own waits allow 30 s each.
+    testTimeout: 120_000,
     hookTimeout: 60_000,
     reporters: process.env.CI ? ['default'] : ['default'],
   },

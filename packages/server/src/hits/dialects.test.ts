@@ -166,15 +166,22 @@ describe.each(testDatabases())('live debugging storage on $dialect', (database) 
       },
       { what: "the snapshot action's status and hits on its agent" },
     );
+    let seen: unknown;
     const a = await waitFor(
       async () => {
         const r = await hub.api<{ hits: { logs: number; snapshots: number; metrics: number; dropped: number } }>(
           'GET',
           `/api/v1/agents/${welcome.agentId}`,
         );
-        return r.body.hits.logs === 12 ? r.body : undefined;
+        seen = r.body.hits;
+        // The counts of one batch are added by separate statements: wait until all of them are in.
+        const h = r.body.hits;
+        return h.logs === 12 && h.snapshots === 3 && h.metrics === 4 && h.dropped === 4 ? r.body : undefined;
       },
-      { what: "the agent's hit counts" },
+      {
+        what: "the agent's hit counts (12 logs, 3 snapshots, 4 metrics, 4 dropped)",
+        detail: () => `last seen ${JSON.stringify(seen)}`,
+      },
     );
     expect(a.hits).toEqual({ logs: 12, snapshots: 3, metrics: 4, dropped: 4 });
 

@@ -234,6 +234,12 @@ describe('filters in statements', () => {
     ["'{ \"array\": [1, 2, 5] }' | json_path '$.array[*]' | get_index 'last' = 5", true],
     ["attr:tracetest.response.body | json_path '$.results[0][\\'count(*)\\'].result' = 3", true, { span: sqlBody }],
     ['attr:tracetest.response.body | json_path \'.missing\' = ""', true, { span: body }],
+    [
+      'attr:tracetest.response.body | json_path "$.${var:KEY}" = "john doe"',
+      true,
+      { span: body, variables: new Map([['KEY', 'name']]) },
+    ],
+    ['[1, 2] | get_index randomInt(1, 1) = 2', true],
     ['attr:name | length = 10', true, { span: body }],
     ["'héllo' | length = 6", true], // bytes, as Go's len()
     ['"abc" | type = "string"', true],

@@ -476,6 +476,30 @@ describe('parseResources: problems with their file, line, column and path', () =
     expect(problems.map(at)).toEqual(['}', '', '= 200', ':second"', '="select"]', '', '']);
   });
 
+  it('keeps exact positions with CRLF line ends and quoted values over several lines; comments are not read', () => {
+    const text = [
+      'type: Test',
+      'spec:',
+      '  name: CRLF # ${NOT_SET} in a comment',
+      '  trigger:',
+      '    type: http',
+      '    httpRequest:',
+      '      url: http://a',
+      '      headers:',
+      '        - key: "X-A"',
+      '          value: "multi',
+      '            line ${MISSING}"',
+      '  specs:',
+      '    - selector: span[name="a"',
+      '        kind="server"] span[',
+      '      assertions: [attr:a = 1]',
+    ].join('\r\n');
+    expect(brief(parseResources(text, { file: 'crlf.yaml', env: {} }).problems)).toEqual([
+      '11:18 spec.trigger.httpRequest.headers[0].value: environment variable "MISSING" is not set (${MISSING} would become an empty string)',
+      '14:29 spec.specs[0].selector: expected "]"',
+    ]);
+  });
+
   it('reports triggers that are not supported, misspelt or without their block', () => {
     expect(brief(parseFixture('bad/triggers.yaml').problems)).toEqual([
       '6:11 spec.trigger.type: trigger type "k6" is not supported (supported: http, grpc, traceid, kafka)',

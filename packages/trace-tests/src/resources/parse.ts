@@ -141,7 +141,7 @@ function fnv1a(text: string): string {
 type Path = readonly (string | number)[];
 
 /** `spec.specs[1].assertions[0]`; keys that are not identifiers are quoted: `headers["X-Org"]`. */
-export function formatPath(path: Path): string {
+function formatPath(path: Path): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;

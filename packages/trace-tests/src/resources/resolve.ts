@@ -16,7 +16,8 @@ export interface ResolveOptions {
  * them: a suite's steps that look like paths (`./login.yaml`, `../tests/login.yml`, `login.yaml`) are read and parsed
  * and their tests come before the suite, whose steps become their ids; a test's `pollingProfile` given as a path
  * likewise; a gRPC trigger's `protobufFile` given as a path (not `.proto` text) becomes the file's text; an HTTP body
- * given as a relative path (`./body.json`) becomes the file's text.
+ * given as a relative path (`./body.json`) becomes the file's text. (Tracetest's CLI sends such a body as it is when the
+ * file is missing; here that is a problem, as a body that is only `./name` is a path gone wrong far more often.)
  *
  * The resources come back in the order to apply them, each once. A problem points at the field that names the file
  * (or into the file read). Nothing is returned when there is a problem.
