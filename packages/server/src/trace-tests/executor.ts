@@ -676,8 +676,11 @@ export class RunExecutor {
     let lastTouch = this.#now();
     let spans: Span[] = [];
     let woken = false;
+    // When this replica's writer last stored spans of the trace: the quiet period counts from the write, not the read.
+    let writtenAt: number | undefined;
     const wake = (): void => {
       woken = true;
+      writtenAt = this.#now();
       pending?.();
     };
     let pending: (() => void) | undefined;
@@ -688,11 +691,13 @@ export class RunExecutor {
       for (;;) {
         if (signal.aborted) return 'stopped';
         woken = false;
+        const written = writtenAt;
+        writtenAt = undefined;
         spans = (await this.#deps.traces.store.trace(run.traceId, this.#deps.config.maxSnapshotSpans)).spans;
         const now = this.#now();
         if (spans.length !== lastCount) {
           lastCount = spans.length;
-          lastChangeAt = now;
+          lastChangeAt = written ?? now;
         } else if (spans.length > own && now - lastChangeAt >= retryDelayMs) {
           // Stable: no new span for a retry delay. Done when every spec's selector finds a span.
           const trace = buildTestTrace(run.traceId, spans);
@@ -720,8 +725,6 @@ export class RunExecutor {
             signal.addEventListener('abort', done, { once: true });
           });
         }
-        // A burst of writes wakes the loop once per batch; a short pause lets the rest of the burst land.
-        if (woken) await new Promise((r) => setTimeout(r, 20));
       }
     } finally {
       set.delete(wake);
