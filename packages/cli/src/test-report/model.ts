@@ -78,7 +78,7 @@ export function testRunPassed(run: TestRun, specsRequired: boolean): boolean {
 
 /** Whether every spec of a finished run passed (what the pretty layout's ✔/✘ show, whatever the gates). */
 export function specsPassed(run: TestRun): boolean {
-  return runFinished(run) && (run.results ?? []).every((s) => s.passed);
+  return runFinished(run) && run.passed !== false && (run.results ?? []).every((s) => s.passed);
 }
 
 export function suiteRunPassed(entry: SuiteEntry, specsRequired: boolean): boolean {
