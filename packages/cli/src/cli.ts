@@ -2,6 +2,7 @@ import { isSpyglassClientError } from '@spyglass/client';
 import { Command, CommanderError } from 'commander';
 import { accountCommands } from './commands/account.js';
 import { debugCommands } from './commands/debug.js';
+import { CommandExit, testCommands } from './commands/tests.js';
 import { traceCommands } from './commands/traces.js';
 import { Context, type Io } from './context.js';
 import { Output } from './output.js';
@@ -38,6 +39,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   accountCommands(program, io, runCommand);
   debugCommands(program, runCommand);
   traceCommands(program, runCommand);
+  testCommands(program, runCommand);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -51,6 +53,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     failure = err;
   }
   if (failure === undefined) return EXIT.OK;
+  if (failure instanceof CommandExit) return failure.code;
 
   const out = new Output({ json: false, stdout: io.stdout, stderr: io.stderr, env: io.env });
   if (failure instanceof UsageError) {

@@ -41,6 +41,17 @@ import {
   type TraceSummary,
   type User,
 } from '@spyglass/protocol';
+import {
+  testOperations as tests,
+  type ApplyResult,
+  type Resource,
+  type ResourceType,
+  type RunBody,
+  type StoredResource,
+  type SuiteRun,
+  type TestRun,
+  type TestSummary,
+} from '@spyglass/trace-tests';
 import { SpyglassClientError } from './errors.js';
 import { LiveStream } from './stream.js';
 
@@ -338,6 +349,38 @@ export class SpyglassClient {
     services: (): Promise<{ items: { name: string; lastSeenAt: number }[] }> => this.call(traces.listServices),
     operations: (service?: string) =>
       this.call(traces.listOperations, { query: service === undefined ? {} : { service } }),
+  };
+
+  // ---- trace-based tests ----------------------------------------------------------------------------------------------
+
+  readonly tests = {
+    /** Creates or updates resources (all or nothing); `dryRun` checks them and answers the outcomes without storing. */
+    apply: (resources: Resource[], options: { dryRun?: boolean } = {}): Promise<ApplyResult> =>
+      this.call(tests.apply, { body: { resources, dryRun: options.dryRun ?? false } }),
+    listResources: (type: ResourceType, params?: PageParams): Promise<Page<StoredResource>> =>
+      this.call(tests.listResources, { params: { type }, query: { ...params } }),
+    /** The latest version, or `version`. */
+    getResource: (type: ResourceType, id: string, version?: number): Promise<StoredResource> =>
+      this.call(tests.getResource, { params: { type, id }, query: version === undefined ? {} : { version } }),
+    /** Removes the resource and its versions; a test's runs go with it. */
+    deleteResource: (type: ResourceType, id: string): Promise<void> =>
+      this.call(tests.deleteResource, { params: { type, id } }).then(() => undefined),
+    /** Tests with their last run's verdict. */
+    list: (params?: PageParams): Promise<Page<TestSummary>> => this.call(tests.listTests, { query: { ...params } }),
+    /** Starts a run and answers it at once (state CREATED or later): poll `getRun` until a final state. */
+    run: (id: string, body: Partial<RunBody> = {}): Promise<TestRun> =>
+      this.call(tests.runTest, { params: { id }, body }),
+    /** Newest first. */
+    runs: (id: string, params?: PageParams): Promise<Page<TestRun>> =>
+      this.call(tests.listRuns, { params: { id }, query: { ...params } }),
+    getRun: (id: string, runNumber: number): Promise<TestRun> => this.call(tests.getRun, { params: { id, runNumber } }),
+    /** Stops a run still waiting for its trace. */
+    stopRun: (id: string, runNumber: number): Promise<TestRun> =>
+      this.call(tests.stopRun, { params: { id, runNumber } }),
+    runSuite: (id: string, body: Partial<RunBody> = {}): Promise<SuiteRun> =>
+      this.call(tests.runSuite, { params: { id }, body }),
+    getSuiteRun: (id: string, runNumber: number): Promise<SuiteRun> =>
+      this.call(tests.getSuiteRun, { params: { id, runNumber } }),
   };
 
   // ---- live stream ----------------------------------------------------------------------------------------------------
