@@ -2,6 +2,7 @@ import { isSpyglassClientError } from '@spyglass/client';
 import { Command, CommanderError } from 'commander';
 import { accountCommands } from './commands/account.js';
 import { debugCommands } from './commands/debug.js';
+import { runnerCommands } from './commands/runner.js';
 import { CommandExit, testCommands } from './commands/tests.js';
 import { traceCommands } from './commands/traces.js';
 import { Context, type Io } from './context.js';
@@ -40,6 +41,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   debugCommands(program, runCommand);
   traceCommands(program, runCommand);
   testCommands(program, runCommand);
+  runnerCommands(program, runCommand);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -86,6 +86,8 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'POST /api/v1/tests/:id/runs/:runNumber/stop': 'developer',
   'POST /api/v1/test-suites/:id/run': 'developer',
   'GET /api/v1/test-suites/:id/runs/:runNumber': 'viewer',
+  'GET /api/v1/tests/runners': 'viewer',
+  'GET /api/v1/tests/runners/connect': 'self', // pool key, checked by the runner registry (test/trace-tests/runner.test.ts)
 };
 
 /** A test that sends nothing (it adopts a trace) and waits for it: safe to run in the RBAC hub. */

@@ -125,6 +125,18 @@ export const testOperations = {
     input: { params: runParams },
     output: testRunSchema,
   }),
+  listRunners: defineOperation({
+    name: 'tests.runners.list',
+    summary: 'Remote runners connected to this hub replica (spyglass runner), by name',
+    access: 'viewer',
+    method: 'GET',
+    path: '/api/v1/tests/runners',
+    tags: ['tests'],
+    input: {},
+    output: z.object({
+      items: z.array(z.object({ name: z.string(), poolId: z.string(), connectedAt: z.number() })),
+    }),
+  }),
   runSuite: defineOperation({
     name: 'tests.suites.run',
     summary: 'Starts a run of a test suite: its tests one after another, sharing variables (outputs flow on)',

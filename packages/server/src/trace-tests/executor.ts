@@ -26,6 +26,7 @@ import type { Traces } from '../traces/module.js';
 import type { SpanRow } from '../traces/span-store.js';
 import type { TestsConfig } from './config.js';
 import { withCaptures, type PlacedProbe, type ProbeRunner } from './probes.js';
+import type { RunnerRegistry } from './runners.js';
 import type { TestStore } from './store.js';
 import { grpcTrigger, httpTrigger, propagationHeaders, type NetworkPolicy } from '@spyglass/trace-tests/node';
 
@@ -186,6 +187,8 @@ export interface ExecutorDeps {
   replicaId: string;
   /** Places a test's probes (absent: tests with probes fail with the reason). */
   probes?: ProbeRunner;
+  /** Remote runners, for tests that name one. */
+  runners?: RunnerRegistry;
   now?: () => number;
 }
 
@@ -477,7 +480,7 @@ export class RunExecutor {
       let result: TriggerResult | null = null;
       const triggerStartUs = this.#now() * 1000;
       try {
-        result = await this.#trigger(trigger, run, abort.signal);
+        result = await this.#trigger(trigger, run, prepared.spec.runner, abort.signal);
       } catch (err) {
         if (abort.signal.aborted) return await this.#end(run, 'STOPPED', 'stopped while triggering');
         return await this.#end(run, 'TRIGGER_FAILED', mask((err as Error).message));
@@ -579,7 +582,12 @@ export class RunExecutor {
     return final;
   }
 
-  async #trigger(trigger: Trigger, run: TestRun, signal: AbortSignal): Promise<TriggerResult | null> {
+  async #trigger(
+    trigger: Trigger,
+    run: TestRun,
+    runner: string | undefined,
+    signal: AbortSignal,
+  ): Promise<TriggerResult | null> {
     const common = {
       policy: this.#deps.policy,
       propagation: propagationHeaders(run.traceId, run.triggerSpanId),
@@ -587,6 +595,17 @@ export class RunExecutor {
       timeoutMs: 30_000,
       signal,
     };
+    if (runner !== undefined && trigger.type !== 'traceid') {
+      if (this.#deps.runners === undefined) throw new Error('remote runners are not available on this hub');
+      const r = await this.#deps.runners.trigger(
+        runner,
+        { trigger, propagation: common.propagation, maxBodyBytes: common.maxBodyBytes, timeoutMs: common.timeoutMs },
+        signal,
+      );
+      if (trigger.type === 'grpc' && (r.status === 14 || r.status === 4))
+        throw new Error(`gRPC ${r.target}: ${r.body}`);
+      return r;
+    }
     switch (trigger.type) {
       case 'http':
         return httpTrigger(trigger.httpRequest, common);

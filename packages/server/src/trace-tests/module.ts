@@ -6,6 +6,7 @@ import { testsConfigSection, type TestsConfig } from './config.js';
 import { RunExecutor } from './executor.js';
 import { NetworkPolicy } from '@spyglass/trace-tests/node';
 import { ProbeRunner } from './probes.js';
+import { RunnerRegistry } from './runners.js';
 import { TestStore } from './store.js';
 
 /** What the tests module gives the rest of the hub (and tests). */
@@ -74,6 +75,11 @@ export const traceTestsModule = defineModule({
         return ports;
       },
     });
+    const runners = new RunnerRegistry(app, hub.bus, ctx.log);
+    // The remote runners' own WebSocket (pool key, checked by the registry).
+    app.get('/api/v1/tests/runners/connect', { websocket: true, config: { access: 'self' } }, (socket, request) =>
+      runners.handle(socket, request),
+    );
     const executor = new RunExecutor({
       store,
       traces: app.traces,
@@ -83,6 +89,7 @@ export const traceTestsModule = defineModule({
       log: ctx.log,
       replicaId: ctx.replicaId,
       probes: new ProbeRunner(app),
+      runners,
     });
 
     new Gauge({
@@ -176,7 +183,11 @@ export const traceTestsModule = defineModule({
       singleton: true,
       run: () => executor.sweepStale().then(() => {}),
     });
-    ctx.onClose(() => executor.close());
+    ctx.operation(testOperations.listRunners, () => ({ items: runners.list() }));
+    ctx.onClose(async () => {
+      await executor.close();
+      runners.close();
+    });
     app.decorate('traceTests', { store, executor, policy, config });
   },
 });

@@ -103,14 +103,19 @@ export class RunnerRegistry {
         if (frame.type === 'runner_hello') {
           clearTimeout(helloTimer);
           const previous = this.#byName.get(frame.name);
-          if (previous !== undefined && previous.ws !== ws) previous.ws.close(1000, 'another runner with this name connected');
+          if (previous !== undefined && previous.ws !== ws)
+            previous.ws.close(1000, 'another runner with this name connected');
           conn = { name: frame.name, poolId, ws, connectedAt: Date.now() };
           this.#byName.set(frame.name, conn);
           this.log.info({ runner: frame.name, pool: pool.name }, 'test runner connected');
           ws.send(JSON.stringify({ type: 'runner_welcome', v: RUNNER_PROTOCOL_VERSION, pool: pool.name }));
           return;
         }
-        const answer = { requestId: frame.requestId, ...(frame.result === undefined ? {} : { result: frame.result }), ...(frame.error === undefined ? {} : { error: frame.error }) };
+        const answer = {
+          requestId: frame.requestId,
+          ...(frame.result === undefined ? {} : { result: frame.result }),
+          ...(frame.error === undefined ? {} : { error: frame.error }),
+        };
         const local = this.#waiting.get(frame.requestId);
         if (local !== undefined) local(answer);
         else void this.bus.publish(RUNNER_TOPICS.answer, answer).catch(() => {});
@@ -141,10 +146,16 @@ export class RunnerRegistry {
     const full: TriggerRequest = { type: 'trigger', v: RUNNER_PROTOCOL_VERSION, requestId: randomUUID(), ...request };
     const local = this.#byName.get(runner);
     if (local === undefined && this.bus.kind === 'memory')
-      throw new SpyglassError('UNAVAILABLE', `runner ${JSON.stringify(runner)} is not connected (start it with: spyglass runner --name ${runner} --hub … --key sgp_…)`);
+      throw new SpyglassError(
+        'UNAVAILABLE',
+        `runner ${JSON.stringify(runner)} is not connected (start it with: spyglass runner --name ${runner} --hub … --key sgp_…)`,
+      );
     return new Promise<TriggerResult>((resolve, reject) => {
       const timer = setTimeout(
-        () => done({ error: `runner ${JSON.stringify(runner)} did not answer within ${request.timeoutMs + 5000} ms (is it connected?)` }),
+        () =>
+          done({
+            error: `runner ${JSON.stringify(runner)} did not answer within ${request.timeoutMs + 5000} ms (is it connected?)`,
+          }),
         request.timeoutMs + 5000,
       );
       const onAbort = (): void => done({ error: 'stopped' });
