@@ -328,7 +328,7 @@ async function fetchHttp(
   signal: AbortSignal,
 ): Promise<SpanRow[]> {
   const url = new URL(api.base);
-  url.pathname = `${url.pathname}${api.kind === 'http' ? '/api/traces/' : '/traces/'}${traceId}`;
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${api.kind === 'http' ? '/api/traces/' : '/traces/'}${traceId}`;
   const label = `jaeger at ${shownUrl(url)}`;
   const answer = await policedGet({
     url,

@@ -69,7 +69,7 @@ async function fetchHttp(
   signal: AbortSignal,
 ): Promise<SpanRow[]> {
   const url = new URL(base);
-  url.pathname = `${url.pathname}/api/traces/${traceId}`;
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/traces/${traceId}`;
   const label = `tempo at ${shownUrl(url)}`;
   const answer = await policedGet({
     url,
