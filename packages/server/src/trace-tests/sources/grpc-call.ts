@@ -78,14 +78,23 @@ function metadataOf(call: GrpcCall): grpc.Metadata {
   return md;
 }
 
-function failure(err: grpc.ServiceError, call: GrpcCall): Error {
+function failure(raw: grpc.ServiceError, call: GrpcCall): Error {
+  // Details may carry a multi-line TLS library message; errors stay on one line.
+  const err = { code: raw.code, details: (raw.details ?? '').replace(/\s+/g, ' ').trim() };
   if (err.code === grpc.status.NOT_FOUND) return new GrpcCallError(err.code, err.details);
   if (err.code === grpc.status.CANCELLED && call.signal.aborted) return sourceError(call.label, 'poll stopped');
   if (err.code === grpc.status.DEADLINE_EXCEEDED)
     return sourceError(call.label, `did not answer within ${call.timeoutMs} ms`);
   if (err.code === grpc.status.RESOURCE_EXHAUSTED)
     return sourceError(call.label, `answered more than ${call.maxBytes} bytes (${err.details})`);
-  if (err.code === grpc.status.UNAVAILABLE) return sourceError(call.label, `could not be reached: ${err.details}`);
+  if (err.code === grpc.status.UNAVAILABLE) {
+    // A TLS handshake with a plaintext server: Tracetest's files say `tls: { insecure: true }` for those.
+    const plaintext = call.tls?.insecure !== true && /SSL|wrong version number/i.test(err.details);
+    return sourceError(
+      call.label,
+      `could not be reached: ${err.details}${plaintext ? ' (a plaintext server? write tls: { insecure: true })' : ''}`,
+    );
+  }
   return new GrpcCallError(err.code, err.details);
 }
 

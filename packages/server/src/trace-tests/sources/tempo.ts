@@ -2,7 +2,14 @@ import protobuf from 'protobufjs';
 import { SpyglassError, type Span } from '@spyglass/protocol';
 import type { DataStoreSpec } from '@spyglass/trace-tests';
 import type { SpanRow } from '../../traces/span-store.js';
-import { GrpcCallError, grpcStatus, grpcStatusName, grpcUnary, parseGrpcEndpoint } from './grpc-call.js';
+import {
+  GrpcCallError,
+  grpcStatus,
+  grpcStatusName,
+  grpcUnary,
+  parseGrpcEndpoint,
+  type GrpcEndpoint,
+} from './grpc-call.js';
 import { policedGet, shownUrl, splitCredentials, type GetAnswer } from './http-get.js';
 import {
   excerpt,
@@ -115,23 +122,18 @@ function traceOf(answer: Buffer): Buffer[] {
 }
 
 async function fetchGrpc(
-  spec: NonNullable<TempoSpec['grpc']>,
+  endpoint: GrpcEndpoint,
+  tls: NonNullable<TempoSpec['grpc']>['tls'],
   traceId: string,
   o: ResolvedSourceOptions,
   signal: AbortSignal,
 ): Promise<SpanRow[]> {
-  const endpoint = parseGrpcEndpoint(spec.endpoint);
-  if (endpoint === null)
-    throw new SpyglassError(
-      'INVALID_INPUT',
-      `tempo grpc.endpoint ${JSON.stringify(spec.endpoint)} must be host:port (Tempo's gRPC port is usually 9095)`,
-    );
   const label = `tempo at ${endpoint.authority} (gRPC)`;
   let answer: Buffer;
   try {
     answer = await grpcUnary({
       endpoint,
-      tls: spec.tls,
+      tls,
       path: '/tempopb.Querier/FindTraceByID',
       request: Buffer.from(TraceByIdRequest.encode({ traceID: Buffer.from(traceId, 'hex') }).finish()),
       policy: o.policy,
@@ -168,10 +170,15 @@ export function tempoSource(spec: TempoSpec, options: SourceOptions): TraceSourc
     const grpc = spec.grpc;
     if (grpc === undefined) throw new SpyglassError('INVALID_INPUT', 'tempo type grpc needs grpc.endpoint');
     const endpoint = parseGrpcEndpoint(grpc.endpoint);
+    if (endpoint === null)
+      throw new SpyglassError(
+        'INVALID_INPUT',
+        `tempo grpc.endpoint ${JSON.stringify(grpc.endpoint)} must be host:port (Tempo's gRPC port is usually 9095)`,
+      );
     return {
-      label: `tempo at ${endpoint?.authority ?? grpc.endpoint} (gRPC)`,
+      label: `tempo at ${endpoint.authority} (gRPC)`,
       async fetch(traceId: string, signal: AbortSignal): Promise<Span[]> {
-        return spansFromRows(await fetchGrpc(grpc, traceId, o, signal), traceId, o.maxSpans);
+        return spansFromRows(await fetchGrpc(endpoint, grpc.tls, traceId, o, signal), traceId, o.maxSpans);
       },
     };
   }
