@@ -41,7 +41,7 @@ export function splitCredentials(url: URL): { url: URL; headers: Record<string, 
 
 /** A URL for messages: no credentials, no query. */
 export function shownUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
+  return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
 }
 
 function once(url: URL, address: string, headers: Record<string, string>, req: GetRequest, deadline: number) {

@@ -1,9 +1,9 @@
 import net from 'node:net';
-import { SpyglassError } from '@spyglass/protocol';
+import { SpyglassError, type Span } from '@spyglass/protocol';
 import { dataStoreSpecSchema } from '@spyglass/trace-tests';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DENIED_NETWORKS } from '../config.js';
-import { sourceFor } from './index.js';
+import { mergeSpans, sourceFor } from './index.js';
 import { fixture, serve, testPolicy } from './testing.js';
 
 const TRACE = '83a9efd15c1c98a977e0711cc93ee28b';
@@ -19,11 +19,11 @@ describe('sourceFor', () => {
         ?.label,
     ).toBe('jaeger at jaeger:16685 (gRPC api_v3)');
     expect(sourceFor(store({ type: 'jaeger', jaeger: { endpoint: 'http://jaeger:16686' } }), options)?.label).toBe(
-      'jaeger at http://jaeger:16686/',
+      'jaeger at http://jaeger:16686',
     );
     expect(
       sourceFor(store({ type: 'tempo', tempo: { type: 'http', http: { url: 'tempo:3200' } } }), options)?.label,
-    ).toBe('tempo at http://tempo:3200/');
+    ).toBe('tempo at http://tempo:3200');
     expect(
       sourceFor(store({ type: 'tempo', tempo: { type: 'grpc', grpc: { endpoint: 'tempo:9095' } } }), options)?.label,
     ).toBe('tempo at tempo:9095 (gRPC)');
@@ -160,5 +160,16 @@ describe('data-store polls go through the outbound policy', () => {
     } finally {
       await slow.close();
     }
+  });
+});
+
+describe('mergeSpans', () => {
+  it('adds the hub’s own spans of the trace (the trigger span) to the backend’s, once each, oldest first', () => {
+    const span = (spanId: string, startUs: number, name: string) => ({ spanId, startUs, name }) as unknown as Span;
+    const merged = mergeSpans(
+      [span('b', 20, 'backend b'), span('a', 10, 'backend a')],
+      [span('t', 5, 'Tracetest trigger'), span('a', 10, 'hub copy of a')],
+    );
+    expect(merged.map((s) => s.name)).toEqual(['Tracetest trigger', 'backend a', 'backend b']);
   });
 });

@@ -6,6 +6,7 @@ import { tempoSource } from './tempo.js';
 
 export { jaegerSource, jaegerTraceToOtlp } from './jaeger.js';
 export { tempoSource, tempoResourceSpans } from './tempo.js';
+export { mergeSpans } from './source.js';
 export type { SourceOptions, TraceSource } from './source.js';
 
 /**

@@ -91,6 +91,17 @@ export function spansFromRows(rows: readonly SpanRow[], traceId: string, maxSpan
   );
 }
 
+/**
+ * The backend's spans with the ones the hub holds of the same trace (the trigger span the hub writes itself), one per
+ * span id (the backend's copy first), oldest first.
+ */
+export function mergeSpans(backend: readonly Span[], hub: readonly Span[]): Span[] {
+  const ids = new Set(backend.map((s) => s.spanId));
+  return [...backend, ...hub.filter((s) => !ids.has(s.spanId))].sort(
+    (a, b) => a.startUs - b.startUs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0),
+  );
+}
+
 const HEX = /^[0-9a-f]+$/i;
 
 /** An id as OTLP/JSON writes it (hex) or as protobuf JSON mappings do (base64, Tempo's answers); hex out. */
