@@ -1,6 +1,10 @@
 import type { Span } from '@spyglass/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertExportRequest } from '../../otlp/convert.js';
+import { DEFAULT_SPAN_LIMITS } from '../../traces/span-data.js';
+import { toJaegerTrace } from '../../traces/jaeger.js';
 import { jaegerSource } from './jaeger.js';
+import { spansFromRows } from './source.js';
 import { fixture, serve, testPolicy, type Served } from './testing.js';
 
 const TRACE = '83a9efd15c1c98a977e0711cc93ee28b';
@@ -264,5 +268,81 @@ describe('jaegerSource over the HTTP JSON API', () => {
       /jaeger endpoint "jaeger" is neither host:port \(gRPC query API, usually port 16685\) nor an http\(s\) URL/,
     );
     expect(() => jaegerSource({ endpoint: 'ftp://jaeger:21' }, { policy: testPolicy() })).toThrow(/neither host:port/);
+  });
+});
+
+describe('jaegerSource reads back what the hub’s own Jaeger-compatible API writes', () => {
+  it('keeps ids, parents, kinds, statuses, scopes, resources, events, trace state and typed attributes', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const kv = (key: string, value: Record<string, unknown>) => ({ key, value });
+    const rows = convertExportRequest(
+      {
+        resourceSpans: [
+          {
+            resource: {
+              attributes: [kv('service.name', { stringValue: 'shop' }), kv('host.name', { stringValue: 'h1' })],
+            },
+            scopeSpans: [
+              {
+                scope: { name: 'shop-http', version: '1.2.0' },
+                spans: [
+                  {
+                    traceId,
+                    spanId: '00f067aa0ba902b7',
+                    name: 'POST /orders',
+                    kind: 2,
+                    startTimeUnixNano: '1700000000000000000',
+                    endTimeUnixNano: '1700000000120000000',
+                    traceState: 'shop=1',
+                    attributes: [
+                      kv('http.status_code', { intValue: '201' }),
+                      kv('ratio', { doubleValue: 0.75 }),
+                      kv('cached', { boolValue: false }),
+                    ],
+                    events: [
+                      {
+                        timeUnixNano: '1700000000010000000',
+                        name: 'validated',
+                        attributes: [kv('items', { intValue: 3 })],
+                      },
+                    ],
+                    status: { code: 1 },
+                  },
+                  {
+                    traceId,
+                    spanId: '53995c3f42cd8ad8',
+                    parentSpanId: '00f067aa0ba902b7',
+                    name: 'INSERT orders',
+                    kind: 3,
+                    startTimeUnixNano: '1700000000020000000',
+                    endTimeUnixNano: '1700000000090000000',
+                    attributes: [kv('db.system', { stringValue: 'postgresql' })],
+                    status: { code: 2, message: 'duplicate key' },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+      DEFAULT_SPAN_LIMITS,
+      null,
+    ).rows;
+    const original = spansFromRows(rows, traceId, 100);
+    const hubApi = await serve((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ data: [toJaegerTrace(traceId, original)], total: 1, limit: 0, offset: 0, errors: null })),
+    );
+    try {
+      const read = await jaegerSource({ endpoint: `${hubApi.url}/api/jaeger` }, { policy: testPolicy() }).fetch(
+        traceId,
+        signal,
+      );
+      expect(hubApi.requests[0]!.url).toBe(`/api/jaeger/api/traces/${traceId}`);
+      expect(read).toEqual(original);
+    } finally {
+      await hubApi.close();
+    }
   });
 });
