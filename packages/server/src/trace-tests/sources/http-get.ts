@@ -85,6 +85,9 @@ function once(url: URL, address: string, headers: Record<string, string>, req: G
         });
         res.on('error', reject);
       });
+      // `timeout` above is the socket's idle time; this bounds the whole exchange (a body that trickles in too).
+      const timer = setTimeout(() => r.destroy(new Error(`no answer within ${req.timeoutMs} ms`)), options.timeout);
+      r.on('close', () => clearTimeout(timer));
       r.on('timeout', () => r.destroy(new Error(`no answer within ${req.timeoutMs} ms`)));
       r.on('error', reject);
       r.end();

@@ -147,6 +147,33 @@ describe('data-store polls go through the outbound policy', () => {
     }
   });
 
+  it('bounds the whole exchange, also an answer that trickles in', async () => {
+    const trickle = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const timer = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(timer));
+    });
+    try {
+      const s = sourceFor(store({ type: 'tempo', tempo: { type: 'http', http: { url: trickle.url } } }), {
+        ...options,
+        timeoutMs: 300,
+      })!;
+      const started = Date.now();
+      await expect(s.fetch(TRACE, signal)).rejects.toThrow(/could not be reached: no answer within 300 ms/);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await trickle.close();
+    }
+  });
+
+  it('asks only for trace ids', async () => {
+    const s = sourceFor(store({ type: 'jaeger', jaeger: { endpoint: 'http://169.254.169.254' } }), options)!;
+    await expect(s.fetch('../../admin', signal)).rejects.toThrow(
+      '"../../admin" is not a trace id (32 hex digits, not all zero)',
+    );
+    await expect(s.fetch('0'.repeat(32), signal)).rejects.toThrow(/is not a trace id/);
+  });
+
   it('stops when the run stops', async () => {
     const slow = await serve(() => undefined);
     try {

@@ -12,6 +12,7 @@ import {
 } from './grpc-call.js';
 import { policedGet, shownUrl, splitCredentials, type GetAnswer } from './http-get.js';
 import {
+  checkedTraceId,
   excerpt,
   resolveOptions,
   rowsFromOtlpJson,
@@ -437,7 +438,8 @@ export function jaegerSource(spec: NonNullable<DataStoreSpec['jaeger']>, options
     api.kind === 'grpc' ? `jaeger at ${api.endpoint.authority} (gRPC api_v3)` : `jaeger at ${shownUrl(api.base)}`;
   return {
     label,
-    async fetch(traceId: string, signal: AbortSignal): Promise<Span[]> {
+    async fetch(asked: string, signal: AbortSignal): Promise<Span[]> {
+      const traceId = checkedTraceId(asked);
       const rows =
         api.kind === 'grpc' ? await fetchGrpc(api, traceId, o, signal) : await fetchHttp(api, traceId, o, signal);
       return spansFromRows(rows, traceId, o.maxSpans);

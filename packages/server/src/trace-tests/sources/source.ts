@@ -65,6 +65,17 @@ export function excerpt(body: Buffer | string, max = 300): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
+/** A trace id as the backends are asked for it: 32 lowercase hex digits. */
+export function checkedTraceId(traceId: string): string {
+  const id = traceId.trim().toLowerCase();
+  if (!/^[0-9a-f]{32}$/.test(id) || /^0+$/.test(id))
+    throw new SpyglassError(
+      'INVALID_INPUT',
+      `${JSON.stringify(traceId)} is not a trace id (32 hex digits, not all zero)`,
+    );
+  return id;
+}
+
 /** Rows as the API's spans: only the asked trace, one per span id, oldest first, at most `maxSpans`. */
 export function spansFromRows(rows: readonly SpanRow[], traceId: string, maxSpans: number): Span[] {
   const seen = new Set<string>();

@@ -12,6 +12,7 @@ import {
 } from './grpc-call.js';
 import { policedGet, shownUrl, splitCredentials, type GetAnswer } from './http-get.js';
 import {
+  checkedTraceId,
   excerpt,
   resolveOptions,
   rowsFromOtlpJson,
@@ -177,7 +178,8 @@ export function tempoSource(spec: TempoSpec, options: SourceOptions): TraceSourc
       );
     return {
       label: `tempo at ${endpoint.authority} (gRPC)`,
-      async fetch(traceId: string, signal: AbortSignal): Promise<Span[]> {
+      async fetch(asked: string, signal: AbortSignal): Promise<Span[]> {
+        const traceId = checkedTraceId(asked);
         return spansFromRows(await fetchGrpc(endpoint, grpc.tls, traceId, o, signal), traceId, o.maxSpans);
       },
     };
@@ -190,7 +192,8 @@ export function tempoSource(spec: TempoSpec, options: SourceOptions): TraceSourc
   const verifyTls = http.tls?.insecure !== true && http.tls?.insecureSkipVerify !== true;
   return {
     label: `tempo at ${shownUrl(base)}`,
-    async fetch(traceId: string, signal: AbortSignal): Promise<Span[]> {
+    async fetch(asked: string, signal: AbortSignal): Promise<Span[]> {
+      const traceId = checkedTraceId(asked);
       return spansFromRows(await fetchHttp(base, headers, verifyTls, traceId, o, signal), traceId, o.maxSpans);
     },
   };
