@@ -192,7 +192,7 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
       closed = true;
       clearTimeout(timer);
       ws?.close(1000, 'runner stopping');
-      if (otlp !== null) await new Promise<void>((r) => otlp!.close(() => r()));
+      if (otlp !== null) await new Promise<void>((r) => otlp.close(() => r()));
     },
   };
 }

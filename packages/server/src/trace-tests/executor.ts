@@ -27,6 +27,7 @@ import type { SpanRow } from '../traces/span-store.js';
 import type { TestsConfig } from './config.js';
 import { withCaptures, type PlacedProbe, type ProbeRunner } from './probes.js';
 import type { RunnerRegistry } from './runners.js';
+import { mergeSpans, sourceFor, type TraceSource } from './sources/index.js';
 import type { TestStore } from './store.js';
 import { grpcTrigger, httpTrigger, propagationHeaders, type NetworkPolicy } from '@spyglass/trace-tests/node';
 
@@ -199,6 +200,8 @@ interface Prepared {
   spec: TestSpec;
   version: number;
   polling: Polling;
+  /** The backend the trace is polled from (the default DataStore), or null: the hub's own store. */
+  source: TraceSource | null;
 }
 
 /** Variables of a run: the variable set's, then the ones sent with the run, then (in suites) earlier steps' outputs. */
@@ -261,7 +264,30 @@ export class RunExecutor {
         if (full?.resource.type === 'PollingProfile') profile = full.resource.spec;
       }
     }
-    return { spec, version: def.version, polling: pollingFrom(profile, this.#deps.config.defaultPolling) };
+    return {
+      spec,
+      version: def.version,
+      polling: pollingFrom(profile, this.#deps.config.defaultPolling),
+      source: await this.#defaultSource(),
+    };
+  }
+
+  /** The DataStore marked `default: true` (as in Tracetest), as a trace source; none or `otlp`: the hub's store. */
+  async #defaultSource(): Promise<TraceSource | null> {
+    const stores = await this.#deps.store.list('DataStore', undefined, 100);
+    const d = stores.items.find((r) => r.resource.type === 'DataStore' && r.resource.spec.default);
+    if (d === undefined) return null;
+    const full = await this.#deps.store.definition('DataStore', d.id);
+    if (full?.resource.type !== 'DataStore') return null;
+    return sourceFor(full.resource.spec, { policy: this.#deps.policy, maxSpans: this.#deps.config.maxSnapshotSpans });
+  }
+
+  /** The run's spans: the hub's store, merged with the trace source's when the test polls a backend. */
+  async #readTrace(traceId: string, source: TraceSource | null, signal: AbortSignal): Promise<Span[]> {
+    const max = this.#deps.config.maxSnapshotSpans;
+    const own = (await this.#deps.traces.store.trace(traceId, max)).spans;
+    if (source === null) return own;
+    return mergeSpans(await source.fetch(traceId, signal), own).slice(0, max);
   }
 
   /** The variables a run starts with; an unknown variable set is an error before anything runs. */
@@ -507,18 +533,24 @@ export class RunExecutor {
       if (prepared.spec.skipTraceCollection) {
         run = { ...run, state: 'AWAITING_TEST_RESULTS' };
         await this.#save(run);
-        spans = (await this.#deps.traces.store.trace(run.traceId, this.#deps.config.maxSnapshotSpans)).spans;
+        spans = await this.#readTrace(run.traceId, prepared.source, abort.signal);
       } else {
         run = { ...run, state: 'AWAITING_TRACE' };
         await this.#save(run);
         const polled = await this.#awaitTrace(run, prepared, result !== null, abort.signal);
         if (polled === 'stopped') return await this.#end(run, 'STOPPED', 'stopped while awaiting the trace');
-        if (polled === 'timeout')
+        if ('timeout' in polled) {
+          const ms = prepared.polling.timeoutMs;
+          const where =
+            prepared.source === null
+              ? `no span of it arrived within ${ms} ms besides the trigger's; is the app instrumented, exporting to this hub, and reading the traceparent header?`
+              : `${prepared.source.label} had no span of it within ${ms} ms${polled.sourceError === null ? '' : `; last error: ${polled.sourceError}`}`;
           return await this.#end(
             { ...run, timings: { ...run.timings, traceMs: this.#now() - traceStarted } },
             'TRACE_FAILED',
-            `Timed out without finding trace, trace id "${run.traceId}" (no span of it arrived within ${prepared.polling.timeoutMs} ms besides the trigger's; is the app instrumented, exporting to this hub, and reading the traceparent header?)`,
+            `Timed out without finding trace, trace id "${run.traceId}" (${where})`,
           );
+        }
         spans = polled;
         run = { ...run, state: 'AWAITING_TEST_RESULTS' };
         await this.#save(run);
@@ -560,9 +592,12 @@ export class RunExecutor {
       await this.#deps.store.saveSnapshot(run.id, view);
       return await this.#end(run, 'FINISHED', null);
     } catch (err) {
-      this.#deps.log.error({ err, runId: run.id }, 'test run failed unexpectedly');
+      // Coded errors are the user's to fix (a refused or misconfigured data store…); anything else is the hub's.
+      const coded = err instanceof SpyglassError;
+      if (!coded) this.#deps.log.error({ err, runId: run.id }, 'test run failed unexpectedly');
       const state = run.state === 'EXECUTING' || run.state === 'CREATED' ? 'TRIGGER_FAILED' : 'TRACE_FAILED';
-      return this.#end(run, state, `internal error: ${(err as Error).message}`).catch(() => run);
+      const message = coded ? err.message : `internal error: ${(err as Error).message}`;
+      return this.#end(run, state, message).catch(() => run);
     } finally {
       this.#aborts.delete(created.id);
       void startedAt;
@@ -675,7 +710,7 @@ export class RunExecutor {
     prepared: Prepared,
     hasTriggerSpan: boolean,
     signal: AbortSignal,
-  ): Promise<Span[] | 'stopped' | 'timeout'> {
+  ): Promise<Span[] | 'stopped' | { timeout: true; sourceError: string | null }> {
     const { timeoutMs, retryDelayMs, selectorMatchRetries } = prepared.polling;
     const deadline = this.#now() + timeoutMs;
     const own = hasTriggerSpan ? 1 : 0;
@@ -687,6 +722,7 @@ export class RunExecutor {
       }
     });
     let lastCount = -1;
+    let sourceError: string | null = null;
     let lastChangeAt = this.#now();
     let matchRetries = 0;
     let lastTouch = this.#now();
@@ -709,7 +745,14 @@ export class RunExecutor {
         woken = false;
         const written = writtenAt;
         writtenAt = undefined;
-        spans = (await this.#deps.traces.store.trace(run.traceId, this.#deps.config.maxSnapshotSpans)).spans;
+        try {
+          spans = await this.#readTrace(run.traceId, prepared.source, signal);
+          sourceError = null;
+        } catch (err) {
+          // A refused or misconfigured backend will not heal; an unreachable one may.
+          if (err instanceof SpyglassError && err.code !== 'UNAVAILABLE') throw err;
+          sourceError = (err as Error).message;
+        }
         const now = this.#now();
         if (spans.length !== lastCount) {
           lastCount = spans.length;
@@ -722,7 +765,7 @@ export class RunExecutor {
           matchRetries++;
           lastChangeAt = now;
         }
-        if (now >= deadline) return spans.length > own ? spans : 'timeout';
+        if (now >= deadline) return spans.length > own ? spans : { timeout: true, sourceError };
         if (now - lastTouch > 30_000) {
           lastTouch = now;
           await this.#deps.store.touchRun(run.id, now);

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { NetworkPolicy } from '../network.js';
+import type { NetworkPolicy } from '@spyglass/trace-tests/node';
 import { sourceError } from './source.js';
 
 /** TLS as DataStore files write it: `insecure` = plaintext (gRPC) or no verification (HTTP). */

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { SpyglassError } from '@spyglass/protocol';
-import type { NetworkPolicy } from '../network.js';
+import type { NetworkPolicy } from '@spyglass/trace-tests/node';
 import { sourceError } from './source.js';
 
 export interface GetRequest {

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { SpyglassError, type Span } from '@spyglass/protocol';
 import { dataStoreSpecSchema } from '@spyglass/trace-tests';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DENIED_NETWORKS } from '../config.js';
+import { DEFAULT_DENIED_NETWORKS } from '@spyglass/trace-tests/node';
 import { mergeSpans, sourceFor } from './index.js';
 import { fixture, serve, testPolicy } from './testing.js';
 

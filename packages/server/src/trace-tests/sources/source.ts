@@ -3,7 +3,7 @@ import { convertExportRequest, OtlpInputError, type DecodedSpans } from '../../o
 import { decodeExportRequest } from '../../otlp/decode-proto.js';
 import { DEFAULT_SPAN_LIMITS, spanFromRow, type SpanLimits } from '../../traces/span-data.js';
 import type { SpanRow } from '../../traces/span-store.js';
-import type { NetworkPolicy } from '../network.js';
+import type { NetworkPolicy } from '@spyglass/trace-tests/node';
 
 /**
  * Where a run's trace is read from when a DataStore names a backend other than the hub itself. A source answers the

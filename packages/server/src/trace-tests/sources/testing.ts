@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_DENIED_NETWORKS } from '../config.js';
-import { NetworkPolicy } from '../network.js';
+import { DEFAULT_DENIED_NETWORKS, NetworkPolicy } from '@spyglass/trace-tests/node';
 
 /** For tests: a tiny HTTP server on 127.0.0.1 that records what reached it. */
 export interface Served {
