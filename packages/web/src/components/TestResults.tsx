@@ -192,7 +192,7 @@ export function OutputsView({
     <section className="card" aria-labelledby="outputs-title">
       <h2 id="outputs-title">Outputs and variables</h2>
       {run.outputs.length > 0 && (
-        <table className="table attr-table" aria-label="Outputs">
+        <table className="table attr-table outputs-table" aria-label="Outputs">
           <tbody>
             {run.outputs.map((o) => (
               <tr key={o.name} data-testid="output">

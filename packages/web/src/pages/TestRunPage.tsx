@@ -105,7 +105,7 @@ function RunView({ run, spec, span }: { run: TestRun; spec: number | undefined; 
         )}
         <div className="stats card trace-stats">
           <div className="stat">
-            <div className={`n${run.passed === false ? ' health-bad' : ''}`} data-testid="specs-passed">
+            <div className={`n${counts.specsPassed < counts.specs ? ' health-bad' : ''}`} data-testid="specs-passed">
               {results.length === 0 ? '—' : `${counts.specsPassed}/${counts.specs}`}
             </div>
             <div className="l">specs passed</div>
@@ -142,6 +142,31 @@ function RunView({ run, spec, span }: { run: TestRun; spec: number | undefined; 
           </div>
         </div>
 
+        {/* The trace stays in view while the specs scroll under it, so choosing a spec shows its spans. */}
+        <section className="run-trace-section" aria-labelledby="run-trace-title">
+          <div className="run-trace-head">
+            <h2 id="run-trace-title">Trace</h2>
+            {chosenSpec !== undefined && (
+              <p className="subtle" data-testid="marked-spec">
+                Marked: the {chosenSpec.spanIds.length} {chosenSpec.spanIds.length === 1 ? 'span' : 'spans'} of{' '}
+                <strong>{chosenSpec.name ?? chosenSpec.selector}</strong>
+                {[...marks.values()].includes('fail') && ' (✗ where an assertion failed)'}. Click a spec to mark its
+                spans.
+              </p>
+            )}
+          </div>
+          {!trace.isEnabled ? (
+            <Empty title="No span yet" />
+          ) : trace.isPending ? (
+            <Loading label="Loading the trace…" />
+          ) : traceMissing ? (
+            <Empty title="No span of this trace was stored" />
+          ) : trace.isError ? (
+            <ErrorState error={trace.error} onRetry={() => void trace.refetch()} title="Could not load the trace" />
+          ) : (
+            <TestRunTrace tree={tree} marks={marks} selected={span} onSelect={(id) => go({ spec: chosen, span: id })} />
+          )}
+        </section>
         <div className="run-grid">
           <div className="run-col">
             <h2>Specs</h2>
@@ -169,26 +194,6 @@ function RunView({ run, spec, span }: { run: TestRun; spec: number | undefined; 
             <OutputsView run={run} spanLabel={spanLabel} onSpan={(id) => go({ spec: chosen, span: id })} />
           </div>
         </div>
-
-        <h2>Trace</h2>
-        {chosenSpec !== undefined && (
-          <p className="subtle" data-testid="marked-spec">
-            Marked: the {chosenSpec.spanIds.length} {chosenSpec.spanIds.length === 1 ? 'span' : 'spans'} of{' '}
-            <strong>{chosenSpec.name ?? chosenSpec.selector}</strong>
-            {marks.size > 0 && ' (✗ where an assertion failed)'}. Click a spec to mark its spans.
-          </p>
-        )}
-        {!trace.isEnabled ? (
-          <Empty title="No span yet" />
-        ) : trace.isPending ? (
-          <Loading label="Loading the trace…" />
-        ) : traceMissing ? (
-          <Empty title="No span of this trace was stored" />
-        ) : trace.isError ? (
-          <ErrorState error={trace.error} onRetry={() => void trace.refetch()} title="Could not load the trace" />
-        ) : (
-          <TestRunTrace tree={tree} marks={marks} selected={span} onSelect={(id) => go({ spec: chosen, span: id })} />
-        )}
       </div>
       {selectedNode !== undefined && (
         <SpanDetails
