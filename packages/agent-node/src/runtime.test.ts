@@ -58,4 +58,24 @@ describe('Runtime', () => {
     for (let k = 0; k < 8; k++) runtime.hooks().log(rt.index, [k]);
     expect(rt.avgCostMs).toBeGreaterThan(0);
   });
+
+  it('an action bound to a trace counts and logs only the hits inside that trace', () => {
+    const lines: { message: string; traceId?: string }[] = [];
+    let current: string | undefined;
+    const traced = {
+      ...sink,
+      log: (hit: { message: string; traceId?: string }) => void lines.push(hit),
+      traceIds: () => (current === undefined ? undefined : { traceId: current, spanId: '00f067aa0ba902b7' }),
+    };
+    const runtime = new Runtime(loadConfig({}), new Redactor({ names: [], values: [] }), traced);
+    const wanted = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const rt = runtime.create({ ...log('bound', 'hit {1}'), traceId: wanted });
+    runtime.setState(rt, 'active');
+    for (const t of [undefined, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', wanted, undefined, wanted]) {
+      current = t;
+      runtime.hooks().log(rt.index, [t ?? 'none']);
+    }
+    expect(lines.map((l) => l.traceId)).toEqual([wanted, wanted]);
+    expect(rt.hits).toBe(2);
+  });
 });

@@ -125,6 +125,8 @@ export class Runtime {
    *  when the caller read the time (logs, snapshots), and by the one-second tick otherwise. */
   private hit(rt: ActionRuntime, at?: number): boolean {
     if (!rt.enabled) return false;
+    // An action bound to one trace skips every other hit before anything is counted or captured.
+    if (rt.action.traceId !== undefined && this.sink.traceIds()?.traceId !== rt.action.traceId) return false;
     if (at !== undefined && at >= rt.action.expiresAt) {
       this.finish(rt, 'expired');
       return false;

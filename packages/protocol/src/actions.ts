@@ -56,6 +56,14 @@ const specBase = {
   line: lineSchema,
   /** Optional condition; the action fires only when it evaluates truthy. */
   condition: expressionSchema.optional(),
+  /**
+   * Only hits inside this trace count (the OpenTelemetry span active where the line runs belongs to it); elsewhere the
+   * line runs as if the action were not there. Trace-based tests use it for their probes.
+   */
+  traceId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex digits')
+    .optional(),
 };
 
 export const logSpecSchema = z.object({

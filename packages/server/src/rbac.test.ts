@@ -73,6 +73,34 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'GET /api/jaeger/api/traces': 'viewer',
   'GET /api/jaeger/api/traces/:traceId': 'viewer',
   'GET /api/jaeger/api/dependencies': 'viewer',
+  // Trace-based tests: reading is for everyone signed in; applying and running (a run sends requests) is not
+  'POST /api/v1/test-resources': 'developer',
+  'GET /api/v1/test-resources/:type': 'viewer',
+  'GET /api/v1/test-resources/:type/:id': 'viewer',
+  'DELETE /api/v1/test-resources/:type/:id': 'developer',
+  'GET /api/v1/tests': 'viewer',
+  'POST /api/v1/tests/:id/run': 'developer',
+  'GET /api/v1/tests/:id/runs': 'viewer',
+  'GET /api/v1/tests/:id/runs/:runNumber': 'viewer',
+  'GET /api/v1/tests/:id/runs/:runNumber/trace': 'viewer',
+  'POST /api/v1/tests/:id/runs/:runNumber/stop': 'developer',
+  'POST /api/v1/test-suites/:id/run': 'developer',
+  'GET /api/v1/test-suites/:id/runs/:runNumber': 'viewer',
+};
+
+/** A test that sends nothing (it adopts a trace) and waits for it: safe to run in the RBAC hub. */
+const adoptingTest = (id: string) => ({
+  type: 'Test',
+  spec: {
+    id,
+    name: id,
+    trigger: { type: 'traceid', traceid: { id: 'ab'.repeat(16) } },
+    specs: [{ selector: 'span[name="x"]', assertions: ['attr:name = "x"'] }],
+  },
+});
+const applyTests = async (hub: TestHub, ...resources: unknown[]): Promise<void> => {
+  const res = await hub.api('POST', '/api/v1/test-resources', { resources });
+  if (res.status !== 200) throw new Error(`apply: ${res.status} ${JSON.stringify(res.body)}`);
 };
 
 /** A request as `app.inject` takes it. */
@@ -169,6 +197,43 @@ const AUDITED: Record<string, { audit: string; call: (hub: TestHub) => Promise<C
       const { agent, welcome } = await SimAgent.connect(hub.wsUrl, pool.key);
       void agent.closed; // the delete disconnects it
       return { url: `/api/v1/agents/${welcome.agentId}` };
+    },
+  },
+  'POST /api/v1/test-resources': {
+    audit: 'test.apply',
+    call: () =>
+      Promise.resolve({ url: '/api/v1/test-resources', payload: { resources: [adoptingTest('rbac-apply')] } }),
+  },
+  'DELETE /api/v1/test-resources/:type/:id': {
+    audit: 'test.delete',
+    call: async (hub) => {
+      await applyTests(hub, adoptingTest('rbac-delete'));
+      return { url: '/api/v1/test-resources/Test/rbac-delete' };
+    },
+  },
+  'POST /api/v1/tests/:id/run': {
+    audit: 'test.run',
+    call: async (hub) => {
+      await applyTests(hub, adoptingTest('rbac-run'));
+      return { url: '/api/v1/tests/rbac-run/run', payload: {} };
+    },
+  },
+  'POST /api/v1/tests/:id/runs/:runNumber/stop': {
+    audit: 'test.stop',
+    call: async (hub) => {
+      await applyTests(hub, adoptingTest('rbac-stop'));
+      const run = await hub.api<{ runNumber: number }>('POST', '/api/v1/tests/rbac-stop/run', {});
+      return { url: `/api/v1/tests/rbac-stop/runs/${run.body.runNumber}/stop` };
+    },
+  },
+  'POST /api/v1/test-suites/:id/run': {
+    audit: 'test.suite.run',
+    call: async (hub) => {
+      await applyTests(hub, adoptingTest('rbac-step'), {
+        type: 'TestSuite',
+        spec: { id: 'rbac-suite', name: 'rbac-suite', steps: ['rbac-step'] },
+      });
+      return { url: '/api/v1/test-suites/rbac-suite/run', payload: {} };
     },
   },
   'POST /api/v1/actions': {

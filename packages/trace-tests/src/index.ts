@@ -53,6 +53,10 @@ export type {
 } from './resources/schema.js';
 export { parseResources } from './resources/parse.js';
 export type { DefinitionProblem, ParseOptions, ParsedResource } from './resources/parse.js';
+export { deriveResourceId } from './resources/parse.js';
+export type { SourcePosition } from './resources/parse.js';
+export { looksLikeFilePath, looksLikeProtoPath, resolveReferences } from './resources/resolve.js';
+export type { ResolveOptions } from './resources/resolve.js';
 export { checkResource } from './resources/check.js';
 export type { ResourceProblem } from './resources/check.js';
 

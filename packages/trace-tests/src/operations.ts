@@ -1,4 +1,4 @@
-import { defineOperation, noContentSchema, pageQuerySchema, pageSchema } from '@spyglass/protocol';
+import { defineOperation, noContentSchema, pageQuerySchema, pageSchema, spanSchema } from '@spyglass/protocol';
 import { z } from 'zod';
 import { RESOURCE_TYPES } from './resources/schema.js';
 import {
@@ -102,6 +102,17 @@ export const testOperations = {
     tags: ['tests'],
     input: { params: runParams },
     output: testRunSchema,
+  }),
+  getRunTrace: defineOperation({
+    name: 'tests.runs.trace',
+    summary:
+      'The run’s trace as its assertions saw it: the spans when the trace was complete, with the trigger’s full answer and what probes captured',
+    access: 'viewer',
+    method: 'GET',
+    path: '/api/v1/tests/:id/runs/:runNumber/trace',
+    tags: ['tests'],
+    input: { params: runParams },
+    output: z.object({ traceId: z.string(), spans: z.array(spanSchema) }),
   }),
   stopRun: defineOperation({
     name: 'tests.runs.stop',

@@ -26,6 +26,7 @@ import type { Traces } from '../traces/module.js';
 import type { SpanRow } from '../traces/span-store.js';
 import type { TestsConfig } from './config.js';
 import type { NetworkPolicy } from './network.js';
+import { withCaptures, type PlacedProbe, type ProbeRunner } from './probes.js';
 import { propagationHeaders } from './propagation.js';
 import type { TestStore } from './store.js';
 import { grpcTrigger } from './triggers/grpc.js';
@@ -186,8 +187,13 @@ export interface ExecutorDeps {
   bus: Bus;
   log: Logger;
   replicaId: string;
+  /** Places a test's probes (absent: tests with probes fail with the reason). */
+  probes?: ProbeRunner;
   now?: () => number;
 }
+
+/** How long a run waits, after its trace is complete, for the agents' probe hits (they are sent in batches). */
+const PROBE_HITS_WAIT_MS = 5000;
 
 interface Prepared {
   spec: TestSpec;
@@ -427,6 +433,7 @@ export class RunExecutor {
     const abort = new AbortController();
     this.#aborts.set(created.id, abort);
     let run: TestRun = { ...created };
+    let placed: PlacedProbe[] = [];
     const mask = masker([...vars.secrets].map((k) => vars.values.get(k) ?? ''));
     const startedAt = this.#now();
     try {
@@ -441,15 +448,6 @@ export class RunExecutor {
       } catch (err) {
         return await this.#end(run, 'TRIGGER_FAILED', `resolving the trigger: ${(err as Error).message}`);
       }
-      let result: TriggerResult | null = null;
-      const triggerStartUs = this.#now() * 1000;
-      try {
-        result = await this.#trigger(trigger, run, abort.signal);
-      } catch (err) {
-        if (abort.signal.aborted) return await this.#end(run, 'STOPPED', 'stopped while triggering');
-        return await this.#end(run, 'TRIGGER_FAILED', mask((err as Error).message));
-      }
-      const triggerEndUs = this.#now() * 1000;
       if (trigger.type === 'traceid') {
         const id = trigger.traceid.id.trim().toLowerCase();
         if (!/^[0-9a-f]{32}$/.test(id) || /^0+$/.test(id))
@@ -460,6 +458,34 @@ export class RunExecutor {
           );
         run = { ...run, traceId: id };
       }
+      if (prepared.spec.probes.length > 0) {
+        if (this.#deps.probes === undefined)
+          return await this.#end(
+            run,
+            'TRIGGER_FAILED',
+            'probes need the live-debugging module, which this hub does not run',
+          );
+        try {
+          placed = await this.#deps.probes.place(
+            prepared.spec.probes,
+            run.traceId,
+            this.#now() + prepared.polling.timeoutMs + 60_000,
+            run.createdBy,
+            abort.signal,
+          );
+        } catch (err) {
+          return await this.#end(run, 'TRIGGER_FAILED', (err as Error).message);
+        }
+      }
+      let result: TriggerResult | null = null;
+      const triggerStartUs = this.#now() * 1000;
+      try {
+        result = await this.#trigger(trigger, run, abort.signal);
+      } catch (err) {
+        if (abort.signal.aborted) return await this.#end(run, 'STOPPED', 'stopped while triggering');
+        return await this.#end(run, 'TRIGGER_FAILED', mask((err as Error).message));
+      }
+      const triggerEndUs = this.#now() * 1000;
       if (result !== null) {
         result = {
           ...result,
@@ -497,6 +523,13 @@ export class RunExecutor {
         run = { ...run, state: 'AWAITING_TEST_RESULTS' };
         await this.#save(run);
       }
+      if (placed.length > 0 && this.#deps.probes !== undefined) {
+        const probes = this.#deps.probes;
+        const until = this.#now() + PROBE_HITS_WAIT_MS;
+        while (!(await probes.allHit(placed, run.traceId)) && this.#now() < until && !abort.signal.aborted)
+          await new Promise((r) => setTimeout(r, 100));
+        spans = withCaptures(spans, await probes.captures(placed, run.traceId, run.triggerSpanId));
+      }
       const traceMs = this.#now() - traceStarted;
 
       // ---- outputs, then specs ----
@@ -524,7 +557,7 @@ export class RunExecutor {
         variables: publicVariables(vars),
         timings: { ...run.timings, traceMs, assertMs: this.#now() - assertStarted },
       };
-      await this.#deps.store.saveSnapshot(run.id, spans);
+      await this.#deps.store.saveSnapshot(run.id, view);
       return await this.#end(run, 'FINISHED', null);
     } catch (err) {
       this.#deps.log.error({ err, runId: run.id }, 'test run failed unexpectedly');
@@ -533,6 +566,7 @@ export class RunExecutor {
     } finally {
       this.#aborts.delete(created.id);
       void startedAt;
+      if (placed.length > 0) await this.#deps.probes?.remove(placed).catch(() => undefined);
     }
   }
 
@@ -642,8 +676,11 @@ export class RunExecutor {
     let lastTouch = this.#now();
     let spans: Span[] = [];
     let woken = false;
+    // When this replica's writer last stored spans of the trace: the quiet period counts from the write, not the read.
+    let writtenAt: number | undefined;
     const wake = (): void => {
       woken = true;
+      writtenAt = this.#now();
       pending?.();
     };
     let pending: (() => void) | undefined;
@@ -654,11 +691,13 @@ export class RunExecutor {
       for (;;) {
         if (signal.aborted) return 'stopped';
         woken = false;
+        const written = writtenAt;
+        writtenAt = undefined;
         spans = (await this.#deps.traces.store.trace(run.traceId, this.#deps.config.maxSnapshotSpans)).spans;
         const now = this.#now();
         if (spans.length !== lastCount) {
           lastCount = spans.length;
-          lastChangeAt = now;
+          lastChangeAt = written ?? now;
         } else if (spans.length > own && now - lastChangeAt >= retryDelayMs) {
           // Stable: no new span for a retry delay. Done when every spec's selector finds a span.
           const trace = buildTestTrace(run.traceId, spans);
@@ -686,8 +725,6 @@ export class RunExecutor {
             signal.addEventListener('abort', done, { once: true });
           });
         }
-        // A burst of writes wakes the loop once per batch; a short pause lets the rest of the burst land.
-        if (woken) await new Promise((r) => setTimeout(r, 20));
       }
     } finally {
       set.delete(wake);

@@ -5,6 +5,7 @@ import { defineModule } from '../platform/module.js';
 import { testsConfigSection, type TestsConfig } from './config.js';
 import { RunExecutor } from './executor.js';
 import { NetworkPolicy } from './network.js';
+import { ProbeRunner } from './probes.js';
 import { TestStore } from './store.js';
 
 /** What the tests module gives the rest of the hub (and tests). */
@@ -81,6 +82,7 @@ export const traceTestsModule = defineModule({
       bus: hub.bus,
       log: ctx.log,
       replicaId: ctx.replicaId,
+      probes: new ProbeRunner(app),
     });
 
     new Gauge({
@@ -136,6 +138,16 @@ export const traceTestsModule = defineModule({
     });
     ctx.operation(testOperations.listRuns, ({ params, query }) => store.listRuns(params.id, query.cursor, query.limit));
     ctx.operation(testOperations.getRun, ({ params }) => store.getRun(params.id, params.runNumber));
+    ctx.operation(testOperations.getRunTrace, async ({ params }) => {
+      const run = await store.getRun(params.id, params.runNumber);
+      const spans = await store.snapshot(run.id);
+      if (spans === undefined)
+        throw new SpyglassError(
+          'NOT_FOUND',
+          `run ${params.runNumber} of ${params.id} has no trace copy (it ended ${run.state} before its assertions ran)`,
+        );
+      return { traceId: run.traceId, spans };
+    });
     ctx.operation(testOperations.stopRun, async ({ params }, op) => {
       op.audit.targetType = 'test';
       op.audit.targetId = params.id;

@@ -241,6 +241,7 @@ export class TestStore {
       throw new SpyglassError('NOT_FOUND', `${type} ${JSON.stringify(id)} has no version ${version}`);
     return storedFromRow({
       ...row,
+      name: (JSON.parse(old.spec) as Resource).spec.name,
       version: old.version,
       spec: old.spec,
       updated_at: old.created_at,

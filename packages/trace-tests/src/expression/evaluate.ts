@@ -213,8 +213,9 @@ function compare(comparator: Comparator, left: Value, right: Value): Comparison 
 
 /**
  * A side of a comparison that involves a duration, rounded to display precision (issue #1203: `= 42ms` matches
- * 42.3 ms). Deliberate difference: a side that is neither an integer nor a duration text is left as it is
- * (Tracetest reads it as 0).
+ * 42.3 ms). Deliberate difference: Tracetest reads each side with Atoi, so a duration text such as `42ms` (an
+ * attribute or a string) and anything else that is not an integer become 0; we read duration texts as durations and
+ * leave other text as it is, so `=` fails and ordering reports `cannot parse`.
  */
 function roundedDuration(value: Value): Value {
   const ns = value.kind === 'array' ? undefined : toDurationNs(render(value));

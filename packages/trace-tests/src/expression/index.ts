@@ -1,6 +1,12 @@
 /**
  * Tracetest's assertion/expression language: parse (`parseStatement`, `parseExpression`, `parseTemplate`), evaluate
  * against a span and a variable set, interpolate templates, and list the variables a text needs.
+ *
+ * Verdicts match Tracetest's. Where Tracetest produces text nobody can use, we differ on purpose (each is noted where
+ * it is implemented): `json_path` renders objects and arrays as JSON and null as `null`; a `%` in an interpolated
+ * string stays a `%`; `x / 0` is an error; in a duration comparison a side that is not a number keeps its text, and
+ * zero and negative durations have a display form; the array type is detected on the whole text; date formats keep
+ * the text between tokens; RE2 constructs JS cannot run the same way are rejected; templates keep `\'` as written.
  */
 import { SyntaxProblem, type TestSpan } from '../model.js';
 import { EvalError, Evaluator, evaluateStatementAst, type Scope } from './evaluate.js';
@@ -29,7 +35,7 @@ export interface Expression {
 export interface EvalContext {
   /** The span `attr:` reads (absent: a span-less evaluation, e.g. a selector that matched nothing). */
   readonly span?: TestSpan;
-  /** `attr:tracetest.selected_spans.count`. */
+  /** `attr:tracetest.selected_spans.count` (empty text when not given, as in Tracetest without a selection). */
   readonly selectedCount?: number;
   /** `var:X` and `env:X` (one namespace, as in Tracetest). */
   readonly variables: ReadonlyMap<string, string>;
@@ -111,7 +117,8 @@ export function evaluateExpression(expression: Expression, ctx: EvalContext): { 
 
 /**
  * Interpolates `${expr}` parts; throws an Error (`resolution error: variable "X" not found`) when one fails, and
- * `SyntaxProblem` for a bad part. The rest of the text is kept exactly, `%` included.
+ * `SyntaxProblem` for a bad part. The rest of the text is kept exactly: `%` included, and `\'` (Tracetest evaluates
+ * the field as a quoted string, which turns `\'` into `'` and runs `%` through Sprintf once a part is present).
  */
 export function renderTemplate(text: string, ctx: EvalContext): string {
   const parts = syntax(text, parseTemplateText);

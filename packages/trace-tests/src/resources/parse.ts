@@ -141,7 +141,7 @@ function fnv1a(text: string): string {
 type Path = readonly (string | number)[];
 
 /** `spec.specs[1].assertions[0]`; keys that are not identifiers are quoted: `headers["X-Org"]`. */
-export function formatPath(path: Path): string {
+function formatPath(path: Path): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
@@ -260,6 +260,15 @@ class Decoder {
   // ---- one resource ------------------------------------------------------------------------------------------
 
   resource(node: YNode, prefix: Path): { parsed: ParsedResource; idStart: number } | undefined {
+    const problemsBefore = this.problems.length;
+    const result = this.readResource(node, prefix);
+    if (!result && this.problems.length === problemsBefore) {
+      this.problem([], this.start(node), 'this resource could not be read');
+    }
+    return result;
+  }
+
+  private readResource(node: YNode, prefix: Path): { parsed: ParsedResource; idStart: number } | undefined {
     this.prefix = prefix;
     this.entries = new Map();
     const problemsBefore = this.problems.length;
@@ -275,6 +284,9 @@ class Decoder {
     const written = typePair ? this.str(typePair.value, ['type']) : undefined;
     if (written === undefined) {
       if (!typePair) this.problem([], rootStart, `"type" is missing; it is one of ${KNOWN_TYPES_TEXT}`);
+      else if (this.problems.length === problemsBefore) {
+        this.problem(['type'], this.start(typePair.key), `"type" is empty; it is one of ${KNOWN_TYPES_TEXT}`);
+      }
       return undefined;
     }
     const type = TYPE_ALIASES[written] ?? RESOURCE_TYPES.find((t) => t === written);
@@ -291,7 +303,11 @@ class Decoder {
     if (!fields) return undefined;
     const spec = fields.spec as Record<string, unknown> | undefined;
     if (!spec) {
-      if (!findPair(root, 'spec')) this.problem([], rootStart, `"spec" is missing: the ${type}'s fields go under it`);
+      const specPair = findPair(root, 'spec');
+      if (!specPair) this.problem([], rootStart, `"spec" is missing: the ${type}'s fields go under it`);
+      else if (this.problems.length === problemsBefore) {
+        this.problem(['spec'], this.start(specPair.key), `"spec" is empty: the ${type}'s fields go under it`);
+      }
       return undefined;
     }
 
@@ -305,7 +321,9 @@ class Decoder {
     if (!result.success) {
       for (const issue of result.error.issues) {
         const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-        if (this.coveredByProblem([...this.prefix, ...path])) continue;
+        if (this.coveredByProblem([...this.prefix, ...path]) || this.hasProblemUnder(path)) continue;
+        // Without an id it comes from the name: the name's problem says it.
+        if (formatPath(path) === 'spec.id' && spec.id === undefined) continue;
         const value = valueAt({ type, spec }, path);
         const { entry, exact } = this.entryOf(path);
         const offset =
@@ -336,7 +354,9 @@ class Decoder {
       if (exact && problem.offset !== undefined && entry.offsets && entry.offsets.length > 0) {
         offset = entry.offsets[Math.max(0, Math.min(problem.offset, entry.offsets.length - 1))] ?? offset;
       }
-      this.problem(problem.path, offset, problem.message);
+      // The file's line and column replace the language's own "at column N" (a column within the selector).
+      const message = exact ? problem.message.replace(/ at column \d+(?=[;,.:]|$)/, '') : problem.message;
+      this.problem(problem.path, offset, message);
     }
   }
 
@@ -426,8 +446,10 @@ class Decoder {
     const typePair = findPair(n, 'type') ?? findPair(n, 'triggerType');
     const type = typePair ? this.str(typePair.value, [...path, 'type']) : undefined;
     if (type === undefined) {
-      if (!typePair) {
-        this.problem(path, this.start(n), `"type" is missing; it is one of ${Object.keys(TRIGGER_BLOCKS).join(', ')}`);
+      const types = Object.keys(TRIGGER_BLOCKS).join(', ');
+      if (!typePair) this.problem(path, this.start(n), `"type" is missing; it is one of ${types}`);
+      else if (!this.hasProblemUnder(path)) {
+        this.problem([...path, 'type'], this.start(typePair.key), `"type" is empty; it is one of ${types}`);
       }
       return undefined;
     }
@@ -519,6 +541,7 @@ class Decoder {
     const trigger = this.map(n, path, { fields, aliases: { triggerType: 'type', http: 'httpRequest' } });
     if (trigger && trigger[block] === undefined && !this.hasProblemUnder([...path, block])) {
       this.problem([...path, 'type'], this.start(typePair?.value), `a trigger of type "${type}" needs "${block}"`);
+      this.problemPaths.add(formatPath([...this.prefix, ...path, block]));
     }
     return trigger;
   }
@@ -726,7 +749,11 @@ class Decoder {
       const field = (Object.hasOwn(spec.aliases ?? {}, key) ? spec.aliases?.[key] : undefined) ?? key;
       const read = Object.hasOwn(spec.fields, field) ? spec.fields[field] : undefined;
       if (!read) {
-        this.problem([...path, key], keyStart, unknownField(key, Object.keys(spec.fields)));
+        const known = Object.keys(spec.fields);
+        this.problem([...path, key], keyStart, unknownField(key, known));
+        // The field it was meant to be is then missing: said once, by the suggestion.
+        const meant = nearest(key, known);
+        if (meant !== undefined) this.problemPaths.add(formatPath([...this.prefix, ...path, meant]));
         continue;
       }
       const before = written.get(field);
@@ -941,8 +968,13 @@ function unknownField(key: string, known: readonly string[]): string {
   return hint ? `unknown field "${key}"${hint}` : `unknown field "${key}" (known fields: ${known.join(', ')})`;
 }
 
-/** `; did you mean "assertions"?` for a near miss (case, one or two typos, a missing plural). */
+/** ` (did you mean "assertions"?)` for a near miss (case, one or two typos, a missing plural). */
 function suggestion(written: string, known: readonly string[]): string {
+  const best = nearest(written, known);
+  return best === undefined ? '' : ` (did you mean "${best}"?)`;
+}
+
+function nearest(written: string, known: readonly string[]): string | undefined {
   const lower = written.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
@@ -955,20 +987,24 @@ function suggestion(written: string, known: readonly string[]): string {
     }
   }
   const limit = written.length <= 4 ? 1 : 2;
-  return best !== undefined && bestDistance <= limit ? ` (did you mean "${best}"?)` : '';
+  return bestDistance <= limit ? best : undefined;
 }
 
+/** Edits from one word to the other; swapping two neighbours is one edit (`Tset` is one from `Test`). */
 function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number): number => d[i]?.[j] ?? 0;
   for (let i = 1; i <= a.length; i++) {
-    const row = [i];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1);
+      d[i]![j] = best;
     }
-    prev = row;
   }
-  return prev[b.length] ?? 0;
+  return at(a.length, b.length);
 }
 
 // ---- scalar text and positions -------------------------------------------------------------------------------
