@@ -23,6 +23,7 @@ export const tests = {
       query: { limit: 50, ...(cursor === undefined ? {} : { cursor }) },
     }),
   getRun: (id: string, runNumber: number) => api.call(testOperations.getRun, { params: { id, runNumber } }),
+  runTrace: (id: string, runNumber: number) => api.call(testOperations.getRunTrace, { params: { id, runNumber } }),
   stopRun: (id: string, runNumber: number) => api.call(testOperations.stopRun, { params: { id, runNumber } }),
   suites: () => api.call(testOperations.listResources, { params: { type: 'TestSuite' }, query: { limit: 100 } }),
   runSuite: (id: string) => api.call(testOperations.runSuite, { params: { id }, body: {} }),

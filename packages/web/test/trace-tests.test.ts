@@ -7,6 +7,8 @@
 import type { Role } from '@spyglass/protocol';
 import type { StoredResource, TestRun } from '@spyglass/trace-tests';
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -218,6 +220,16 @@ describe.skipIf(!hasChromium)('Trace-based test pages in Chromium against a real
     await page.getByTestId('span-details').getByRole('heading', { name: 'SELECT books' }).waitFor();
     await shot('test-run', page);
 
+    // The waterfall is the run's own copy of the trace: the trigger span carries the answer the assertions read.
+    await expect(page.getByTestId('trace-source').textContent()).resolves.toBe('as the assertions saw it');
+    await page.locator(`[data-testid="run-trace"] [data-span-id="${run.triggerSpanId}"]`).click();
+    const details = page.getByTestId('span-details');
+    await details.getByRole('heading', { name: 'Tracetest trigger' }).waitFor();
+    const attrs = details.getByRole('table', { name: 'Span attributes' });
+    await expect(
+      attrs.locator('tr', { hasText: 'tracetest.response.status' }).locator('td').textContent(),
+    ).resolves.toBe('200');
+
     // The list now shows the verdict of the last run.
     await page.goto(`${url}/tests`);
     await expect.poll(() => row.getByTestId('run-status').textContent(), { timeout: 15_000 }).toBe('passed');
@@ -369,6 +381,57 @@ describe.skipIf(!hasChromium)('Trace-based test pages in Chromium against a real
     expect(await page.getByRole('button', { name: 'Stop' }).count()).toBe(0);
   }, 120_000);
 
+  it('a run waiting for its trace shows where it is and how many spans arrived, then why it failed', async () => {
+    // A server that answers without tracing: the trace never gets more than the trigger's own span.
+    const plain = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (plain.address() as AddressInfo).port;
+      await apply(
+        hub,
+        {
+          type: 'PollingProfile',
+          spec: {
+            id: 'give-up-soon',
+            name: 'give up soon',
+            strategy: 'periodic',
+            periodic: { retryDelay: '300ms', timeout: '8s' },
+          },
+        },
+        testResource({
+          id: 'untraced',
+          name: 'An untraced app',
+          pollingProfile: 'give-up-soon',
+          trigger: { type: 'http', httpRequest: { method: 'GET', url: `http://127.0.0.1:${port}/`, headers: [] } },
+          specs: [{ selector: SERVER_SELECTOR, assertions: ['attr:http.status_code = 200'] }],
+        }),
+      );
+      const page = await pageAs('developer');
+      await page.goto(`${url}/tests/untraced`);
+      await page.getByTestId('run-test').click();
+      await page.waitForURL(/\/tests\/untraced\/runs\/\d+/);
+      const status = page.getByTestId('run-status').first();
+      await expect
+        .poll(() => status.textContent(), { timeout: 8000, intervals: [100] })
+        .toBe('awaiting trace (1 span)');
+      await page.getByRole('button', { name: 'Stop' }).waitFor();
+      await shot('test-run-awaiting', page);
+      await expect.poll(() => status.getAttribute('data-state'), { timeout: 30_000 }).toBe('TRACE_FAILED');
+      await expect(status.textContent()).resolves.toBe('trace failed');
+      const error = page.getByTestId('run-error');
+      await expect(error.textContent()).resolves.toContain('The trace did not arrive.');
+      await expect(error.textContent()).resolves.toContain('Timed out without finding trace, trace id "');
+      // The trigger's answer is still shown, and the trace with the trigger's span.
+      await expect(page.getByTestId('trigger-status').textContent()).resolves.toBe('200');
+      await expect(page.getByTestId('trace-source').textContent()).resolves.toBe('from the span store');
+      await expect(page.locator('[data-testid="run-trace"] [data-testid="span-row"]').count()).resolves.toBe(1);
+      expect(await page.getByRole('button', { name: 'Stop' }).count()).toBe(0);
+      await shot('test-run-trace-failed', page);
+    } finally {
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
+    }
+  }, 120_000);
+
   it('a run whose trigger failed shows why; a suite run lists its steps with links to their runs', async () => {
     await apply(
       hub,
@@ -389,6 +452,7 @@ describe.skipIf(!hasChromium)('Trace-based test pages in Chromium against a real
     await expect(error.textContent()).resolves.toContain('The trigger failed.');
     await expect(error.textContent()).resolves.toMatch(/variable "TRACE_ID" not found/);
     await expect(page.getByTestId('run-status').first().textContent()).resolves.toBe('trigger failed');
+    await expect(page.getByTestId('trace-source').textContent()).resolves.toBe('from the span store');
     await shot('test-run-trigger-failed', page);
 
     // The suite from the list: its run page lists both steps, each linking to its test run.

@@ -40,14 +40,28 @@ function RunView({ run, spec, span }: { run: TestRun; spec: number | undefined; 
   const canRun = useCanRunTests();
   const navigate = useNavigate({ from: '/tests/$testId/runs/$runNumber' });
   const final = isFinalRunState(run.state);
-  // The trace is read once spans arrived (again while the run waits for more), and once more when the run ends.
-  const trace = useQuery({
-    queryKey: [...keys.trace(run.traceId), run.state, final ? 0 : run.spanCount],
-    queryFn: () => api.traces.get(run.traceId),
-    enabled: final || run.spanCount > 0,
+  // A judged run shows its own copy of the trace, the spans its assertions saw (with the trigger's answer and what
+  // probes captured); until then, or without a copy, the span store's trace, read again as spans arrive.
+  const judged = run.state === 'FINISHED';
+  const copy = useQuery({
+    queryKey: [...keys.testRun(run.testId, run.runNumber), 'trace'],
+    queryFn: () => tests.runTrace(run.testId, run.runNumber),
+    enabled: judged,
     retry: false,
+    staleTime: Infinity,
+  });
+  const fromStore = !judged || copy.isError;
+  // While the run waits, this also counts the spans that arrived (the run itself says only once it has them all).
+  const stored = useQuery({
+    queryKey: [...keys.trace(run.traceId), 'run', final],
+    queryFn: () => api.traces.get(run.traceId),
+    enabled: fromStore && run.state !== 'CREATED' && run.state !== 'EXECUTING',
+    retry: false,
+    refetchInterval: final ? false : 1000,
     placeholderData: (previous) => previous,
   });
+  const trace = fromStore ? stored : copy;
+  const arrived = Math.max(run.spanCount, stored.data?.spans.length ?? 0);
   const tree = useMemo(() => buildSpanTree(trace.data?.spans ?? []), [trace.data]);
   const results = run.results ?? [];
   // The spec whose spans are marked: the one chosen, else the first that failed, else the first.
@@ -88,7 +102,7 @@ function RunView({ run, spec, span }: { run: TestRun; spec: number | undefined; 
           <h1 data-testid="run-title">
             {run.testName} <span className="subtle">· run #{run.runNumber}</span>
           </h1>
-          <RunBadge run={run} />
+          <RunBadge run={{ ...run, spanCount: arrived }} />
           {!final && <span className="spinner" aria-label="The run is in progress" />}
           <span className="spacer" />
           {canRun && <StopButton run={run} />}
@@ -115,7 +129,7 @@ function RunView({ run, spec, span }: { run: TestRun; spec: number | undefined; 
             <div className="l">assertions failed</div>
           </div>
           <div className="stat">
-            <div className="n">{run.spanCount}</div>
+            <div className="n">{arrived}</div>
             <div className="l">spans</div>
           </div>
           <div className="stat">
@@ -127,7 +141,7 @@ function RunView({ run, spec, span }: { run: TestRun; spec: number | undefined; 
           </div>
           <div className="stat" style={{ flex: 1, minWidth: 240 }}>
             <div className="trace-id-line">
-              {trace.data !== undefined ? (
+              {arrived > 0 ? (
                 <Link to="/traces/$traceId" params={{ traceId: run.traceId }} search={{}} className="mono">
                   {run.traceId}
                 </Link>
@@ -146,6 +160,9 @@ function RunView({ run, spec, span }: { run: TestRun; spec: number | undefined; 
         <section className="run-trace-section" aria-labelledby="run-trace-title">
           <div className="run-trace-head">
             <h2 id="run-trace-title">Trace</h2>
+            <span className="subtle" data-testid="trace-source">
+              {fromStore ? 'from the span store' : 'as the assertions saw it'}
+            </span>
             {chosenSpec !== undefined && (
               <p className="subtle" data-testid="marked-spec">
                 Marked: the {chosenSpec.spanIds.length} {chosenSpec.spanIds.length === 1 ? 'span' : 'spans'} of{' '}
@@ -160,7 +177,7 @@ function RunView({ run, spec, span }: { run: TestRun; spec: number | undefined; 
           ) : trace.isPending ? (
             <Loading label="Loading the trace…" />
           ) : traceMissing ? (
-            <Empty title="No span of this trace was stored" />
+            <Empty title={final ? 'No span of this trace was stored' : 'No span yet'} />
           ) : trace.isError ? (
             <ErrorState error={trace.error} onRetry={() => void trace.refetch()} title="Could not load the trace" />
           ) : (
