@@ -108,7 +108,7 @@ export function TestsPage() {
         <Empty title="No test yet">
           <p>
             Tests are written in Tracetest&apos;s format (<code>type: Test</code>) and applied with{' '}
-            <code>POST /api/v1/test-resources</code>; see the documentation of trace-based tests.
+            <code>spyglass apply -f FILE</code> or <code>POST /api/v1/test-resources</code>.
           </p>
         </Empty>
       ) : (
