@@ -1,4 +1,5 @@
 import { SpyglassClient, isSpyglassClientError } from '@spyglass/client';
+import { testOperations, type Resource } from '@spyglass/trace-tests';
 
 /** The console talks to the hub that served it, with the session cookie. */
 export const api = new SpyglassClient({ baseUrl: window.location.origin, credentials: 'same-origin' });
@@ -7,6 +8,26 @@ export const api = new SpyglassClient({ baseUrl: window.location.origin, credent
 export const sources = {
   list: (agentId: string) => api.agents.sources(agentId),
   read: (agentId: string, path: string) => api.agents.sourceContent(agentId, path),
+};
+
+/** Trace-based tests (hub endpoints under `/api/v1/tests`, `/test-suites` and `/test-resources`). */
+export const tests = {
+  list: (cursor?: string) =>
+    api.call(testOperations.listTests, { query: { limit: 100, ...(cursor === undefined ? {} : { cursor }) } }),
+  get: (id: string) => api.call(testOperations.getResource, { params: { type: 'Test', id }, query: {} }),
+  apply: (resources: Resource[]) => api.call(testOperations.apply, { body: { resources } }),
+  run: (id: string) => api.call(testOperations.runTest, { params: { id }, body: {} }),
+  runs: (id: string, cursor?: string) =>
+    api.call(testOperations.listRuns, {
+      params: { id },
+      query: { limit: 50, ...(cursor === undefined ? {} : { cursor }) },
+    }),
+  getRun: (id: string, runNumber: number) => api.call(testOperations.getRun, { params: { id, runNumber } }),
+  runTrace: (id: string, runNumber: number) => api.call(testOperations.getRunTrace, { params: { id, runNumber } }),
+  stopRun: (id: string, runNumber: number) => api.call(testOperations.stopRun, { params: { id, runNumber } }),
+  suites: () => api.call(testOperations.listResources, { params: { type: 'TestSuite' }, query: { limit: 100 } }),
+  runSuite: (id: string) => api.call(testOperations.runSuite, { params: { id }, body: {} }),
+  getSuiteRun: (id: string, runNumber: number) => api.call(testOperations.getSuiteRun, { params: { id, runNumber } }),
 };
 
 /** Query keys, one place so invalidation matches what pages read. */
@@ -31,6 +52,12 @@ export const keys = {
   trace: (id: string) => ['trace', id] as const,
   traceServices: ['trace-services'] as const,
   traceOperations: (service: string) => ['trace-operations', service] as const,
+  tests: ['tests'] as const,
+  test: (id: string) => ['test', id] as const,
+  testRuns: (id: string) => ['test', id, 'runs'] as const,
+  testRun: (id: string, runNumber: number) => ['test', id, 'run', runNumber] as const,
+  testSuites: ['test-suites'] as const,
+  suiteRun: (id: string, runNumber: number) => ['test-suite', id, 'run', runNumber] as const,
 };
 
 export interface Problem {

@@ -20,6 +20,10 @@ import { LoginPage } from './pages/LoginPage';
 import { NotFound } from './pages/NotFound';
 import { PoolsPage } from './pages/PoolsPage';
 import { SourcePage } from './pages/SourcePage';
+import { TestPage } from './pages/TestPage';
+import { TestRunPage } from './pages/TestRunPage';
+import { TestSuiteRunPage } from './pages/TestSuiteRunPage';
+import { TestsPage } from './pages/TestsPage';
 import { TokensPage } from './pages/TokensPage';
 import { TracePage } from './pages/TracePage';
 import { TracesPage } from './pages/TracesPage';
@@ -209,6 +213,34 @@ export const traceRoute = createRoute({
   component: TracePage,
 });
 
+const testsRoute = createRoute({ getParentRoute: () => appRoute, path: '/tests', component: TestsPage });
+const testRoute = createRoute({ getParentRoute: () => appRoute, path: '/tests/$testId', component: TestPage });
+
+export interface TestRunSearch {
+  /** Index of the spec whose spans are marked in the trace. */
+  spec?: number;
+  /** The span whose details are open. */
+  span?: string;
+}
+export const testRunRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/tests/$testId/runs/$runNumber',
+  validateSearch: (s: Record<string, unknown>): TestRunSearch => {
+    const out: TestRunSearch = {};
+    const spec = typeof s.spec === 'number' ? s.spec : typeof s.spec === 'string' ? Number(s.spec) : NaN;
+    if (Number.isInteger(spec) && spec >= 0) out.spec = spec;
+    const span = str(s.span);
+    if (span !== undefined) out.span = span;
+    return out;
+  },
+  component: TestRunPage,
+});
+const suiteRunRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/test-suites/$suiteId/runs/$runNumber',
+  component: TestSuiteRunPage,
+});
+
 const usersRoute = createRoute({ getParentRoute: () => appRoute, path: '/users', component: UsersPage });
 const tokensRoute = createRoute({ getParentRoute: () => appRoute, path: '/tokens', component: TokensPage });
 const poolsRoute = createRoute({ getParentRoute: () => appRoute, path: '/pools', component: PoolsPage });
@@ -224,6 +256,10 @@ const routeTree = rootRoute.addChildren([
     liveRoute,
     tracesRoute,
     traceRoute,
+    testsRoute,
+    testRoute,
+    testRunRoute,
+    suiteRunRoute,
     auditRoute,
     usersRoute,
     tokensRoute,
