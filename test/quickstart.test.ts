@@ -177,6 +177,12 @@ describe('README quickstart', () => {
     expect(snapshot).toMatch(/order\.totalCents: 2400/);
     expect(snapshot).toMatch(/email: "ann@example\.com"/);
     expect(find('npx spyglass traces ls')).toMatch(/shop: POST \/orders\s+4\s+0/);
+    // The trace-based test passed, each of its three specs, with the trace id and the console link.
+    const tested = find('SHOP_URL=');
+    expect(tested).toMatch(
+      /✔ Place an order \(http:\/\/127\.0\.0\.1:\d+\/tests\/shop-place-order\/runs\/1\) - trace id: [0-9a-f]{32}/,
+    );
+    expect(tested.match(/^\t✔ /gm)).toHaveLength(3);
     // The span tree, with the snapshot inside the span that was active where it was taken.
     const tree = find('npx spyglass traces show');
     expect(tree).toMatch(/^POST \/orders {2}\[shop\]/m);
