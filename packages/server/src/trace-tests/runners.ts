@@ -13,7 +13,7 @@ import { defineTopic, type Bus } from '../bus/bus.js';
 
 const RUNNER_TOPICS = {
   /** A run on one replica asks the replica its runner is connected to. */
-  trigger: defineTopic<{ runner: string; poolId: string; request: TriggerRequest }>('tests.runner-trigger'),
+  trigger: defineTopic<{ runner: string; request: TriggerRequest }>('tests.runner-trigger'),
   answer: defineTopic<{ requestId: string; result?: TriggerResult; error?: string }>('tests.runner-answer'),
 };
 
@@ -52,7 +52,7 @@ export class RunnerRegistry {
     this.#offs.push(
       bus.subscribe(RUNNER_TOPICS.trigger, (m) => {
         const conn = this.#byName.get(m.runner);
-        if (conn !== undefined && conn.poolId === m.poolId) this.#send(conn, m.request);
+        if (conn !== undefined) this.#send(conn, m.request);
       }),
       bus.subscribe(RUNNER_TOPICS.answer, (m) => this.#waiting.get(m.requestId)?.(m)),
     );
@@ -135,8 +135,9 @@ export class RunnerRegistry {
   }
 
   /**
-   * Sends a trigger through the named runner and resolves with its result; rejects with the runner's error, or when
-   * no runner of that name (in the pool of one of its agents… any pool) answers in time.
+   * Sends a trigger through the named runner (names are unique across pools: the last runner to connect with a name
+   * takes it) and resolves with its result; rejects with the runner's error, or when no runner of that name answers in
+   * time.
    */
   async trigger(
     runner: string,
@@ -171,7 +172,7 @@ export class RunnerRegistry {
       if (local !== undefined) this.#send(local, full);
       else
         void this.bus
-          .publish(RUNNER_TOPICS.trigger, { runner, poolId: '', request: full })
+          .publish(RUNNER_TOPICS.trigger, { runner, request: full })
           .catch((err: unknown) => done({ error: (err as Error).message }));
     });
   }
