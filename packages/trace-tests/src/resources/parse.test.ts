@@ -112,6 +112,18 @@ describe('parseResources: tests', () => {
     });
   });
 
+  it('reads a spec without a selector as one over every span, as Tracetest does', () => {
+    const resource = onlyResource('spec-without-selector.yaml');
+    expect(resource.type === 'Test' && resource.spec.specs).toEqual([
+      {
+        name: 'Every span ended without an error',
+        selector: '',
+        assertions: ['attr:tracetest.span.status_code != "STATUS_CODE_ERROR"'],
+      },
+      { selector: 'span[name = "GET /books"]', assertions: ['attr:http.status_code = 200'] },
+    ]);
+  });
+
   it('keeps ${env:X} and ${var:X} for the run (only ${NAME} is the CLI environment)', () => {
     const resource = onlyResource('traceid-test.yaml', {});
     expect(resource.type === 'Test' && resource.spec.trigger).toEqual({
