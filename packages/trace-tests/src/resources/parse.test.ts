@@ -250,6 +250,38 @@ describe('parseResources: legacy forms', () => {
     });
   });
 
+  it('skips what Tracetest exports leave empty: other trigger blocks, unsupported connection settings', () => {
+    const { resources, problems } = parseFixture('exported.yaml');
+    expect(brief(problems)).toEqual([]);
+    expect(resources.map((r) => r.resource)).toEqual([
+      {
+        type: 'Test',
+        spec: {
+          id: 'list-books',
+          name: 'List books',
+          trigger: {
+            type: 'http',
+            httpRequest: { url: 'http://catalogue:8081/books', method: 'GET', headers: [], sslVerification: false },
+          },
+          specs: [{ selector: 'span[name = "GET /books"]', assertions: ['attr:http.status_code = 200'] }],
+          outputs: [],
+          skipTraceCollection: false,
+          probes: [],
+        },
+      },
+      {
+        type: 'DataStore',
+        spec: {
+          id: 'current',
+          name: 'Jaeger',
+          type: 'jaeger',
+          default: false,
+          jaeger: { endpoint: 'jaeger-query:16685', tls: { insecure: true } },
+        },
+      },
+    ]);
+  });
+
   it('reads a Tempo endpoint written directly under tempo: as gRPC', () => {
     const text = 'type: DataStore\nspec:\n  name: Tempo\n  type: tempo\n  tempo:\n    endpoint: tempo:9095\n';
     const { resources, problems } = parseResources(text, { file: 'tempo.yaml' });
@@ -525,6 +557,14 @@ describe('parseResources: problems with their file, line, column and path', () =
     expect(brief(parseFixture('bad/data-stores.yaml').problems)).toEqual([
       '4:9 spec.type: data store type "opensearch" is not supported (supported: otlp, jaeger, tempo)',
       '12:9 spec.type: a data store of type "jaeger" needs a "jaeger" block with its endpoint',
+    ]);
+  });
+
+  it('reports connection settings and other trigger blocks that are not empty', () => {
+    expect(brief(parseFixture('bad/connection-settings.yaml').problems)).toEqual([
+      '7:5 spec.jaeger.headers: "headers" is a setting of Tracetest\'s that is not supported here (it is accepted only empty, as Tracetest exports it)',
+      '10:7 spec.jaeger.tls.settings: "settings" is a setting of Tracetest\'s that is not supported here (it is accepted only empty, as Tracetest exports it)',
+      '21:7 spec.trigger.kafka: "kafka" does not apply to a trigger of type "traceid" (it reads "traceid")',
     ]);
   });
 

@@ -61,7 +61,9 @@ export interface ParseOptions {
  * `type`/`httpRequest`; `authentication:` for an HTTP request's `auth:` and `basic.user` for `basic.username` (both as
  * Tracetest's docs write them); a Tempo data store's `endpoint` directly under `tempo:` (the docs' form, read as gRPC).
  * Fields Tracetest writes when it exports a resource and that mean nothing here are skipped: `createdAt` (every
- * resource) and `version` (tests and suites). Any other field that is not known is a problem.
+ * resource), `version` (tests and suites), a trigger's blocks for other trigger types when they are empty (older
+ * exports wrote them all), and a data store connection's gRPC and TLS settings that are not supported here when they
+ * are empty (`headers: {"": ""}`, `settings: {}`). Any other field that is not known is a problem.
  *
  * `${NAME}` is replaced inside each value after the YAML is read (not in the raw text as Tracetest's CLI does), so a
  * value with `#`, `: ` or quotes stays one value, and every position still points into the original text; a plain
@@ -173,6 +175,8 @@ interface MapSpec {
   readonly aliases?: Readonly<Record<string, string>>;
   /** Fields Tracetest writes that are skipped here. */
   readonly ignored?: readonly string[];
+  /** Tracetest's fields that are not supported here: skipped when empty (as its exports write them), else a problem. */
+  readonly blankOnly?: readonly string[];
 }
 
 const TYPE_ALIASES: Readonly<Record<string, ResourceType>> = { Transaction: 'TestSuite', Environment: 'VariableSet' };
@@ -197,6 +201,16 @@ const TRACETEST_ONLY_DATA_STORES = [
   'instana',
   'dash0',
 ];
+/** Tracetest's gRPC client settings besides the endpoint and TLS (its `GRPCClientSettings`). */
+const GRPC_CLIENT_EXTRAS = [
+  'readBufferSize',
+  'writeBufferSize',
+  'waitForReady',
+  'headers',
+  'balancerName',
+  'compression',
+];
+const TLS_EXTRAS = ['serverName', 'settings'];
 const KNOWN_TYPES_TEXT = `${RESOURCE_TYPES.join(', ')} (Transaction and Environment are read as TestSuite and VariableSet)`;
 
 class Decoder {
@@ -255,6 +269,19 @@ class Decoder {
   private deref(node: YNode): YNode {
     if (node && isAlias(node) && this.doc) return (node.resolve(this.doc) as ParsedNode | undefined) ?? null;
     return node;
+  }
+
+  /**
+   * Nothing, "", 0, false, or a map or list of only such values: what Tracetest writes for a field that is not set
+   * (`headers: {"": ""}`, `settings: {}`, `grpc: {address: ""}`).
+   */
+  private blank(node: YNode): boolean {
+    const n = this.deref(node);
+    if (!n) return true;
+    if (isScalar(n)) return n.value === null || n.value === '' || n.value === 0 || n.value === false;
+    if (isMap(n)) return n.items.every((pair) => this.blank(pair.value as YNode));
+    if (isSeq(n)) return n.items.every((item) => this.blank(item as YNode));
+    return false;
   }
 
   // ---- one resource ------------------------------------------------------------------------------------------
@@ -528,7 +555,8 @@ class Decoder {
     const fields: Record<string, Reader> = { type: () => type };
     for (const other of [...Object.values(TRIGGER_BLOCKS), 'graphql', 'playwrightEngine']) {
       fields[other] = (o, op) => {
-        if (o === null || o === undefined) return undefined;
+        // Tracetest's older exports wrote every trigger block, the unused ones empty.
+        if (this.blank(o)) return undefined;
         this.problem(
           op,
           this.start(o),
@@ -666,7 +694,8 @@ class Decoder {
     }
     const str = this.reader('str');
     const bool = this.reader('bool');
-    const tls: Reader = (t, tp) => this.map(t, tp, { fields: { insecure: bool, insecureSkipVerify: bool } });
+    const tls: Reader = (t, tp) =>
+      this.map(t, tp, { fields: { insecure: bool, insecureSkipVerify: bool }, blankOnly: TLS_EXTRAS });
     const block = (name: string, reader: Reader): Reader =>
       type === undefined || type === name
         ? reader
@@ -681,7 +710,9 @@ class Decoder {
         name: str,
         type: () => type,
         default: bool,
-        jaeger: block('jaeger', (j, jp) => this.map(j, jp, { fields: { endpoint: str, tls } })),
+        jaeger: block('jaeger', (j, jp) =>
+          this.map(j, jp, { fields: { endpoint: str, tls }, blankOnly: GRPC_CLIENT_EXTRAS }),
+        ),
         tempo: block('tempo', (t, tp) => {
           const tempo = this.deref(t);
           const legacy =
@@ -691,7 +722,10 @@ class Decoder {
             !findPair(tempo, 'type') &&
             !findPair(tempo, 'grpc');
           if (legacy) {
-            const grpc = this.map(tempo, [...tp, 'grpc'], { fields: { endpoint: str, tls } });
+            const grpc = this.map(tempo, [...tp, 'grpc'], {
+              fields: { endpoint: str, tls },
+              blankOnly: GRPC_CLIENT_EXTRAS,
+            });
             return grpc && { type: 'grpc', grpc };
           }
           return this.map(t, tp, {
@@ -699,7 +733,7 @@ class Decoder {
               type: str,
               http: (h, hp) =>
                 this.map(h, hp, { fields: { url: str, headers: (r, rp) => this.record(r, rp, str), tls } }),
-              grpc: (g, gp) => this.map(g, gp, { fields: { endpoint: str, tls } }),
+              grpc: (g, gp) => this.map(g, gp, { fields: { endpoint: str, tls }, blankOnly: GRPC_CLIENT_EXTRAS }),
             },
           });
         }),
@@ -746,6 +780,16 @@ class Decoder {
         continue;
       }
       if (spec.ignored?.includes(key)) continue;
+      if (spec.blankOnly?.includes(key)) {
+        if (!this.blank(pair.value)) {
+          this.problem(
+            [...path, key],
+            keyStart,
+            `"${key}" is a setting of Tracetest's that is not supported here (it is accepted only empty, as Tracetest exports it)`,
+          );
+        }
+        continue;
+      }
       const field = (Object.hasOwn(spec.aliases ?? {}, key) ? spec.aliases?.[key] : undefined) ?? key;
       const read = Object.hasOwn(spec.fields, field) ? spec.fields[field] : undefined;
       if (!read) {
