@@ -348,6 +348,15 @@ describe('parseResources: other resources', () => {
     });
   });
 
+  it('reads a Tempo connection without a type as the one whose block is written', () => {
+    const { resources, problems } = parseFixture('tempo-untyped.yaml');
+    expect(brief(problems)).toEqual([]);
+    expect(resources.map((r) => r.resource.type === 'DataStore' && r.resource.spec.tempo)).toEqual([
+      { type: 'grpc', grpc: { endpoint: 'tempo:9095', tls: { insecure: true } } },
+      { type: 'http', http: { url: 'http://tempo:3200' } },
+    ]);
+  });
+
   it('reads several documents, each with its line', () => {
     const { resources, problems } = parseFixture('provision.yaml');
     expect(problems).toEqual([]);

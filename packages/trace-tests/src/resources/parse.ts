@@ -728,7 +728,7 @@ class Decoder {
             });
             return grpc && { type: 'grpc', grpc };
           }
-          return this.map(t, tp, {
+          const read = this.map(t, tp, {
             fields: {
               type: str,
               http: (h, hp) =>
@@ -736,6 +736,11 @@ class Decoder {
               grpc: (g, gp) => this.map(g, gp, { fields: { endpoint: str, tls }, blankOnly: GRPC_CLIENT_EXTRAS }),
             },
           });
+          // Without a type, the one connection written says which (the default, http, would ignore a grpc block).
+          if (read && read.type === undefined && read.grpc !== undefined && read.http === undefined) {
+            return { ...read, type: 'grpc' };
+          }
+          return read;
         }),
       },
       ignored: ['createdAt'],
