@@ -577,6 +577,21 @@ describe('parseResources: problems with their file, line, column and path', () =
     ]);
   });
 
+  it("names Tracetest's own resources and data stores that send spans over OTLP", () => {
+    expect(brief(parseFixture('bad/tracetest-cloud.yaml').problems)).toEqual([
+      '1:7 type: this Environment is one of Tracetest\'s environments (it has "resources", "agentConfiguration"), which are not supported here; an Environment is read as a VariableSet when it has "values"',
+      '9:7 type: resource type "Invite" is Tracetest\'s and is not supported here; known types: Test, TestSuite, VariableSet, PollingProfile, DataStore (Transaction and Environment are read as TestSuite and VariableSet)',
+      '17:9 spec.type: data store type "honeycomb" is not supported (supported: otlp, jaeger, tempo); in Tracetest, "honeycomb" means spans sent to it over OTLP, which is "otlp" here',
+    ]);
+  });
+
+  it("says how to rewrite a file in Tracetest's older formats", () => {
+    expect(brief(parseFixture('bad/older-formats.yaml').problems)).toEqual([
+      '2:1 : "type" is missing: this is a test in Tracetest\'s older format; write "type: Test" and put its fields under "spec:" ("testDefinition" is now "specs")',
+      '15:1 : "type" is missing: "dataStore:" is Tracetest\'s older provisioning format; write "type: DataStore" and put the data store\'s fields under "spec:"',
+    ]);
+  });
+
   it('reports YAML syntax errors', () => {
     // Inline: a broken file cannot sit in testdata (the formatter reads every YAML file there).
     const broken = 'type: Test\nspec:\n  name: Broken\n  trigger: [http\n';

@@ -181,7 +181,18 @@ interface MapSpec {
 
 const TYPE_ALIASES: Readonly<Record<string, ResourceType>> = { Transaction: 'TestSuite', Environment: 'VariableSet' };
 /** Tracetest's other resource types: named in the problem so it does not read like a typo. */
-const TRACETEST_ONLY_TYPES = ['TestRunner', 'Config', 'Analyzer', 'Demo', 'Monitor', 'Linter'];
+const TRACETEST_ONLY_TYPES = [
+  'TestRunner',
+  'Config',
+  'Analyzer',
+  'Demo',
+  'Monitor',
+  'Linter',
+  'Invite',
+  'EnvironmentToken',
+];
+/** Fields of Tracetest's own environments (`type: Environment` of its cloud), which are not variable sets. */
+const TRACETEST_ENVIRONMENT_FIELDS = ['resources', 'agentConfiguration'];
 const TRIGGER_BLOCKS = { http: 'httpRequest', grpc: 'grpc', traceid: 'traceid', kafka: 'kafka' } as const;
 type TriggerType = keyof typeof TRIGGER_BLOCKS;
 const TRACETEST_ONLY_TRIGGERS = ['graphql', 'playwrightengine', 'cypress', 'playwright', 'k6', 'artillery'];
@@ -200,6 +211,19 @@ const TRACETEST_ONLY_DATA_STORES = [
   'sumologic',
   'instana',
   'dash0',
+  'agent',
+];
+/** Tracetest's data stores whose spans are sent to Tracetest over OTLP (its `otlpBasedDataStores`): `otlp` here. */
+const OTLP_BASED_DATA_STORES = [
+  'agent',
+  'dash0',
+  'datadog',
+  'dynatrace',
+  'honeycomb',
+  'instana',
+  'lightstep',
+  'newrelic',
+  'signoz',
 ];
 /** Tracetest's gRPC client settings besides the endpoint and TLS (its `GRPCClientSettings`). */
 const GRPC_CLIENT_EXTRAS = [
@@ -310,13 +334,23 @@ class Decoder {
     const typePair = findPair(root, 'type');
     const written = typePair ? this.str(typePair.value, ['type']) : undefined;
     if (written === undefined) {
-      if (!typePair) this.problem([], rootStart, `"type" is missing; it is one of ${KNOWN_TYPES_TEXT}`);
+      if (!typePair)
+        this.problem([], rootStart, `"type" is missing${olderFormat(root) ?? `; it is one of ${KNOWN_TYPES_TEXT}`}`);
       else if (this.problems.length === problemsBefore) {
         this.problem(['type'], this.start(typePair.key), `"type" is empty; it is one of ${KNOWN_TYPES_TEXT}`);
       }
       return undefined;
     }
     const type = TYPE_ALIASES[written] ?? RESOURCE_TYPES.find((t) => t === written);
+    const cloudFields = written === 'Environment' ? tracetestEnvironmentFields(root) : [];
+    if (cloudFields.length > 0) {
+      this.problem(
+        ['type'],
+        this.start(typePair?.value, rootStart),
+        `this Environment is one of Tracetest's environments (it has ${cloudFields.map((f) => `"${f}"`).join(', ')}), which are not supported here; an Environment is read as a VariableSet when it has "values"`,
+      );
+      return undefined;
+    }
     if (!type) {
       const what = TRACETEST_ONLY_TYPES.includes(written)
         ? `resource type "${written}" is Tracetest's and is not supported here`
@@ -685,10 +719,13 @@ class Decoder {
       const what = TRACETEST_ONLY_DATA_STORES.includes(type.toLowerCase())
         ? `data store type "${type}" is not supported`
         : `unknown data store type "${type}"${suggestion(type, DATA_STORE_TYPES)}`;
+      const otlp = OTLP_BASED_DATA_STORES.includes(type.toLowerCase())
+        ? `; in Tracetest, "${type}" means spans sent to it over OTLP, which is "otlp" here`
+        : '';
       this.problem(
         [...path, 'type'],
         this.start(typePair?.value),
-        `${what} (supported: ${DATA_STORE_TYPES.join(', ')})`,
+        `${what} (supported: ${DATA_STORE_TYPES.join(', ')})${otlp}`,
       );
       return undefined;
     }
@@ -930,6 +967,26 @@ class Decoder {
 }
 
 // ---- helpers -------------------------------------------------------------------------------------------------
+
+/** What to write instead, for a document in a format Tracetest used before its resources had `type` and `spec`. */
+function olderFormat(root: YAMLMap.Parsed): string | undefined {
+  if (findPair(root, 'spec')) return undefined;
+  if (findPair(root, 'trigger')) {
+    const renamed = findPair(root, 'testDefinition') ? ' ("testDefinition" is now "specs")' : '';
+    return `: this is a test in Tracetest's older format; write "type: Test" and put its fields under "spec:"${renamed}`;
+  }
+  if (findPair(root, 'dataStore')) {
+    return `: "dataStore:" is Tracetest's older provisioning format; write "type: DataStore" and put the data store's fields under "spec:"`;
+  }
+  return undefined;
+}
+
+/** The fields of Tracetest's own environments in an `Environment` that has no variable-set `values`. */
+function tracetestEnvironmentFields(root: YAMLMap.Parsed): string[] {
+  const spec = findPair(root, 'spec')?.value;
+  if (!spec || !isMap(spec) || findPair(spec, 'values')) return [];
+  return TRACETEST_ENVIRONMENT_FIELDS.filter((field) => findPair(spec, field));
+}
 
 function findPair(map: YAMLMap.Parsed, key: string): { key: ParsedNode; value: YNode } | undefined {
   const pair = map.items.find((p) => scalarText(p.key) === key);
