@@ -59,7 +59,8 @@ export interface ParseOptions {
  * specs as the v1 map `{<selector>: {name, assertions}}` or as Tracetest's v1 JSON list `[{Key, Value}]`; outputs as
  * the map `{NAME: {selector, value}}` or `[{Key, Value}]`; a trigger's `triggerType`/`http` (Tracetest's v2 JSON) for
  * `type`/`httpRequest`; `authentication:` for an HTTP request's `auth:` and `basic.user` for `basic.username` (both as
- * Tracetest's docs write them); a Tempo data store's `endpoint` directly under `tempo:` (the docs' form, read as gRPC).
+ * Tracetest's docs write them); a Tempo data store's `endpoint` directly under `tempo:` (the docs' form, read as gRPC)
+ * and a Tempo connection without `type` (the one whose block is written); a spec without `selector` (every span).
  * Fields Tracetest writes when it exports a resource and that mean nothing here are skipped: `createdAt` (every
  * resource), `version` (tests and suites), a trigger's blocks for other trigger types when they are empty (older
  * exports wrote them all), and a data store connection's gRPC and TLS settings that are not supported here when they
