@@ -112,6 +112,18 @@ describe('parseResources: tests', () => {
     });
   });
 
+  it('reads a spec without a selector as one over every span, as Tracetest does', () => {
+    const resource = onlyResource('spec-without-selector.yaml');
+    expect(resource.type === 'Test' && resource.spec.specs).toEqual([
+      {
+        name: 'Every span ended without an error',
+        selector: '',
+        assertions: ['attr:tracetest.span.status_code != "STATUS_CODE_ERROR"'],
+      },
+      { selector: 'span[name = "GET /books"]', assertions: ['attr:http.status_code = 200'] },
+    ]);
+  });
+
   it('keeps ${env:X} and ${var:X} for the run (only ${NAME} is the CLI environment)', () => {
     const resource = onlyResource('traceid-test.yaml', {});
     expect(resource.type === 'Test' && resource.spec.trigger).toEqual({
@@ -238,6 +250,38 @@ describe('parseResources: legacy forms', () => {
     });
   });
 
+  it('skips what Tracetest exports leave empty: other trigger blocks, unsupported connection settings', () => {
+    const { resources, problems } = parseFixture('exported.yaml');
+    expect(brief(problems)).toEqual([]);
+    expect(resources.map((r) => r.resource)).toEqual([
+      {
+        type: 'Test',
+        spec: {
+          id: 'list-books',
+          name: 'List books',
+          trigger: {
+            type: 'http',
+            httpRequest: { url: 'http://catalogue:8081/books', method: 'GET', headers: [], sslVerification: false },
+          },
+          specs: [{ selector: 'span[name = "GET /books"]', assertions: ['attr:http.status_code = 200'] }],
+          outputs: [],
+          skipTraceCollection: false,
+          probes: [],
+        },
+      },
+      {
+        type: 'DataStore',
+        spec: {
+          id: 'current',
+          name: 'Jaeger',
+          type: 'jaeger',
+          default: false,
+          jaeger: { endpoint: 'jaeger-query:16685', tls: { insecure: true } },
+        },
+      },
+    ]);
+  });
+
   it('reads a Tempo endpoint written directly under tempo: as gRPC', () => {
     const text = 'type: DataStore\nspec:\n  name: Tempo\n  type: tempo\n  tempo:\n    endpoint: tempo:9095\n';
     const { resources, problems } = parseResources(text, { file: 'tempo.yaml' });
@@ -302,6 +346,15 @@ describe('parseResources: other resources', () => {
       type: 'otlp',
       default: false,
     });
+  });
+
+  it('reads a Tempo connection without a type as the one whose block is written', () => {
+    const { resources, problems } = parseFixture('tempo-untyped.yaml');
+    expect(brief(problems)).toEqual([]);
+    expect(resources.map((r) => r.resource.type === 'DataStore' && r.resource.spec.tempo)).toEqual([
+      { type: 'grpc', grpc: { endpoint: 'tempo:9095', tls: { insecure: true } } },
+      { type: 'http', http: { url: 'http://tempo:3200' } },
+    ]);
   });
 
   it('reads several documents, each with its line', () => {
@@ -513,6 +566,29 @@ describe('parseResources: problems with their file, line, column and path', () =
     expect(brief(parseFixture('bad/data-stores.yaml').problems)).toEqual([
       '4:9 spec.type: data store type "opensearch" is not supported (supported: otlp, jaeger, tempo)',
       '12:9 spec.type: a data store of type "jaeger" needs a "jaeger" block with its endpoint',
+    ]);
+  });
+
+  it('reports connection settings and other trigger blocks that are not empty', () => {
+    expect(brief(parseFixture('bad/connection-settings.yaml').problems)).toEqual([
+      '7:5 spec.jaeger.headers: "headers" is a setting of Tracetest\'s that is not supported here (it is accepted only empty, as Tracetest exports it)',
+      '10:7 spec.jaeger.tls.settings: "settings" is a setting of Tracetest\'s that is not supported here (it is accepted only empty, as Tracetest exports it)',
+      '21:7 spec.trigger.kafka: "kafka" does not apply to a trigger of type "traceid" (it reads "traceid")',
+    ]);
+  });
+
+  it("names Tracetest's own resources and data stores that send spans over OTLP", () => {
+    expect(brief(parseFixture('bad/tracetest-cloud.yaml').problems)).toEqual([
+      '1:7 type: this Environment is one of Tracetest\'s environments (it has "resources", "agentConfiguration"), which are not supported here; an Environment is read as a VariableSet when it has "values"',
+      '9:7 type: resource type "Invite" is Tracetest\'s and is not supported here; known types: Test, TestSuite, VariableSet, PollingProfile, DataStore (Transaction and Environment are read as TestSuite and VariableSet)',
+      '17:9 spec.type: data store type "honeycomb" is not supported (supported: otlp, jaeger, tempo); in Tracetest, "honeycomb" means spans sent to it over OTLP, which is "otlp" here',
+    ]);
+  });
+
+  it("says how to rewrite a file in Tracetest's older formats", () => {
+    expect(brief(parseFixture('bad/older-formats.yaml').problems)).toEqual([
+      '2:1 : "type" is missing: this is a test in Tracetest\'s older format; write "type: Test" and put its fields under "spec:" ("testDefinition" is now "specs")',
+      '15:1 : "type" is missing: "dataStore:" is Tracetest\'s older provisioning format; write "type: DataStore" and put the data store\'s fields under "spec:"',
     ]);
   });
 

@@ -59,9 +59,12 @@ export interface ParseOptions {
  * specs as the v1 map `{<selector>: {name, assertions}}` or as Tracetest's v1 JSON list `[{Key, Value}]`; outputs as
  * the map `{NAME: {selector, value}}` or `[{Key, Value}]`; a trigger's `triggerType`/`http` (Tracetest's v2 JSON) for
  * `type`/`httpRequest`; `authentication:` for an HTTP request's `auth:` and `basic.user` for `basic.username` (both as
- * Tracetest's docs write them); a Tempo data store's `endpoint` directly under `tempo:` (the docs' form, read as gRPC).
+ * Tracetest's docs write them); a Tempo data store's `endpoint` directly under `tempo:` (the docs' form, read as gRPC)
+ * and a Tempo connection without `type` (the one whose block is written); a spec without `selector` (every span).
  * Fields Tracetest writes when it exports a resource and that mean nothing here are skipped: `createdAt` (every
- * resource) and `version` (tests and suites). Any other field that is not known is a problem.
+ * resource), `version` (tests and suites), a trigger's blocks for other trigger types when they are empty (older
+ * exports wrote them all), and a data store connection's gRPC and TLS settings that are not supported here when they
+ * are empty (`headers: {"": ""}`, `settings: {}`). Any other field that is not known is a problem.
  *
  * `${NAME}` is replaced inside each value after the YAML is read (not in the raw text as Tracetest's CLI does), so a
  * value with `#`, `: ` or quotes stays one value, and every position still points into the original text; a plain
@@ -173,11 +176,24 @@ interface MapSpec {
   readonly aliases?: Readonly<Record<string, string>>;
   /** Fields Tracetest writes that are skipped here. */
   readonly ignored?: readonly string[];
+  /** Tracetest's fields that are not supported here: skipped when empty (as its exports write them), else a problem. */
+  readonly blankOnly?: readonly string[];
 }
 
 const TYPE_ALIASES: Readonly<Record<string, ResourceType>> = { Transaction: 'TestSuite', Environment: 'VariableSet' };
 /** Tracetest's other resource types: named in the problem so it does not read like a typo. */
-const TRACETEST_ONLY_TYPES = ['TestRunner', 'Config', 'Analyzer', 'Demo', 'Monitor', 'Linter'];
+const TRACETEST_ONLY_TYPES = [
+  'TestRunner',
+  'Config',
+  'Analyzer',
+  'Demo',
+  'Monitor',
+  'Linter',
+  'Invite',
+  'EnvironmentToken',
+];
+/** Fields of Tracetest's own environments (`type: Environment` of its cloud), which are not variable sets. */
+const TRACETEST_ENVIRONMENT_FIELDS = ['resources', 'agentConfiguration'];
 const TRIGGER_BLOCKS = { http: 'httpRequest', grpc: 'grpc', traceid: 'traceid', kafka: 'kafka' } as const;
 type TriggerType = keyof typeof TRIGGER_BLOCKS;
 const TRACETEST_ONLY_TRIGGERS = ['graphql', 'playwrightengine', 'cypress', 'playwright', 'k6', 'artillery'];
@@ -196,7 +212,30 @@ const TRACETEST_ONLY_DATA_STORES = [
   'sumologic',
   'instana',
   'dash0',
+  'agent',
 ];
+/** Tracetest's data stores whose spans are sent to Tracetest over OTLP (its `otlpBasedDataStores`): `otlp` here. */
+const OTLP_BASED_DATA_STORES = [
+  'agent',
+  'dash0',
+  'datadog',
+  'dynatrace',
+  'honeycomb',
+  'instana',
+  'lightstep',
+  'newrelic',
+  'signoz',
+];
+/** Tracetest's gRPC client settings besides the endpoint and TLS (its `GRPCClientSettings`). */
+const GRPC_CLIENT_EXTRAS = [
+  'readBufferSize',
+  'writeBufferSize',
+  'waitForReady',
+  'headers',
+  'balancerName',
+  'compression',
+];
+const TLS_EXTRAS = ['serverName', 'settings'];
 const KNOWN_TYPES_TEXT = `${RESOURCE_TYPES.join(', ')} (Transaction and Environment are read as TestSuite and VariableSet)`;
 
 class Decoder {
@@ -257,6 +296,19 @@ class Decoder {
     return node;
   }
 
+  /**
+   * Nothing, "", 0, false, or a map or list of only such values: what Tracetest writes for a field that is not set
+   * (`headers: {"": ""}`, `settings: {}`, `grpc: {address: ""}`).
+   */
+  private blank(node: YNode): boolean {
+    const n = this.deref(node);
+    if (!n) return true;
+    if (isScalar(n)) return n.value === null || n.value === '' || n.value === 0 || n.value === false;
+    if (isMap(n)) return n.items.every((pair) => this.blank(pair.value as YNode));
+    if (isSeq(n)) return n.items.every((item) => this.blank(item as YNode));
+    return false;
+  }
+
   // ---- one resource ------------------------------------------------------------------------------------------
 
   resource(node: YNode, prefix: Path): { parsed: ParsedResource; idStart: number } | undefined {
@@ -283,13 +335,23 @@ class Decoder {
     const typePair = findPair(root, 'type');
     const written = typePair ? this.str(typePair.value, ['type']) : undefined;
     if (written === undefined) {
-      if (!typePair) this.problem([], rootStart, `"type" is missing; it is one of ${KNOWN_TYPES_TEXT}`);
+      if (!typePair)
+        this.problem([], rootStart, `"type" is missing${olderFormat(root) ?? `; it is one of ${KNOWN_TYPES_TEXT}`}`);
       else if (this.problems.length === problemsBefore) {
         this.problem(['type'], this.start(typePair.key), `"type" is empty; it is one of ${KNOWN_TYPES_TEXT}`);
       }
       return undefined;
     }
     const type = TYPE_ALIASES[written] ?? RESOURCE_TYPES.find((t) => t === written);
+    const cloudFields = written === 'Environment' ? tracetestEnvironmentFields(root) : [];
+    if (cloudFields.length > 0) {
+      this.problem(
+        ['type'],
+        this.start(typePair?.value, rootStart),
+        `this Environment is one of Tracetest's environments (it has ${cloudFields.map((f) => `"${f}"`).join(', ')}), which are not supported here; an Environment is read as a VariableSet when it has "values"`,
+      );
+      return undefined;
+    }
     if (!type) {
       const what = TRACETEST_ONLY_TYPES.includes(written)
         ? `resource type "${written}" is Tracetest's and is not supported here`
@@ -529,7 +591,8 @@ class Decoder {
     const fields: Record<string, Reader> = { type: () => type };
     for (const other of [...Object.values(TRIGGER_BLOCKS), 'graphql', 'playwrightEngine']) {
       fields[other] = (o, op) => {
-        if (o === null || o === undefined) return undefined;
+        // Tracetest's older exports wrote every trigger block, the unused ones empty.
+        if (this.blank(o)) return undefined;
         this.problem(
           op,
           this.start(o),
@@ -658,16 +721,20 @@ class Decoder {
       const what = TRACETEST_ONLY_DATA_STORES.includes(type.toLowerCase())
         ? `data store type "${type}" is not supported`
         : `unknown data store type "${type}"${suggestion(type, DATA_STORE_TYPES)}`;
+      const otlp = OTLP_BASED_DATA_STORES.includes(type.toLowerCase())
+        ? `; in Tracetest, "${type}" means spans sent to it over OTLP, which is "otlp" here`
+        : '';
       this.problem(
         [...path, 'type'],
         this.start(typePair?.value),
-        `${what} (supported: ${DATA_STORE_TYPES.join(', ')})`,
+        `${what} (supported: ${DATA_STORE_TYPES.join(', ')})${otlp}`,
       );
       return undefined;
     }
     const str = this.reader('str');
     const bool = this.reader('bool');
-    const tls: Reader = (t, tp) => this.map(t, tp, { fields: { insecure: bool, insecureSkipVerify: bool } });
+    const tls: Reader = (t, tp) =>
+      this.map(t, tp, { fields: { insecure: bool, insecureSkipVerify: bool }, blankOnly: TLS_EXTRAS });
     const block = (name: string, reader: Reader): Reader =>
       type === undefined || type === name
         ? reader
@@ -682,7 +749,9 @@ class Decoder {
         name: str,
         type: () => type,
         default: bool,
-        jaeger: block('jaeger', (j, jp) => this.map(j, jp, { fields: { endpoint: str, tls } })),
+        jaeger: block('jaeger', (j, jp) =>
+          this.map(j, jp, { fields: { endpoint: str, tls }, blankOnly: GRPC_CLIENT_EXTRAS }),
+        ),
         tempo: block('tempo', (t, tp) => {
           const tempo = this.deref(t);
           const legacy =
@@ -692,17 +761,25 @@ class Decoder {
             !findPair(tempo, 'type') &&
             !findPair(tempo, 'grpc');
           if (legacy) {
-            const grpc = this.map(tempo, [...tp, 'grpc'], { fields: { endpoint: str, tls } });
+            const grpc = this.map(tempo, [...tp, 'grpc'], {
+              fields: { endpoint: str, tls },
+              blankOnly: GRPC_CLIENT_EXTRAS,
+            });
             return grpc && { type: 'grpc', grpc };
           }
-          return this.map(t, tp, {
+          const read = this.map(t, tp, {
             fields: {
               type: str,
               http: (h, hp) =>
                 this.map(h, hp, { fields: { url: str, headers: (r, rp) => this.record(r, rp, str), tls } }),
-              grpc: (g, gp) => this.map(g, gp, { fields: { endpoint: str, tls } }),
+              grpc: (g, gp) => this.map(g, gp, { fields: { endpoint: str, tls }, blankOnly: GRPC_CLIENT_EXTRAS }),
             },
           });
+          // Without a type, the one connection written says which (the default, http, would ignore a grpc block).
+          if (read && read.type === undefined && read.grpc !== undefined && read.http === undefined) {
+            return { ...read, type: 'grpc' };
+          }
+          return read;
         }),
       },
       ignored: ['createdAt'],
@@ -747,6 +824,16 @@ class Decoder {
         continue;
       }
       if (spec.ignored?.includes(key)) continue;
+      if (spec.blankOnly?.includes(key)) {
+        if (!this.blank(pair.value)) {
+          this.problem(
+            [...path, key],
+            keyStart,
+            `"${key}" is a setting of Tracetest's that is not supported here (it is accepted only empty, as Tracetest exports it)`,
+          );
+        }
+        continue;
+      }
       const field = (Object.hasOwn(spec.aliases ?? {}, key) ? spec.aliases?.[key] : undefined) ?? key;
       const read = Object.hasOwn(spec.fields, field) ? spec.fields[field] : undefined;
       if (!read) {
@@ -882,6 +969,26 @@ class Decoder {
 }
 
 // ---- helpers -------------------------------------------------------------------------------------------------
+
+/** What to write instead, for a document in a format Tracetest used before its resources had `type` and `spec`. */
+function olderFormat(root: YAMLMap.Parsed): string | undefined {
+  if (findPair(root, 'spec')) return undefined;
+  if (findPair(root, 'trigger')) {
+    const renamed = findPair(root, 'testDefinition') ? ' ("testDefinition" is now "specs")' : '';
+    return `: this is a test in Tracetest's older format; write "type: Test" and put its fields under "spec:"${renamed}`;
+  }
+  if (findPair(root, 'dataStore')) {
+    return `: "dataStore:" is Tracetest's older provisioning format; write "type: DataStore" and put the data store's fields under "spec:"`;
+  }
+  return undefined;
+}
+
+/** The fields of Tracetest's own environments in an `Environment` that has no variable-set `values`. */
+function tracetestEnvironmentFields(root: YAMLMap.Parsed): string[] {
+  const spec = findPair(root, 'spec')?.value;
+  if (!spec || !isMap(spec) || findPair(spec, 'values')) return [];
+  return TRACETEST_ENVIRONMENT_FIELDS.filter((field) => findPair(spec, field));
+}
 
 function findPair(map: YAMLMap.Parsed, key: string): { key: ParsedNode; value: YNode } | undefined {
   const pair = map.items.find((p) => scalarText(p.key) === key);

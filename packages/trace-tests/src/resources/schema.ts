@@ -80,8 +80,8 @@ export const triggerSchema = z.discriminatedUnion('type', [
 export type Trigger = z.infer<typeof triggerSchema>;
 
 export const specSchema = z.object({
-  /** Empty selects every span. */
-  selector: z.string(),
+  /** Empty (or not written, as Tracetest's Go decoder reads it) selects every span. */
+  selector: z.string().default(''),
   name: z.string().optional(),
   assertions: z.array(z.string()).min(1),
 });
