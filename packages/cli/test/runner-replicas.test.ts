@@ -20,7 +20,9 @@ const BIN = path.join(fileURLToPath(new URL('../../../', import.meta.url)), 'pac
 const PG_URL = process.env.TEST_POSTGRES_URL;
 const REDIS_URL = process.env.TEST_REDIS_URL;
 if (PG_URL === undefined || REDIS_URL === undefined)
-  console.warn('[spyglass tests] TEST_POSTGRES_URL or TEST_REDIS_URL not set: the runner-across-replicas test is SKIPPED');
+  console.warn(
+    '[spyglass tests] TEST_POSTGRES_URL or TEST_REDIS_URL not set: the runner-across-replicas test is SKIPPED',
+  );
 
 /**
  * Two hub replicas (one PostgreSQL, Redis between them): the runner is connected to replica A, the test is run on
@@ -51,12 +53,20 @@ describe.skipIf(PG_URL === undefined || REDIS_URL === undefined)('a remote runne
     client.setToken((await client.tokens.create({ name: 'runner-replicas' })).token);
     const pool = await client.pools.create({ name: `runner-${Date.now().toString(36)}` });
     const otlpPort = await freePort();
-    runner = spawn(process.execPath, [BIN, 'runner', '--hub', a.url, '--name', 'far', '--otlp-port', String(otlpPort)], {
-      env: { PATH: process.env.PATH ?? '', SPYGLASS_KEY: pool.key, HOME: '/nonexistent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    runner = spawn(
+      process.execPath,
+      [BIN, 'runner', '--hub', a.url, '--name', 'far', '--otlp-port', String(otlpPort)],
+      {
+        env: { PATH: process.env.PATH ?? '', SPYGLASS_KEY: pool.key, HOME: '/nonexistent' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     runner.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    await waitFor(() => output.includes('connected to'), { what: 'the runner to connect', timeoutMs: 30_000, detail: () => output });
+    await waitFor(() => output.includes('connected to'), {
+      what: 'the runner to connect',
+      timeoutMs: 30_000,
+      detail: () => output,
+    });
     app = await startTracedApp({ otlpUrl: `http://127.0.0.1:${otlpPort}`, poolKey: 'unused', service: 'far-books' });
   }, 120_000);
   afterAll(async () => {
@@ -68,21 +78,27 @@ describe.skipIf(PG_URL === undefined || REDIS_URL === undefined)('a remote runne
   });
 
   it('a run on replica B triggers through the runner connected to replica A', { timeout: 90_000 }, async () => {
-    await client.tests.apply(
-      [
-        { type: 'PollingProfile', spec: { id: 'p', name: 'p', default: true, periodic: { retryDelay: '300ms', timeout: '20s' } } },
-        {
-          type: 'Test',
-          spec: {
-            id: 'far',
-            name: 'far',
-            runner: 'far',
-            trigger: { type: 'http', httpRequest: { method: 'GET', url: `${app.url}/books/1`, headers: [] } },
-            specs: [{ selector: 'span[service.name="far-books" name="GET /books/:id"]', assertions: ['attr:http.status_code = 200'] }],
-          },
+    await client.tests.apply([
+      {
+        type: 'PollingProfile',
+        spec: { id: 'p', name: 'p', default: true, periodic: { retryDelay: '300ms', timeout: '20s' } },
+      },
+      {
+        type: 'Test',
+        spec: {
+          id: 'far',
+          name: 'far',
+          runner: 'far',
+          trigger: { type: 'http', httpRequest: { method: 'GET', url: `${app.url}/books/1`, headers: [] } },
+          specs: [
+            {
+              selector: 'span[service.name="far-books" name="GET /books/:id"]',
+              assertions: ['attr:http.status_code = 200'],
+            },
+          ],
         },
-      ] as never,
-    );
+      },
+    ] as never);
     const started = await client.tests.run('far', {});
     const run = await waitFor(
       async () => {
