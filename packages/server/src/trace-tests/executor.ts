@@ -722,6 +722,7 @@ export class RunExecutor {
       }
     });
     let lastCount = -1;
+    let lastCountSavedAt = 0;
     let sourceError: string | null = null;
     let lastChangeAt = this.#now();
     let matchRetries = 0;
@@ -757,6 +758,11 @@ export class RunExecutor {
         if (spans.length !== lastCount) {
           lastCount = spans.length;
           lastChangeAt = written ?? now;
+          // Watchers (the console, the CLI's progress line) see the trace grow; at most twice a second.
+          if (now - lastCountSavedAt >= 500) {
+            lastCountSavedAt = now;
+            await this.#deps.store.saveRun({ ...run, spanCount: spans.length }, now);
+          }
         } else if (spans.length > own && now - lastChangeAt >= retryDelayMs) {
           // Stable: no new span for a retry delay. Done when every spec's selector finds a span.
           const trace = buildTestTrace(run.traceId, spans);
