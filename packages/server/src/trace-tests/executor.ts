@@ -219,6 +219,8 @@ export class RunExecutor {
   readonly #deps: ExecutorDeps;
   readonly #now: () => number;
   readonly #aborts = new Map<string, AbortController>();
+  /** Runs this replica holds (queued or executing); `heartbeat()` keeps them from looking abandoned. */
+  readonly #held = new Set<string>();
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #queue: (() => void)[] = [];
   #running = 0;
@@ -342,7 +344,9 @@ export class RunExecutor {
       timings: { triggerMs: 0, traceMs: 0, assertMs: 0 },
       createdBy: userId,
     });
+    this.#held.add(run.id);
     const done = this.#track(this.#slot(() => this.#execute(run, prepared, vars)));
+    void done.finally(() => this.#held.delete(run.id)).catch(() => {});
     return { run, done };
   }
 
@@ -726,7 +730,6 @@ export class RunExecutor {
     let sourceError: string | null = null;
     let lastChangeAt = this.#now();
     let matchRetries = 0;
-    let lastTouch = this.#now();
     let spans: Span[] = [];
     let woken = false;
     // When this replica's writer last stored spans of the trace: the quiet period counts from the write, not the read.
@@ -772,10 +775,6 @@ export class RunExecutor {
           lastChangeAt = now;
         }
         if (now >= deadline) return spans.length > own ? spans : { timeout: true, sourceError };
-        if (now - lastTouch > 30_000) {
-          lastTouch = now;
-          await this.#deps.store.touchRun(run.id, now);
-        }
         if (!woken) {
           const waitMs = Math.max(1, Math.min(retryDelayMs - (now - lastChangeAt), deadline - now));
           await new Promise<void>((resolve) => {
@@ -795,6 +794,11 @@ export class RunExecutor {
       set.delete(wake);
       if (set.size === 0) this.#waiters.delete(run.traceId);
     }
+  }
+
+  /** Touches every run this replica holds, queued or executing (a job runs it every 30 s). */
+  async heartbeat(nowMs = this.#now()): Promise<void> {
+    if (this.#held.size > 0) await this.#deps.store.touchRuns([...this.#held], nowMs);
   }
 
   /** Marks runs whose replica stopped while running them (their heartbeat went quiet). */

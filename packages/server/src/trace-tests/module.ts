@@ -177,6 +177,7 @@ export const traceTestsModule = defineModule({
     });
     ctx.operation(testOperations.getSuiteRun, ({ params }) => store.getSuiteRun(params.id, params.runNumber));
 
+    ctx.jobs.add({ name: 'tests.heartbeat', everyMs: 30_000, run: (now) => executor.heartbeat(now) });
     ctx.jobs.add({
       name: 'tests.stale-runs',
       everyMs: 60_000,

@@ -387,8 +387,13 @@ export class TestStore {
       .execute();
   }
 
-  async touchRun(id: string, nowMs: number): Promise<void> {
-    await this.db.updateTable('test_runs').set({ updated_at: nowMs }).where('id', '=', id).execute();
+  async touchRuns(ids: readonly string[], nowMs: number): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500)
+      await this.db
+        .updateTable('test_runs')
+        .set({ updated_at: nowMs })
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute();
   }
 
   async saveSnapshot(runId: string, spans: readonly Span[]): Promise<void> {
