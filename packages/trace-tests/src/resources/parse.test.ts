@@ -466,7 +466,7 @@ describe('parseResources: problems with their file, line, column and path', () =
       '10:7 spec.trigger.httpRequest.timeout: unknown field "timeout" (known fields: url, method, headers, body, auth, sslVerification)',
       // Said once: not also "assertions is missing".
       '13:7 spec.specs[0].assertion: unknown field "assertion" (did you mean "assertions"?)',
-      '15:3 spec.summary: unknown field "summary" (known fields: id, name, description, trigger, specs, outputs, pollingProfile, skipTraceCollection, probes)',
+      '15:3 spec.summary: unknown field "summary" (known fields: id, name, description, trigger, specs, outputs, pollingProfile, skipTraceCollection, runner, probes)',
     ]);
   });
 
