@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DENIED_NETWORKS, NetworkPolicy } from './network.js';
 
@@ -10,6 +11,11 @@ const policy = (over: Partial<ConstructorParameters<typeof NetworkPolicy>[0]> = 
     ownPorts: () => [4000, 4318],
     ...over,
   });
+
+/** A non-loopback IPv4 address of this machine, if it has one. */
+const LAN = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i !== undefined && !i.internal && i.family === 'IPv4')?.address;
 
 describe('NetworkPolicy', () => {
   it('denies link-local and cloud metadata addresses by default, in every spelling', () => {
@@ -36,6 +42,14 @@ describe('NetworkPolicy', () => {
     expect(policy().refusal('127.0.0.1', 4001)).toBeNull();
     expect(policy({ allowSelf: true }).refusal('127.0.0.1', 4000)).toBeNull();
   });
+
+  it.skipIf(LAN === undefined)(
+    'denies the hub’s own ports on this host’s other interface addresses too (a hub listening on 0.0.0.0)',
+    () => {
+      expect(policy().refusal(LAN!, 4000)).toMatch(/own listener/);
+      expect(policy().refusal(LAN!, 4001)).toBeNull();
+    },
+  );
 
   it('with an allow list, only those networks (and never a denied one inside them)', () => {
     const p = policy({ allow: ['10.0.0.0/8', '127.0.0.1'], deny: [...DEFAULT_DENIED_NETWORKS, '10.9.0.0/16'] });

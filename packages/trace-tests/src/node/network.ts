@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { SpyglassError } from '@spyglass/protocol';
 
 /**
@@ -30,6 +31,21 @@ function blockList(cidrs: readonly string[]): BlockList {
 
 const LOCAL_V4 = blockList(['127.0.0.0/8', '0.0.0.0/32']);
 const LOCAL_V6 = blockList(['::1/128', '::/128']);
+
+/**
+ * This host's own interface addresses: a hub listening on every interface is as much "itself" on its LAN address as on
+ * loopback. Read at most every 10 s (interfaces come and go).
+ */
+let ownAddresses: { at: number; set: Set<string> } | null = null;
+function hostAddresses(): Set<string> {
+  const now = Date.now();
+  if (ownAddresses === null || now - ownAddresses.at > 10_000) {
+    const set = new Set<string>();
+    for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) set.add(i.address.toLowerCase());
+    ownAddresses = { at: now, set };
+  }
+  return ownAddresses.set;
+}
 
 /** Unwraps `::ffff:1.2.3.4` so IPv4 rules apply to IPv4-mapped IPv6 addresses. */
 function normalise(address: string): { address: string; family: 4 | 6 } {
@@ -69,7 +85,8 @@ export class NetworkPolicy {
     if (this.#allow !== null && !this.#allow.check(a, type))
       return `${a} is not in an allowed network (tests.network.allow)`;
     if (!this.#options.allowSelf) {
-      const local = family === 6 ? LOCAL_V6.check(a, 'ipv6') : LOCAL_V4.check(a, 'ipv4');
+      const local =
+        (family === 6 ? LOCAL_V6.check(a, 'ipv6') : LOCAL_V4.check(a, 'ipv4')) || hostAddresses().has(a.toLowerCase());
       if (local && this.#options.ownPorts().includes(port))
         return `${a}:${port} is this hub's own listener (set tests.network.allowSelf to allow it)`;
     }
