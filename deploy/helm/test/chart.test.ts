@@ -12,6 +12,7 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../packages/server/src/config/config.js';
 import type { OtlpConfig } from '../../../packages/server/src/otlp/config.js';
+import type { TestsConfig } from '../../../packages/server/src/trace-tests/config.js';
 import type { TracesConfig } from '../../../packages/server/src/traces/config.js';
 // @ts-expect-error plain JavaScript helper without type declarations
 import { runHelm } from '../tools/helm.mjs';
@@ -76,7 +77,7 @@ function hubYaml(docs: K8s[]): string {
 }
 
 /** The hub's configuration with the sections of the traces and otlp modules, typed by their own schemas. */
-type HubConfig = ReturnType<typeof loadConfig> & { otlp: OtlpConfig; traces: TracesConfig };
+type HubConfig = ReturnType<typeof loadConfig> & { otlp: OtlpConfig; traces: TracesConfig; tests: TestsConfig };
 
 /** Loads the rendered hub.yaml and Secret env exactly as the hub process would. */
 function hubConfig(docs: K8s[]): HubConfig {
@@ -449,6 +450,23 @@ describe('chart profiles', () => {
     const external = renderCi('external-mysql-values.yaml');
     expect(envOf(hubContainer(external)).SPYGLASS_TRACES_MAX_BYTES).toBeUndefined();
     expect(hubConfig(external).traces.retention.maxBytes).toBe(10 * 1024 ** 3);
+  });
+
+  it('trace-based tests: the hub’s own deny list by default; allow and deny lists and run concurrency from values', () => {
+    const config = hubConfig(renderCi('default-values.yaml'));
+    expect(config.tests.network.allow).toEqual([]);
+    expect(config.tests.network.deny).toContain('169.254.0.0/16');
+    expect(config.tests.maxConcurrentRuns).toBe(20);
+    const set = hubConfig(
+      renderCi('default-values.yaml', [
+        '--set-json',
+        'tests.network={"allow":["10.0.0.0/8"],"deny":["169.254.0.0/16","10.9.0.0/16"]}',
+        '--set',
+        'tests.maxConcurrentRuns=5',
+      ]),
+    );
+    expect(set.tests.network).toMatchObject({ allow: ['10.0.0.0/8'], deny: ['169.254.0.0/16', '10.9.0.0/16'] });
+    expect(set.tests.maxConcurrentRuns).toBe(5);
   });
 
   it('traces from outside: an OTLP-only LoadBalancer, an OTLP/HTTP Ingress with TLS, OTLP ports for a Collector', () => {
