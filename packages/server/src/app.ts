@@ -149,6 +149,9 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
     trustProxy: config.trustProxy as boolean | string,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Modules register between the first plugin and `ready()`, some with database work; on a loaded machine or a slow
+    // database that took over Fastify's default 10 s and the hub refused to start ("Plugin did not start in time").
+    pluginTimeout: 120_000,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
