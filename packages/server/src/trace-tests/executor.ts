@@ -465,7 +465,6 @@ export class RunExecutor {
     let run: TestRun = { ...created };
     let placed: PlacedProbe[] = [];
     const mask = masker([...vars.secrets].map((k) => vars.values.get(k) ?? ''));
-    const startedAt = this.#now();
     try {
       run = { ...run, state: 'EXECUTING' };
       await this.#save(run);
@@ -604,7 +603,6 @@ export class RunExecutor {
       return this.#end(run, state, message).catch(() => run);
     } finally {
       this.#aborts.delete(created.id);
-      void startedAt;
       if (placed.length > 0) await this.#deps.probes?.remove(placed).catch(() => undefined);
     }
   }
