@@ -345,7 +345,10 @@ export class RunExecutor {
       createdBy: userId,
     });
     this.#held.add(run.id);
-    const done = this.#track(this.#slot(() => this.#execute(run, prepared, vars)));
+    // Registered now, so a run still queued for a slot can be stopped too.
+    const abort = new AbortController();
+    this.#aborts.set(run.id, abort);
+    const done = this.#track(this.#slot(() => this.#execute(run, prepared, vars, abort)));
     void done.finally(() => this.#held.delete(run.id)).catch(() => {});
     return { run, done };
   }
@@ -459,13 +462,12 @@ export class RunExecutor {
       .catch(() => {});
   }
 
-  async #execute(created: TestRun, prepared: Prepared, vars: RunVariables): Promise<TestRun> {
-    const abort = new AbortController();
-    this.#aborts.set(created.id, abort);
+  async #execute(created: TestRun, prepared: Prepared, vars: RunVariables, abort: AbortController): Promise<TestRun> {
     let run: TestRun = { ...created };
     let placed: PlacedProbe[] = [];
     const mask = masker([...vars.secrets].map((k) => vars.values.get(k) ?? ''));
     try {
+      if (abort.signal.aborted) return await this.#end(run, 'STOPPED', 'stopped before it started');
       run = { ...run, state: 'EXECUTING' };
       await this.#save(run);
       const ctx: EvalContext = { variables: vars.values };
