@@ -430,7 +430,12 @@ export class RunExecutor {
   async close(): Promise<void> {
     this.#closed = true;
     for (const a of this.#aborts.values()) a.abort();
-    await Promise.allSettled([...this.#done]);
+    // Stopped runs end within a database write or two; a shutdown is never held longer than this by them.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 10_000)));
+    const outcome = await Promise.race([Promise.allSettled([...this.#done]).then(() => 'done' as const), bound]);
+    clearTimeout(timer);
+    if (outcome === 'late') this.#deps.log.warn({ runs: this.#held.size }, 'test runs still ending at shutdown');
   }
 
   #track<T>(p: Promise<T>): Promise<T> {
@@ -786,7 +791,8 @@ export class RunExecutor {
               resolve();
             }
             pending = done;
-            signal.addEventListener('abort', done, { once: true });
+            if (signal.aborted) done();
+            else signal.addEventListener('abort', done, { once: true });
           });
         }
       }
