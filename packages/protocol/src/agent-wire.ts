@@ -18,6 +18,8 @@ export const WIRE_LIMITS = {
   maxStatuses: 1000,
   /** Most actions the hub sends to one agent. */
   maxActionsPerAgent: 1000,
+  /** Most tags one agent may carry (each is stored with the agent and matched by targets). */
+  maxTagsPerAgent: 32,
 } as const;
 
 /** Source browsing: what an agent reports about the files it has loaded, and how much of one file it returns. */
@@ -196,7 +198,12 @@ export const helloFrameSchema = z.object({
   /** Stable for the life of the process; a reconnect with the same id is the same agent. */
   instanceId: z.string().min(8).max(64),
   service: serviceInfoSchema,
-  tags: z.record(z.string().min(1).max(63), z.string().max(255)).default({}),
+  tags: z
+    .record(z.string().min(1).max(63), z.string().max(255))
+    .refine((t) => Object.keys(t).length <= WIRE_LIMITS.maxTagsPerAgent, {
+      message: `at most ${WIRE_LIMITS.maxTagsPerAgent} tags`,
+    })
+    .default({}),
   hostname: z.string().max(255),
   pid: z.number().int().nonnegative(),
   /** Node.js worker thread id; absent (or 0) for the main thread. */

@@ -95,3 +95,28 @@ describe('hostile numbers from an agent', () => {
     await agent.close();
   });
 });
+
+describe('tags from an agent', () => {
+  it('an agent with more than 32 tags is refused at hello, with the reason', async () => {
+    const hub = await createHub({ listen: true });
+    try {
+      const pool = await hub.createPool();
+      const tags = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`t${i}`, 'x'.repeat(200)]));
+      const agent = new SimAgent(hub.wsUrl, pool.key);
+      await agent.opened;
+      agent.hello({ tags });
+      const closed = await agent.closed;
+      expect(closed.reason).toMatch(/tags: at most 32 tags/);
+      const list = await hub.api<{ items: unknown[] }>('GET', '/api/v1/agents');
+      expect(list.body.items).toEqual([]);
+      // 32 are fine.
+      const ok = await SimAgent.connect(hub.wsUrl, pool.key, {
+        tags: Object.fromEntries(Object.entries(tags).slice(0, 32)),
+      });
+      expect(ok.welcome.agentId).toBeTruthy();
+      await ok.agent.close();
+    } finally {
+      await hub.close();
+    }
+  });
+});
