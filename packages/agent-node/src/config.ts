@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WIRE_LIMITS } from '@spyglass/protocol';
 import { MAP_SLICE_MS } from './locate.js';
 import type { PipeLogger } from './pipe.js';
 import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES, checkLinearPattern } from './redact.js';
@@ -12,7 +13,12 @@ export const agentOptionsSchema = z.object({
   service: z.string().trim().min(1).max(255).default('node-service'),
   serviceVersion: z.string().max(255).optional(),
   environment: z.string().max(255).optional(),
-  tags: z.record(z.string().min(1).max(63), z.string().max(255)).default({}),
+  tags: z
+    .record(z.string().min(1).max(63), z.string().max(255))
+    .refine((t) => Object.keys(t).length <= WIRE_LIMITS.maxTagsPerAgent, {
+      message: `at most ${WIRE_LIMITS.maxTagsPerAgent} tags (SPYGLASS_TAGS)`,
+    })
+    .default({}),
   debug: z.boolean().default(false),
   /**
    * Start an agent in worker threads too. Off by default: a preload (`--import`/`-r`) is inherited by every worker,

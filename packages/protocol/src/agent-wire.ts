@@ -18,6 +18,8 @@ export const WIRE_LIMITS = {
   maxStatuses: 1000,
   /** Most actions the hub sends to one agent. */
   maxActionsPerAgent: 1000,
+  /** Most tags one agent may carry (each is stored with the agent and matched by targets). */
+  maxTagsPerAgent: 32,
 } as const;
 
 /** Source browsing: what an agent reports about the files it has loaded, and how much of one file it returns. */
@@ -144,6 +146,15 @@ export const snapshotHitSchema = z.object({
 });
 export type SnapshotHit = z.infer<typeof snapshotHitSchema>;
 
+/**
+ * Largest magnitude of a measured value the hub keeps from an agent; beyond it values are clamped, so sums over any
+ * number of samples stay finite (a sample of 1e300 used to turn an action's sum into Infinity and its reads into 500s).
+ */
+export const MAX_METRIC_MAGNITUDE = 1e100;
+const measured = z.number().transform((n) => Math.max(-MAX_METRIC_MAGNITUDE, Math.min(MAX_METRIC_MAGNITUDE, n)));
+/** Counts an agent sends: integers up to 2^53 − 1 (larger ones cannot be exact, or stored, or answered). */
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
 /** Histogram buckets: `counts[i]` values fell at or below `bounds[i]`; the last count is the overflow (+Inf). */
 export const histogramSchema = z
   .object({
@@ -152,16 +163,24 @@ export const histogramSchema = z
   })
   .refine((h) => h.counts.length === h.bounds.length + 1, { message: 'counts must have one more entry than bounds' });
 
+/** The histogram as an agent sends it: the same shape, its numbers bounded (see `MAX_METRIC_MAGNITUDE`). */
+const wireHistogramSchema = z
+  .object({
+    bounds: z.array(measured).max(64),
+    counts: z.array(count).max(65),
+  })
+  .refine((h) => h.counts.length === h.bounds.length + 1, { message: 'counts must have one more entry than bounds' });
+
 /** One metric aggregated by the agent over `[start, end)`. */
 export const metricSampleSchema = z.object({
   actionId: idSchema,
   start: epochMsSchema,
   end: epochMsSchema,
-  count: z.number().int().nonnegative(),
-  sum: z.number(),
-  min: z.number(),
-  max: z.number(),
-  histogram: histogramSchema.optional(),
+  count,
+  sum: measured,
+  min: measured,
+  max: measured,
+  histogram: wireHistogramSchema.optional(),
 });
 export type MetricSample = z.infer<typeof metricSampleSchema>;
 
@@ -179,7 +198,12 @@ export const helloFrameSchema = z.object({
   /** Stable for the life of the process; a reconnect with the same id is the same agent. */
   instanceId: z.string().min(8).max(64),
   service: serviceInfoSchema,
-  tags: z.record(z.string().min(1).max(63), z.string().max(255)).default({}),
+  tags: z
+    .record(z.string().min(1).max(63), z.string().max(255))
+    .refine((t) => Object.keys(t).length <= WIRE_LIMITS.maxTagsPerAgent, {
+      message: `at most ${WIRE_LIMITS.maxTagsPerAgent} tags`,
+    })
+    .default({}),
   hostname: z.string().max(255),
   pid: z.number().int().nonnegative(),
   /** Node.js worker thread id; absent (or 0) for the main thread. */
@@ -223,7 +247,7 @@ export const hitsFrameSchema = z
     snapshots: z.array(snapshotHitSchema).default([]),
     metrics: z.array(metricSampleSchema).default([]),
     /** Hits the agent dropped since the last frame (buffer full, hub away). */
-    dropped: z.number().int().nonnegative().default(0),
+    dropped: count.default(0),
   })
   .refine((f) => f.logs.length + f.snapshots.length + f.metrics.length <= WIRE_LIMITS.maxBatchItems, {
     message: `a hits frame carries at most ${WIRE_LIMITS.maxBatchItems} items`,

@@ -40,7 +40,9 @@ export function healthFrom(stats: Readonly<Record<string, number>>, at: number):
   const h = { at } as AgentHealth;
   for (const k of HEALTH_COUNTERS) {
     const v = stats[k];
-    const n = typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
+    // Any finite number passes the frame schema; what is kept must be a safe, answerable integer (1e300 made every
+    // agents list a 500).
+    const n = typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.min(v, Number.MAX_SAFE_INTEGER) : 0;
     h[k] = k === 'cpuMs' ? Math.round(n * 1000) / 1000 : Math.floor(n);
   }
   return h;

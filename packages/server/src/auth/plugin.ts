@@ -99,6 +99,19 @@ export function installAuth(app: FastifyInstance, auth: AuthService, cookieName:
           if (!SAFE_METHODS.has(request.method) && crossOrigin(request)) {
             throw new SpyglassError('FORBIDDEN', 'cross-origin request refused');
           }
+          // A WebSocket upgrade is a GET that SameSite=Lax lets through from a sibling site (another port, a
+          // subdomain): with the cookie, it must name our own origin. Browsers always send Origin on upgrades;
+          // programs use API tokens.
+          if (request.headers.upgrade?.toLowerCase() === 'websocket') {
+            const origin = request.headers.origin;
+            if (origin === undefined || crossOrigin(request))
+              throw new SpyglassError(
+                'FORBIDDEN',
+                origin === undefined
+                  ? 'a WebSocket upgrade with the session cookie must carry an Origin header'
+                  : 'cross-origin WebSocket upgrade refused',
+              );
+          }
         }
       }
     }

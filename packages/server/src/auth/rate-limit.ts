@@ -44,6 +44,30 @@ export class FailureLimiter {
     return Math.max(1, Math.ceil((end - now) / 1000));
   }
 
+  /**
+   * Takes one attempt before it is checked: counts it as a failure at once and answers whether it is within the limit.
+   * Concurrent attempts all count before any is checked, so a burst cannot get more than `max` checks through; a
+   * success gives its attempt back (`release`).
+   */
+  async reserve(key: string): Promise<boolean> {
+    await this.fail(key);
+    const row = await this.#db
+      .selectFrom('login_failures')
+      .select('failures')
+      .where('limit_key', '=', key)
+      .executeTakeFirst();
+    return row === undefined || Number(row.failures) <= this.#max;
+  }
+
+  /** Gives back an attempt `reserve` took (the attempt succeeded). */
+  async release(key: string): Promise<void> {
+    await this.#db
+      .updateTable('login_failures')
+      .set({ failures: sql`case when failures > 0 then failures - 1 else 0 end` })
+      .where('limit_key', '=', key)
+      .execute();
+  }
+
   /** Counts one failure, atomically (concurrent failures on several replicas all count). */
   async fail(key: string): Promise<void> {
     const now = this.#now();

@@ -52,27 +52,36 @@ export class AuthService {
     this.#accountLimiter = new FailureLimiter(db, dialect, maxPerAccount, windowMs);
   }
 
-  /** Checks email + password under the per-IP and per-account failure limits (shared by every replica). */
+  /**
+   * Checks email + password under the per-IP and per-account failure limits (shared by every replica). Each attempt
+   * is counted before the password is checked, so parallel guesses cannot get more checks than the limits allow.
+   */
   async login(email: string, password: string, ip: string): Promise<User> {
     const ipKey = `ip:${ip.slice(0, 64)}`;
     const accountKey = `account:${email.slice(0, 320).toLowerCase()}`;
-    const retry = Math.max(
-      await this.#ipLimiter.retryAfterSec(ipKey),
-      await this.#accountLimiter.retryAfterSec(accountKey),
-    );
-    if (retry > 0) {
+    const limited = async (): Promise<never> => {
+      const retry = Math.max(
+        await this.#ipLimiter.retryAfterSec(ipKey),
+        await this.#accountLimiter.retryAfterSec(accountKey),
+        1,
+      );
       throw new SpyglassError('RATE_LIMITED', 'too many failed sign-in attempts; try again later', {
         retryAfterSec: retry,
       });
-    }
+    };
+    // Already over a limit: refuse without counting (a locked-out client does not extend its own window).
+    if ((await this.#ipLimiter.retryAfterSec(ipKey)) > 0 || (await this.#accountLimiter.retryAfterSec(accountKey)) > 0)
+      return limited();
+    const ipOk = await this.#ipLimiter.reserve(ipKey);
+    const accountOk = await this.#accountLimiter.reserve(accountKey);
+    if (!ipOk || !accountOk) return limited();
     const row = await this.#db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
     // Always run scrypt, so a missing account takes as long as a wrong password.
     const ok = await verifyPassword(password, row?.password_hash ?? (await dummyPasswordHash()));
     if (row === undefined || !ok || Number(row.disabled) === 1) {
-      await this.#ipLimiter.fail(ipKey);
-      await this.#accountLimiter.fail(accountKey);
       throw new SpyglassError('UNAUTHENTICATED', 'wrong email or password, or the account is disabled');
     }
+    await this.#ipLimiter.release(ipKey);
     await this.#accountLimiter.reset(accountKey);
     return toUser(row);
   }
