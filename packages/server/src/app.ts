@@ -201,7 +201,25 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/api/docs',
+    // The API reference page runs scripts with the viewer's session: its own CSP (what Swagger UI needs, nothing from
+    // other sites, never framed), and no upgrade-insecure-requests, which would break a hub served over plain HTTP.
+    staticCSP: true,
+    transformStaticCSP: (header) =>
+      header
+        .replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+        .replace(' validator.swagger.io', '')
+        .replace(/\s*upgrade-insecure-requests;?/, ''),
+    uiConfig: { validatorUrl: null },
+  });
+  app.addHook('onSend', (request, reply, _payload, done) => {
+    if (request.url.startsWith('/api/docs')) {
+      void reply.header('x-frame-options', 'DENY');
+      void reply.header('x-content-type-options', 'nosniff');
+    }
+    done();
+  });
 
   healthRoutes(app, storage, metrics, () => shuttingDown);
   authRoutes(app, auth, config);
