@@ -246,3 +246,38 @@ export type {
   TraceStreamMessage,
   TraceSummary,
 } from './traces.js';
+
+export { k8sOperations } from './operations-k8s.js';
+export {
+  CLUSTER_NAME,
+  K8S_OWNER_DIRECTIONS,
+  K8S_TRACE_MODES,
+  clusterNameSchema,
+  k8sDiagnosticsSchema,
+  k8sDiffResultSchema,
+  k8sIngestResultSchema,
+  k8sObjectKeySchema,
+  k8sObjectQuerySchema,
+  k8sObjectSchema,
+  k8sTraceQuerySchema,
+  k8sTraceSchema,
+  resolveResource,
+  resourceOfKind,
+} from './k8s.js';
+export type {
+  K8sClusterDiagnostics,
+  K8sDiagnostics,
+  K8sDiffLine,
+  K8sDiffResult,
+  K8sIngestResult,
+  K8sObject,
+  K8sObjectKeyInput,
+  K8sObjectQuery,
+  K8sObjectRef,
+  K8sTrace,
+  K8sTraceMode,
+  K8sTraceQuery,
+  K8sVersionDiff,
+  K8sWatcherStatus,
+  ResourceInfo,
+} from './k8s.js';
