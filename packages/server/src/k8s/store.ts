@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { K8sObject, K8sObjectQuery, K8sObjectRef } from '@spyglass/protocol';
 import { SpyglassError } from '@spyglass/protocol';
 import { sql, type Kysely, type Transaction } from 'kysely';
@@ -298,20 +299,23 @@ export class K8sStore {
         continue;
       }
       if (prev !== null && notNewer(v.resourceVersion, prev.rv)) continue;
-      changed.set(id, { rv: v.resourceVersion, body: v.body });
+      const redactedObject = await isRedacted(id);
+      // A redacted object's values are never stored, not even as the base of the next diff: each leaf is kept as a
+      // digest, which still tells which fields changed.
+      const body = redactedObject && v.body !== null ? (digestLeaves(v.body) as Record<string, unknown>) : v.body;
+      changed.set(id, { rv: v.resourceVersion, body });
       if (prev === null) {
         // The first version seen: a creation is an entry; a listed object only becomes the base of later diffs.
         if (v.change === 'created') out.push(diffEntry(id, v, null, 'created', [], await isRedacted(id)));
         continue;
       }
-      if (prev.body === null || v.body === null) continue;
-      let lines = diffObjects(prev.body, v.body, 501);
+      if (prev.body === null || body === null) continue;
+      let lines = diffObjects(prev.body, body, 501);
       const truncated = lines.length > 500;
       if (truncated) lines = lines.slice(0, 500);
       if (lines.length === 0) continue;
-      const redacted = await isRedacted(id);
-      if (redacted) lines = redactLines(lines);
-      out.push(diffEntry(id, v, prev.rv, 'updated', lines, redacted, truncated));
+      if (redactedObject) lines = redactLines(lines);
+      out.push(diffEntry(id, v, prev.rv, 'updated', lines, redactedObject, truncated));
     }
     const nowUs = Date.now() * 1000;
     for (const [id, s] of changed) {
@@ -480,6 +484,14 @@ export class K8sStore {
     }
     return { entries, objects };
   }
+}
+
+/** The same structure with every leaf value replaced by a short digest of it. */
+function digestLeaves(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(digestLeaves);
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, digestLeaves(x)]));
+  return createHash('sha256').update(JSON.stringify(v) ?? 'undefined').digest('base64url').slice(0, 16);
 }
 
 function dedupe<T>(rows: readonly T[], key: (r: T) => string): T[] {
