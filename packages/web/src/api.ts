@@ -1,4 +1,5 @@
 import { SpyglassClient, isSpyglassClientError } from '@spyglass/client';
+import { k8sOperations, type K8sObjectQuery, type K8sTraceQuery } from '@spyglass/protocol';
 import { testOperations, type Resource } from '@spyglass/trace-tests';
 
 /** The console talks to the hub that served it, with the session cookie. */
@@ -30,6 +31,19 @@ export const tests = {
   getSuiteRun: (id: string, runNumber: number) => api.call(testOperations.getSuiteRun, { params: { id, runNumber } }),
 };
 
+type ObjectKeyQuery = Pick<K8sTraceQuery, 'cluster' | 'resource' | 'namespace' | 'name'> & { group?: string };
+
+/** Kubernetes object tracing (hub endpoints under `/api/v1/k8s`). */
+export const k8s = {
+  clusters: () => api.call(k8sOperations.listClusters),
+  search: (query: Partial<K8sObjectQuery>) => api.call(k8sOperations.searchObjects, { query }),
+  trace: (query: ObjectKeyQuery & Partial<Omit<K8sTraceQuery, keyof ObjectKeyQuery>>) =>
+    api.call(k8sOperations.getTrace, { query }),
+  diff: (query: ObjectKeyQuery & { from?: number; to?: number; limit?: number }) =>
+    api.call(k8sOperations.getDiffs, { query }),
+  diagnostics: () => api.call(k8sOperations.diagnostics),
+};
+
 /** Query keys, one place so invalidation matches what pages read. */
 export const keys = {
   me: ['me'] as const,
@@ -58,6 +72,11 @@ export const keys = {
   testRun: (id: string, runNumber: number) => ['test', id, 'run', runNumber] as const,
   testSuites: ['test-suites'] as const,
   suiteRun: (id: string, runNumber: number) => ['test-suite', id, 'run', runNumber] as const,
+  k8sClusters: ['k8s', 'clusters'] as const,
+  k8sObjects: (filters: object) => ['k8s', 'objects', filters] as const,
+  k8sTrace: (query: object) => ['k8s', 'trace', query] as const,
+  k8sDiff: (query: object) => ['k8s', 'diff', query] as const,
+  k8sDiagnostics: ['k8s', 'diagnostics'] as const,
 };
 
 export interface Problem {

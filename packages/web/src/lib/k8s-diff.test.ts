@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { diffChange, diffLinesOf, diffStats, jsonValueEnd, parseDiffLine, shortValue, MAX_VALUE_CHARS } from './k8s-diff';
+import {
+  diffChange,
+  diffLinesOf,
+  diffStats,
+  jsonValueEnd,
+  parseDiffLine,
+  shortValue,
+  MAX_VALUE_CHARS,
+} from './k8s-diff';
 
 describe('parseDiffLine', () => {
   it('reads a changed field', () => {
@@ -40,6 +48,14 @@ describe('parseDiffLine', () => {
     expect(parseDiffLine('spec.paused true ->')).toEqual({ path: 'spec.paused', old: 'true' });
     expect(parseDiffLine('+ spec.paused true')).toEqual({ path: 'spec.paused', new: 'true' });
     expect(parseDiffLine('- spec.paused: true')).toEqual({ path: 'spec.paused', old: 'true' });
+    // As the hub writes them.
+    expect(parseDiffLine('metadata.labels.tier + "web"')).toEqual({ path: 'metadata.labels.tier', new: '"web"' });
+    expect(parseDiffLine('spec.template.spec.containers[1] - {"name":"a - b"}')).toEqual({
+      path: 'spec.template.spec.containers[1]',
+      old: '{"name":"a - b"}',
+    });
+    // A negative number is a value, not a sign.
+    expect(parseDiffLine('spec.x -1 -> 2')).toEqual({ path: 'spec.x', old: '-1', new: '2' });
   });
 
   it('keeps null as a value (it is JSON), unlike <none>', () => {
@@ -74,7 +90,12 @@ describe('diffLinesOf', () => {
       { path: 'a', old: '1', new: '2' },
       { path: 'b', new: '1' },
     ]);
-    expect(diffLinesOf([{ path: 'a', old: '1' }, { path: 'b', new: '"x"' }])).toEqual([
+    expect(
+      diffLinesOf([
+        { path: 'a', old: '1' },
+        { path: 'b', new: '"x"' },
+      ]),
+    ).toEqual([
       { path: 'a', old: '1' },
       { path: 'b', new: '"x"' },
     ]);

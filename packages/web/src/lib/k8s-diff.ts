@@ -75,15 +75,23 @@ function splitOnArrow(rest: string): { old: string; new: string } | undefined {
 const present = (v: string): string | undefined => (ABSENT.has(v.trim()) ? undefined : v.trim());
 
 /**
- * One diff line as text: `path old -> new` (`→` works too; the path may end in `:`), `path -> new` or
- * `path <none> -> new` for an added field, `path old -> <none>` for a removed one, `+ path new` and `- path old`.
+ * One diff line as text: `path old -> new` (`→` works too; the path may end in `:`); an added field as
+ * `path + new`, `+ path new`, `path -> new` or `path <none> -> new`; a removed one as `path - old`, `- path old` or
+ * `path old -> <none>`.
  * Returns undefined for text that is none of these.
  */
 export function parseDiffLine(text: string): DiffLine | undefined {
   const t = text.trim();
-  const sign = /^([+-])\s+(\S+?):?\s+([\s\S]+)$/.exec(t);
+  // `+ path value`, or `path + value` as the hub writes it (JSON never starts with a sign followed by a space).
+  const sign =
+    /^([+-])\s+(\S+?):?\s+([\s\S]+)$/.exec(t) ?? /^(?<path>\S+?):?\s+(?<sign>[+-])\s+(?<value>[\s\S]+)$/.exec(t);
   if (sign !== null) {
-    const [, s, path, value] = sign as unknown as [string, string, string, string];
+    const g = sign.groups;
+    const [s, path, value] = (g === undefined ? sign.slice(1, 4) : [g.sign, g.path, g.value]) as [
+      string,
+      string,
+      string,
+    ];
     return s === '+' ? { path, new: value.trim() } : { path, old: value.trim() };
   }
   const m = /^(\S+?):?\s+([\s\S]+)$/.exec(t);

@@ -89,7 +89,15 @@ describe('selectedObject and the trace query', () => {
       owners: 'both',
       depth: 3,
     });
-    const d = { ...s, resource: 'deployments', group: 'apps', mode: 'timeline' as const, owners: 'none' as const, depth: 5, range: '1h' as const };
+    const d = {
+      ...s,
+      resource: 'deployments',
+      group: 'apps',
+      mode: 'timeline' as const,
+      owners: 'none' as const,
+      depth: 5,
+      range: '1h' as const,
+    };
     expect(traceQueryOf(d, selectedObject(d)!, now)).toMatchObject({
       group: 'apps',
       from: now - 3_600_000,
@@ -138,9 +146,11 @@ describe('searchForObject', () => {
       from: 1,
       to: 2,
     });
-    expect(
-      searchForObject({}, { cluster: 'c', group: '', resource: 'nodes', namespace: '', name: 'n1' }),
-    ).toEqual({ cluster: 'c', resource: 'nodes', name: 'n1' });
+    expect(searchForObject({}, { cluster: 'c', group: '', resource: 'nodes', namespace: '', name: 'n1' })).toEqual({
+      cluster: 'c',
+      resource: 'nodes',
+      name: 'n1',
+    });
   });
 });
 

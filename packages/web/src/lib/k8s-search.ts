@@ -115,7 +115,13 @@ export function timeWindow(s: KubernetesSearch, now: number): { from: number; to
  * The part of the hub's object key a query carries. The group goes only when there is one: without it the hub
  * resolves a well-known resource's group itself (`deployments` → `apps`), and `''` would name the core group.
  */
-export function keyQuery(o: ObjectKey): { cluster: string; group?: string; resource: string; namespace: string; name: string } {
+export function keyQuery(o: ObjectKey): {
+  cluster: string;
+  group?: string;
+  resource: string;
+  namespace: string;
+  name: string;
+} {
   return {
     cluster: o.cluster,
     ...(o.group === '' ? {} : { group: o.group }),
@@ -177,7 +183,9 @@ export function toLocalInput(ms: number): string {
 export function fromLocalInput(value: string): number | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value);
   if (m === null) return undefined;
-  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x))) as number[];
-  const date = new Date(y!, mo! - 1, d, h, mi, s);
-  return Number.isNaN(date.getTime()) || date.getMonth() !== mo! - 1 ? undefined : date.getTime();
+  const n = m.slice(1).map((x) => Number(x ?? 0));
+  const month = n[1]! - 1;
+  const date = new Date(n[0]!, month, n[2], n[3], n[4], n[5]);
+  // `new Date` rolls 31 February over into March: that is not a time anyone typed.
+  return Number.isNaN(date.getTime()) || date.getMonth() !== month ? undefined : date.getTime();
 }

@@ -11,6 +11,8 @@ import {
   kindLabel,
   marksOfSpan,
   objectKeyOfAttributes,
+  objectLabel,
+  objectOfEntry,
   objectSpanIds,
 } from './k8s-trace';
 
@@ -49,7 +51,13 @@ const ref = (o: K8sObject, uid: string | null = o.uid): K8sObjectRef => ({
   uid,
 });
 
-function span(spanId: string, parent: string | null, name: string, attributes: Span['attributes'], events: Span['events'] = []): Span {
+function span(
+  spanId: string,
+  parent: string | null,
+  name: string,
+  attributes: Span['attributes'],
+  events: Span['events'] = [],
+): Span {
   return {
     traceId: 'a'.repeat(32),
     spanId,
@@ -106,14 +114,16 @@ describe('entryView', () => {
     const v = entryView(
       'audit: alice update (Conflict)',
       {
+        'k8s.entry': 'audit',
         'k8s.user': 'alice',
         'k8s.verb': 'update',
         'k8s.code': 409,
+        'k8s.reason': 'Conflict',
         'k8s.message': 'the object has been modified',
         'k8s.user_agent': 'kubectl/v1.30.0',
         'k8s.latency_ms': 12.5,
         'k8s.source_ip': '10.0.0.7',
-        'k8s.audit_id': 'abc-123',
+        'k8s.audit.id': 'abc-123',
         'k8s.name': 'web',
         'k8s.something_new': 'kept',
       },
@@ -127,6 +137,7 @@ describe('entryView', () => {
       'User=alice',
       'Verb=update',
       'Code=409',
+      'Reason=Conflict',
       'Message=the object has been modified',
       'User agent=kubectl/v1.30.0',
       'Source IP=10.0.0.7',
@@ -142,11 +153,12 @@ describe('entryView', () => {
     const v = entryView(
       'event: BackOff',
       {
-        'k8s.reason': 'BackOff',
+        'k8s.entry': 'event',
+        'k8s.event.reason': 'BackOff',
         'k8s.message': 'Back-off restarting failed container',
-        'k8s.count': 4,
-        'k8s.source': 'kubelet',
-        'k8s.type': 'Warning',
+        'k8s.event.count': 4,
+        'k8s.event.source': 'kubelet',
+        'k8s.event.type': 'Warning',
       },
       1,
     );
@@ -171,6 +183,33 @@ describe('entryView', () => {
     ]);
     expect(v.rest).toEqual([]);
     expect(v.tone).toBeUndefined();
+  });
+
+  it('reads a diff as the hub sends it, and one merged into the audit entry that made it', () => {
+    const diff = {
+      'k8s.entry': 'diff',
+      'k8s.diff': ['spec.replicas 2 -> 3', 'metadata.labels.tier + "web"', 'spec.paused - true'],
+      'k8s.change': 'updated',
+      'k8s.new_resource_version': '1002',
+      'k8s.resource_version': '1001',
+      'k8s.diff.source': 'watch',
+    };
+    const v = entryView('diff: deployment shop/web', diff, 1);
+    expect(v.diff.map((l) => ('raw' in l ? l.raw : `${l.path}|${l.old ?? ''}|${l.new ?? ''}`))).toEqual([
+      'spec.replicas|2|3',
+      'metadata.labels.tier||"web"',
+      'spec.paused|true|',
+    ]);
+    expect(Object.fromEntries(v.fields.map((f) => [f.label, f.value]))).toEqual({
+      Change: 'updated',
+      'Seen by': 'watch',
+      'Resource version': '1002',
+      'Previous version': '1001',
+    });
+    const audit = entryView('audit: alice patch', { ...diff, 'k8s.entry': 'audit', 'k8s.user': 'alice' }, 1);
+    expect(audit.kind).toBe('audit');
+    expect(audit.diff).toHaveLength(3);
+    expect(audit.rest).toEqual([]);
   });
 
   it('formats latencies by the unit their key names', () => {
@@ -213,6 +252,15 @@ describe('spans of a trace', () => {
       span('e2', 'd', 'diff', { 'k8s.diff': 'a 1 -> 2' }),
     ];
     expect(countEntries(tree)).toEqual({ audit: 1, event: 0, diff: 1, other: 0 });
+  });
+
+  it('finds the object of an entry: the one it names (timeline), else the object span above it', () => {
+    expect(objectLabel(pod)).toBe('pod shop/web-1');
+    expect(objectLabel(obj('Node', 'n1'))).toBe('node n1');
+    expect(objectLabel({ ...pod, kind: '' })).toBe('pods shop/web-1');
+    expect(objectOfEntry({ 'k8s.object': 'pod shop/web-1' }, [dep, pod], dep)).toBe(pod);
+    expect(objectOfEntry({}, [dep, pod], dep)).toBe(dep);
+    expect(objectOfEntry({ 'k8s.object': 'pod shop/gone' }, [dep, pod], undefined)).toBeUndefined();
   });
 
   it('finds each object span by its object key', () => {

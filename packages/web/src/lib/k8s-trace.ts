@@ -103,55 +103,79 @@ const codeTone = (v: AttributeValue): EntryField['tone'] => {
   return Number.isFinite(n) && n >= 400 ? 'err' : Number.isFinite(n) && n >= 200 && n < 300 ? 'ok' : undefined;
 };
 
+const listText = (v: AttributeValue): string => (Array.isArray(v) ? v.map(attributeText).join('; ') : attributeText(v));
+
+/** Fields every kind may have: the object an entry is about (timeline mode), and a diff's bookkeeping. */
+const OBJECT_FIELD: FieldSpec = { label: 'Object', keys: ['k8s.object'], mono: true };
+const DIFF_FIELDS: FieldSpec[] = [
+  { label: 'Change', keys: ['k8s.change'] },
+  { label: 'Seen by', keys: ['k8s.diff.source', 'k8s.diff_source'] },
+];
+
 const FIELDS: Record<EntryKind, FieldSpec[]> = {
   audit: [
+    OBJECT_FIELD,
     { label: 'User', keys: ['k8s.user', 'k8s.username', 'k8s.user.name'] },
-    { label: 'Impersonated user', keys: ['k8s.impersonated_user', 'k8s.impersonatedUser', 'k8s.user.impersonated'] },
+    { label: 'Impersonated by', keys: ['k8s.impersonated_by', 'k8s.impersonatedBy'] },
     { label: 'Verb', keys: ['k8s.verb'], mono: true },
     { label: 'Subresource', keys: ['k8s.subresource'], mono: true },
     { label: 'Code', keys: ['k8s.code', 'k8s.response_code', 'k8s.status_code'], mono: true, tone: codeTone },
-    { label: 'Message', keys: ['k8s.message', 'k8s.reason'] },
+    { label: 'Reason', keys: ['k8s.reason'] },
+    { label: 'Message', keys: ['k8s.message'] },
+    { label: 'Causes', keys: ['k8s.causes'], format: listText },
     { label: 'User agent', keys: ['k8s.user_agent', 'k8s.userAgent', 'k8s.user.agent'], mono: true },
     { label: 'Source IP', keys: ['k8s.source_ip', 'k8s.source_ips', 'k8s.sourceIP', 'k8s.sourceIPs'], mono: true },
+    { label: 'Through proxies', keys: ['k8s.proxies'], mono: true },
     {
       label: 'Latency',
       keys: ['k8s.latency_ms', 'k8s.latencyMs', 'k8s.latency', 'k8s.latency_us'],
       format: latencyText,
     },
-    { label: 'Audit ID', keys: ['k8s.audit_id', 'k8s.auditID', 'k8s.audit.id'], mono: true },
-    { label: 'Level', keys: ['k8s.level', 'k8s.audit_level'] },
+    { label: 'No change', keys: ['k8s.no_op'], format: () => 'the write left the object as it was' },
+    { label: 'Resource version', keys: ['k8s.resource_version', 'k8s.resourceVersion'], mono: true },
+    { label: 'New resource version', keys: ['k8s.new_resource_version'], mono: true },
+    ...DIFF_FIELDS,
+    { label: 'Request', keys: ['k8s.request_uri'], mono: true },
+    { label: 'Audit ID', keys: ['k8s.audit.id', 'k8s.audit_id', 'k8s.auditID'], mono: true },
+    { label: 'Level', keys: ['k8s.audit.level', 'k8s.level'] },
   ],
   event: [
-    { label: 'Reason', keys: ['k8s.reason'] },
+    OBJECT_FIELD,
+    { label: 'Reason', keys: ['k8s.event.reason', 'k8s.reason'] },
     { label: 'Message', keys: ['k8s.message', 'k8s.note'] },
     {
       label: 'Type',
-      keys: ['k8s.event_type', 'k8s.event.type', 'k8s.type'],
+      keys: ['k8s.event.type', 'k8s.event_type', 'k8s.type'],
       tone: (v) => (v === 'Warning' ? 'warn' : undefined),
     },
-    { label: 'Count', keys: ['k8s.count', 'k8s.event_count'], mono: true },
-    {
-      label: 'Source',
-      keys: ['k8s.source', 'k8s.reporting_controller', 'k8s.reportingController', 'k8s.source.component'],
-    },
-    { label: 'Host', keys: ['k8s.source_host', 'k8s.source.host', 'k8s.reporting_instance'], mono: true },
-    { label: 'Action', keys: ['k8s.action'] },
+    { label: 'Count', keys: ['k8s.event.count', 'k8s.count'], mono: true },
+    { label: 'Source', keys: ['k8s.event.source', 'k8s.source', 'k8s.reporting_controller'] },
+    { label: 'Host', keys: ['k8s.event.host', 'k8s.source_host'], mono: true },
+    { label: 'Action', keys: ['k8s.event.action', 'k8s.action'] },
+    { label: 'Field', keys: ['k8s.event.field_path'], mono: true },
   ],
   diff: [
-    { label: 'Change', keys: ['k8s.change'] },
-    { label: 'Resource version', keys: ['k8s.resource_version', 'k8s.resourceVersion'], mono: true },
-    {
-      label: 'Previous version',
-      keys: ['k8s.old_resource_version', 'k8s.oldResourceVersion', 'k8s.previous_resource_version'],
-      mono: true,
-    },
-    { label: 'Seen by', keys: ['k8s.diff_source', 'k8s.source'] },
+    OBJECT_FIELD,
+    ...DIFF_FIELDS,
+    { label: 'Resource version', keys: ['k8s.new_resource_version', 'k8s.resourceVersion'], mono: true },
+    { label: 'Previous version', keys: ['k8s.resource_version', 'k8s.old_resource_version'], mono: true },
+    { label: 'Values', keys: ['k8s.redacted'], format: (v) => (v === true ? 'redacted' : attributeText(v)) },
   ],
-  other: [],
+  other: [OBJECT_FIELD],
 };
 
 /** The attributes that say which object an entry is about: shown with the object, not with each entry. */
-const OBJECT_KEYS = new Set(['k8s.cluster', 'k8s.group', 'k8s.resource', 'k8s.namespace', 'k8s.name', 'k8s.uid', 'k8s.kind']);
+const OBJECT_KEYS = new Set([
+  'k8s.cluster',
+  'k8s.group',
+  'k8s.resource',
+  'k8s.namespace',
+  'k8s.name',
+  'k8s.uid',
+  'k8s.kind',
+  'k8s.labels',
+  'k8s.deleted',
+]);
 
 /** An entry (a span event in `tracing` mode, or an entry's own span) with its fields picked out. */
 export function entryView(name: string, attributes: Attributes, timeUs: number): EntryView {
@@ -334,6 +358,29 @@ export function flattenOwnerTree(tops: readonly OwnerNode[]): OwnerNode[] {
   };
   for (const t of tops) visit(t);
   return out;
+}
+
+/** The name the hub gives an object in a trace (`deployment shop/web`, `node worker-1`), as entries name it. */
+export function objectLabel(o: { kind: string; resource: string; namespace: string; name: string }): string {
+  const what = o.kind !== '' ? o.kind.toLowerCase() : o.resource;
+  return `${what} ${o.namespace === '' ? '' : `${o.namespace}/`}${o.name}`;
+}
+
+/**
+ * The object an entry's span is about: the one its `k8s.object` attribute names (timeline mode puts every entry
+ * under the top object, so the entry says whose it is), else the object span above it.
+ */
+export function objectOfEntry(
+  attributes: Attributes,
+  objects: readonly K8sObject[],
+  above: ObjectKey | undefined,
+): K8sObject | undefined {
+  const label = attributes['k8s.object'];
+  if (typeof label === 'string') {
+    const hit = objects.find((o) => objectLabel(o) === label);
+    if (hit !== undefined) return hit;
+  }
+  return above === undefined ? undefined : objects.find((o) => sameObject(o, above));
 }
 
 /** `Deployment`, or the resource when the kind is not known (an audit entry without a body named the object). */
