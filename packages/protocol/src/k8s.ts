@@ -272,6 +272,9 @@ export const k8sIngestResultSchema = z.object({
   accepted: z.number().int().nonnegative(),
   /** Entries skipped by design: reads, stages before ResponseComplete, excluded by a filter. */
   skipped: z.number().int().nonnegative(),
+  /** Why they were skipped: `read` (get/list/watch), `stage` (before ResponseComplete), `no-object` (no objectRef, or
+   * no name to file it under), `excluded` (a filter). */
+  skippedBy: z.record(z.string(), z.number().int().nonnegative()),
   /** Entries refused as malformed, with the reason of the first few. */
   rejected: z.number().int().nonnegative(),
   errors: z.array(z.object({ index: z.number().int(), message: z.string() })),

@@ -1,4 +1,5 @@
 import { coreModule } from './core/module.js';
+import { k8sModule } from './k8s/module.js';
 import { liveDebuggingModule } from './live/module.js';
 import { otlpModule } from './otlp/module.js';
 import type { HubModule } from './platform/module.js';
@@ -15,4 +16,5 @@ export const HUB_MODULES: readonly HubModule[] = [
   tracesModule,
   otlpModule,
   traceTestsModule,
+  k8sModule,
 ];

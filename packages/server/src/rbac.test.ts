@@ -88,6 +88,14 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'GET /api/v1/test-suites/:id/runs/:runNumber': 'viewer',
   'GET /api/v1/tests/runners': 'viewer',
   'GET /api/v1/tests/runners/connect': 'self', // pool key, checked by the runner registry (test/trace-tests/runner.test.ts)
+  'POST /api/v1/k8s/audit': 'self', // refused with how to name the cluster (test/k8s/audit-ingest.test.ts)
+  'POST /api/v1/k8s/audit/:cluster': 'self', // audit webhook: pool key, checked by the route (test/k8s/audit-ingest.test.ts)
+  'GET /api/v1/k8s/clusters': 'viewer',
+  'GET /api/v1/k8s/objects': 'viewer',
+  'GET /api/v1/k8s/trace': 'viewer',
+  'GET /api/v1/k8s/diff': 'viewer',
+  'GET /api/v1/k8s/diagnostics': 'viewer',
+  'POST /api/v1/k8s/import/:cluster': 'developer',
 };
 
 /** A test that sends nothing (it adopts a trace) and waits for it: safe to run in the RBAC hub. */
@@ -122,7 +130,7 @@ interface Call {
  * State-changing routes that audit themselves instead of once per request (`config.auditSelf`): ingest endpoints
  * that record refusals once per source and minute (their own tests check that).
  */
-const SELF_AUDITED = new Set(['POST /v1/traces']);
+const SELF_AUDITED = new Set(['POST /v1/traces', 'POST /api/v1/k8s/audit', 'POST /api/v1/k8s/audit/:cluster']);
 
 const AUDITED: Record<string, { audit: string; call: (hub: TestHub) => Promise<Call> }> = {
   'POST /api/v1/auth/login': {
@@ -205,6 +213,29 @@ const AUDITED: Record<string, { audit: string; call: (hub: TestHub) => Promise<C
     audit: 'test.apply',
     call: () =>
       Promise.resolve({ url: '/api/v1/test-resources', payload: { resources: [adoptingTest('rbac-apply')] } }),
+  },
+  'POST /api/v1/k8s/import/:cluster': {
+    audit: 'k8s.import',
+    call: () =>
+      Promise.resolve({
+        url: '/api/v1/k8s/import/rbac',
+        payload: {
+          events: [
+            {
+              kind: 'Event',
+              apiVersion: 'audit.k8s.io/v1',
+              auditID: 'rbac-import',
+              stage: 'ResponseComplete',
+              verb: 'delete',
+              user: { username: 'alice' },
+              objectRef: { resource: 'configmaps', namespace: 'default', name: 'x', apiVersion: 'v1' },
+              responseStatus: { code: 200 },
+              requestReceivedTimestamp: '2026-12-03T10:00:00.000000Z',
+              stageTimestamp: '2026-12-03T10:00:00.010000Z',
+            },
+          ],
+        },
+      }),
   },
   'DELETE /api/v1/test-resources/:type/:id': {
     audit: 'test.delete',

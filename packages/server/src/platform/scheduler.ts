@@ -210,6 +210,11 @@ export class Scheduler {
     return job !== undefined && job.singleton && this.#leading(job);
   }
 
+  /** Which replica holds the lease of singleton job `name` now (null when none does), as the lease store says. */
+  leaseHolder(name: string): Promise<string | null> {
+    return this.#leases.current(name).then((l) => l?.holder ?? null);
+  }
+
   /** Stops the timer, waits for running jobs, releases held leases. */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();

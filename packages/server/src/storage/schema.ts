@@ -230,6 +230,62 @@ export interface Database {
   test_runs: TestRunsTable;
   test_run_traces: TestRunTracesTable;
   test_suite_runs: TestSuiteRunsTable;
+  k8s_objects: K8sObjectsTable;
+  k8s_owner_links: K8sOwnerLinksTable;
+  k8s_entries: K8sEntriesTable;
+  k8s_object_state: K8sObjectStateTable;
+  k8s_checkpoints: K8sCheckpointsTable;
+}
+
+/** Kubernetes objects (migration 0009); `id` is a hash of the key; `labels` and `owners` are JSON. */
+export interface K8sObjectsTable {
+  id: string;
+  cluster: string;
+  api_group: string;
+  resource: string;
+  namespace: string;
+  name: string;
+  kind: string;
+  uid: string | null;
+  labels: string;
+  owners: string;
+  first_seen_us: number;
+  last_seen_us: number;
+  deleted: number;
+  redacted: number;
+}
+
+export interface K8sOwnerLinksTable {
+  child_id: string;
+  parent_id: string;
+}
+
+/** Audit entries, Events and diffs of an object; `entry_key` deduplicates (audit id, event uid and count, version). */
+export interface K8sEntriesTable {
+  object_id: string;
+  entry_key: string;
+  type: string;
+  start_us: number;
+  end_us: number;
+  name: string;
+  username: string | null;
+  verb: string | null;
+  code: number | null;
+  data: string;
+}
+
+export interface K8sObjectStateTable {
+  object_id: string;
+  resource_version: string;
+  body: string;
+  updated_us: number;
+}
+
+export interface K8sCheckpointsTable {
+  cluster: string;
+  watch: string;
+  resource_version: string;
+  updated_ms: number;
 }
 
 /** Trace-test resources, latest version (migration 0008); `spec` is the normalised resource as JSON. */

@@ -7,6 +7,7 @@ import { agentThread } from './0005-agent-thread.js';
 import { leases } from './0006-leases.js';
 import { traces } from './0007-traces.js';
 import { traceTests } from './0008-trace-tests.js';
+import { k8s } from './0009-k8s.js';
 
 /** Every migration, in order. Names are frozen: they are stored in the `spyglass_migration` table. */
 export const MIGRATIONS: Record<string, DialectMigration> = {
@@ -18,4 +19,5 @@ export const MIGRATIONS: Record<string, DialectMigration> = {
   '0006-leases': leases,
   '0007-traces': traces,
   '0008-trace-tests': traceTests,
+  '0009-k8s': k8s,
 };
