@@ -45,6 +45,7 @@ export function ObjectLink({
       to="/kubernetes"
       search={searchForObject(current, object)}
       className={className}
+      title={objectPath(object)}
       data-testid="object-link"
       data-object={`${object.resource}/${objectPath(object)}`}
     >

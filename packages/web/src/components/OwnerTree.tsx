@@ -1,6 +1,6 @@
 import type { K8sObject } from '@spyglass/protocol';
 import { useMemo } from 'react';
-import { objectPath, type KubernetesSearch, type ObjectKey } from '../lib/k8s-search';
+import { objectPath, shortPath, type KubernetesSearch, type ObjectKey } from '../lib/k8s-search';
 import { buildOwnerTree, kindLabel, objectKey, sameObject, type OwnerNode } from '../lib/k8s-trace';
 import { serviceColor } from '../lib/trace-search';
 import { ObjectLink } from './K8sDetails';
@@ -27,12 +27,12 @@ function Node({
         <span className="swatch" style={{ background: serviceColor(kindLabel(o)) }} aria-hidden="true" />
         <span className="owner-kind">{kindLabel(o)}</span>
         {here ? (
-          <strong className="mono" aria-current="true">
-            {objectPath(o)}
+          <strong className="mono owner-name" aria-current="true" title={objectPath(o)}>
+            {shortPath(o, root.namespace)}
           </strong>
         ) : (
-          <ObjectLink current={current} object={o} className="mono">
-            {objectPath(o)}
+          <ObjectLink current={current} object={o} className="mono owner-name">
+            {shortPath(o, root.namespace)}
           </ObjectLink>
         )}
         {o.deleted && <span className="badge err">deleted</span>}
@@ -44,7 +44,7 @@ function Node({
             aria-label={`Show ${kindLabel(o)} ${objectPath(o)} in the waterfall`}
             title="Show its row in the waterfall"
           >
-            row
+            show
           </button>
         )}
       </div>

@@ -5,6 +5,7 @@ import {
   parseKubernetesSearch,
   searchForObject,
   selectedObject,
+  shortPath,
   timeWindow,
   toLocalInput,
   traceQueryOf,
@@ -158,6 +159,9 @@ describe('helpers', () => {
   it('names an object by namespace/name', () => {
     expect(objectPath({ namespace: 'shop', name: 'web' })).toBe('shop/web');
     expect(objectPath({ namespace: '', name: 'node-1' })).toBe('node-1');
+    expect(shortPath({ namespace: 'shop', name: 'web' }, 'shop')).toBe('web');
+    expect(shortPath({ namespace: '', name: 'node-1' }, 'shop')).toBe('node-1');
+    expect(shortPath({ namespace: 'other', name: 'web' }, 'shop')).toBe('other/web');
   });
 
   it('round-trips local date-time inputs to the minute', () => {

@@ -172,6 +172,11 @@ export function objectPath(o: { namespace: string; name: string }): string {
   return o.namespace === '' ? o.name : `${o.namespace}/${o.name}`;
 }
 
+/** The name alone when the object is in `namespace` (a trace's objects share the traced object's), else `ns/name`. */
+export function shortPath(o: { namespace: string; name: string }, namespace: string): string {
+  return o.namespace === namespace ? o.name : objectPath(o);
+}
+
 /** Epoch ms as the value of an `<input type="datetime-local">` (local time, to the minute). */
 export function toLocalInput(ms: number): string {
   const d = new Date(ms);

@@ -252,6 +252,14 @@ describe('spans of a trace', () => {
       span('e2', 'd', 'diff', { 'k8s.diff': 'a 1 -> 2' }),
     ];
     expect(countEntries(tree)).toEqual({ audit: 1, event: 0, diff: 1, other: 0 });
+    // A diff the hub merged into the audit entry that made it counts as both; a creation's empty one does not.
+    const merged = [
+      span('d', null, 'deployment shop/web', objAttrs(dep), [
+        { timeUs: 1, name: 'audit: alice create', attributes: { 'k8s.entry': 'audit', 'k8s.diff': [] } },
+        { timeUs: 2, name: 'audit: alice patch', attributes: { 'k8s.entry': 'audit', 'k8s.diff': ['a 1 -> 2'] } },
+      ]),
+    ];
+    expect(countEntries(merged)).toEqual({ audit: 2, event: 0, diff: 1, other: 0 });
   });
 
   it('finds the object of an entry: the one it names (timeline), else the object span above it', () => {

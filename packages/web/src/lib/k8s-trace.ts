@@ -221,12 +221,21 @@ export function entriesOfSpan(span: Span): EntryView[] {
 
 export type EntryCounts = Record<EntryKind, number>;
 
-/** How many audit entries, Events and diffs a trace holds (entry spans and span events alike). */
+/**
+ * How many audit entries, Events and diffs a trace holds (entry spans and span events alike). A diff the hub put on
+ * the audit entry that made it counts as an audit entry and as a diff (when it changed a field).
+ */
 export function countEntries(spans: readonly Span[]): EntryCounts {
   const out: EntryCounts = { audit: 0, event: 0, diff: 0, other: 0 };
+  const count = (name: string, attributes: Attributes): void => {
+    const kind = entryKindOf(name, attributes);
+    out[kind]++;
+    // A creation's entry carries an empty diff (there is nothing before it): not a change to count.
+    if (kind !== 'diff' && diffLinesOf(attributes['k8s.diff']).length > 0) out.diff++;
+  };
   for (const s of spans) {
-    if (!isObjectSpan(s)) out[entryKindOf(s.name, s.attributes)]++;
-    for (const ev of s.events) out[entryKindOf(ev.name, ev.attributes)]++;
+    if (!isObjectSpan(s)) count(s.name, s.attributes);
+    for (const ev of s.events) count(ev.name, ev.attributes);
   }
   return out;
 }

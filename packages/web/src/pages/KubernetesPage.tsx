@@ -30,6 +30,7 @@ import {
   objectPath,
   searchForObject,
   selectedObject,
+  shortPath,
   timeWindow,
   toLocalInput,
   traceQueryOf,
@@ -316,7 +317,7 @@ function RecentObjects({
     );
   return (
     <div className="table-wrap recent-objects">
-      <table className="table" aria-label="Objects">
+      <table className="table" aria-label="Matching objects, most recently seen first">
         <thead>
           <tr>
             <th scope="col">Object</th>
@@ -417,10 +418,15 @@ function TraceControls({ search, onChange }: { search: KubernetesSearch; onChang
   );
 }
 
-/** An object's row reads `Deployment shop/web` (its service is the kind); an entry's row keeps its name. */
-function rowLabelOf(span: Span): string {
-  const key = isObjectSpan(span) ? objectKeyOfAttributes(span.attributes) : undefined;
-  return key === undefined ? span.name : objectPath(key);
+/**
+ * An object's row reads `Deployment web` (its service is the kind; the namespace only when it differs from the traced
+ * object's, which owner references make rare); an entry's row keeps its name.
+ */
+function rowLabeller(namespace: string): (span: Span) => string {
+  return (span) => {
+    const key = isObjectSpan(span) ? objectKeyOfAttributes(span.attributes) : undefined;
+    return key === undefined ? span.name : shortPath(key, namespace);
+  };
 }
 
 function marksOf(span: Span): BarMark[] {
@@ -449,6 +455,7 @@ function TraceTab({
   const spanIds = useMemo(() => objectSpanIds(trace.spans), [trace.spans]);
   const selected = search.span !== undefined && tree.byId.has(search.span) ? search.span : undefined;
   const mode = search.mode ?? 'tracing';
+  const rowLabel = useMemo(() => rowLabeller(trace.root.namespace), [trace.root.namespace]);
 
   const select = (spanId: string | undefined): void => {
     if (spanId !== undefined) {
@@ -483,7 +490,9 @@ function TraceTab({
           <div className="l">Events</div>
         </div>
         <div className="stat">
-          <div className="n">{counts.diff}</div>
+          <div className="n" title="Changes between versions, on their own or on the audit entry that made them">
+            {counts.diff}
+          </div>
           <div className="l">diffs</div>
         </div>
         <div className="stat" style={{ flex: 1, minWidth: 220 }}>
@@ -510,7 +519,7 @@ function TraceTab({
           onSelect={(id) => select(id)}
           spanOf={(o) => spanIds.get(objectKey(o))}
         />
-        <div className="k8s-waterfall">
+        <div className={`k8s-waterfall${mode === 'tracing' ? '' : ' entry-rows'}`}>
           {entries === 0 && (
             <div className="alert info" role="status" data-testid="no-entries">
               Nothing was recorded for {kindLabel(trace.root)} {objectPath(trace.root)} in {rangeText(search, trace)}. A
@@ -548,7 +557,7 @@ function TraceTab({
                 scrollToSpan={selected}
                 nameHeading={mode === 'tracing' ? 'Object' : 'Object / entry'}
                 marks={marksOf}
-                label={rowLabelOf}
+                label={rowLabel}
               />
             </>
           )}
@@ -606,7 +615,15 @@ function DiffTab({ object, search }: { object: ObjectKey; search: KubernetesSear
                   {formatDateTime(ms)} <span className="subtle">({relativeTime(ms)})</span>
                 </span>
               </div>
-              <DiffView lines={v.lines} label={`Changes in resourceVersion ${v.resourceVersion}`} />
+              {v.lines.length === 0 && v.change !== 'updated' ? (
+                <p className="subtle">
+                  {v.change === 'created'
+                    ? 'The first version seen: the changes after it are diffed against it.'
+                    : 'The object was deleted.'}
+                </p>
+              ) : (
+                <DiffView lines={v.lines} label={`Changes in resourceVersion ${v.resourceVersion}`} />
+              )}
             </li>
           );
         })}
@@ -647,8 +664,9 @@ function ObjectView({
   const trace = useQuery(traceQuery(object, search));
   const view = search.view ?? 'trace';
   const root = trace.data?.root;
-  const title =
-    root !== undefined ? `${kindLabel(root)} ${objectPath(root)}` : `${object.resource} ${objectPath(object)}`;
+  // Until the trace answers, a well-known resource still reads as its kind.
+  const kind = root !== undefined ? kindLabel(root) : (resolveResource(object.resource)?.kind ?? object.resource);
+  const title = `${kind} ${objectPath(root ?? object)}`;
   const setView = (v: 'trace' | 'diff'): void => {
     const { view: _v, span: _s, ...rest } = search;
     onChange(v === 'diff' ? { ...rest, view: 'diff' } : rest);
