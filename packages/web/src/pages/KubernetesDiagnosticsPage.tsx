@@ -118,7 +118,13 @@ function Cluster({ c }: { c: K8sClusterDiagnostics }) {
           {when(wh.lastRequestAt)}
         </dd>
         <dt>Watchers run on</dt>
-        <dd className="mono">{c.watcherReplica ?? <span className="subtle">no replica holds the lease</span>}</dd>
+        <dd className="mono">
+          {c.watcherReplica ?? (
+            <span className={c.configured ? 'health-warn' : 'subtle'}>
+              {c.configured ? 'no replica holds the watcher lease' : 'none (no watchers configured)'}
+            </span>
+          )}
+        </dd>
       </dl>
       <h3>Watchers</h3>
       <Watchers watchers={c.watchers} />

@@ -236,9 +236,12 @@ function Selection({
             value={kindValue}
             onChange={(e) => {
               const [resource, group] = e.target.value.split('|') as [string, string | undefined];
+              const clusterScoped = KINDS.find((k) => k.resource === resource)?.namespaced === false;
               filter({
                 resource: resource === '' ? undefined : resource,
                 group: group === undefined || group === '' ? undefined : group,
+                // A namespace filter would match none of a cluster-scoped kind's objects.
+                ...(clusterScoped ? { namespace: undefined } : {}),
               });
             }}
           >
