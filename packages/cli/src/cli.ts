@@ -2,6 +2,7 @@ import { isSpyglassClientError } from '@spyglass/client';
 import { Command, CommanderError } from 'commander';
 import { accountCommands } from './commands/account.js';
 import { debugCommands } from './commands/debug.js';
+import { k8sCommands } from './commands/k8s.js';
 import { runnerCommands } from './commands/runner.js';
 import { CommandExit, testCommands } from './commands/tests.js';
 import { traceCommands } from './commands/traces.js';
@@ -40,6 +41,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   accountCommands(program, io, runCommand);
   debugCommands(program, runCommand);
   traceCommands(program, runCommand);
+  k8sCommands(program, runCommand);
   testCommands(program, runCommand);
   runnerCommands(program, runCommand);
 

@@ -3,6 +3,7 @@ import {
   coreOperations as core,
   liveOperations as live,
   traceOperations as traces,
+  k8sOperations as k8s,
   operationPath,
   type OperationCallInput,
   type OperationContract,
@@ -37,6 +38,13 @@ import {
   type UpdateUserBody,
   type SourceContent,
   type Trace,
+  type K8sDiagnostics,
+  type K8sDiffResult,
+  type K8sIngestResult,
+  type K8sObject,
+  type K8sObjectQuery,
+  type K8sTrace,
+  type K8sTraceQuery,
   type TraceQuery,
   type TraceSummary,
   type User,
@@ -381,6 +389,25 @@ export class SpyglassClient {
       this.call(tests.runSuite, { params: { id }, body }),
     getSuiteRun: (id: string, runNumber: number): Promise<SuiteRun> =>
       this.call(tests.getSuiteRun, { params: { id, runNumber } }),
+  };
+
+  // ---- Kubernetes object tracing -------------------------------------------------------------------------------------
+
+  readonly k8s = {
+    clusters: () => this.call(k8s.listClusters),
+    /** Most recently seen first; `name` matches a part of the name, `label` takes `key=value`. */
+    objects: (params?: Partial<K8sObjectQuery>): Promise<Page<K8sObject>> =>
+      this.call(k8s.searchObjects, { query: { ...params } }),
+    /** One object's trace with its owners and owned objects (`resource` may be `deploy`, `deployment`, `pods`…). */
+    trace: (
+      params: Pick<K8sTraceQuery, 'cluster' | 'resource' | 'name'> & Partial<Omit<K8sTraceQuery, 'cluster' | 'resource' | 'name'>>,
+    ): Promise<K8sTrace> => this.call(k8s.getTrace, { query: { ...params } }),
+    diff: (params: { cluster: string; resource: string; name: string; namespace?: string; group?: string; from?: number; to?: number; limit?: number }): Promise<K8sDiffResult> =>
+      this.call(k8s.getDiffs, { query: { ...params } }),
+    /** Audit entries from an audit log file (at most 5000 per call). */
+    import: (cluster: string, events: unknown[]): Promise<K8sIngestResult> =>
+      this.call(k8s.importAudit, { params: { cluster }, body: { events } }),
+    diagnostics: (): Promise<K8sDiagnostics> => this.call(k8s.diagnostics),
   };
 
   // ---- live stream ----------------------------------------------------------------------------------------------------
