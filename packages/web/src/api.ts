@@ -1,5 +1,4 @@
 import { SpyglassClient, isSpyglassClientError } from '@spyglass/client';
-import { k8sOperations, type K8sObjectQuery, type K8sTraceQuery } from '@spyglass/protocol';
 import { testOperations, type Resource } from '@spyglass/trace-tests';
 
 /** The console talks to the hub that served it, with the session cookie. */
@@ -29,19 +28,6 @@ export const tests = {
   suites: () => api.call(testOperations.listResources, { params: { type: 'TestSuite' }, query: { limit: 100 } }),
   runSuite: (id: string) => api.call(testOperations.runSuite, { params: { id }, body: {} }),
   getSuiteRun: (id: string, runNumber: number) => api.call(testOperations.getSuiteRun, { params: { id, runNumber } }),
-};
-
-type ObjectKeyQuery = Pick<K8sTraceQuery, 'cluster' | 'resource' | 'namespace' | 'name'> & { group?: string };
-
-/** Kubernetes object tracing (hub endpoints under `/api/v1/k8s`). */
-export const k8s = {
-  clusters: () => api.call(k8sOperations.listClusters),
-  search: (query: Partial<K8sObjectQuery>) => api.call(k8sOperations.searchObjects, { query }),
-  trace: (query: ObjectKeyQuery & Partial<Omit<K8sTraceQuery, keyof ObjectKeyQuery>>) =>
-    api.call(k8sOperations.getTrace, { query }),
-  diff: (query: ObjectKeyQuery & { from?: number; to?: number; limit?: number }) =>
-    api.call(k8sOperations.getDiffs, { query }),
-  diagnostics: () => api.call(k8sOperations.diagnostics),
 };
 
 /** Query keys, one place so invalidation matches what pages read. */

@@ -1,7 +1,7 @@
 import type { K8sClusterDiagnostics, K8sDiagnostics, K8sWatcherStatus } from '@spyglass/protocol';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { k8s, keys } from '../api';
+import { api, keys } from '../api';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { formatDurationUs } from '@spyglass/protocol';
 import { formatDateTime, relativeTime } from '../lib/format';
@@ -136,7 +136,7 @@ function Cluster({ c }: { c: K8sClusterDiagnostics }) {
 export function KubernetesDiagnosticsPage() {
   const diag = useQuery({
     queryKey: keys.k8sDiagnostics,
-    queryFn: () => k8s.diagnostics(),
+    queryFn: () => api.k8s.diagnostics(),
     refetchInterval: 10_000,
   });
   return (

@@ -10,7 +10,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { useEffect, useMemo, useState } from 'react';
 import { isSpyglassClientError } from '@spyglass/client';
-import { k8s, keys } from '../api';
+import { api, keys } from '../api';
 import { CopyButton } from '../components/CopyButton';
 import { DiffView } from '../components/DiffView';
 import { K8sSpanDetails, ObjectLink } from '../components/K8sDetails';
@@ -195,7 +195,7 @@ function Selection({
   };
   const results = useQuery({
     queryKey: keys.k8sObjects(query),
-    queryFn: () => k8s.search(query),
+    queryFn: () => api.k8s.objects(query),
     staleTime: 10_000,
   });
   const kindValue = search.resource === undefined ? '' : `${search.resource}|${search.group ?? ''}`;
@@ -576,7 +576,7 @@ function DiffTab({ object, search }: { object: ObjectKey; search: KubernetesSear
     queryKey,
     queryFn: () => {
       const w = timeWindow(search, Date.now());
-      return k8s.diff({ ...keyQuery(object), from: w.from, to: w.to, limit: 500 });
+      return api.k8s.diff({ ...keyQuery(object), from: w.from, to: w.to, limit: 500 });
     },
     staleTime: 15_000,
   });
@@ -650,7 +650,7 @@ function traceQuery(object: ObjectKey, search: KubernetesSearch) {
       from: search.from,
       to: search.to,
     }),
-    queryFn: () => k8s.trace(traceQueryOf(search, object, Date.now())),
+    queryFn: () => api.k8s.trace(traceQueryOf(search, object, Date.now())),
     staleTime: 15_000,
   };
 }
@@ -784,7 +784,7 @@ function NoClusters() {
 export function KubernetesPage() {
   const search = useSearch({ from: '/app/kubernetes' });
   const navigate = useNavigate({ from: '/kubernetes' });
-  const clusters = useQuery({ queryKey: keys.k8sClusters, queryFn: () => k8s.clusters(), staleTime: 30_000 });
+  const clusters = useQuery({ queryKey: keys.k8sClusters, queryFn: () => api.k8s.clusters(), staleTime: 30_000 });
   const object = selectedObject(search);
   const onChange = (next: KubernetesSearch, replace = false): void => void navigate({ search: next, replace });
   const clusterNames = (clusters.data?.items ?? []).map((c) => c.name);
