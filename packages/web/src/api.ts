@@ -58,6 +58,11 @@ export const keys = {
   testRun: (id: string, runNumber: number) => ['test', id, 'run', runNumber] as const,
   testSuites: ['test-suites'] as const,
   suiteRun: (id: string, runNumber: number) => ['test-suite', id, 'run', runNumber] as const,
+  k8sClusters: ['k8s', 'clusters'] as const,
+  k8sObjects: (filters: object) => ['k8s', 'objects', filters] as const,
+  k8sTrace: (query: object) => ['k8s', 'trace', query] as const,
+  k8sDiff: (query: object) => ['k8s', 'diff', query] as const,
+  k8sDiagnostics: ['k8s', 'diagnostics'] as const,
 };
 
 export interface Problem {

@@ -15,6 +15,8 @@ import { ActionPage } from './pages/ActionPage';
 import { ActionsPage } from './pages/ActionsPage';
 import { AgentsPage } from './pages/AgentsPage';
 import { AuditPage } from './pages/AuditPage';
+import { KubernetesDiagnosticsPage } from './pages/KubernetesDiagnosticsPage';
+import { KubernetesPage } from './pages/KubernetesPage';
 import { LivePage } from './pages/LivePage';
 import { LoginPage } from './pages/LoginPage';
 import { NotFound } from './pages/NotFound';
@@ -27,6 +29,7 @@ import { TestsPage } from './pages/TestsPage';
 import { TokensPage } from './pages/TokensPage';
 import { TracePage } from './pages/TracePage';
 import { TracesPage } from './pages/TracesPage';
+import { parseKubernetesSearch, type KubernetesSearch } from './lib/k8s-search';
 import { parseTracesSearch, type TracesSearch } from './lib/trace-search';
 import { UsersPage } from './pages/UsersPage';
 import { SessionContext, useMeQuery } from './session';
@@ -213,6 +216,18 @@ export const traceRoute = createRoute({
   component: TracePage,
 });
 
+export const kubernetesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/kubernetes',
+  validateSearch: (s: Record<string, unknown>): KubernetesSearch => parseKubernetesSearch(s),
+  component: KubernetesPage,
+});
+const kubernetesDiagnosticsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/kubernetes/diagnostics',
+  component: KubernetesDiagnosticsPage,
+});
+
 const testsRoute = createRoute({ getParentRoute: () => appRoute, path: '/tests', component: TestsPage });
 const testRoute = createRoute({ getParentRoute: () => appRoute, path: '/tests/$testId', component: TestPage });
 
@@ -256,6 +271,8 @@ const routeTree = rootRoute.addChildren([
     liveRoute,
     tracesRoute,
     traceRoute,
+    kubernetesRoute,
+    kubernetesDiagnosticsRoute,
     testsRoute,
     testRoute,
     testRunRoute,

@@ -48,6 +48,7 @@ export function Layout() {
     { to: '/actions', label: 'Actions' },
     { to: '/live', label: 'Live logs' },
     { to: '/traces', label: 'Traces' },
+    { to: '/kubernetes', label: 'Kubernetes' },
     { to: '/tests', label: 'Tests' },
     { to: '/tokens', label: 'API tokens' },
     ...(isAdmin

@@ -12,7 +12,7 @@ import { CopyButton } from './CopyButton';
 import { ErrorState } from './States';
 import type { TraceHit } from './Waterfall';
 
-function AttributeTable({ attributes, label }: { attributes: Attributes; label: string }) {
+export function AttributeTable({ attributes, label }: { attributes: Attributes; label: string }) {
   const entries = sortedAttributes(attributes);
   if (entries.length === 0) return <p className="subtle">None.</p>;
   return (

@@ -19,17 +19,26 @@ export interface CriticalView {
   bySpan: ReadonlyMap<string, CriticalSegment[]>;
 }
 
+/** A moment marked on a span's bar (a Kubernetes object's audit entries, Events and diffs). */
+export interface BarMark {
+  timeUs: number;
+  /** Shown as the mark's tooltip. */
+  label: string;
+  className: string;
+}
+
 export const ROW_HEIGHT = 26;
 /** Indentation stops growing here so that very deep traces keep their names readable. */
 const MAX_INDENT_LEVELS = 32;
 
+const NO_MARKS: readonly BarMark[] = [];
 const pct = (n: number): string => `${(n * 100).toFixed(3)}%`;
 
-function TimeAxis({ totalUs }: { totalUs: number }) {
+function TimeAxis({ totalUs, heading }: { totalUs: number; heading: string }) {
   const ticks = [0, 0.25, 0.5, 0.75, 1];
   return (
     <div className="wf-axis" aria-hidden="true">
-      <div className="wf-name">Span</div>
+      <div className="wf-name">{heading}</div>
       <div className="wf-time">
         {ticks.map((t) => (
           <span key={t} className="wf-tick" style={{ left: pct(t) }}>
@@ -49,6 +58,8 @@ function SpanRowView({
   showCritical,
   selected,
   active,
+  marks,
+  label: rowLabel,
   onToggle,
   onSelect,
 }: {
@@ -60,6 +71,8 @@ function SpanRowView({
   showCritical: boolean;
   selected: boolean;
   active: boolean;
+  marks: readonly BarMark[];
+  label: string;
   onToggle: () => void;
   onSelect: () => void;
 }) {
@@ -79,7 +92,7 @@ function SpanRowView({
       aria-level={node.depth + 1}
       aria-expanded={node.children.length > 0 ? !row.collapsed : undefined}
       aria-selected={selected}
-      aria-label={`${s.service} ${s.name}, ${formatDurationUs(s.durationUs)}${isError ? ', error' : ''}`}
+      aria-label={`${s.service} ${rowLabel}, ${formatDurationUs(s.durationUs)}${isError ? ', error' : ''}`}
       data-testid="span-row"
       data-span-id={s.spanId}
       data-depth={node.depth}
@@ -106,7 +119,7 @@ function SpanRowView({
         <span className="swatch" style={{ background: color }} aria-hidden="true" />
         <span className="wf-service">{s.service}</span>
         <span className="wf-label" title={s.name}>
-          {s.name}
+          {rowLabel}
         </span>
         {node.depth > MAX_INDENT_LEVELS && <span className="subtle">·{node.depth}</span>}
         {node.orphan && (
@@ -132,6 +145,15 @@ function SpanRowView({
           className={`wf-bar${isError ? ' err' : ''}`}
           style={{ left: pct(left), width: `max(2px, ${pct(width)})`, background: color }}
         />
+        {marks.map((m, i) => (
+          <span
+            key={i}
+            className={`wf-mark ${m.className}`}
+            style={{ left: pct(Math.min(1, Math.max(0, (m.timeUs - tree.startUs) / totalUs))) }}
+            title={m.label}
+            data-testid="bar-mark"
+          />
+        ))}
         {showCritical &&
           critical?.map((c) => (
             <div
@@ -233,6 +255,9 @@ export function Waterfall({
   onToggle,
   onSelect,
   scrollToSpan,
+  nameHeading = 'Span',
+  marks,
+  label,
 }: {
   tree: SpanTree<Span>;
   rows: Row[];
@@ -245,6 +270,12 @@ export function Waterfall({
   onSelect: (spanId: string) => void;
   /** Brought into view once it is among the rows (a span opened from a link). */
   scrollToSpan: string | undefined;
+  /** The heading of the name column: what a row stands for. */
+  nameHeading?: string;
+  /** Moments to mark on a span's bar. */
+  marks?: (span: Span) => readonly BarMark[];
+  /** What a row says after its service (default: the span's name). */
+  label?: (span: Span) => string;
 }) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const totalUs = Math.max(1, tree.endUs - tree.startUs);
@@ -320,7 +351,7 @@ export function Waterfall({
   const items = virtualizer.getVirtualItems();
   return (
     <div className="waterfall">
-      <TimeAxis totalUs={totalUs} />
+      <TimeAxis totalUs={totalUs} heading={nameHeading} />
       <div
         ref={scrollRef}
         className="wf-scroll"
@@ -352,6 +383,8 @@ export function Waterfall({
                     showCritical={showCritical}
                     selected={row.node.span.spanId === selectedId}
                     active={item.index === activeIndex}
+                    marks={marks?.(row.node.span) ?? NO_MARKS}
+                    label={label?.(row.node.span) ?? row.node.span.name}
                     onToggle={() => onToggle(row.node.span.spanId)}
                     onSelect={() => {
                       onActiveIndex(item.index);
