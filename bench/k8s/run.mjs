@@ -32,10 +32,17 @@ const burner = values.burner ? spawn(process.execPath, ['-e', 'for(;;){}'], { st
 const loadAtStart = loadavg();
 
 // The hub process of bench:traces: the real app with every module, on a file SQLite database.
-const hub = spawn(process.execPath, [new URL('../traces/hub.mjs', import.meta.url).pathname], {
+const hub = spawn(
+  process.execPath,
+  [
+    ...(process.env.BENCH_HUB_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HUB_PROF}`] : []),
+    new URL('../traces/hub.mjs', import.meta.url).pathname,
+  ],
+  {
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { ...process.env, BENCH_ADMIN_PASSWORD: PASSWORD },
-});
+  },
+);
 process.on('exit', () => {
   hub.kill('SIGKILL');
   burner?.kill('SIGKILL');
@@ -279,5 +286,6 @@ const result = {
 };
 hub.kill('SIGTERM');
 burner?.kill('SIGKILL');
+await Promise.race([new Promise((r) => hub.once('exit', r)), new Promise((r) => setTimeout(r, 10_000))]);
 console.log(JSON.stringify(result));
 process.exit(0);

@@ -64,7 +64,7 @@ export const k8sModule = defineModule({
     const options = (ctx.options ?? {}) as K8sOptions;
     const log = ctx.log;
     const filters = new K8sFilters(config);
-    const store = new K8sStore(hub.storage.db, hub.storage.dialect, filters);
+    const store = new K8sStore(hub.storage.db, hub.storage.dialect, filters, () => hub.storage.sqlite);
     const writer = new K8sWriter({ store, filters, config, log });
     const webhookCounts = new Map<string, WebhookCounts>();
     const countsFor = (cluster: string): WebhookCounts => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { K8sObject, K8sObjectQuery, K8sObjectRef } from '@spyglass/protocol';
 import { SpyglassError } from '@spyglass/protocol';
+import type SQLite from 'better-sqlite3';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DialectName } from '../storage/db.js';
 import type { Database, K8sEntriesTable, K8sObjectsTable } from '../storage/schema.js';
@@ -69,10 +70,41 @@ export class K8sStore {
   readonly #dialect: DialectName;
   readonly #filters: K8sFilters;
 
-  constructor(db: Kysely<Database>, dialect: DialectName, filters: K8sFilters) {
+  /** SQLite only: the database's own handle (`Storage.sqlite`), for prepared-statement bulk writes. */
+  readonly #sqlite: (() => SQLite.Database | null) | undefined;
+  #statements: { db: SQLite.Database; object: SQLite.Statement; entry: SQLite.Statement; link: SQLite.Statement } | null =
+    null;
+
+  constructor(db: Kysely<Database>, dialect: DialectName, filters: K8sFilters, sqlite?: () => SQLite.Database | null) {
     this.#db = db;
     this.#dialect = dialect;
     this.#filters = filters;
+    this.#sqlite = dialect === 'sqlite' ? sqlite : undefined;
+  }
+
+  /** Prepared statements on SQLite's own handle (run inside Kysely's transaction: one connection), or null. */
+  #prepared() {
+    const db = this.#sqlite?.() ?? null;
+    if (db === null) return null;
+    if (this.#statements?.db !== db)
+      this.#statements = {
+        db,
+        object: db.prepare(`insert into k8s_objects (id, cluster, api_group, resource, namespace, name, kind, uid, labels,
+            owners, first_seen_us, last_seen_us, deleted, redacted) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          on conflict (id) do update set
+            kind = case when excluded.kind = '' then k8s_objects.kind else excluded.kind end,
+            uid = coalesce(excluded.uid, k8s_objects.uid),
+            labels = case when excluded.labels = '' then k8s_objects.labels else excluded.labels end,
+            owners = case when excluded.owners = '' then k8s_objects.owners else excluded.owners end,
+            first_seen_us = min(k8s_objects.first_seen_us, excluded.first_seen_us),
+            last_seen_us = max(k8s_objects.last_seen_us, excluded.last_seen_us),
+            deleted = case when excluded.deleted < 0 then k8s_objects.deleted else excluded.deleted end,
+            redacted = case when excluded.redacted < 0 then k8s_objects.redacted else excluded.redacted end`),
+        entry: db.prepare(`insert into k8s_entries (object_id, entry_key, type, start_us, end_us, name, username, verb,
+            code, data) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing`),
+        link: db.prepare('insert into k8s_owner_links (child_id, parent_id) values (?, ?) on conflict do nothing'),
+      };
+    return this.#statements;
   }
 
   /**
@@ -175,6 +207,13 @@ export class K8sStore {
 
   async #upsertObjects(trx: Transaction<Database>, rows: readonly ObjectRow[]): Promise<void> {
     if (rows.length === 0) return;
+    const st = this.#prepared();
+    if (st !== null) {
+      for (const r of rows)
+        st.object.run(r.id, r.key.cluster, r.key.group, r.key.resource, r.key.namespace, r.key.name, r.kind, r.uid,
+          r.labels, r.owners, r.firstUs, r.lastUs, r.deleted, r.redacted);
+      return;
+    }
     if (this.#dialect === 'sqlite') {
       const json = JSON.stringify(
         rows.map((r) => [
@@ -242,6 +281,14 @@ export class K8sStore {
     rows: readonly Database[T][],
   ): Promise<void> {
     if (rows.length === 0) return;
+    const st = this.#prepared();
+    if (st !== null) {
+      if (table === 'k8s_entries')
+        for (const r of rows as readonly K8sEntriesTable[])
+          st.entry.run(r.object_id, r.entry_key, r.type, r.start_us, r.end_us, r.name, r.username, r.verb, r.code, r.data);
+      else for (const r of rows as readonly { child_id: string; parent_id: string }[]) st.link.run(r.child_id, r.parent_id);
+      return;
+    }
     if (this.#dialect === 'sqlite' && table === 'k8s_entries') {
       // One parameter that SQLite parses itself: far cheaper than thousands of bound values.
       const e = rows as readonly K8sEntriesTable[];
@@ -318,18 +365,24 @@ export class K8sStore {
       out.push(diffEntry(id, v, prev.rv, 'updated', lines, redactedObject, truncated));
     }
     const nowUs = Date.now() * 1000;
-    for (const [id, s] of changed) {
-      if (s === null) {
-        await trx.deleteFrom('k8s_object_state').where('object_id', '=', id).execute();
-        continue;
-      }
-      await upsert<Database, 'k8s_object_state'>(
-        trx,
-        this.#dialect,
-        'k8s_object_state',
-        { object_id: id, resource_version: s.rv, body: JSON.stringify(s.body), updated_us: nowUs },
-        { key: ['object_id'], set: { resource_version: 'inserted', body: 'inserted', updated_us: 'inserted' } },
-      );
+    const gone = [...changed].filter(([, v]) => v === null).map(([id]) => id);
+    const kept = [...changed]
+      .filter((e): e is [string, { rv: string; body: Record<string, unknown> | null }] => e[1] !== null)
+      .map(([id, v]) => ({ object_id: id, resource_version: v.rv, body: JSON.stringify(v.body), updated_us: nowUs }));
+    for (let i = 0; i < gone.length; i += CHUNK)
+      await trx.deleteFrom('k8s_object_state').where('object_id', 'in', gone.slice(i, i + CHUNK)).execute();
+    if (this.#dialect === 'sqlite' && kept.length > 0) {
+      const json = JSON.stringify(kept.map((k) => [k.object_id, k.resource_version, k.body, k.updated_us]));
+      await sql`insert into k8s_object_state (object_id, resource_version, body, updated_us)
+        select value ->> 0, value ->> 1, value ->> 2, value ->> 3 from json_each(${json}) where true
+        on conflict (object_id) do update set resource_version = excluded.resource_version, body = excluded.body,
+          updated_us = excluded.updated_us`.execute(trx);
+    } else {
+      for (let i = 0; i < kept.length; i += 100)
+        await upsert<Database, 'k8s_object_state'>(trx, this.#dialect, 'k8s_object_state', kept.slice(i, i + 100), {
+          key: ['object_id'],
+          set: { resource_version: 'inserted', body: 'inserted', updated_us: 'inserted' },
+        });
     }
     return out;
   }
