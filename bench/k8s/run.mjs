@@ -39,8 +39,8 @@ const hub = spawn(
     new URL('../traces/hub.mjs', import.meta.url).pathname,
   ],
   {
-  stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, BENCH_ADMIN_PASSWORD: PASSWORD },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_ADMIN_PASSWORD: PASSWORD },
   },
 );
 process.on('exit', () => {
@@ -93,7 +93,10 @@ const poolKey = await fetch(`${base}/api/v1/pools`, {
 const micro = (ms) => `${new Date(ms).toISOString().slice(0, 23)}123Z`;
 const seconds = (ms) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 const USERS = [
-  ['system:serviceaccount:kube-system:replicaset-controller', 'kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350/system:serviceaccount:kube-system:replicaset-controller'],
+  [
+    'system:serviceaccount:kube-system:replicaset-controller',
+    'kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350/system:serviceaccount:kube-system:replicaset-controller',
+  ],
   ['system:node:worker-1', 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350'],
   ['alice', 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350'],
   ['system:serviceaccount:argocd:argocd-application-controller', 'argocd-application-controller/v2.11.0'],
@@ -109,11 +112,33 @@ function podObject(ns, name, rv, atMs, phase) {
       resourceVersion: String(rv),
       creationTimestamp: seconds(atMs),
       labels: { app: name.slice(0, 20), 'pod-template-hash': '7d9f8c6b5' },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${name.slice(0, -6)}`, uid: randomUUID(), controller: true }],
-      managedFields: [{ manager: 'kubelet', operation: 'Update', apiVersion: 'v1', time: seconds(atMs), fieldsType: 'FieldsV1', fieldsV1: {} }],
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: `${name.slice(0, -6)}`,
+          uid: randomUUID(),
+          controller: true,
+        },
+      ],
+      managedFields: [
+        {
+          manager: 'kubelet',
+          operation: 'Update',
+          apiVersion: 'v1',
+          time: seconds(atMs),
+          fieldsType: 'FieldsV1',
+          fieldsV1: {},
+        },
+      ],
     },
     spec: { nodeName: 'worker-1', containers: [{ name: 'app', image: `registry.example.com/app:${rv % 7}` }] },
-    status: { phase, conditions: [{ type: 'Ready', status: phase === 'Running' ? 'True' : 'False', lastTransitionTime: seconds(atMs) }] },
+    status: {
+      phase,
+      conditions: [
+        { type: 'Ready', status: phase === 'Running' ? 'True' : 'False', lastTransitionTime: seconds(atMs) },
+      ],
+    },
   };
 }
 let rv = 10_000;
@@ -178,7 +203,7 @@ await Promise.all(
   Array.from({ length: Number(values.connections) }, async () => {
     while (next < bodies.length) {
       const body = bodies[next++];
-      const r = await post("bench", body);
+      const r = await post('bench', body);
       accepted += r.accepted;
       if (r.accepted !== BATCH && process.env.BENCH_DEBUG) say(JSON.stringify({ ...r, errors: r.errors.slice(0, 2) }));
     }
@@ -193,10 +218,17 @@ const DAY = 24 * 3600_000;
 const now = Date.now();
 const dayStart = now - DAY;
 const trace = [];
-const deploy = (rv2, replicas, image, at) => ({
+const deploy = (rv2, replicas, image) => ({
   kind: 'Deployment',
   apiVersion: 'apps/v1',
-  metadata: { name: 'web', namespace: 'shop', uid: 'd0000000-0000-4000-8000-000000000001', resourceVersion: String(rv2), creationTimestamp: seconds(dayStart), labels: { app: 'web' } },
+  metadata: {
+    name: 'web',
+    namespace: 'shop',
+    uid: 'd0000000-0000-4000-8000-000000000001',
+    resourceVersion: String(rv2),
+    creationTimestamp: seconds(dayStart),
+    labels: { app: 'web' },
+  },
   spec: { replicas, template: { spec: { containers: [{ name: 'web', image }] } } },
   status: { observedGeneration: rv2 },
 });
@@ -218,34 +250,97 @@ const ev = (verb, ref, at, user, response, code = 200) => ({
   stageTimestamp: micro(at + 5),
 });
 const dref = { resource: 'deployments', apiGroup: 'apps', apiVersion: 'v1', namespace: 'shop', name: 'web' };
-for (let h = 0; h < 48; h++) trace.push(ev('patch', dref, dayStart + h * 1800_000, 'alice', deploy(100_000 + h, 50 + (h % 3), `web:${h % 4}`, 0)));
+for (let h = 0; h < 48; h++)
+  trace.push(ev('patch', dref, dayStart + h * 1800_000, 'alice', deploy(100_000 + h, 50 + (h % 3), `web:${h % 4}`)));
 for (let r = 0; r < 2; r++) {
   const rs = `web-rs${r}`;
   const rsRef = { resource: 'replicasets', apiGroup: 'apps', apiVersion: 'v1', namespace: 'shop', name: rs };
   const rsObj = (rv2) => ({
     kind: 'ReplicaSet',
     apiVersion: 'apps/v1',
-    metadata: { name: rs, namespace: 'shop', uid: `r000000${r}-0000-4000-8000-000000000001`, resourceVersion: String(rv2), ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd0000000-0000-4000-8000-000000000001', controller: true }] },
+    metadata: {
+      name: rs,
+      namespace: 'shop',
+      uid: `r000000${r}-0000-4000-8000-000000000001`,
+      resourceVersion: String(rv2),
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          name: 'web',
+          uid: 'd0000000-0000-4000-8000-000000000001',
+          controller: true,
+        },
+      ],
+    },
     spec: { replicas: 25 },
   });
-  for (let h = 0; h < 48; h++) trace.push(ev('update', rsRef, dayStart + h * 1800_000 + 10, 'system:serviceaccount:kube-system:deployment-controller', rsObj(200_000 + r * 100 + h)));
+  for (let h = 0; h < 48; h++)
+    trace.push(
+      ev(
+        'update',
+        rsRef,
+        dayStart + h * 1800_000 + 10,
+        'system:serviceaccount:kube-system:deployment-controller',
+        rsObj(200_000 + r * 100 + h),
+      ),
+    );
   for (let p = 0; p < 25; p++) {
     const pod = `${rs}-p${p}`;
     const podRef = { resource: 'pods', apiVersion: 'v1', namespace: 'shop', name: pod };
     const podObj = (rv2, at) => ({
       kind: 'Pod',
       apiVersion: 'v1',
-      metadata: { name: pod, namespace: 'shop', uid: randomUUID(), resourceVersion: String(rv2), creationTimestamp: seconds(dayStart), ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs, uid: `r000000${r}-0000-4000-8000-000000000001`, controller: true }] },
+      metadata: {
+        name: pod,
+        namespace: 'shop',
+        uid: randomUUID(),
+        resourceVersion: String(rv2),
+        creationTimestamp: seconds(dayStart),
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'ReplicaSet',
+            name: rs,
+            uid: `r000000${r}-0000-4000-8000-000000000001`,
+            controller: true,
+          },
+        ],
+      },
       spec: { nodeName: `worker-${p % 5}` },
       status: { phase: 'Running', startTime: seconds(at) },
     });
-    trace.push(ev('create', { ...podRef, name: undefined }, dayStart + p * 1000, 'system:serviceaccount:kube-system:replicaset-controller', podObj(300_000 + r * 10_000 + p * 100, dayStart)));
+    trace.push(
+      ev(
+        'create',
+        { ...podRef, name: undefined },
+        dayStart + p * 1000,
+        'system:serviceaccount:kube-system:replicaset-controller',
+        podObj(300_000 + r * 10_000 + p * 100, dayStart),
+      ),
+    );
     for (let h = 0; h < 48; h++)
-      trace.push(ev('patch', { ...podRef, subresource: 'status' }, dayStart + h * 1800_000 + 100 + p, 'system:node:worker-1', h % 4 === 0 ? podObj(300_000 + r * 10_000 + p * 100 + h + 1, dayStart + h * 1800_000) : undefined));
+      trace.push(
+        ev(
+          'patch',
+          { ...podRef, subresource: 'status' },
+          dayStart + h * 1800_000 + 100 + p,
+          'system:node:worker-1',
+          h % 4 === 0 ? podObj(300_000 + r * 10_000 + p * 100 + h + 1, dayStart + h * 1800_000) : undefined,
+        ),
+      );
   }
 }
 for (let i = 0; i < trace.length; i += BATCH)
-  await post('bench', JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: trace.slice(i, i + BATCH) }));
+  await post(
+    'bench',
+    JSON.stringify({
+      kind: 'EventList',
+      apiVersion: 'audit.k8s.io/v1',
+      metadata: {},
+      items: trace.slice(i, i + BATCH),
+    }),
+  );
 say(`a Deployment with 2 ReplicaSets and 50 pods: ${trace.length} entries over 24 h`);
 
 const url = `${base}/api/v1/k8s/trace?cluster=bench&resource=deployments&namespace=shop&name=web&from=${dayStart - 60_000}&to=${now}`;
@@ -264,7 +359,8 @@ for (let i = 0; i < Number(values.traces); i++) {
 times.sort((a, b) => a - b);
 const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
 say(`trace of ${spans} objects and ${events} entries: p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms`);
-if (spans !== 53) throw new Error(`the trace has ${spans} object spans, expected 53 (1 Deployment, 2 ReplicaSets, 50 pods)`);
+if (spans !== 53)
+  throw new Error(`the trace has ${spans} object spans, expected 53 (1 Deployment, 2 ReplicaSets, 50 pods)`);
 
 clearInterval(sampler);
 const result = {

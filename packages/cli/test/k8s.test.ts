@@ -66,7 +66,9 @@ describe('spyglass k8s', () => {
     writeFileSync(file, `${r.events.map((e) => JSON.stringify(e)).join('\n')}\n`);
     const res = await cli(['k8s', 'import', '--cluster', 'prod', file]);
     expect(res.stderr).toMatch(/entries sent/);
-    expect(res.stdout).toContain(`cluster prod: ${r.events.length - r.skipped} entries kept, ${r.skipped} skipped (1 read, 1 stage), 0 refused`);
+    expect(res.stdout).toContain(
+      `cluster prod: ${r.events.length - r.skipped} entries kept, ${r.skipped} skipped (1 read, 1 stage), 0 refused`,
+    );
     expect(res.code).toBe(0);
     const q = `/api/v1/k8s/trace?cluster=prod&resource=deployments&namespace=shop&name=web&from=${r.startMs - 1000}&to=${r.endMs}`;
     const a = (await viaWebhook.api<K8sTrace>('GET', q)).body;
@@ -76,14 +78,20 @@ describe('spyglass k8s', () => {
   });
 
   it('prints the trace as a tree with entries and diffs; --json gives the API answer', async () => {
-    const res = await cli(['k8s', 'trace', 'deploy/web', '-n', 'shop', '--cluster', 'prod', '--since', '1h'], viaCli.tokens.viewer);
+    const res = await cli(
+      ['k8s', 'trace', 'deploy/web', '-n', 'shop', '--cluster', 'prod', '--since', '1h'],
+      viaCli.tokens.viewer,
+    );
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^Deployment shop\/web in cluster prod {2}· {2}mode tracing/m);
     expect(res.stdout).toMatch(/^deployment shop\/web !$/m);
     expect(res.stdout).toMatch(/^ {2}replicaset shop\/web-7d9f8c6b5$/m);
     expect(res.stdout).toMatch(/^ {6}spec\.replicas 2 -> 3$/m);
     expect(res.stdout).toMatch(/audit: deployer update \(Conflict\)\n +Operation cannot be fulfilled/);
-    const json = await cli(['k8s', 'trace', `pod/${r.pods[1]}`, '-n', 'shop', '--cluster', 'prod', '--mode', 'tree', '--json'], viaCli.tokens.viewer);
+    const json = await cli(
+      ['k8s', 'trace', `pod/${r.pods[1]}`, '-n', 'shop', '--cluster', 'prod', '--mode', 'tree', '--json'],
+      viaCli.tokens.viewer,
+    );
     expect(json.code).toBe(0);
     const t = JSON.parse(json.stdout) as K8sTrace;
     expect(t.mode).toBe('tree');
@@ -117,7 +125,10 @@ describe('spyglass k8s', () => {
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/nothing is recorded about deployments\.apps shop\/nope/);
     const file = path.join(dir, 'bad.log');
-    writeFileSync(file, `${JSON.stringify(r.events[0])}\n{"kind":"Event",\n${JSON.stringify({ ...r.events[1], requestReceivedTimestamp: 'x' })}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify(r.events[0])}\n{"kind":"Event",\n${JSON.stringify({ ...r.events[1], requestReceivedTimestamp: 'x' })}\n`,
+    );
     const bad = await cli(['k8s', 'import', '--cluster', 'staging', file]);
     expect(bad.stdout).toContain('cluster staging: 1 entries kept, 0 skipped, 2 refused');
     expect(bad.stderr).toMatch(/line 2: not JSON/);

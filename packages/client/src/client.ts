@@ -400,10 +400,19 @@ export class SpyglassClient {
       this.call(k8s.searchObjects, { query: { ...params } }),
     /** One object's trace with its owners and owned objects (`resource` may be `deploy`, `deployment`, `pods`…). */
     trace: (
-      params: Pick<K8sTraceQuery, 'cluster' | 'resource' | 'name'> & Partial<Omit<K8sTraceQuery, 'cluster' | 'resource' | 'name'>>,
+      params: Pick<K8sTraceQuery, 'cluster' | 'resource' | 'name'> &
+        Partial<Omit<K8sTraceQuery, 'cluster' | 'resource' | 'name'>>,
     ): Promise<K8sTrace> => this.call(k8s.getTrace, { query: { ...params } }),
-    diff: (params: { cluster: string; resource: string; name: string; namespace?: string; group?: string; from?: number; to?: number; limit?: number }): Promise<K8sDiffResult> =>
-      this.call(k8s.getDiffs, { query: { ...params } }),
+    diff: (params: {
+      cluster: string;
+      resource: string;
+      name: string;
+      namespace?: string;
+      group?: string;
+      from?: number;
+      to?: number;
+      limit?: number;
+    }): Promise<K8sDiffResult> => this.call(k8s.getDiffs, { query: { ...params } }),
     /** Audit entries from an audit log file (at most 5000 per call). */
     import: (cluster: string, events: unknown[]): Promise<K8sIngestResult> =>
       this.call(k8s.importAudit, { params: { cluster }, body: { events } }),

@@ -32,7 +32,13 @@ const WELL_KNOWN: readonly (ResourceInfo & { aliases: readonly string[] })[] = [
   { resource: 'namespaces', group: '', kind: 'Namespace', namespaced: false, aliases: ['namespace', 'ns'] },
   { resource: 'events', group: '', kind: 'Event', namespaced: true, aliases: ['event', 'ev'] },
   { resource: 'endpoints', group: '', kind: 'Endpoints', namespaced: true, aliases: ['ep'] },
-  { resource: 'serviceaccounts', group: '', kind: 'ServiceAccount', namespaced: true, aliases: ['serviceaccount', 'sa'] },
+  {
+    resource: 'serviceaccounts',
+    group: '',
+    kind: 'ServiceAccount',
+    namespaced: true,
+    aliases: ['serviceaccount', 'sa'],
+  },
   {
     resource: 'persistentvolumeclaims',
     group: '',
@@ -80,9 +86,7 @@ export function resolveResource(name: string): ResourceInfo | undefined {
   const dot = n.indexOf('.');
   const base = dot === -1 ? n : n.slice(0, dot);
   const group = dot === -1 ? undefined : n.slice(dot + 1);
-  const hit = WELL_KNOWN.find(
-    (r) => r.resource === base || r.aliases.includes(base) || r.kind.toLowerCase() === base,
-  );
+  const hit = WELL_KNOWN.find((r) => r.resource === base || r.aliases.includes(base) || r.kind.toLowerCase() === base);
   if (hit === undefined || (group !== undefined && group !== hit.group)) return undefined;
   return { resource: hit.resource, group: hit.group, kind: hit.kind, namespaced: hit.namespaced };
 }
@@ -90,7 +94,9 @@ export function resolveResource(name: string): ResourceInfo | undefined {
 /** The resource (plural) of a well-known kind in a group (`Deployment` in `apps` → `deployments`). */
 export function resourceOfKind(kind: string, group: string): ResourceInfo | undefined {
   const hit = WELL_KNOWN.find((r) => r.kind === kind && r.group === group);
-  return hit === undefined ? undefined : { resource: hit.resource, group: hit.group, kind: hit.kind, namespaced: hit.namespaced };
+  return hit === undefined
+    ? undefined
+    : { resource: hit.resource, group: hit.group, kind: hit.kind, namespaced: hit.namespaced };
 }
 
 const resourceSchema = z
@@ -107,6 +113,7 @@ const objectNameSchema = z
   .string()
   .min(1)
   .max(253)
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   .regex(/^[^/\u0000-\u001f]+$/, 'an object name has no "/" and no control characters');
 const namespaceSchema = z
   .string()

@@ -62,7 +62,8 @@ export const k8sOperations = {
   }),
   importAudit: defineOperation({
     name: 'k8s.audit.import',
-    summary: 'Audit entries from an audit log file (as the log backend writes them), for incidents that already happened',
+    summary:
+      'Audit entries from an audit log file (as the log backend writes them), for incidents that already happened',
     access: 'developer',
     audit: 'k8s.import',
     method: 'POST',

@@ -23,8 +23,10 @@ type Run = (command: Command, handler: (ctx: Context, ...args: never[]) => Promi
 const IMPORT_BATCH = 1000;
 
 function cluster(name: string | undefined): string {
-  if (name === undefined) throw new UsageError('--cluster is required: the cluster name the entries belong to, e.g. --cluster prod');
-  if (!CLUSTER_NAME.test(name)) throw new UsageError(`--cluster "${name}" is not a cluster name (a DNS label such as prod or eu-west-1)`);
+  if (name === undefined)
+    throw new UsageError('--cluster is required: the cluster name the entries belong to, e.g. --cluster prod');
+  if (!CLUSTER_NAME.test(name))
+    throw new UsageError(`--cluster "${name}" is not a cluster name (a DNS label such as prod or eu-west-1)`);
   return name;
 }
 
@@ -32,7 +34,9 @@ function cluster(name: string | undefined): string {
 export function parseObjectRef(text: string): { resource: string; group?: string; name: string } {
   const slash = text.indexOf('/');
   if (slash <= 0 || slash === text.length - 1 || text.indexOf('/', slash + 1) !== -1)
-    throw new UsageError(`"${text}" is not an object: write kind/name as kubectl does, e.g. deployment/web or pod/web-7d9f8-x2x4q`);
+    throw new UsageError(
+      `"${text}" is not an object: write kind/name as kubectl does, e.g. deployment/web or pod/web-7d9f8-x2x4q`,
+    );
   const what = text.slice(0, slash);
   const name = text.slice(slash + 1);
   const known = resolveResource(what);
@@ -46,7 +50,9 @@ export function parseObjectRef(text: string): { resource: string; group?: string
  * The audit entries of a file as the API server's log backend writes it (one JSON Event per line); also a JSON
  * EventList or a JSON array of events. Yields batches with the line number of each entry's first line.
  */
-async function* auditBatches(path: string): AsyncGenerator<{ events: unknown[]; lines: number[]; bad: { line: number; message: string }[] }> {
+async function* auditBatches(
+  path: string,
+): AsyncGenerator<{ events: unknown[]; lines: number[]; bad: { line: number; message: string }[] }> {
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let events: unknown[] = [];
   let numbers: number[] = [];
@@ -69,7 +75,7 @@ async function* auditBatches(path: string): AsyncGenerator<{ events: unknown[]; 
     try {
       const v: unknown = JSON.parse(t);
       if (typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'EventList') {
-        for (const item of ((v as { items?: unknown[] }).items ?? [])) {
+        for (const item of (v as { items?: unknown[] }).items ?? []) {
           events.push(item);
           numbers.push(n);
         }
@@ -111,7 +117,9 @@ export function k8sTraceLines(trace: K8sTrace, mark: (s: string) => string = (s)
     children.set(p, [...(children.get(p) ?? []), s]);
   }
   const out: string[] = [];
-  const stack: { span: Span; depth: number }[] = [...(children.get(null) ?? [])].reverse().map((span) => ({ span, depth: 0 }));
+  const stack: { span: Span; depth: number }[] = [...(children.get(null) ?? [])]
+    .reverse()
+    .map((span) => ({ span, depth: 0 }));
   const time = (us: number) => new Date(Math.floor(us / 1000)).toISOString().slice(11, 23);
   while (stack.length > 0) {
     const { span, depth } = stack.pop()!;
@@ -124,17 +132,20 @@ export function k8sTraceLines(trace: K8sTrace, mark: (s: string) => string = (s)
         : `${pad}${time(span.startUs)}  ${span.name}${span.durationUs > 0 ? `  ${formatDurationUs(span.durationUs)}` : ''}${err}`,
     );
     for (const e of span.events) {
-      const failed = typeof e.attributes['k8s.code'] === 'number' && (e.attributes['k8s.code'] as number) >= 400;
+      const failed = typeof e.attributes['k8s.code'] === 'number' && e.attributes['k8s.code'] >= 400;
       const warn = e.attributes['k8s.event.type'] === 'Warning';
       out.push(`${pad}  ${time(e.timeUs)}  ${failed || warn ? mark(e.name) : e.name}`);
       const msg = e.attributes['k8s.message'];
       if (typeof msg === 'string') out.push(`${pad}      ${msg}`);
       const diff = e.attributes['k8s.diff'];
-      if (Array.isArray(diff)) for (const l of diff) out.push(`${pad}      ${String(l)}`);
+      if (Array.isArray(diff))
+        for (const l of diff) out.push(`${pad}      ${typeof l === 'string' ? l : JSON.stringify(l)}`);
     }
     const diff = span.events.length === 0 ? span.attributes['k8s.diff'] : undefined;
-    if (Array.isArray(diff)) for (const l of diff) out.push(`${pad}    ${String(l)}`);
-    for (const c of [...(children.get(span.spanId) ?? [])].sort((a, b) => b.startUs - a.startUs)) stack.push({ span: c, depth: depth + 1 });
+    if (Array.isArray(diff))
+      for (const l of diff) out.push(`${pad}    ${typeof l === 'string' ? l : JSON.stringify(l)}`);
+    for (const c of [...(children.get(span.spanId) ?? [])].sort((a, b) => b.startUs - a.startUs))
+      stack.push({ span: c, depth: depth + 1 });
   }
   return out;
 }
@@ -149,7 +160,9 @@ interface TraceOptions {
 }
 
 export function k8sCommands(program: Command, run: Run): void {
-  const k8s = program.command('k8s').description('Kubernetes object tracing: import audit logs, trace objects, diagnose');
+  const k8s = program
+    .command('k8s')
+    .description('Kubernetes object tracing: import audit logs, trace objects, diagnose');
   run(
     k8s
       .command('import')
@@ -165,26 +178,41 @@ export function k8sCommands(program: Command, run: Run): void {
         },
       );
       const client = ctx.client();
-      const total: K8sIngestResult & { skippedBy: Record<string, number> } = { accepted: 0, skipped: 0, rejected: 0, errors: [], skippedBy: {} };
+      const total: K8sIngestResult & { skippedBy: Record<string, number> } = {
+        accepted: 0,
+        skipped: 0,
+        rejected: 0,
+        errors: [],
+        skippedBy: {},
+      };
       let sent = 0;
       for await (const batch of auditBatches(file)) {
         total.rejected += batch.bad.length;
-        for (const b of batch.bad) if (total.errors.length < 20) total.errors.push({ index: b.line, message: b.message });
+        for (const b of batch.bad)
+          if (total.errors.length < 20) total.errors.push({ index: b.line, message: b.message });
         if (batch.events.length === 0) continue;
         const r = await client.k8s.import(name, batch.events);
         total.accepted += r.accepted;
         total.skipped += r.skipped;
         total.rejected += r.rejected;
         for (const [k, v] of Object.entries(r.skippedBy)) total.skippedBy[k] = (total.skippedBy[k] ?? 0) + v;
-        for (const e of r.errors) if (total.errors.length < 20) total.errors.push({ index: batch.lines[e.index] ?? 0, message: e.message });
+        for (const e of r.errors)
+          if (total.errors.length < 20) total.errors.push({ index: batch.lines[e.index] ?? 0, message: e.message });
         sent += batch.events.length;
         if (!ctx.out.json) ctx.out.note(`${sent} entries sent (${Math.round(size / 1024)} KiB file)…`);
       }
-      if (ctx.out.json) return ctx.out.data({ ...total, errors: total.errors.map((e) => ({ line: e.index, message: e.message })) });
-      const why = Object.entries(total.skippedBy).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`).join(', ');
-      ctx.out.line(`cluster ${name}: ${total.accepted} entries kept, ${total.skipped} skipped${why === '' ? '' : ` (${why})`}, ${total.rejected} refused`);
+      if (ctx.out.json)
+        return ctx.out.data({ ...total, errors: total.errors.map((e) => ({ line: e.index, message: e.message })) });
+      const why = Object.entries(total.skippedBy)
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ');
+      ctx.out.line(
+        `cluster ${name}: ${total.accepted} entries kept, ${total.skipped} skipped${why === '' ? '' : ` (${why})`}, ${total.rejected} refused`,
+      );
       for (const e of total.errors) ctx.out.warn(`line ${e.index}: ${e.message}`);
-      if (total.accepted === 0 && total.rejected > 0) throw new CommandExit(1, 'no entry of the file could be imported');
+      if (total.accepted === 0 && total.rejected > 0)
+        throw new CommandExit(1, 'no entry of the file could be imported');
     },
   );
   run(
@@ -241,9 +269,13 @@ export function k8sCommands(program: Command, run: Run): void {
       .description('objects the hub knows, most recently seen first'),
     async (ctx: Context, o: Record<string, string | undefined>) => {
       if (o.cluster !== undefined) cluster(o.cluster);
-      if (o.label !== undefined && !/^[^=]+=/.test(o.label)) throw new UsageError(`--label "${o.label}" must be key=value`);
-      const q: Record<string, unknown> = { limit: o.limit === undefined ? 50 : Math.min(500, parsePositiveInt(o.limit, '--limit')) };
-      for (const k of ['cluster', 'resource', 'namespace', 'name', 'label', 'user'] as const) if (o[k] !== undefined) q[k] = o[k];
+      if (o.label !== undefined && !/^[^=]+=/.test(o.label))
+        throw new UsageError(`--label "${o.label}" must be key=value`);
+      const q: Record<string, unknown> = {
+        limit: o.limit === undefined ? 50 : Math.min(500, parsePositiveInt(o.limit, '--limit')),
+      };
+      for (const k of ['cluster', 'resource', 'namespace', 'name', 'label', 'user'] as const)
+        if (o[k] !== undefined) q[k] = o[k];
       const page = await ctx.out.spin('searching objects', () => ctx.client().k8s.objects(q));
       if (ctx.out.json) return ctx.out.data(page.items);
       ctx.out.table(
@@ -269,7 +301,9 @@ export function k8sCommands(program: Command, run: Run): void {
       if (ctx.out.json) {
         ctx.out.data(d);
       } else {
-        ctx.out.line(`replica ${d.replicaId}  ·  queue ${d.queue.depth}/${d.queue.capacity}  ·  ${d.queue.written} entries written, ${d.queue.failed} failed writes`);
+        ctx.out.line(
+          `replica ${d.replicaId}  ·  queue ${d.queue.depth}/${d.queue.capacity}  ·  ${d.queue.written} entries written, ${d.queue.failed} failed writes`,
+        );
         for (const c of d.clusters) {
           ctx.out.line();
           ctx.out.line(`cluster ${c.name}${c.configured ? '' : ' (webhook only)'}: ${c.objects} objects`);

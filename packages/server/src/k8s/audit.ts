@@ -96,9 +96,11 @@ class BadEntry extends Error {}
 
 /** One audit event as an entry on its object's trace, or why it is not recorded. */
 function auditItem(raw: unknown, options: AuditParseOptions): K8sItem | SkipReason {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new BadEntry('an audit event is a JSON object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new BadEntry('an audit event is a JSON object');
   const ev = raw as Record<string, unknown>;
-  if (ev.kind !== undefined && ev.kind !== 'Event') throw new BadEntry(`kind ${JSON.stringify(ev.kind)} is not an audit Event`);
+  if (ev.kind !== undefined && ev.kind !== 'Event')
+    throw new BadEntry(`kind ${JSON.stringify(ev.kind)} is not an audit Event`);
   if (ev.apiVersion !== undefined && (typeof ev.apiVersion !== 'string' || !AUDIT_API_VERSIONS.has(ev.apiVersion)))
     throw new BadEntry(`apiVersion ${JSON.stringify(ev.apiVersion)} is not audit.k8s.io/v1`);
   const auditId = str(ev.auditID, 64);
@@ -128,6 +130,7 @@ function auditItem(raw: unknown, options: AuditParseOptions): K8sItem | SkipReas
     if (namespace === '' && respMeta.namespace !== undefined) namespace = respMeta.namespace;
   }
   if (name === undefined) return 'no-object';
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (name.includes('/') || /[\u0000-\u001f]/.test(name)) throw new BadEntry('objectRef.name is not an object name');
   const key: ObjectKey = { cluster: options.cluster, group, resource, namespace, name };
 
@@ -162,7 +165,8 @@ function auditItem(raw: unknown, options: AuditParseOptions): K8sItem | SkipReas
   if (uri !== undefined) data['k8s.request_uri'] = uri;
   const oldRv = str(ref.resourceVersion, 64);
   if (oldRv !== undefined) data['k8s.resource_version'] = oldRv;
-  if (respIsObject && respMeta.resourceVersion !== undefined) data['k8s.new_resource_version'] = respMeta.resourceVersion;
+  if (respIsObject && respMeta.resourceVersion !== undefined)
+    data['k8s.new_resource_version'] = respMeta.resourceVersion;
   if (failed) {
     const reason = str(status.reason, 255);
     const message = str(status.message, 4096);
@@ -199,7 +203,13 @@ function auditItem(raw: unknown, options: AuditParseOptions): K8sItem | SkipReas
   if (verb === 'delete' && !failed && subresource === undefined) meta.deleted = true;
   const item: K8sItem = { type: 'entry', object: key, meta, entry };
   // A full response body at RequestResponse level is a version of the object: diffed against the one before it.
-  if (!failed && respIsObject && respMeta.resourceVersion !== undefined && verb !== 'delete' && verb !== 'deletecollection') {
+  if (
+    !failed &&
+    respIsObject &&
+    respMeta.resourceVersion !== undefined &&
+    verb !== 'delete' &&
+    verb !== 'deletecollection'
+  ) {
     const secret = group === '' && resource === 'secrets';
     const body = secret ? null : bodyForDiff(response);
     const version: VersionInput = {
@@ -217,6 +227,7 @@ function auditItem(raw: unknown, options: AuditParseOptions): K8sItem | SkipReas
 /** True when a request or response body is the object itself (not a Status, a Scale, an Eviction, a Binding). */
 function isObjectBody(body: unknown, kind: string | undefined, subresource: string | undefined): boolean {
   if (typeof body !== 'object' || body === null || kind === undefined) return false;
-  if (kind === 'Status' || kind === 'Scale' || kind === 'Eviction' || kind === 'Binding' || kind.endsWith('List')) return false;
+  if (kind === 'Status' || kind === 'Scale' || kind === 'Eviction' || kind === 'Binding' || kind.endsWith('List'))
+    return false;
   return subresource === undefined || subresource === 'status';
 }

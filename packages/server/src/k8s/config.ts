@@ -5,14 +5,17 @@ import type { ConfigSection } from '../platform/module.js';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A regular expression given as text; checked at start-up so a typo fails there with its position. */
-const regexText = z.string().max(1000).refine((s) => {
-  try {
-    new RegExp(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be a valid regular expression');
+const regexText = z
+  .string()
+  .max(1000)
+  .refine((s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a valid regular expression');
 
 /**
  * An exclusion or redaction rule: every field given must match (regexes, unanchored unless written with ^…$).
@@ -62,7 +65,9 @@ export type WatchedResource = z.output<typeof watchedResourceSchema>;
 /** One cluster: where its API server is (for the watchers) and its own filters. */
 export const clusterConfigSchema = z
   .object({
-    name: z.string().regex(CLUSTER_NAME, 'a cluster name is a DNS label: lower-case letters, digits and "-", e.g. "prod"'),
+    name: z
+      .string()
+      .regex(CLUSTER_NAME, 'a cluster name is a DNS label: lower-case letters, digits and "-", e.g. "prod"'),
     /** Path of a kubeconfig file for the watchers; absent with `inCluster: false`: webhook only, no watchers. */
     kubeconfig: z.string().min(1).optional(),
     /** The kubeconfig context to use (default: its current context). */
@@ -72,7 +77,10 @@ export const clusterConfigSchema = z
     /** Watch Events (core/v1 and events.k8s.io/v1). */
     events: z.boolean().default(true),
     /** Resources whose versions are diffed. `secrets` is refused: their data is never stored. */
-    resources: z.array(watchedResourceSchema).max(100).default([...DEFAULT_WATCHED_RESOURCES]),
+    resources: z
+      .array(watchedResourceSchema)
+      .max(100)
+      .default([...DEFAULT_WATCHED_RESOURCES]),
     /** Entries of this cluster dropped before they are stored. */
     exclude: z.array(objectRuleSchema).max(100).default([]),
     /** Objects of this cluster whose diffs keep paths but not values. */
@@ -139,7 +147,11 @@ export const k8sConfigSchema = z
       .strict()
       .prefault({}),
     /** Events older than this when first seen by a watcher (a relist returns old ones) are not stored again. */
-    maxEventAgeMs: z.number().int().min(1000).default(60 * 60 * 1000),
+    maxEventAgeMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(60 * 60 * 1000),
   })
   .strict()
   .prefault({});

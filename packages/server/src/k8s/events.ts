@@ -5,7 +5,8 @@ type Raw = Record<string, unknown>;
 
 const str = (v: unknown, max: number): string | undefined =>
   typeof v === 'string' && v !== '' ? (v.length > max ? v.slice(0, max) : v) : undefined;
-const obj = (v: unknown): Raw | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Raw) : undefined);
+const obj = (v: unknown): Raw | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Raw) : undefined;
 
 export type EventDrop = 'malformed' | 'old' | 'excluded';
 
@@ -63,7 +64,11 @@ export function eventItem(
   const source = v1 ? obj(ev.source) : obj(ev.deprecatedSource);
   const component =
     str(v1 ? ev.reportingComponent : ev.reportingController, 255) ?? str(source?.component, 255) ?? undefined;
-  const data: Record<string, unknown> = { 'k8s.event.reason': reason, 'k8s.event.type': type, 'k8s.event.count': count };
+  const data: Record<string, unknown> = {
+    'k8s.event.reason': reason,
+    'k8s.event.type': type,
+    'k8s.event.count': count,
+  };
   if (message !== undefined) data['k8s.message'] = message;
   if (component !== undefined) data['k8s.event.source'] = component;
   const host = str(source?.host, 255) ?? str(ev.reportingInstance, 255);

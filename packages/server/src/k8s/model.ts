@@ -108,12 +108,21 @@ export function resourceFor(kind: string, group: string): string {
 }
 
 /** Keys of the owners an object names, in the owner's cluster and namespace (owners never cross namespaces). */
-export function ownerKeys(child: ObjectKey, owners: readonly OwnerReference[]): { key: ObjectKey; ref: OwnerReference }[] {
+export function ownerKeys(
+  child: ObjectKey,
+  owners: readonly OwnerReference[],
+): { key: ObjectKey; ref: OwnerReference }[] {
   return owners.map((ref) => {
     const group = groupOf(ref.apiVersion);
     return {
       ref,
-      key: { cluster: child.cluster, group, resource: resourceFor(ref.kind, group), namespace: child.namespace, name: ref.name },
+      key: {
+        cluster: child.cluster,
+        group,
+        resource: resourceFor(ref.kind, group),
+        namespace: child.namespace,
+        name: ref.name,
+      },
     };
   });
 }
@@ -138,7 +147,8 @@ export function metaOf(obj: unknown): ObjectMeta & { resourceVersion?: string; n
   if (typeof o.kind === 'string' && o.kind.length <= 100) meta.kind = o.kind;
   if (typeof md !== 'object' || md === null) return meta;
   if (typeof md.uid === 'string' && md.uid.length <= 64) meta.uid = md.uid;
-  if (typeof md.resourceVersion === 'string' && md.resourceVersion.length <= 64) meta.resourceVersion = md.resourceVersion;
+  if (typeof md.resourceVersion === 'string' && md.resourceVersion.length <= 64)
+    meta.resourceVersion = md.resourceVersion;
   if (typeof md.name === 'string') meta.name = md.name;
   if (typeof md.namespace === 'string') meta.namespace = md.namespace;
   if (typeof md.labels === 'object' && md.labels !== null) {

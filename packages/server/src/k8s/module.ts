@@ -45,9 +45,16 @@ const WATCHER_JOB = 'k8s.watchers';
 const watched = (c: ClusterConfig): boolean => c.inCluster || c.kubeconfig !== undefined;
 
 /** The object key a query names, with the group of a well-known resource filled in and its name normalised. */
-function keyOf(q: { cluster: string; group?: string | undefined; resource: string; namespace: string; name: string }): ObjectKey {
+function keyOf(q: {
+  cluster: string;
+  group?: string | undefined;
+  resource: string;
+  namespace: string;
+  name: string;
+}): ObjectKey {
   const known = resolveResource(q.resource);
-  const resource = known !== undefined && (q.group === undefined || q.group === known.group) ? known.resource : q.resource;
+  const resource =
+    known !== undefined && (q.group === undefined || q.group === known.group) ? known.resource : q.resource;
   const group = q.group ?? known?.group ?? '';
   return { cluster: q.cluster, group, resource, namespace: q.namespace, name: q.name };
 }
@@ -70,7 +77,16 @@ export const k8sModule = defineModule({
     const countsFor = (cluster: string): WebhookCounts => {
       let c = webhookCounts.get(cluster);
       if (c === undefined) {
-        c = { requests: 0, events: 0, accepted: 0, skipped: 0, rejected: 0, throttled: 0, lastRequestAt: null, lastError: null };
+        c = {
+          requests: 0,
+          events: 0,
+          accepted: 0,
+          skipped: 0,
+          rejected: 0,
+          throttled: 0,
+          lastRequestAt: null,
+          lastError: null,
+        };
         if (webhookCounts.size < 1000) webhookCounts.set(cluster, c);
       }
       return c;
@@ -156,9 +172,17 @@ export const k8sModule = defineModule({
         },
       });
     entryGauge('spyglass_k8s_audit_accepted', 'Audit entries kept since this replica started, per cluster', 'accepted');
-    entryGauge('spyglass_k8s_audit_skipped', 'Audit entries skipped (reads, early stages, filters), per cluster', 'skipped');
+    entryGauge(
+      'spyglass_k8s_audit_skipped',
+      'Audit entries skipped (reads, early stages, filters), per cluster',
+      'skipped',
+    );
     entryGauge('spyglass_k8s_audit_rejected', 'Malformed audit entries refused, per cluster', 'rejected');
-    entryGauge('spyglass_k8s_webhook_throttled', 'Webhook requests answered 429 (queue full), per cluster', 'throttled');
+    entryGauge(
+      'spyglass_k8s_webhook_throttled',
+      'Webhook requests answered 429 (queue full), per cluster',
+      'throttled',
+    );
     new Gauge({
       name: 'spyglass_k8s_queue_depth',
       help: 'Kubernetes entries accepted and not yet stored',
@@ -239,7 +263,10 @@ export const k8sModule = defineModule({
       const key = keyOf(query);
       const object = await store.object(objectId(key));
       if (object === undefined)
-        throw new SpyglassError('NOT_FOUND', `nothing is recorded about ${key.resource} ${key.namespace === '' ? '' : `${key.namespace}/`}${key.name} in cluster ${key.cluster}`);
+        throw new SpyglassError(
+          'NOT_FOUND',
+          `nothing is recorded about ${key.resource} ${key.namespace === '' ? '' : `${key.namespace}/`}${key.name} in cluster ${key.cluster}`,
+        );
       const toMs = query.to ?? op.now;
       const fromMs = query.from ?? 0;
       const rows = await store.entries([object.id], fromMs * 1000, toMs * 1000, query.limit + 1, 'diff');
@@ -264,12 +291,22 @@ export const k8sModule = defineModule({
     ctx.operation(k8sOperations.importAudit, async ({ params, body }, op) => {
       op.audit.targetType = 'cluster';
       op.audit.targetId = params.cluster;
-      const batch = parseEvents(body.events, { cluster: params.cluster, filters, maxObjectBytes: config.limits.maxObjectBytes });
+      const batch = parseEvents(body.events, {
+        cluster: params.cluster,
+        filters,
+        maxObjectBytes: config.limits.maxObjectBytes,
+      });
       const offered = writer.offer(batch.items);
       if (offered === 'busy')
-        throw new SpyglassError('RATE_LIMITED', "the hub's Kubernetes queue is full; retry shortly", { retryAfterSec: 1 });
+        throw new SpyglassError('RATE_LIMITED', "the hub's Kubernetes queue is full; retry shortly", {
+          retryAfterSec: 1,
+        });
       await offered;
-      op.audit.details = { accepted: batch.result.accepted, skipped: batch.result.skipped, rejected: batch.result.rejected };
+      op.audit.details = {
+        accepted: batch.result.accepted,
+        skipped: batch.result.skipped,
+        rejected: batch.result.rejected,
+      };
       return batch.result;
     });
     ctx.operation(k8sOperations.diagnostics, async () => diagnostics());
@@ -277,7 +314,9 @@ export const k8sModule = defineModule({
     const diagnostics = async (): Promise<K8sDiagnostics> => {
       const seen = await store.clusters();
       const holder = watchedClusters.length > 0 ? await ctx.jobs.leaseHolder(WATCHER_JOB).catch(() => null) : null;
-      const names = [...new Set([...config.clusters.map((c) => c.name), ...seen.map((c) => c.name), ...webhookCounts.keys()])].sort();
+      const names = [
+        ...new Set([...config.clusters.map((c) => c.name), ...seen.map((c) => c.name), ...webhookCounts.keys()]),
+      ].sort();
       const clusters: K8sClusterDiagnostics[] = [];
       for (const name of names) {
         const cfg = config.clusters.find((c) => c.name === name);
@@ -353,14 +392,15 @@ function findings(
       cluster: null,
       message: 'no cluster has sent audit entries and none is configured',
       suggestion:
-        'point the API server\'s audit webhook at POST /api/v1/k8s/audit/<cluster> with a pool key (docs/kubernetes.md), or add the cluster under k8s.clusters for the watchers',
+        "point the API server's audit webhook at POST /api/v1/k8s/audit/<cluster> with a pool key (docs/kubernetes.md), or add the cluster under k8s.clusters for the watchers",
     });
   if (watchersConfigured && leaseHolder === null)
     out.push({
       level: 'error',
       cluster: null,
       message: 'no replica runs the watchers (nobody holds the watcher lease)',
-      suggestion: 'check that the hub replicas reach the database (or Redis, when leases live there) and look for scheduler errors in their logs',
+      suggestion:
+        'check that the hub replicas reach the database (or Redis, when leases live there) and look for scheduler errors in their logs',
     });
   if (writer.failed > 0)
     out.push({
@@ -374,7 +414,8 @@ function findings(
       level: 'warning',
       cluster: null,
       message: `the queue is ${Math.round((writer.depth / writer.capacity) * 100)} % full`,
-      suggestion: 'the database is slower than the clusters write: raise k8s.queueCapacity, exclude noisy objects (k8s.exclude), or give the database more room',
+      suggestion:
+        'the database is slower than the clusters write: raise k8s.queueCapacity, exclude noisy objects (k8s.exclude), or give the database more room',
     });
   for (const c of clusters) {
     const wc = webhook.get(c.name);
@@ -390,21 +431,24 @@ function findings(
         level: 'warning',
         cluster: c.name,
         message: `${c.webhook.rejected} audit entries were refused as malformed${wc?.lastError ? ` (last: ${wc.lastError})` : ''}`,
-        suggestion: 'the webhook must send audit.k8s.io/v1 EventList bodies (the API server does; a proxy in between may not)',
+        suggestion:
+          'the webhook must send audit.k8s.io/v1 EventList bodies (the API server does; a proxy in between may not)',
       });
     if (c.webhook.throttled > 0)
       out.push({
         level: 'warning',
         cluster: c.name,
         message: `${c.webhook.throttled} webhook requests were answered 429 because the queue was full`,
-        suggestion: 'the API server retries them; if it goes on, raise k8s.queueCapacity or reduce what the audit policy sends',
+        suggestion:
+          'the API server retries them; if it goes on, raise k8s.queueCapacity or reduce what the audit policy sends',
       });
     if (c.webhook.requests > 0 && c.webhook.accepted === 0 && c.webhook.skipped > 0)
       out.push({
         level: 'warning',
         cluster: c.name,
         message: 'every audit entry received was skipped (reads, early stages or filters)',
-        suggestion: 'the audit policy must include the ResponseComplete stage and write verbs (create, update, patch, delete)',
+        suggestion:
+          'the audit policy must include the ResponseComplete stage and write verbs (create, update, patch, delete)',
       });
     for (const w of c.watchers) {
       if (w.state === 'forbidden')
@@ -419,7 +463,8 @@ function findings(
           level: 'warning',
           cluster: c.name,
           message: `the ${w.resource} watcher cannot reach the API server${w.lastError ? `: ${w.lastError}` : ''}`,
-          suggestion: 'check the kubeconfig (server address, credentials) and the network path from the hub to the API server',
+          suggestion:
+            'check the kubeconfig (server address, credentials) and the network path from the hub to the API server',
         });
       if (w.lagMs !== null && w.lagMs > 60_000)
         out.push({

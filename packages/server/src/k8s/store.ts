@@ -72,8 +72,12 @@ export class K8sStore {
 
   /** SQLite only: the database's own handle (`Storage.sqlite`), for prepared-statement bulk writes. */
   readonly #sqlite: (() => SQLite.Database | null) | undefined;
-  #statements: { db: SQLite.Database; object: SQLite.Statement; entry: SQLite.Statement; link: SQLite.Statement } | null =
-    null;
+  #statements: {
+    db: SQLite.Database;
+    object: SQLite.Statement;
+    entry: SQLite.Statement;
+    link: SQLite.Statement;
+  } | null = null;
 
   constructor(db: Kysely<Database>, dialect: DialectName, filters: K8sFilters, sqlite?: () => SQLite.Database | null) {
     this.#db = db;
@@ -89,7 +93,8 @@ export class K8sStore {
     if (this.#statements?.db !== db)
       this.#statements = {
         db,
-        object: db.prepare(`insert into k8s_objects (id, cluster, api_group, resource, namespace, name, kind, uid, labels,
+        object:
+          db.prepare(`insert into k8s_objects (id, cluster, api_group, resource, namespace, name, kind, uid, labels,
             owners, first_seen_us, last_seen_us, deleted, redacted) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           on conflict (id) do update set
             kind = case when excluded.kind = '' then k8s_objects.kind else excluded.kind end,
@@ -123,7 +128,18 @@ export class K8sStore {
       const id = objectId(key);
       let row = objects.get(id);
       if (row === undefined) {
-        row = { id, key, kind: '', uid: null, labels: '', owners: '', firstUs: atUs, lastUs: atUs, deleted: -1, redacted: -1 };
+        row = {
+          id,
+          key,
+          kind: '',
+          uid: null,
+          labels: '',
+          owners: '',
+          firstUs: atUs,
+          lastUs: atUs,
+          deleted: -1,
+          redacted: -1,
+        };
         objects.set(id, row);
       }
       row.firstUs = Math.min(row.firstUs, atUs);
@@ -192,15 +208,29 @@ export class K8sStore {
 
     return this.#db.transaction().execute(async (trx) => {
       await this.#upsertObjects(trx, [...objects.values()]);
-      await this.#insertIgnore(trx, 'k8s_owner_links', dedupe(links, (l) => `${l.child_id}:${l.parent_id}`));
+      await this.#insertIgnore(
+        trx,
+        'k8s_owner_links',
+        dedupe(links, (l) => `${l.child_id}:${l.parent_id}`),
+      );
       entries.push(...(await this.#diffs(trx, versions, objects)));
-      await this.#insertIgnore(trx, 'k8s_entries', dedupe(entries, (e) => `${e.object_id}:${e.entry_key}`));
+      await this.#insertIgnore(
+        trx,
+        'k8s_entries',
+        dedupe(entries, (e) => `${e.object_id}:${e.entry_key}`),
+      );
       const nowMs = Date.now();
       for (const c of checkpoints.values())
-        await upsert<Database, 'k8s_checkpoints'>(trx, this.#dialect, 'k8s_checkpoints', { ...c, updated_ms: nowMs }, {
-          key: ['cluster', 'watch'],
-          set: { resource_version: 'inserted', updated_ms: 'inserted' },
-        });
+        await upsert<Database, 'k8s_checkpoints'>(
+          trx,
+          this.#dialect,
+          'k8s_checkpoints',
+          { ...c, updated_ms: nowMs },
+          {
+            key: ['cluster', 'watch'],
+            set: { resource_version: 'inserted', updated_ms: 'inserted' },
+          },
+        );
       return { entries: entries.length };
     });
   }
@@ -210,15 +240,41 @@ export class K8sStore {
     const st = this.#prepared();
     if (st !== null) {
       for (const r of rows)
-        st.object.run(r.id, r.key.cluster, r.key.group, r.key.resource, r.key.namespace, r.key.name, r.kind, r.uid,
-          r.labels, r.owners, r.firstUs, r.lastUs, r.deleted, r.redacted);
+        st.object.run(
+          r.id,
+          r.key.cluster,
+          r.key.group,
+          r.key.resource,
+          r.key.namespace,
+          r.key.name,
+          r.kind,
+          r.uid,
+          r.labels,
+          r.owners,
+          r.firstUs,
+          r.lastUs,
+          r.deleted,
+          r.redacted,
+        );
       return;
     }
     if (this.#dialect === 'sqlite') {
       const json = JSON.stringify(
         rows.map((r) => [
-          r.id, r.key.cluster, r.key.group, r.key.resource, r.key.namespace, r.key.name, r.kind, r.uid, r.labels,
-          r.owners, r.firstUs, r.lastUs, r.deleted, r.redacted,
+          r.id,
+          r.key.cluster,
+          r.key.group,
+          r.key.resource,
+          r.key.namespace,
+          r.key.name,
+          r.kind,
+          r.uid,
+          r.labels,
+          r.owners,
+          r.firstUs,
+          r.lastUs,
+          r.deleted,
+          r.redacted,
         ]),
       );
       await sql`insert into k8s_objects (id, cluster, api_group, resource, namespace, name, kind, uid, labels, owners,
@@ -253,12 +309,16 @@ export class K8sStore {
         deleted: r.deleted,
         redacted: r.redacted,
       }));
-      type Refs = UpsertRefs<keyof K8sObjectsTable & string>;
+      type Refs = UpsertRefs<keyof K8sObjectsTable>;
       // An unknown value (empty text, a negative flag) keeps what is stored.
-      const keep = (c: 'kind' | 'labels' | 'owners') => ({ current, inserted }: Refs) =>
-        sql`case when ${inserted(c)} = '' then ${current(c)} else ${inserted(c)} end`;
-      const keepFlag = (c: 'deleted' | 'redacted') => ({ current, inserted }: Refs) =>
-        sql`case when ${inserted(c)} < 0 then ${current(c)} else ${inserted(c)} end`;
+      const keep =
+        (c: 'kind' | 'labels' | 'owners') =>
+        ({ current, inserted }: Refs) =>
+          sql`case when ${inserted(c)} = '' then ${current(c)} else ${inserted(c)} end`;
+      const keepFlag =
+        (c: 'deleted' | 'redacted') =>
+        ({ current, inserted }: Refs) =>
+          sql`case when ${inserted(c)} < 0 then ${current(c)} else ${inserted(c)} end`;
       await upsert<Database, 'k8s_objects'>(trx, this.#dialect, 'k8s_objects', values, {
         key: ['id'],
         set: {
@@ -267,7 +327,8 @@ export class K8sStore {
           labels: keep('labels'),
           owners: keep('owners'),
           first_seen_us: ({ current, inserted, least }) => least(current('first_seen_us'), inserted('first_seen_us')),
-          last_seen_us: ({ current, inserted, greatest }) => greatest(current('last_seen_us'), inserted('last_seen_us')),
+          last_seen_us: ({ current, inserted, greatest }) =>
+            greatest(current('last_seen_us'), inserted('last_seen_us')),
           deleted: keepFlag('deleted'),
           redacted: keepFlag('redacted'),
         },
@@ -285,15 +346,39 @@ export class K8sStore {
     if (st !== null) {
       if (table === 'k8s_entries')
         for (const r of rows as readonly K8sEntriesTable[])
-          st.entry.run(r.object_id, r.entry_key, r.type, r.start_us, r.end_us, r.name, r.username, r.verb, r.code, r.data);
-      else for (const r of rows as readonly { child_id: string; parent_id: string }[]) st.link.run(r.child_id, r.parent_id);
+          st.entry.run(
+            r.object_id,
+            r.entry_key,
+            r.type,
+            r.start_us,
+            r.end_us,
+            r.name,
+            r.username,
+            r.verb,
+            r.code,
+            r.data,
+          );
+      else
+        for (const r of rows as readonly { child_id: string; parent_id: string }[])
+          st.link.run(r.child_id, r.parent_id);
       return;
     }
     if (this.#dialect === 'sqlite' && table === 'k8s_entries') {
       // One parameter that SQLite parses itself: far cheaper than thousands of bound values.
       const e = rows as readonly K8sEntriesTable[];
       const json = JSON.stringify(
-        e.map((r) => [r.object_id, r.entry_key, r.type, r.start_us, r.end_us, r.name, r.username, r.verb, r.code, r.data]),
+        e.map((r) => [
+          r.object_id,
+          r.entry_key,
+          r.type,
+          r.start_us,
+          r.end_us,
+          r.name,
+          r.username,
+          r.verb,
+          r.code,
+          r.data,
+        ]),
       );
       await sql`insert into k8s_entries (object_id, entry_key, type, start_us, end_us, name, username, verb, code, data)
         select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
@@ -322,14 +407,20 @@ export class K8sStore {
         .select(['object_id', 'resource_version', 'body'])
         .where('object_id', 'in', ids.slice(i, i + CHUNK))
         .execute();
-      for (const r of rows) state.set(r.object_id, { rv: r.resource_version, body: JSON.parse(r.body) as Record<string, unknown> | null });
+      for (const r of rows)
+        state.set(r.object_id, { rv: r.resource_version, body: JSON.parse(r.body) as Record<string, unknown> | null });
     }
     let redactedStored: Set<string> | undefined;
     const isRedacted = async (id: string): Promise<boolean> => {
       const inBatch = objects.get(id)?.redacted;
       if (inBatch !== undefined && inBatch >= 0) return inBatch === 1;
       if (redactedStored === undefined) {
-        const rows = await trx.selectFrom('k8s_objects').select('id').where('id', 'in', ids).where('redacted', '=', 1).execute();
+        const rows = await trx
+          .selectFrom('k8s_objects')
+          .select('id')
+          .where('id', 'in', ids)
+          .where('redacted', '=', 1)
+          .execute();
         redactedStored = new Set(rows.map((r) => r.id));
       }
       return redactedStored.has(id) || this.#filters.redacted(objects.get(id)!.key, undefined);
@@ -370,7 +461,10 @@ export class K8sStore {
       .filter((e): e is [string, { rv: string; body: Record<string, unknown> | null }] => e[1] !== null)
       .map(([id, v]) => ({ object_id: id, resource_version: v.rv, body: JSON.stringify(v.body), updated_us: nowUs }));
     for (let i = 0; i < gone.length; i += CHUNK)
-      await trx.deleteFrom('k8s_object_state').where('object_id', 'in', gone.slice(i, i + CHUNK)).execute();
+      await trx
+        .deleteFrom('k8s_object_state')
+        .where('object_id', 'in', gone.slice(i, i + CHUNK))
+        .execute();
     if (this.#dialect === 'sqlite' && kept.length > 0) {
       const json = JSON.stringify(kept.map((k) => [k.object_id, k.resource_version, k.body, k.updated_us]));
       await sql`insert into k8s_object_state (object_id, resource_version, body, updated_us)
@@ -397,7 +491,11 @@ export class K8sStore {
   async objects(ids: readonly string[]): Promise<StoredObject[]> {
     const out: StoredObject[] = [];
     for (let i = 0; i < ids.length; i += CHUNK) {
-      const rows = await this.#db.selectFrom('k8s_objects').selectAll().where('id', 'in', ids.slice(i, i + CHUNK)).execute();
+      const rows = await this.#db
+        .selectFrom('k8s_objects')
+        .selectAll()
+        .where('id', 'in', ids.slice(i, i + CHUNK))
+        .execute();
       out.push(...rows.map(toObject));
     }
     return out;
@@ -435,7 +533,11 @@ export class K8sStore {
         eb.or([eb('last_seen_us', '<', seen), eb.and([eb('last_seen_us', '=', seen), eb('id', '>', id)])]),
       );
     }
-    const rows = await query.orderBy('last_seen_us', 'desc').orderBy('id').limit(q.limit + 1).execute();
+    const rows = await query
+      .orderBy('last_seen_us', 'desc')
+      .orderBy('id')
+      .limit(q.limit + 1)
+      .execute();
     const items = rows.slice(0, q.limit).map(toObject);
     const last = rows.length > q.limit ? rows[q.limit - 1]! : undefined;
     return { items, nextCursor: last === undefined ? null : `${Number(last.last_seen_us)}:${last.id}` };
@@ -448,15 +550,29 @@ export class K8sStore {
       const chunk = ids.slice(i, i + CHUNK);
       const rows =
         direction === 'up'
-          ? await this.#db.selectFrom('k8s_owner_links').select(['child_id as from', 'parent_id as to']).where('child_id', 'in', chunk).execute()
-          : await this.#db.selectFrom('k8s_owner_links').select(['parent_id as from', 'child_id as to']).where('parent_id', 'in', chunk).execute();
+          ? await this.#db
+              .selectFrom('k8s_owner_links')
+              .select(['child_id as from', 'parent_id as to'])
+              .where('child_id', 'in', chunk)
+              .execute()
+          : await this.#db
+              .selectFrom('k8s_owner_links')
+              .select(['parent_id as from', 'child_id as to'])
+              .where('parent_id', 'in', chunk)
+              .execute();
       out.push(...rows);
     }
     return out;
   }
 
   /** Entries of these objects that started in [fromUs, toUs], oldest first, at most `limit`. */
-  async entries(ids: readonly string[], fromUs: number, toUs: number, limit: number, type?: EntryType): Promise<StoredEntry[]> {
+  async entries(
+    ids: readonly string[],
+    fromUs: number,
+    toUs: number,
+    limit: number,
+    type?: EntryType,
+  ): Promise<StoredEntry[]> {
     const out: StoredEntry[] = [];
     for (let i = 0; i < ids.length && out.length < limit; i += CHUNK) {
       let q = this.#db
@@ -466,7 +582,10 @@ export class K8sStore {
         .where('start_us', '>=', fromUs)
         .where('start_us', '<=', toUs);
       if (type !== undefined) q = q.where('type', '=', type);
-      const rows = await q.orderBy('start_us').limit(limit - out.length + 1).execute();
+      const rows = await q
+        .orderBy('start_us')
+        .limit(limit - out.length + 1)
+        .execute();
       out.push(...rows.map(toEntry));
     }
     out.sort((a, b) => a.startUs - b.startUs);
@@ -522,7 +641,12 @@ export class K8sStore {
     let objects = 0;
     for (;;) {
       const ids = (
-        await this.#db.selectFrom('k8s_objects').select('id').where('last_seen_us', '<', cutoffUs).limit(chunk).execute()
+        await this.#db
+          .selectFrom('k8s_objects')
+          .select('id')
+          .where('last_seen_us', '<', cutoffUs)
+          .limit(chunk)
+          .execute()
       ).map((r) => r.id);
       if (ids.length === 0) break;
       await this.#db.transaction().execute(async (trx) => {
@@ -544,7 +668,10 @@ function digestLeaves(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(digestLeaves);
   if (typeof v === 'object' && v !== null)
     return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, digestLeaves(x)]));
-  return createHash('sha256').update(JSON.stringify(v) ?? 'undefined').digest('base64url').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(v) ?? 'undefined')
+    .digest('base64url')
+    .slice(0, 16);
 }
 
 function dedupe<T>(rows: readonly T[], key: (r: T) => string): T[] {
@@ -568,7 +695,14 @@ function diffEntry(
   redacted: boolean,
   truncated = false,
 ): K8sEntriesTable {
-  const data: DiffData = { oldResourceVersion: oldRv, resourceVersion: v.resourceVersion, change, source: v.source, lines, redacted };
+  const data: DiffData = {
+    oldResourceVersion: oldRv,
+    resourceVersion: v.resourceVersion,
+    change,
+    source: v.source,
+    lines,
+    redacted,
+  };
   if (truncated) data.truncated = true;
   const name = change === 'updated' ? `${lines.length} change${lines.length === 1 ? '' : 's'}` : change;
   return {
@@ -599,7 +733,13 @@ function parseJson<T>(text: string, fallback: T): T {
 }
 
 function toObject(r: K8sObjectsTable): StoredObject {
-  const key: ObjectKey = { cluster: r.cluster, group: r.api_group, resource: r.resource, namespace: r.namespace, name: r.name };
+  const key: ObjectKey = {
+    cluster: r.cluster,
+    group: r.api_group,
+    resource: r.resource,
+    namespace: r.namespace,
+    name: r.name,
+  };
   const owners = parseJson<OwnerReference[]>(r.owners, []);
   return {
     id: r.id,
@@ -611,9 +751,11 @@ function toObject(r: K8sObjectsTable): StoredObject {
     name: r.name,
     uid: r.uid,
     labels: parseJson<Record<string, string>>(r.labels, {}),
-    owners: ownerKeys(key, owners).map(
-      ({ key: k, ref }): K8sObjectRef => ({ ...k, kind: ref.kind, uid: ref.uid === '' ? null : ref.uid }),
-    ),
+    owners: ownerKeys(key, owners).map(({ key: k, ref }): K8sObjectRef => ({
+      ...k,
+      kind: ref.kind,
+      uid: ref.uid === '' ? null : ref.uid,
+    })),
     firstSeenAt: Math.floor(Number(r.first_seen_us) / 1000),
     lastSeenAt: Math.floor(Number(r.last_seen_us) / 1000),
     deleted: Number(r.deleted) === 1,
@@ -635,4 +777,3 @@ function toEntry(r: K8sEntriesTable): StoredEntry {
     data: parseJson<Record<string, unknown>>(r.data, {}),
   };
 }
-

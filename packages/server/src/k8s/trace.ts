@@ -136,7 +136,16 @@ export async function assembleTrace(store: K8sStore, req: TraceRequest): Promise
       start = Math.max(fromUs, start - pad);
       end = Math.min(Math.max(toUs, start), end + pad);
     }
-    return baseSpan(traceId, spanIdOf(o.id), parent === null ? null : spanIdOf(parent), objectLabel(o), o.kind || o.resource, start, Math.max(0, end - start), objectAttributes(o));
+    return baseSpan(
+      traceId,
+      spanIdOf(o.id),
+      parent === null ? null : spanIdOf(parent),
+      objectLabel(o),
+      o.kind || o.resource,
+      start,
+      Math.max(0, end - start),
+      objectAttributes(o),
+    );
   };
 
   const treeObjects = req.mode === 'timeline' ? [top] : [...objects.values()];
@@ -149,7 +158,8 @@ export async function assembleTrace(store: K8sStore, req: TraceRequest): Promise
         name: `${e.type}: ${e.name}`,
         attributes: entryAttributes(e),
       }));
-      if ((byObject.get(o.id) ?? []).some(isError)) span.status = { code: 'error', message: 'a request failed or a Warning Event was reported' };
+      if ((byObject.get(o.id) ?? []).some(isError))
+        span.status = { code: 'error', message: 'a request failed or a Warning Event was reported' };
     }
     spans.push(span);
   }
@@ -159,7 +169,16 @@ export async function assembleTrace(store: K8sStore, req: TraceRequest): Promise
       const parent = req.mode === 'timeline' ? top.id : e.objectId;
       const attrs = entryAttributes(e);
       if (req.mode === 'timeline') attrs['k8s.object'] = objectLabel(owner);
-      const s = baseSpan(traceId, hex(`${e.objectId}\u0000${e.key}`, 16), spanIdOf(parent), e.name, e.type, e.startUs, Math.max(0, e.endUs - e.startUs), attrs);
+      const s = baseSpan(
+        traceId,
+        hex(`${e.objectId}\u0000${e.key}`, 16),
+        spanIdOf(parent),
+        e.name,
+        e.type,
+        e.startUs,
+        Math.max(0, e.endUs - e.startUs),
+        attrs,
+      );
       if (isError(e)) s.status = { code: 'error', message: errorMessage(e) };
       spans.push(s);
     }
@@ -246,14 +265,18 @@ function entryAttributes(e: StoredEntry): Attributes {
     a['k8s.diff.source'] = diff.source;
     if (diff.redacted) a['k8s.redacted'] = true;
     if (e.type === 'diff') {
-      for (const k of ['lines', 'oldResourceVersion', 'resourceVersion', 'change', 'source', 'redacted', 'truncated']) delete a[k];
+      for (const k of ['lines', 'oldResourceVersion', 'resourceVersion', 'change', 'source', 'redacted', 'truncated'])
+        delete a[k];
     }
   }
   return a;
 }
 
 function isError(e: StoredEntry): boolean {
-  return (e.type === 'audit' && e.code !== null && e.code >= 400) || (e.type === 'event' && e.data['k8s.event.type'] === 'Warning');
+  return (
+    (e.type === 'audit' && e.code !== null && e.code >= 400) ||
+    (e.type === 'event' && e.data['k8s.event.type'] === 'Warning')
+  );
 }
 
 function errorMessage(e: StoredEntry): string {

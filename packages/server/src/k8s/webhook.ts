@@ -94,10 +94,18 @@ export function mountWebhook(app: FastifyInstance, deps: WebhookDeps): void {
     scope.post<{ Params: { cluster: string } }>('/api/v1/k8s/audit/:cluster', route, async (request, reply) => {
       const cluster = request.params.cluster;
       if (!CLUSTER_NAME.test(cluster))
-        throw new SpyglassError('INVALID_INPUT', `${JSON.stringify(cluster.slice(0, 80))} is not a cluster name: ${CLUSTER_HINT}`);
+        throw new SpyglassError(
+          'INVALID_INPUT',
+          `${JSON.stringify(cluster.slice(0, 80))} is not a cluster name: ${CLUSTER_HINT}`,
+        );
       const pool = await poolFor(request.headers.authorization);
       if (pool === null) {
-        auditRefusal(request.ip, request.headers['user-agent'], cluster, request.headers.authorization === undefined ? 'missing pool key' : 'invalid pool key');
+        auditRefusal(
+          request.ip,
+          request.headers['user-agent'],
+          cluster,
+          request.headers.authorization === undefined ? 'missing pool key' : 'invalid pool key',
+        );
         void reply.header('www-authenticate', 'Bearer realm="spyglass-k8s-audit"');
         throw new SpyglassError('UNAUTHENTICATED', `no valid pool key: ${KEY_HINT}`);
       }
@@ -118,11 +126,17 @@ export function mountWebhook(app: FastifyInstance, deps: WebhookDeps): void {
       try {
         parsed = JSON.parse(body.toString('utf8'));
       } catch (err) {
-        fail(`the body is not JSON (${err instanceof Error ? err.message : String(err)}); the audit webhook sends an audit.k8s.io/v1 EventList`);
+        fail(
+          `the body is not JSON (${err instanceof Error ? err.message : String(err)}); the audit webhook sends an audit.k8s.io/v1 EventList`,
+        );
       }
       let batch;
       try {
-        batch = parseEventList(parsed, { cluster, filters: deps.filters, maxObjectBytes: deps.config.limits.maxObjectBytes });
+        batch = parseEventList(parsed, {
+          cluster,
+          filters: deps.filters,
+          maxObjectBytes: deps.config.limits.maxObjectBytes,
+        });
       } catch (err) {
         return fail(err instanceof Error ? err.message : String(err));
       }
@@ -133,9 +147,13 @@ export function mountWebhook(app: FastifyInstance, deps: WebhookDeps): void {
         counts.throttled++;
         counts.events -= r.accepted + r.skipped + r.rejected;
         void reply.header('retry-after', '1');
-        throw new SpyglassError('RATE_LIMITED', `the hub's Kubernetes queue is full (${deps.writer.capacity} entries); retry shortly`, {
-          retryAfterSec: 1,
-        });
+        throw new SpyglassError(
+          'RATE_LIMITED',
+          `the hub's Kubernetes queue is full (${deps.writer.capacity} entries); retry shortly`,
+          {
+            retryAfterSec: 1,
+          },
+        );
       }
       try {
         await offered;

@@ -19,7 +19,13 @@ const deployment = (rv: number, replicas: number, extra: Record<string, unknown>
     managedFields: [{ manager: 'kubectl', time: `2026-01-01T00:00:0${rv % 10}Z` }],
     ...extra,
   },
-  spec: { replicas, template: { metadata: { labels: { 'app.kubernetes.io/name': 'api' } }, spec: { containers: [{ name: 'api', image: `api:${replicas}` }] } } },
+  spec: {
+    replicas,
+    template: {
+      metadata: { labels: { 'app.kubernetes.io/name': 'api' } },
+      spec: { containers: [{ name: 'api', image: `api:${replicas}` }] },
+    },
+  },
 });
 
 /**
@@ -36,11 +42,18 @@ describe.each(testDatabases())('Kubernetes watcher sink on $dialect', (database)
   afterAll(() => hub?.close());
 
   const diffs = async (resource: string, name: string, namespace = 'shop') =>
-    (await hub.api<K8sDiffResult>('GET', `/api/v1/k8s/diff?cluster=w&resource=${resource}&namespace=${namespace}&name=${name}`)).body;
+    (
+      await hub.api<K8sDiffResult>(
+        'GET',
+        `/api/v1/k8s/diff?cluster=w&resource=${resource}&namespace=${namespace}&name=${name}`,
+      )
+    ).body;
 
   it('diffs consecutive versions, ignores old and repeated ones, and records deletion', async () => {
     const sink = hub.app.k8s.writer;
-    expect(sink.versions('w', GVR_DEPLOY, [{ change: 'added', object: deployment(10, 1), observedAtMs: now - 5000 }])).toBe(true);
+    expect(
+      sink.versions('w', GVR_DEPLOY, [{ change: 'added', object: deployment(10, 1), observedAtMs: now - 5000 }]),
+    ).toBe(true);
     sink.versions('w', GVR_DEPLOY, [
       { change: 'modified', object: deployment(12, 3), observedAtMs: now - 4000 },
       { change: 'modified', object: deployment(11, 2), observedAtMs: now - 3900 }, // older: ignored
@@ -97,7 +110,12 @@ describe.each(testDatabases())('Kubernetes watcher sink on $dialect', (database)
     sink.events('w', 'events.k8s.io/v1', [same]);
     sink.events('w', 'v1', [{ ...core, count: 2, lastTimestamp: new Date(now - 1000).toISOString() }]);
     await sink.flush();
-    const t = (await hub.api<K8sTrace>('GET', `/api/v1/k8s/trace?cluster=w&resource=deploy&namespace=shop&name=api&from=${now - 60_000}`)).body;
+    const t = (
+      await hub.api<K8sTrace>(
+        'GET',
+        `/api/v1/k8s/trace?cluster=w&resource=deploy&namespace=shop&name=api&from=${now - 60_000}`,
+      )
+    ).body;
     const events = t.spans[0]!.events.filter((e) => e.name.startsWith('event:'));
     expect(events.map((e) => [e.name, e.attributes['k8s.event.count'], e.attributes['k8s.event.source']])).toEqual([
       ['event: ScalingReplicaSet', 1, 'deployment-controller'],
@@ -111,7 +129,13 @@ describe.each(testDatabases())('Kubernetes watcher sink on $dialect', (database)
     const cm = (rv: number, value: string) => ({
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: 'creds', namespace: 'shop', uid: 'u-cm', resourceVersion: String(rv), labels: { 'spyglass.dev/diff-redacted': 'true' } },
+      metadata: {
+        name: 'creds',
+        namespace: 'shop',
+        uid: 'u-cm',
+        resourceVersion: String(rv),
+        labels: { 'spyglass.dev/diff-redacted': 'true' },
+      },
       data: { password: value },
     });
     sink.versions('w', GVR_CM, [

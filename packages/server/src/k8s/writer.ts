@@ -169,7 +169,12 @@ export class K8sWriter implements K8sSink {
         version: {
           resourceVersion,
           body: fits ? body : null,
-          change: v.change === 'deleted' ? 'deleted' : v.change === 'modified' ? 'updated' : addedChange(v.object, v.observedAtMs),
+          change:
+            v.change === 'deleted'
+              ? 'deleted'
+              : v.change === 'modified'
+                ? 'updated'
+                : addedChange(v.object, v.observedAtMs),
           source: 'watch',
           observedUs: v.observedAtMs * 1000,
         },

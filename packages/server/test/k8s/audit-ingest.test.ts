@@ -14,7 +14,7 @@ async function post(hub: TestHub, path: string, body: unknown, key?: string, raw
     body: raw ?? JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text === '' ? null : (JSON.parse(text) as any) };
+  return { status: res.status, headers: res.headers, body: text === '' ? null : JSON.parse(text) };
 }
 
 const eventNames = (s: Span) => s.events.map((e) => e.name);
@@ -53,7 +53,12 @@ describe.each(testDatabases())('Kubernetes audit webhook on $dialect', (database
     expect(res.status).toBe(200);
     const t = res.body;
     expect(t.mode).toBe('tracing');
-    expect(t.root).toMatchObject({ kind: 'Deployment', group: 'apps', resource: 'deployments', labels: { app: 'web', tier: 'frontend' } });
+    expect(t.root).toMatchObject({
+      kind: 'Deployment',
+      group: 'apps',
+      resource: 'deployments',
+      labels: { app: 'web', tier: 'frontend' },
+    });
     const root = t.spans.find((s) => s.parentSpanId === null)!;
     expect(root.name).toBe('deployment shop/web');
     expect(root.service).toBe('Deployment');
@@ -61,12 +66,22 @@ describe.each(testDatabases())('Kubernetes audit webhook on $dialect', (database
     expect(rs.name).toBe(`replicaset shop/${RS_NAME}`);
     const pods = t.spans.filter((s) => s.parentSpanId === rs.spanId);
     expect(pods.map((p) => p.name).sort()).toEqual(r.pods.map((p) => `pod shop/${p}`).sort());
-    expect(eventNames(root)).toEqual(['audit: alice create', 'audit: alice patch', 'audit: deployer update (Conflict)']);
+    expect(eventNames(root)).toEqual([
+      'audit: alice create',
+      'audit: alice patch',
+      'audit: deployer update (Conflict)',
+    ]);
     const scale = root.events[1]!;
-    expect(scale.attributes['k8s.diff']).toEqual(expect.arrayContaining(['spec.replicas 2 -> 3', 'status.observedGeneration 0 -> 1']));
+    expect(scale.attributes['k8s.diff']).toEqual(
+      expect.arrayContaining(['spec.replicas 2 -> 3', 'status.observedGeneration 0 -> 1']),
+    );
     expect(scale.attributes['k8s.user_agent']).toMatch(/^kubectl\//);
     const conflict = root.events[2]!;
-    expect(conflict.attributes).toMatchObject({ 'k8s.code': 409, 'k8s.reason': 'Conflict', 'k8s.impersonated_by': 'ci-bot' });
+    expect(conflict.attributes).toMatchObject({
+      'k8s.code': 409,
+      'k8s.reason': 'Conflict',
+      'k8s.impersonated_by': 'ci-bot',
+    });
     expect(root.status.code).toBe('error');
     // The pod created by generateName is filed under its name from the response; binding and status follow it.
     const first = pods.find((p) => p.name === `pod shop/${r.pods[1]}`)!;
@@ -79,19 +94,30 @@ describe.each(testDatabases())('Kubernetes audit webhook on $dialect', (database
     expect(eventNames(gone)).toContain('audit: bob delete (Not Found)');
     expect(t.objects.map((o) => o.kind)).toEqual(['Deployment', 'ReplicaSet', 'Pod', 'Pod', 'Pod']);
     // The same object gives the same trace id.
-    const again = await hub.api<K8sTrace>('GET', `/api/v1/k8s/trace?${q({ cluster: 'prod', resource: 'deployments', group: 'apps', namespace: 'shop', name: 'web' })}`);
+    const again = await hub.api<K8sTrace>(
+      'GET',
+      `/api/v1/k8s/trace?${q({ cluster: 'prod', resource: 'deployments', group: 'apps', namespace: 'shop', name: 'web' })}`,
+    );
     expect(again.body.traceId).toBe(t.traceId);
   });
 
   it("a Pod's trace climbs to its Deployment; tree and timeline modes give each entry its own span", async () => {
-    const base = { cluster: 'prod', resource: 'pods', namespace: 'shop', name: r.pods[1]!, from: r.startMs - 1000, to: r.endMs };
+    const base = {
+      cluster: 'prod',
+      resource: 'pods',
+      namespace: 'shop',
+      name: r.pods[1]!,
+      from: r.startMs - 1000,
+      to: r.endMs,
+    };
     const up = (await hub.api<K8sTrace>('GET', `/api/v1/k8s/trace?${q(base)}`)).body;
     const top = up.spans.find((s) => s.parentSpanId === null)!;
     expect(top.name).toBe('deployment shop/web');
     // No siblings: only this pod under the ReplicaSet.
     expect(up.spans.filter((s) => s.service === 'Pod')).toHaveLength(1);
 
-    const tree = (await hub.api<K8sTrace>('GET', `/api/v1/k8s/trace?${q({ ...base, mode: 'tree', owners: 'none' })}`)).body;
+    const tree = (await hub.api<K8sTrace>('GET', `/api/v1/k8s/trace?${q({ ...base, mode: 'tree', owners: 'none' })}`))
+      .body;
     expect(tree.spans).toHaveLength(4);
     const podSpan = tree.spans.find((s) => s.service === 'Pod')!;
     const entries = tree.spans.filter((s) => s.parentSpanId === podSpan.spanId);
@@ -104,13 +130,16 @@ describe.each(testDatabases())('Kubernetes audit webhook on $dialect', (database
     const timeline = (await hub.api<K8sTrace>('GET', `/api/v1/k8s/trace?${q({ ...base, mode: 'timeline' })}`)).body;
     const root = timeline.spans.find((s) => s.parentSpanId === null)!;
     expect(root.name).toBe('deployment shop/web');
-    expect(timeline.spans.filter((s) => s.parentSpanId === root.spanId).map((s) => s.attributes['k8s.object'])).toContain(
-      `pod shop/${r.pods[1]}`,
-    );
+    expect(
+      timeline.spans.filter((s) => s.parentSpanId === root.spanId).map((s) => s.attributes['k8s.object']),
+    ).toContain(`pod shop/${r.pods[1]}`);
   });
 
   it('searches objects by part of the name, label, user and verb; lists clusters; answers diffs', async () => {
-    const byName = await hub.api('GET', `/api/v1/k8s/objects?${q({ cluster: 'prod', name: '7d9f8', resource: 'pod' })}`);
+    const byName = await hub.api(
+      'GET',
+      `/api/v1/k8s/objects?${q({ cluster: 'prod', name: '7d9f8', resource: 'pod' })}`,
+    );
     expect(byName.body.items.map((o: { name: string }) => o.name).sort()).toEqual([...r.pods].sort());
     const byLabel = await hub.api('GET', `/api/v1/k8s/objects?${q({ label: 'tier=frontend' })}`);
     expect(byLabel.body.items.map((o: { name: string }) => o.name)).toEqual(['web']);
@@ -118,15 +147,23 @@ describe.each(testDatabases())('Kubernetes audit webhook on $dialect', (database
     expect(byUser.body.items.map((o: { name: string }) => o.name)).toEqual([r.pods[0]]);
     const paged = await hub.api('GET', `/api/v1/k8s/objects?${q({ cluster: 'prod', limit: 2 })}`);
     expect(paged.body.items).toHaveLength(2);
-    const next = await hub.api('GET', `/api/v1/k8s/objects?${q({ cluster: 'prod', limit: 10, cursor: paged.body.nextCursor })}`);
+    const next = await hub.api(
+      'GET',
+      `/api/v1/k8s/objects?${q({ cluster: 'prod', limit: 10, cursor: paged.body.nextCursor })}`,
+    );
     expect(next.body.items).toHaveLength(3);
     const clusters = await hub.api('GET', '/api/v1/k8s/clusters', undefined, 'viewer');
     expect(clusters.body.items).toEqual([expect.objectContaining({ name: 'prod', objects: 5, configured: false })]);
-    const diff = await hub.api('GET', `/api/v1/k8s/diff?${q({ cluster: 'prod', resource: 'deploy', namespace: 'shop', name: 'web' })}`);
+    const diff = await hub.api(
+      'GET',
+      `/api/v1/k8s/diff?${q({ cluster: 'prod', resource: 'deploy', namespace: 'shop', name: 'web' })}`,
+    );
     expect(diff.status).toBe(200);
     expect(diff.body.items.map((d: { change: string }) => d.change)).toEqual(['created', 'updated']);
     expect(diff.body.items[1].lines).toEqual(expect.arrayContaining([{ path: 'spec.replicas', old: '2', new: '3' }]));
-    expect(diff.body.items[1].lines.some((l: { path: string }) => l.path.startsWith('metadata.managedFields'))).toBe(false);
+    expect(diff.body.items[1].lines.some((l: { path: string }) => l.path.startsWith('metadata.managedFields'))).toBe(
+      false,
+    );
   });
 
   it('a batch sent twice (the API server retries) is stored once', async () => {
@@ -154,7 +191,12 @@ describe.each(testDatabases())('Kubernetes audit webhook on $dialect', (database
     const notJson = await post(hub, '/api/v1/k8s/audit/staging', null, pool.key, '{"kind":"EventList",');
     expect(notJson.status).toBe(400);
     expect(notJson.body.error.message).toMatch(/not JSON/);
-    const wrongVersion = await post(hub, '/api/v1/k8s/audit/staging', { ...eventList(r.events), apiVersion: 'audit.k8s.io/v2' }, pool.key);
+    const wrongVersion = await post(
+      hub,
+      '/api/v1/k8s/audit/staging',
+      { ...eventList(r.events), apiVersion: 'audit.k8s.io/v2' },
+      pool.key,
+    );
     expect(wrongVersion.status).toBe(400);
     expect(wrongVersion.body.error.message).toMatch(/audit\.k8s\.io\/v1/);
     const notList = await post(hub, '/api/v1/k8s/audit/staging', r.events[0], pool.key);
@@ -180,7 +222,12 @@ describe.each(testDatabases())('Kubernetes audit webhook on $dialect', (database
     const control = { ...ok, auditID: 'control', objectRef: { ...ok.objectRef, name: 'a\u0000b' } };
     const noTime = { ...ok, auditID: 'no-time', requestReceivedTimestamp: 'yesterday' };
     const xss = { ...ok, auditID: 'xss', objectRef: { ...ok.objectRef, name: '<img src=x onerror=alert(1)>' } };
-    const res = await post(hub, '/api/v1/k8s/audit/staging', eventList([ok, noRef, hostile, control, noTime, 42, xss] as never), pool.key);
+    const res = await post(
+      hub,
+      '/api/v1/k8s/audit/staging',
+      eventList([ok, noRef, hostile, control, noTime, 42, xss] as never),
+      pool.key,
+    );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ accepted: 2, skipped: 1, rejected: 4, skippedBy: { 'no-object': 1 } });
     expect(res.body.errors.map((e: { index: number }) => e.index)).toEqual([2, 3, 4, 5]);
@@ -188,7 +235,10 @@ describe.each(testDatabases())('Kubernetes audit webhook on $dialect', (database
     // The odd name is stored as data and answered as data.
     const found = await hub.api('GET', `/api/v1/k8s/objects?${q({ cluster: 'staging', name: '<img' })}`);
     expect(found.body.items.map((o: { name: string }) => o.name)).toEqual(['<img src=x onerror=alert(1)>']);
-    const missing = await hub.api('GET', `/api/v1/k8s/trace?${q({ cluster: 'staging', resource: 'configmaps', namespace: 'shop', name: 'nope' })}`);
+    const missing = await hub.api(
+      'GET',
+      `/api/v1/k8s/trace?${q({ cluster: 'staging', resource: 'configmaps', namespace: 'shop', name: 'nope' })}`,
+    );
     expect(missing.status).toBe(404);
     expect(missing.body.error.message).toMatch(/k8s doctor/);
   });

@@ -31,7 +31,14 @@ export interface AuditEvent {
   sourceIPs: string[];
   userAgent: string;
   objectRef?: Record<string, string>;
-  responseStatus: { metadata: Record<string, never>; code: number; status?: string; message?: string; reason?: string; details?: unknown };
+  responseStatus: {
+    metadata: Record<string, never>;
+    code: number;
+    status?: string;
+    message?: string;
+    reason?: string;
+    details?: unknown;
+  };
   requestObject?: unknown;
   responseObject?: unknown;
   requestReceivedTimestamp: string;
@@ -39,7 +46,10 @@ export interface AuditEvent {
   annotations: Record<string, string>;
 }
 
-const ALLOW = { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': 'RBAC: allowed by ClusterRoleBinding' };
+const ALLOW = {
+  'authorization.k8s.io/decision': 'allow',
+  'authorization.k8s.io/reason': 'RBAC: allowed by ClusterRoleBinding',
+};
 const KUBECTL = 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350';
 const controllerUA = (sa: string) =>
   `kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350/system:serviceaccount:kube-system:${sa}`;
@@ -89,7 +99,14 @@ export function auditEvent(o: Opts): AuditEvent {
 }
 
 const managedFields = (manager: string, atMs: number) => [
-  { manager, operation: 'Update', apiVersion: 'apps/v1', time: seconds(atMs), fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } },
+  {
+    manager,
+    operation: 'Update',
+    apiVersion: 'apps/v1',
+    time: seconds(atMs),
+    fieldsType: 'FieldsV1',
+    fieldsV1: { 'f:spec': {} },
+  },
 ];
 
 export function deployment(rv: number, replicas: number, image: string, atMs: number, generation: number) {
@@ -136,7 +153,14 @@ function replicaSet(rv: number, replicas: number, atMs: number) {
       creationTimestamp: seconds(atMs),
       labels: { app: 'web', 'pod-template-hash': '7d9f8c6b5' },
       ownerReferences: [
-        { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'a1b2c3d4-0000-4000-8000-00000000d001', controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          name: 'web',
+          uid: 'a1b2c3d4-0000-4000-8000-00000000d001',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ],
       managedFields: managedFields('kube-controller-manager', atMs),
     },
@@ -158,7 +182,14 @@ function pod(name: string, rv: number, atMs: number) {
       creationTimestamp: seconds(atMs),
       labels: { app: 'web', 'pod-template-hash': '7d9f8c6b5' },
       ownerReferences: [
-        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: RS_NAME, uid: RS_UID, controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: RS_NAME,
+          uid: RS_UID,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ],
       managedFields: managedFields('kube-controller-manager', atMs),
     },
@@ -261,7 +292,14 @@ export function rollout(podCount = 3, startMs = T0): Rollout {
       user: 'alice',
       userAgent: KUBECTL,
       uri: '/apis/apps/v1/namespaces/shop/deployments/web?fieldManager=kubectl-patch',
-      ref: { resource: 'deployments', namespace: 'shop', name: 'web', apiGroup: 'apps', apiVersion: 'v1', resourceVersion: '1001' },
+      ref: {
+        resource: 'deployments',
+        namespace: 'shop',
+        name: 'web',
+        apiGroup: 'apps',
+        apiVersion: 'v1',
+        resourceVersion: '1001',
+      },
       code: 200,
       request: { spec: { replicas: 3 } },
       response: deployment(++rv, 3, 'shop/web:1.0', t, 2),
@@ -276,7 +314,14 @@ export function rollout(podCount = 3, startMs = T0): Rollout {
       impersonate: 'deployer',
       userAgent: 'argocd-application-controller/v2.11.0',
       uri: '/apis/apps/v1/namespaces/shop/deployments/web',
-      ref: { resource: 'deployments', namespace: 'shop', name: 'web', apiGroup: 'apps', apiVersion: 'v1', resourceVersion: '1001' },
+      ref: {
+        resource: 'deployments',
+        namespace: 'shop',
+        name: 'web',
+        apiGroup: 'apps',
+        apiVersion: 'v1',
+        resourceVersion: '1001',
+      },
       code: 409,
       status: {
         status: 'Failure',
