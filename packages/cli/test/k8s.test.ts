@@ -77,6 +77,20 @@ describe('spyglass k8s', () => {
     expect(shape(b)).toEqual(shape(a));
   });
 
+  it('splits a file larger than a request body into several requests', async () => {
+    const big = rollout(100, Date.now() - 5 * 60_000);
+    const filler = 'x'.repeat(8 * 1024);
+    const file = path.join(dir, 'big.log');
+    writeFileSync(
+      file,
+      `${big.events.map((e) => JSON.stringify({ ...e, annotations: { ...e.annotations, filler } })).join('\n')}\n`,
+    );
+    const res = await cli(['k8s', 'import', '--cluster', 'big', file]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`cluster big: ${big.events.length - big.skipped} entries kept`);
+    expect(res.stderr.match(/entries sent/g)!.length).toBeGreaterThan(2);
+  });
+
   it('prints the trace as a tree with entries and diffs; --json gives the API answer', async () => {
     const res = await cli(
       ['k8s', 'trace', 'deploy/web', '-n', 'shop', '--cluster', 'prod', '--since', '1h'],

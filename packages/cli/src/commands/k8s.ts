@@ -11,6 +11,7 @@ import {
   type K8sTrace,
   type Span,
 } from '@spyglass/protocol';
+import { isSpyglassClientError } from '@spyglass/client';
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { formatTime } from '../output.js';
@@ -19,8 +20,10 @@ import { CommandExit } from './tests.js';
 
 type Run = (command: Command, handler: (ctx: Context, ...args: never[]) => Promise<void>) => void;
 
-/** Audit entries per import request (the hub takes at most 5000). */
+/** Audit entries per import request at most (the hub takes at most 5000)… */
 const IMPORT_BATCH = 1000;
+/** …and bytes of JSON per request at most, well under the hub's default body limit (1 MiB). */
+const IMPORT_BATCH_BYTES = 512 * 1024;
 
 function cluster(name: string | undefined): string {
   if (name === undefined)
@@ -58,6 +61,7 @@ async function* auditBatches(
   let numbers: number[] = [];
   let bad: { line: number; message: string }[] = [];
   let n = 0;
+  let bytes = 0;
   let whole: string[] | null = null;
   for await (const line of lines) {
     n++;
@@ -72,6 +76,14 @@ async function* auditBatches(
       whole = [line];
       continue;
     }
+    if (events.length > 0 && bytes + t.length > IMPORT_BATCH_BYTES) {
+      yield { events, lines: numbers, bad };
+      events = [];
+      numbers = [];
+      bad = [];
+      bytes = 0;
+    }
+    bytes += t.length;
     try {
       const v: unknown = JSON.parse(t);
       if (typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'EventList') {
@@ -91,6 +103,7 @@ async function* auditBatches(
       events = [];
       numbers = [];
       bad = [];
+      bytes = 0;
     }
   }
   if (whole !== null) {
@@ -100,9 +113,20 @@ async function* auditBatches(
     } catch (err) {
       throw new UsageError(`${path} is neither JSON lines nor a JSON document: ${(err as Error).message}`);
     }
-    const items = Array.isArray(doc) ? doc : ((doc as { items?: unknown[] }).items ?? []);
-    for (let i = 0; i < items.length; i += IMPORT_BATCH)
-      yield { events: items.slice(i, i + IMPORT_BATCH), lines: items.slice(i, i + IMPORT_BATCH).map(() => 1), bad: [] };
+    const items = Array.isArray(doc) ? (doc as unknown[]) : ((doc as { items?: unknown[] }).items ?? []);
+    let batch: unknown[] = [];
+    let size = 0;
+    for (const item of items) {
+      const len = JSON.stringify(item)?.length ?? 0;
+      if (batch.length > 0 && (batch.length >= IMPORT_BATCH || size + len > IMPORT_BATCH_BYTES)) {
+        yield { events: batch, lines: batch.map(() => 1), bad: [] };
+        batch = [];
+        size = 0;
+      }
+      batch.push(item);
+      size += len;
+    }
+    if (batch.length > 0) yield { events: batch, lines: batch.map(() => 1), bad: [] };
     return;
   }
   if (events.length > 0 || bad.length > 0) yield { events, lines: numbers, bad };
@@ -191,7 +215,14 @@ export function k8sCommands(program: Command, run: Run): void {
         for (const b of batch.bad)
           if (total.errors.length < 20) total.errors.push({ index: b.line, message: b.message });
         if (batch.events.length === 0) continue;
-        const r = await client.k8s.import(name, batch.events);
+        let r: K8sIngestResult;
+        try {
+          r = await client.k8s.import(name, batch.events);
+        } catch (err) {
+          // One entry larger than the hub takes in a request: refused, the rest of the file goes on.
+          if (batch.events.length !== 1 || !isSpyglassClientError(err) || err.code !== 'PAYLOAD_TOO_LARGE') throw err;
+          r = { accepted: 0, skipped: 0, skippedBy: {}, rejected: 1, errors: [{ index: 0, message: err.message }] };
+        }
         total.accepted += r.accepted;
         total.skipped += r.skipped;
         total.rejected += r.rejected;
