@@ -1,6 +1,7 @@
 import { CLUSTER_NAME } from '@spyglass/protocol';
 import { z } from 'zod';
 import type { ConfigSection } from '../platform/module.js';
+import { resolveWatched } from './watch/targets.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -91,7 +92,17 @@ export const clusterConfigSchema = z
   .refine(
     (c) => !c.resources.some((r) => (typeof r === 'string' ? /^secrets?$/.test(r) : r.resource === 'secrets')),
     'secrets cannot be watched: their data is never stored (audit entries on secrets keep only their metadata)',
-  );
+  )
+  .superRefine((c, issue) => {
+    c.resources.forEach((r, i) => {
+      if (typeof r !== 'string' || /^secrets?$/.test(r)) return;
+      try {
+        resolveWatched(r);
+      } catch (err) {
+        issue.addIssue({ code: 'custom', path: ['resources', i], message: (err as Error).message });
+      }
+    });
+  });
 export type ClusterConfig = z.output<typeof clusterConfigSchema>;
 
 /** The `k8s:` section of the hub configuration (Kubernetes object tracing). docs/configuration.md lists every key. */

@@ -16,6 +16,7 @@ import { objectId, type DiffData, type ObjectKey } from './model.js';
 import type { ClusterWatchers, K8sSink } from './sink.js';
 import { K8sStore } from './store.js';
 import { assembleTrace } from './trace.js';
+import { createClusterWatchers } from './watch/cluster-watchers.js';
 import { mountWebhook, type WebhookCounts } from './webhook.js';
 import { K8sWriter } from './writer.js';
 
@@ -96,9 +97,7 @@ export const k8sModule = defineModule({
     // ---- watchers, on the replica holding the lease ----------------------------------------------------------------
     const make =
       options.createWatchers ??
-      (() => {
-        throw new Error('no watcher implementation');
-      });
+      ((cluster, sink, clusterLog) => createClusterWatchers({ cluster, sink, log: clusterLog }));
     const running = new Map<string, ClusterWatchers>();
     const watchedClusters = config.clusters.filter(watched);
     let stopping: Promise<void> | null = null;

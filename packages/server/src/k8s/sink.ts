@@ -47,6 +47,11 @@ export interface K8sSink {
   checkpoint(cluster: string, watch: string, resourceVersion: string): boolean;
   /** Resolves once the queue has room again. */
   drained(): Promise<void>;
+  /**
+   * Objects of a resource stored as present (not deleted), after everything queued so far is stored: a relist marks
+   * those it no longer returns as deleted.
+   */
+  tracked?(cluster: string, gvr: GroupVersionResource): Promise<{ namespace: string; name: string }[]>;
   /** The last checkpoint of a watch (`deployments.apps`, `pods`, `events`, `events.events.k8s.io`), or null. */
   resumeVersion(cluster: string, watch: string): Promise<string | null>;
 }

@@ -605,6 +605,18 @@ export class K8sStore {
     }));
   }
 
+  /** Objects of a resource whose current version is stored (those not deleted). */
+  async tracked(cluster: string, group: string, resource: string): Promise<{ namespace: string; name: string }[]> {
+    return this.#db
+      .selectFrom('k8s_objects')
+      .innerJoin('k8s_object_state', 'k8s_object_state.object_id', 'k8s_objects.id')
+      .select(['k8s_objects.namespace', 'k8s_objects.name'])
+      .where('k8s_objects.cluster', '=', cluster)
+      .where('k8s_objects.api_group', '=', group)
+      .where('k8s_objects.resource', '=', resource)
+      .execute();
+  }
+
   async resumeVersion(cluster: string, watch: string): Promise<string | null> {
     const row = await this.#db
       .selectFrom('k8s_checkpoints')

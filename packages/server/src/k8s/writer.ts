@@ -214,6 +214,11 @@ export class K8sWriter implements K8sSink {
     return new Promise((resolve) => this.#room.push(resolve));
   }
 
+  async tracked(cluster: string, gvr: GroupVersionResource): Promise<{ namespace: string; name: string }[]> {
+    await this.flush();
+    return this.#opt.store.tracked(cluster, gvr.group, gvr.resource);
+  }
+
   resumeVersion(cluster: string, watch: string): Promise<string | null> {
     return this.#opt.store.resumeVersion(cluster, watch);
   }
