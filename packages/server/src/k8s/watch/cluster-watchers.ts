@@ -128,7 +128,14 @@ export function createClusterWatchers(options: ClusterWatchersOptions): ClusterW
   const offer = async (signal: AbortSignal, give: () => boolean): Promise<boolean> => {
     while (!give()) {
       if (signal.aborted) return false;
-      await Promise.race([sink.drained(), sleep(60_000, signal)]);
+      await new Promise<void>((resolve) => {
+        const onAbort = (): void => resolve();
+        signal.addEventListener('abort', onAbort, { once: true });
+        void sink.drained().then(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
     }
     return true;
   };
@@ -184,13 +191,17 @@ export function createClusterWatchers(options: ClusterWatchersOptions): ClusterW
     return listVersion;
   };
 
-  /** One watch from `from`; resolves to the last version seen when the API server ends it (its timeout). */
+  /**
+   * One watch from `cursor.version`, which it moves past each change handed over and each bookmark, so the next watch
+   * starts there whether this one ended (the API server's timeout) or failed.
+   */
   const watchOnce = async (
     t: WatchTarget,
     state: K8sWatcherStatus,
-    from: string,
+    cursor: { version: string },
     signal: AbortSignal,
-  ): Promise<string> => {
+  ): Promise<void> => {
+    const from = cursor.version;
     let version = from;
     let checkpointed = from;
     let sinceCheckpoint = 0;
@@ -224,6 +235,7 @@ export function createClusterWatchers(options: ClusterWatchersOptions): ClusterW
         state.lastEventAt = now();
         if (ev.type === 'BOOKMARK') {
           version = rv;
+          cursor.version = rv;
           state.lastResourceVersion = rv;
           await checkpoint();
           continue;
@@ -242,6 +254,7 @@ export function createClusterWatchers(options: ClusterWatchersOptions): ClusterW
         const at = changeTimeMs(obj, t.kind);
         state.lagMs = at === null ? null : Math.max(0, now() - at);
         version = rv;
+        cursor.version = rv;
         state.lastResourceVersion = rv;
         sinceCheckpoint++;
         if (sinceCheckpoint >= checkpointEveryChanges || now() - lastCheckpointAt >= checkpointIntervalMs)
@@ -251,7 +264,6 @@ export function createClusterWatchers(options: ClusterWatchersOptions): ClusterW
       // What was handed over before is queued ahead of this checkpoint, so it is stored first.
       if (version !== checkpointed) sink.checkpoint(cluster.name, t.watch, version);
     }
-    return version;
   };
 
   const loop = async (t: WatchTarget, signal: AbortSignal): Promise<void> => {
@@ -266,11 +278,17 @@ export function createClusterWatchers(options: ClusterWatchersOptions): ClusterW
     }
     if (version !== null) state.lastResourceVersion = version;
     while (!signal.aborted) {
+      const cursor = { version: '' };
       try {
         if (version === null) version = await relist(t, state, signal);
         if (version === null || signal.aborted) break;
         const openedAt = now();
-        version = await watchOnce(t, state, version, signal);
+        cursor.version = version;
+        try {
+          await watchOnce(t, state, cursor, signal);
+        } finally {
+          version = cursor.version;
+        }
         failures = 0;
         // A watch the API server ends at once (a proxy in between closing it) is not reopened in a tight loop.
         if (now() - openedAt < 1000) await sleep(backoff.initialMs, signal);
