@@ -51,6 +51,31 @@ describe('config loader', () => {
     expect(loadConfig({ env: { SPYGLASS_CONFIG: file } }).port).toBe(5000);
   });
 
+  it('refuses to watch Secrets however they are named, and names an unknown resource at its index', () => {
+    const file = tmpFile(
+      'k8s.yaml',
+      [
+        'k8s:',
+        '  clusters:',
+        '    - name: dev',
+        '      kubeconfig: /dev/null',
+        '      resources: [deploy, Secret, SECRETS, secrets., secret, widgets]',
+        '    - name: prod',
+        '      inCluster: true',
+        '      resources: [{ group: "", version: v1, resource: Secrets }, { group: example.com, version: v1, resource: secrets }]',
+        '',
+      ].join('\n'),
+    );
+    const text = problemsOf(() => loadConfig({ env: { SPYGLASS_CONFIG: file } })).join('\n');
+    for (const i of [1, 2, 3, 4])
+      expect(text).toMatch(new RegExp(`^k8s\\.clusters\\.0\\.resources\\.${i}: secrets cannot be watched`, 'm'));
+    expect(text).toMatch(/^k8s\.clusters\.0\.resources\.5: "widgets" is not a resource the watchers know/m);
+    expect(text).not.toMatch(/clusters\.0\.resources\.0:/);
+    expect(text).toMatch(/^k8s\.clusters\.1\.resources\.0: secrets cannot be watched/m);
+    // A custom resource that happens to be called secrets, in its own group, is not core Secrets.
+    expect(text).not.toMatch(/clusters\.1\.resources\.1:/);
+  });
+
   it('reports every problem at once, naming the key and where the value came from', () => {
     const file = tmpFile('bad.yaml', 'logLevel: loud\nsession:\n  ttlMs: -1\nnoSuchKey: 1\n');
     const problems = problemsOf(() =>

@@ -1,4 +1,4 @@
-import { CLUSTER_NAME } from '@spyglass/protocol';
+import { CLUSTER_NAME, resolveResource } from '@spyglass/protocol';
 import { z } from 'zod';
 import type { ConfigSection } from '../platform/module.js';
 import { resolveWatched } from './watch/targets.js';
@@ -63,6 +63,13 @@ const watchedResourceSchema = z.union([
 ]);
 export type WatchedResource = z.output<typeof watchedResourceSchema>;
 
+/** Core Secrets, however they are named (`secrets`, `Secret`, `SECRETS`, `secrets.`, `{ group: '', resource: … }`). */
+export function isSecrets(r: WatchedResource): boolean {
+  if (typeof r !== 'string') return r.group === '' && r.resource.toLowerCase() === 'secrets';
+  const known = resolveResource(r);
+  return known !== undefined ? known.group === '' && known.resource === 'secrets' : /^secrets?\.?$/i.test(r);
+}
+
 /** One cluster: where its API server is (for the watchers) and its own filters. */
 export const clusterConfigSchema = z
   .object({
@@ -89,13 +96,18 @@ export const clusterConfigSchema = z
   })
   .strict()
   .refine((c) => !(c.inCluster && c.kubeconfig !== undefined), 'give kubeconfig or inCluster: true, not both')
-  .refine(
-    (c) => !c.resources.some((r) => (typeof r === 'string' ? /^secrets?$/.test(r) : r.resource === 'secrets')),
-    'secrets cannot be watched: their data is never stored (audit entries on secrets keep only their metadata)',
-  )
   .superRefine((c, issue) => {
     c.resources.forEach((r, i) => {
-      if (typeof r !== 'string' || /^secrets?$/.test(r)) return;
+      if (isSecrets(r)) {
+        issue.addIssue({
+          code: 'custom',
+          path: ['resources', i],
+          message:
+            'secrets cannot be watched: their data is never stored (audit entries on secrets keep only their metadata)',
+        });
+        return;
+      }
+      if (typeof r !== 'string') return;
       try {
         resolveWatched(r);
       } catch (err) {

@@ -325,11 +325,13 @@ export const k8sModule = defineModule({
         const here = running.get(name);
         if (here !== undefined) watchers = here.status();
         else if (cfg !== undefined && watched(cfg)) {
-          // Another replica runs them: what it last stored is what this one can tell.
+          // Another replica runs them: what it last stored is what this one can tell. Holding the lease without
+          // running them yet means they are about to start here.
           const now = Date.now();
+          const startingHere = holder === ctx.replicaId;
           watchers = (await store.checkpoints(name)).map((c) => ({
             resource: c.watch,
-            state: now - c.updatedAt < 5 * 60_000 ? 'watching' : 'stopped',
+            state: startingHere ? 'starting' : now - c.updatedAt < 5 * 60_000 ? 'watching' : 'stopped',
             lastResourceVersion: c.resourceVersion,
             events: 0,
             relists: 0,

@@ -27,10 +27,19 @@ export function watchName(gvr: { group: string; resource: string }): string {
   return gvr.group === '' ? gvr.resource : `${gvr.resource}.${gvr.group}`;
 }
 
-/** A configured resource, resolved; a string that names no well-known resource is an error naming what to write. */
+const SECRETS_REFUSED = 'secrets cannot be watched: their data is never stored';
+
+/**
+ * A configured resource, resolved; a string that names no well-known resource is an error naming what to write, and
+ * core Secrets are refused here too (the config refuses them first, with the same words).
+ */
 export function resolveWatched(r: ClusterConfig['resources'][number]): GroupVersionResource {
-  if (typeof r !== 'string') return r;
+  if (typeof r !== 'string') {
+    if (r.group === '' && r.resource.toLowerCase() === 'secrets') throw new Error(SECRETS_REFUSED);
+    return r;
+  }
   const known = resolveResource(r);
+  if (known?.group === '' && known.resource === 'secrets') throw new Error(SECRETS_REFUSED);
   const version = known === undefined ? undefined : GROUP_VERSION[known.group];
   if (known === undefined || version === undefined)
     throw new Error(
