@@ -276,6 +276,30 @@ describe('cluster watchers against a stand-in API server', () => {
     expect(api.requests.filter((r) => !r.watch)).toHaveLength(1);
   });
 
+  it('stores the checkpoint of a quiet watch a while after its last change, without waiting for a bookmark', async () => {
+    const sink = new RecordingSink();
+    watchers = createClusterWatchers({
+      cluster: clusterConfigSchema.parse({ name: 'dev', kubeconfig, events: false, resources: ['pods'] }),
+      sink,
+      log,
+      checkpointIntervalMs: 300,
+      checkpointEveryChanges: 1000,
+    });
+    watchers.start();
+    await watching(watchers, 1);
+    const listed = sink.checkpoints.get('pods');
+    const created = api.apply(PODS, pod('lonely'));
+    await waitFor(() => sink.checkpoints.get('pods') === created.metadata.resourceVersion, {
+      what: 'the checkpoint at the one change',
+      detail: () => `checkpoint ${sink.checkpoints.get('pods')}, listed at ${listed}`,
+    });
+    // After the change it covers, never before.
+    const order = sink.taken.map((o) => (o.type === 'checkpoint' ? `cp ${o.rv}` : `${o.type} ${o.rv}`));
+    expect(order.indexOf(`cp ${created.metadata.resourceVersion}`)).toBeGreaterThan(
+      order.indexOf(`version ${created.metadata.resourceVersion}`),
+    );
+  });
+
   it('reports a forbidden resource and retries it, while the other watches go on', async () => {
     api.forbid(PODS);
     const sink = new RecordingSink();

@@ -214,6 +214,24 @@ export function createClusterWatchers(options: ClusterWatchersOptions): ClusterW
       sinceCheckpoint = 0;
       lastCheckpointAt = now();
     };
+    // A quiet watch stores its checkpoint too, a while after its last change: a takeover then starts from there.
+    const quiet = setInterval(
+      () => {
+        if (version === checkpointed || signal.aborted) return;
+        const v = version;
+        try {
+          if (!sink.checkpoint(cluster.name, t.watch, v)) return; // full: the next tick or change tries again
+        } catch (err) {
+          log.warn({ err, watch: t.watch }, 'the watch checkpoint could not be queued');
+          return;
+        }
+        checkpointed = v;
+        sinceCheckpoint = 0;
+        lastCheckpointAt = now();
+      },
+      Math.max(50, checkpointIntervalMs),
+    );
+    quiet.unref();
     const lines = api!.lines(
       t.path,
       { resourceVersion: from, allowWatchBookmarks: 'true', timeoutSeconds: String(watchTimeoutSeconds) },
@@ -261,6 +279,7 @@ export function createClusterWatchers(options: ClusterWatchersOptions): ClusterW
           await checkpoint();
       }
     } finally {
+      clearInterval(quiet);
       // What was handed over before is queued ahead of this checkpoint, so it is stored first.
       if (version !== checkpointed) sink.checkpoint(cluster.name, t.watch, version);
     }
