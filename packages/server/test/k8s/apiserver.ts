@@ -116,12 +116,16 @@ export class FakeApiServer {
 
   /**
    * Creates or replaces an object of a collection (`/apis/apps/v1/deployments`, `/api/v1/pods`): it gets the next
-   * resourceVersion and open watches of that collection see it. Returns the stored object.
+   * resourceVersion (with `keepVersion`, its own when that is newer than the server's) and open watches of that
+   * collection see it. Returns the stored object.
    */
-  apply(collection: string, object: Obj): Obj {
+  apply(collection: string, object: Obj, options: { keepVersion?: boolean } = {}): Obj {
     const objects = this.#collection(collection);
     const key = `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
     const previous = objects.get(key);
+    // A recorded object keeps its version (the counter jumps to it), as when replaying what a real server served.
+    const recorded = Number(object.metadata.resourceVersion);
+    if (options.keepVersion === true && Number.isSafeInteger(recorded) && recorded > this.#rv) this.#rv = recorded - 1;
     const rv = ++this.#rv;
     const stored = structuredClone(object);
     stored.metadata.resourceVersion = String(rv);

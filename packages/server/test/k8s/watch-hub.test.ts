@@ -10,6 +10,7 @@ import type { K8sDiagnostics, K8sDiffResult, K8sTrace } from '@spyglass/protocol
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHub, waitFor, type TestHub } from '../kit/index.js';
 import { FakeApiServer } from './apiserver.js';
+import { eventList, rollout, RS_NAME, type Rollout } from './audit-rollout.js';
 
 const DEPLOYMENTS = '/apis/apps/v1/deployments';
 const REPLICASETS = '/apis/apps/v1/replicasets';
@@ -264,3 +265,102 @@ describe('Kubernetes watchers in a hub', () => {
     expect(pods.find((o) => o.name === 'web-5d9c-a')?.deleted).toBe(false);
   });
 });
+
+describe('a recorded rollout seen by the watchers and the audit webhook at once', () => {
+  let api: FakeApiServer;
+  let dir: string;
+  let hub: TestHub;
+  let r: Rollout;
+
+  beforeAll(async () => {
+    api = await FakeApiServer.start();
+    dir = mkdtempSync(path.join(tmpdir(), 'spyglass-watch-rollout-'));
+    const kubeconfig = api.writeKubeconfig(path.join(dir, 'kubeconfig'));
+    const configFile = path.join(dir, 'spyglass.yaml');
+    writeFileSync(
+      configFile,
+      `k8s:\n  clusters:\n    - name: dev\n      kubeconfig: ${kubeconfig}\n      resources: [deployments, replicasets, pods]\n`,
+    );
+    hub = await createHub({ env: { SPYGLASS_CONFIG: configFile }, listen: true });
+    await waitFor(() => api.openWatches() === 5, { what: 'five watches open', timeoutMs: 20_000 });
+    r = rollout(3, Date.now() - 60_000);
+  });
+  afterAll(async () => {
+    await hub?.close();
+    await api?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores each version once, whichever of the two saw it first, with the owner tree and the audit entries', async () => {
+    // The API server serves the objects the rollout's responses carry, with their recorded versions, in order.
+    const served = r.events.filter(
+      (e) => e.stage === 'ResponseComplete' && e.responseStatus.code < 300 && isObject(e.responseObject),
+    );
+    for (const e of served) {
+      const o = e.responseObject as { kind: string; metadata: { name: string; resourceVersion?: string } };
+      const collection = { Deployment: DEPLOYMENTS, ReplicaSet: REPLICASETS, Pod: PODS }[o.kind];
+      if (collection !== undefined) api.apply(collection, o, { keepVersion: true });
+    }
+    const pool = await hub.createPool('rollout');
+    const res = await fetch(`${hub.url}/api/v1/k8s/audit/dev`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${pool.key}` },
+      body: JSON.stringify(eventList(r.events)),
+    });
+    expect(res.status).toBe(200);
+
+    const diff = await waitFor(
+      async () => {
+        const d = await diffOfRollout(hub);
+        return d.items?.some((i) => i.lines.some((l) => l.path === 'spec.replicas')) ? d : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the scale diffed' },
+    );
+    // One diff for the scale, not one per source; keyed by the version both carried.
+    const scale = diff.items.filter((i) => i.lines.some((l) => l.path === 'spec.replicas'));
+    expect(scale).toHaveLength(1);
+    expect(scale[0]!.lines).toContainEqual({ path: 'spec.replicas', old: '2', new: '3' });
+    expect(new Set(diff.items.map((i) => i.resourceVersion)).size).toBe(diff.items.length);
+
+    const trace = await waitFor(
+      async () => {
+        const t = (
+          await hub.api<K8sTrace>(
+            'GET',
+            `/api/v1/k8s/trace?${q({ cluster: 'dev', resource: 'deploy', namespace: 'shop', name: 'web' })}`,
+          )
+        ).body;
+        return t.objects?.length === 5 ? t : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the Deployment, its ReplicaSet and three pods in one trace' },
+    );
+    const root = trace.spans.find((s) => s.parentSpanId === null)!;
+    const rs = trace.spans.find((s) => s.parentSpanId === root.spanId)!;
+    expect(rs.name).toBe(`replicaset shop/${RS_NAME}`);
+    expect(
+      trace.spans
+        .filter((s) => s.parentSpanId === rs.spanId)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(r.pods.map((p) => `pod shop/${p}`).sort());
+    // The watched version is joined to the audit entry whose response carried it: who scaled, and what changed.
+    const patch = root.events.find((e) => e.name === 'audit: alice patch')!;
+    expect(patch.attributes['k8s.diff']).toContain('spec.replicas 2 -> 3');
+    expect(root.events.filter((e) => e.attributes['k8s.entry'] === 'diff')).toEqual([]);
+    expect(root.events.map((e) => e.name)).toEqual([
+      'audit: alice create',
+      'audit: alice patch',
+      'audit: deployer update (Conflict)',
+    ]);
+  });
+});
+
+const isObject = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind !== 'Status';
+const diffOfRollout = async (h: TestHub) =>
+  (
+    await h.api<K8sDiffResult>(
+      'GET',
+      `/api/v1/k8s/diff?${q({ cluster: 'dev', resource: 'deployments', namespace: 'shop', name: 'web' })}`,
+    )
+  ).body;
