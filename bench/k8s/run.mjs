@@ -199,12 +199,20 @@ say(`posting over ${values.connections} connections`);
 let next = 0;
 let accepted = 0;
 const t0 = performance.now();
+const tenth = Math.max(BATCH, Math.floor(TOTAL / 10));
+let [shown, lastAt, lastCount] = [0, t0, 0];
 await Promise.all(
   Array.from({ length: Number(values.connections) }, async () => {
     while (next < bodies.length) {
       const body = bodies[next++];
       const r = await post('bench', body);
       accepted += r.accepted;
+      if (Math.floor(accepted / tenth) > shown) {
+        shown = Math.floor(accepted / tenth);
+        const t = performance.now();
+        say(`${accepted} stored: ${Math.round((accepted - lastCount) / ((t - lastAt) / 1000))}/s over the last tenth`);
+        [lastAt, lastCount] = [t, accepted];
+      }
       if (r.accepted !== BATCH && process.env.BENCH_DEBUG) say(JSON.stringify({ ...r, errors: r.errors.slice(0, 2) }));
     }
   }),
