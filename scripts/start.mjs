@@ -43,7 +43,8 @@ const child = spawn(
   {
     cwd: root,
     stdio: 'inherit',
-    env: process.env,
+    // Each request's two log lines at debug: on a laptop the console's polling would bury everything else.
+    env: { SPYGLASS_REQUEST_LOG_LEVEL: 'debug', ...process.env },
   },
 );
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));

@@ -104,6 +104,17 @@ describe('spyglass CLI against a real hub and the example service under the agen
     expect(bad.stderr).toMatch(/^UNAUTHENTICATED: /m);
   });
 
+  it('refuses a wrong password with exit 1 and says how to recover a lost one', async () => {
+    const bad = await cli(['login', '--url', url, '--email', 'admin@localhost', '--password', 'not-the-password'], {
+      XDG_CONFIG_HOME: mkdtempSync(path.join(tmpdir(), 'sg-cli-')),
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(
+      /^UNAUTHENTICATED: wrong email or password, or the account is disabled\. Lost the password\?/m,
+    );
+    expect(bad.stderr).toContain('npm run reset-password');
+  });
+
   it('manages pools: ls, create (key once), rotate-key', async () => {
     const created = await cli(['pools', 'create', 'staging']);
     expect(created.code).toBe(0);

@@ -153,6 +153,8 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
     // database that took over Fastify's default 10 s and the hub refused to start ("Plugin did not start in time").
     pluginTimeout: 120_000,
     requestIdHeader: false,
+    // Logged by the hooks below, at `requestLogLevel`.
+    disableRequestLogging: true,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -168,6 +170,19 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
     void reply.header('x-request-id', request.id);
     done();
   });
+  // Fastify's two lines per request, at their own level: `info` in production, `debug` under `npm start`, where
+  // the console's polling would otherwise bury everything else.
+  const requestLevel = config.requestLogLevel;
+  if (requestLevel !== 'silent') {
+    app.addHook('onRequest', (request, _reply, done) => {
+      request.log[requestLevel]({ req: request }, 'incoming request');
+      done();
+    });
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log[requestLevel]({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+      done();
+    });
+  }
 
   let shuttingDown = false;
   app.addHook('preClose', (done) => {

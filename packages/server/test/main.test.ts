@@ -10,6 +10,23 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
+/** Runs `main.js` with `args` to the end (a command such as reset-password). */
+function runMain(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [HUB_MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', SPYGLASS_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
 async function startHub(env: Record<string, string>): Promise<HubProcess> {
   const hub = await startHubProcess(env);
   children.push(hub.child);
@@ -69,6 +86,76 @@ describe('hub process (main.ts)', () => {
     expect(login.status).toBe(200);
     hub.child.kill('SIGTERM');
     expect(await hub.exited).toBe(0);
+  });
+
+  it('reset-password prints a new password, ends the sessions and tokens of the account, and clears its lockout', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'sg-main-'));
+    const hub = await startHub({ SPYGLASS_DATA_DIR: dataDir });
+    const old = /password:\s+(\S+)/.exec(hub.output())![1]!;
+    const login = (password: string) =>
+      fetch(`${hub.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'admin@localhost', password }),
+      });
+    const signedIn = await login(old);
+    const cookie = signedIn.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const created = await fetch(`${hub.url}/api/v1/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie, origin: hub.url },
+      body: JSON.stringify({ name: 'before-reset' }),
+    });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const token = ((await created.json()) as { token: string }).token;
+    // Someone guessed until the account locked.
+    let locked = false;
+    for (let i = 0; i < 30 && !locked; i++) locked = (await login('not the password at all')).status === 429;
+    expect(locked).toBe(true);
+
+    const reset = await runMain(['reset-password'], { SPYGLASS_DATA_DIR: dataDir });
+    expect(reset.code, reset.stderr).toBe(0);
+    const fresh = /new password:\s+(\S+)/.exec(reset.stdout)?.[1];
+    expect(fresh, reset.stdout).toBeDefined();
+    expect(reset.stdout).toMatch(/account:\s+admin@localhost/);
+    expect(reset.stdout).toMatch(/ended 1 console session\(s\), revoked 1 API token\(s\)/);
+
+    expect((await login(old)).status).toBe(401);
+    expect((await login(fresh!)).status).toBe(200);
+    expect((await fetch(`${hub.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    expect((await fetch(`${hub.url}/api/v1/me`, { headers: { cookie } })).status).toBe(401);
+
+    const unknown = await runMain(['reset-password', '--email', 'nobody@example.test'], { SPYGLASS_DATA_DIR: dataDir });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /password reset failed: no account nobody@example\.test; admin accounts: admin@localhost/,
+    );
+    hub.child.kill('SIGTERM');
+    expect(await hub.exited).toBe(0);
+  });
+
+  it('logs requests at requestLogLevel: under it they are not written', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'sg-main-'));
+    const quiet = await startHub({ SPYGLASS_DATA_DIR: dataDir, SPYGLASS_REQUEST_LOG_LEVEL: 'debug' });
+    await fetch(`${quiet.url}/healthz`);
+    await fetch(`${quiet.url}/api/v1/me`);
+    quiet.child.kill('SIGTERM');
+    expect(await quiet.exited).toBe(0);
+    expect(quiet.output()).not.toMatch(/incoming request|request completed/);
+    expect(quiet.output()).toMatch(/"msg":"stopped"/);
+
+    const loud = await startHub({ SPYGLASS_DATA_DIR: dataDir });
+    await fetch(`${loud.url}/api/v1/me`);
+    loud.child.kill('SIGTERM');
+    expect(await loud.exited).toBe(0);
+    const lines = loud
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"url":"/api/v1/me"') || l.includes('request completed'));
+    expect(lines.some((l) => /"msg":"incoming request"/.test(l))).toBe(true);
+    expect(lines.some((l) => /"msg":"request completed"/.test(l) && /"statusCode":401/.test(l))).toBe(true);
   });
 
   it('refuses a bad configuration with every problem listed and exit code 2', async () => {

@@ -1,11 +1,17 @@
 import { hostname } from 'node:os';
-import { SpyglassClient } from '@spyglass/client';
+import { SpyglassClient, SpyglassClientError } from '@spyglass/client';
 import type { Command } from 'commander';
 import type { Context, Io } from '../context.js';
 import { formatTime } from '../output.js';
 import { parsePositiveInt, parseTags, UsageError } from '../parse.js';
 import { printAgent } from '../render.js';
 import { readSettings, writeSettings } from '../settings.js';
+
+/** Where a user who lost a password (the first-run admin's, say) goes next. */
+const RESET_HINT =
+  "Lost the password? An admin can set a new one in the console (Users); on the hub's machine " +
+  '`npm run reset-password` (in a container: `node packages/server/dist/main.js reset-password --email ADDRESS`) ' +
+  'prints a new one (docs/security.md)';
 
 type Run = (command: Command, handler: (ctx: Context, ...args: never[]) => Promise<void>) => void;
 
@@ -30,7 +36,15 @@ export function accountCommands(program: Command, io: Io, run: Run): void {
           throw new UsageError('give --token, or --email and --password');
         }
         const session = new SpyglassClient({ baseUrl: url });
-        await ctx.out.spin('signing in', () => session.auth.login({ email: opts.email!, password: opts.password! }));
+        await ctx.out
+          .spin('signing in', () => session.auth.login({ email: opts.email!, password: opts.password! }))
+          .catch((err: unknown) => {
+            if (!(err instanceof SpyglassClientError) || err.code !== 'UNAUTHENTICATED') throw err;
+            throw new SpyglassClientError('UNAUTHENTICATED', `${err.message}. ${RESET_HINT}`, {
+              status: err.status,
+              requestId: err.requestId,
+            });
+          });
         const created = await session.tokens.create({ name: `cli@${hostname()}`.slice(0, 100) });
         token = created.token;
         await session.auth.logout();

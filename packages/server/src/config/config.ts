@@ -46,6 +46,8 @@ export const configSchema = z
     /** External URL of the hub (used in links and to decide whether cookies are Secure). */
     publicUrl: z.url().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** The level of the two lines each HTTP request logs (received, answered); `npm start` uses `debug`. */
+    requestLogLevel: z.enum(['info', 'debug', 'trace', 'silent']).default('info'),
     /** Human-readable logs. Default: only when stdout is a terminal. */
     logPretty: z.boolean().optional(),
     /** Trust X-Forwarded-* headers from this many proxies / these addresses (Fastify `trustProxy`). */
@@ -128,6 +130,7 @@ export const ENV_VARS: ReadonlyArray<{ env: string; key: string; parse: Parser }
   { env: 'SPYGLASS_PUBLIC_URL', key: 'publicUrl', parse: asString },
   { env: 'SPYGLASS_LOG_LEVEL', key: 'logLevel', parse: asString },
   { env: 'SPYGLASS_LOG_PRETTY', key: 'logPretty', parse: asBool },
+  { env: 'SPYGLASS_REQUEST_LOG_LEVEL', key: 'requestLogLevel', parse: asString },
   { env: 'SPYGLASS_TRUST_PROXY', key: 'trustProxy', parse: asBoolOrString },
   { env: 'SPYGLASS_ADMIN_EMAIL', key: 'admin.email', parse: asString },
   { env: 'SPYGLASS_ADMIN_PASSWORD', key: 'admin.password', parse: asString },
