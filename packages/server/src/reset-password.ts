@@ -46,9 +46,15 @@ export async function resetPassword(config: Config, email = config.admin.email):
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('user_id', '=', row.id)
       .executeTakeFirst();
-    // The new password ends every console session of the account (UserService.update does it with the change).
+    const tokens = await storage.db
+      .selectFrom('api_tokens')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', row.id)
+      .executeTakeFirst();
+    // The new password ends every console session of the account (UserService.update does it with the change); its
+    // tokens go too, whatever made them.
     await users.update(row.id, row.id, { password });
-    const tokens = await storage.db.deleteFrom('api_tokens').where('user_id', '=', row.id).executeTakeFirst();
+    await storage.db.deleteFrom('api_tokens').where('user_id', '=', row.id).execute();
     await storage.db.deleteFrom('login_failures').where('limit_key', '=', `account:${row.email}`).execute();
     const log = createLogger({ level: 'warn', pretty: false });
     await new AuditService(storage.db, log).record({
@@ -63,7 +69,7 @@ export async function resetPassword(config: Config, email = config.admin.email):
       email: row.email,
       password,
       sessionsEnded: Number(sessions?.n ?? 0),
-      tokensRevoked: Number(tokens.numDeletedRows),
+      tokensRevoked: Number(tokens?.n ?? 0),
     };
   } finally {
     await storage.close();
