@@ -13,11 +13,14 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 function step(label, cmd, args) {
   process.stdout.write(`› ${label}\n`);
+  const started = Date.now();
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
   if (r.status !== 0) {
     process.stderr.write(`spyglass: "${cmd} ${args.join(' ')}" failed (exit ${r.status ?? r.signal})\n`);
     process.exit(1);
   }
+  const s = (Date.now() - started) / 1000;
+  if (s >= 1) process.stdout.write(`  done in ${s.toFixed(1)} s\n`);
 }
 
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
@@ -30,7 +33,11 @@ if (!existsSync(installedMarker) || mtime(path.join(root, 'package-lock.json')) 
   ]);
 }
 // tsc -b is incremental: up-to-date packages cost a fraction of a second.
-step('building', process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b']);
+const firstBuild = !existsSync(path.join(root, 'packages', 'server', 'dist', 'main.js'));
+step(firstBuild ? 'building (the first build takes about half a minute)' : 'building', process.execPath, [
+  path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+  '-b',
+]);
 // The web console the hub serves at /: rebuilt when its sources (or the packages it bundles) changed.
 if (!buildConsole()) {
   process.stderr.write('spyglass: building the web console failed\n');

@@ -3,7 +3,13 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import { WIRE_LIMITS } from '@spyglass/protocol';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { DestinationStream, Logger } from 'pino';
 import { Gauge } from 'prom-client';
@@ -87,6 +93,29 @@ declare module 'fastify' {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/**
+ * Fastify's two lines per request at their own level: `info` in production, `debug` under `npm start`, where the
+ * console's polling would otherwise bury everything else. A request that failed is still logged as an error.
+ */
+class RequestLogs extends LogController {
+  readonly #level: Config['requestLogLevel'];
+  constructor(level: Config['requestLogLevel']) {
+    super();
+    this.#level = level;
+  }
+  override incomingRequest(request: FastifyRequest): void {
+    if (this.#level === 'silent' || this.isLogDisabled(request)) return;
+    request.log[this.#level]({ req: request }, 'incoming request');
+  }
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    if (error !== null && error !== undefined)
+      reply.log.error({ res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else if (this.#level !== 'silent')
+      reply.log[this.#level]({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
 /** Creates the admin account on first start (no users yet). */
 async function bootstrapAdmin(config: Config, users: UserService, log: Logger): Promise<FirstRun | null> {
   if ((await users.count()) > 0) return null;
@@ -153,8 +182,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
     // database that took over Fastify's default 10 s and the hub refused to start ("Plugin did not start in time").
     pluginTimeout: 120_000,
     requestIdHeader: false,
-    // Logged by the hooks below, at `requestLogLevel`.
-    disableRequestLogging: true,
+    logController: new RequestLogs(config.requestLogLevel),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -170,19 +198,6 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
     void reply.header('x-request-id', request.id);
     done();
   });
-  // Fastify's two lines per request, at their own level: `info` in production, `debug` under `npm start`, where
-  // the console's polling would otherwise bury everything else.
-  const requestLevel = config.requestLogLevel;
-  if (requestLevel !== 'silent') {
-    app.addHook('onRequest', (request, _reply, done) => {
-      request.log[requestLevel]({ req: request }, 'incoming request');
-      done();
-    });
-    app.addHook('onResponse', (request, reply, done) => {
-      request.log[requestLevel]({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
-      done();
-    });
-  }
 
   let shuttingDown = false;
   app.addHook('preClose', (done) => {

@@ -145,6 +145,7 @@ describe('hub process (main.ts)', () => {
     expect(await quiet.exited).toBe(0);
     expect(quiet.output()).not.toMatch(/incoming request|request completed/);
     expect(quiet.output()).toMatch(/"msg":"stopped"/);
+    expect(quiet.output()).not.toMatch(/Deprecation/);
 
     const loud = await startHub({ SPYGLASS_DATA_DIR: dataDir });
     await fetch(`${loud.url}/api/v1/me`);
