@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../packages/server/src/config/config.js';
+import { DEFAULT_WATCHED_RESOURCES, type K8sConfig } from '../../../packages/server/src/k8s/config.js';
+import { resolveWatched } from '../../../packages/server/src/k8s/watch/targets.js';
 import type { OtlpConfig } from '../../../packages/server/src/otlp/config.js';
 import type { TestsConfig } from '../../../packages/server/src/trace-tests/config.js';
 import type { TracesConfig } from '../../../packages/server/src/traces/config.js';
@@ -76,8 +78,13 @@ function hubYaml(docs: K8s[]): string {
   return one(docs, 'ConfigMap', FULLNAME).data['hub.yaml'] as string;
 }
 
-/** The hub's configuration with the sections of the traces and otlp modules, typed by their own schemas. */
-type HubConfig = ReturnType<typeof loadConfig> & { otlp: OtlpConfig; traces: TracesConfig; tests: TestsConfig };
+/** The hub's configuration with the sections of the traces, otlp, tests and k8s modules, typed by their own schemas. */
+type HubConfig = ReturnType<typeof loadConfig> & {
+  otlp: OtlpConfig;
+  traces: TracesConfig;
+  tests: TestsConfig;
+  k8s: K8sConfig;
+};
 
 /** Loads the rendered hub.yaml and Secret env exactly as the hub process would. */
 function hubConfig(docs: K8s[]): HubConfig {
@@ -174,11 +181,13 @@ describe.each(CI_FILES)('chart with ci/%s', (file) => {
   });
 
   it('runs every container non-root, read-only, unprivileged, with all capabilities dropped', () => {
+    // Only the hub's in-cluster Kubernetes watchers need an API token.
+    const inCluster = hubConfig(docs).k8s.clusters.some((c) => c.inCluster);
     for (const { owner, spec } of podSpecs(docs)) {
       expect(spec.securityContext?.runAsNonRoot, owner).toBe(true);
       expect(spec.securityContext?.runAsUser ?? 1, owner).not.toBe(0);
       expect(spec.securityContext?.seccompProfile?.type, owner).toBe('RuntimeDefault');
-      expect(spec.automountServiceAccountToken, owner).toBe(false);
+      expect(spec.automountServiceAccountToken, owner).toBe(owner === `Deployment/${FULLNAME}` && inCluster);
       expect(spec.hostNetwork ?? false).toBe(false);
       for (const container of spec.containers) {
         const sc = container.securityContext;
@@ -596,6 +605,251 @@ describe('chart profiles', () => {
   });
 });
 
+describe('Kubernetes object tracing', () => {
+  const K8S_CI = 'k8s-watchers-values.yaml';
+  type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+  const clusters = (list: unknown[]): string[] => ['--set-json', `k8s.clusters=${JSON.stringify(list)}`];
+  const clusterRole = (docs: K8s[]): K8s => one(docs, 'ClusterRole', `observability-${FULLNAME}-k8s`);
+  const rules = (docs: K8s[]): Rule[] => clusterRole(docs).rules as Rule[];
+
+  /** The rules the hub's own resolver says the in-cluster clusters of a config need: get/list/watch per API group. */
+  function expectedRules(config: K8sConfig): Rule[] {
+    const groups = new Map<string, Set<string>>();
+    const add = (group: string, resource: string): void => {
+      groups.set(group, (groups.get(group) ?? new Set()).add(resource));
+    };
+    for (const c of config.clusters.filter((c) => c.inCluster)) {
+      for (const r of c.resources) {
+        const gvr = resolveWatched(r);
+        add(gvr.group, gvr.resource);
+      }
+      if (c.events) {
+        add('', 'events');
+        add('events.k8s.io', 'events');
+      }
+    }
+    return [...groups.keys()].sort().map((group) => ({
+      apiGroups: [group],
+      resources: [...groups.get(group)!].sort(),
+      verbs: ['get', 'list', 'watch'],
+    }));
+  }
+
+  it('renders the k8s section the hub accepts: in-cluster, kubeconfig and webhook-only clusters', () => {
+    const config = hubConfig(renderCi(K8S_CI)).k8s;
+    expect(config.requireKnownClusters).toBe(true);
+    expect(config.retention.maxAgeMs).toBe(14 * 24 * 3600 * 1000);
+    expect(config.exclude).toEqual([{ userAgent: '/leader-election' }]);
+    expect(config.clusters.map((c) => c.name)).toEqual(['local', 'prod', 'edge']);
+    const [local, prod, edge] = config.clusters;
+    expect(local).toMatchObject({ inCluster: true, events: true, exclude: [{ namespace: '^kube-system$' }] });
+    expect(local!.kubeconfig).toBeUndefined();
+    expect(local!.resources).toContainEqual({ group: 'example.com', version: 'v1', resource: 'widgets' });
+    expect(prod).toMatchObject({
+      inCluster: false,
+      kubeconfig: '/etc/spyglass/k8s/prod/kubeconfig',
+      context: 'prod-admin',
+      events: false,
+      redact: [{ resource: '^/configmaps$', name: 'credentials' }],
+    });
+    expect(edge).toMatchObject({ inCluster: false, events: true });
+    expect(edge!.kubeconfig).toBeUndefined();
+    // A cluster naming no resources watches the hub's default list, written out so the ClusterRole matches it.
+    expect(prod!.resources).toEqual([...DEFAULT_WATCHED_RESOURCES]);
+
+    // Without k8s values: the hub's defaults, no cluster, nothing for watchers.
+    const docs = renderCi('default-values.yaml');
+    const defaults = hubConfig(docs).k8s;
+    expect(defaults.clusters).toEqual([]);
+    expect(defaults.exclude).toEqual([{ userAgent: '/leader-election' }, { userAgent: 'local-path-provisioner/' }]);
+    expect(defaults).toMatchObject({ queueCapacity: 100_000, maxBodyBytes: 32 * 1024 ** 2, maxEventAgeMs: 3600_000 });
+    expect(ofKind(docs, 'ClusterRole')).toHaveLength(0);
+    expect(ofKind(docs, 'ClusterRoleBinding')).toHaveLength(0);
+    expect(hubDeployment(docs).spec.template.spec.volumes.find((v: any) => v.name === 'config').configMap).toEqual({
+      name: FULLNAME,
+    });
+  });
+
+  it('an in-cluster cluster: a ClusterRole for exactly what it watches (custom resources by group), bound to the pod', () => {
+    const docs = renderCi(K8S_CI);
+    expect(rules(docs)).toEqual([
+      { apiGroups: [''], resources: ['events', 'nodes', 'pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    // The same as what the hub itself resolves from the rendered config (only the in-cluster cluster counts).
+    expect(rules(docs)).toEqual(expectedRules(hubConfig(docs).k8s));
+    const binding = one(docs, 'ClusterRoleBinding', `observability-${FULLNAME}-k8s`);
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: clusterRole(docs).metadata.name,
+    });
+    const spec = hubDeployment(docs).spec.template.spec;
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: spec.serviceAccountName, namespace: 'observability' },
+    ]);
+    one(docs, 'ServiceAccount', spec.serviceAccountName);
+    expect(spec.automountServiceAccountToken).toBe(true);
+    // The ServiceAccount itself still does not hand tokens to other pods.
+    expect(one(docs, 'ServiceAccount', spec.serviceAccountName).automountServiceAccountToken).toBe(false);
+  });
+
+  it('the default resources get their own API groups, and two releases in two namespaces never share the role', () => {
+    const docs = render(clusters([{ name: 'local', inCluster: true }]));
+    expect(rules(docs)).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['configmaps', 'events', 'nodes', 'pods', 'services'],
+        verbs: ['get', 'list', 'watch'],
+      },
+      {
+        apiGroups: ['apps'],
+        resources: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'],
+        verbs: ['get', 'list', 'watch'],
+      },
+      { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    expect(rules(docs)).toEqual(expectedRules(hubConfig(docs).k8s));
+    const names = (namespace: string): string[] => {
+      const r = helm([
+        'template',
+        RELEASE,
+        CHART,
+        '--namespace',
+        namespace,
+        ...clusters([{ name: 'a', inCluster: true }]),
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      return parseAllDocuments(r.stdout)
+        .map((d) => d.toJS() as K8s | null)
+        .filter((d): d is K8s => d?.kind === 'ClusterRole' || d?.kind === 'ClusterRoleBinding')
+        .map((d) => d.metadata.name);
+    };
+    expect(names('team-a')).toEqual([`team-a-${FULLNAME}-k8s`, `team-a-${FULLNAME}-k8s`]);
+    expect(names('team-b')).toEqual([`team-b-${FULLNAME}-k8s`, `team-b-${FULLNAME}-k8s`]);
+    // A long namespace still gives a name within 63 characters, ending in -k8s.
+    const long = names('n'.repeat(63))[0]!;
+    expect(long.length).toBeLessThanOrEqual(63);
+    expect(long.endsWith('-k8s')).toBe(true);
+  });
+
+  it('every resource name the schema accepts maps to the group the hub resolves, and none is secrets', () => {
+    const schema = JSON.parse(helmFile('values.schema.json'));
+    const names = schema.properties.k8s.properties.clusters.items.properties.resources.items.anyOf[0].enum as string[];
+    expect(names.length).toBeGreaterThan(40);
+    const docs = render(clusters([{ name: 'all', inCluster: true, resources: names, events: false }]));
+    expect(rules(docs)).toEqual(expectedRules(hubConfig(docs).k8s));
+    for (const name of names) expect(resolveWatched(name), name).not.toMatchObject({ group: '', resource: 'secrets' });
+    const granted = rules(docs).flatMap((r) => r.resources.map((res) => `${r.apiGroups[0]}/${res}`));
+    expect(granted).not.toContain('/secrets');
+    expect(JSON.stringify(clusterRole(docs))).not.toMatch(/secret/i);
+    for (const r of rules(docs)) {
+      expect(r.verbs).toEqual(['get', 'list', 'watch']);
+      expect(r.resources).not.toContain('*');
+    }
+  });
+
+  it('grants only the in-cluster clusters’ needs: Events off, several clusters merged, nothing for kubeconfig clusters', () => {
+    const noEvents = render(clusters([{ name: 'local', inCluster: true, events: false, resources: ['pods'] }]));
+    expect(rules(noEvents)).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+    const nothing = render(clusters([{ name: 'local', inCluster: true, events: false, resources: [] }]));
+    expect(clusterRole(nothing).rules).toEqual([]);
+    expect(hubConfig(nothing).k8s.clusters[0]!.resources).toEqual([]);
+    const merged = render(
+      clusters([
+        { name: 'a', inCluster: true, events: false, resources: ['deploy', 'po'] },
+        { name: 'b', inCluster: true, events: false, resources: ['deployments.apps', 'sts', 'svc'] },
+        { name: 'c', kubeconfigSecret: { name: 'kc' }, resources: ['nodes', 'jobs'] },
+      ]),
+    );
+    expect(rules(merged)).toEqual([
+      { apiGroups: [''], resources: ['pods', 'services'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['apps'], resources: ['deployments', 'statefulsets'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    expect(rules(merged)).toEqual(expectedRules(hubConfig(merged).k8s));
+
+    // Only kubeconfig clusters: no ClusterRole, no API token in the pod.
+    const remote = render(clusters([{ name: 'prod', kubeconfigSecret: { name: 'kc' } }]));
+    expect(ofKind(remote, 'ClusterRole')).toHaveLength(0);
+    expect(hubDeployment(remote).spec.template.spec.automountServiceAccountToken).toBe(false);
+    // rbac.create off: you bind the ServiceAccount; the pod still gets its token.
+    const own = render([...clusters([{ name: 'local', inCluster: true }]), '--set', 'k8s.rbac.create=false']);
+    expect(ofKind(own, 'ClusterRole')).toHaveLength(0);
+    expect(ofKind(own, 'ClusterRoleBinding')).toHaveLength(0);
+    expect(hubDeployment(own).spec.template.spec.automountServiceAccountToken).toBe(true);
+  });
+
+  it('mounts each kubeconfig Secret read-only where the rendered config points', () => {
+    const docs = renderCi(K8S_CI);
+    const spec = hubDeployment(docs).spec.template.spec;
+    const mount = hubContainer(docs).volumeMounts.find((m: any) => m.name === 'config');
+    expect(mount).toEqual({ name: 'config', mountPath: '/etc/spyglass', readOnly: true });
+    const sources = spec.volumes.find((v: any) => v.name === 'config').projected.sources;
+    expect(sources).toEqual([
+      { configMap: { name: FULLNAME } },
+      {
+        secret: {
+          name: 'spyglass-kubeconfig-prod',
+          items: [{ key: 'config', path: 'k8s/prod/kubeconfig', mode: 0o440 }],
+        },
+      },
+    ]);
+    const prod = hubConfig(docs).k8s.clusters.find((c) => c.name === 'prod')!;
+    expect(prod.kubeconfig).toBe(`${mount.mountPath}/${sources[1].secret.items[0].path}`);
+    // hub.yaml is still where SPYGLASS_CONFIG says.
+    expect(envOf(hubContainer(docs)).SPYGLASS_CONFIG.value).toBe(`${mount.mountPath}/hub.yaml`);
+
+    // The key defaults to "kubeconfig"; without an fsGroup (OpenShift assigns one) the file keeps the default mode.
+    const openshift = renderCi(
+      'openshift-route-values.yaml',
+      clusters([{ name: 'b', kubeconfigSecret: { name: 'kc' } }]),
+    );
+    expect(
+      hubDeployment(openshift).spec.template.spec.volumes.find((v: any) => v.name === 'config').projected.sources[1],
+    ).toEqual({ secret: { name: 'kc', items: [{ key: 'kubeconfig', path: 'k8s/b/kubeconfig' }] } });
+    expect(hubConfig(openshift).k8s.clusters[0]!.kubeconfig).toBe('/etc/spyglass/k8s/b/kubeconfig');
+  });
+
+  it('NetworkPolicy: egress to the API servers on 443 and 6443 when a cluster has watchers, not for webhook-only ones', () => {
+    const apiRule = (docs: K8s[]): any =>
+      one(docs, 'NetworkPolicy', FULLNAME).spec.egress.find((r: any) =>
+        r.ports.some((p: any) => p.port === 443 || p.port === 6443),
+      );
+    expect(apiRule(renderCi(K8S_CI))).toEqual({
+      ports: [
+        { port: 443, protocol: 'TCP' },
+        { port: 6443, protocol: 'TCP' },
+      ],
+      to: [
+        { ipBlock: { cidr: '10.0.0.1/32' } },
+        { ipBlock: { cidr: '172.18.0.2/32' } },
+        { ipBlock: { cidr: '203.0.113.10/32' } },
+      ],
+    });
+    // No CIDRs given: any address, on those ports only; other ports from values.
+    const anywhere = renderCi('network-policy-values.yaml', [
+      ...clusters([{ name: 'prod', kubeconfigSecret: { name: 'kc' } }]),
+      '--set-json',
+      'networkPolicy.apiServer.ports=[8443]',
+    ]);
+    const rule = one(anywhere, 'NetworkPolicy', FULLNAME).spec.egress.at(-1);
+    expect(rule).toEqual({ ports: [{ port: 8443, protocol: 'TCP' }] });
+    // Webhook only (or no cluster): no such rule, the policy as before.
+    for (const docs of [
+      renderCi('network-policy-values.yaml', clusters([{ name: 'edge' }])),
+      renderCi('network-policy-values.yaml'),
+    ]) {
+      expect(apiRule(docs)).toBeUndefined();
+      expect(one(docs, 'NetworkPolicy', FULLNAME).spec.egress).toHaveLength(3);
+    }
+  });
+});
+
 describe('values.schema.json and template checks refuse unsafe values', () => {
   const cases: { name: string; args: string[]; message: RegExp }[] = [
     {
@@ -727,6 +981,76 @@ describe('values.schema.json and template checks refuse unsafe values', () => {
       name: 'a grace period shorter than the drain',
       args: ['--set', 'terminationGracePeriodSeconds=10'],
       message: /terminationGracePeriodSeconds/,
+    },
+    ...(
+      [
+        ['secrets', 'secrets'],
+        ['a Secret by its kind', 'Secret'],
+        ['SECRETS', 'SECRETS'],
+        ['secrets.', 'secrets.'],
+        ['a name the watchers do not know', 'widgets'],
+      ] as const
+    ).map(([name, resource]) => ({
+      name: `a watched resource: ${name}`,
+      args: [
+        '--set-json',
+        `k8s.clusters=[{"name":"a","inCluster":true,"resources":["pods",${JSON.stringify(resource)}]}]`,
+      ],
+      message: /k8s\.clusters\.0\.resources\.1/,
+    })),
+    {
+      name: 'core secrets as a custom resource',
+      args: [
+        '--set-json',
+        'k8s.clusters=[{"name":"a","inCluster":true,"resources":[{"group":"","version":"v1","resource":"Secrets"}]}]',
+      ],
+      message: /k8s\.clusters\.0\.resources\.0/,
+    },
+    {
+      name: 'a cluster name that is not a DNS label',
+      args: ['--set-json', 'k8s.clusters=[{"name":"Prod_1","inCluster":true}]'],
+      message: /k8s\.clusters\.0\.name/,
+    },
+    {
+      name: 'a cluster without a name',
+      args: ['--set-json', 'k8s.clusters=[{"inCluster":true}]'],
+      message: /name is required/,
+    },
+    {
+      name: 'a cluster both in-cluster and through a kubeconfig',
+      args: ['--set-json', 'k8s.clusters=[{"name":"a","inCluster":true,"kubeconfigSecret":{"name":"kc"}}]'],
+      message: /k8s\.clusters\.0\.kubeconfigSecret/,
+    },
+    {
+      name: 'a kubeconfig context without a kubeconfig',
+      args: ['--set-json', 'k8s.clusters=[{"name":"a","inCluster":true,"context":"x"}]'],
+      message: /dependency on kubeconfigSecret/,
+    },
+    {
+      name: 'a kubeconfig path (only Secrets are mounted)',
+      args: ['--set-json', 'k8s.clusters=[{"name":"a","kubeconfig":"/tmp/kc"}]'],
+      message: /Additional property kubeconfig/,
+    },
+    {
+      name: 'two clusters of one name',
+      args: ['--set-json', 'k8s.clusters=[{"name":"a","inCluster":true},{"name":"a"}]'],
+      message: /given twice/,
+    },
+    {
+      name: 'an empty exclusion rule',
+      args: ['--set-json', 'k8s.clusters=[{"name":"a","exclude":[{}]}]'],
+      message: /k8s\.clusters\.0\.exclude\.0/,
+    },
+    { name: 'a k8s queue under 1000', args: ['--set', 'k8s.queueCapacity=10'], message: /queueCapacity/ },
+    {
+      name: 'an API server address that is not a CIDR',
+      args: ['--set-json', 'networkPolicy.apiServer.cidrs=["kubernetes.default"]'],
+      message: /apiServer\.cidrs/,
+    },
+    {
+      name: 'no API server port',
+      args: ['--set-json', 'networkPolicy.apiServer.ports=[]'],
+      message: /apiServer\.ports/,
     },
   ];
 

@@ -178,6 +178,127 @@ false
 {{- end -}}
 {{- end -}}
 
+{{/*
+  Kubernetes object tracing. Resources the watchers know by name, as "<group>/<resource>" ("" is the core group):
+  plural, kubectl short names, kind in lower case, and <plural>.<group> (packages/protocol resolveResource, the groups
+  of packages/server/src/k8s/watch/targets.ts). Secrets are left out on purpose: they are never watched.
+  values.schema.json lists the same names; a test checks both against the hub's resolver.
+*/}}
+{{- define "spyglass.k8sKnownResources" -}}
+{{- $known := dict -}}
+{{- range $entry := list
+  (list "" "pods" "pod" "po")
+  (list "" "services" "service" "svc")
+  (list "" "nodes" "node" "no")
+  (list "" "configmaps" "configmap" "cm")
+  (list "" "namespaces" "namespace" "ns")
+  (list "" "events" "event" "ev")
+  (list "" "endpoints" "ep")
+  (list "" "serviceaccounts" "serviceaccount" "sa")
+  (list "" "persistentvolumeclaims" "persistentvolumeclaim" "pvc")
+  (list "" "persistentvolumes" "persistentvolume" "pv")
+  (list "apps" "deployments" "deployment" "deploy")
+  (list "apps" "replicasets" "replicaset" "rs")
+  (list "apps" "statefulsets" "statefulset" "sts")
+  (list "apps" "daemonsets" "daemonset" "ds")
+  (list "apps" "controllerrevisions" "controllerrevision")
+  (list "batch" "jobs" "job")
+  (list "batch" "cronjobs" "cronjob" "cj")
+  (list "networking.k8s.io" "ingresses" "ingress" "ing")
+  (list "autoscaling" "horizontalpodautoscalers" "horizontalpodautoscaler" "hpa")
+  (list "coordination.k8s.io" "leases" "lease") -}}
+{{- $group := first $entry -}}
+{{- $plural := index $entry 1 -}}
+{{- range rest $entry -}}
+{{- $_ := set $known . (printf "%s/%s" $group $plural) -}}
+{{- end -}}
+{{- if $group -}}
+{{- $_ := set $known (printf "%s.%s" $plural $group) (printf "%s/%s" $group $plural) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $known -}}
+{{- end -}}
+
+{{/* What a cluster watches when it names no resources (the hub's DEFAULT_WATCHED_RESOURCES). */}}
+{{- define "spyglass.k8sDefaultResources" -}}
+{{- list "deployments" "replicasets" "statefulsets" "daemonsets" "pods" "services" "nodes" "jobs" "cronjobs" "configmaps" | toJson -}}
+{{- end -}}
+
+{{/* The resources a cluster watches, as JSON: its own list when given (even empty), else the default one. */}}
+{{- define "spyglass.k8sClusterResources" -}}
+{{- if hasKey .cluster "resources" -}}
+{{- .cluster.resources | toJson -}}
+{{- else -}}
+{{- include "spyglass.k8sDefaultResources" .root -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when some k8s cluster has watchers (inCluster or a kubeconfig Secret), else empty. */}}
+{{- define "spyglass.k8sWatchers" -}}
+{{- range .Values.k8s.clusters -}}
+{{- if or .inCluster .kubeconfigSecret -}}true{{- break -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when some k8s cluster is the one the hub runs in (its watchers use the pod's ServiceAccount), else empty. */}}
+{{- define "spyglass.k8sInCluster" -}}
+{{- range .Values.k8s.clusters -}}
+{{- if .inCluster -}}true{{- break -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Where a cluster's kubeconfig is mounted (inside the config volume at /etc/spyglass). */}}
+{{- define "spyglass.k8sKubeconfigPath" -}}
+{{- printf "/etc/spyglass/k8s/%s/kubeconfig" . -}}
+{{- end -}}
+
+{{/* The ClusterRole and ClusterRoleBinding: cluster-scoped, so the namespace is part of the name. */}}
+{{- define "spyglass.k8sRbacName" -}}
+{{- printf "%s-%s" .Release.Namespace (include "spyglass.fullname" .) | trunc 59 | trimSuffix "-" -}}-k8s
+{{- end -}}
+
+{{/*
+  The ClusterRole's rules: get, list and watch on what the inCluster clusters watch, one rule per API group (sorted),
+  plus Events in the core and events.k8s.io groups when their Event watcher is on.
+*/}}
+{{- define "spyglass.k8sRbacRules" -}}
+{{- $known := include "spyglass.k8sKnownResources" . | fromJson -}}
+{{- $groups := dict -}}
+{{- range $i, $c := .Values.k8s.clusters -}}
+{{- if $c.inCluster -}}
+{{- $resources := include "spyglass.k8sClusterResources" (dict "root" $ "cluster" $c) | fromJsonArray -}}
+{{- range $resources -}}
+{{- $group := "" -}}
+{{- $resource := "" -}}
+{{- if kindIs "string" . -}}
+{{- $gr := get $known (lower .) -}}
+{{- if not $gr -}}
+{{- fail (printf "k8s.clusters[%d].resources: %q is not a resource the watchers know" $i .) -}}
+{{- end -}}
+{{- $group = first (splitList "/" $gr) -}}
+{{- $resource = last (splitList "/" $gr) -}}
+{{- else -}}
+{{- $group = .group -}}
+{{- $resource = .resource -}}
+{{- end -}}
+{{- if and (eq $group "") (eq (lower $resource) "secrets") -}}
+{{- fail (printf "k8s.clusters[%d].resources: secrets are never watched (their data must not be stored)" $i) -}}
+{{- end -}}
+{{- $_ := set $groups $group (append (get $groups $group | default list) $resource) -}}
+{{- end -}}
+{{- if or (not (hasKey $c "events")) $c.events -}}
+{{- $_ := set $groups "" (append (get $groups "" | default list) "events") -}}
+{{- $_ := set $groups "events.k8s.io" (append (get $groups "events.k8s.io" | default list) "events") -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $group := keys $groups | sortAlpha }}
+- apiGroups: [{{ $group | quote }}]
+  resources: {{ get $groups $group | uniq | sortAlpha | toJson }}
+  verbs: [get, list, watch]
+{{- end }}
+{{- end -}}
+
 {{/* Checks that values.schema.json cannot express. */}}
 {{- define "spyglass.validate" -}}
 {{- if and (ne .Values.database.type "sqlite") (not .Values.database.bundled) (not .Values.existingSecret) (not .Values.database.external.url) (not .Values.database.external.host) -}}
@@ -209,5 +330,15 @@ false
 {{- end -}}
 {{- if and .Values.otlp.ingress.enabled (not .Values.otlp.ingress.host) -}}
 {{- fail "otlp.ingress.enabled needs otlp.ingress.host" -}}
+{{- end -}}
+{{- $clusterNames := list -}}
+{{- range $i, $c := .Values.k8s.clusters -}}
+{{- if has $c.name $clusterNames -}}
+{{- fail (printf "k8s.clusters: the name %q is given twice (names are unique: they are the webhook path and the kubeconfig directory)" $c.name) -}}
+{{- end -}}
+{{- $clusterNames = append $clusterNames $c.name -}}
+{{- if and $c.inCluster $c.kubeconfigSecret -}}
+{{- fail (printf "k8s.clusters[%d] (%s): give inCluster: true or kubeconfigSecret, not both" $i $c.name) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
