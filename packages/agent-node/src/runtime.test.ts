@@ -59,6 +59,19 @@ describe('Runtime', () => {
     expect(rt.avgCostMs).toBeGreaterThan(0);
   });
 
+  it('says how many hits completed an action, in the singular for one', () => {
+    const runtime = new Runtime(loadConfig({}), new Redactor({ names: [], values: [] }), sink);
+    for (const [maxHits, reason] of [
+      [1, 'reached 1 hit'],
+      [3, 'reached 3 hits'],
+    ] as const) {
+      const rt = runtime.create({ ...log(`cap-${maxHits}`, 'x'), maxHits });
+      runtime.setState(rt, 'active');
+      for (let k = 0; k < maxHits; k++) runtime.hooks().log(rt.index, []);
+      expect([rt.state, rt.reason]).toEqual(['completed', reason]);
+    }
+  });
+
   it('an action bound to a trace counts and logs only the hits inside that trace', () => {
     const lines: { message: string; traceId?: string }[] = [];
     let current: string | undefined;

@@ -133,7 +133,8 @@ export class Runtime {
     }
     rt.hits++;
     this.stats.hits++;
-    if (rt.hits >= rt.action.maxHits) this.finish(rt, 'completed', `reached ${rt.action.maxHits} hits`);
+    if (rt.hits >= rt.action.maxHits)
+      this.finish(rt, 'completed', `reached ${rt.action.maxHits} ${rt.action.maxHits === 1 ? 'hit' : 'hits'}`);
     return true;
   }
 
