@@ -177,7 +177,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
 
   installErrorHandling(app);
   await app.register(fastifyCookie);
-  installAuth(app, auth, config.session.cookieName);
+  installAuth(app, auth, config.session.cookieName, config.publicUrl);
   installAuditHook(app, audit);
 
   app.addHook('onResponse', async (request, reply) => {

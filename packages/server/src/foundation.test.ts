@@ -46,7 +46,11 @@ describe.each(testDatabases())('hub foundation routes on $dialect', (database) =
     const me = await hub.app.inject({ url: '/api/v1/me', headers: { cookie } });
     expect(json(me)).toMatchObject({ user: { email: 'admin@localhost', role: 'admin' }, via: 'session' });
 
-    const out = await hub.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie } });
+    const out = await hub.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: { cookie, origin: 'http://localhost' },
+    });
     expect(out.statusCode).toBe(204);
     const after = await hub.app.inject({ url: '/api/v1/me', headers: { cookie } });
     expect(after.statusCode).toBe(401);
