@@ -134,7 +134,8 @@ export class SpyglassClient {
 
   #authHeaders(): Record<string, string> {
     if (this.#token !== undefined) return { authorization: `Bearer ${this.#token}` };
-    if (this.#cookie !== undefined) return { cookie: this.#cookie };
+    // The hub refuses a state change carried by the cookie unless its Origin names the hub, as a browser's would.
+    if (this.#cookie !== undefined) return { cookie: this.#cookie, origin: new URL(this.baseUrl).origin };
     return {};
   }
 

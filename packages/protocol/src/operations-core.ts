@@ -55,7 +55,7 @@ export const coreOperations = {
   }),
   updateUser: defineOperation({
     name: 'core.users.update',
-    summary: "Change a user's name, role, password or disabled state",
+    summary: "Change a user's name, role, password or disabled state; a new password revokes their sessions and tokens",
     access: 'admin',
     audit: 'user.update',
     method: 'PATCH',

@@ -207,7 +207,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
 
   installErrorHandling(app);
   await app.register(fastifyCookie);
-  installAuth(app, auth, config.session.cookieName);
+  installAuth(app, auth, config.session.cookieName, config.publicUrl);
   installAuditHook(app, audit);
 
   app.addHook('onResponse', async (request, reply) => {
@@ -367,6 +367,17 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
     singleton: true,
     run: () => app.services.auth.sweepExpiredSessions().then(() => {}),
   });
+  // Every replica counts the anonymous denials it answered, and writes the counts into their audit rows.
+  jobs.add({ name: 'audit.denial-counts', everyMs: 5000, run: () => hub.audit.flushDenials() });
+  jobs.add({
+    name: 'audit.retention',
+    everyMs: hub.config.audit.sweepIntervalMs,
+    singleton: true,
+    run: async () => {
+      const deleted = await hub.audit.sweep(hub.config.audit.retentionMs);
+      if (deleted > 0) hub.log.info({ deleted }, 'audit retention sweep');
+    },
+  });
 
   // An upgrade refused before the WebSocket plugin saw it (e.g. 401 from the auth hook) leaves a paused raw socket
   // that nothing reads or closes, and that would hold `app.close()` forever. Successful upgrades are hijacked and
@@ -377,6 +388,7 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
   });
   app.addHook('preClose', async () => {
     await jobs.stop();
+    await hub.audit.flushDenials();
     await redisLeases?.close();
     stream.stop();
     for (const close of closers.reverse()) {

@@ -142,7 +142,7 @@ const AUDITED: Record<string, { audit: string; call: (hub: TestHub) => Promise<C
     call: async (hub) => {
       const login = await hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { ...ADMIN } });
       const cookie = String(login.headers['set-cookie']).split(';')[0]!;
-      return { url: '/api/v1/auth/logout', headers: { cookie }, anonymous: true };
+      return { url: '/api/v1/auth/logout', headers: { cookie, origin: 'http://localhost' }, anonymous: true };
     },
   },
   'POST /api/v1/users': {

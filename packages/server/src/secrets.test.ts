@@ -18,9 +18,10 @@ describe('secrets never leak', () => {
         payload: { email: 'admin@localhost', password: ADMIN_PASSWORD },
       });
       const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+      const origin = 'http://localhost'; // inject's Host is localhost:80
       secrets.push(cookie.split('=')[1]!);
       const token = json(
-        await call({ method: 'POST', url: '/api/v1/tokens', headers: { cookie }, payload: { name: 'leak' } }),
+        await call({ method: 'POST', url: '/api/v1/tokens', headers: { cookie, origin }, payload: { name: 'leak' } }),
       ).token;
       secrets.push(token, ...Object.values(hub.tokens));
       const pool = json(
@@ -32,14 +33,16 @@ describe('secrets never leak', () => {
         }),
       );
       secrets.push(pool.key);
-      const rotated = json(await call({ method: 'POST', url: '/api/v1/pools/leaky/rotate-key', headers: { cookie } }));
+      const rotated = json(
+        await call({ method: 'POST', url: '/api/v1/pools/leaky/rotate-key', headers: { cookie, origin } }),
+      );
       secrets.push(rotated.key);
       const userPassword = 'a-brand-new-password-123';
       const user = json(
         await call({
           method: 'POST',
           url: '/api/v1/users',
-          headers: { cookie },
+          headers: { cookie, origin },
           payload: { email: 'new@x.test', name: 'N', role: 'viewer', password: userPassword },
         }),
       );
@@ -48,7 +51,7 @@ describe('secrets never leak', () => {
       await call({
         method: 'PATCH',
         url: `/api/v1/users/${user.id}`,
-        headers: { cookie },
+        headers: { cookie, origin },
         payload: { password: changed },
       });
       secrets.push(changed);
@@ -71,7 +74,7 @@ describe('secrets never leak', () => {
         '/api/v1/audit?limit=500',
         '/metrics',
       ]) {
-        const res = await call({ url, headers: { cookie } });
+        const res = await call({ url, headers: { cookie, origin } });
         expect(res.statusCode, url).toBe(200);
         responses.push(res.body, JSON.stringify(res.headers));
       }

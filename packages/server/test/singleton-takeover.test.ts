@@ -14,7 +14,14 @@ import {
 } from './kit/index.js';
 
 const LEASE_TTL_MS = 3000;
-const JOBS = ['auth.session-sweep', 'k8s.retention', 'live.ended-actions', 'tests.stale-runs', 'traces.retention'];
+const JOBS = [
+  'audit.retention',
+  'auth.session-sweep',
+  'k8s.retention',
+  'live.ended-actions',
+  'tests.stale-runs',
+  'traces.retention',
+];
 
 const running: HubProcess[] = [];
 let scratch: ScratchDatabase | undefined;

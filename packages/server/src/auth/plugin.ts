@@ -1,6 +1,7 @@
 import { SpyglassError, roleAtLeast } from '@spyglass/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Access, RequestAudit } from '../http/context.js';
+import { checkOwnOrigin } from './origin.js';
 import type { AuthService } from './service.js';
 
 export interface RouteEntry {
@@ -26,19 +27,6 @@ function bearer(request: FastifyRequest): string | undefined {
   return m?.[1] ?? '';
 }
 
-/** An unsafe request carried by a cookie must come from our own origin (SameSite=Lax is the first line). */
-function crossOrigin(request: FastifyRequest): boolean {
-  const origin = request.headers.origin;
-  if (origin === undefined || origin === 'null') return origin === 'null';
-  try {
-    const o = new URL(origin);
-    // Normalise the Host header the same way (default ports dropped) before comparing.
-    return o.host !== new URL(`${o.protocol}//${request.headers.host ?? ''}`).host;
-  } catch {
-    return true;
-  }
-}
-
 export function accessAllows(access: Access, role: string | undefined): boolean {
   switch (access) {
     case 'public':
@@ -55,9 +43,15 @@ export function accessAllows(access: Access, role: string | undefined): boolean 
 
 /**
  * Authentication (session cookie or `Authorization: Bearer` API token) and authorisation (the route's
- * `config.access`) for every request, before its body is parsed.
+ * `config.access`) for every request, before its body is parsed. A request carried by the cookie that changes state,
+ * or upgrades to a WebSocket, must name the hub's own origin (`publicUrl`, or the scheme and host it was sent to).
  */
-export function installAuth(app: FastifyInstance, auth: AuthService, cookieName: string): void {
+export function installAuth(
+  app: FastifyInstance,
+  auth: AuthService,
+  cookieName: string,
+  publicUrl?: string,
+): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('audit', null as unknown as RequestAudit);
 
@@ -96,21 +90,18 @@ export function installAuth(app: FastifyInstance, auth: AuthService, cookieName:
         const found = await auth.userForSession(cookie);
         if (found !== null) {
           request.principal = { user: found.user, via: 'session', credentialId: found.idHash };
-          if (!SAFE_METHODS.has(request.method) && crossOrigin(request)) {
-            throw new SpyglassError('FORBIDDEN', 'cross-origin request refused');
-          }
-          // A WebSocket upgrade is a GET that SameSite=Lax lets through from a sibling site (another port, a
-          // subdomain): with the cookie, it must name our own origin. Browsers always send Origin on upgrades;
-          // programs use API tokens.
-          if (request.headers.upgrade?.toLowerCase() === 'websocket') {
-            const origin = request.headers.origin;
-            if (origin === undefined || crossOrigin(request))
-              throw new SpyglassError(
-                'FORBIDDEN',
-                origin === undefined
-                  ? 'a WebSocket upgrade with the session cookie must carry an Origin header'
-                  : 'cross-origin WebSocket upgrade refused',
-              );
+          // SameSite=Lax keeps the cookie off cross-site POSTs, but a sibling port or subdomain is the same site, and
+          // a WebSocket upgrade is a GET it lets through. Browsers send Origin on both (fetch POSTs from our own
+          // pages included); a missing one is refused too. Programs use API tokens.
+          const unsafe = !SAFE_METHODS.has(request.method);
+          const upgrade = request.headers.upgrade?.toLowerCase() === 'websocket';
+          if (unsafe || upgrade) {
+            const check = checkOwnOrigin(
+              request,
+              publicUrl,
+              upgrade ? 'a WebSocket upgrade' : 'a state-changing request',
+            );
+            if (!check.ok) throw new SpyglassError('FORBIDDEN', check.message);
           }
         }
       }

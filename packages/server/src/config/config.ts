@@ -83,6 +83,19 @@ export const configSchema = z
         maxPerAccount: z.number().int().positive().default(10),
       })
       .prefault({}),
+    audit: z
+      .object({
+        /** Audit events older than this are deleted by a sweep on one replica; 0 keeps them forever. */
+        retentionMs: z
+          .number()
+          .int()
+          .nonnegative()
+          .refine((v) => v === 0 || v >= 60_000, 'must be 0 (keep forever) or at least 60000 (a minute)')
+          .default(90 * 24 * 60 * 60 * 1000),
+        /** How often the retention sweep runs. */
+        sweepIntervalMs: durationMs.default(60 * 60 * 1000),
+      })
+      .prefault({}),
     /** How long a graceful shutdown waits for in-flight requests before closing them. */
     shutdownTimeoutMs: durationMs.default(10_000),
     /** Largest accepted HTTP request body. */
@@ -102,6 +115,7 @@ export type Config = Readonly<z.infer<typeof configSchema>> & {
   readonly admin: Readonly<z.infer<typeof configSchema>['admin']>;
   readonly session: Readonly<z.infer<typeof configSchema>['session']>;
   readonly loginRateLimit: Readonly<z.infer<typeof configSchema>['loginRateLimit']>;
+  readonly audit: Readonly<z.infer<typeof configSchema>['audit']>;
 };
 
 type Parser = (raw: string) => unknown;
@@ -139,6 +153,7 @@ export const ENV_VARS: ReadonlyArray<{ env: string; key: string; parse: Parser }
   { env: 'SPYGLASS_SECURE_COOKIE', key: 'session.secureCookie', parse: (raw) => (raw === 'auto' ? raw : asBool(raw)) },
   { env: 'SPYGLASS_LOGIN_MAX_PER_IP', key: 'loginRateLimit.maxPerIp', parse: asInt },
   { env: 'SPYGLASS_LOGIN_MAX_PER_ACCOUNT', key: 'loginRateLimit.maxPerAccount', parse: asInt },
+  { env: 'SPYGLASS_AUDIT_RETENTION_MS', key: 'audit.retentionMs', parse: asInt },
   { env: 'SPYGLASS_SHUTDOWN_TIMEOUT_MS', key: 'shutdownTimeoutMs', parse: asInt },
   { env: 'SPYGLASS_BODY_LIMIT_BYTES', key: 'bodyLimitBytes', parse: asInt },
   { env: 'SPYGLASS_LEASE_TTL_MS', key: 'leaseTtlMs', parse: asInt },

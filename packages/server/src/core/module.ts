@@ -27,7 +27,12 @@ export const coreModule = defineModule({
       c.audit.targetId = params.id;
       const { password, ...rest } = body;
       c.audit.details = { ...rest, ...(password === undefined ? {} : { passwordChanged: true }) };
-      return users.update(me(c).id, params.id, body);
+      const revoked = { sessions: 0, tokens: 0 };
+      const user = await users.update(me(c).id, params.id, body, revoked);
+      // A new password also revoked the user's API tokens and ended their sessions: say how many.
+      if (password !== undefined)
+        c.audit.details = { ...c.audit.details, tokensRevoked: revoked.tokens, sessionsEnded: revoked.sessions };
+      return user;
     });
     ctx.operation(ops.deleteUser, async ({ params }, c) => {
       c.audit.targetType = 'user';

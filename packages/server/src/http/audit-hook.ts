@@ -19,7 +19,8 @@ export function auditActor(
 /**
  * Writes one audit event for every state-changing request (route `config.audit`), every audited read
  * (`config.auditReads`) and every denied request (401, 403, 429), before the response leaves, so a client that sees
- * the answer can also see its audit trail.
+ * the answer can also see its audit trail. Denials of anonymous callers are counted into one event per source address,
+ * action and status a minute (`AuditService.recordAnonymousDenial`).
  */
 export function installAuditHook(app: FastifyInstance, audit: AuditService): void {
   app.addHook('onSend', async (request, reply, payload) => {
@@ -31,7 +32,8 @@ export function installAuditHook(app: FastifyInstance, audit: AuditService): voi
     if (!denied && !(recorded && config.audit !== undefined)) return payload;
     const p = request.principal;
     const a = request.audit ?? {};
-    await audit.record({
+    // Anonymous denials are counted per source address, action and minute (one client cannot flood the log).
+    const rec: AuditRecord = {
       ...auditActor(p, a),
       action: config.audit ?? `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
       targetType: a.targetType ?? null,
@@ -48,7 +50,8 @@ export function installAuditHook(app: FastifyInstance, audit: AuditService): voi
         ...(p?.via === 'token' ? { tokenId: p.credentialId } : {}),
         ...(a.details ?? {}),
       },
-    });
+    };
+    await (denied && p === null ? audit.recordAnonymousDenial(rec) : audit.record(rec));
     return payload;
   });
 }

@@ -87,7 +87,17 @@ export class UserService {
     return { items: page.items.map(toUser), nextCursor: page.nextCursor };
   }
 
-  async update(actorId: string, id: string, patch: UpdateUserBody): Promise<User> {
+  /**
+   * Changes a user. A new password, a lower role or a disabled account ends every console session of that user; a new
+   * password also revokes every API token of theirs (a reset after a leak must shut out whoever held the old
+   * credentials, tokens made with them included). `revoked` counts what was ended.
+   */
+  async update(
+    actorId: string,
+    id: string,
+    patch: UpdateUserBody,
+    revoked: { sessions: number; tokens: number } = { sessions: 0, tokens: 0 },
+  ): Promise<User> {
     const current = await this.get(id);
     const demoting = patch.role !== undefined && patch.role !== 'admin' && current.role === 'admin';
     const disabling = patch.disabled === true && !current.disabled && current.role === 'admin';
@@ -102,9 +112,13 @@ export class UserService {
     if (patch.password !== undefined) values.password_hash = await hashPassword(patch.password);
     await this.#db.transaction().execute(async (trx) => {
       await trx.updateTable('users').set(values).where('id', '=', id).execute();
-      // A new password, a lower role or a disabled account ends every console session of that user.
       if (patch.password !== undefined || patch.disabled === true || patch.role !== undefined) {
-        await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
+        const r = await trx.deleteFrom('sessions').where('user_id', '=', id).executeTakeFirst();
+        revoked.sessions = Number(r.numDeletedRows);
+      }
+      if (patch.password !== undefined) {
+        const r = await trx.deleteFrom('api_tokens').where('user_id', '=', id).executeTakeFirst();
+        revoked.tokens = Number(r.numDeletedRows);
       }
     });
     return this.get(id);
