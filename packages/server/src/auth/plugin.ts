@@ -46,12 +46,7 @@ export function accessAllows(access: Access, role: string | undefined): boolean 
  * `config.access`) for every request, before its body is parsed. A request carried by the cookie that changes state,
  * or upgrades to a WebSocket, must name the hub's own origin (`publicUrl`, or the scheme and host it was sent to).
  */
-export function installAuth(
-  app: FastifyInstance,
-  auth: AuthService,
-  cookieName: string,
-  publicUrl?: string,
-): void {
+export function installAuth(app: FastifyInstance, auth: AuthService, cookieName: string, publicUrl?: string): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('audit', null as unknown as RequestAudit);
 
