@@ -54,12 +54,12 @@ export type OperationInput<C extends OperationContract> = {
   body: C['input']['body'] extends z.ZodType ? z.output<C['input']['body']> : undefined;
 };
 
-/** What a caller passes (before defaults and coercion): each part's schema input. */
-export type OperationCallInput<C extends OperationContract> = {
-  params: C['input']['params'] extends z.ZodType ? z.input<C['input']['params']> : undefined;
+type CallPart<S, K extends string> = S extends z.ZodType ? { [k in K]: z.input<S> } : { [k in K]?: undefined };
+
+/** What a caller passes (before defaults and coercion): each part's schema input; parts without a schema may be left out. */
+export type OperationCallInput<C extends OperationContract> = CallPart<C['input']['params'], 'params'> & {
   query?: C['input']['query'] extends z.ZodType ? z.input<C['input']['query']> : undefined;
-  body: C['input']['body'] extends z.ZodType ? z.input<C['input']['body']> : undefined;
-};
+} & CallPart<C['input']['body'], 'body'>;
 
 export type OperationOutput<C extends OperationContract> = z.output<C['output']>;
 

@@ -35,6 +35,7 @@ import { FrameRouter } from './platform/frames.js';
 import { RedisLeaseStore, SqlLeaseStore, type LeaseStore } from './platform/lease.js';
 import type { HubModule, ModuleContext } from './platform/module.js';
 import { OperationRegistry } from './platform/operations.js';
+import { ToolRegistry } from './platform/tools.js';
 import { Scheduler } from './platform/scheduler.js';
 import { PoolService } from './pools/service.js';
 import { createStorage, redactDatabaseUrl, type Storage } from './storage/db.js';
@@ -76,6 +77,8 @@ export interface FirstRun {
 export interface Platform {
   readonly replicaId: string;
   readonly operations: OperationRegistry;
+  /** Tools for MCP clients and the assistant, added by the modules. */
+  readonly tools: ToolRegistry;
   readonly frames: FrameRouter;
   readonly stream: StreamHub;
   readonly jobs: Scheduler;
@@ -286,6 +289,7 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
   if (deps.liveDebugging !== undefined) options.live ??= deps.liveDebugging;
   const live = options.live as LiveDebuggingOptions | undefined;
   const operations = new OperationRegistry(hub.audit);
+  const tools = new ToolRegistry();
   const frames = new FrameRouter({
     onError: (err, type) => hub.log.error({ err, frameType: type }, 'an agent frame handler failed'),
   });
@@ -320,7 +324,7 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
     ...(tickMs === undefined ? {} : { tickMs }),
   });
   const modules = deps.moduleList ?? HUB_MODULES;
-  app.decorate('platform', { replicaId, operations, frames, stream, jobs, modules: modules.map((m) => m.name) });
+  app.decorate('platform', { replicaId, operations, tools, frames, stream, jobs, modules: modules.map((m) => m.name) });
 
   const closers: (() => Promise<void> | void)[] = [];
   const register = async (module: HubModule): Promise<void> => {
@@ -333,6 +337,8 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
       log: hub.log.child({ module: module.name }),
       operation: (contract, handler) => operations.bind(module.name, contract, handler),
       operations,
+      tool: (tool) => tools.add(module.name, tool),
+      tools,
       frames,
       stream,
       jobs,

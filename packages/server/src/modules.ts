@@ -1,6 +1,7 @@
 import { coreModule } from './core/module.js';
 import { k8sModule } from './k8s/module.js';
 import { liveDebuggingModule } from './live/module.js';
+import { mcpModule } from './mcp/module.js';
 import { otlpModule } from './otlp/module.js';
 import type { HubModule } from './platform/module.js';
 import { traceTestsModule } from './trace-tests/module.js';
@@ -17,4 +18,5 @@ export const HUB_MODULES: readonly HubModule[] = [
   otlpModule,
   traceTestsModule,
   k8sModule,
+  mcpModule,
 ];

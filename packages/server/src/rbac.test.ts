@@ -90,6 +90,11 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'GET /api/v1/tests/runners/connect': 'self', // pool key, checked by the runner registry (test/trace-tests/runner.test.ts)
   'POST /api/v1/k8s/audit': 'self', // refused with how to name the cluster (test/k8s/audit-ingest.test.ts)
   'POST /api/v1/k8s/audit/:cluster': 'self', // audit webhook: pool key, checked by the route (test/k8s/audit-ingest.test.ts)
+  'GET /mcp': 'self', // MCP: API token as bearer, checked by the route; tools check roles (test/mcp/mcp.test.ts)
+  'POST /mcp': 'self',
+  'DELETE /mcp': 'self',
+  'GET /.well-known/oauth-protected-resource/mcp': 'public', // RFC 9728 metadata of /mcp
+  'GET /.well-known/oauth-protected-resource': 'public',
   'GET /api/v1/k8s/clusters': 'viewer',
   'GET /api/v1/k8s/objects': 'viewer',
   'GET /api/v1/k8s/trace': 'viewer',
@@ -130,7 +135,13 @@ interface Call {
  * State-changing routes that audit themselves instead of once per request (`config.auditSelf`): ingest endpoints
  * that record refusals once per source and minute (their own tests check that).
  */
-const SELF_AUDITED = new Set(['POST /v1/traces', 'POST /api/v1/k8s/audit', 'POST /api/v1/k8s/audit/:cluster']);
+const SELF_AUDITED = new Set([
+  'POST /v1/traces',
+  'POST /api/v1/k8s/audit',
+  'POST /api/v1/k8s/audit/:cluster',
+  'POST /mcp', // every tool call is audited as mcp.tool.call (test/mcp/mcp.test.ts)
+  'DELETE /mcp',
+]);
 
 const AUDITED: Record<string, { audit: string; call: (hub: TestHub) => Promise<Call> }> = {
   'POST /api/v1/auth/login': {

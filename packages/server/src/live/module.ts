@@ -13,6 +13,7 @@ import type { StreamOptions } from '../stream/stream.js';
 import { HIT_RETENTION } from '@spyglass/protocol';
 import { liveConfigSection } from './config.js';
 import { bindLiveOperations } from './operations.js';
+import { addLiveTools } from './tools.js';
 
 /** Tuning that tests shorten (heartbeats, timers); production takes its values from the `live:` config section. */
 export interface LiveDebuggingOptions {
@@ -137,6 +138,7 @@ export const liveDebuggingModule = defineModule({
     const prometheus = new ActionMetricsExporter((ids) => actions.recordsByIds(ids));
     hits.onMetrics((samples) => prometheus.record(samples));
     bindLiveOperations(ctx, { agents, actions, hits, sources, prometheus });
+    addLiveTools(ctx);
 
     // ---- metrics ----
     const registry = hub.metrics.registry;

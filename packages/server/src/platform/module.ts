@@ -7,6 +7,7 @@ import type { OperationHandler, OperationRegistry } from './operations.js';
 import type { FrameRouter } from './frames.js';
 import type { StreamHub } from '../stream/stream.js';
 import type { Scheduler } from './scheduler.js';
+import type { ToolDefinition, ToolRegistry } from './tools.js';
 
 /** How a config section's environment variable is read. */
 export type EnvParse = 'int' | 'bool' | 'string';
@@ -35,6 +36,12 @@ export interface ModuleContext<C = unknown> {
   /** Binds a handler to an operation contract; REST routes (and MCP tools) are generated from the bindings. */
   operation<K extends OperationContract>(contract: K, handler: OperationHandler<K>): void;
   readonly operations: OperationRegistry;
+  /**
+   * Adds a tool for MCP clients and the assistant (its toolset, effect, arguments and the operations it calls); the
+   * MCP server lists it to callers whose role allows those operations.
+   */
+  tool<S extends z.ZodObject>(tool: ToolDefinition<S>): void;
+  readonly tools: ToolRegistry;
   /** Agent WebSocket frames: `frames.on(type, parse, handler)`; any number of modules may listen to one type. */
   readonly frames: FrameRouter;
   /** The client live stream (`/api/v1/stream`): modules add channels that clients subscribe to with a filter. */
