@@ -19,6 +19,7 @@ import { assembleTrace } from './trace.js';
 import { createClusterWatchers } from './watch/cluster-watchers.js';
 import { mountWebhook, type WebhookCounts } from './webhook.js';
 import { K8sWriter } from './writer.js';
+import { addK8sTools } from './tools.js';
 
 /** Tuning tests pass (`deps.modules.k8s`). */
 export interface K8sOptions {
@@ -222,6 +223,7 @@ export const k8sModule = defineModule({
     });
 
     // ---- operations ------------------------------------------------------------------------------------------------
+    addK8sTools(ctx);
     ctx.operation(k8sOperations.listClusters, async () => {
       const seen = await store.clusters();
       const names = new Set([...config.clusters.map((c) => c.name), ...seen.map((c) => c.name)]);

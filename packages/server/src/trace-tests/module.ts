@@ -8,6 +8,7 @@ import { NetworkPolicy } from '@spyglass/trace-tests/node';
 import { ProbeRunner } from './probes.js';
 import { RunnerRegistry } from './runners.js';
 import { TestStore } from './store.js';
+import { addTestTools } from './tools.js';
 
 /** What the tests module gives the rest of the hub (and tests). */
 export interface TraceTests {
@@ -101,6 +102,7 @@ export const traceTestsModule = defineModule({
       },
     });
 
+    addTestTools(ctx);
     ctx.operation(testOperations.apply, async ({ body }, op) => {
       const seen = new Set<string>();
       for (const r of body.resources) {

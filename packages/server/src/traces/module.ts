@@ -15,6 +15,7 @@ import type { SpanLimits } from './span-data.js';
 import type { SpanRow, SpanSearch, SpanStore } from './span-store.js';
 import { SpanWriter } from './span-writer.js';
 import { SqlSpanStore } from './sql-span-store.js';
+import { addTraceTools } from './tools.js';
 
 /** Tuning tests pass (`deps.modules.traces`). */
 export interface TracesOptions {
@@ -222,6 +223,7 @@ export const tracesModule = defineModule({
     ctx.stream.addChannel(tracesChannel(hub.bus));
 
     // ---- operations ----
+    addTraceTools(ctx);
     ctx.operation(traceOperations.searchTraces, ({ query }) => store.search(toSpanSearch(query, Date.now())));
     ctx.operation(traceOperations.getTrace, async ({ params }) => {
       const { spans, truncated: spansTruncated } = await store.trace(params.traceId, config.limits.maxSpansPerTrace);
