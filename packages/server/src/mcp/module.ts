@@ -115,7 +115,7 @@ export const mcpModule = defineModule({
         if (found === null)
           throw new OAuthError(
             OAuthErrorCode.InvalidToken,
-            'the API token is invalid, expired or revoked (create one with `spyglass token create` or in the console)',
+            "the API token is invalid, expired or revoked (create one on the console's API tokens page, or sign in with `spyglass login`)",
           );
         // The token row's own expiry was checked; this bounds the verification to the request.
         return {

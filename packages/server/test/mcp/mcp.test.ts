@@ -247,6 +247,9 @@ describe('MCP server over Streamable HTTP', () => {
       expect(notRpc.status).toBe(400);
       expect(((await notRpc.json()) as { error: { code: number } }).error.code).toBe(-32600);
 
+      const get = await fetch(`${hub.url}/mcp`, { headers: { ...hub.auth('viewer'), accept: 'text/event-stream' } });
+      expect(get.status).toBe(405); // stateless: no session stream to open
+
       const client = await connect('viewer');
       await expect(client.request({ method: 'prompts/list' } as never, {} as never)).rejects.toThrow(
         /-32601|not found/i,
