@@ -185,7 +185,7 @@ describe('console in the hub', () => {
     for (const req of [
       { method: 'POST' as const, url: '/v1/logs', headers: { 'content-type': 'application/json' }, payload: '{}' },
       { method: 'GET' as const, url: '/v1/traces', headers: html },
-      { method: 'GET' as const, url: '/mcp', headers: html },
+      { method: 'GET' as const, url: '/mcp/sse', headers: html },
       { method: 'GET' as const, url: '/api/v1/nope', headers: html },
       { method: 'GET' as const, url: '/.well-known/x', headers: html },
     ]) {
