@@ -281,3 +281,29 @@ export type {
   K8sWatcherStatus,
   ResourceInfo,
 } from './k8s.js';
+
+export { assistantOperations } from './operations-assistant.js';
+export {
+  ASSISTANT_ERROR_CODES,
+  ASSISTANT_LIMITS,
+  assistantClientFrameSchema,
+  assistantFactSchema,
+  assistantMessageSchema,
+  assistantSessionDetailSchema,
+  assistantSessionSchema,
+  assistantStatusSchema,
+  preApprovalSchema,
+} from './assistant.js';
+export type {
+  AssistantClientFrame,
+  AssistantErrorCode,
+  AssistantFact,
+  AssistantLink,
+  AssistantMessage,
+  AssistantServerFrame,
+  AssistantSession,
+  AssistantSessionDetail,
+  AssistantStatus,
+  AssistantToolCall,
+  PreApproval,
+} from './assistant.js';

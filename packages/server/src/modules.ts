@@ -1,3 +1,4 @@
+import { assistantModule } from './assistant/module.js';
 import { coreModule } from './core/module.js';
 import { k8sModule } from './k8s/module.js';
 import { liveDebuggingModule } from './live/module.js';
@@ -19,4 +20,5 @@ export const HUB_MODULES: readonly HubModule[] = [
   traceTestsModule,
   k8sModule,
   mcpModule,
+  assistantModule,
 ];

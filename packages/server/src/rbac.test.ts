@@ -95,6 +95,13 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'DELETE /mcp': 'self',
   'GET /.well-known/oauth-protected-resource/mcp': 'public', // RFC 9728 metadata of /mcp
   'GET /.well-known/oauth-protected-resource': 'public',
+  'GET /api/v1/assistant': 'viewer',
+  'GET /api/v1/assistant/chat': 'viewer', // WebSocket; tools run as the user (test/assistant/assistant.test.ts)
+  'GET /api/v1/assistant/sessions': 'viewer', // each user sees only their own conversations
+  'GET /api/v1/assistant/sessions/:id': 'viewer',
+  'DELETE /api/v1/assistant/sessions/:id': 'viewer',
+  'GET /api/v1/assistant/memory': 'viewer',
+  'DELETE /api/v1/assistant/memory/:id': 'viewer',
   'GET /api/v1/k8s/clusters': 'viewer',
   'GET /api/v1/k8s/objects': 'viewer',
   'GET /api/v1/k8s/trace': 'viewer',
@@ -197,6 +204,29 @@ const AUDITED: Record<string, { audit: string; call: (hub: TestHub) => Promise<C
     call: async (hub) => {
       const token = await hub.app.services.auth.createToken(hub.userIds.admin, { name: 'audited-delete' });
       return { url: `/api/v1/tokens/${token.id}` };
+    },
+  },
+  'DELETE /api/v1/assistant/sessions/:id': {
+    audit: 'assistant.session.delete',
+    call: async (hub) => {
+      const id = '6c1d2a8e-0000-4000-8000-00000000a551';
+      const now = Date.now();
+      await hub.storage.db
+        .insertInto('assistant_sessions')
+        .values({ id, user_id: hub.userIds.admin, title: 'x', message_count: 0, created_at: now, updated_at: now })
+        .execute();
+      return { url: `/api/v1/assistant/sessions/${id}` };
+    },
+  },
+  'DELETE /api/v1/assistant/memory/:id': {
+    audit: 'assistant.memory.delete',
+    call: async (hub) => {
+      const id = '6c1d2a8e-0000-4000-8000-00000000fac7';
+      await hub.storage.db
+        .insertInto('assistant_facts')
+        .values({ id, user_id: hub.userIds.admin, content: 'x', keywords: '', created_at: Date.now() })
+        .execute();
+      return { url: `/api/v1/assistant/memory/${id}` };
     },
   },
   'POST /api/v1/pools': {

@@ -139,6 +139,11 @@ function normalise(file: string): string {
     .replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
 }
 
+/** "checkout.ts:52 in shop", for the question the assistant asks before it adds an action. */
+function where(args: { file: string; line: number; service: string }): string {
+  return `${normalise(args.file).split('/').pop()}:${args.line} in ${args.service}`;
+}
+
 /**
  * Checks that an agent of the service has loaded a file the action names (as the agent matches it: the same path, or
  * a suffix at a segment boundary), so a wrong path is an answer naming the files that look alike instead of an
@@ -447,6 +452,7 @@ export function addLiveTools(ctx: ModuleContext): void {
       level: logLevelSchema.default('info'),
       maxHits: hitsArg('log', 10_000),
     }),
+    confirm: (args) => `Add a log at ${where(args)}: ${JSON.stringify(args.template)}?`,
     run: (args, c) =>
       addAction(c, args, {
         kind: 'log',
@@ -473,6 +479,7 @@ export function addLiveTools(ctx: ModuleContext): void {
       expressions: z.array(z.string().min(1).max(500)).max(20).default([]),
       maxHits: hitsArg('snapshot', 100),
     }),
+    confirm: (args) => `Add a snapshot at ${where(args)}?`,
     run: (args, c) =>
       addAction(c, args, {
         kind: 'snapshot',
@@ -507,6 +514,7 @@ export function addLiveTools(ctx: ModuleContext): void {
       expression: z.string().min(1).max(500).optional().describe('gauge: the numeric expression'),
       maxHits: hitsArg('metric', 10_000_000),
     }),
+    confirm: (args) => `Add a ${args.kind} metric at ${where(args)}?`,
     run: (args, c) => {
       const base = normalise(args.file)
         .split('/')
@@ -705,6 +713,7 @@ export function addLiveTools(ctx: ModuleContext): void {
     effect: 'destructive',
     uses: [ops.deleteAction],
     input: z.object({ actionId: id }),
+    confirm: (args) => `Remove action ${args.actionId} and its stored hits?`,
     async run(args, c) {
       await c.invoke(ops.deleteAction, { params: { id: args.actionId } });
       return `Removed action ${args.actionId} from every agent.`;

@@ -35,7 +35,7 @@ const INSTRUCTIONS =
   'when done. Never poll in a tight loop: ask again after the code has had time to run.';
 
 /** The JSON Schema MCP clients see for a tool's arguments (the zod schema's input side). */
-function inputSchema(tool: ToolDefinition): { type: 'object'; [k: string]: unknown } {
+export function inputSchema(tool: ToolDefinition): { type: 'object'; [k: string]: unknown } {
   const schema = z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   delete schema.$schema;
   return { ...schema, type: 'object' };

@@ -16,7 +16,7 @@ import { auditActor } from '../http/audit-hook.js';
 import type { Principal, RequestAudit } from '../http/context.js';
 
 /** How a call reached the hub; recorded in the audit log of calls that did not come over REST. */
-export type Transport = 'http' | 'mcp' | 'internal';
+export type Transport = 'http' | 'mcp' | 'assistant' | 'internal';
 
 /** Who calls an operation and from where. */
 export interface OperationCaller {

@@ -41,6 +41,11 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
    */
   readonly uses: readonly OperationContract[];
   run(args: z.output<S>, ctx: ToolContext): Promise<string>;
+  /**
+   * The question the assistant asks before it runs a tool that writes ("Add a snapshot at checkout.ts:52 in shop?").
+   * Without it the question names the tool's title and arguments.
+   */
+  confirm?(args: z.output<S>): string;
 }
 
 /** A tool with the module that added it. */

@@ -235,6 +235,9 @@ export interface Database {
   k8s_entries: K8sEntriesTable;
   k8s_object_state: K8sObjectStateTable;
   k8s_checkpoints: K8sCheckpointsTable;
+  assistant_sessions: AssistantSessionsTable;
+  assistant_messages: AssistantMessagesTable;
+  assistant_facts: AssistantFactsTable;
 }
 
 /** Kubernetes objects (migration 0009); `id` is a hash of the key; `labels` and `owners` are JSON. */
@@ -344,4 +347,36 @@ export interface TestSuiteRunsTable {
   finished_at: number | null;
   created_by: string | null;
   data: string;
+}
+
+/** An assistant conversation (migration 0010). */
+export interface AssistantSessionsTable {
+  id: string;
+  user_id: string;
+  title: string;
+  message_count: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One message of a conversation; `tool_calls` is a JSON array on assistant messages that call tools. */
+export interface AssistantMessagesTable {
+  session_id: string;
+  seq: number;
+  role: string;
+  content: string;
+  tool_calls: string | null;
+  tool_call_id: string | null;
+  name: string | null;
+  is_error: number;
+  created_at: number;
+}
+
+/** A fact the assistant saved for a user; `keywords` are its normalised words, space-separated. */
+export interface AssistantFactsTable {
+  id: string;
+  user_id: string;
+  content: string;
+  keywords: string;
+  created_at: number;
 }

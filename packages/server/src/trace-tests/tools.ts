@@ -55,6 +55,7 @@ export function addTestTools(ctx: ModuleContext): void {
       variables: z.record(z.string().min(1).max(200), z.string().max(10_000)).optional().describe('run variables'),
       variableSetId: z.string().max(200).optional(),
     }),
+    confirm: (args) => `Run the test ${args.testId} (its trigger sends a request)?`,
     async run(args, c) {
       const run = await c.invoke(ops.runTest, {
         params: { id: args.testId },

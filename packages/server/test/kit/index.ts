@@ -31,3 +31,5 @@ export { newSpanId, newTraceId, otlpJsonRequest } from './otlp.js';
 export type { TestSpan } from './otlp.js';
 export { BOOKS_PROTO, startTracedApp } from './traced-app.js';
 export type { Propagation, TracedApp, TracedAppOptions } from './traced-app.js';
+export { ScriptedModelServer } from './model-server.js';
+export type { ModelReply, ModelRequest } from './model-server.js';
