@@ -4,7 +4,12 @@ import {
   liveOperations as live,
   traceOperations as traces,
   k8sOperations as k8s,
+  assistantOperations as assistant,
   operationPath,
+  type AssistantFact,
+  type AssistantSession,
+  type AssistantSessionDetail,
+  type AssistantStatus,
   type OperationCallInput,
   type OperationContract,
   type OperationOutput,
@@ -418,6 +423,20 @@ export class SpyglassClient {
     import: (cluster: string, events: unknown[]): Promise<K8sIngestResult> =>
       this.call(k8s.importAudit, { params: { cluster }, body: { events } }),
     diagnostics: (): Promise<K8sDiagnostics> => this.call(k8s.diagnostics),
+  };
+
+  // ---- assistant ---------------------------------------------------------------------------------------------------
+
+  /** The caller's conversations and saved facts; the chat itself is the WebSocket `/api/v1/assistant/chat`. */
+  readonly assistant = {
+    status: (): Promise<AssistantStatus> => this.call(assistant.status),
+    /** Most recently used first. */
+    sessions: (params?: PageParams): Promise<Page<AssistantSession>> =>
+      this.call(assistant.listSessions, { query: { ...params } }),
+    session: (id: string): Promise<AssistantSessionDetail> => this.call(assistant.getSession, { params: { id } }),
+    deleteSession: (id: string): Promise<null> => this.call(assistant.deleteSession, { params: { id } }),
+    facts: (): Promise<Page<AssistantFact>> => this.call(assistant.listFacts),
+    deleteFact: (id: string): Promise<null> => this.call(assistant.deleteFact, { params: { id } }),
   };
 
   // ---- live stream ----------------------------------------------------------------------------------------------------
