@@ -276,6 +276,7 @@ describe('assistant chat when things go wrong', () => {
         SPYGLASS_ASSISTANT_MODEL: 'scripted-2',
         SPYGLASS_ASSISTANT_MAX_STEPS: '3',
         SPYGLASS_ASSISTANT_REQUEST_TIMEOUT_MS: '1500',
+        SPYGLASS_ASSISTANT_MAX_TURN_TOKENS: '4000',
       },
     });
   }, 60_000);
@@ -332,6 +333,17 @@ describe('assistant chat when things go wrong', () => {
     chat.close();
     // user, 3 × (assistant call + tool result), and the note.
     expect(await messageCount(id)).toBe(8);
+  });
+
+  it('stops a turn at its token budget', async () => {
+    const { chat, id } = await open();
+    model.reply({ ...call('list_agents', {}), tokens: 5000 });
+    chat.send({ text: 'expensive' });
+    const err = await chat.next('error');
+    expect(err).toMatchObject({ code: 'LIMIT' });
+    expect(err.message).toMatch(/the turn used 5000 tokens \(assistant\.maxTurnTokens 4000\)/);
+    chat.close();
+    expect(await messageCount(id)).toBe(4);
   });
 
   it('ends a turn on a model server error or timeout, storing nothing of it', async () => {

@@ -21,6 +21,8 @@ export type ModelReply =
       toolCalls?: { name: string; arguments: string; id?: string }[];
       /** Characters per streamed fragment (default 7). */
       chunk?: number;
+      /** `usage.total_tokens` reported at the end (default 120). */
+      tokens?: number;
     }
   | { status: number; error: string }
   /** Accept the request and never answer (timeouts, cancel). */
@@ -131,7 +133,8 @@ export class ScriptedModelServer {
         });
     });
     send({ delta: {}, finish_reason: (reply.toolCalls ?? []).length > 0 ? 'tool_calls' : 'stop' });
-    send(null, { usage: { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120 } });
+    const total = reply.tokens ?? 120;
+    send(null, { usage: { prompt_tokens: total - 20, completion_tokens: 20, total_tokens: total } });
     res.end('data: [DONE]\n\n');
   }
 
