@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { assistantConfigSchema, type AssistantConfig } from '../../../packages/server/src/assistant/config.js';
 import { loadConfig } from '../../../packages/server/src/config/config.js';
 import { DEFAULT_WATCHED_RESOURCES, type K8sConfig } from '../../../packages/server/src/k8s/config.js';
 import { resolveWatched } from '../../../packages/server/src/k8s/watch/targets.js';
@@ -78,16 +79,23 @@ function hubYaml(docs: K8s[]): string {
   return one(docs, 'ConfigMap', FULLNAME).data['hub.yaml'] as string;
 }
 
-/** The hub's configuration with the sections of the traces, otlp, tests and k8s modules, typed by their own schemas. */
+/**
+ * The hub's configuration with the sections of the traces, otlp, tests, k8s and assistant modules, typed by their own
+ * schemas.
+ */
 type HubConfig = ReturnType<typeof loadConfig> & {
   otlp: OtlpConfig;
   traces: TracesConfig;
   tests: TestsConfig;
   k8s: K8sConfig;
+  assistant: AssistantConfig;
 };
 
-/** Loads the rendered hub.yaml and Secret env exactly as the hub process would. */
-function hubConfig(docs: K8s[]): HubConfig {
+/**
+ * Loads the rendered hub.yaml and Secret env exactly as the hub process would. `secrets` stands for Secrets the user
+ * creates (not rendered by the chart), keyed by "<secret name>/<key>".
+ */
+function hubConfig(docs: K8s[], secrets: Record<string, string> = {}): HubConfig {
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-chart-'));
   const file = path.join(dir, 'hub.yaml');
   writeFileSync(file, hubYaml(docs));
@@ -101,6 +109,8 @@ function hubConfig(docs: K8s[]): HubConfig {
   for (const [name, ref] of Object.entries(envOf(hubContainer(docs)))) {
     const key = ref.valueFrom?.secretKeyRef?.key as string | undefined;
     if (key !== undefined && map[name] === key && secret[key] !== undefined) env[name] = secret[key];
+    const user = secrets[`${ref.valueFrom?.secretKeyRef?.name as string}/${key}`];
+    if (key !== undefined && map[name] === undefined && user !== undefined) env[name] = user;
     if (typeof ref.value === 'string' && name !== 'SPYGLASS_CONFIG') env[name] = ref.value;
   }
   return loadConfig({ env, cwd: dir }) as HubConfig;
@@ -229,12 +239,14 @@ describe.each(CI_FILES)('chart with ci/%s', (file) => {
       for (const secret of secretValues) expect(text, `ConfigMap ${cm.metadata.name}`).not.toContain(secret);
       // URL-escaped forms too.
       for (const secret of KNOWN_SECRETS) expect(text).not.toContain(encodeURIComponent(secret));
-      expect(text).not.toMatch(/password|secret|token|:\/\/[^"\s/]*:[^"\s/]*@/i);
+      // The assistant's budgets (maxTokens, maxTurnTokens) are counts of tokens, not credentials.
+      const keys = text.replace(/\b(maxTokens|maxTurnTokens)\b/g, '');
+      expect(keys).not.toMatch(/password|secret|token|api-?key|:\/\/[^"\s/]*:[^"\s/]*@/i);
     }
     for (const { owner, spec } of podSpecs(docs)) {
       for (const container of spec.containers) {
         for (const e of container.env ?? []) {
-          if (/PASSWORD|DATABASE_URL|REDIS_URL|SECRET|TOKEN/.test(e.name)) {
+          if (/PASSWORD|DATABASE_URL|REDIS_URL|SECRET|TOKEN|API_KEY/.test(e.name)) {
             expect(e.valueFrom?.secretKeyRef, `${owner} ${container.name} ${e.name}`).toBeDefined();
           }
         }
@@ -850,6 +862,149 @@ describe('Kubernetes object tracing', () => {
   });
 });
 
+describe('chat assistant', () => {
+  const ASSISTANT_CI = 'assistant-values.yaml';
+  const KEY = 'sk-chart-test-4f1c9a7e0b';
+  const provider = (baseUrl: string, extra: string[] = []): string[] => [
+    '--set',
+    'networkPolicy.enabled=true',
+    '--set',
+    `assistant.provider.baseUrl=${baseUrl}`,
+    '--set',
+    'assistant.provider.model=qwen3',
+    ...extra,
+  ];
+  const egress = (docs: K8s[]): any[] => one(docs, 'NetworkPolicy', FULLNAME).spec.egress as any[];
+  const DNS_RULE_PORTS = [
+    { port: 53, protocol: 'UDP' },
+    { port: 53, protocol: 'TCP' },
+  ];
+  /** The port the hub dials for the rendered baseUrl, as Node's URL parser (the one the hub uses) reads it. */
+  const dialedPort = (config: HubConfig): number => {
+    const url = new URL(config.assistant.provider.baseUrl!);
+    return url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  };
+
+  it('renders the hub’s own defaults: enabled, not configured, no key, no egress rule', () => {
+    const docs = renderCi('default-values.yaml');
+    const config = hubConfig(docs);
+    // The chart's values.yaml defaults are the hub's defaults, key for key.
+    expect(config.assistant).toEqual(assistantConfigSchema.parse({}));
+    expect(config.assistant.provider.baseUrl).toBeUndefined();
+    expect(envOf(hubContainer(docs)).SPYGLASS_ASSISTANT_API_KEY).toBeUndefined();
+    // A policy without a model server: DNS, the bundled database and Redis only.
+    expect(egress(renderCi('network-policy-values.yaml')).map((r) => r.ports[0].port)).toEqual([53, 5432, 6379]);
+  });
+
+  it('writes provider, toolsets and limits to hub.yaml and takes the API key from the user’s Secret only', () => {
+    const docs = renderCi(ASSISTANT_CI);
+    const env = envOf(hubContainer(docs));
+    expect(env.SPYGLASS_ASSISTANT_API_KEY).toEqual({
+      name: 'SPYGLASS_ASSISTANT_API_KEY',
+      valueFrom: { secretKeyRef: { name: 'spyglass-assistant', key: 'api-key' } },
+    });
+    const config = hubConfig(docs, { 'spyglass-assistant/api-key': KEY });
+    expect(config.assistant).toEqual({
+      ...assistantConfigSchema.parse({}),
+      provider: {
+        kind: 'openai-compatible',
+        baseUrl: 'https://llm-gateway.example.com/v1',
+        model: 'gpt-4.1-mini',
+        apiKey: KEY,
+        headers: { 'OpenAI-Organization': 'org-spyglass' },
+        temperature: 0.1,
+        maxTokens: 4000,
+      },
+      toolsets: ['live', 'traces'],
+      maxSteps: 6,
+      maxTurnTokens: 100_000,
+      turnTimeoutMs: 120_000,
+      requestTimeoutMs: 45_000,
+      approvalTimeoutMs: 300_000,
+      maxConcurrentTurns: 8,
+      recallFacts: 0,
+    });
+    // hub.yaml names no key at all: without the Secret's env the hub has none.
+    const file = parseYaml(hubYaml(docs)) as { assistant: { provider: Record<string, unknown> } };
+    expect(Object.keys(file.assistant.provider).sort()).toEqual([
+      'baseUrl',
+      'headers',
+      'kind',
+      'maxTokens',
+      'model',
+      'temperature',
+    ]);
+    expect(hubConfig(docs).assistant.provider.apiKey).toBeUndefined();
+    for (const cm of ofKind(docs, 'ConfigMap')) expect(JSON.stringify(cm)).not.toMatch(/apiKey|api-key/i);
+    // The console Ingress keeps the chat's WebSocket open.
+    const annotations = one(docs, 'Ingress', `${FULLNAME}-console`).metadata.annotations;
+    expect(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']).toBe('3600');
+    expect(annotations['nginx.ingress.kubernetes.io/proxy-send-timeout']).toBe('3600');
+
+    // Another key name; a local server without a key; the assistant off (no key even with a Secret named).
+    const other = renderCi(ASSISTANT_CI, ['--set', 'assistant.provider.apiKeySecret.key=openai']);
+    expect(envOf(hubContainer(other)).SPYGLASS_ASSISTANT_API_KEY.valueFrom.secretKeyRef).toEqual({
+      name: 'spyglass-assistant',
+      key: 'openai',
+    });
+    expect(hubConfig(other, { 'spyglass-assistant/openai': KEY }).assistant.provider.apiKey).toBe(KEY);
+    const local = render(provider('http://ollama.ai.svc:11434/v1'));
+    expect(envOf(hubContainer(local)).SPYGLASS_ASSISTANT_API_KEY).toBeUndefined();
+    expect(hubConfig(local).assistant.provider).toMatchObject({
+      baseUrl: 'http://ollama.ai.svc:11434/v1',
+      model: 'qwen3',
+    });
+    const off = renderCi(ASSISTANT_CI, ['--set', 'assistant.enabled=false']);
+    expect(envOf(hubContainer(off)).SPYGLASS_ASSISTANT_API_KEY).toBeUndefined();
+    expect(hubConfig(off).assistant.enabled).toBe(false);
+    expect(egress(off).map((r) => r.ports)).toEqual([DNS_RULE_PORTS]);
+  });
+
+  it('NetworkPolicy: egress to the model server on the port of its URL, to the CIDRs given', () => {
+    const docs = renderCi(ASSISTANT_CI);
+    expect(egress(docs)).toEqual([
+      expect.objectContaining({ ports: DNS_RULE_PORTS }),
+      { ports: [{ port: 443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '198.51.100.20/32' } }] },
+    ]);
+    expect(dialedPort(hubConfig(docs))).toBe(443);
+
+    // No CIDRs: any address, on that port only; the port is the URL's, else the scheme's.
+    for (const [url, port] of [
+      ['http://ollama:11434/v1', 11434],
+      ['http://ollama.ai.svc/v1', 80],
+      ['https://vllm.example.com:8443/v1', 8443],
+      ['https://api.openai.com/v1', 443],
+      ['http://[fd00::5]:8000/v1', 8000],
+    ] as const) {
+      const d = render(provider(url));
+      expect(egress(d).at(-1), url).toEqual({ ports: [{ port, protocol: 'TCP' }] });
+      expect(dialedPort(hubConfig(d)), url).toBe(port);
+    }
+
+    // A model server in the cluster: its pods as peers and their port, besides an address block.
+    const pods = {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ai' } },
+      podSelector: { matchLabels: { app: 'ollama' } },
+    };
+    const inCluster = render(
+      provider('http://ollama.ai.svc/v1', [
+        '--set-json',
+        `networkPolicy.assistant=${JSON.stringify({ cidrs: ['10.8.0.0/16'], to: [pods], ports: [11434] })}`,
+      ]),
+    );
+    expect(egress(inCluster).at(-1)).toEqual({
+      ports: [{ port: 11434, protocol: 'TCP' }],
+      to: [{ ipBlock: { cidr: '10.8.0.0/16' } }, pods],
+    });
+
+    // Without a baseUrl (or with the assistant off) there is no such rule.
+    const none = render(['--set', 'networkPolicy.enabled=true']);
+    expect(egress(none).map((r) => r.ports)).toEqual([DNS_RULE_PORTS]);
+    const off = render(provider('https://api.openai.com/v1', ['--set', 'assistant.enabled=false']));
+    expect(egress(off).map((r) => r.ports)).toEqual([DNS_RULE_PORTS]);
+  });
+});
+
 describe('values.schema.json and template checks refuse unsafe values', () => {
   const cases: { name: string; args: string[]; message: RegExp }[] = [
     {
@@ -1051,6 +1206,86 @@ describe('values.schema.json and template checks refuse unsafe values', () => {
       name: 'no API server port',
       args: ['--set-json', 'networkPolicy.apiServer.ports=[]'],
       message: /apiServer\.ports/,
+    },
+    {
+      name: 'a model server URL that is not http(s)',
+      args: ['--set', 'assistant.provider.baseUrl=ftp://models.example.com/v1', '--set', 'assistant.provider.model=m'],
+      message: /assistant\.provider\.baseUrl: Does not match pattern '\^\$\|\^https\?:\/\//,
+    },
+    {
+      name: 'a model server address without a scheme',
+      args: ['--set', 'assistant.provider.baseUrl=api.openai.com', '--set', 'assistant.provider.model=m'],
+      message: /assistant\.provider\.baseUrl/,
+    },
+    {
+      name: 'a model server URL with a password (it would land in the ConfigMap)',
+      args: [
+        '--set',
+        'assistant.provider.baseUrl=https://me:pw@llm.example.com/v1',
+        '--set',
+        'assistant.provider.model=m',
+      ],
+      message: /assistant\.provider\.baseUrl: no user or password in the URL/,
+    },
+    {
+      name: 'a model server URL with a query',
+      args: [
+        '--set',
+        'assistant.provider.baseUrl=https://llm.example.com/v1?key=1',
+        '--set',
+        'assistant.provider.model=m',
+      ],
+      message: /assistant\.provider\.baseUrl: .* has a query or fragment/,
+    },
+    {
+      name: 'a model server port above 65535',
+      args: ['--set', 'assistant.provider.baseUrl=http://llm:70000/v1', '--set', 'assistant.provider.model=m'],
+      message: /port 70000 is not between 1 and 65535/,
+    },
+    {
+      name: 'a model server without a model',
+      args: ['--set', 'assistant.provider.baseUrl=https://api.openai.com/v1'],
+      message: /assistant\.provider\.baseUrl is set \(https:\/\/api\.openai\.com\/v1\): set assistant\.provider\.model/,
+    },
+    {
+      name: 'an API key in values (only a Secret reference is taken)',
+      args: ['--set', 'assistant.provider.apiKey=sk-abc'],
+      message: /Additional property apiKey/,
+    },
+    {
+      name: 'an Authorization header (headers go to the ConfigMap)',
+      args: ['--set-json', 'assistant.provider.headers={"authorization":"Bearer-abc"}'],
+      message: /assistant\.provider\.headers: authorization is a credential.*apiKeySecret/,
+    },
+    {
+      name: 'an API key Secret name that is not a Kubernetes name',
+      args: ['--set', 'assistant.provider.apiKeySecret.name=My_Secret'],
+      message: /assistant\.provider\.apiKeySecret\.name/,
+    },
+    {
+      name: 'no model call per turn',
+      args: ['--set', 'assistant.limits.maxSteps=0'],
+      message: /assistant\.limits\.maxSteps/,
+    },
+    {
+      name: 'a temperature above 2',
+      args: ['--set', 'assistant.provider.temperature=3'],
+      message: /assistant\.provider\.temperature/,
+    },
+    {
+      name: 'an unknown assistant limit',
+      args: ['--set', 'assistant.limits.maxTurns=3'],
+      message: /Additional property maxTurns/,
+    },
+    {
+      name: 'a model server address that is not a CIDR',
+      args: ['--set-json', 'networkPolicy.assistant.cidrs=["api.openai.com"]'],
+      message: /networkPolicy\.assistant\.cidrs/,
+    },
+    {
+      name: 'a model server port of 0',
+      args: ['--set-json', 'networkPolicy.assistant.ports=[0]'],
+      message: /networkPolicy\.assistant\.ports/,
     },
   ];
 

@@ -299,6 +299,18 @@ false
 {{- end }}
 {{- end -}}
 
+{{/*
+  The assistant's model server port: the one in assistant.provider.baseUrl, else 443 for https and 80 for http.
+  Empty when no baseUrl is set.
+*/}}
+{{- define "spyglass.assistantPort" -}}
+{{- with .Values.assistant.provider.baseUrl -}}
+{{- $u := urlParse . -}}
+{{- $port := regexFind ":[0-9]+$" $u.host | trimPrefix ":" -}}
+{{- if $port -}}{{ int $port }}{{- else if eq $u.scheme "https" -}}443{{- else -}}80{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Checks that values.schema.json cannot express. */}}
 {{- define "spyglass.validate" -}}
 {{- if and (ne .Values.database.type "sqlite") (not .Values.database.bundled) (not .Values.existingSecret) (not .Values.database.external.url) (not .Values.database.external.host) -}}
@@ -330,6 +342,32 @@ false
 {{- end -}}
 {{- if and .Values.otlp.ingress.enabled (not .Values.otlp.ingress.host) -}}
 {{- fail "otlp.ingress.enabled needs otlp.ingress.host" -}}
+{{- end -}}
+{{- $p := .Values.assistant.provider -}}
+{{- if and $p.baseUrl (not $p.model) -}}
+{{- fail (printf "assistant.provider.baseUrl is set (%s): set assistant.provider.model too, the model name as that server knows it (e.g. qwen3, gpt-4.1-mini)" $p.baseUrl) -}}
+{{- end -}}
+{{- if $p.baseUrl -}}
+{{- $u := urlParse $p.baseUrl -}}
+{{- if $u.userinfo -}}
+{{- fail "assistant.provider.baseUrl: no user or password in the URL (it is written to the ConfigMap); keep the key in a Secret named by assistant.provider.apiKeySecret" -}}
+{{- end -}}
+{{- if or $u.query $u.fragment (contains "?" $p.baseUrl) (contains "#" $p.baseUrl) -}}
+{{- fail (printf "assistant.provider.baseUrl: %s has a query or fragment; give the API root only (the hub appends /chat/completions), e.g. https://api.openai.com/v1" $p.baseUrl) -}}
+{{- end -}}
+{{- if not $u.hostname -}}
+{{- fail (printf "assistant.provider.baseUrl: %s names no host" $p.baseUrl) -}}
+{{- end -}}
+{{- end -}}
+{{- with include "spyglass.assistantPort" . -}}
+{{- if or (lt (int .) 1) (gt (int .) 65535) -}}
+{{- fail (printf "assistant.provider.baseUrl: port %s is not between 1 and 65535" .) -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $_ := $p.headers -}}
+{{- if has (lower $name) (list "authorization" "proxy-authorization" "api-key" "x-api-key" "cookie") -}}
+{{- fail (printf "assistant.provider.headers: %s is a credential, and headers are written to the ConfigMap: keep the key in a Secret named by assistant.provider.apiKeySecret (sent as Authorization: Bearer)" $name) -}}
+{{- end -}}
 {{- end -}}
 {{- $clusterNames := list -}}
 {{- range $i, $c := .Values.k8s.clusters -}}
