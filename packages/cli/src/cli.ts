@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { accountCommands } from './commands/account.js';
 import { debugCommands } from './commands/debug.js';
 import { k8sCommands } from './commands/k8s.js';
+import { askCommands } from './commands/ask.js';
 import { mcpCommands } from './commands/mcp.js';
 import { runnerCommands } from './commands/runner.js';
 import { CommandExit, testCommands } from './commands/tests.js';
@@ -46,6 +47,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   testCommands(program, runCommand);
   runnerCommands(program, runCommand);
   mcpCommands(program, runCommand);
+  askCommands(program, runCommand);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
