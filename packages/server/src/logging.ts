@@ -20,6 +20,9 @@ export const REDACT_PATHS = [
   'databaseUrl',
   'redisUrl',
   'config.admin.password',
+  '*.apiKey',
+  'apiKey',
+  'config.assistant.provider.apiKey',
 ];
 
 export function createLogger(options: {

@@ -40,6 +40,11 @@ export const assistantModule = defineModule({
       toolsets: config.toolsets,
       log: ctx.log,
     };
+    if (provider.model !== null && provider.endpoint !== null)
+      ctx.log.info(
+        { model: provider.model, endpoint: provider.endpoint },
+        `assistant: answering with ${provider.model} at ${provider.endpoint}`,
+      );
     const turns = { running: 0 };
     const deps: ChatDeps = { store, provider, config, tools, log: ctx.log, turns };
     new Gauge({
