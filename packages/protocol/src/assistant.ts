@@ -46,6 +46,43 @@ export const assistantLinkSchema = z.object({
 });
 export type AssistantLink = z.infer<typeof assistantLinkSchema>;
 
+const LINK_PATTERNS: { kind: AssistantLink['kind']; re: RegExp; path: (id: string) => string }[] = [
+  {
+    kind: 'action',
+    re: /\bactionId[:= ]+"?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/gi,
+    path: (id) => `/actions/${id}`,
+  },
+  { kind: 'trace', re: /\btrace(?:Id)?[:= ]+"?([0-9a-f]{32})\b/gi, path: (id) => `/traces/${id}` },
+];
+
+/**
+ * Console pages a tool call touched (actions it added or read, traces it found, a test run), from its arguments and
+ * its result's text. The hub sends them on `tool_result`; the console finds the same ones in stored results.
+ */
+export function assistantLinksOf(name: string, args: unknown, text: string): AssistantLink[] {
+  const out = new Map<string, AssistantLink>();
+  const haystack = `${JSON.stringify(args ?? {})}\n${text}`;
+  for (const p of LINK_PATTERNS) {
+    for (const m of haystack.matchAll(p.re)) {
+      const id = m[1]!.toLowerCase();
+      out.set(`${p.kind}:${id}`, { kind: p.kind, id, path: p.path(id) });
+      if (out.size >= 20) break;
+    }
+  }
+  if (name === 'get_test_run' || name === 'run_test') {
+    const a = args as { testId?: unknown; runNumber?: unknown } | null;
+    if (typeof a?.testId === 'string' && typeof a.runNumber === 'number') {
+      const id = `${a.testId}/${a.runNumber}`;
+      out.set(`test-run:${id}`, {
+        kind: 'test-run',
+        id,
+        path: `/tests/${encodeURIComponent(a.testId)}/runs/${a.runNumber}`,
+      });
+    }
+  }
+  return [...out.values()];
+}
+
 /**
  * Frames the hub sends. `session` comes first; a turn streams `delta`s, `tool_call`s (with an `approval` first for a
  * write tool) and their `tool_result`s, and ends with one `text` (the answer) or one `error`.

@@ -288,6 +288,7 @@ export {
   ASSISTANT_LIMITS,
   assistantClientFrameSchema,
   assistantFactSchema,
+  assistantLinksOf,
   assistantMessageSchema,
   assistantSessionDetailSchema,
   assistantSessionSchema,

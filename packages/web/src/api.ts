@@ -63,6 +63,10 @@ export const keys = {
   k8sTrace: (query: object) => ['k8s', 'trace', query] as const,
   k8sDiff: (query: object) => ['k8s', 'diff', query] as const,
   k8sDiagnostics: ['k8s', 'diagnostics'] as const,
+  assistantStatus: ['assistant', 'status'] as const,
+  assistantSessions: ['assistant', 'sessions'] as const,
+  /** One conversation's stored messages, read again for each connection (`n`) that resumes it. */
+  assistantSession: (id: string, n: number) => ['assistant', 'session', id, n] as const,
 };
 
 export interface Problem {

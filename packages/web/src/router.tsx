@@ -14,6 +14,7 @@ import { ErrorState, Loading } from './components/States';
 import { ActionPage } from './pages/ActionPage';
 import { ActionsPage } from './pages/ActionsPage';
 import { AgentsPage } from './pages/AgentsPage';
+import { AssistantPage } from './pages/AssistantPage';
 import { AuditPage } from './pages/AuditPage';
 import { KubernetesDiagnosticsPage } from './pages/KubernetesDiagnosticsPage';
 import { KubernetesPage } from './pages/KubernetesPage';
@@ -256,6 +257,15 @@ const suiteRunRoute = createRoute({
   component: TestSuiteRunPage,
 });
 
+/** `/assistant` (a new conversation) and `/assistant/<id>`: one page that stays mounted while the URL catches up. */
+const assistantRoute = createRoute({ getParentRoute: () => appRoute, path: '/assistant', component: AssistantPage });
+const assistantNewRoute = createRoute({ getParentRoute: () => assistantRoute, path: '/', component: () => null });
+const assistantSessionRoute = createRoute({
+  getParentRoute: () => assistantRoute,
+  path: '$sessionId',
+  component: () => null,
+});
+
 const usersRoute = createRoute({ getParentRoute: () => appRoute, path: '/users', component: UsersPage });
 const tokensRoute = createRoute({ getParentRoute: () => appRoute, path: '/tokens', component: TokensPage });
 const poolsRoute = createRoute({ getParentRoute: () => appRoute, path: '/pools', component: PoolsPage });
@@ -277,6 +287,7 @@ const routeTree = rootRoute.addChildren([
     testRoute,
     testRunRoute,
     suiteRunRoute,
+    assistantRoute.addChildren([assistantNewRoute, assistantSessionRoute]),
     auditRoute,
     usersRoute,
     tokensRoute,

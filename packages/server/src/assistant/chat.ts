@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import {
   ASSISTANT_LIMITS,
   assistantClientFrameSchema,
+  assistantLinksOf,
   type AssistantErrorCode,
-  type AssistantLink,
   type AssistantMessage,
   type AssistantServerFrame,
   type PreApproval,
@@ -67,40 +67,6 @@ const MEMORY_TOOLS: ModelTool[] = [
     },
   },
 ];
-
-const LINK_PATTERNS: { kind: AssistantLink['kind']; re: RegExp; path: (id: string) => string }[] = [
-  {
-    kind: 'action',
-    re: /\bactionId[:= ]+"?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/gi,
-    path: (id) => `/actions/${id}`,
-  },
-  { kind: 'trace', re: /\btrace(?:Id)?[:= ]+"?([0-9a-f]{32})\b/gi, path: (id) => `/traces/${id}` },
-];
-
-/** Console pages a tool call touched: actions it added or read, traces it found. */
-export function linksOf(name: string, args: unknown, text: string): AssistantLink[] {
-  const out = new Map<string, AssistantLink>();
-  const haystack = `${JSON.stringify(args ?? {})}\n${text}`;
-  for (const p of LINK_PATTERNS) {
-    for (const m of haystack.matchAll(p.re)) {
-      const id = m[1]!.toLowerCase();
-      out.set(`${p.kind}:${id}`, { kind: p.kind, id, path: p.path(id) });
-      if (out.size >= 20) break;
-    }
-  }
-  if (name === 'get_test_run' || name === 'run_test') {
-    const a = args as { testId?: unknown; runNumber?: unknown } | null;
-    if (typeof a?.testId === 'string' && typeof a.runNumber === 'number') {
-      const id = `${a.testId}/${a.runNumber}`;
-      out.set(`test-run:${id}`, {
-        kind: 'test-run',
-        id,
-        path: `/tests/${encodeURIComponent(a.testId)}/runs/${a.runNumber}`,
-      });
-    }
-  }
-  return [...out.values()];
-}
 
 /** The newest stored messages that fit the history budget, starting at a user message (no orphaned tool results). */
 export function historyWindow(messages: AssistantMessage[], maxMessages: number, maxChars: number): ChatMessage[] {
@@ -435,7 +401,7 @@ export class ChatConnection {
         name: call.name,
         text: clipped,
         isError,
-        links: isError ? [] : linksOf(call.name, args, clipped),
+        links: isError ? [] : assistantLinksOf(call.name, args, clipped),
       });
       return { text: clipped, isError };
     };

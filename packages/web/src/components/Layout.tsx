@@ -50,6 +50,7 @@ export function Layout() {
     { to: '/traces', label: 'Traces' },
     { to: '/kubernetes', label: 'Kubernetes' },
     { to: '/tests', label: 'Tests' },
+    { to: '/assistant', label: 'Assistant' },
     { to: '/tokens', label: 'API tokens' },
     ...(isAdmin
       ? [
