@@ -296,6 +296,37 @@ describe.skipIf(!hasChromium)('Assistant page in Chromium against a real hub and
     expect(model.pending).toBe(0);
   }, 180_000);
 
+  it('cancels a running turn: the error says so, nothing is stored, and the box takes the next question', async () => {
+    model.reply({ hang: true });
+    const page = await adminPage(hub.url);
+    await page.goto(`${hub.url}/assistant`);
+    const box = page.getByRole('textbox', { name: 'Message' });
+    const asked = model.requests.length;
+    await box.fill('Take your time.');
+    await box.press('Enter');
+    // Cancelled while the model server holds the request.
+    await waitFor(() => model.requests.length > asked, { what: 'the hub to ask the model', timeoutMs: 30_000 });
+    const cancel = page.getByRole('button', { name: 'Cancel' });
+    await cancel.waitFor();
+    expect(await box.isDisabled()).toBe(true);
+    await cancel.click();
+    const error = page.getByTestId('chat-error');
+    await error.waitFor();
+    await expect(error.getAttribute('data-code')).resolves.toBe('CANCELLED');
+    await expect(error.textContent()).resolves.toContain('cancelled');
+    await expect.poll(() => box.isEnabled()).toBe(true);
+    await expect(page.getByRole('button', { name: 'Send' }).count()).resolves.toBe(1);
+    expect(page.url()).toBe(`${hub.url}/assistant`);
+    const sessions = await hub.api<{ items: { title: string }[] }>(
+      'GET',
+      '/api/v1/assistant/sessions',
+      undefined,
+      'admin',
+    );
+    expect(sessions.body.items.map((s) => s.title)).not.toContain('Take your time.');
+    expect(model.pending).toBe(0);
+  }, 120_000);
+
   it('says how to configure the assistant on a hub without a model, and answers a question with that', async () => {
     const bare = await createHub({ listen: true });
     try {

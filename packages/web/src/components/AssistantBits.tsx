@@ -52,7 +52,7 @@ const DECIDED: Partial<Record<NonNullable<ToolItem['approval']>['state'], string
   denying: 'Denied',
   approved: 'You approved this',
   denied: 'You denied this',
-  expired: 'Not answered in time; it did not run',
+  expired: 'Not answered; it did not run',
 };
 
 /** A write tool waiting for the user: the hub's question and Approve / Deny. */
