@@ -65,6 +65,7 @@ export const keys = {
   k8sDiagnostics: ['k8s', 'diagnostics'] as const,
   assistantStatus: ['assistant', 'status'] as const,
   assistantSessions: ['assistant', 'sessions'] as const,
+  assistantFacts: ['assistant', 'facts'] as const,
   /** One conversation's stored messages, read again for each connection (`n`) that resumes it. */
   assistantSession: (id: string, n: number) => ['assistant', 'session', id, n] as const,
 };

@@ -296,6 +296,31 @@ describe.skipIf(!hasChromium)('Assistant page in Chromium against a real hub and
     expect(model.pending).toBe(0);
   }, 180_000);
 
+  it('lists a fact the assistant saved, and forgets it', async () => {
+    const FACT = 'The shop runs in pool assistant-e2e.';
+    model.reply({ toolCalls: [call('remember', { fact: FACT })] }, { text: 'Noted.' });
+    const page = await adminPage(hub.url);
+    await page.goto(`${hub.url}/assistant`);
+    const box = page.getByRole('textbox', { name: 'Message' });
+    await box.fill('Remember that the shop runs in pool assistant-e2e.');
+    await box.press('Enter');
+    await page.getByTestId('assistant-message').filter({ hasText: 'Noted.' }).waitFor();
+    const remember = toolCards(page, 'remember');
+    await expect.poll(() => remember.getAttribute('data-status')).toBe('done');
+    await remember.locator('summary').click();
+    await expect(remember.getByTestId('tool-result').textContent()).resolves.toBe(`Saved: ${FACT}`);
+
+    const facts = page.getByTestId('saved-facts');
+    await expect.poll(() => facts.locator('summary').textContent()).toBe('Saved facts (1)');
+    await facts.locator('summary').click();
+    await expect(facts.locator('li').allTextContents()).resolves.toEqual([`${FACT}Forget`]);
+    await facts.getByRole('button', { name: `Forget ${FACT}` }).click();
+    await expect.poll(() => facts.locator('summary').textContent()).toBe('Saved facts (0)');
+    const left = await hub.api<{ items: unknown[] }>('GET', '/api/v1/assistant/memory', undefined, 'admin');
+    expect(left.body.items).toEqual([]);
+    expect(model.pending).toBe(0);
+  }, 120_000);
+
   it('cancels a running turn: the error says so, nothing is stored, and the box takes the next question', async () => {
     model.reply({ hang: true });
     const page = await adminPage(hub.url);

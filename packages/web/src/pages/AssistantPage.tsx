@@ -66,7 +66,48 @@ function Conversations({ current, onNew }: { current: string | null; onNew: () =
           ))}
         </ul>
       )}
+      <SavedFacts />
     </nav>
+  );
+}
+
+/** Facts the assistant saved for the caller (its `remember` tool), each with Forget. */
+function SavedFacts() {
+  const queryClient = useQueryClient();
+  const facts = useQuery({ queryKey: keys.assistantFacts, queryFn: () => api.assistant.facts(), retry: shouldRetry });
+  const forget = useMutation({
+    mutationFn: (id: string) => api.assistant.deleteFact(id),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: keys.assistantFacts }),
+  });
+  const items = facts.data?.items ?? [];
+  return (
+    <details className="assistant-facts" data-testid="saved-facts">
+      <summary>Saved facts ({facts.isPending ? '…' : items.length})</summary>
+      <ErrorAlert error={facts.error ?? forget.error} />
+      {items.length === 0 ? (
+        <p className="subtle small-text">
+          None yet. The assistant saves a fact when you tell it something lasting about your system, and recalls it in
+          later conversations.
+        </p>
+      ) : (
+        <ul>
+          {items.map((f) => (
+            <li key={f.id}>
+              <span className="fact">{f.content}</span>
+              <button
+                type="button"
+                className="small"
+                aria-label={`Forget ${f.content}`}
+                disabled={forget.isPending}
+                onClick={() => forget.mutate(f.id)}
+              >
+                Forget
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </details>
   );
 }
 
@@ -87,6 +128,7 @@ export function AssistantPage() {
   });
   const chat = useAssistantChat(routeId, (sessionId) => {
     void queryClient.invalidateQueries({ queryKey: keys.assistantSessions });
+    void queryClient.invalidateQueries({ queryKey: keys.assistantFacts });
     if (sessionId !== routeId) void navigate({ to: '/assistant/$sessionId', params: { sessionId }, replace: true });
   });
   const history = useQuery({
@@ -225,9 +267,11 @@ export function AssistantPage() {
             placeholder={
               chat.connection === 'connecting'
                 ? 'Connecting…'
-                : chat.running
-                  ? 'The assistant is answering…'
-                  : 'Ask about your services (Enter sends, Shift+Enter starts a new line)'
+                : chat.connection === 'closed'
+                  ? 'Not connected'
+                  : chat.running
+                    ? 'The assistant is answering…'
+                    : 'Ask about your services (Enter sends, Shift+Enter starts a new line)'
             }
           />
           <div className="composer-buttons">
