@@ -1,6 +1,6 @@
-import type { AssistantMessage } from '@spyglass/protocol';
+import { assistantLinksOf as linksOf, type AssistantMessage } from '@spyglass/protocol';
 import { describe, expect, it } from 'vitest';
-import { historyWindow, linksOf } from './chat.js';
+import { historyWindow } from './chat.js';
 import { keywords } from './store.js';
 
 const msg = (seq: number, role: AssistantMessage['role'], content: string, calls = 0): AssistantMessage => ({
