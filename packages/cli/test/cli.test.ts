@@ -372,6 +372,31 @@ describe('spyglass CLI against a real hub and the example service under the agen
     expect(zero.code).toBe(2);
     const invalid = await cli(['log', 'add', 'src/a.ts:1', '', '--pool', 'dev']);
     expect([invalid.code, invalid.stderr]).toEqual([1, expect.stringMatching(/^INVALID_INPUT: body\.template/m)]);
+    const unclosed = await cli(['log', 'add', 'src/a.ts:1', 'order {order.id', '--pool', 'dev']);
+    expect([unclosed.code, unclosed.stderr]).toEqual([
+      1,
+      expect.stringMatching(/^INVALID_INPUT: body\.template: unclosed "\{" at column 7 /m),
+    ]);
+    const badExpr = await cli(['log', 'add', 'src/a.ts:1', 'total {order.totalCents +* 2}', '--pool', 'dev']);
+    expect([badExpr.code, badExpr.stderr]).toEqual([
+      1,
+      expect.stringMatching(
+        /^INVALID_INPUT: body\.template: \{order\.totalCents \+\* 2\} at column 26: Unexpected token$/m,
+      ),
+    ]);
+    const badIf = await cli(['snapshot', 'add', 'src/a.ts:1', '--if', 'user.role = "admin"', '--pool', 'dev']);
+    expect([badIf.code, badIf.stderr]).toEqual([
+      1,
+      expect.stringMatching(/^INVALID_INPUT: body\.condition: column 1: assignment is not allowed$/m),
+    ]);
+    const badGauge = await cli(['metric', 'add', 'gauge', 'src/a.ts:1', '--expr', 'items.length +', '--pool', 'dev']);
+    expect([badGauge.code, badGauge.stderr]).toEqual([
+      1,
+      expect.stringMatching(/^INVALID_INPUT: body\.expression: column 15: Unexpected token$/m),
+    ]);
+    expect(
+      (await json<Array<{ template?: string }>>(['actions', 'ls'])).filter((a) => a.template === 'order {order.id'),
+    ).toEqual([]);
     const badTtl = await cli(['log', 'add', 'src/a.ts:1', 'x', '--ttl', 'soon']);
     expect(badTtl.code).toBe(2);
     const down = await cli(['actions', 'ls'], { SPYGLASS_URL: 'http://127.0.0.1:9' });

@@ -58,7 +58,6 @@ export {
   DEFAULT_MAX_HITS,
   LOG_LEVELS,
   MAX_ACTION_TTL_MS,
-  MAX_EXPRESSION_LENGTH,
   MAX_MAX_HITS,
   MAX_TEMPLATE_LENGTH,
   MAX_WATCH_EXPRESSIONS,
@@ -281,3 +280,17 @@ export type {
   K8sWatcherStatus,
   ResourceInfo,
 } from './k8s.js';
+
+export {
+  ExpressionError,
+  MAX_EXPRESSION_LENGTH,
+  PURE_FUNCTION_NAMES,
+  PURE_METHOD_NAMES,
+  compileExpression,
+  dotted,
+} from './expression.js';
+export type { CompiledExpression, ExpressionTarget, PureFunctionName } from './expression.js';
+export { TemplateError, parseTemplate } from './template.js';
+export type { TemplatePart } from './template.js';
+export { actionSyntaxProblems } from './action-syntax.js';
+export type { ActionSyntaxFields, ActionSyntaxProblem } from './action-syntax.js';
