@@ -1,5 +1,6 @@
 import type { Action, Agent, AgentActionStatus, CapturedValue, StoredSnapshot } from '@spyglass/protocol';
 import { formatTime, type Output } from './output.js';
+import { summaryText } from './outcome.js';
 
 /** One line describing a captured value: `name: Type value`. */
 function describe(v: CapturedValue): string {
@@ -85,7 +86,13 @@ export function printAction(out: Output, a: Action, agents: AgentActionStatus[])
     ...(t.agentIds ?? []).map((id) => `agent=${id}`),
   ].filter(Boolean);
   out.line(`  target    pool ${t.pool}${filters.length > 0 ? `, ${filters.join(', ')}` : ''}`);
-  out.line(`  state     ${a.state}   hits ${a.hitCount}/${a.maxHits}   expires ${formatTime(a.expiresAt)}`);
+  const summary =
+    a.summary.state === 'error'
+      ? c.red(summaryText(a))
+      : a.summary.state === 'partial'
+        ? c.yellow(summaryText(a))
+        : summaryText(a);
+  out.line(`  state     ${summary}   hits ${a.hitCount}/${a.maxHits}   expires ${formatTime(a.expiresAt)}`);
   out.line(`  agents`);
   if (agents.length === 0) out.line(c.dim('    (no agent has reported yet)'));
   for (const s of agents) {

@@ -345,6 +345,52 @@ describe('spyglass CLI against a real hub and the example service under the agen
     expect((await cli(['metric', 'add', 'histogram', 'a.ts:1'])).code).toBe(2);
   });
 
+  it("tells the truth about an action's state, and why it has no output: errored, pending, no agent", async () => {
+    const past = (
+      await json<{ id: string }>([
+        'log',
+        'add',
+        'src/services/checkout.ts:9999',
+        'never {order.id}',
+        '--service',
+        'shop',
+      ])
+    ).id;
+    await waitFor(
+      async () => (await json<{ summary: { state: string } }>(['actions', 'show', past])).summary.state === 'error',
+      { what: 'the agent to refuse the line', ...CLI_POLL },
+    );
+    expect((await cli(['actions', 'show', past])).stdout).toMatch(/^ {2}state {5}error \(its agent failed\) /m);
+    const row = (await cli(['actions', 'ls'])).stdout.split('\n').find((l) => l.startsWith(past));
+    expect(row).toMatch(/error \(its agent failed\)/);
+    const errored = await cli(['logs', past]);
+    expect(errored.code).toBe(0);
+    expect(errored.stdout).toBe('');
+    expect(errored.stderr).toMatch(/^\(no log line: every agent failed to install the action\)$/m);
+    expect(errored.stderr).toMatch(/^ {2}shop \S+ pid \d+: error · no code at or after line 9999/m);
+
+    const unknown = (await json<{ id: string }>(['snapshot', 'add', 'nope.ts:10', '--service', 'shop'])).id;
+    await waitFor(
+      async () =>
+        (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', unknown])).agents.some(
+          (a) => a.state === 'pending',
+        ),
+      { what: 'the agent to report the snapshot pending', ...CLI_POLL },
+    );
+    const pending = await cli(['snapshots', unknown]);
+    expect(pending.stderr).toMatch(/^\(no snapshot yet: the action is pending on every agent that has it\)$/m);
+    expect(pending.stderr).toMatch(/^ {2}shop \S+ pid \d+: pending · .*no loaded script matches/m);
+
+    const nobody = (
+      await json<{ id: string }>(['log', 'add', 'src/a.ts:1', 'x', '--pool', 'dev', '--service', 'nosuch'])
+    ).id;
+    const none = await cli(['logs', nobody]);
+    expect(none.stderr).toMatch(
+      /^\(no log line: no connected agent matches pool dev, service nosuch; the action waits for one to connect\)$/m,
+    );
+    for (const id of [past, unknown, nobody]) expect((await cli(['actions', 'rm', id])).code).toBe(0);
+  });
+
   it('removes an action', async () => {
     const id = (await cli(['log', 'add', 'src/services/pricing.ts:18', 'x', '--ttl', '10m'])).stdout.trim();
     const rm = await cli(['actions', 'rm', id]);

@@ -434,7 +434,13 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await page.waitForURL(/\/actions\/[0-9a-f-]{36}/);
     const statuses = page.getByTestId('agent-statuses');
     await statuses.getByText('error').waitFor({ timeout: 20_000 });
-    await expect(statuses.locator('.field-error').textContent()).resolves.toMatch(/\S/);
+    await expect(statuses.locator('.field-error').textContent()).resolves.toMatch(/no code at or after line 9999/);
+    // The header says what the agents say: not a green `active` waiting for the line to run.
+    const state = page.getByTestId('action-state');
+    await state.getByText('error', { exact: true }).waitFor({ timeout: 20_000 });
+    await expect(state.textContent()).resolves.toContain('the agent failed to install it');
+    await page.getByText('Every agent failed to install it: the reasons are under Agents.').waitFor();
+    expect(await page.getByText('Waiting for the line to run…').count()).toBe(0);
   }, 60_000);
 
   it('lists actions with per-agent states, methods and reasons', async () => {

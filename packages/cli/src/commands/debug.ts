@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { formatTime } from '../output.js';
 import { parseDuration, parseLocation, parsePositiveInt, parseTags, UsageError } from '../parse.js';
+import { explainNoOutput, summaryText } from '../outcome.js';
 import { actionWhat, actionWhere, printAction, printSnapshot } from '../render.js';
 
 type Run = (command: Command, handler: (ctx: Context, ...args: never[]) => Promise<void>) => void;
@@ -171,7 +172,7 @@ export function debugCommands(program: Command, run: Run): void {
           a.kind,
           actionWhere(a),
           actionWhat(a),
-          a.state,
+          summaryText(a),
           `${a.hitCount}/${a.maxHits}`,
           Object.entries(a.statusCounts)
             .map(([s, n]) => `${s}:${n}`)
@@ -218,6 +219,8 @@ export function debugCommands(program: Command, run: Run): void {
       };
       if (!o.follow && ctx.out.json) return ctx.out.data(page.items.reverse());
       for (const l of page.items.reverse()) print(l.at, l.level, l.message, l.agentId);
+      if (page.items.length === 0 && !ctx.out.json)
+        await explainNoOutput(ctx.out, client, await client.actions.get(id), 'log line');
       if (!o.follow) return;
       const stream = await client.stream();
       await stream.subscribe({ actionIds: [id] });
@@ -262,7 +265,7 @@ export function debugCommands(program: Command, run: Run): void {
       );
       const full = await Promise.all(page.items.map((s) => client.actions.snapshot(id, s.id)));
       if (ctx.out.json) return ctx.out.data(full);
-      if (full.length === 0) ctx.out.line(ctx.out.color.dim('(no snapshot captured yet)'));
+      if (full.length === 0) await explainNoOutput(ctx.out, client, await client.actions.get(id), 'snapshot');
       for (const s of full) printSnapshot(ctx.out, s);
     },
   );
@@ -289,6 +292,7 @@ export function debugCommands(program: Command, run: Run): void {
       const n = (v: number | null): string => (v === null ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(3));
       const avg = (p: MetricPoint): number | null => (p.count > 0 ? p.sum / p.count : null);
       const type = action.kind === 'metric' ? action.metric : 'counter';
+      if (page.items.length === 0) await explainNoOutput(ctx.out, client, action, 'metric sample');
       if (type === 'counter') {
         ctx.out.table(
           ['FROM', 'COUNT'],
