@@ -429,7 +429,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     const page = await adminPage();
     await openLine(page, LOOP_LINE);
     await page.getByTestId('template').fill('past the end {item.sku}');
-    await page.getByLabel('Line').fill('9999');
+    await page.getByLabel('Line', { exact: true }).fill('9999');
     await page.getByTestId('add-action').click();
     await page.waitForURL(/\/actions\/[0-9a-f-]{36}/);
     const statuses = page.getByTestId('agent-statuses');
