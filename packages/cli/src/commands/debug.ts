@@ -268,7 +268,12 @@ export function debugCommands(program: Command, run: Run): void {
         Promise.all([client.actions.get(id), client.actions.agents(id, { limit: 500 })]),
       );
       if (ctx.out.json) return ctx.out.data({ ...action, agents: agents.items });
-      printAction(ctx.out, action, agents.items);
+      // No status yet: is any agent there to report one?
+      const matching =
+        agents.items.length === 0 && action.state === 'active'
+          ? (await matchingAgents(client, action.target)).length
+          : undefined;
+      printAction(ctx.out, action, agents.items, matching);
     },
   );
   run(
