@@ -117,19 +117,25 @@ interface Outcome {
 
 /**
  * Waits until every agent the target selects has reported a state, or `waitMs` passed. A pending agent (no loaded
- * script matches yet, a patch to retry) may still change its mind, so pending ones get up to another second.
+ * script matches yet, a patch to retry) may still change its mind, so pending ones get another second after the last
+ * change of any status; one still reading source maps is waited for.
  */
 async function awaitOutcome(client: SpyglassClient, action: Action, waitMs: number): Promise<Outcome> {
   const matching = await matchingAgents(client, action.target);
   const deadline = Date.now() + waitMs;
-  let allReportedAt: number | undefined;
+  let quietSince: number | undefined;
+  let last = '';
   for (;;) {
     const statuses = (await client.actions.agents(action.id, { limit: 500 })).items;
-    const state = (id: string): string | undefined => statuses.find((s) => s.agentId === id)?.state;
+    const status = (id: string): AgentActionStatus | undefined => statuses.find((s) => s.agentId === id);
     const now = Date.now();
-    if (matching.every((a) => state(a.id) !== undefined)) allReportedAt ??= now;
-    const settled = matching.every((a) => state(a.id) !== undefined && state(a.id) !== 'pending');
-    if (settled || now >= deadline || (allReportedAt !== undefined && now - allReportedAt >= PENDING_GRACE_MS))
+    const seen = JSON.stringify(statuses.map((s) => [s.agentId, s.state, s.reason]));
+    if (seen !== last) quietSince = undefined;
+    last = seen;
+    const transient = statuses.some((s) => s.state === 'pending' && s.reason?.startsWith('reading source maps'));
+    if (matching.every((a) => status(a.id) !== undefined) && !transient) quietSince ??= now;
+    const settled = matching.every((a) => status(a.id) !== undefined && status(a.id)?.state !== 'pending');
+    if (settled || now >= deadline || (quietSince !== undefined && now - quietSince >= PENDING_GRACE_MS))
       return { matching, statuses };
     await new Promise((resolve) => setTimeout(resolve, Math.min(200, Math.max(0, deadline - now))));
   }
