@@ -142,13 +142,15 @@ describe('README quickstart', () => {
         const out = await runLine(line);
         outputs[raw] = out;
         if (raw.startsWith('npx spyglass pools create')) values.set('pool key', /(sgp_\S+)/.exec(out)![1]!);
+        // An add prints `log <id> added at FILE:LINE (target)`, then each agent's state.
+        const added = /^(?:log|snapshot) ([0-9a-f-]{36}) added at /.exec(out)?.[1];
         if (raw.startsWith('npx spyglass log add')) {
-          values.set('log action id', out.trim());
-          await waitActive(out.trim());
+          values.set('log action id', added!);
+          await waitActive(added!);
         }
         if (raw.startsWith('npx spyglass snapshot add')) {
-          values.set('snapshot action id', out.trim());
-          await waitActive(out.trim());
+          values.set('snapshot action id', added!);
+          await waitActive(added!);
         }
       }
       if (raw.startsWith('npx spyglass traces ls')) {

@@ -1,4 +1,10 @@
-import type { ActionStatus, AgentAction, AgentActionState, ProbeMethod } from '@spyglass/protocol';
+import {
+  parseTemplate,
+  type ActionStatus,
+  type AgentAction,
+  type AgentActionState,
+  type ProbeMethod,
+} from '@spyglass/protocol';
 import { LeakyBucket } from './budget.js';
 import type { AgentConfig } from './config.js';
 import { compileExpression, type CompiledExpression } from './expression.js';
@@ -6,7 +12,6 @@ import { DURATION_BOUNDS_MS, MetricAggregate } from './metrics.js';
 import { HOOK } from './names.js';
 import { REDACTED, type Redactor } from './redact.js';
 import { DEFAULT_RENDER_LIMITS, renderValue } from './render.js';
-import { parseTemplate } from './template.js';
 
 /** Everything the agent knows about one action while it runs. */
 export interface ActionRuntime {

@@ -14,6 +14,7 @@ import {
 import { loadConfig, type AgentConfig, type AgentOptions } from './config.js';
 import { Connection } from './connection.js';
 import { createDebugLog, type DebugLog } from './debug-log.js';
+import { createNotices, type Notices } from './notice.js';
 import { InspectorSession } from './inspector.js';
 import { ScriptRegistry } from './locate.js';
 import { Outbox } from './outbox.js';
@@ -85,10 +86,15 @@ export class Agent {
       if (!this.stopped) this.uplink.drainBeforeExit(() => this.runtime.takeMetrics(Date.now()));
     });
   private readonly uplink: Uplink;
+  /** The lines the agent writes on its own (connected, refused key, unreachable hub). */
+  private readonly notices: Notices;
+  /** The current socket was welcomed by the hub. */
+  private welcomedSession = false;
 
   constructor(options: AgentOptions = {}, env: NodeJS.ProcessEnv = process.env) {
     this.config = loadConfig(env, options);
     this.log = createDebugLog(this.config.debug, threadId);
+    this.notices = createNotices({ url: this.config.url ?? '', quiet: this.config.quiet, thread: threadId });
     this.redactor = new Redactor({ names: this.config.redactNames, values: this.config.redactValues });
     this.scripts = new ScriptRegistry(
       (path) => path.startsWith(AGENT_DIR) || this.config.blocklist.some((b) => path.includes(b)),
@@ -157,8 +163,15 @@ export class Agent {
         log: this.log,
         hello: () => this.hello(),
         onFrame: (f) => this.guard('frame', () => this.onFrame(f)),
-        onOpen: () => undefined,
-        onClose: () => undefined,
+        onOpen: () => {
+          this.welcomedSession = false;
+        },
+        onClose: (code, reason) =>
+          this.guard('notice', () => {
+            this.notices.closed(code, reason, this.welcomedSession);
+            this.welcomedSession = false;
+          }),
+        onError: (message) => this.guard('notice', () => this.notices.error(message)),
       });
       this.connection.start();
     } else this.log('no SPYGLASS_URL: running without a hub');
@@ -331,6 +344,8 @@ export class Agent {
         );
         this.settings = frame.settings;
         this.connection?.welcome();
+        this.welcomedSession = true;
+        this.guard('notice', () => this.notices.welcomed(this.config.service, frame.pool));
         this.restartTimers();
         // A new session: the hub's revision counter may have restarted; resend every status.
         this.revision = -1;

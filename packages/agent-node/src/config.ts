@@ -20,6 +20,8 @@ export const agentOptionsSchema = z.object({
     })
     .default({}),
   debug: z.boolean().default(false),
+  /** No line of the agent's own on stderr (`spyglass: connected to …`, a refused key, an unreachable hub). */
+  quiet: z.boolean().default(false),
   /**
    * Start an agent in worker threads too. Off by default: a preload (`--import`/`-r`) is inherited by every worker,
    * and a pool of short-lived workers would each open a hub connection.
@@ -138,6 +140,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
   num('SPYGLASS_PATCH_MAX_FUNCTIONS', 'patchMaxFunctions');
   num('SPYGLASS_MAX_BUFFERED_BYTES', 'maxBufferedBytes');
   if (truthy(env.SPYGLASS_AGENT_DEBUG)) o.debug = true;
+  if (truthy(env.SPYGLASS_AGENT_QUIET)) o.quiet = true;
   if (truthy(env.SPYGLASS_WORKER_THREADS)) o.workerThreads = true;
   if (env.SPYGLASS_TAGS) {
     const tags: Record<string, string> = {};

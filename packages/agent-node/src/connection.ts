@@ -16,6 +16,8 @@ export interface ConnectionOptions {
   onFrame(frame: HubFrame): void;
   onOpen(): void;
   onClose(code: number, reason: string): void;
+  /** Why the socket failed: a connection error, or the HTTP status a proxy or the hub answered the upgrade with. */
+  onError?(message: string): void;
 }
 
 /** Exponential backoff with full jitter: a random delay in [min, min(max, min·2^attempt)]. */
@@ -172,12 +174,22 @@ export class Connection {
     });
     ws.on('error', (err) => {
       this.opts.log(`connection error: ${err.message}`);
+      this.reportError(err.message || String((err as NodeJS.ErrnoException).code ?? 'connection error'));
     });
     ws.on('unexpected-response', (_req, res) => {
       this.opts.log(`hub answered ${res.statusCode} to the WebSocket upgrade`);
+      this.reportError(`HTTP ${res.statusCode} to the WebSocket upgrade`);
       res.resume();
       ws.terminate();
     });
+  }
+
+  private reportError(message: string): void {
+    try {
+      this.opts.onError?.(message);
+    } catch (err) {
+      this.opts.log('onError failed', err);
+    }
   }
 
   private schedule(): void {

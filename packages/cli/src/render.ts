@@ -1,5 +1,6 @@
 import type { Action, Agent, AgentActionStatus, CapturedValue, StoredSnapshot } from '@spyglass/protocol';
 import { formatTime, type Output } from './output.js';
+import { summaryText, targetText } from './outcome.js';
 
 /** One line describing a captured value: `name: Type value`. */
 function describe(v: CapturedValue): string {
@@ -74,7 +75,8 @@ export function actionWhat(a: Action): string {
   }
 }
 
-export function printAction(out: Output, a: Action, agents: AgentActionStatus[]): void {
+/** `matching`: how many connected agents the target selects, when none has reported yet. */
+export function printAction(out: Output, a: Action, agents: AgentActionStatus[], matching?: number): void {
   const c = out.color;
   out.line(`${c.bold(a.id)}  ${actionWhat(a)}`);
   out.line(`  where     ${actionWhere(a)}${a.condition === undefined ? '' : `  if ${a.condition}`}`);
@@ -85,9 +87,22 @@ export function printAction(out: Output, a: Action, agents: AgentActionStatus[])
     ...(t.agentIds ?? []).map((id) => `agent=${id}`),
   ].filter(Boolean);
   out.line(`  target    pool ${t.pool}${filters.length > 0 ? `, ${filters.join(', ')}` : ''}`);
-  out.line(`  state     ${a.state}   hits ${a.hitCount}/${a.maxHits}   expires ${formatTime(a.expiresAt)}`);
+  const summary =
+    a.summary.state === 'error'
+      ? c.red(summaryText(a))
+      : a.summary.state === 'partial'
+        ? c.yellow(summaryText(a))
+        : summaryText(a);
+  out.line(`  state     ${summary}   hits ${a.hitCount}/${a.maxHits}   expires ${formatTime(a.expiresAt)}`);
   out.line(`  agents`);
-  if (agents.length === 0) out.line(c.dim('    (no agent has reported yet)'));
+  if (agents.length === 0)
+    out.line(
+      c.dim(
+        matching === 0
+          ? `    (no connected agent matches ${targetText(a.target)}: the action waits for one to connect)`
+          : '    (no agent has reported yet)',
+      ),
+    );
   for (const s of agents) {
     const where = s.location === null ? '' : c.dim(`  at ${s.location.file}:${s.location.line}`);
     const state = s.state === 'error' ? c.red(s.state) : s.state === 'active' ? c.green(s.state) : c.yellow(s.state);

@@ -44,6 +44,13 @@ async function json<T = any>(args: string[]): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
+/** The id of the action an `add` printed: its first line is `log <id> added at FILE:LINE (target)`. */
+function addedId(r: Result): string {
+  const m = /^(?:log|snapshot|metric) ([0-9a-f-]{36}) added at /.exec(r.stdout);
+  expect(m, `${r.stdout}${r.stderr}`).not.toBeNull();
+  return m![1]!;
+}
+
 /** Each check of a CLI command's outcome starts a process: not too often. */
 const CLI_POLL = { intervalMs: 200 };
 
@@ -185,10 +192,17 @@ describe('spyglass CLI against a real hub and the example service under the agen
       'order {order.id} for {request.customer.email}',
       '--service',
       'shop',
+      '--wait',
+      '30s',
     ]);
     expect(add.code, add.stderr).toBe(0);
-    const id = add.stdout.trim();
-    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const id = addedId(add);
+    // It waited for the agent: one line per agent with its state, method and where the probe landed.
+    expect(add.stdout).toMatch(
+      new RegExp(
+        `^log ${id} added at src/services/checkout\\.ts:52 \\(pool dev, service shop\\)\\n {2}shop \\S+ pid \\d+: active · (patch|breakpoint) at services/checkout\\.ts:52\\n$`,
+      ),
+    );
     const status = await waitFor(
       async () => {
         const a = await json<{ agents: Array<{ state: string; method: string | null }> }>(['actions', 'show', id]);
@@ -220,9 +234,9 @@ describe('spyglass CLI against a real hub and the example service under the agen
   });
 
   it('follows new log lines live until interrupted', async () => {
-    const id = (
-      await cli(['log', 'add', 'src/services/checkout.ts:52', 'live {request.customer.email}', '--pool', 'dev'])
-    ).stdout.trim();
+    const id = addedId(
+      await cli(['log', 'add', 'src/services/checkout.ts:52', 'live {request.customer.email}', '--pool', 'dev']),
+    );
     await waitFor(
       async () =>
         (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some(
@@ -254,7 +268,7 @@ describe('spyglass CLI against a real hub and the example service under the agen
     const otherUrl = other.url;
     const env = { SPYGLASS_URL: otherUrl, SPYGLASS_TOKEN: other.tokens.developer };
     await other.app.services.pools.create('gone');
-    const id = (await cli(['log', 'add', 'src/a.ts:1', 'x', '--pool', 'gone'], env)).stdout.trim();
+    const id = addedId(await cli(['log', 'add', 'src/a.ts:1', 'x', '--pool', 'gone', '--no-wait'], env));
     const follow = spawn(process.execPath, [BIN, 'logs', id, '--follow'], {
       env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: configHome, ...env },
     });
@@ -270,9 +284,9 @@ describe('spyglass CLI against a real hub and the example service under the agen
   });
 
   it('adds a snapshot and prints the stack with a variables tree and watch values', async () => {
-    const id = (
-      await cli(['snapshot', 'add', 'src/services/checkout.ts:52', '--expr', 'order.totalCents', '--service', 'shop'])
-    ).stdout.trim();
+    const id = addedId(
+      await cli(['snapshot', 'add', 'src/services/checkout.ts:52', '--expr', 'order.totalCents', '--service', 'shop']),
+    );
     await waitFor(
       async () =>
         (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', id])).agents.some(
@@ -296,10 +310,8 @@ describe('spyglass CLI against a real hub and the example service under the agen
   });
 
   it('adds counter and tictoc metrics and prints their aggregates', async () => {
-    const counter = (
-      await cli(['metric', 'add', 'counter', 'src/services/pricing.ts:18', '--name', 'quotes'])
-    ).stdout.trim();
-    const tictoc = (await cli(['metric', 'add', 'tictoc', 'src/services/checkout.ts:34-43'])).stdout.trim();
+    const counter = addedId(await cli(['metric', 'add', 'counter', 'src/services/pricing.ts:18', '--name', 'quotes']));
+    const tictoc = addedId(await cli(['metric', 'add', 'tictoc', 'src/services/checkout.ts:34-43']));
     for (const id of [counter, tictoc]) {
       await waitFor(
         async () =>
@@ -345,8 +357,96 @@ describe('spyglass CLI against a real hub and the example service under the agen
     expect((await cli(['metric', 'add', 'histogram', 'a.ts:1'])).code).toBe(2);
   });
 
+  it("tells the truth about an action's state, and why it has no output: errored, pending, no agent", async () => {
+    // A line past the end of the file: the agent refuses it, and the add says so with exit 1.
+    const refused = await cli([
+      'log',
+      'add',
+      'src/services/checkout.ts:9999',
+      'never {order.id}',
+      '--service',
+      'shop',
+      '--wait',
+      '30s',
+    ]);
+    expect(refused.code).toBe(1);
+    const past = addedId(refused);
+    expect(refused.stdout).toMatch(/^ {2}shop \S+ pid \d+: error · no code at or after line 9999/m);
+    expect(refused.stderr).toContain(
+      `every matching agent failed to install the action; it stays listed as error until removed: spyglass actions rm ${past}`,
+    );
+    await waitFor(
+      async () => (await json<{ summary: { state: string } }>(['actions', 'show', past])).summary.state === 'error',
+      { what: 'the agent to refuse the line', ...CLI_POLL },
+    );
+    expect((await cli(['actions', 'show', past])).stdout).toMatch(/^ {2}state {5}error \(its agent failed\) /m);
+    const row = (await cli(['actions', 'ls'])).stdout.split('\n').find((l) => l.startsWith(past));
+    expect(row).toMatch(/error \(its agent failed\)/);
+    const errored = await cli(['logs', past]);
+    expect(errored.code).toBe(0);
+    expect(errored.stdout).toBe('');
+    expect(errored.stderr).toMatch(/^\(no log line: every agent failed to install the action\)$/m);
+    expect(errored.stderr).toMatch(/^ {2}shop \S+ pid \d+: error · no code at or after line 9999/m);
+
+    // An unknown file: pending (it may load later), exit 0, and the reason is printed.
+    const later = await cli(['snapshot', 'add', 'nope.ts:10', '--service', 'shop', '--wait', '30s']);
+    expect(later.code, later.stderr).toBe(0);
+    const unknown = addedId(later);
+    expect(later.stdout).toMatch(/^ {2}shop \S+ pid \d+: pending · .*no loaded script matches/m);
+    await waitFor(
+      async () =>
+        (await json<{ agents: Array<{ state: string }> }>(['actions', 'show', unknown])).agents.some(
+          (a) => a.state === 'pending',
+        ),
+      { what: 'the agent to report the snapshot pending', ...CLI_POLL },
+    );
+    const pending = await cli(['snapshots', unknown]);
+    expect(pending.stderr).toMatch(/^\(no snapshot yet: the action is pending on every agent that has it\)$/m);
+    expect(pending.stderr).toMatch(/^ {2}shop \S+ pid \d+: pending · .*no loaded script matches/m);
+
+    // No agent matches the target: said at once, without waiting.
+    const started = Date.now();
+    const alone = await cli(['log', 'add', 'src/a.ts:1', 'x', '--pool', 'dev', '--service', 'nosuch', '--wait', '1m']);
+    expect(Date.now() - started).toBeLessThan(25_000);
+    expect(alone.code).toBe(0);
+    const nobody = addedId(alone);
+    expect(alone.stderr).toContain(
+      `no connected agent matches pool dev, service nosuch: the action waits for one to connect (remove it with spyglass actions rm ${nobody})`,
+    );
+    expect((await cli(['actions', 'show', nobody])).stdout).toContain(
+      '(no connected agent matches pool dev, service nosuch: the action waits for one to connect)',
+    );
+    const none = await cli(['logs', nobody]);
+    expect(none.stderr).toMatch(
+      /^\(no log line: no connected agent matches pool dev, service nosuch; the action waits for one to connect\)$/m,
+    );
+    // --no-wait prints the action and returns; --json after a wait carries the agents' statuses.
+    const quick = await cli(['log', 'add', 'src/services/checkout.ts:52', 'quick', '--service', 'shop', '--no-wait']);
+    expect(quick.code).toBe(0);
+    expect(quick.stdout).toMatch(
+      /^log [0-9a-f-]{36} added at src\/services\/checkout\.ts:52 \(pool dev, service shop\)\n$/,
+    );
+    const waited = await cli([
+      'log',
+      'add',
+      'src/services/checkout.ts:52',
+      'json',
+      '--service',
+      'shop',
+      '--json',
+      '--wait',
+      '30s',
+    ]);
+    expect(waited.code).toBe(0);
+    const body = JSON.parse(waited.stdout) as { id: string; agents: Array<{ state: string }> };
+    expect(body.agents.map((a) => a.state)).toEqual(['active']);
+    expect((await cli(['log', 'add', 'a.ts:1', 'x', '--pool', 'dev', '--wait', 'soon'])).code).toBe(2);
+    for (const id of [past, unknown, nobody, addedId(quick), body.id])
+      expect((await cli(['actions', 'rm', id])).code).toBe(0);
+  });
+
   it('removes an action', async () => {
-    const id = (await cli(['log', 'add', 'src/services/pricing.ts:18', 'x', '--ttl', '10m'])).stdout.trim();
+    const id = addedId(await cli(['log', 'add', 'src/services/pricing.ts:18', 'x', '--ttl', '10m']));
     const rm = await cli(['actions', 'rm', id]);
     expect(rm.code).toBe(0);
     expect(rm.stdout).toContain(`removed ${id}`);
@@ -372,6 +472,31 @@ describe('spyglass CLI against a real hub and the example service under the agen
     expect(zero.code).toBe(2);
     const invalid = await cli(['log', 'add', 'src/a.ts:1', '', '--pool', 'dev']);
     expect([invalid.code, invalid.stderr]).toEqual([1, expect.stringMatching(/^INVALID_INPUT: body\.template/m)]);
+    const unclosed = await cli(['log', 'add', 'src/a.ts:1', 'order {order.id', '--pool', 'dev']);
+    expect([unclosed.code, unclosed.stderr]).toEqual([
+      1,
+      expect.stringMatching(/^INVALID_INPUT: body\.template: unclosed "\{" at column 7 /m),
+    ]);
+    const badExpr = await cli(['log', 'add', 'src/a.ts:1', 'total {order.totalCents +* 2}', '--pool', 'dev']);
+    expect([badExpr.code, badExpr.stderr]).toEqual([
+      1,
+      expect.stringMatching(
+        /^INVALID_INPUT: body\.template: \{order\.totalCents \+\* 2\} at column 26: Unexpected token$/m,
+      ),
+    ]);
+    const badIf = await cli(['snapshot', 'add', 'src/a.ts:1', '--if', 'user.role = "admin"', '--pool', 'dev']);
+    expect([badIf.code, badIf.stderr]).toEqual([
+      1,
+      expect.stringMatching(/^INVALID_INPUT: body\.condition: column 1: assignment is not allowed$/m),
+    ]);
+    const badGauge = await cli(['metric', 'add', 'gauge', 'src/a.ts:1', '--expr', 'items.length +', '--pool', 'dev']);
+    expect([badGauge.code, badGauge.stderr]).toEqual([
+      1,
+      expect.stringMatching(/^INVALID_INPUT: body\.expression: column 15: Unexpected token$/m),
+    ]);
+    expect(
+      (await json<Array<{ template?: string }>>(['actions', 'ls'])).filter((a) => a.template === 'order {order.id'),
+    ).toEqual([]);
     const badTtl = await cli(['log', 'add', 'src/a.ts:1', 'x', '--ttl', 'soon']);
     expect(badTtl.code).toBe(2);
     const down = await cli(['actions', 'ls'], { SPYGLASS_URL: 'http://127.0.0.1:9' });

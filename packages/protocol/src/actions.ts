@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { actionSyntaxProblems } from './action-syntax.js';
+import { MAX_EXPRESSION_LENGTH } from './expression.js';
 import { epochMsSchema, idSchema } from './common.js';
 
-/** Longest accepted expression, condition or template part (characters). */
-export const MAX_EXPRESSION_LENGTH = 500;
 export const MAX_TEMPLATE_LENGTH = 2000;
 export const MAX_WATCH_EXPRESSIONS = 20;
 /** Default and maximum lifetime of an action. */
@@ -134,16 +134,23 @@ export const targetSchema = z.object({
 });
 export type Target = z.infer<typeof targetSchema>;
 
-/** Body of `POST /api/v1/actions`. */
-export const createActionBodySchema = z.intersection(
-  actionSpecSchema,
-  z.object({
-    target: targetSchema,
-    maxHits: z.number().int().min(1).max(MAX_MAX_HITS).optional(),
-    /** Absolute expiry (epoch ms); at most 7 days ahead. Default: 1 hour. */
-    expiresAt: epochMsSchema.optional(),
-  }),
-);
+/**
+ * Body of `POST /api/v1/actions`. Its template, condition, watch and gauge expressions are checked with the agent's
+ * parser: a mistake is `INVALID_INPUT` naming the field and column, and no action is created.
+ */
+export const createActionBodySchema = z
+  .intersection(
+    actionSpecSchema,
+    z.object({
+      target: targetSchema,
+      maxHits: z.number().int().min(1).max(MAX_MAX_HITS).optional(),
+      /** Absolute expiry (epoch ms); at most 7 days ahead. Default: 1 hour. */
+      expiresAt: epochMsSchema.optional(),
+    }),
+  )
+  .superRefine((body, ctx) => {
+    for (const problem of actionSyntaxProblems(body)) ctx.addIssue({ code: 'custom', ...problem });
+  });
 export type CreateActionBody = z.infer<typeof createActionBodySchema>;
 /** What a caller may send: fields with defaults (`level`, `pipe`, `expressions`) are optional. */
 export type CreateActionInput = z.input<typeof createActionBodySchema>;

@@ -327,6 +327,8 @@ export const welcomeFrameSchema = z.object({
   type: z.literal('welcome'),
   v,
   agentId: idSchema,
+  /** The name of the agent's pool (for the line the agent writes when it connects). */
+  pool: z.string().max(64).optional(),
   settings: agentSettingsSchema,
   actions: actionSetSchema,
 });

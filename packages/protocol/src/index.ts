@@ -58,7 +58,6 @@ export {
   DEFAULT_MAX_HITS,
   LOG_LEVELS,
   MAX_ACTION_TTL_MS,
-  MAX_EXPRESSION_LENGTH,
   MAX_MAX_HITS,
   MAX_TEMPLATE_LENGTH,
   MAX_WATCH_EXPRESSIONS,
@@ -154,7 +153,11 @@ export {
   HIT_RETENTION,
   STREAM_LIMITS,
   actionQuerySchema,
+  ACTION_SUMMARY_STATES,
   actionSchema,
+  actionSummarySchema,
+  actionSummaryStateSchema,
+  summarizeAction,
   agentActionStatusSchema,
   agentQuerySchema,
   agentHealthSchema,
@@ -176,6 +179,8 @@ export {
 export type {
   Action,
   ActionQuery,
+  ActionSummary,
+  ActionSummaryState,
   Agent,
   AgentActionStatus,
   AgentHealth,
@@ -308,3 +313,17 @@ export type {
   AssistantToolCall,
   PreApproval,
 } from './assistant.js';
+
+export {
+  ExpressionError,
+  MAX_EXPRESSION_LENGTH,
+  PURE_FUNCTION_NAMES,
+  PURE_METHOD_NAMES,
+  compileExpression,
+  dotted,
+} from './expression.js';
+export type { CompiledExpression, ExpressionTarget, PureFunctionName } from './expression.js';
+export { TemplateError, parseTemplate } from './template.js';
+export type { TemplatePart } from './template.js';
+export { actionSyntaxProblems } from './action-syntax.js';
+export type { ActionSyntaxFields, ActionSyntaxProblem } from './action-syntax.js';

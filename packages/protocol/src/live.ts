@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   actionSpecSchema,
   actionStateSchema,
+  type ActionState,
   agentActionStateSchema,
   logLevelSchema,
   probeMethodSchema,
@@ -119,6 +120,43 @@ export const agentActionStatusSchema = z.object({
 });
 export type AgentActionStatus = z.infer<typeof agentActionStatusSchema>;
 
+/**
+ * An action's state as its agents make it, in one word: `completed` and `expired` when it ended; otherwise `error`
+ * when every agent that reported failed to run it, `partial` when some did, `active` when at least one runs it, and
+ * `pending` while no agent has reported it running (none matched yet, or each waits for its file to load).
+ */
+export const ACTION_SUMMARY_STATES = ['pending', 'active', 'partial', 'error', 'completed', 'expired'] as const;
+export const actionSummaryStateSchema = z.enum(ACTION_SUMMARY_STATES);
+export type ActionSummaryState = z.infer<typeof actionSummaryStateSchema>;
+
+export const actionSummarySchema = z.object({
+  state: actionSummaryStateSchema,
+  /** Agents that reported a status. */
+  agents: z.number().int().nonnegative(),
+  /** Of them, those whose status is `error`. */
+  errors: z.number().int().nonnegative(),
+});
+export type ActionSummary = z.infer<typeof actionSummarySchema>;
+
+/** The summary of an action from its hub-side state and its agents' status counts (`statusCounts`). */
+export function summarizeAction(state: ActionState, statusCounts: Readonly<Record<string, number>>): ActionSummary {
+  let agents = 0;
+  for (const n of Object.values(statusCounts)) agents += n;
+  const errors = statusCounts.error ?? 0;
+  const running = agents - errors - (statusCounts.pending ?? 0);
+  const summary =
+    state !== 'active'
+      ? state
+      : errors > 0 && errors === agents
+        ? 'error'
+        : errors > 0
+          ? 'partial'
+          : running > 0
+            ? 'active'
+            : 'pending';
+  return { state: summary, agents, errors };
+}
+
 export const actionSchema = z.intersection(
   actionSpecSchema,
   z.object({
@@ -136,6 +174,8 @@ export const actionSchema = z.intersection(
     hitCount: z.number().int().nonnegative(),
     /** Agents that reported a status, by state. */
     statusCounts: z.record(z.string(), z.number().int().nonnegative()),
+    /** The state its agents make it: `error` when all failed, `partial` when some did (see `summarizeAction`). */
+    summary: actionSummarySchema,
     /** The first agents' statuses (all of them: `GET /api/v1/actions/:id/agents`). Only on single-action reads. */
     agents: z.array(agentActionStatusSchema).optional(),
   }),

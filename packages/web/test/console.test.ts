@@ -400,15 +400,47 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await shot('metric-duration', page);
   }, 60_000);
 
+  it('checks the syntax of a template as it is typed, and sends nothing while it is wrong', async () => {
+    const before = (await hub.api<{ items: unknown[] }>('GET', '/api/v1/actions?limit=500')).body.items.length;
+    const page = await adminPage();
+    await openLine(page, LOOP_LINE);
+    const template = page.getByTestId('template');
+    await template.fill('order {item.sku');
+    const form = page.getByTestId('action-form');
+    await form.getByText('unclosed "{" at column 7').waitFor();
+    expect(await template.getAttribute('aria-invalid')).toBe('true');
+    await page.getByTestId('add-action').click();
+    await template.fill('order {item.sku +* 2}');
+    await form.getByText('{item.sku +* 2} at column 18: Unexpected token').waitFor();
+    await page.getByLabel('Condition (optional)').fill('item.quantity = 2');
+    await form.getByText('column 1: assignment is not allowed').waitFor();
+    await shot('syntax-as-typed', page);
+    await page.getByTestId('add-action').click();
+    expect((await hub.api<{ items: unknown[] }>('GET', '/api/v1/actions?limit=500')).body.items).toHaveLength(before);
+    await template.fill('order {item.sku}');
+    await page.getByLabel('Condition (optional)').fill('');
+    await waitFor(async () => (await template.getAttribute('aria-invalid')) !== 'true', {
+      what: 'the template field to be valid again',
+    });
+    expect(await page.getByTestId('action-form').locator('.field-error').count()).toBe(0);
+  }, 60_000);
+
   it('shows why an agent refused an action', async () => {
     const page = await adminPage();
     await openLine(page, LOOP_LINE);
-    await page.getByTestId('template').fill('added {items.push(1)}');
+    await page.getByTestId('template').fill('past the end {item.sku}');
+    await page.getByLabel('Line', { exact: true }).fill('9999');
     await page.getByTestId('add-action').click();
     await page.waitForURL(/\/actions\/[0-9a-f-]{36}/);
     const statuses = page.getByTestId('agent-statuses');
     await statuses.getByText('error').waitFor({ timeout: 20_000 });
-    await expect(statuses.locator('.field-error').textContent()).resolves.toMatch(/\S/);
+    await expect(statuses.locator('.field-error').textContent()).resolves.toMatch(/no code at or after line 9999/);
+    // The header says what the agents say: not a green `active` waiting for the line to run.
+    const state = page.getByTestId('action-state');
+    await state.getByText('error', { exact: true }).waitFor({ timeout: 20_000 });
+    await expect(state.textContent()).resolves.toContain('the agent failed to install it');
+    await page.getByText('Every agent failed to install it: the reasons are under Agents.').waitFor();
+    expect(await page.getByText('Waiting for the line to run…').count()).toBe(0);
   }, 60_000);
 
   it('lists actions with per-agent states, methods and reasons', async () => {
@@ -416,7 +448,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await createAction({ kind: 'snapshot', line: RATE_LINE });
     await createAction({ kind: 'metric', metric: 'counter', name: 'listed.quotes', line: COUNT_LINE });
     // Created last, so the newest log action of the list: the agent refuses it.
-    await createAction({ kind: 'log', line: LOOP_LINE, template: 'added {items.push(1)}' }, 'error');
+    await createAction({ kind: 'log', line: 9999, template: 'past the end {item.sku}' }, 'error');
     const page = await adminPage();
     await page.goto(`${url}/actions`);
     const rows = page.locator('table.table > tbody').first().locator('> tr');

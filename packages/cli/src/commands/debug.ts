@@ -4,6 +4,9 @@ import {
   LOG_LEVELS,
   METRIC_TYPES,
   histogramQuantile,
+  type Action,
+  type Agent,
+  type AgentActionStatus,
   type CreateActionBody,
   type MetricPoint,
   type StreamServerMessage,
@@ -12,6 +15,8 @@ import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { formatTime } from '../output.js';
 import { parseDuration, parseLocation, parsePositiveInt, parseTags, UsageError } from '../parse.js';
+import { agentLabel, explainNoOutput, matchingAgents, statusText, summaryText, targetText } from '../outcome.js';
+import { CommandExit } from './tests.js';
 import { actionWhat, actionWhere, printAction, printSnapshot } from '../render.js';
 
 type Run = (command: Command, handler: (ctx: Context, ...args: never[]) => Promise<void>) => void;
@@ -26,6 +31,8 @@ interface TargetOptions {
   maxHits?: string;
   ttl?: string;
   if?: string;
+  /** `--wait 10s`; false with `--no-wait`. */
+  wait: string | false;
 }
 
 function targetOptions(command: Command): Command {
@@ -39,7 +46,9 @@ function targetOptions(command: Command): Command {
     .option('--agent <id>', 'only this agent (repeatable)', collect, [])
     .option('--if <condition>', 'only when this expression is truthy')
     .option('--max-hits <n>', 'stop after this many hits')
-    .option('--ttl <duration>', 'remove after this long, e.g. 30m, 2h (default 1h, at most 7d)');
+    .option('--ttl <duration>', 'remove after this long, e.g. 30m, 2h (default 1h, at most 7d)')
+    .option('--wait <duration>', "how long to wait for the agents' statuses", '3s')
+    .option('--no-wait', 'print the new action and return without waiting for the agents');
 }
 
 /** Finds the pool: `--pool`, `SPYGLASS_POOL`, or the single pool that the matching agents belong to. */
@@ -61,6 +70,7 @@ async function createAction(ctx: Context, o: TargetOptions, spec: Record<string,
   const tags = parseTags(o.tag);
   const maxHits = o.maxHits === undefined ? undefined : parsePositiveInt(o.maxHits, '--max-hits');
   const ttlMs = o.ttl === undefined ? DEFAULT_ACTION_TTL_MS : parseDuration(o.ttl);
+  const waitMs = o.wait === false ? 0 : parseDuration(o.wait);
   const pool = await resolvePool(ctx, client, o);
   const body = {
     ...spec,
@@ -75,8 +85,83 @@ async function createAction(ctx: Context, o: TargetOptions, spec: Record<string,
     expiresAt: Date.now() + ttlMs,
   } as CreateActionBody;
   const action = await ctx.out.spin('creating the action', () => client.actions.create(body));
-  if (ctx.out.json) return ctx.out.data(action);
-  ctx.out.line(action.id);
+  const head = `${action.kind} ${action.id} added at ${actionWhere(action)} (${targetText(action.target)})`;
+  if (o.wait === false) {
+    if (ctx.out.json) return ctx.out.data(action);
+    return ctx.out.line(head);
+  }
+  const outcome = await ctx.out.spin("waiting for the agents' statuses", () => awaitOutcome(client, action, waitMs));
+  if (ctx.out.json) ctx.out.data({ ...action, agents: outcome.statuses });
+  else {
+    ctx.out.line(head);
+    for (const line of outcomeLines(outcome, waitMs)) ctx.out.line(`  ${line}`);
+  }
+  if (outcome.matching.length === 0 && outcome.statuses.length === 0) {
+    ctx.out.warn(
+      `no connected agent matches ${targetText(action.target)}: the action waits for one to connect (remove it with spyglass actions rm ${action.id})`,
+    );
+  } else if (everyAgentFailed(outcome)) {
+    ctx.out.error(
+      `every matching agent failed to install the action; it stays listed as error until removed: spyglass actions rm ${action.id}`,
+    );
+    throw new CommandExit(1);
+  }
+}
+
+interface Outcome {
+  /** The connected agents the target selected when the action was created. */
+  matching: Agent[];
+  /** Every status reported by the end of the wait. */
+  statuses: AgentActionStatus[];
+}
+
+/**
+ * Waits until every agent the target selects has reported a state, or `waitMs` passed. A pending agent (no loaded
+ * script matches yet, a patch to retry) may still change its mind, so pending ones get another second after the last
+ * change of any status; one still reading source maps is waited for.
+ */
+async function awaitOutcome(client: SpyglassClient, action: Action, waitMs: number): Promise<Outcome> {
+  const matching = await matchingAgents(client, action.target);
+  const deadline = Date.now() + waitMs;
+  let quietSince: number | undefined;
+  let last = '';
+  for (;;) {
+    const statuses = (await client.actions.agents(action.id, { limit: 500 })).items;
+    const status = (id: string): AgentActionStatus | undefined => statuses.find((s) => s.agentId === id);
+    const now = Date.now();
+    const seen = JSON.stringify(statuses.map((s) => [s.agentId, s.state, s.reason]));
+    if (seen !== last) quietSince = undefined;
+    last = seen;
+    const transient = statuses.some((s) => s.state === 'pending' && s.reason?.startsWith('reading source maps'));
+    if (matching.every((a) => status(a.id) !== undefined) && !transient) quietSince ??= now;
+    const settled = matching.every((a) => status(a.id) !== undefined && status(a.id)?.state !== 'pending');
+    if (settled || now >= deadline || (quietSince !== undefined && now - quietSince >= PENDING_GRACE_MS))
+      return { matching, statuses };
+    await new Promise((resolve) => setTimeout(resolve, Math.min(200, Math.max(0, deadline - now))));
+  }
+}
+
+/** How long an add keeps waiting for an agent that answered `pending` to answer something else. */
+const PENDING_GRACE_MS = 1000;
+
+/** One line per agent: `shop host-1 pid 4242: active · patch at services/checkout.ts:52`, or why it is not. */
+function outcomeLines({ matching, statuses }: Outcome, waitMs: number): string[] {
+  const byId = new Map(matching.map((a) => [a.id, a]));
+  const lines = statuses.map((s) => `${agentLabel(byId.get(s.agentId), s.agentId)}: ${statusText(s)}`);
+  for (const a of matching)
+    if (!statuses.some((s) => s.agentId === a.id))
+      lines.push(`${agentLabel(a, a.id)}: no status within ${formatWait(waitMs)}`);
+  return lines;
+}
+
+/** Every agent the target selected, and every agent that answered, reported `error`. */
+function everyAgentFailed({ matching, statuses }: Outcome): boolean {
+  const ids = new Set([...matching.map((a) => a.id), ...statuses.map((s) => s.agentId)]);
+  return ids.size > 0 && [...ids].every((id) => statuses.find((s) => s.agentId === id)?.state === 'error');
+}
+
+function formatWait(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 export function debugCommands(program: Command, run: Run): void {
@@ -171,7 +256,7 @@ export function debugCommands(program: Command, run: Run): void {
           a.kind,
           actionWhere(a),
           actionWhat(a),
-          a.state,
+          summaryText(a),
           `${a.hitCount}/${a.maxHits}`,
           Object.entries(a.statusCounts)
             .map(([s, n]) => `${s}:${n}`)
@@ -189,7 +274,12 @@ export function debugCommands(program: Command, run: Run): void {
         Promise.all([client.actions.get(id), client.actions.agents(id, { limit: 500 })]),
       );
       if (ctx.out.json) return ctx.out.data({ ...action, agents: agents.items });
-      printAction(ctx.out, action, agents.items);
+      // No status yet: is any agent there to report one?
+      const matching =
+        agents.items.length === 0 && action.state === 'active'
+          ? (await matchingAgents(client, action.target)).length
+          : undefined;
+      printAction(ctx.out, action, agents.items, matching);
     },
   );
   run(
@@ -218,6 +308,8 @@ export function debugCommands(program: Command, run: Run): void {
       };
       if (!o.follow && ctx.out.json) return ctx.out.data(page.items.reverse());
       for (const l of page.items.reverse()) print(l.at, l.level, l.message, l.agentId);
+      if (page.items.length === 0 && !ctx.out.json)
+        await explainNoOutput(ctx.out, client, await client.actions.get(id), 'log line');
       if (!o.follow) return;
       const stream = await client.stream();
       await stream.subscribe({ actionIds: [id] });
@@ -262,7 +354,7 @@ export function debugCommands(program: Command, run: Run): void {
       );
       const full = await Promise.all(page.items.map((s) => client.actions.snapshot(id, s.id)));
       if (ctx.out.json) return ctx.out.data(full);
-      if (full.length === 0) ctx.out.line(ctx.out.color.dim('(no snapshot captured yet)'));
+      if (full.length === 0) await explainNoOutput(ctx.out, client, await client.actions.get(id), 'snapshot');
       for (const s of full) printSnapshot(ctx.out, s);
     },
   );
@@ -289,6 +381,7 @@ export function debugCommands(program: Command, run: Run): void {
       const n = (v: number | null): string => (v === null ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(3));
       const avg = (p: MetricPoint): number | null => (p.count > 0 ? p.sum / p.count : null);
       const type = action.kind === 'metric' ? action.metric : 'counter';
+      if (page.items.length === 0) await explainNoOutput(ctx.out, client, action, 'metric sample');
       if (type === 'counter') {
         ctx.out.table(
           ['FROM', 'COUNT'],

@@ -58,6 +58,56 @@ describe.each(testDatabases())('actions API on $dialect', (database) => {
     }
   });
 
+  it('refuses a template, condition, watch or gauge the agent could not compile, naming the field and column', async () => {
+    const before = await hub.api<{ items: unknown[] }>('GET', '/api/v1/actions?limit=500');
+    const cases: [Record<string, unknown>, string, string][] = [
+      [logAction(pool.name, { template: 'order {order.id' }), 'body.template', 'unclosed "{" at column 7'],
+      [
+        logAction(pool.name, { template: 'total {order.totalCents +* 2}' }),
+        'body.template',
+        '{order.totalCents +* 2} at column 26: Unexpected token',
+      ],
+      [
+        logAction(pool.name, { condition: 'user.role = "admin"' }),
+        'body.condition',
+        'column 1: assignment is not allowed',
+      ],
+      [
+        {
+          kind: 'snapshot',
+          file: 'a.ts',
+          line: 5,
+          expressions: ['ok', 'process.exit(1)'],
+          target: { pool: pool.name },
+        },
+        'body.expressions.1',
+        'column 9: calling exit() is not allowed',
+      ],
+      [
+        {
+          kind: 'metric',
+          metric: 'gauge',
+          name: 'm',
+          file: 'a.ts',
+          line: 5,
+          expression: 'items.length +',
+          target: { pool: pool.name },
+        },
+        'body.expression',
+        'column 15: Unexpected token',
+      ],
+    ];
+    for (const [body, path, message] of cases) {
+      const res = await hub.api<ErrorBody>('POST', '/api/v1/actions', body);
+      expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_INPUT');
+      expect(res.body.error.message).toContain(`${path}: ${message}`);
+      expect(res.body.error.issues).toEqual([{ path, message: expect.stringContaining(message) }]);
+    }
+    const after = await hub.api<{ items: unknown[] }>('GET', '/api/v1/actions?limit=500');
+    expect(after.body.items).toHaveLength(before.body.items.length);
+  });
+
   it('applies documented defaults and lets developers, not viewers, create and delete; both are audited', async () => {
     expect((await hub.api<ErrorBody>('POST', '/api/v1/actions', logAction(pool.name), 'viewer')).status).toBe(403);
     const before = Date.now();

@@ -1,4 +1,11 @@
-import type { Action, ActionSpec, ActionState, AgentAction, Target } from '@spyglass/protocol';
+import {
+  summarizeAction,
+  type Action,
+  type ActionSpec,
+  type ActionState,
+  type AgentAction,
+  type Target,
+} from '@spyglass/protocol';
 import type { Selectable } from 'kysely';
 import type { AgentIdentity } from '../agents/store.js';
 import { parseJson } from '../hits/cursor.js';
@@ -74,5 +81,6 @@ export function toAction(r: ActionRecord, statusCounts: Record<string, number>):
     endedAt: r.endedAt,
     hitCount: r.hitCount,
     statusCounts,
+    summary: summarizeAction(r.state, statusCounts),
   };
 }

@@ -332,6 +332,7 @@ export class AgentGateway {
         type: 'welcome',
         v: PROTOCOL_VERSION,
         agentId: identity.id,
+        pool: pool.name,
         settings: this.settings,
         actions,
       }),

@@ -186,6 +186,14 @@ function statusLines(action: Action): string[] {
   return lines;
 }
 
+/** The state the action's agents make it: `error (every agent failed)`, `partial (1 of 3 agents failed)`. */
+function stateText(a: Action): string {
+  const { state, agents, errors } = a.summary;
+  if (state === 'error') return 'error (every agent failed)';
+  if (state === 'partial') return `partial (${errors} of ${agents} agents failed)`;
+  return state;
+}
+
 function actionSummary(a: Action): string {
   const what =
     a.kind === 'log'
@@ -198,7 +206,7 @@ function actionSummary(a: Action): string {
     .join(', ');
   return (
     `${a.id} · ${what} at ${a.file}:${a.line}${a.condition === undefined ? '' : ` if ${clip(a.condition, 80)}`}` +
-    ` · ${a.target.service ?? 'all services'} (pool ${a.target.pool}) · ${a.state}` +
+    ` · ${a.target.service ?? 'all services'} (pool ${a.target.pool}) · ${stateText(a)}` +
     ` · ${a.hitCount}/${a.maxHits} hits · expires ${iso(a.expiresAt)}` +
     (counts === '' ? ' · no agent has reported yet' : ` · agents: ${counts}`)
   );

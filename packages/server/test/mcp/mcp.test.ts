@@ -139,6 +139,28 @@ describe('MCP server over Streamable HTTP', () => {
     });
   }
 
+  it('refuses a template with a syntax error before the action exists, naming the field and column', async () => {
+    const client = await connect('developer');
+    const before = (await hub.api<{ items: unknown[] }>('GET', '/api/v1/actions?limit=500')).body.items.length;
+    const r = await call(client, 'add_log', {
+      service: 'shop',
+      file: 'src/services/checkout.ts',
+      line: 52,
+      template: 'order {order.id',
+    });
+    expect(r.isError).toBe(true);
+    expect(r.text).toContain('template: unclosed "{" at column 7');
+    const cond = await call(client, 'add_snapshot', {
+      service: 'shop',
+      file: 'src/services/checkout.ts',
+      line: 52,
+      condition: 'order.id = 1',
+    });
+    expect(cond.isError).toBe(true);
+    expect(cond.text).toContain('condition: column 1: assignment is not allowed');
+    expect((await hub.api<{ items: unknown[] }>('GET', '/api/v1/actions?limit=500')).body.items).toHaveLength(before);
+  });
+
   it('tells a model what runs when it names a service that does not', async () => {
     const client = await connect('developer');
     const r = await call(client, 'add_log', { service: 'checkout', file: 'src/a.ts', line: 3, template: 'x' });

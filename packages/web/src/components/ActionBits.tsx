@@ -31,6 +31,45 @@ export function targetText(a: Action): string {
   return parts.join(' · ');
 }
 
+/**
+ * The action's state as its agents make it (`summary`): `error` when every agent failed, `partial` with how many did,
+ * `pending` while none runs it yet.
+ */
+export function ActionState({ action }: { action: Action }) {
+  const { state, agents, errors } = action.summary;
+  return (
+    <span className="inline" data-testid="action-state">
+      <StateBadge state={state} />
+      {state === 'partial' && (
+        <span className="subtle">
+          {errors} of {agents} agents failed
+        </span>
+      )}
+      {state === 'error' && (
+        <span className="subtle">{agents === 1 ? 'the agent' : `all ${agents} agents`} failed to install it</span>
+      )}
+    </span>
+  );
+}
+
+/** Why an action has no output yet, from its summary. */
+export function waitingText(action: Action, nothing: string, waiting: string): string {
+  switch (action.summary.state) {
+    case 'error':
+      return `${nothing} Every agent failed to install it: the reasons are under Agents.`;
+    case 'pending':
+      return action.summary.agents === 0
+        ? `${nothing} No agent has taken it yet: is an agent of the target connected?`
+        : `${nothing} Pending: the agents have not found the line yet (see Agents).`;
+    case 'active':
+    case 'partial':
+      return waiting;
+    case 'completed':
+    case 'expired':
+      return nothing;
+  }
+}
+
 /** Per-agent states as short badges: 2 active · 1 error. */
 export function StatusCounts({ counts }: { counts: Record<string, number> }) {
   const entries = Object.entries(counts).filter(([, n]) => n > 0);

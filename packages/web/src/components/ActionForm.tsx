@@ -1,4 +1,11 @@
-import { LOG_LEVELS, METRIC_TYPES, type Action, type Agent, type CreateActionInput } from '@spyglass/protocol';
+import {
+  LOG_LEVELS,
+  METRIC_TYPES,
+  actionSyntaxProblems,
+  type Action,
+  type Agent,
+  type CreateActionInput,
+} from '@spyglass/protocol';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, problemOf } from '../api';
@@ -79,7 +86,8 @@ interface ActionFormProps {
 
 /**
  * Adds a log, snapshot or metric at a line. The hub validates everything: its answer's `issues[]` are shown under
- * the fields they name.
+ * the fields they name. The syntax of the template, condition, watch and gauge expressions is checked as they are
+ * typed, with the parser the agent and the hub use, and a form with a syntax problem is not sent.
  */
 export function ActionForm({
   agent,
@@ -118,8 +126,21 @@ export function ActionForm({
     },
   });
 
+  const watchList = expressions
+    .split('\n')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  const syntax = actionSyntaxProblems({
+    kind,
+    template,
+    condition: condition.trim() === '' ? undefined : condition.trim(),
+    expressions: watchList,
+    expression: kind === 'metric' && metric === 'gauge' && expression.trim() !== '' ? expression : undefined,
+  }).map((p) => ({ path: `body.${p.path.join('.')}`, message: p.message }));
+
   const submit = (e: FormEvent): void => {
     e.preventDefault();
+    if (syntax.length > 0) return;
     const target: Record<string, unknown> = { pool: agent.poolName };
     if (scope === 'agent') target.agentIds = [agent.id];
     else target.service = agent.service.name;
@@ -137,10 +158,7 @@ export function ActionForm({
     if (hits !== undefined) body.maxHits = hits;
     if (kind === 'log') Object.assign(body, { template, level, pipe });
     if (kind === 'snapshot') {
-      body.expressions = expressions
-        .split('\n')
-        .map((x) => x.trim())
-        .filter(Boolean);
+      body.expressions = watchList;
       const limits: Record<string, number> = {};
       const f = optionalNumber(maxFrames);
       const d = optionalNumber(maxDepth);
@@ -159,7 +177,11 @@ export function ActionForm({
   };
 
   const problem = create.error === null ? null : problemOf(create.error);
-  const errs = fieldErrors(problem?.issues, FIELDS);
+  // Syntax problems as typed, and the hub's answer to the last submission (without repeating a message).
+  const issues = [...syntax];
+  for (const i of problem?.issues ?? [])
+    if (!issues.some((x) => x.path === i.path && x.message === i.message)) issues.push(i);
+  const errs = fieldErrors(issues, FIELDS);
   const e = (f: string): string[] | undefined => errs.byField[f];
   const targetErrors = [...(e('target') ?? []), ...(e('target.agentIds') ?? []), ...(e('target.service') ?? [])];
 
@@ -186,7 +208,7 @@ export function ActionForm({
         {e('kind') && <div className="field-error">{e('kind')?.join('; ')}</div>}
       </div>
 
-      {problem !== null && errs.other.length + Object.keys(errs.byField).length === 0 && (
+      {problem !== null && (problem.issues ?? []).length === 0 && (
         <div className="alert" role="alert">
           {problem.message}
         </div>

@@ -3,6 +3,7 @@ const STATE_TONE: Record<string, string> = {
   connected: 'ok',
   success: 'ok',
   pending: 'warn',
+  partial: 'warn',
   throttled: 'warn',
   denied: 'warn',
   error: 'err',

@@ -9,8 +9,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
 import { useMemo, useRef, useState } from 'react';
 import { api, keys } from '../api';
-import { AgentStatuses, describeAction, targetText } from '../components/ActionBits';
-import { KindBadge, StateBadge } from '../components/Badges';
+import { ActionState, AgentStatuses, describeAction, targetText, waitingText } from '../components/ActionBits';
+import { KindBadge } from '../components/Badges';
 import { LineChart } from '../components/LineChart';
 import { bucketSeries, type Series } from '../lib/chart';
 import { LiveLogs } from '../components/LiveLogs';
@@ -71,7 +71,7 @@ function LogsPanel({ action }: { action: Action }) {
         initial={initial}
         subscription={{ actionIds: [action.id] }}
         onDropped={() => void logs.refetch()}
-        emptyText={action.state === 'active' ? 'Waiting for the line to run…' : 'No line was logged.'}
+        emptyText={waitingText(action, 'No line was logged.', 'Waiting for the line to run…')}
       />
     </section>
   );
@@ -95,7 +95,9 @@ function SnapshotsPanel({ action, selected }: { action: Action; selected: string
         <ErrorState error={list.error} onRetry={() => void list.refetch()} />
       ) : items.length === 0 ? (
         <Empty title="No snapshot yet">
-          {action.state === 'active' && <p>It is taken the next time the line runs.</p>}
+          {action.state === 'active' && (
+            <p>{waitingText(action, 'Nothing was captured.', 'It is taken the next time the line runs.')}</p>
+          )}
         </Empty>
       ) : (
         <div className="snap-layout">
@@ -255,7 +257,7 @@ export function ActionPage() {
         <h1 className="mono" style={{ fontSize: 17 }} data-testid="action-title">
           {a.file}:{a.line}
         </h1>
-        <StateBadge state={a.state} />
+        <ActionState action={a} />
         <span className="spacer" />
         {canEdit && (
           <button

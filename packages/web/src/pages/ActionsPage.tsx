@@ -2,12 +2,12 @@ import { useInfiniteQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { Fragment, useEffect, useState } from 'react';
 import { api, keys } from '../api';
-import { KindBadge, StateBadge } from '../components/Badges';
+import { KindBadge } from '../components/Badges';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { relativeTime, shortLocation } from '../lib/format';
 import type { ActionsSearch } from '../router';
 import { useDebounced } from '../useDebounced';
-import { AgentStatuses, StatusCounts, describeAction, targetText } from '../components/ActionBits';
+import { ActionState, AgentStatuses, StatusCounts, describeAction, targetText } from '../components/ActionBits';
 
 export function ActionsPage() {
   const search = useSearch({ from: '/app/actions' });
@@ -157,7 +157,7 @@ export function ActionsPage() {
                     </td>
                     <td>{targetText(a)}</td>
                     <td>
-                      <StateBadge state={a.state} />
+                      <ActionState action={a} />
                     </td>
                     <td>
                       <StatusCounts counts={a.statusCounts} />
