@@ -42,6 +42,7 @@ export class TestRsyslog {
   readonly dir: string;
   tcpPort = 0;
   tlsPort = 0;
+  udpPort = 0;
   /** The certificate the TLS input presents (self-signed for 127.0.0.1): the sink's `tls.ca`. */
   readonly certFile: string;
   #child: ChildProcess | null = null;
@@ -55,6 +56,7 @@ export class TestRsyslog {
   async start(binary: string, tls: boolean): Promise<void> {
     this.tcpPort = await freePort();
     this.tlsPort = tls ? await freePort() : 0;
+    this.udpPort = await freePort();
     const key = path.join(this.dir, 'key.pem');
     if (tls) {
       const r = spawnSync(
@@ -78,9 +80,12 @@ export class TestRsyslog {
           : ''
       })`,
       'module(load="imtcp")',
+      'module(load="imudp")',
       `template(name="fields" type="string" string="${FIELDS}\\n")`,
       `ruleset(name="tcp") { action(type="omfile" file="${path.join(this.dir, 'tcp.log')}" template="fields") }`,
       `input(type="imtcp" address="127.0.0.1" port="${this.tcpPort}" ruleset="tcp")`,
+      `ruleset(name="udp") { action(type="omfile" file="${path.join(this.dir, 'udp.log')}" template="fields") }`,
+      `input(type="imudp" address="127.0.0.1" port="${this.udpPort}" ruleset="udp")`,
       ...(tls
         ? [
             `ruleset(name="tls") { action(type="omfile" file="${path.join(this.dir, 'tls.log')}" template="fields") }`,
@@ -116,7 +121,7 @@ export class TestRsyslog {
   }
 
   /** The lines one input wrote so far. */
-  lines(input: 'tcp' | 'tls'): SyslogLine[] {
+  lines(input: 'tcp' | 'tls' | 'udp'): SyslogLine[] {
     const file = path.join(this.dir, `${input}.log`);
     if (!existsSync(file)) return [];
     return readFileSync(file, 'utf8')

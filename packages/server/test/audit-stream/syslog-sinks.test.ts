@@ -42,80 +42,95 @@ if (RSYSLOGD === null) {
 }
 
 describe.skipIf(RSYSLOGD === null)('audit streaming to rsyslogd', () => {
-  it('delivers every audit event once, in order, as RFC 5424 over TCP and TLS', { timeout: 120_000 }, async () => {
-    const rsyslog = new TestRsyslog();
-    cleanups.push(() => rsyslog.stop());
-    const tls = NO_TLS === null;
-    await rsyslog.start(RSYSLOGD!, tls);
-    const common = { type: 'syslog', host: '127.0.0.1', batchSize: 7, minBackoffMs: 100, maxBackoffMs: 500 };
-    const hub = await hubWith({
-      intervalMs: 100,
-      sinks: [
-        {
-          ...common,
-          name: 'tcp',
-          protocol: 'tcp',
-          port: rsyslog.tcpPort,
-          facility: 'local3',
-          appName: 'spyglass-audit',
-        },
-        ...(tls
-          ? [
-              {
-                ...common,
-                name: 'tls',
-                protocol: 'tls',
-                port: rsyslog.tlsPort,
-                facility: 'authpriv',
-                tls: { ca: rsyslog.certFile },
-              },
-            ]
-          : []),
-      ],
-    });
-    for (let i = 0; i < 20; i++)
-      expect((await hub.api('POST', '/api/v1/pools', { name: `pool-${i}` })).status).toBe(201);
-    // A denial (viewer) and a pool name taken twice (failure): other severities.
-    expect((await hub.api('POST', '/api/v1/pools', { name: 'nope' }, 'viewer')).status).toBe(403);
-    expect((await hub.api('POST', '/api/v1/pools', { name: 'pool-0' })).status).toBe(409);
-    const stored = await storedEvents(hub);
-    expect(stored.length).toBeGreaterThanOrEqual(22);
-
-    for (const [input, facility, appName] of [
-      ['tcp', 19, 'spyglass-audit'],
-      ...(tls ? [['tls', 10, 'spyglass'] as const] : []),
-    ] as const) {
-      await waitFor(() => rsyslog.lines(input).length >= stored.length, {
-        what: `${stored.length} messages in rsyslogd's ${input} file`,
-        timeoutMs: 60_000,
-        detail: () => `got ${rsyslog.lines(input).length}; rsyslogd: ${rsyslog.stderr}`,
+  it(
+    'delivers every audit event once, in order, as RFC 5424 over TCP and TLS (and UDP)',
+    { timeout: 120_000 },
+    async () => {
+      const rsyslog = new TestRsyslog();
+      cleanups.push(() => rsyslog.stop());
+      const tls = NO_TLS === null;
+      await rsyslog.start(RSYSLOGD!, tls);
+      const common = { type: 'syslog', host: '127.0.0.1', batchSize: 7, minBackoffMs: 100, maxBackoffMs: 500 };
+      const hub = await hubWith({
+        intervalMs: 100,
+        sinks: [
+          {
+            ...common,
+            name: 'tcp',
+            protocol: 'tcp',
+            port: rsyslog.tcpPort,
+            facility: 'local3',
+            appName: 'spyglass-audit',
+          },
+          {
+            ...common,
+            name: 'udp',
+            protocol: 'udp',
+            port: rsyslog.udpPort,
+            facility: 'local3',
+            appName: 'spyglass-audit',
+          },
+          ...(tls
+            ? [
+                {
+                  ...common,
+                  name: 'tls',
+                  protocol: 'tls',
+                  port: rsyslog.tlsPort,
+                  facility: 'authpriv',
+                  tls: { ca: rsyslog.certFile },
+                },
+              ]
+            : []),
+        ],
       });
-      const lines = rsyslog.lines(input);
-      // Once each, in the stored order.
-      const ids = lines.map((l) => /\bid="(\d+)"/.exec(l.structuredData)?.[1]);
-      expect(ids).toEqual(stored.map((e) => e.id));
-      for (const [i, line] of lines.entries()) {
-        const e = stored[i]!;
-        const severity = e.outcome === 'success' ? 6 : e.outcome === 'denied' ? 4 : 3;
-        expect(line.protocolVersion).toBe('1');
-        expect(line.pri).toBe(facility * 8 + severity);
-        expect(line.appName).toBe(appName);
-        expect(line.msgId).toBe(e.action);
-        expect(line.structuredData).toMatch(
-          /^\[spyglass@32473 id="\d+" action="[^"]+" outcome="(success|denied|failure)"/,
-        );
-        expect(line.structuredData).toContain(`action="${e.action}"`);
-        const msg = JSON.parse(line.msg.trim()) as { id: string; action: string; outcome: string };
-        expect(msg).toMatchObject(e);
+      for (let i = 0; i < 20; i++)
+        expect((await hub.api('POST', '/api/v1/pools', { name: `pool-${i}` })).status).toBe(201);
+      // A denial (viewer) and a pool name taken twice (failure): other severities.
+      expect((await hub.api('POST', '/api/v1/pools', { name: 'nope' }, 'viewer')).status).toBe(403);
+      expect((await hub.api('POST', '/api/v1/pools', { name: 'pool-0' })).status).toBe(409);
+      const stored = await storedEvents(hub);
+      expect(stored.length).toBeGreaterThanOrEqual(22);
+
+      for (const [input, facility, appName] of [
+        ['tcp', 19, 'spyglass-audit'],
+        ['udp', 19, 'spyglass-audit'],
+        ...(tls ? [['tls', 10, 'spyglass'] as const] : []),
+      ] as const) {
+        await waitFor(() => rsyslog.lines(input).length >= stored.length, {
+          what: `${stored.length} messages in rsyslogd's ${input} file`,
+          timeoutMs: 60_000,
+          detail: () => `got ${rsyslog.lines(input).length}; rsyslogd: ${rsyslog.stderr}`,
+        });
+        const lines = rsyslog.lines(input);
+        // Once each, in the stored order (UDP: once each; datagrams carry no order).
+        const ids = lines.map((l) => /\bid="(\d+)"/.exec(l.structuredData)?.[1]);
+        if (input === 'udp') expect([...ids].sort()).toEqual(stored.map((e) => e.id).sort());
+        else expect(ids).toEqual(stored.map((e) => e.id));
+        for (const line of lines) {
+          const e = stored.find((s) => s.id === /\bid="(\d+)"/.exec(line.structuredData)?.[1])!;
+          const severity = e.outcome === 'success' ? 6 : e.outcome === 'denied' ? 4 : 3;
+          expect(line.protocolVersion).toBe('1');
+          expect(line.pri).toBe(facility * 8 + severity);
+          expect(line.appName).toBe(appName);
+          expect(line.msgId).toBe(e.action);
+          expect(line.structuredData).toMatch(
+            /^\[spyglass@32473 id="\d+" action="[^"]+" outcome="(success|denied|failure)"/,
+          );
+          expect(line.structuredData).toContain(`action="${e.action}"`);
+          const msg = JSON.parse(line.msg.trim()) as { id: string; action: string; outcome: string };
+          expect(msg).toMatchObject(e);
+        }
+        expect(lines.some((l) => l.pri % 8 === 4) && lines.some((l) => l.pri % 8 === 3)).toBe(true);
       }
-      expect(lines.some((l) => l.pri % 8 === 4) && lines.some((l) => l.pri % 8 === 3)).toBe(true);
-    }
-    const sinks = (await hub.api<AuditSinks>('GET', '/api/v1/audit/sinks')).body;
-    for (const s of sinks.sinks) {
-      expect(s).toMatchObject({ type: 'syslog', failures: 0, lastError: null });
-      expect(s.target).toBe(`${s.name}://127.0.0.1:${s.name === 'tcp' ? rsyslog.tcpPort : rsyslog.tlsPort}`);
-    }
-  });
+      const sinks = (await hub.api<AuditSinks>('GET', '/api/v1/audit/sinks')).body;
+      for (const s of sinks.sinks) {
+        expect(s).toMatchObject({ type: 'syslog', failures: 0, lastError: null });
+        const port = { tcp: rsyslog.tcpPort, tls: rsyslog.tlsPort, udp: rsyslog.udpPort }[s.name];
+        expect(s.target).toBe(`${s.name}://127.0.0.1:${port}`);
+      }
+    },
+  );
 });
 
 describe('a syslog sink whose port is closed', () => {
