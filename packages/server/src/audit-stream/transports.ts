@@ -120,15 +120,14 @@ class StreamSyslog implements Transport {
     this.#socket ??= await this.#connect();
     const socket = this.#socket;
     const bytes = Buffer.concat(events.map((e) => octetCounted(rfc5424(e, this.#header))));
+    let onError: (err: Error) => void = () => {};
+    let onClose: () => void = () => {};
     const written = new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      socket.once('error', onError);
-      socket.once('close', () => reject(new Error(`${this.target} closed the connection`)));
-      socket.write(bytes, (err) => {
-        socket.off('error', onError);
-        if (err) reject(err);
-        else resolve();
-      });
+      onError = reject;
+      onClose = () => reject(new Error(`${this.target} closed the connection`));
+      socket.on('error', onError);
+      socket.on('close', onClose);
+      socket.write(bytes, (err) => (err ? reject(err) : resolve()));
     });
     try {
       await within(written, this.#sink.timeoutMs, `writing to ${this.target}`);
@@ -136,6 +135,9 @@ class StreamSyslog implements Transport {
       if (this.#socket === socket) this.#socket = null;
       socket.destroy();
       throw err;
+    } finally {
+      socket.off('error', onError);
+      socket.off('close', onClose);
     }
   }
 
