@@ -210,4 +210,44 @@ describe.each(testDatabases())('audit streaming to HTTP receivers on $dialect', 
     expect(metrics.body).toMatch(/spyglass_audit_stream_lag_events\{sink="splunk"\} 0/);
     expect(metrics.body).toMatch(/spyglass_audit_stream_last_success_timestamp_seconds\{sink="json"\} \d/);
   });
+
+  it('sends once from one of two replicas writing at the same time, in id order', { timeout: 120_000 }, async () => {
+    const scratch = await scratchDatabase(db, { shareable: true });
+    cleanups.push(() => scratch.drop());
+    const receiver = new TestReceiver(await freePort());
+    cleanups.push(() => receiver.stop());
+    await receiver.start();
+    const file = configFile({
+      intervalMs: 100,
+      gapSettleMs: 2000,
+      sinks: [{ name: 'json', type: 'http', url: receiver.url, batchSize: BATCH, filters: { actions: ['pool.'] } }],
+    });
+    cleanups.push(() => file.remove());
+    const env = { SPYGLASS_CONFIG: file.path };
+    const a = await createHub({ databaseUrl: scratch.url, env });
+    cleanups.push(() => a.close());
+    const b = await createHub({ databaseUrl: scratch.url, env });
+    cleanups.push(() => b.close());
+    // Both replicas write at once (their inserts interleave; on PostgreSQL and MySQL ids may commit out of order).
+    await Promise.all(
+      [a, b].map(async (hub, r) => {
+        for (let i = 0; i < 20; i++) {
+          expect((await hub.api('POST', '/api/v1/pools', { name: `r${r}-${i}` })).status).toBe(201);
+        }
+      }),
+    );
+    const expected = await storedPoolEvents(a);
+    expect(expected).toHaveLength(40);
+    await waitFor(() => new Set(batchesOf(receiver, 'http').flat()).size === 40, {
+      what: 'the 40 events of both replicas at the receiver',
+      timeoutMs: 60_000,
+      detail: () => JSON.stringify(batchesOf(receiver, 'http')),
+    });
+    expectDelivered(batchesOf(receiver, 'http'), expected);
+    expect(batchesOf(receiver, 'http').flat()).toEqual(expected); // one sender: nothing twice
+    const [sa, sb] = [await sinksOf(a), await sinksOf(b)];
+    expect(sa.sender).not.toBeNull();
+    expect(sb.sender).toBe(sa.sender);
+    expect(sb.sinks[0]).toMatchObject({ cursor: sa.sinks[0]!.cursor, failures: 0 });
+  });
 });
