@@ -7,6 +7,7 @@ import { createHub, waitFor, type TestHub } from '../../test/kit/index.js';
 import { auditStreamConfigSchema, sinkFilter, type SinkConfig } from './config.js';
 import { octetCounted, rfc5424 } from './format.js';
 import { AuditStreamer } from './streamer.js';
+import { loadConfig, type ConfigError } from '../config/config.js';
 import type { Transport } from './transports.js';
 
 const hubs: TestHub[] = [];
@@ -230,5 +231,27 @@ describe('audit sink formats and filters', () => {
       ok('pool.create', 'denied'),
     ]).toEqual([true, false, false, true]);
     expect(sinkFilter({})({ action: 'anything', outcome: 'failure' })).toBe(true);
+  });
+});
+
+describe('auditStream config', () => {
+  it('names each bad sink setting with its position', () => {
+    const file = configFile({
+      sinks: [
+        { name: 'a', type: 'syslog', host: '127.0.0.1', protocol: 'tcp' },
+        { name: 'a', type: 'http', url: 'ftp://x', token: 't' },
+        { name: 'c', type: 'splunk', url: 'https://splunk:8088', token: 't', tokenFile: '/x' },
+      ],
+    });
+    cleanups.push(() => file.remove());
+    let problems: string[] = [];
+    try {
+      loadConfig({ env: { SPYGLASS_CONFIG: file.path } });
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems.some((p) => p.startsWith('auditStream.sinks.0.port'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('auditStream.sinks.1.url'))).toBe(true);
+    expect(problems.some((p) => p.includes('give token or tokenFile, not both'))).toBe(true);
   });
 });
