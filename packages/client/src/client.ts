@@ -5,11 +5,13 @@ import {
   traceOperations as traces,
   k8sOperations as k8s,
   assistantOperations as assistant,
+  auditStreamOperations as auditStream,
   operationPath,
   type AssistantFact,
   type AssistantSession,
   type AssistantSessionDetail,
   type AssistantStatus,
+  type AuditSinks,
   type OperationCallInput,
   type OperationContract,
   type OperationOutput,
@@ -312,6 +314,8 @@ export class SpyglassClient {
   readonly audit = {
     list: (params?: Partial<AuditQuery>): Promise<Page<AuditEvent>> =>
       this.call(core.listAudit, { query: { ...params } }),
+    /** The audit sinks (syslog, HTTP, Splunk) with their cursor, lag and last error. */
+    sinks: (): Promise<AuditSinks> => this.call(auditStream.listSinks),
   };
 
   // ---- agents ---------------------------------------------------------------------------------------------------------

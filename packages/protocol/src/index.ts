@@ -253,6 +253,8 @@ export type {
 } from './traces.js';
 
 export { k8sOperations } from './operations-k8s.js';
+export { auditSinkStatusSchema, auditSinksSchema, auditStreamOperations } from './operations-audit-stream.js';
+export type { AuditSinkStatus, AuditSinks } from './operations-audit-stream.js';
 export {
   CLUSTER_NAME,
   K8S_OWNER_DIRECTIONS,

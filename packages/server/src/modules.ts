@@ -1,4 +1,5 @@
 import { assistantModule } from './assistant/module.js';
+import { auditStreamModule } from './audit-stream/module.js';
 import { coreModule } from './core/module.js';
 import { k8sModule } from './k8s/module.js';
 import { liveDebuggingModule } from './live/module.js';
@@ -21,4 +22,5 @@ export const HUB_MODULES: readonly HubModule[] = [
   k8sModule,
   mcpModule,
   assistantModule,
+  auditStreamModule,
 ];

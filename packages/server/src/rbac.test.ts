@@ -41,6 +41,7 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'POST /api/v1/pools/:pool/rotate-key': 'admin',
   'DELETE /api/v1/pools/:pool': 'admin',
   'GET /api/v1/audit': 'admin',
+  'GET /api/v1/audit/sinks': 'admin',
   'GET /': 'public',
   'GET /*': 'public',
   // Live debugging

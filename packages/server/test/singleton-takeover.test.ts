@@ -16,6 +16,7 @@ import {
 const LEASE_TTL_MS = 3000;
 const JOBS = [
   'audit.retention',
+  'audit.stream',
   'auth.session-sweep',
   'k8s.retention',
   'live.ended-actions',

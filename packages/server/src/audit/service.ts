@@ -21,6 +21,11 @@ export interface AuditRecord {
 
 export type AuditSink = (event: AuditEvent) => void;
 
+/** Audit events a retention pass is about to delete (id order). */
+export type SweptEvents = readonly { id: number; action: string; outcome: string }[];
+/** Told before each batch of a retention pass is deleted (audit streaming counts what its sinks never got). */
+export type SweepObserver = (events: SweptEvents) => Promise<void> | void;
+
 const clip = (s: string | null | undefined, max: number): string | null => (s == null ? null : s.slice(0, max));
 
 /** Anonymous denials are counted into one row per source address, action and status in each period this long. */
@@ -62,6 +67,7 @@ export class AuditService {
   readonly #db: Kysely<Database>;
   readonly #log: Logger;
   readonly #sinks = new Set<AuditSink>();
+  readonly #sweepObservers = new Set<SweepObserver>();
   readonly #onWriteFailure: () => void;
   readonly #denials = new Map<string, DenialCount>();
   readonly #now: () => number;
@@ -82,6 +88,12 @@ export class AuditService {
   addSink(sink: AuditSink): () => void {
     this.#sinks.add(sink);
     return () => this.#sinks.delete(sink);
+  }
+
+  /** Calls `observer` with the events each retention batch deletes, before deleting them. Returns a remover. */
+  addSweepObserver(observer: SweepObserver): () => void {
+    this.#sweepObservers.add(observer);
+    return () => this.#sweepObservers.delete(observer);
   }
 
   #row(rec: AuditRecord, details: Record<string, unknown> | null | undefined): AuditRow {
@@ -120,7 +132,7 @@ export class AuditService {
 
   #emit(row: AuditRow, id: number): void {
     if (this.#sinks.size === 0) return;
-    const event = toEvent({ ...row, id });
+    const event = toAuditEvent({ ...row, id });
     for (const sink of this.#sinks) {
       try {
         sink(event);
@@ -220,12 +232,22 @@ export class AuditService {
     for (;;) {
       const ids = await this.#db
         .selectFrom('audit_events')
-        .select('id')
+        .select(['id', 'action', 'outcome'])
         .where('at', '<', cutoff)
         .orderBy('at')
         .limit(SWEEP_BATCH)
         .execute();
       if (ids.length === 0) return deleted;
+      const swept = ids
+        .map((r) => ({ id: Number(r.id), action: r.action, outcome: r.outcome }))
+        .sort((a, b) => a.id - b.id);
+      for (const observe of this.#sweepObservers) {
+        try {
+          await observe(swept);
+        } catch (err) {
+          this.#log.warn({ err }, 'audit sweep observer failed');
+        }
+      }
       const r = await this.#db
         .deleteFrom('audit_events')
         .where(
@@ -249,11 +271,12 @@ export class AuditService {
     if (query.since !== undefined) q = q.where('at', '>=', query.since);
     if (query.until !== undefined) q = q.where('at', '<', query.until);
     const page = await keysetPage(q, [['id', 'desc', 'number']], query.cursor, query.limit);
-    return { items: page.items.map(toEvent), nextCursor: page.nextCursor };
+    return { items: page.items.map(toAuditEvent), nextCursor: page.nextCursor };
   }
 }
 
-function toEvent(row: Omit<Database['audit_events'], 'id'> & { id: number }): AuditEvent {
+/** An `audit_events` row as the API shows it. */
+export function toAuditEvent(row: Omit<Database['audit_events'], 'id'> & { id: number }): AuditEvent {
   let details: Record<string, unknown> | null = null;
   if (row.details !== null) {
     try {

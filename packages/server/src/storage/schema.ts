@@ -168,6 +168,19 @@ export interface LoginFailuresTable {
   failures: number;
 }
 
+/** Audit streaming (migration 0011): per sink, the id of the last audit event it acknowledged, and its status. */
+export interface AuditStreamCursorsTable {
+  sink: string;
+  last_id: number;
+  sent: number;
+  skipped: number;
+  failures: number;
+  last_success_at: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  updated_at: number;
+}
+
 /** Singleton-job leases (migration 0006): one row per lease name, `expires_at` by the holder's clock. */
 export interface LeasesTable {
   name: string;
@@ -222,6 +235,7 @@ export interface Database {
   snapshot_hits: SnapshotHitsTable;
   metric_buckets: MetricBucketsTable;
   leases: LeasesTable;
+  audit_stream_cursors: AuditStreamCursorsTable;
   spans: SpansTable;
   span_buckets: SpanBucketsTable;
   span_operations: SpanOperationsTable;
