@@ -148,7 +148,7 @@ export const auditStreamConfigSchema = z
     intervalMs: z.number().int().min(10).max(600_000).default(1000),
     /**
      * A missing id after the cursor is waited for this long before it is passed over: an insert on another replica
-     * may have its id and not be committed yet (ADR 0010). Ids rolled back or deleted stay missing.
+     * may have its id and not be committed yet (ADR 0011). Ids rolled back or deleted stay missing.
      */
     gapSettleMs: z.number().int().min(0).max(600_000).default(5000),
     sinks: z

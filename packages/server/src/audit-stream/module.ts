@@ -16,7 +16,7 @@ export const STREAM_JOB = 'audit.stream';
 /**
  * Audit streaming: the audit log sent to syslog (RFC 5424 over UDP, TCP, TLS), HTTP JSON receivers and Splunk's HTTP
  * Event Collector, at least once and in order, from a per-sink cursor in the database, by the one replica holding
- * the `audit.stream` lease. ADR 0010.
+ * the `audit.stream` lease. ADR 0011.
  */
 export const auditStreamModule = defineModule({
   name: 'auditStream',

@@ -19,7 +19,7 @@ interface SinkState {
   failures: number;
   nextAttemptAt: number;
   lastError: string | null;
-  /** The first missing id after the cursor and when this replica first saw it missing (ADR 0010). */
+  /** The first missing id after the cursor and when this replica first saw it missing (ADR 0011). */
   gap: { from: number; since: number } | null;
 }
 

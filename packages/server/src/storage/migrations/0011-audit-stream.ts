@@ -5,7 +5,7 @@ import type { DialectMigration } from './dialect.js';
 
 /**
  * Audit streaming: one row per configured sink with the id of the last audit event it acknowledged (`audit_events.id`
- * is the order events are sent in, see ADR 0010), and what the status operation shows of it.
+ * is the order events are sent in, see ADR 0011), and what the status operation shows of it.
  */
 export const auditStream: DialectMigration = {
   async up(db: Kysely<any>): Promise<void> {
