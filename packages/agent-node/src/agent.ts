@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, threadId } from 'node:worker_threads';
 import {
+  CLOSE_CODES,
   PROTOCOL_VERSION,
   WIRE_LIMITS,
   type ActionStatus,
@@ -57,7 +58,9 @@ export interface AgentStats {
 /** One running agent. Everything it does is guarded: no error leaves it for the host. */
 export class Agent {
   readonly config: AgentConfig;
-  readonly instanceId = randomBytes(12).toString('hex');
+  private instance = randomBytes(12).toString('hex');
+  /** The session credential of the last welcome, presented by every reconnect; kept in memory only. */
+  private session: string | undefined;
   private readonly log: DebugLog;
   private readonly inspector = new InspectorSession();
   private readonly scripts: ScriptRegistry;
@@ -85,6 +88,11 @@ export class Agent {
       if (!this.stopped) this.uplink.drainBeforeExit(() => this.runtime.takeMetrics(Date.now()));
     });
   private readonly uplink: Uplink;
+
+  /** Who this agent is to the hub: random per process (and per worker thread), sent in every hello. */
+  get instanceId(): string {
+    return this.instance;
+  }
 
   constructor(options: AgentOptions = {}, env: NodeJS.ProcessEnv = process.env) {
     this.config = loadConfig(env, options);
@@ -158,7 +166,7 @@ export class Agent {
         hello: () => this.hello(),
         onFrame: (f) => this.guard('frame', () => this.onFrame(f)),
         onOpen: () => undefined,
-        onClose: () => undefined,
+        onClose: (code) => this.guard('close', () => this.onClose(code)),
       });
       this.connection.start();
     } else this.log('no SPYGLASS_URL: running without a hub');
@@ -320,7 +328,17 @@ export class Agent {
       ...(isMainThread ? {} : { threadId }),
       runtime: { name: 'node', version: process.version },
       agentVersion: AGENT_VERSION,
+      ...(this.session === undefined ? {} : { session: this.session }),
     };
+  }
+
+  private onClose(code: number): void {
+    if (code !== CLOSE_CODES.IDENTITY_REFUSED) return;
+    // The hub does not take this agent for the instance it registered (its record was reset and claimed by another
+    // connection): carry on as a new instance, which the next hello registers.
+    this.instance = randomBytes(12).toString('hex');
+    this.session = undefined;
+    this.log(`the hub refused this agent's identity; reconnecting as instance ${this.instance}`);
   }
 
   private onFrame(frame: HubFrame): void {
@@ -330,6 +348,7 @@ export class Agent {
           `welcome: agent ${frame.agentId}, ${frame.actions.items.length} actions (revision ${frame.actions.revision})`,
         );
         this.settings = frame.settings;
+        if (frame.session !== undefined) this.session = frame.session;
         this.connection?.welcome();
         this.restartTimers();
         // A new session: the hub's revision counter may have restarted; resend every status.

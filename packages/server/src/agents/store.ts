@@ -8,7 +8,7 @@ import {
   type Pool,
 } from '@spyglass/protocol';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { newId } from '../auth/secrets.js';
+import { hashSecret, newId, newSecret, secretMatches } from '../auth/secrets.js';
 import type { Bus } from '../bus/bus.js';
 import { LIVE_TOPICS } from '../gateway/topics.js';
 import type { AgentsTable, Database } from '../storage/schema.js';
@@ -30,6 +30,11 @@ export interface HitCounts {
   metrics: number;
   dropped: number;
 }
+
+/** What a hello registers: the agent and its session credential, or a refusal (see `AgentStore.register`). */
+export type Registration =
+  | { identity: AgentIdentity; created: boolean; session: string; refused?: undefined }
+  | { refused: string; agentId: string };
 
 type AgentRow = Selectable<AgentsTable> & { pool_name: string };
 
@@ -69,11 +74,17 @@ export class AgentStore {
     this.#bus = bus;
   }
 
+  /**
+   * Registers the agent of a `hello`, or updates it on a reconnect. An instance id the pool already knows is that
+   * agent only when the hello presents its session credential: without it (or with another one) nothing is written
+   * and the answer is `refused` with the reason. A new agent, and one registered before credentials existed, gets a
+   * new credential (`session`, to send in its welcome); a reconnect keeps the one it presented.
+   */
   async register(
     pool: Pool,
     hello: HelloFrame,
     at: { connectionId: string; replicaId: string; now: number },
-  ): Promise<{ identity: AgentIdentity; created: boolean }> {
+  ): Promise<Registration> {
     const fields = {
       service_name: hello.service.name,
       service_version: hello.service.version ?? null,
@@ -93,36 +104,66 @@ export class AgentStore {
       last_seen_at: at.now,
       disconnected_at: null,
     };
-    const existing = async (): Promise<string | undefined> =>
-      (
-        await this.#db
-          .selectFrom('agents')
-          .select('id')
-          .where('pool_id', '=', pool.id)
-          .where('instance_id', '=', hello.instanceId)
-          .executeTakeFirst()
-      )?.id;
+    const existing = () =>
+      this.#db
+        .selectFrom('agents')
+        .select(['id', 'session_hash'])
+        .where('pool_id', '=', pool.id)
+        .where('instance_id', '=', hello.instanceId)
+        .executeTakeFirst();
+    const identity = (id: string): AgentIdentity => ({
+      id,
+      poolId: pool.id,
+      service: hello.service.name,
+      tags: hello.tags,
+    });
 
-    let id = await existing();
-    let created = false;
-    if (id === undefined) {
-      const newAgentId = newId();
+    let row: { id: string; session_hash: string | null } | undefined | null = await existing();
+    if (row === undefined) {
+      const id = newId();
+      const session = newSecret('sga');
       try {
         await this.#db
           .insertInto('agents')
-          .values({ id: newAgentId, pool_id: pool.id, instance_id: hello.instanceId, first_seen_at: at.now, ...fields })
+          .values({
+            id,
+            pool_id: pool.id,
+            instance_id: hello.instanceId,
+            first_seen_at: at.now,
+            session_hash: hashSecret(session),
+            ...fields,
+          })
           .execute();
-        id = newAgentId;
-        created = true;
+        row = null;
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
-        id = await existing(); // the same instance registered on another replica at the same moment
-        if (id === undefined) throw err;
+        row = await existing(); // the same instance registered on another replica at the same moment
+        if (row === undefined) throw err;
+      }
+      if (row === null) {
+        await this.#replaceTags(id, hello.tags, false);
+        return { identity: identity(id), created: true, session };
       }
     }
-    if (!created) await this.#db.updateTable('agents').set(fields).where('id', '=', id).execute();
-    await this.#replaceTags(id, hello.tags, !created);
-    return { identity: { id, poolId: pool.id, service: hello.service.name, tags: hello.tags }, created };
+    let session = hello.session;
+    if (row.session_hash !== null) {
+      if (session === undefined) return { refused: 'missing session credential', agentId: row.id };
+      if (!secretMatches(session, row.session_hash)) return { refused: 'wrong session credential', agentId: row.id };
+      await this.#db.updateTable('agents').set(fields).where('id', '=', row.id).execute();
+    } else {
+      // An agent registered before credentials existed gets one now, unless another connection got it first.
+      session = newSecret('sga');
+      const claimed = await this.#db
+        .updateTable('agents')
+        .set({ ...fields, session_hash: hashSecret(session) })
+        .where('id', '=', row.id)
+        .where('session_hash', 'is', null)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) === 0)
+        return { refused: 'session credential issued to another connection', agentId: row.id };
+    }
+    await this.#replaceTags(row.id, hello.tags, true);
+    return { identity: identity(row.id), created: false, session };
   }
 
   async #replaceTags(agentId: string, tags: Record<string, string>, clear: boolean): Promise<void> {

@@ -286,11 +286,13 @@ export class AgentGateway {
   async #hello(conn: Connection, hello: HelloFrame): Promise<void> {
     const pool = conn.pool!;
     const now = Date.now();
-    const { identity, created } = await this.#agents.register(pool, hello, {
+    const registration = await this.#agents.register(pool, hello, {
       connectionId: conn.id,
       replicaId: this.#replicaId,
       now,
     });
+    if (registration.refused !== undefined) return this.#refuseIdentity(conn, hello, registration);
+    const { identity, created, session } = registration;
     if (conn.closingAt !== null) {
       await this.#agents.markDisconnected(identity.id, conn.id, conn.lastSeenAt, Date.now());
       return;
@@ -332,10 +334,43 @@ export class AgentGateway {
         type: 'welcome',
         v: PROTOCOL_VERSION,
         agentId: identity.id,
+        session,
         settings: this.settings,
         actions,
       }),
     );
+  }
+
+  /**
+   * A hello for a registered instance id without that agent's session credential: someone holding the pool key is
+   * claiming to be an agent it is not (or an agent whose record was reset). Nothing was written; the connected agent,
+   * if any, keeps its socket.
+   */
+  async #refuseIdentity(conn: Connection, hello: HelloFrame, refusal: { refused: string; agentId: string }) {
+    const pool = conn.pool!;
+    this.#close(
+      conn,
+      CLOSE_CODES.IDENTITY_REFUSED,
+      `identity refused: ${refusal.refused}; this instance id is a registered agent's`,
+    );
+    await this.#hub.audit.record({
+      actorType: 'agent',
+      action: 'agent.connect',
+      targetType: 'agent',
+      targetId: refusal.agentId,
+      outcome: 'denied',
+      status: 403,
+      ip: conn.ip,
+      userAgent: conn.userAgent,
+      requestId: conn.requestId,
+      details: {
+        reason: refusal.refused,
+        pool: pool.name,
+        instanceId: hello.instanceId,
+        service: hello.service.name,
+        hostname: hello.hostname,
+      },
+    });
   }
 
   #onAgentControl(m: AgentControlMessage): void {

@@ -91,6 +91,8 @@ export interface AgentsTable {
   health_at: number | null;
   /** Worker thread id of the agent (0: main thread). */
   thread_id: Generated<number>;
+  /** SHA-256 of the agent's session credential (migration 0010); null for an agent registered before them. */
+  session_hash: string | null;
 }
 
 export interface AgentTagsTable {

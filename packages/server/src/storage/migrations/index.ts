@@ -8,6 +8,7 @@ import { leases } from './0006-leases.js';
 import { traces } from './0007-traces.js';
 import { traceTests } from './0008-trace-tests.js';
 import { k8s } from './0009-k8s.js';
+import { agentSessions } from './0010-agent-sessions.js';
 
 /** Every migration, in order. Names are frozen: they are stored in the `spyglass_migration` table. */
 export const MIGRATIONS: Record<string, DialectMigration> = {
@@ -20,4 +21,5 @@ export const MIGRATIONS: Record<string, DialectMigration> = {
   '0007-traces': traces,
   '0008-trace-tests': traceTests,
   '0009-k8s': k8s,
+  '0010-agent-sessions': agentSessions,
 };
