@@ -53,6 +53,8 @@ export const CLOSE_CODES = {
    * another one): it is not that agent. A real agent whose credential is refused registers under a new instance id.
    */
   IDENTITY_REFUSED: 4008,
+  /** The pool holds as many agents, or this hub replica as many of its connections, as the hub allows; retry later. */
+  LIMIT_REACHED: 4009,
   /** The hub is shutting down; reconnect. */
   GOING_AWAY: 1001,
   /** A frame exceeded `maxFrameBytes`. */

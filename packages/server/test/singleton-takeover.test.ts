@@ -18,6 +18,7 @@ const JOBS = [
   'audit.retention',
   'auth.session-sweep',
   'k8s.retention',
+  'live.agent-retention',
   'live.ended-actions',
   'tests.stale-runs',
   'traces.retention',

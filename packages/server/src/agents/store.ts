@@ -33,8 +33,10 @@ export interface HitCounts {
 
 /** What a hello registers: the agent and its session credential, or a refusal (see `AgentStore.register`). */
 export type Registration =
-  | { identity: AgentIdentity; created: boolean; session: string; refused?: undefined }
-  | { refused: string; agentId: string };
+  | { identity: AgentIdentity; created: boolean; session: string; refused?: undefined; limit?: undefined }
+  | { refused: string; agentId: string; limit?: undefined }
+  /** The pool is full (`maxAgentsPerPool`). */
+  | { refused: string; limit: true };
 
 type AgentRow = Selectable<AgentsTable> & { pool_name: string };
 
@@ -67,11 +69,38 @@ export class AgentStore {
   readonly #db: Kysely<Database>;
   readonly #staleAfterMs: number;
   readonly #bus: Bus;
+  readonly #maxAgentsPerPool: number;
+  /** New registrations of each pool, one at a time on this replica, so a burst cannot count past the limit. */
+  readonly #joining = new Map<string, Promise<unknown>>();
 
-  constructor(db: Kysely<Database>, staleAfterMs: number, bus: Bus) {
+  constructor(db: Kysely<Database>, staleAfterMs: number, bus: Bus, options: { maxAgentsPerPool?: number } = {}) {
     this.#db = db;
     this.#staleAfterMs = staleAfterMs;
     this.#bus = bus;
+    this.#maxAgentsPerPool = options.maxAgentsPerPool ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  /** Runs `fn` after the pool's earlier new registrations on this replica. */
+  async #oneAtATime<T>(poolId: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.#joining.get(poolId) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#joining.set(poolId, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#joining.get(poolId) === tail) this.#joining.delete(poolId);
+    }
+  }
+
+  /** Agents registered in the pool. */
+  async countInPool(poolId: string): Promise<number> {
+    const r = await this.#db
+      .selectFrom('agents')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('pool_id', '=', poolId)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
   }
 
   /**
@@ -118,32 +147,37 @@ export class AgentStore {
       tags: hello.tags,
     });
 
-    let row: { id: string; session_hash: string | null } | undefined | null = await existing();
+    let row = await existing();
     if (row === undefined) {
-      const id = newId();
-      const session = newSecret('sga');
-      try {
-        await this.#db
-          .insertInto('agents')
-          .values({
-            id,
-            pool_id: pool.id,
-            instance_id: hello.instanceId,
-            first_seen_at: at.now,
-            session_hash: hashSecret(session),
-            ...fields,
-          })
-          .execute();
-        row = null;
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        row = await existing(); // the same instance registered on another replica at the same moment
-        if (row === undefined) throw err;
-      }
-      if (row === null) {
+      const joined = await this.#oneAtATime(pool.id, async () => {
+        // A burst over several replicas may pass the limit by what they register at the same moment.
+        if ((await this.countInPool(pool.id)) >= this.#maxAgentsPerPool) return 'full' as const;
+        const id = newId();
+        const session = newSecret('sga');
+        try {
+          await this.#db
+            .insertInto('agents')
+            .values({
+              id,
+              pool_id: pool.id,
+              instance_id: hello.instanceId,
+              first_seen_at: at.now,
+              session_hash: hashSecret(session),
+              ...fields,
+            })
+            .execute();
+        } catch (err) {
+          if (!isUniqueViolation(err)) throw err;
+          return undefined; // the same instance registered on another replica at the same moment
+        }
         await this.#replaceTags(id, hello.tags, false);
         return { identity: identity(id), created: true, session };
-      }
+      });
+      if (joined === 'full')
+        return { refused: `the pool has ${this.#maxAgentsPerPool} agents, the most it may have`, limit: true };
+      if (joined !== undefined) return joined;
+      row = await existing();
+      if (row === undefined) throw new Error(`agent ${hello.instanceId} was registered and is gone`);
     }
     let session = hello.session;
     if (row.session_hash !== null) {
@@ -303,6 +337,27 @@ export class AgentStore {
       for (const r of rows) found.add(r.id);
     });
     return found;
+  }
+
+  /**
+   * Deletes the agents not seen since `before` (disconnected that long: a connected agent's `last_seen_at` is written
+   * every heartbeat interval), in batches so no statement holds a long lock. Returns how many went.
+   */
+  async pruneNotSeenSince(before: number, batch = 1000): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const ids = (
+        await this.#db.selectFrom('agents').select('id').where('last_seen_at', '<', before).limit(batch).execute()
+      ).map((r) => r.id);
+      if (ids.length === 0) return deleted;
+      const r = await this.#db
+        .deleteFrom('agents')
+        .where('id', 'in', ids)
+        .where('last_seen_at', '<', before)
+        .executeTakeFirst();
+      deleted += Number(r.numDeletedRows);
+      if (ids.length < batch) return deleted;
+    }
   }
 
   /** Forgets an agent; the replica holding its socket closes it (4005). */
