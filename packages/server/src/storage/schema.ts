@@ -168,6 +168,8 @@ export interface LoginFailuresTable {
   limit_key: string;
   window_start: number;
   failures: number;
+  /** When the key may try again once past its free attempts (migration 0011). */
+  next_at: Generated<number>;
 }
 
 /** Singleton-job leases (migration 0006): one row per lease name, `expires_at` by the holder's clock. */

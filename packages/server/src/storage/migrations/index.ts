@@ -9,6 +9,7 @@ import { traces } from './0007-traces.js';
 import { traceTests } from './0008-trace-tests.js';
 import { k8s } from './0009-k8s.js';
 import { agentSessions } from './0010-agent-sessions.js';
+import { loginDelays } from './0011-login-delays.js';
 
 /** Every migration, in order. Names are frozen: they are stored in the `spyglass_migration` table. */
 export const MIGRATIONS: Record<string, DialectMigration> = {
@@ -22,4 +23,5 @@ export const MIGRATIONS: Record<string, DialectMigration> = {
   '0008-trace-tests': traceTests,
   '0009-k8s': k8s,
   '0010-agent-sessions': agentSessions,
+  '0011-login-delays': loginDelays,
 };
