@@ -137,6 +137,8 @@ export class Agent {
     );
     this.sources = new SourceCatalog(this.scripts, this.redactor, {
       blocked: (path) => this.config.blocklist.some((b) => path.includes(b)),
+      ...(this.config.sourceRoots === undefined ? {} : { roots: this.config.sourceRoots }),
+      main: process.argv[1],
     });
   }
 
