@@ -12,6 +12,7 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { assistantConfigSchema, type AssistantConfig } from '../../../packages/server/src/assistant/config.js';
 import { loadConfig } from '../../../packages/server/src/config/config.js';
+import { createHub } from '../../../packages/server/test/kit/index.js';
 import { DEFAULT_WATCHED_RESOURCES, type K8sConfig } from '../../../packages/server/src/k8s/config.js';
 import { resolveWatched } from '../../../packages/server/src/k8s/watch/targets.js';
 import type { OtlpConfig } from '../../../packages/server/src/otlp/config.js';
@@ -359,7 +360,7 @@ describe('chart profiles', () => {
     expect(cert.spec.issuerRef).toEqual({ name: 'letsencrypt', kind: 'ClusterIssuer', group: 'cert-manager.io' });
     const config = hubConfig(docs);
     expect(config.publicUrl).toBe('https://spyglass.example.com');
-    expect(config.trustProxy).toBe(1);
+    expect(config.trustProxy).toBe('uniquelocal');
   });
 
   it('ingress on one host: agents get only their path, and a separate agent TLS Secret gets its own Certificate', () => {
@@ -590,6 +591,43 @@ describe('chart profiles', () => {
       'agents.spyglass.internal.example.com',
       'otlp.spyglass.example.com',
     ]);
+  });
+
+  it("behind an ingress or route the hub trusts X-Forwarded-* from the controller's addresses only", async () => {
+    expect(hubConfig(renderCi('openshift-route-values.yaml')).trustProxy).toBe('uniquelocal');
+    const cidrs = ['--set-json', 'proxy.trustedCidrs=["10.42.0.0/16","fd00:42::/56"]'];
+    expect(hubConfig(renderCi('ingress-tls-values.yaml', cidrs)).trustProxy).toBe('10.42.0.0/16,fd00:42::/56');
+    // An explicit config.trustProxy wins; without an ingress or route nothing is trusted.
+    expect(hubConfig(renderCi('ingress-tls-values.yaml', ['--set', 'config.trustProxy=2'])).trustProxy).toBe(2);
+    expect(hubConfig(renderCi('default-values.yaml', cidrs)).trustProxy).toBe(false);
+
+    // Through a hub with what the chart renders: where sign-ins come from, as the audit log records them. A client
+    // that reaches the hub directly (no NetworkPolicy) cannot choose its address; the controller's forwarding counts.
+    for (const [values, controller] of [
+      [[], '10.1.2.3'],
+      [cidrs, '10.42.3.4'],
+    ] as const) {
+      const trustProxy = hubConfig(renderCi('ingress-tls-values.yaml', [...values])).trustProxy;
+      const hub = await createHub({ env: { SPYGLASS_TRUST_PROXY: String(trustProxy) } });
+      try {
+        const from = async (remoteAddress: string, forwardedFor: string): Promise<string | null> => {
+          await hub.app.inject({
+            method: 'POST',
+            url: '/api/v1/auth/login',
+            remoteAddress,
+            headers: { 'x-forwarded-for': forwardedFor },
+            payload: { email: 'nobody@example.test', password: 'wrong-password' },
+          });
+          const r = await hub.api<{ items: { ip: string | null }[] }>('GET', '/api/v1/audit?action=auth.login');
+          return r.body.items[0]?.ip ?? null;
+        };
+        expect(await from('203.0.113.9', '198.51.100.1')).toBe('203.0.113.9');
+        expect(await from(controller, '198.51.100.2')).toBe('198.51.100.2');
+        if (values.length > 0) expect(await from('10.1.2.3', '198.51.100.3')).toBe('10.1.2.3');
+      } finally {
+        await hub.close();
+      }
+    }
   });
 
   it('OpenShift: console and agent Routes, no fixed UID', () => {

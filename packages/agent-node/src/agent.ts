@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, threadId } from 'node:worker_threads';
 import {
+  CLOSE_CODES,
   PROTOCOL_VERSION,
   WIRE_LIMITS,
   type ActionStatus,
@@ -58,7 +59,9 @@ export interface AgentStats {
 /** One running agent. Everything it does is guarded: no error leaves it for the host. */
 export class Agent {
   readonly config: AgentConfig;
-  readonly instanceId = randomBytes(12).toString('hex');
+  private instance = randomBytes(12).toString('hex');
+  /** The session credential of the last welcome, presented by every reconnect; kept in memory only. */
+  private session: string | undefined;
   private readonly log: DebugLog;
   private readonly inspector = new InspectorSession();
   private readonly scripts: ScriptRegistry;
@@ -90,6 +93,11 @@ export class Agent {
   private readonly notices: Notices;
   /** The current socket was welcomed by the hub. */
   private welcomedSession = false;
+
+  /** Who this agent is to the hub: random per process (and per worker thread), sent in every hello. */
+  get instanceId(): string {
+    return this.instance;
+  }
 
   constructor(options: AgentOptions = {}, env: NodeJS.ProcessEnv = process.env) {
     this.config = loadConfig(env, options);
@@ -135,6 +143,8 @@ export class Agent {
     );
     this.sources = new SourceCatalog(this.scripts, this.redactor, {
       blocked: (path) => this.config.blocklist.some((b) => path.includes(b)),
+      ...(this.config.sourceRoots === undefined ? {} : { roots: this.config.sourceRoots }),
+      main: process.argv[1],
     });
   }
 
@@ -166,11 +176,13 @@ export class Agent {
         onOpen: () => {
           this.welcomedSession = false;
         },
-        onClose: (code, reason) =>
+        onClose: (code, reason) => {
+          this.guard('close', () => this.onClose(code));
           this.guard('notice', () => {
             this.notices.closed(code, reason, this.welcomedSession);
             this.welcomedSession = false;
-          }),
+          });
+        },
         onError: (message) => this.guard('notice', () => this.notices.error(message)),
       });
       this.connection.start();
@@ -333,7 +345,17 @@ export class Agent {
       ...(isMainThread ? {} : { threadId }),
       runtime: { name: 'node', version: process.version },
       agentVersion: AGENT_VERSION,
+      ...(this.session === undefined ? {} : { session: this.session }),
     };
+  }
+
+  private onClose(code: number): void {
+    if (code !== CLOSE_CODES.IDENTITY_REFUSED) return;
+    // The hub does not take this agent for the instance it registered (its record was reset and claimed by another
+    // connection): carry on as a new instance, which the next hello registers.
+    this.instance = randomBytes(12).toString('hex');
+    this.session = undefined;
+    this.log(`the hub refused this agent's identity; reconnecting as instance ${this.instance}`);
   }
 
   private onFrame(frame: HubFrame): void {
@@ -343,6 +365,7 @@ export class Agent {
           `welcome: agent ${frame.agentId}, ${frame.actions.items.length} actions (revision ${frame.actions.revision})`,
         );
         this.settings = frame.settings;
+        if (frame.session !== undefined) this.session = frame.session;
         this.connection?.welcome();
         this.welcomedSession = true;
         this.guard('notice', () => this.notices.welcomed(this.config.service, frame.pool));

@@ -68,6 +68,12 @@ export const agentOptionsSchema = z.object({
   logger: z.custom<PipeLogger>((v) => typeof v === 'function', 'must be a function (entry) => void').optional(),
   /** Files the agent never instruments (path fragments, e.g. `/secrets/`, `auth.ts`). */
   blocklist: z.array(z.string().min(1)).default([]),
+  /**
+   * Directories source browsing may read original sources from (files a source map names without embedding their
+   * text). Default: the app's root, the nearest directory with a package.json above the main script (else the
+   * working directory). A map naming a file elsewhere (`/etc/passwd`) shows nothing.
+   */
+  sourceRoots: z.array(z.string().min(1)).optional(),
   /** Force one probe method (for benchmarks and diagnosis); default chooses per action. */
   probeMethod: z.enum(['auto', 'patch', 'breakpoint']).default('auto'),
   /**
@@ -165,6 +171,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
     o.redactValues = [...(keepDefaults ? DEFAULT_REDACT_VALUES : []), ...extra];
   }
   if (env.SPYGLASS_BLOCKLIST) o.blocklist = list(env.SPYGLASS_BLOCKLIST);
+  if (env.SPYGLASS_SOURCE_ROOTS) o.sourceRoots = list(env.SPYGLASS_SOURCE_ROOTS);
   return o;
 }
 

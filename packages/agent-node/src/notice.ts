@@ -90,6 +90,12 @@ export function createNotices(options: NoticeOptions): Notices {
         case CLOSE_CODES.REVOKED:
           problem('revoked', `the hub at ${url} disconnected the agent (${why}); ${retrying}`);
           return;
+        case CLOSE_CODES.LIMIT_REACHED:
+          problem('limit', `the hub at ${url} refused the agent: its pool is at a limit (${why}); ${retrying}`);
+          return;
+        case CLOSE_CODES.IDENTITY_REFUSED:
+          // The agent registers again as a new instance at once (agent.ts); nothing for the user to do.
+          return;
         default:
           // A session that had been welcomed and ends is a reconnect, not a problem yet.
           if (welcomed) return;

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -6,7 +6,7 @@ import { PROTOCOL_VERSION, WIRE_LIMITS, sourceResponseFrameSchema } from '@spygl
 import { describe, expect, it } from 'vitest';
 import { ScriptRegistry } from './locate.js';
 import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES, Redactor } from './redact.js';
-import { SourceCatalog, cutToBytes, redactSource } from './sources.js';
+import { SourceCatalog, appRoot, cutToBytes, isUnder, redactSource } from './sources.js';
 
 const redactor = new Redactor({ names: DEFAULT_REDACT_NAMES, values: DEFAULT_REDACT_VALUES });
 const map = (sources: string[], sourcesContent?: string[]): string =>
@@ -39,7 +39,11 @@ function fixture(slices?: 'one map each') {
   reg.add({ scriptId: '3', url: url('node_modules/lib/index.js') });
   reg.add({ scriptId: '4', url: url('dist/big.js') });
   reg.add({ scriptId: '5', url: 'node:fs' });
-  const catalog = new SourceCatalog(reg, redactor, { blocked: (p) => p.includes('/secret/'), maxTextBytes: 1000 });
+  const catalog = new SourceCatalog(reg, redactor, {
+    blocked: (p) => p.includes('/secret/'),
+    maxTextBytes: 1000,
+    roots: [dir],
+  });
   return { dir, catalog, reg };
 }
 
@@ -104,6 +108,7 @@ describe('SourceCatalog', () => {
     writeFileSync(join(dir, 'src', 'app.ts'), '"\n'.repeat(300_000));
     const wide = new SourceCatalog((catalog as unknown as { scripts: ScriptRegistry }).scripts, redactor, {
       blocked: () => false,
+      roots: [dir],
     });
     const big = await wide.answer({
       type: 'source_request',
@@ -128,6 +133,63 @@ describe('SourceCatalog', () => {
       { path: `${dir}/src/app.ts`, original: true },
       { path: `${dir}/src/embedded.ts`, original: true },
     ]);
+  });
+});
+
+describe("the app's root", () => {
+  it('reads from disk only files under the roots; embedded text shows wherever its name points', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-root-'));
+    const outside = mkdtempSync(join(tmpdir(), 'sg-outside-'));
+    mkdirSync(join(dir, 'dist'));
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(join(dir, 'src', 'app.ts'), 'export const a = 1;\n');
+    writeFileSync(join(outside, 'secret.txt'), 'secret\n');
+    symlinkSync(join(outside, 'secret.txt'), join(dir, 'src', 'link.ts'));
+    writeFileSync(join(dir, 'dist', 'app.js'), 'a();\n//# sourceMappingURL=app.js.map\n');
+    writeFileSync(
+      join(dir, 'dist', 'app.js.map'),
+      map(['../src/app.ts', '/etc/passwd', join(outside, 'secret.txt'), '../src/link.ts', '/elsewhere/e.ts'], [
+        null,
+        null,
+        null,
+        null,
+        'embedded',
+      ] as unknown as string[]),
+    );
+    const reg = new ScriptRegistry(() => false);
+    reg.add({ scriptId: '1', url: pathToFileURL(join(dir, 'dist', 'app.js')).href, sourceMapURL: 'app.js.map' });
+    await reg.readMaps();
+    const catalog = new SourceCatalog(reg, redactor, { blocked: () => false, roots: [dir] });
+    expect(
+      catalog
+        .list()
+        .filter((f) => f.original)
+        .map((f) => f.path),
+    ).toEqual(['/elsewhere/e.ts', `${dir}/src/app.ts`, `${dir}/src/link.ts`]);
+    expect((await catalog.read('/etc/passwd')).error?.code).toBe('NOT_FOUND');
+    expect((await catalog.read(join(outside, 'secret.txt'))).error?.code).toBe('NOT_FOUND');
+    expect((await catalog.read(`${dir}/src/link.ts`)).error).toMatchObject({ code: 'FORBIDDEN' });
+    expect((await catalog.read('/elsewhere/e.ts')).text).toBe('embedded');
+    expect((await catalog.read(`${dir}/src/app.ts`)).text).toBe('export const a = 1;\n');
+    // Without a root (the default one could not be found), nothing is read from disk for a map.
+    const none = new SourceCatalog(reg, redactor, { blocked: () => false, roots: [] });
+    expect((await none.read(`${dir}/src/app.ts`)).error?.code).toBe('NOT_FOUND');
+  });
+
+  it('is the package.json directory above the main script, else the working directory, never /', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-root-'));
+    mkdirSync(join(dir, 'dist', 'deep'), { recursive: true });
+    writeFileSync(join(dir, 'package.json'), '{ "name": "app" }');
+    // A module-type marker in the build directory is not the app's root.
+    writeFileSync(join(dir, 'dist', 'package.json'), '{ "type": "commonjs" }');
+    writeFileSync(join(dir, 'dist', 'deep', 'main.js'), '');
+    expect(await appRoot(join(dir, 'dist', 'deep', 'main.js'), '/')).toBe(dir);
+    expect(await appRoot(undefined, join(dir, 'dist'))).toBe(`${dir}/dist`);
+    expect(await appRoot(undefined, '/')).toBeNull();
+    expect(await appRoot(join(dir, 'missing.js'), '/')).toBeNull();
+    expect(await appRoot(join(dir, 'missing.js'), dir)).toBe(dir);
+    expect(isUnder(`${dir}/src/a.ts`, dir)).toBe(true);
+    expect(isUnder(`${dir}-other/a.ts`, dir)).toBe(false);
   });
 });
 

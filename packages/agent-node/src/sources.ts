@@ -1,5 +1,5 @@
-import { open } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
+import { open, readFile, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
 import {
   PROTOCOL_VERSION,
   SOURCE_LIMITS,
@@ -27,6 +27,61 @@ export interface SourceCatalogOptions {
   maxFiles?: number;
   /** Reads running at once; more are refused (the hub retries on the next request). */
   maxConcurrentReads?: number;
+  /**
+   * Directories whose files a source map may name for reading from disk. Default: the app's root (see
+   * `appRoot`). Originals outside them are shown only when the map embeds their text.
+   */
+  roots?: readonly string[];
+  /** For the default root: the main script (`process.argv[1]`) and the working directory. */
+  main?: string | undefined;
+  cwd?: string;
+}
+
+/**
+ * The app's root: the nearest directory holding a package.json above the main script (one that says more than its
+ * module type), else the working directory;
+ * null when that is the file system's root (it would let a source map name any file). Never throws.
+ */
+export async function appRoot(main: string | undefined, cwd: string): Promise<string | null> {
+  let found: string | null = null;
+  try {
+    if (main !== undefined && main !== '') {
+      for (let dir = dirname(await realpath(main)); found === null;) {
+        if (await isPackageRoot(join(dir, 'package.json'))) found = dir;
+        const up = dirname(dir);
+        if (up === dir) break;
+        dir = up;
+      }
+    }
+  } catch {
+    // No main script to start from: the working directory.
+  }
+  try {
+    found ??= await realpath(cwd);
+  } catch {
+    return null;
+  }
+  const root = normalisePath(found);
+  return root === '' || root === '/' || /^[A-Za-z]:\/?$/.test(root) ? null : root;
+}
+
+/**
+ * A package.json that makes its directory a package, not just a module-type marker (`{"type": "commonjs"}` in a
+ * build directory, which would leave the sources next to it outside).
+ */
+async function isPackageRoot(file: string): Promise<boolean> {
+  try {
+    const json: unknown = JSON.parse(await readFile(file, 'utf8'));
+    return typeof json === 'object' && json !== null && Object.keys(json).some((k) => k !== 'type');
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `path` (normalised, absolute) is `root` or inside it. */
+export function isUnder(path: string, root: string): boolean {
+  const r = root.endsWith('/') ? root : `${root}/`;
+  return path === root || path.startsWith(r);
 }
 
 type Answer = Omit<SourceResponseFrame, 'type' | 'v' | 'requestId'>;
@@ -42,6 +97,10 @@ export class SourceCatalog {
   private readonly maxFiles: number;
   private readonly maxConcurrentReads: number;
   private reading = 0;
+  /** Where originals may be read from disk (normalised); undefined until `resolveRoots()`: none. */
+  private roots: string[] | undefined;
+  /** The same, links resolved (what a file's real path is checked against). */
+  private realRoots: string[] = [];
 
   constructor(
     private readonly scripts: ScriptRegistry,
@@ -51,6 +110,22 @@ export class SourceCatalog {
     this.maxTextBytes = Math.min(options.maxTextBytes ?? SOURCE_LIMITS.maxTextBytes, SOURCE_LIMITS.maxTextBytes);
     this.maxFiles = Math.min(options.maxFiles ?? SOURCE_LIMITS.maxFiles, SOURCE_LIMITS.maxFiles);
     this.maxConcurrentReads = options.maxConcurrentReads ?? 4;
+    if (options.roots !== undefined) this.roots = options.roots.map((r) => normalisePath(r));
+  }
+
+  /** Works out the default root once (the configured roots need no work). */
+  private async resolveRoots(): Promise<void> {
+    if (this.roots === undefined) {
+      const root = await appRoot(this.options.main, this.options.cwd ?? process.cwd());
+      this.roots = root === null ? [] : [root];
+    }
+    if (this.realRoots.length === 0 && this.roots.length > 0)
+      this.realRoots = await Promise.all(this.roots.map((r) => realpath(r).then(normalisePath, () => r)));
+  }
+
+  /** An original on disk may be shown only under a root: a map naming `/etc/passwd` shows nothing. */
+  private underRoot(path: string): boolean {
+    return (this.roots ?? []).some((r) => isUnder(path, r));
   }
 
   /** Every file that can be shown, by path. Originals win over a script of the same path. */
@@ -76,8 +151,8 @@ export class SourceCatalog {
       const embedded = info.map.sourcesContent?.[i] ?? undefined;
       const entry: Entry = { file: { path: p, original: true } };
       if (typeof embedded === 'string') entry.embedded = embedded;
-      else if (isAbsolute(p)) entry.diskPath = p;
-      else return; // Neither embedded nor on disk: nothing to show.
+      else if (isAbsolute(p) && this.underRoot(p)) entry.diskPath = p;
+      else return; // Neither embedded nor a file of the app: nothing to show.
       const prev = out.get(p);
       if (prev === undefined || !prev.file.original) out.set(p, entry);
     });
@@ -95,9 +170,15 @@ export class SourceCatalog {
     if (this.options.blocked(wanted) || this.options.blocked(path)) {
       return { error: { code: 'FORBIDDEN', message: `${path} is on the agent's blocklist` } };
     }
+    await this.resolveRoots();
     const entry = this.entries().get(wanted);
     if (entry === undefined)
-      return { error: { code: 'NOT_FOUND', message: `${path} is not a source this agent has loaded` } };
+      return {
+        error: {
+          code: 'NOT_FOUND',
+          message: `${path} is not a source this agent has loaded (or lies outside the app's root)`,
+        },
+      };
     let text: string;
     let truncated = false;
     if (entry.embedded !== undefined) {
@@ -108,6 +189,10 @@ export class SourceCatalog {
       }
       this.reading++;
       try {
+        // A link under the root may point outside it: what counts is where the file really is.
+        const real = normalisePath(await realpath(entry.diskPath));
+        if (entry.file.original && !this.realRoots.some((r) => isUnder(real, r)))
+          return { error: { code: 'FORBIDDEN', message: `${path} leads outside the app's root` } };
         const r = await readHead(entry.diskPath, this.maxTextBytes);
         text = r.text;
         truncated = r.truncated;
@@ -145,6 +230,7 @@ export class SourceCatalog {
     try {
       // Listing and reading need every map read: in slices, not in one stall of the host.
       await this.scripts.readMaps();
+      await this.resolveRoots();
       if (frame.op === 'list') answer = { files: this.list() };
       else if (frame.path === undefined) answer = { error: { code: 'INVALID_INPUT', message: 'read needs a path' } };
       else answer = await this.read(frame.path);

@@ -137,6 +137,24 @@ describe('spyglass CLI against a real hub and the example service under the agen
     expect(dup.stderr).toMatch(/^CONFLICT: /m);
   });
 
+  it('unlocks an account past its sign-in limit (admins): its failures are cleared', async () => {
+    const email = 'viewer@example.test';
+    for (let i = 0; i < 3; i++)
+      await hub.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password: `wrong-${i}` } });
+    const r = await cli(['users', 'unlock', email.toUpperCase()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`unlocked ${email}: cleared 3 failed sign-ins`);
+    const row = await hub.storage.db
+      .selectFrom('login_failures')
+      .selectAll()
+      .where('limit_key', '=', `account:${email}`)
+      .executeTakeFirst();
+    expect(row).toBeUndefined();
+    const unknown = await cli(['users', 'unlock', 'nobody@example.test']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no user with the email nobody@example.test');
+  });
+
   it('lists agents with service and tag filters', async () => {
     const table = await cli(['agents', 'ls', '--service', 'shop']);
     expect(table.stdout).toMatch(/shop\s+dev\s+connected/);

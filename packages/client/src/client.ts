@@ -42,6 +42,7 @@ import {
   type SnapshotSummary,
   type StoredLog,
   type StoredSnapshot,
+  type UnlockedUser,
   type UpdateUserBody,
   type SourceContent,
   type Trace,
@@ -281,6 +282,8 @@ export class SpyglassClient {
     get: (id: string): Promise<User> => this.call(core.getUser, { params: { id } }),
     update: (id: string, body: UpdateUserBody): Promise<User> => this.call(core.updateUser, { params: { id }, body }),
     delete: (id: string): Promise<void> => this.call(core.deleteUser, { params: { id } }).then(() => undefined),
+    /** Clears the user's failed sign-ins: their next attempt is checked at once. */
+    unlock: (id: string): Promise<UnlockedUser> => this.call(core.unlockUser, { params: { id } }),
   };
 
   // ---- API tokens -----------------------------------------------------------------------------------------------------

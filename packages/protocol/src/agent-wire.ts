@@ -48,6 +48,13 @@ export const CLOSE_CODES = {
   REPLACED: 4006,
   /** Too many invalid frames on one connection. */
   TOO_MANY_ERRORS: 4007,
+  /**
+   * The hello named an instance id already registered in the pool without that agent's session credential (or with
+   * another one): it is not that agent. A real agent whose credential is refused registers under a new instance id.
+   */
+  IDENTITY_REFUSED: 4008,
+  /** The pool holds as many agents, or this hub replica as many of its connections, as the hub allows; retry later. */
+  LIMIT_REACHED: 4009,
   /** The hub is shutting down; reconnect. */
   GOING_AWAY: 1001,
   /** A frame exceeded `maxFrameBytes`. */
@@ -212,6 +219,11 @@ export const helloFrameSchema = z.object({
   agentVersion: z.string().max(64),
   /** Address the agent advertises (informational; the hub never dials agents). */
   address: z.string().max(255).optional(),
+  /**
+   * The session credential of this instance's last `welcome`. A hello for an instance id the pool already knows must
+   * carry it, or it is refused (4008): the instance id alone does not prove who the agent is.
+   */
+  session: z.string().min(1).max(128).optional(),
 });
 export type HelloFrame = z.infer<typeof helloFrameSchema>;
 
@@ -329,6 +341,11 @@ export const welcomeFrameSchema = z.object({
   agentId: idSchema,
   /** The name of the agent's pool (for the line the agent writes when it connects). */
   pool: z.string().max(64).optional(),
+  /**
+   * The agent's session credential: kept in memory and sent in the `session` of every later hello of this instance
+   * (a reconnect). Issued at registration; hubs before it did not send one.
+   */
+  session: z.string().min(1).max(128).optional(),
   settings: agentSettingsSchema,
   actions: actionSetSchema,
 });

@@ -29,6 +29,7 @@ export {
   poolSchema,
   poolWithKeySchema,
   tokenSchema,
+  unlockedUserSchema,
   updateUserBodySchema,
   userSchema,
 } from './resources.js';
@@ -45,6 +46,7 @@ export type {
   Me,
   Pool,
   PoolWithKey,
+  UnlockedUser,
   UpdateUserBody,
   User,
 } from './resources.js';

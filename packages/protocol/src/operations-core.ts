@@ -11,6 +11,7 @@ import {
   poolSchema,
   poolWithKeySchema,
   tokenSchema,
+  unlockedUserSchema,
   updateUserBodySchema,
   userSchema,
 } from './resources.js';
@@ -63,6 +64,17 @@ export const coreOperations = {
     tags: ['users'],
     input: { params: idParams, body: updateUserBodySchema },
     output: userSchema,
+  }),
+  unlockUser: defineOperation({
+    name: 'core.users.unlock',
+    summary: "Clear a user's failed sign-ins: their next attempt is checked at once, without the growing wait",
+    access: 'admin',
+    audit: 'user.unlock',
+    method: 'POST',
+    path: '/api/v1/users/:id/unlock',
+    tags: ['users'],
+    input: { params: idParams },
+    output: unlockedUserSchema,
   }),
   deleteUser: defineOperation({
     name: 'core.users.delete',

@@ -56,6 +56,13 @@ export const updateUserBodySchema = z
   .refine((v) => Object.values(v).some((x) => x !== undefined), { message: 'at least one field must be given' });
 export type UpdateUserBody = z.infer<typeof updateUserBodySchema>;
 
+/** What an admin's unlock cleared: the failed sign-ins the account's current window held. */
+export const unlockedUserSchema = z.object({
+  user: userSchema,
+  failuresCleared: z.number().int().nonnegative(),
+});
+export type UnlockedUser = z.infer<typeof unlockedUserSchema>;
+
 // ---- API tokens ---------------------------------------------------------------------------------------------------
 
 export const tokenSchema = z.object({

@@ -31,6 +31,7 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'POST /api/v1/users': 'admin',
   'GET /api/v1/users/:id': 'admin',
   'PATCH /api/v1/users/:id': 'admin',
+  'POST /api/v1/users/:id/unlock': 'admin',
   'DELETE /api/v1/users/:id': 'admin',
   'GET /api/v1/tokens': 'viewer',
   'POST /api/v1/tokens': 'viewer',
@@ -183,6 +184,10 @@ const AUDITED: Record<string, { audit: string; call: (hub: TestHub) => Promise<C
       });
       return { url: `/api/v1/users/${user.id}`, payload: { name: 'Patched' } };
     },
+  },
+  'POST /api/v1/users/:id/unlock': {
+    audit: 'user.unlock',
+    call: (hub) => Promise.resolve({ url: `/api/v1/users/${hub.userIds.viewer}/unlock` }),
   },
   'DELETE /api/v1/users/:id': {
     audit: 'user.delete',

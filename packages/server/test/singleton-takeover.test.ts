@@ -19,6 +19,7 @@ const JOBS = [
   'audit.stream',
   'auth.session-sweep',
   'k8s.retention',
+  'live.agent-retention',
   'live.ended-actions',
   'tests.stale-runs',
   'traces.retention',

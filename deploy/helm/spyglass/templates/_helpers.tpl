@@ -113,7 +113,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
-{{/* trustProxy: as given, else one hop behind an ingress or route, else off. */}}
+{{/*
+trustProxy: as given; else, behind an ingress or route, the addresses of the ingress controller or router
+(proxy.trustedCidrs, by default the private ranges pods get: uniquelocal); else off. Never a hop count: with one,
+a client that reaches the hub directly (no NetworkPolicy) would choose its own address in X-Forwarded-For.
+*/}}
 {{- define "spyglass.trustProxy" -}}
 {{- $v := .Values.config.trustProxy -}}
 {{- if or (kindIs "bool" $v) (kindIs "float64" $v) (kindIs "int64" $v) (kindIs "int" $v) -}}
@@ -121,7 +125,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- else if ne (toString $v) "" -}}
 {{- $v | quote -}}
 {{- else if or .Values.ingress.enabled .Values.route.enabled -}}
-1
+{{- if .Values.proxy.trustedCidrs -}}
+{{- join "," .Values.proxy.trustedCidrs | quote -}}
+{{- else -}}
+"uniquelocal"
+{{- end -}}
 {{- else -}}
 false
 {{- end -}}

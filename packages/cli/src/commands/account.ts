@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { SpyglassClient, SpyglassClientError } from '@spyglass/client';
 import type { Command } from 'commander';
+import type { User } from '@spyglass/protocol';
 import type { Context, Io } from '../context.js';
 import { formatTime } from '../output.js';
 import { parsePositiveInt, parseTags, UsageError } from '../parse.js';
@@ -90,6 +91,29 @@ export function accountCommands(program: Command, io: Io, run: Run): void {
       const pool = await ctx.client().pools.rotateKey(name);
       if (ctx.out.json) return ctx.out.data(pool);
       ctx.out.line(`new registration key for ${pool.name} (shown only now): ${pool.key}`);
+    },
+  );
+
+  const users = program.command('users').description('user accounts (admins)');
+  run(
+    users
+      .command('unlock')
+      .argument('<email>')
+      .description("clear an account's failed sign-ins, so its next attempt is checked at once"),
+    async (ctx: Context, email: string) => {
+      const client = ctx.client();
+      const wanted = email.toLowerCase();
+      let found: User | undefined;
+      let cursor: string | undefined;
+      do {
+        const page = await client.users.list({ limit: 500, ...(cursor === undefined ? {} : { cursor }) });
+        found = page.items.find((u) => u.email.toLowerCase() === wanted);
+        cursor = page.nextCursor ?? undefined;
+      } while (found === undefined && cursor !== undefined);
+      if (found === undefined) throw new UsageError(`no user with the email ${email}`);
+      const unlocked = await client.users.unlock(found.id);
+      if (ctx.out.json) return ctx.out.data(unlocked);
+      ctx.out.line(`unlocked ${found.email}: cleared ${unlocked.failuresCleared} failed sign-ins`);
     },
   );
 

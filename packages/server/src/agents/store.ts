@@ -8,7 +8,7 @@ import {
   type Pool,
 } from '@spyglass/protocol';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { newId } from '../auth/secrets.js';
+import { hashSecret, newId, newSecret, secretMatches } from '../auth/secrets.js';
 import type { Bus } from '../bus/bus.js';
 import { LIVE_TOPICS } from '../gateway/topics.js';
 import type { AgentsTable, Database } from '../storage/schema.js';
@@ -30,6 +30,13 @@ export interface HitCounts {
   metrics: number;
   dropped: number;
 }
+
+/** What a hello registers: the agent and its session credential, or a refusal (see `AgentStore.register`). */
+export type Registration =
+  | { identity: AgentIdentity; created: boolean; session: string; refused?: undefined; limit?: undefined }
+  | { refused: string; agentId: string; limit?: undefined }
+  /** The pool is full (`maxAgentsPerPool`). */
+  | { refused: string; limit: true };
 
 type AgentRow = Selectable<AgentsTable> & { pool_name: string };
 
@@ -62,18 +69,51 @@ export class AgentStore {
   readonly #db: Kysely<Database>;
   readonly #staleAfterMs: number;
   readonly #bus: Bus;
+  readonly #maxAgentsPerPool: number;
+  /** New registrations of each pool, one at a time on this replica, so a burst cannot count past the limit. */
+  readonly #joining = new Map<string, Promise<unknown>>();
 
-  constructor(db: Kysely<Database>, staleAfterMs: number, bus: Bus) {
+  constructor(db: Kysely<Database>, staleAfterMs: number, bus: Bus, options: { maxAgentsPerPool?: number } = {}) {
     this.#db = db;
     this.#staleAfterMs = staleAfterMs;
     this.#bus = bus;
+    this.#maxAgentsPerPool = options.maxAgentsPerPool ?? Number.MAX_SAFE_INTEGER;
   }
 
+  /** Runs `fn` after the pool's earlier new registrations on this replica. */
+  async #oneAtATime<T>(poolId: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.#joining.get(poolId) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#joining.set(poolId, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#joining.get(poolId) === tail) this.#joining.delete(poolId);
+    }
+  }
+
+  /** Agents registered in the pool. */
+  async countInPool(poolId: string): Promise<number> {
+    const r = await this.#db
+      .selectFrom('agents')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('pool_id', '=', poolId)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /**
+   * Registers the agent of a `hello`, or updates it on a reconnect. An instance id the pool already knows is that
+   * agent only when the hello presents its session credential: without it (or with another one) nothing is written
+   * and the answer is `refused` with the reason. A new agent, and one registered before credentials existed, gets a
+   * new credential (`session`, to send in its welcome); a reconnect keeps the one it presented.
+   */
   async register(
     pool: Pool,
     hello: HelloFrame,
     at: { connectionId: string; replicaId: string; now: number },
-  ): Promise<{ identity: AgentIdentity; created: boolean }> {
+  ): Promise<Registration> {
     const fields = {
       service_name: hello.service.name,
       service_version: hello.service.version ?? null,
@@ -93,36 +133,71 @@ export class AgentStore {
       last_seen_at: at.now,
       disconnected_at: null,
     };
-    const existing = async (): Promise<string | undefined> =>
-      (
-        await this.#db
-          .selectFrom('agents')
-          .select('id')
-          .where('pool_id', '=', pool.id)
-          .where('instance_id', '=', hello.instanceId)
-          .executeTakeFirst()
-      )?.id;
+    const existing = () =>
+      this.#db
+        .selectFrom('agents')
+        .select(['id', 'session_hash'])
+        .where('pool_id', '=', pool.id)
+        .where('instance_id', '=', hello.instanceId)
+        .executeTakeFirst();
+    const identity = (id: string): AgentIdentity => ({
+      id,
+      poolId: pool.id,
+      service: hello.service.name,
+      tags: hello.tags,
+    });
 
-    let id = await existing();
-    let created = false;
-    if (id === undefined) {
-      const newAgentId = newId();
-      try {
-        await this.#db
-          .insertInto('agents')
-          .values({ id: newAgentId, pool_id: pool.id, instance_id: hello.instanceId, first_seen_at: at.now, ...fields })
-          .execute();
-        id = newAgentId;
-        created = true;
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        id = await existing(); // the same instance registered on another replica at the same moment
-        if (id === undefined) throw err;
-      }
+    let row = await existing();
+    if (row === undefined) {
+      const joined = await this.#oneAtATime(pool.id, async () => {
+        // A burst over several replicas may pass the limit by what they register at the same moment.
+        if ((await this.countInPool(pool.id)) >= this.#maxAgentsPerPool) return 'full' as const;
+        const id = newId();
+        const session = newSecret('sga');
+        try {
+          await this.#db
+            .insertInto('agents')
+            .values({
+              id,
+              pool_id: pool.id,
+              instance_id: hello.instanceId,
+              first_seen_at: at.now,
+              session_hash: hashSecret(session),
+              ...fields,
+            })
+            .execute();
+        } catch (err) {
+          if (!isUniqueViolation(err)) throw err;
+          return undefined; // the same instance registered on another replica at the same moment
+        }
+        await this.#replaceTags(id, hello.tags, false);
+        return { identity: identity(id), created: true, session };
+      });
+      if (joined === 'full')
+        return { refused: `the pool has ${this.#maxAgentsPerPool} agents, the most it may have`, limit: true };
+      if (joined !== undefined) return joined;
+      row = await existing();
+      if (row === undefined) throw new Error(`agent ${hello.instanceId} was registered and is gone`);
     }
-    if (!created) await this.#db.updateTable('agents').set(fields).where('id', '=', id).execute();
-    await this.#replaceTags(id, hello.tags, !created);
-    return { identity: { id, poolId: pool.id, service: hello.service.name, tags: hello.tags }, created };
+    let session = hello.session;
+    if (row.session_hash !== null) {
+      if (session === undefined) return { refused: 'missing session credential', agentId: row.id };
+      if (!secretMatches(session, row.session_hash)) return { refused: 'wrong session credential', agentId: row.id };
+      await this.#db.updateTable('agents').set(fields).where('id', '=', row.id).execute();
+    } else {
+      // An agent registered before credentials existed gets one now, unless another connection got it first.
+      session = newSecret('sga');
+      const claimed = await this.#db
+        .updateTable('agents')
+        .set({ ...fields, session_hash: hashSecret(session) })
+        .where('id', '=', row.id)
+        .where('session_hash', 'is', null)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) === 0)
+        return { refused: 'session credential issued to another connection', agentId: row.id };
+    }
+    await this.#replaceTags(row.id, hello.tags, true);
+    return { identity: identity(row.id), created: false, session };
   }
 
   async #replaceTags(agentId: string, tags: Record<string, string>, clear: boolean): Promise<void> {
@@ -262,6 +337,27 @@ export class AgentStore {
       for (const r of rows) found.add(r.id);
     });
     return found;
+  }
+
+  /**
+   * Deletes the agents not seen since `before` (disconnected that long: a connected agent's `last_seen_at` is written
+   * every heartbeat interval), in batches so no statement holds a long lock. Returns how many went.
+   */
+  async pruneNotSeenSince(before: number, batch = 1000): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const ids = (
+        await this.#db.selectFrom('agents').select('id').where('last_seen_at', '<', before).limit(batch).execute()
+      ).map((r) => r.id);
+      if (ids.length === 0) return deleted;
+      const r = await this.#db
+        .deleteFrom('agents')
+        .where('id', 'in', ids)
+        .where('last_seen_at', '<', before)
+        .executeTakeFirst();
+      deleted += Number(r.numDeletedRows);
+      if (ids.length < batch) return deleted;
+    }
   }
 
   /** Forgets an agent; the replica holding its socket closes it (4005). */

@@ -6,15 +6,22 @@ export function newId(): string {
 }
 
 /**
- * A high-entropy secret with a readable kind prefix (`sgt_` API token, `sgp_` pool key, `sgs_` session). 32 random
- * bytes make brute force pointless, so a fast SHA-256 is the right hash for storing them (passwords use scrypt).
+ * A high-entropy secret with a readable kind prefix (`sgt_` API token, `sgp_` pool key, `sgs_` session, `sga_` agent
+ * session credential). 32 random bytes make brute force pointless, so a fast SHA-256 is the right hash for storing them (passwords use scrypt).
  */
-export function newSecret(kind: 'sgt' | 'sgp' | 'sgs'): string {
+export function newSecret(kind: 'sgt' | 'sgp' | 'sgs' | 'sga'): string {
   return `${kind}_${randomBytes(32).toString('base64url')}`;
 }
 
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
+}
+
+/** Whether `secret` hashes to `stored` (a `hashSecret` value), in constant time. */
+export function secretMatches(secret: string, stored: string): boolean {
+  const a = Buffer.from(hashSecret(secret), 'hex');
+  const b = Buffer.from(stored, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** The first characters of a secret, safe to display, to tell tokens and keys apart. */

@@ -47,9 +47,9 @@ export class AuthService {
   constructor(db: Kysely<Database>, dialect: DialectName, config: Config) {
     this.#db = db;
     this.#config = config;
-    const { windowMs, maxPerIp, maxPerAccount } = config.loginRateLimit;
-    this.#ipLimiter = new FailureLimiter(db, dialect, maxPerIp, windowMs);
-    this.#accountLimiter = new FailureLimiter(db, dialect, maxPerAccount, windowMs);
+    const { windowMs, maxPerIp, maxPerAccount, delayMs, maxDelayMs } = config.loginRateLimit;
+    this.#ipLimiter = new FailureLimiter(db, dialect, maxPerIp, windowMs, { delayMs, maxDelayMs });
+    this.#accountLimiter = new FailureLimiter(db, dialect, maxPerAccount, windowMs, { delayMs, maxDelayMs });
   }
 
   /**
@@ -69,12 +69,14 @@ export class AuthService {
         retryAfterSec: retry,
       });
     };
-    // Already over a limit: refuse without counting (a locked-out client does not extend its own window).
+    // Waiting past a limit: refuse without counting (an early attempt does not lengthen the wait).
     if ((await this.#ipLimiter.retryAfterSec(ipKey)) > 0 || (await this.#accountLimiter.retryAfterSec(accountKey)) > 0)
       return limited();
-    const ipOk = await this.#ipLimiter.reserve(ipKey);
-    const accountOk = await this.#accountLimiter.reserve(accountKey);
-    if (!ipOk || !accountOk) return limited();
+    if (!(await this.#ipLimiter.reserve(ipKey))) return limited();
+    if (!(await this.#accountLimiter.reserve(accountKey))) {
+      await this.#ipLimiter.release(ipKey); // not checked: the address gets its attempt back
+      return limited();
+    }
     const row = await this.#db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
     // Always run scrypt, so a missing account takes as long as a wrong password.
     const ok = await verifyPassword(password, row?.password_hash ?? (await dummyPasswordHash()));
@@ -84,6 +86,14 @@ export class AuthService {
     await this.#ipLimiter.release(ipKey);
     await this.#accountLimiter.reset(accountKey);
     return toUser(row);
+  }
+
+  /**
+   * Clears an account's failed sign-ins (an admin's unlock): its next attempt is checked at once. Returns how many
+   * failures the current window held.
+   */
+  unlockAccount(email: string): Promise<number> {
+    return this.#accountLimiter.reset(`account:${email.slice(0, 320).toLowerCase()}`);
   }
 
   async createSession(userId: string, meta: { ip: string | null; userAgent: string | null }): Promise<Session> {

@@ -81,6 +81,10 @@ export const configSchema = z
         maxPerIp: z.number().int().positive().default(30),
         /** Failed logins allowed per account per window. */
         maxPerAccount: z.number().int().positive().default(10),
+        /** Past a limit, the wait before the next attempt; it doubles with each attempt after it. */
+        delayMs: durationMs.default(1000),
+        /** The longest wait between two attempts past a limit. */
+        maxDelayMs: durationMs.default(5 * 60 * 1000),
       })
       .prefault({}),
     audit: z
@@ -153,6 +157,8 @@ export const ENV_VARS: ReadonlyArray<{ env: string; key: string; parse: Parser }
   { env: 'SPYGLASS_SECURE_COOKIE', key: 'session.secureCookie', parse: (raw) => (raw === 'auto' ? raw : asBool(raw)) },
   { env: 'SPYGLASS_LOGIN_MAX_PER_IP', key: 'loginRateLimit.maxPerIp', parse: asInt },
   { env: 'SPYGLASS_LOGIN_MAX_PER_ACCOUNT', key: 'loginRateLimit.maxPerAccount', parse: asInt },
+  { env: 'SPYGLASS_LOGIN_DELAY_MS', key: 'loginRateLimit.delayMs', parse: asInt },
+  { env: 'SPYGLASS_LOGIN_MAX_DELAY_MS', key: 'loginRateLimit.maxDelayMs', parse: asInt },
   { env: 'SPYGLASS_AUDIT_RETENTION_MS', key: 'audit.retentionMs', parse: asInt },
   { env: 'SPYGLASS_SHUTDOWN_TIMEOUT_MS', key: 'shutdownTimeoutMs', parse: asInt },
   { env: 'SPYGLASS_BODY_LIMIT_BYTES', key: 'bodyLimitBytes', parse: asInt },

@@ -34,6 +34,14 @@ export const coreModule = defineModule({
         c.audit.details = { ...c.audit.details, tokensRevoked: revoked.tokens, sessionsEnded: revoked.sessions };
       return user;
     });
+    ctx.operation(ops.unlockUser, async ({ params }, c) => {
+      c.audit.targetType = 'user';
+      c.audit.targetId = params.id;
+      const user = await users.get(params.id);
+      const failuresCleared = await auth.unlockAccount(user.email);
+      c.audit.details = { email: user.email, failuresCleared };
+      return { user, failuresCleared };
+    });
     ctx.operation(ops.deleteUser, async ({ params }, c) => {
       c.audit.targetType = 'user';
       c.audit.targetId = params.id;

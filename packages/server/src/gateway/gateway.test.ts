@@ -10,6 +10,13 @@ import {
   type TestPool,
 } from '../../test/kit/index.js';
 
+interface AuditRow {
+  status: number;
+  targetType: string | null;
+  targetId: string | null;
+  details: Record<string, unknown>;
+}
+
 describe.each(testDatabases())('agent gateway on $dialect', (database) => {
   let hub: TestHub;
   let pool: TestPool;
@@ -271,7 +278,12 @@ describe.each(testDatabases())('agent gateway on $dialect', (database) => {
       const first = await SimAgent.connect(hub.wsUrl, pool.key);
       await first.agent.close();
       const a = await hub.api<{ id: string }>('POST', '/api/v1/actions', logAction(pool.name));
-      const again = await SimAgent.connect(hub.wsUrl, pool.key, {}, { instanceId: first.agent.instanceId });
+      const again = await SimAgent.connect(
+        hub.wsUrl,
+        pool.key,
+        { session: first.welcome.session },
+        { instanceId: first.agent.instanceId },
+      );
       expect(again.welcome.agentId).toBe(first.welcome.agentId);
       expect(again.welcome.actions.items.map((i) => i.id)).toContain(a.body.id);
       expect(again.welcome.actions.revision).toBeGreaterThan(first.welcome.actions.revision);
@@ -281,12 +293,111 @@ describe.each(testDatabases())('agent gateway on $dialect', (database) => {
 
     it('closes an older connection of the same agent with 4006 when a new one says hello', async () => {
       const first = await SimAgent.connect(hub.wsUrl, pool.key);
-      const second = await SimAgent.connect(hub.wsUrl, pool.key, {}, { instanceId: first.agent.instanceId });
+      const second = await SimAgent.connect(
+        hub.wsUrl,
+        pool.key,
+        { session: first.welcome.session },
+        { instanceId: first.agent.instanceId },
+      );
       expect(await first.agent.closed).toMatchObject({ code: CLOSE_CODES.REPLACED });
       expect(second.welcome.agentId).toBe(first.welcome.agentId);
+      expect(second.welcome.session).toBe(first.welcome.session);
       const got = await hub.api<{ status: string }>('GET', `/api/v1/agents/${first.welcome.agentId}`);
       expect(got.body.status).toBe('connected');
       await second.agent.close();
+    });
+
+    it('refuses (4008) and audits a hello for a registered instance id without its session credential', async () => {
+      const real = await SimAgent.connect(hub.wsUrl, pool.key);
+      expect(real.welcome.session).toMatch(/^sga_/);
+      const before = await hub.api<{ connectedAt: number; hostname: string }>(
+        'GET',
+        `/api/v1/agents/${real.welcome.agentId}`,
+      );
+      const other = await SimAgent.connect(hub.wsUrl, pool.key);
+      const attempts: [string, Record<string, unknown>][] = [
+        ['missing session credential', { hostname: 'impostor' }],
+        ['wrong session credential', { hostname: 'impostor', session: 'sga_forged-credential' }],
+        // Another agent's credential is not this one's.
+        ['wrong session credential', { hostname: 'impostor', session: other.welcome.session }],
+      ];
+      for (const [reason, hello] of attempts) {
+        const impostor = new SimAgent(hub.wsUrl, pool.key, { instanceId: real.agent.instanceId });
+        await impostor.opened;
+        impostor.hello(hello);
+        const outcome = await Promise.race([impostor.closed, impostor.next('welcome').then(() => 'welcomed')]);
+        expect(outcome).toEqual({
+          code: CLOSE_CODES.IDENTITY_REFUSED,
+          reason: expect.stringContaining(`identity refused: ${reason}`),
+        });
+      }
+      // The real agent kept its socket and its record; the impostor wrote nothing.
+      expect(real.agent.ws.readyState).toBe(real.agent.ws.OPEN);
+      const after = await hub.api<{ status: string; connectedAt: number; hostname: string }>(
+        'GET',
+        `/api/v1/agents/${real.welcome.agentId}`,
+      );
+      expect(after.body).toMatchObject({
+        status: 'connected',
+        connectedAt: before.body.connectedAt,
+        hostname: 'host-1',
+      });
+      // Audited as counted denials: a row per source address a minute, counting the attempts.
+      const rows = await waitFor(
+        async () => {
+          const r = await hub.api<{ items: AuditRow[] }>('GET', '/api/v1/audit?action=agent.connect&outcome=denied');
+          const refused = r.body.items.filter((e) => e.status === 403);
+          return refused.reduce((n, e) => n + Number(e.details.count), 0) === 3 ? refused : undefined;
+        },
+        { what: 'three counted identity refusals', timeoutMs: 20_000 },
+      );
+      expect(rows.at(-1)).toMatchObject({
+        targetType: 'agent',
+        targetId: real.welcome.agentId,
+        details: { reason: 'missing session credential', instanceId: real.agent.instanceId, hostname: 'impostor' },
+      });
+      // With its credential the real agent reconnects as itself.
+      await real.agent.close();
+      const again = await SimAgent.connect(
+        hub.wsUrl,
+        pool.key,
+        { session: real.welcome.session },
+        { instanceId: real.agent.instanceId },
+      );
+      expect(again.welcome).toMatchObject({ agentId: real.welcome.agentId, session: real.welcome.session });
+      await Promise.all([again.agent.close(), other.agent.close()]);
+    });
+
+    it('registers a new instance id with a fresh credential, and again once its record is gone', async () => {
+      const first = await SimAgent.connect(hub.wsUrl, pool.key);
+      await first.agent.close();
+      expect((await hub.api('DELETE', `/api/v1/agents/${first.welcome.agentId}`)).status).toBe(204);
+      // The record was deleted (or pruned): the old credential proves nothing and is not needed.
+      const again = await SimAgent.connect(
+        hub.wsUrl,
+        pool.key,
+        { session: first.welcome.session },
+        { instanceId: first.agent.instanceId },
+      );
+      expect(again.welcome.agentId).not.toBe(first.welcome.agentId);
+      expect(again.welcome.session).toMatch(/^sga_/);
+      expect(again.welcome.session).not.toBe(first.welcome.session);
+      await again.agent.close();
+
+      // An agent registered before credentials existed is given one at its next hello, and needs it from then on.
+      await hub.storage.db
+        .updateTable('agents')
+        .set({ session_hash: null })
+        .where('id', '=', again.welcome.agentId)
+        .execute();
+      const legacy = await SimAgent.connect(hub.wsUrl, pool.key, {}, { instanceId: first.agent.instanceId });
+      expect(legacy.welcome.agentId).toBe(again.welcome.agentId);
+      expect(legacy.welcome.session).toMatch(/^sga_/);
+      await legacy.agent.close();
+      const late = new SimAgent(hub.wsUrl, pool.key, { instanceId: first.agent.instanceId });
+      await late.opened;
+      late.hello();
+      expect(await late.closed).toMatchObject({ code: CLOSE_CODES.IDENTITY_REFUSED });
     });
 
     it('notices a dead connection by its missing pongs (4004) and marks the agent disconnected', async () => {

@@ -31,6 +31,8 @@ export interface GatewayOptions {
   statusFlushMs: number;
   /** Invalid frames tolerated per connection before it is closed (4007). */
   maxInvalidFrames: number;
+  /** Open connections of one pool on this replica (counted from the key check); one more is closed with 4009. */
+  maxConnectionsPerPool: number;
 }
 
 /** Frames queued per connection before its socket stops being read (backpressure toward the agent). */
@@ -54,6 +56,8 @@ export class AgentGateway {
   readonly #conns = new Set<Connection>();
   readonly #byAgent = new Map<string, Connection>();
   readonly #byPool = new Map<string, Set<Connection>>();
+  /** Open connections that passed the key check, by pool (welcomed or not yet). */
+  readonly #openByPool = new Map<string, number>();
 
   #lastPingAt = 0;
   #lastTouchAt = Date.now();
@@ -177,6 +181,26 @@ export class AgentGateway {
   async #authenticate(conn: Connection, key: string | undefined): Promise<void> {
     const pool = key === undefined ? null : await this.#pools.poolForKey(key);
     if (pool !== null) {
+      if (conn.closingAt !== null) return;
+      const open = this.#openByPool.get(pool.id) ?? 0;
+      if (open >= this.#opt.maxConnectionsPerPool) {
+        this.#close(
+          conn,
+          CLOSE_CODES.LIMIT_REACHED,
+          `limit reached: pool ${pool.name} has ${open} connections here, the most allowed; retry later`,
+        );
+        return this.#hub.audit.recordAnonymousDenial({
+          actorType: 'agent',
+          action: 'agent.connect',
+          outcome: 'denied',
+          status: 429,
+          ip: conn.ip,
+          userAgent: conn.userAgent,
+          requestId: conn.requestId,
+          details: { reason: 'pool connection limit', pool: pool.name, limit: this.#opt.maxConnectionsPerPool },
+        });
+      }
+      this.#openByPool.set(pool.id, open + 1);
       conn.pool = pool;
       return;
     }
@@ -203,6 +227,11 @@ export class AgentGateway {
   #onClose(conn: Connection): void {
     conn.closingAt ??= Date.now();
     this.#conns.delete(conn);
+    if (conn.pool !== null) {
+      const open = (this.#openByPool.get(conn.pool.id) ?? 1) - 1;
+      if (open > 0) this.#openByPool.set(conn.pool.id, open);
+      else this.#openByPool.delete(conn.pool.id);
+    }
     const agent = conn.agent;
     if (agent === null) return;
     if (this.#byAgent.get(agent.id) === conn) this.#byAgent.delete(agent.id);
@@ -286,11 +315,26 @@ export class AgentGateway {
   async #hello(conn: Connection, hello: HelloFrame): Promise<void> {
     const pool = conn.pool!;
     const now = Date.now();
-    const { identity, created } = await this.#agents.register(pool, hello, {
+    const registration = await this.#agents.register(pool, hello, {
       connectionId: conn.id,
       replicaId: this.#replicaId,
       now,
     });
+    if (registration.limit === true) {
+      this.#close(conn, CLOSE_CODES.LIMIT_REACHED, `limit reached: ${registration.refused}; retry later`);
+      return this.#hub.audit.recordAnonymousDenial({
+        actorType: 'agent',
+        action: 'agent.connect',
+        outcome: 'denied',
+        status: 429,
+        ip: conn.ip,
+        userAgent: conn.userAgent,
+        requestId: conn.requestId,
+        details: { reason: 'pool agent limit', pool: pool.name, instanceId: hello.instanceId },
+      });
+    }
+    if (registration.refused !== undefined) return this.#refuseIdentity(conn, hello, registration);
+    const { identity, created, session } = registration;
     if (conn.closingAt !== null) {
       await this.#agents.markDisconnected(identity.id, conn.id, conn.lastSeenAt, Date.now());
       return;
@@ -333,10 +377,44 @@ export class AgentGateway {
         v: PROTOCOL_VERSION,
         agentId: identity.id,
         pool: pool.name,
+        session,
         settings: this.settings,
         actions,
       }),
     );
+  }
+
+  /**
+   * A hello for a registered instance id without that agent's session credential: someone holding the pool key is
+   * claiming to be an agent it is not (or an agent whose record was reset). Nothing was written; the connected agent,
+   * if any, keeps its socket.
+   */
+  async #refuseIdentity(conn: Connection, hello: HelloFrame, refusal: { refused: string; agentId: string }) {
+    const pool = conn.pool!;
+    this.#close(
+      conn,
+      CLOSE_CODES.IDENTITY_REFUSED,
+      `identity refused: ${refusal.refused}; this instance id is a registered agent's`,
+    );
+    // Counted like anonymous denials (a row per source address a minute), so retrying impostors cannot flood the log.
+    await this.#hub.audit.recordAnonymousDenial({
+      actorType: 'agent',
+      action: 'agent.connect',
+      targetType: 'agent',
+      targetId: refusal.agentId,
+      outcome: 'denied',
+      status: 403,
+      ip: conn.ip,
+      userAgent: conn.userAgent,
+      requestId: conn.requestId,
+      details: {
+        reason: refusal.refused,
+        pool: pool.name,
+        instanceId: hello.instanceId,
+        service: hello.service.name,
+        hostname: hello.hostname,
+      },
+    });
   }
 
   #onAgentControl(m: AgentControlMessage): void {

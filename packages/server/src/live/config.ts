@@ -25,6 +25,16 @@ export const liveConfigSchema = z
     heartbeatIntervalMs: ms.min(1000).default(15_000),
     /** A new agent connection must send `hello` within this time. */
     helloTimeoutMs: ms.min(100).default(10_000),
+    /** Agents registered in one pool; a hello that would register one more is refused (4009). */
+    maxAgentsPerPool: count.default(20_000),
+    /** Open agent connections of one pool on each hub replica; one more is refused (4009). */
+    maxConnectionsPerPool: count.default(5_000),
+    /** Agents disconnected (not seen) for longer than this are deleted; 0 keeps them forever. */
+    agentRetentionMs: z
+      .number()
+      .int()
+      .refine((n) => n === 0 || n >= 1000, { message: 'must be 0 (keep forever) or at least 1000' })
+      .default(7 * 24 * 3600_000),
   })
   .strict()
   .prefault({});
@@ -41,5 +51,8 @@ export const liveConfigSection: ConfigSection<typeof liveConfigSchema> = {
     { env: 'SPYGLASS_LIVE_ENDED_ACTION_RETENTION_MS', key: 'retention.endedActionRetentionMs', parse: 'int' },
     { env: 'SPYGLASS_LIVE_HEARTBEAT_INTERVAL_MS', key: 'heartbeatIntervalMs', parse: 'int' },
     { env: 'SPYGLASS_LIVE_HELLO_TIMEOUT_MS', key: 'helloTimeoutMs', parse: 'int' },
+    { env: 'SPYGLASS_LIVE_MAX_AGENTS_PER_POOL', key: 'maxAgentsPerPool', parse: 'int' },
+    { env: 'SPYGLASS_LIVE_MAX_CONNECTIONS_PER_POOL', key: 'maxConnectionsPerPool', parse: 'int' },
+    { env: 'SPYGLASS_LIVE_AGENT_RETENTION_MS', key: 'agentRetentionMs', parse: 'int' },
   ],
 };

@@ -27,6 +27,8 @@ export interface LiveDebuggingOptions {
   pruneIntervalMs?: number;
   /** How often every agent's set is recomputed from the DB even without a bus message. */
   resyncIntervalMs?: number;
+  /** How often agents disconnected past `live.agentRetentionMs` are deleted. */
+  agentRetentionIntervalMs?: number;
 }
 
 /** What live debugging exposes to the rest of the hub (and tests): its stores, gateway and a manual maintenance pass. */
@@ -58,6 +60,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   dispatchDelayMs: 10,
   statusFlushMs: 200,
   maxInvalidFrames: 50,
+  maxConnectionsPerPool: 5_000,
 };
 
 /** The jobs a manual maintenance pass (`live.tick()`) runs, in this order. */
@@ -77,6 +80,7 @@ export const liveDebuggingModule = defineModule({
       ...DEFAULT_GATEWAY_OPTIONS,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       helloTimeoutMs: config.helloTimeoutMs,
+      maxConnectionsPerPool: config.maxConnectionsPerPool,
       ...options.gateway,
     };
     const retention = {
@@ -87,7 +91,9 @@ export const liveDebuggingModule = defineModule({
     const tickMs = options.tickMs ?? 1000;
     const log = hub.log;
 
-    const agents = new AgentStore(hub.storage.db, gatewayOptions.heartbeatIntervalMs * 3, hub.bus);
+    const agents = new AgentStore(hub.storage.db, gatewayOptions.heartbeatIntervalMs * 3, hub.bus, {
+      maxAgentsPerPool: config.maxAgentsPerPool,
+    });
     const actions = new ActionService({
       db: hub.storage.db,
       dialect: hub.storage.dialect,
@@ -180,6 +186,17 @@ export const liveDebuggingModule = defineModule({
       runAtStart: true,
       run: (now) => actions.removeEnded(now - retention.endedActionRetentionMs).then(() => {}),
     });
+    if (config.agentRetentionMs > 0)
+      ctx.jobs.add({
+        name: 'live.agent-retention',
+        everyMs: options.agentRetentionIntervalMs ?? 10 * 60_000,
+        singleton: true,
+        runAtStart: true,
+        run: async (now) => {
+          const n = await agents.pruneNotSeenSince(now - config.agentRetentionMs);
+          if (n > 0) log.info({ agents: n }, 'deleted agents disconnected past live.agentRetentionMs');
+        },
+      });
     ctx.jobs.add({ name: 'live.resync', everyMs: options.resyncIntervalMs ?? 60_000, run: () => dispatcher.resync() });
 
     ctx.onClose(async () => {

@@ -91,6 +91,8 @@ export interface AgentsTable {
   health_at: number | null;
   /** Worker thread id of the agent (0: main thread). */
   thread_id: Generated<number>;
+  /** SHA-256 of the agent's session credential (migration 0012); null for an agent registered before them. */
+  session_hash: string | null;
 }
 
 export interface AgentTagsTable {
@@ -166,6 +168,8 @@ export interface LoginFailuresTable {
   limit_key: string;
   window_start: number;
   failures: number;
+  /** When the key may try again once past its free attempts (migration 0013). */
+  next_at: Generated<number>;
 }
 
 /** Audit streaming (migration 0011): per sink, the id of the last audit event it acknowledged, and its status. */

@@ -10,6 +10,8 @@ import { traceTests } from './0008-trace-tests.js';
 import { k8s } from './0009-k8s.js';
 import { assistant } from './0010-assistant.js';
 import { auditStream } from './0011-audit-stream.js';
+import { agentSessions } from './0012-agent-sessions.js';
+import { loginDelays } from './0013-login-delays.js';
 
 /** Every migration, in order. Names are frozen: they are stored in the `spyglass_migration` table. */
 export const MIGRATIONS: Record<string, DialectMigration> = {
@@ -24,4 +26,6 @@ export const MIGRATIONS: Record<string, DialectMigration> = {
   '0009-k8s': k8s,
   '0010-assistant': assistant,
   '0011-audit-stream': auditStream,
+  '0012-agent-sessions': agentSessions,
+  '0013-login-delays': loginDelays,
 };
