@@ -1,7 +1,7 @@
 import { assistantOperations as ops, SpyglassError } from '@spyglass/protocol';
 import { Gauge } from 'prom-client';
 import { z } from 'zod';
-import { visibleTools, type McpDeps } from '../mcp/server.js';
+import { mcpDepsOf, visibleTools } from '../mcp/server.js';
 import { defineModule } from '../platform/module.js';
 import { ChatConnection, newSessionId, type ChatDeps } from './chat.js';
 import { assistantConfigSection } from './config.js';
@@ -30,16 +30,7 @@ export const assistantModule = defineModule({
     const options = (ctx.options ?? {}) as AssistantOptions;
     const store = new AssistantStore(hub.storage.db);
     const provider = options.provider ?? new OpenAiCompatibleProvider(config);
-    const tools: McpDeps = {
-      tools: ctx.tools,
-      operations: ctx.operations,
-      audit: hub.audit,
-      version: '0.1.0',
-      publicUrl: hub.config.publicUrl,
-      maxOutputChars: config.maxToolOutputChars,
-      toolsets: config.toolsets,
-      log: ctx.log,
-    };
+    const tools = mcpDepsOf(ctx, { maxOutputChars: config.maxToolOutputChars, toolsets: config.toolsets });
     if (provider.model !== null && provider.endpoint !== null)
       ctx.log.info(
         { model: provider.model, endpoint: provider.endpoint },

@@ -96,7 +96,6 @@ export class OpenAiCompatibleProvider implements ModelProvider {
             // Local servers take no key; the client insists on one, and sends it as a bearer token.
             apiKey: apiKey ?? 'none',
             maxRetries: 0,
-            timeout: config.requestTimeoutMs,
             defaultHeaders: headers,
             organization: null,
             project: null,

@@ -18,7 +18,7 @@ import type { Principal } from '../http/context.js';
 import { defineModule } from '../platform/module.js';
 import type { OperationCaller } from '../platform/operations.js';
 import { mcpConfigSection } from './config.js';
-import { createMcpServer, type McpDeps } from './server.js';
+import { createMcpServer, mcpDepsOf } from './server.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/i;
 const TOOLSETS = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -74,16 +74,7 @@ export const mcpModule = defineModule({
     const { app, hub, config } = ctx;
     if (!config.enabled) return;
     const publicUrl = hub.config.publicUrl;
-    const deps: McpDeps = {
-      tools: ctx.tools,
-      operations: ctx.operations,
-      audit: hub.audit,
-      version: '0.1.0',
-      publicUrl,
-      maxOutputChars: config.maxOutputChars,
-      toolsets: config.toolsets,
-      log: ctx.log,
-    };
+    const deps = mcpDepsOf(ctx, config);
     const handler = createMcpHandler(
       ({ authInfo }) => {
         const extra = authInfo?.extra as McpAuthExtra | undefined;

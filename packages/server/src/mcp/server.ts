@@ -3,6 +3,7 @@ import { SpyglassError } from '@spyglass/protocol';
 import { z } from 'zod';
 import type { AuditService } from '../audit/service.js';
 import { auditActor } from '../http/audit-hook.js';
+import type { ModuleContext } from '../platform/module.js';
 import type { OperationCaller, OperationRegistry } from '../platform/operations.js';
 import {
   clip,
@@ -25,6 +26,23 @@ export interface McpDeps {
   /** Toolsets the hub offers (empty: all). */
   toolsets: readonly string[];
   log: { warn(obj: object, msg: string): void };
+}
+
+/** The MCP server's dependencies from a module's context (the MCP module and the assistant both serve the tools). */
+export function mcpDepsOf(
+  ctx: Pick<ModuleContext, 'tools' | 'operations' | 'hub' | 'log'>,
+  limits: { maxOutputChars: number; toolsets: readonly string[] },
+): McpDeps {
+  return {
+    tools: ctx.tools,
+    operations: ctx.operations,
+    audit: ctx.hub.audit,
+    version: '0.1.0',
+    publicUrl: ctx.hub.config.publicUrl,
+    maxOutputChars: limits.maxOutputChars,
+    toolsets: limits.toolsets,
+    log: ctx.log,
+  };
 }
 
 const INSTRUCTIONS =
