@@ -74,6 +74,11 @@ export const agentOptionsSchema = z.object({
    * working directory). A map naming a file elsewhere (`/etc/passwd`) shows nothing.
    */
   sourceRoots: z.array(z.string().min(1)).optional(),
+  /**
+   * Async callers a snapshot shows (levels of V8's async stack trace: each `await`, `.then` or timer that led to the
+   * line). V8 records them only while a snapshot action exists; 0 turns them off.
+   */
+  asyncStackDepth: z.number().int().min(0).max(32).default(8),
   /** Force one probe method (for benchmarks and diagnosis); default chooses per action. */
   probeMethod: z.enum(['auto', 'patch', 'breakpoint']).default('auto'),
   /**
@@ -145,6 +150,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
   num('SPYGLASS_DEBUGGER_LINGER_MS', 'debuggerLingerMs');
   num('SPYGLASS_PATCH_MAX_FUNCTIONS', 'patchMaxFunctions');
   num('SPYGLASS_MAX_BUFFERED_BYTES', 'maxBufferedBytes');
+  num('SPYGLASS_ASYNC_STACK_DEPTH', 'asyncStackDepth');
   if (truthy(env.SPYGLASS_AGENT_DEBUG)) o.debug = true;
   if (truthy(env.SPYGLASS_AGENT_QUIET)) o.quiet = true;
   if (truthy(env.SPYGLASS_WORKER_THREADS)) o.workerThreads = true;
