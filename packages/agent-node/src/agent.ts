@@ -304,8 +304,9 @@ export class Agent {
    */
   private debuggerIfNeeded(): void {
     this.v8.offWhenUnneeded(() => this.actionNeedsV8() || this.sourceRequests !== 0 || this.probes.hasRetries());
-    // Async callers are recorded only while some snapshot may be taken (snapshots always pause on a breakpoint).
-    this.v8.asyncDepth(this.snapshotMayPause() ? this.config.asyncStackDepth : 0);
+    // Async stacks are recorded (when asked for) only while some snapshot may be taken (snapshots always pause on a
+    // breakpoint); without recording, snapshots still show the awaiting callers (see async-callers.ts).
+    this.v8.asyncDepth(this.config.asyncStackRecording && this.snapshotMayPause() ? this.config.asyncStackDepth : 0);
   }
 
   private snapshotMayPause(): boolean {

@@ -75,10 +75,15 @@ export const agentOptionsSchema = z.object({
    */
   sourceRoots: z.array(z.string().min(1)).optional(),
   /**
-   * Async callers a snapshot shows (levels of V8's async stack trace: each `await`, `.then` or timer that led to the
-   * line). V8 records them only while a snapshot action exists; 0 turns them off.
+   * Async callers a snapshot shows (levels of V8's async stack trace: each `await` that led to the line, and with
+   * `asyncStackRecording` also `.then` callbacks, timers and events); 0 shows none.
    */
   asyncStackDepth: z.number().int().min(0).max(32).default(8),
+  /**
+   * Have V8 record async stacks while a snapshot action exists (`Debugger.setAsyncCallStackDepth`): callbacks and
+   * timers join the awaits. Off by default: recording made each `await` of the app about ten times slower (measured).
+   */
+  asyncStackRecording: z.boolean().default(false),
   /** Force one probe method (for benchmarks and diagnosis); default chooses per action. */
   probeMethod: z.enum(['auto', 'patch', 'breakpoint']).default('auto'),
   /**
@@ -154,6 +159,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
   if (truthy(env.SPYGLASS_AGENT_DEBUG)) o.debug = true;
   if (truthy(env.SPYGLASS_AGENT_QUIET)) o.quiet = true;
   if (truthy(env.SPYGLASS_WORKER_THREADS)) o.workerThreads = true;
+  if (truthy(env.SPYGLASS_ASYNC_STACK_RECORDING)) o.asyncStackRecording = true;
   if (env.SPYGLASS_TAGS) {
     const tags: Record<string, string> = {};
     for (const pair of list(env.SPYGLASS_TAGS)) {

@@ -51,7 +51,7 @@ export interface SnapshotContext {
   asyncDepth: number;
   /**
    * The async callers V8's zero-cost async stack trace named when the pause was asked for: shown when the debugger
-   * recorded none (the callers started waiting before recording was turned on).
+   * recorded none (recording is off unless `asyncStackRecording`, and misses callers that began waiting before it).
    */
   callers?: readonly AsyncCaller[];
 }

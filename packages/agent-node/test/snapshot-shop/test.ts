@@ -40,8 +40,10 @@ describe('a snapshot in the example shop', () => {
   beforeAll(async () => {
     hub = await createHub({ listen: true, timers: 'default' });
     pool = await hub.createPool();
-    // The debug log says when V8 records async stacks (on only while a snapshot action exists).
-    shop = await startExampleShop(hub.url, pool.key, { env: { SPYGLASS_AGENT_DEBUG: '1' } });
+    // V8 records async stacks (asked for here; on only while a snapshot action exists), as the debug log says.
+    shop = await startExampleShop(hub.url, pool.key, {
+      env: { SPYGLASS_AGENT_DEBUG: '1', SPYGLASS_ASYNC_STACK_RECORDING: '1' },
+    });
   }, 60_000);
   afterAll(async () => {
     shop?.stop();
@@ -100,6 +102,10 @@ describe('a snapshot in the example shop', () => {
     });
     const arrow = callers.find((f) => f.file === 'src/routes/orders.ts' && f.functionName !== 'handleOrders');
     expect(arrow?.line).toBe(lineWith('src/routes/orders.ts', 'await checkout.placeOrder(body)'));
+    // Recorded by V8, the chain goes on past what awaits: to the server's request handler, which only .catch()es.
+    expect(callers.find((f) => f.file === 'src/server.ts')?.line).toBe(
+      lineWith('src/server.ts', 'handleOrders(req, res, checkout, inventory)'),
+    );
     // Frames of the synchronous stack come first, the async callers after them.
     const firstAsync = snap.frames.findIndex((f) => f.async !== undefined);
     expect(snap.frames.slice(firstAsync).every((f) => f.async !== undefined)).toBe(true);
@@ -145,7 +151,7 @@ describe('a snapshot in the example shop', () => {
 });
 
 describe.each(RUNTIMES)(
-  'a snapshot whose async callers began waiting before the action existed, on $name',
+  'a snapshot whose async callers began waiting before the action existed (nothing recorded), on $name',
   (runtime) => {
     const scenario = fileURLToPath(new URL('./waiting.mjs', import.meta.url));
     let hub: TestHub;
@@ -155,7 +161,11 @@ describe.each(RUNTIMES)(
     beforeAll(async () => {
       hub = await createHub({ listen: true, timers: 'default' });
       pool = await hub.createPool();
-      app = runScenario(runtime, scenario, hubEnv(hub.url, pool.key, { SPYGLASS_SERVICE: 'waiting' }));
+      app = runScenario(
+        runtime,
+        scenario,
+        hubEnv(hub.url, pool.key, { SPYGLASS_SERVICE: 'waiting', SPYGLASS_AGENT_DEBUG: '1' }),
+      );
       await app.waitForOutput('started');
     }, 60_000);
     afterAll(async () => {
@@ -204,6 +214,8 @@ describe.each(RUNTIMES)(
         className: 'Job',
         children: [{ name: 'id', type: 'number', value: '7' }],
       });
+      // By default V8 records no async stacks: the callers come from the awaiting promises alone.
+      expect(app.stderr()).not.toContain('async stack depth');
       app.finish();
       expect(await app.exited).toBe(0);
     });
