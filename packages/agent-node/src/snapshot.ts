@@ -114,7 +114,14 @@ export function captureSnapshot(
         ids.push(scope.object.objectId);
       }
     }
-    if (top.this?.objectId) thisSlot = thisSlots[0] ?? -1;
+    if (top.this?.objectId) {
+      // Already handed over when the top frame is expanded (its `this` is captured); not when no frame is.
+      thisSlot = thisSlots[0] ?? -1;
+      if (thisSlot < 0) {
+        thisSlot = ids.length;
+        ids.push(top.this.objectId);
+      }
+    }
   }
   let live: readonly unknown[] = [];
   if (ids.length > 0) {

@@ -184,17 +184,30 @@ describe.each(RUNTIMES)(
       });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       const actionId = created.body.id;
-      const status = await waitFor(
-        async () =>
-          (
-            await hub.api<{ items: { state: string; location: { file: string; line: number } | null }[] }>(
-              'GET',
-              `/api/v1/actions/${actionId}/agents`,
-            )
-          ).body.items.find((s) => s.state === 'active'),
-        { what: 'the snapshot probe to be active', timeoutMs: 30_000, detail: () => app.stderr() },
-      );
+      // On the same line, a snapshot that expands no frame still reads `this` in its watch expression.
+      const watching = await hub.api<{ id: string }>('POST', '/api/v1/actions', {
+        kind: 'snapshot',
+        file: NAME,
+        line,
+        expressions: ['this.id'],
+        limits: { maxExpandedFrames: 0 },
+        target: { pool: pool.name, service: 'waiting' },
+      });
+      expect(watching.status, JSON.stringify(watching.body)).toBe(201);
+      const statusOf = (id: string) =>
+        waitFor(
+          async () =>
+            (
+              await hub.api<{ items: { state: string; location: { file: string; line: number } | null }[] }>(
+                'GET',
+                `/api/v1/actions/${id}/agents`,
+              )
+            ).body.items.find((s) => s.state === 'active'),
+          { what: 'the snapshot probe to be active', timeoutMs: 30_000, detail: () => app.stderr() },
+        );
+      const status = await statusOf(actionId);
       expect(status.location).toMatchObject({ file: NAME, line });
+      expect((await statusOf(watching.body.id)).location).toMatchObject({ file: NAME, line });
       app.child.stdin!.write('go\n');
       await app.waitForOutput('finished 14', 30_000);
       // The app's Error.prepareStackTrace was in place again for its own error.
@@ -214,6 +227,16 @@ describe.each(RUNTIMES)(
         className: 'Job',
         children: [{ name: 'id', type: 'number', value: '7' }],
       });
+      const watched = await waitFor(
+        async () =>
+          (await hub.api<{ items: SnapshotSummary[] }>('GET', `/api/v1/actions/${watching.body.id}/snapshots`)).body
+            .items[0],
+        { what: 'the watching snapshot', timeoutMs: 30_000 },
+      );
+      const full = (await hub.api<StoredSnapshot>('GET', `/api/v1/actions/${watching.body.id}/snapshots/${watched.id}`))
+        .body;
+      expect(full.frames[0]?.locals).toBeUndefined();
+      expect(full.watches).toMatchObject([{ expression: 'this.id', value: { type: 'number', value: '7' } }]);
       // By default V8 records no async stacks: the callers come from the awaiting promises alone.
       expect(app.stderr()).not.toContain('async stack depth');
       app.finish();
