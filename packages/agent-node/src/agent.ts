@@ -23,13 +23,14 @@ import { createPipe, type PipedLog } from './pipe.js';
 import { Probes } from './probes.js';
 import { Redactor } from './redact.js';
 import { SourceCatalog } from './sources.js';
+import { SourcePaths, appRootSync } from './paths.js';
 import { Uplink } from './uplink.js';
 import { V8Debugger } from './v8-debugger.js';
 import { INERT_HOOKS } from './hooks.js';
 import { HOOK } from './names.js';
 import type { ActionRuntime } from './action-runtime.js';
 import { Runtime } from './runtime.js';
-import { captureSnapshot } from './snapshot.js';
+import { captureSnapshot, type AsyncStackTrace } from './snapshot.js';
 import { activeTraceIds } from './otel.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -70,6 +71,7 @@ export class Agent {
   private readonly probes: Probes;
   private readonly outbox: Outbox;
   private readonly sources: SourceCatalog;
+  private readonly paths: SourcePaths;
   private connection: Connection | undefined;
   private readonly actions = new Map<string, ActionRuntime>();
   private revision = -1;
@@ -104,9 +106,12 @@ export class Agent {
     this.log = createDebugLog(this.config.debug, threadId);
     this.notices = createNotices({ url: this.config.url ?? '', quiet: this.config.quiet, thread: threadId });
     this.redactor = new Redactor({ names: this.config.redactNames, values: this.config.redactValues });
+    const mainScript = process.argv[1];
+    // One name per source file in everything reported: relative to the app's root (or the first source root).
+    this.paths = new SourcePaths(() => this.config.sourceRoots?.[0] ?? appRootSync(mainScript, process.cwd()));
     this.scripts = new ScriptRegistry(
       (path) => path.startsWith(AGENT_DIR) || this.config.blocklist.some((b) => path.includes(b)),
-      { mapSliceMs: this.config.mapSliceMs },
+      { mapSliceMs: this.config.mapSliceMs, name: (file) => this.paths.name(file) },
     );
     this.outbox = new Outbox({
       maxLogs: this.config.maxBufferedLogs,
@@ -144,7 +149,8 @@ export class Agent {
     this.sources = new SourceCatalog(this.scripts, this.redactor, {
       blocked: (path) => this.config.blocklist.some((b) => path.includes(b)),
       ...(this.config.sourceRoots === undefined ? {} : { roots: this.config.sourceRoots }),
-      main: process.argv[1],
+      main: mainScript,
+      paths: this.paths,
     });
   }
 
@@ -298,6 +304,19 @@ export class Agent {
    */
   private debuggerIfNeeded(): void {
     this.v8.offWhenUnneeded(() => this.actionNeedsV8() || this.sourceRequests !== 0 || this.probes.hasRetries());
+    // Async stacks are recorded (when asked for) only while some snapshot may be taken (snapshots always pause on a
+    // breakpoint); without recording, snapshots still show the awaiting callers (see async-callers.ts).
+    this.v8.asyncDepth(this.config.asyncStackRecording && this.snapshotMayPause() ? this.config.asyncStackDepth : 0);
+  }
+
+  private snapshotMayPause(): boolean {
+    for (const rt of this.actions.values())
+      if (
+        rt.action.kind === 'snapshot' &&
+        (rt.state === 'pending' || rt.state === 'active' || rt.state === 'throttled')
+      )
+        return true;
+    return false;
   }
 
   /** An action waiting for its script or holding a probe; one in `error` (or ended) has nothing in V8. */
@@ -457,6 +476,7 @@ export class Agent {
     const t0 = performance.now();
     // The snapshot actions whose clause asked for this pause (several may share the breakpoint of one line).
     const owners = this.runtime.takePauseRequests();
+    const callers = this.runtime.takePauseCallers();
     try {
       for (const owner of owners) {
         if (!owner.enabled || !this.runtime.snapshotHit(owner)) continue;
@@ -467,6 +487,11 @@ export class Agent {
             owner,
             this.scripts,
             this.redactor,
+            {
+              asyncStackTrace: p.asyncStackTrace as AsyncStackTrace | undefined,
+              asyncDepth: this.config.asyncStackDepth,
+              callers,
+            },
           );
           const ids = activeTraceIds();
           if (ids?.traceId) hit.traceId = ids.traceId;

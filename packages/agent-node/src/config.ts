@@ -74,6 +74,16 @@ export const agentOptionsSchema = z.object({
    * working directory). A map naming a file elsewhere (`/etc/passwd`) shows nothing.
    */
   sourceRoots: z.array(z.string().min(1)).optional(),
+  /**
+   * Async callers a snapshot shows (levels of V8's async stack trace: each `await` that led to the line, and with
+   * `asyncStackRecording` also `.then` callbacks, timers and events); 0 shows none.
+   */
+  asyncStackDepth: z.number().int().min(0).max(32).default(8),
+  /**
+   * Have V8 record async stacks while a snapshot action exists (`Debugger.setAsyncCallStackDepth`): callbacks and
+   * timers join the awaits. Off by default: recording made each `await` of the app about ten times slower (measured).
+   */
+  asyncStackRecording: z.boolean().default(false),
   /** Force one probe method (for benchmarks and diagnosis); default chooses per action. */
   probeMethod: z.enum(['auto', 'patch', 'breakpoint']).default('auto'),
   /**
@@ -145,9 +155,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
   num('SPYGLASS_DEBUGGER_LINGER_MS', 'debuggerLingerMs');
   num('SPYGLASS_PATCH_MAX_FUNCTIONS', 'patchMaxFunctions');
   num('SPYGLASS_MAX_BUFFERED_BYTES', 'maxBufferedBytes');
+  num('SPYGLASS_ASYNC_STACK_DEPTH', 'asyncStackDepth');
   if (truthy(env.SPYGLASS_AGENT_DEBUG)) o.debug = true;
   if (truthy(env.SPYGLASS_AGENT_QUIET)) o.quiet = true;
   if (truthy(env.SPYGLASS_WORKER_THREADS)) o.workerThreads = true;
+  if (truthy(env.SPYGLASS_ASYNC_STACK_RECORDING)) o.asyncStackRecording = true;
   if (env.SPYGLASS_TAGS) {
     const tags: Record<string, string> = {};
     for (const pair of list(env.SPYGLASS_TAGS)) {

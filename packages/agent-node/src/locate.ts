@@ -183,15 +183,33 @@ export class ScriptRegistry {
 
   private readonly mapSliceMs: number;
   private readonly now: () => number;
+  private readonly namer: ((file: string) => string) | undefined;
 
   /**
    * `mapSliceMs`: the time budget of one slice of map reading; `now`: the clock (ms) slices are measured by
    * (`performance.now` unless given).
    */
-  constructor(ignore: (path: string) => boolean, options: { mapSliceMs?: number; now?: () => number } = {}) {
+  constructor(
+    ignore: (path: string) => boolean,
+    options: { mapSliceMs?: number; now?: () => number; name?: (file: string) => string } = {},
+  ) {
     this.ignore = ignore;
     this.mapSliceMs = options.mapSliceMs ?? MAP_SLICE_MS;
     this.now = options.now ?? (() => performance.now());
+    this.namer = options.name;
+  }
+
+  /**
+   * The name a file goes by in what the agent reports (statuses, snapshot frames, messages): relative to the app's
+   * root when one is known (see `SourcePaths`), else the normalised path.
+   */
+  name(file: string): string {
+    if (this.namer === undefined) return file;
+    try {
+      return this.namer(file);
+    } catch {
+      return file;
+    }
   }
 
   /**
@@ -287,6 +305,13 @@ export class ScriptRegistry {
 
   get(scriptId: string): ScriptInfo | undefined {
     return this.byId.get(scriptId);
+  }
+
+  /** The script loaded from `file` (its URL or path, as an error's stack names it), the most recent one. */
+  byFile(file: string): ScriptInfo | undefined {
+    let found: ScriptInfo | undefined;
+    for (const script of this.byId.values()) if (script.url === file || script.path === file) found = script;
+    return found;
   }
 
   /** The URL of one of Node's own modules (`node:internal/timers`), for naming a snapshot frame in it. */
@@ -406,7 +431,11 @@ export class ScriptRegistry {
       };
     }
     candidates = local;
-    const distinct = [...new Set(candidates.map((c) => c.matched))];
+    // The name the agent reports a file by is exact: `src/app.ts` is that file even when some other loaded file
+    // (`node_modules/lib/src/app.ts`) also ends in it.
+    const exact = candidates.filter((c) => this.name(c.matched) === wanted);
+    if (exact.length > 0) candidates = exact;
+    const distinct = [...new Set(candidates.map((c) => this.name(c.matched)))];
     if (distinct.length > 1) {
       return {
         kind: 'error',
@@ -422,9 +451,12 @@ export class ScriptRegistry {
       g = generatedFor(map, c.sourceIndex, line);
     } catch (err) {
       // A malformed map (a mapping naming a source that does not exist) throws inside the decoder.
-      return { kind: 'error', reason: `the source map for ${c.matched} cannot be used: ${(err as Error).message}` };
+      return {
+        kind: 'error',
+        reason: `the source map for ${this.name(c.matched)} cannot be used: ${(err as Error).message}`,
+      };
     }
-    if (!g) return { kind: 'error', reason: `no code at or after line ${line} of ${c.matched}` };
+    if (!g) return { kind: 'error', reason: `no code at or after line ${line} of ${this.name(c.matched)}` };
     return { kind: 'found', script: c.script, line: g.line, column: g.column, source: c.matched };
   }
 }

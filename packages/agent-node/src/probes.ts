@@ -121,7 +121,7 @@ export class Probes {
     }
     const script = res.script;
     if (script.path && this.isBlocked(script.path)) {
-      this.runtime.setState(rt, 'error', `${script.path} is on the agent's file blocklist`);
+      this.runtime.setState(rt, 'error', `${this.scripts.name(script.path)} is on the agent's file blocklist`);
       return;
     }
     const state = this.edits.stateOf(script);
@@ -467,8 +467,8 @@ export class Probes {
     if (source !== undefined) {
       const map = this.scripts.mapOf(script);
       const o = map ? originalFor(map, line, column) : undefined;
-      if (o) return { file: o.file.slice(0, 2048), line: Math.max(1, o.line), column: o.column };
+      if (o) return { file: this.scripts.name(o.file).slice(0, 2048), line: Math.max(1, o.line), column: o.column };
     }
-    return { file: (script.path ?? script.url).slice(0, 2048), line, column };
+    return { file: this.scripts.name(script.path ?? script.url).slice(0, 2048), line, column };
   }
 }

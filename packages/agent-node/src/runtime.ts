@@ -1,3 +1,4 @@
+import { asyncCallers, type AsyncCaller } from './async-callers.js';
 import type { AgentAction, AgentActionState, LogHit, MetricSample } from '@spyglass/protocol';
 import { MAX_MESSAGE, compileAction, type ActionRuntime } from './action-runtime.js';
 import { LeakyBucket } from './budget.js';
@@ -45,6 +46,8 @@ export class Runtime {
   private pauseRequests: ActionRuntime[] = [];
   /** What the last condition that answered true asked for: read by the pause handler. */
   private pauseFor: readonly ActionRuntime[] = NO_PAUSE;
+  /** The async callers of the code the current pause is in, read while it ran (see `asyncCallers`). */
+  private pauseCallers: AsyncCaller[] = [];
   /** Clock for the buckets (ms); refreshed by every log hit and every tick. */
   private clock = Date.now();
   /** Counters reported in heartbeats. */
@@ -373,6 +376,8 @@ export class Runtime {
         }
         this.pauseFor = this.pauseRequests;
         this.pauseRequests = [];
+        // Read here, in the paused code's own stack: V8's debugger knows only the async callers it recorded.
+        this.pauseCallers = asyncCallers(this.config.asyncStackDepth);
         return true;
       },
       // The snapshot capture's hand-over of live objects (see snapshot.ts).
@@ -388,6 +393,13 @@ export class Runtime {
     const owners = this.pauseFor;
     this.pauseFor = NO_PAUSE;
     return owners;
+  }
+
+  /** The async callers read when the current pause was asked for (once). */
+  takePauseCallers(): AsyncCaller[] {
+    const callers = this.pauseCallers;
+    this.pauseCallers = [];
+    return callers;
   }
 
   /** Called by the snapshot capture: count the hit and charge its time. */

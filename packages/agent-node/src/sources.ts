@@ -1,5 +1,5 @@
-import { open, readFile, realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, join } from 'node:path';
+import { open, realpath } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import {
   PROTOCOL_VERSION,
   SOURCE_LIMITS,
@@ -9,6 +9,7 @@ import {
   type SourceResponseFrame,
 } from '@spyglass/protocol';
 import { normalisePath, type ScriptInfo, type ScriptRegistry } from './locate.js';
+import { ABSOLUTE_PATHS, appRootSync, type SourcePaths } from './paths.js';
 import { REDACTED, type Redactor } from './redact.js';
 
 /** Where the text of a listed file comes from. */
@@ -35,47 +36,13 @@ export interface SourceCatalogOptions {
   /** For the default root: the main script (`process.argv[1]`) and the working directory. */
   main?: string | undefined;
   cwd?: string;
+  /** How files are named in the list (and may be asked for): relative to the app root. Default: absolute paths. */
+  paths?: SourcePaths;
 }
 
-/**
- * The app's root: the nearest directory holding a package.json above the main script (one that says more than its
- * module type), else the working directory;
- * null when that is the file system's root (it would let a source map name any file). Never throws.
- */
-export async function appRoot(main: string | undefined, cwd: string): Promise<string | null> {
-  let found: string | null = null;
-  try {
-    if (main !== undefined && main !== '') {
-      for (let dir = dirname(await realpath(main)); found === null;) {
-        if (await isPackageRoot(join(dir, 'package.json'))) found = dir;
-        const up = dirname(dir);
-        if (up === dir) break;
-        dir = up;
-      }
-    }
-  } catch {
-    // No main script to start from: the working directory.
-  }
-  try {
-    found ??= await realpath(cwd);
-  } catch {
-    return null;
-  }
-  const root = normalisePath(found);
-  return root === '' || root === '/' || /^[A-Za-z]:\/?$/.test(root) ? null : root;
-}
-
-/**
- * A package.json that makes its directory a package, not just a module-type marker (`{"type": "commonjs"}` in a
- * build directory, which would leave the sources next to it outside).
- */
-async function isPackageRoot(file: string): Promise<boolean> {
-  try {
-    const json: unknown = JSON.parse(await readFile(file, 'utf8'));
-    return typeof json === 'object' && json !== null && Object.keys(json).some((k) => k !== 'type');
-  } catch {
-    return false;
-  }
+/** The app's root (see {@link appRootSync}); kept for callers that await it. Never throws. */
+export function appRoot(main: string | undefined, cwd: string): Promise<string | null> {
+  return Promise.resolve(appRootSync(main, cwd));
 }
 
 /** Whether `path` (normalised, absolute) is `root` or inside it. */
@@ -116,7 +83,7 @@ export class SourceCatalog {
   /** Works out the default root once (the configured roots need no work). */
   private async resolveRoots(): Promise<void> {
     if (this.roots === undefined) {
-      const root = await appRoot(this.options.main, this.options.cwd ?? process.cwd());
+      const root = this.options.paths?.root ?? (await appRoot(this.options.main, this.options.cwd ?? process.cwd()));
       this.roots = root === null ? [] : [root];
     }
     if (this.realRoots.length === 0 && this.roots.length > 0)
@@ -128,7 +95,10 @@ export class SourceCatalog {
     return (this.roots ?? []).some((r) => isUnder(path, r));
   }
 
-  /** Every file that can be shown, by path. Originals win over a script of the same path. */
+  /**
+   * Every file that can be shown, by the name it is listed under (see {@link SourcePaths}). Originals win over a
+   * script of the same path.
+   */
   entries(): Map<string, Entry> {
     const out = new Map<string, Entry>();
     const skip = (p: string): boolean => p.includes('/node_modules/') || this.options.blocked(p);
@@ -136,10 +106,15 @@ export class SourceCatalog {
       if (!script.path) continue;
       const own = normalisePath(script.path);
       if (skip(own)) continue;
-      if (!out.has(own)) out.set(own, { file: { path: own, original: false }, diskPath: script.path });
+      const name = this.paths.name(own);
+      if (!out.has(name)) out.set(name, { file: { path: name, original: false }, diskPath: script.path });
       this.addOriginals(script, out, skip);
     }
     return out;
+  }
+
+  private get paths(): SourcePaths {
+    return this.options.paths ?? ABSOLUTE_PATHS;
   }
 
   private addOriginals(script: ScriptInfo, out: Map<string, Entry>, skip: (p: string) => boolean): void {
@@ -149,12 +124,13 @@ export class SourceCatalog {
     info.paths.forEach((p, i) => {
       if (p === '' || skip(p)) return;
       const embedded = info.map.sourcesContent?.[i] ?? undefined;
-      const entry: Entry = { file: { path: p, original: true } };
+      const name = this.paths.name(p);
+      const entry: Entry = { file: { path: name, original: true } };
       if (typeof embedded === 'string') entry.embedded = embedded;
       else if (isAbsolute(p) && this.underRoot(p)) entry.diskPath = p;
       else return; // Neither embedded nor a file of the app: nothing to show.
-      const prev = out.get(p);
-      if (prev === undefined || !prev.file.original) out.set(p, entry);
+      const prev = out.get(name);
+      if (prev === undefined || !prev.file.original) out.set(name, entry);
     });
   }
 
@@ -171,7 +147,8 @@ export class SourceCatalog {
       return { error: { code: 'FORBIDDEN', message: `${path} is on the agent's blocklist` } };
     }
     await this.resolveRoots();
-    const entry = this.entries().get(wanted);
+    // Asked for by its listed name, or by its absolute path.
+    const entry = this.entries().get(this.paths.name(wanted));
     if (entry === undefined)
       return {
         error: {

@@ -8,6 +8,9 @@ import type { ScriptRegistry } from './locate.js';
  */
 export class V8Debugger {
   private enabled = false;
+  /** Levels of async stack trace V8 should record (0: none); applied while the domain is on. */
+  private asyncDepthWanted = 0;
+  private asyncDepthApplied = 0;
   private lastProblem: string | undefined;
   /** Since when it has been on with nothing needing it. */
   private unusedSince: number | undefined;
@@ -54,6 +57,9 @@ export class V8Debugger {
         this.inspector.disconnect();
       }
       this.enabled = on;
+      // Debugger.disable drops V8's async stack setting: it is set again when the domain comes back.
+      this.asyncDepthApplied = 0;
+      if (on) this.applyAsyncDepth();
       this.lastProblem = undefined;
       this.unusedSince = undefined;
       this.log(`debugger ${on ? 'on' : 'off'}; ${this.scripts.size} scripts known`);
@@ -61,6 +67,27 @@ export class V8Debugger {
       this.log(`cannot turn the debugger ${on ? 'on' : 'off'}`, err);
       if (on) this.lastProblem = inspectorProblem(err);
       else this.inspector.disconnect();
+    }
+  }
+
+  /**
+   * How many levels of async callers V8 records (`Debugger.setAsyncCallStackDepth`). Recording costs the host a
+   * little at every `await` and scheduled callback, so it is on only while a snapshot action asks for it, and off
+   * with the domain. Never throws.
+   */
+  asyncDepth(depth: number): void {
+    this.asyncDepthWanted = depth;
+    if (this.enabled) this.applyAsyncDepth();
+  }
+
+  private applyAsyncDepth(): void {
+    if (this.asyncDepthApplied === this.asyncDepthWanted) return;
+    try {
+      this.inspector.post('Debugger.setAsyncCallStackDepth', { maxDepth: this.asyncDepthWanted });
+      this.asyncDepthApplied = this.asyncDepthWanted;
+      this.log(`async stack depth ${this.asyncDepthWanted}`);
+    } catch (err) {
+      this.log('cannot set the async stack depth', err);
     }
   }
 

@@ -54,7 +54,8 @@ export function printSnapshot(out: Output, snap: StoredSnapshot): void {
   }
   out.line(c.bold('stack'));
   snap.frames.forEach((f, i) => {
-    out.line(`  #${i} ${c.cyan(f.functionName || '(anonymous)')}  ${c.dim(`${f.file}:${f.line}`)}`);
+    const how = f.async === undefined ? '' : c.dim(`async (${f.async}) `);
+    out.line(`  #${i} ${how}${c.cyan(f.functionName || '(anonymous)')}  ${c.dim(`${f.file}:${f.line}`)}`);
     for (const l of renderTree(f.locals ?? [], '      ')) out.line(l);
   });
 }

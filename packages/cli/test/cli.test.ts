@@ -321,6 +321,10 @@ describe('spyglass CLI against a real hub and the example service under the agen
       { what: 'a snapshot', ...CLI_POLL },
     );
     expect(text).toMatch(/#0 placeOrder\s+\S*checkout\.ts:\d+/);
+    // The file by the shop's own path, the method's receiver by its class, and the async callers that led here.
+    expect(text).toMatch(/#0 placeOrder\s+src\/services\/checkout\.ts:52$/m);
+    expect(text).toMatch(/^\s+this: CheckoutService$/m);
+    expect(text).toMatch(/#\d+ async \(await\) handleOrders\s+src\/routes\/orders\.ts:\d+$/m);
     expect(text).toMatch(/order\.totalCents: 2400/);
     expect(text).toMatch(/email: "dave@example\.com"/);
     const [snap] = await json<Array<{ frames: Array<{ functionName: string }> }>>(['snapshots', id]);

@@ -109,6 +109,11 @@ export const stackFrameSchema = z.object({
   file: z.string().max(2048),
   line: z.number().int().nonnegative(),
   column: z.number().int().nonnegative().optional(),
+  /**
+   * Set on a frame of an async caller (V8's async stack trace): how the code above it was reached from this frame,
+   * e.g. `await`, `Promise.then`, `setTimeout`.
+   */
+  async: z.string().max(64).optional(),
   locals: z.array(capturedValueSchema).max(1000).optional(),
 });
 export type StackFrame = z.infer<typeof stackFrameSchema>;

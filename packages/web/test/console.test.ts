@@ -344,6 +344,15 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await items.getByRole('button', { name: 'Expand 0' }).click();
     await expect(items.getByRole('treeitem', { name: 'sku' }).textContent()).resolves.toContain('"mug"');
     await expect(snapshot.getByRole('list', { name: 'Call stack' }).textContent()).resolves.toContain('quote');
+    // Objects are named by their class, never `Object object`; frames name their file by its path in the shop.
+    await expect(items.getByRole('treeitem', { name: '0' }).locator('.vrow').first().textContent()).resolves.toBe(
+      '▾0:{…}',
+    );
+    await expect(snapshot.textContent()).resolves.not.toContain('Object object');
+    const stack = snapshot.getByRole('list', { name: 'Call stack' });
+    await expect(stack.textContent()).resolves.toContain('src/services/pricing.ts:');
+    // The async callers that led to the line: placeOrder awaited by the route handler.
+    await expect(stack.locator('li[data-async="await"]').first().textContent()).resolves.toContain('await');
     await page.getByRole('heading', { name: 'Snapshots' }).scrollIntoViewIfNeeded();
     await shot('snapshot', page);
     await snapshot.getByRole('button', { name: 'Copy as JSON' }).click();

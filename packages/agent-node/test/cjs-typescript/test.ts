@@ -123,16 +123,22 @@ describe.each(RUNTIMES)('CommonJS + TypeScript app on $name', (runtime) => {
     hub.requestSource('list-1', 'list');
     const list = await hub.waitFor('source list', () => hub.sourceResponses.find((r) => r.requestId === 'list-1'));
     const files = list.files ?? [];
+    // Named relative to the app's root (packages/agent-node), as in statuses and snapshot frames.
     expect(files).toEqual(
       expect.arrayContaining([
-        { path: pricingTs, original: true },
-        { path: scenario, original: false },
+        { path: 'test/cjs-typescript/src/pricing.ts', original: true },
+        { path: 'test/cjs-typescript/scenario.cjs', original: false },
       ]),
     );
     expect(files.some((f) => f.path.includes('node_modules'))).toBe(false);
-    hub.requestSource('read-1', 'read', pricingTs);
+    hub.requestSource('read-1', 'read', 'test/cjs-typescript/src/pricing.ts');
     const read = await hub.waitFor('source text', () => hub.sourceResponses.find((r) => r.requestId === 'read-1'));
     expect(read.text).toContain('export class PriceList');
+    expect(read.path).toBe('test/cjs-typescript/src/pricing.ts');
+    // The absolute path still reads the file.
+    hub.requestSource('read-abs', 'read', pricingTs);
+    const abs = await hub.waitFor('source text', () => hub.sourceResponses.find((r) => r.requestId === 'read-abs'));
+    expect(abs.text).toContain('export class PriceList');
     hub.requestSource('read-2', 'read', '/etc/passwd');
     const refused = await hub.waitFor('refusal', () => hub.sourceResponses.find((r) => r.requestId === 'read-2'));
     expect(refused.error?.code).toBe('NOT_FOUND');

@@ -192,7 +192,8 @@ describe.each(RUNTIMES)('ESM app on $name', (runtime) => {
   it('patches a plain function and logs rendered expressions at the right place', async () => {
     const st = await hub.waitForStatus(a.log!.id, (s) => s.state === 'active');
     expect(st.method).toBe('patch');
-    expect(st.location).toMatchObject({ file: scenario, line: lineOf(scenario, 'handle-total') });
+    // Named relative to the app's root (the package.json above the main script), as everywhere the agent reports it.
+    expect(st.location).toMatchObject({ file: 'test/esm/scenario.mjs', line: lineOf(scenario, 'handle-total') });
     await hub.waitFor('logs', () => hub.logsOf(a.log!.id).length >= 3);
     for (const l of hub.logsOf(a.log!.id)) expect(l.message).toMatch(/^order \d+ costs 10$/);
   });

@@ -5,6 +5,8 @@ import { lineOf } from '../support/lines.js';
 import { RUNTIMES, hubEnv, runScenario, scenarioCommand as run, type Scenario } from '../support/run.js';
 
 const scenario = fileURLToPath(new URL('./scenario.ts', import.meta.url));
+/** How the agent names the file: relative to the app's root (packages/agent-node). */
+const NAME = 'test/in-place/scenario.ts';
 const loader = fileURLToPath(new URL('./register.mjs', import.meta.url));
 const TOTAL = lineOf(scenario, 'total');
 
@@ -34,7 +36,7 @@ describe.each(RUNTIMES)('TypeScript compiled in place by a loader (tsx, ts-node)
     const snap = action({ kind: 'snapshot', file: 'in-place/scenario.ts', line: TOTAL }, { maxHits: 1 });
     hub.setActions([log, snap]);
     const status = await hub.waitForStatus(log.id, (s) => s.state === 'active');
-    expect(status).toMatchObject({ method: 'patch', location: { file: scenario, line: TOTAL } });
+    expect(status).toMatchObject({ method: 'patch', location: { file: NAME, line: TOTAL } });
     await run(app, 'total 2');
     const lines = await hub.waitFor('lines', () => {
       const l = hub.logsOf(log.id);
@@ -43,7 +45,7 @@ describe.each(RUNTIMES)('TypeScript compiled in place by a loader (tsx, ts-node)
     expect(lines.map((l) => l.message)).toEqual(['basket 0: 250', 'basket 1: 350']);
     // The snapshot's top frame is reported in the .ts file's terms too.
     const shot = await hub.waitFor('snapshot', () => hub.snapshots.find((s) => s.actionId === snap.id));
-    expect(shot.frames[0]).toMatchObject({ functionName: 'total', file: scenario, line: TOTAL });
+    expect(shot.frames[0]).toMatchObject({ functionName: 'total', file: NAME, line: TOTAL });
     expect(hub.invalid).toEqual([]);
   });
 

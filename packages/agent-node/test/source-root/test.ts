@@ -81,7 +81,8 @@ describe('source files a source map names', () => {
     const listed = await hub.api<{ files: { path: string; original: boolean }[] }>('GET', base, undefined, 'viewer');
     expect(listed.status).toBe(200);
     const originals = listed.body.files.filter((f) => f.original).map((f) => f.path);
-    expect(originals).toEqual(expect.arrayContaining([`${dir}/src/app.ts`, '/opt/lib/embedded.ts']));
+    // Files under the app's root are listed relative to it; others by their absolute path.
+    expect(originals).toEqual(expect.arrayContaining(['src/app.ts', '/opt/lib/embedded.ts']));
     expect(originals).not.toContain('/etc/passwd');
     expect(originals).not.toContain(`${outside}/secret.txt`);
 
@@ -92,6 +93,11 @@ describe('source files a source map names', () => {
         undefined,
         'viewer',
       );
+    expect((await read('src/app.ts')).body).toMatchObject({
+      path: 'src/app.ts',
+      text: expect.stringContaining('the app source'),
+    });
+    // The absolute path still reads the same file.
     expect((await read(`${dir}/src/app.ts`)).body.text).toContain('the app source');
     expect((await read('/opt/lib/embedded.ts')).body.text).toBe('export const fromTheMap = true;\n');
     for (const path of ['/etc/passwd', `${outside}/secret.txt`]) {

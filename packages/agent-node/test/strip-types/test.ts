@@ -6,6 +6,8 @@ import { lineOf } from '../support/lines.js';
 import { RUNTIMES, hubEnv, runScenario, scenarioCommand as run, type Scenario } from '../support/run.js';
 
 const scenario = fileURLToPath(new URL('./scenario.ts', import.meta.url));
+/** How the agent names the file: relative to the app's root (packages/agent-node). */
+const NAME = 'test/strip-types/scenario.ts';
 const PRICE = lineOf(scenario, 'price');
 
 // Node 20 cannot run TypeScript files; Node 22 needs a flag, Node 24 strips types by default.
@@ -41,7 +43,7 @@ describe.each(runtimes)('a .ts file run directly by $name', (runtime) => {
     hub.setActions([log, snap]);
     const status = await hub.waitForStatus(log.id, (s) => s.state === 'active');
     // Stripping keeps every line and column, so the probe lands where the .ts file says, by patch.
-    expect(status).toMatchObject({ method: 'patch', location: { file: scenario, line: PRICE } });
+    expect(status).toMatchObject({ method: 'patch', location: { file: NAME, line: PRICE } });
     await run(app, 'price 2');
     const lines = await hub.waitFor('lines', () => {
       const l = hub.logsOf(log.id);
@@ -49,7 +51,7 @@ describe.each(runtimes)('a .ts file run directly by $name', (runtime) => {
     });
     expect(lines.map((l) => l.message)).toEqual(['order 0: 120 cents at 1.2', 'order 1: 240 cents at 1.2']);
     const shot = await hub.waitFor('snapshot', () => hub.snapshots.find((s) => s.actionId === snap.id));
-    expect(shot.frames[0]).toMatchObject({ functionName: 'price', file: scenario, line: PRICE });
+    expect(shot.frames[0]).toMatchObject({ functionName: 'price', file: NAME, line: PRICE });
     expect(shot.frames[0]!.locals.find((v) => v.name === 'cents')).toMatchObject({ type: 'number', value: '120' });
 
     hub.requestSource('read-ts', 'read', scenario);

@@ -29,6 +29,7 @@ export function snapshotJson(s: StoredSnapshot): string {
         function: f.functionName,
         file: f.file,
         line: f.line,
+        ...(f.async === undefined ? {} : { async: f.async }),
         ...(f.locals === undefined ? {} : { locals: localsToJson(f.locals) }),
       })),
     },
@@ -107,11 +108,17 @@ export function SnapshotView({ actionId, hitId }: { actionId: string; hitId: str
           <h3>Call stack</h3>
           <ol className="frames" aria-label="Call stack">
             {s.frames.map((f, i) => (
-              <li key={i}>
+              <li key={i} data-async={f.async}>
+                {f.async !== undefined && s.frames[i - 1]?.async !== f.async && (
+                  <div className="subtle frame-async">{f.async}</div>
+                )}
                 <button type="button" aria-current={i === frameIndex} onClick={() => setFrameIndex(i)}>
-                  <span>{f.functionName || '(anonymous)'}</span>
-                  <span className="where" title={f.file}>
-                    {f.file.split('/').slice(-1)[0]}:{f.line}
+                  <span>
+                    {f.async !== undefined && <span className="subtle">async </span>}
+                    {f.functionName || '(anonymous)'}
+                  </span>
+                  <span className="where" title={`${f.file}:${f.line}`}>
+                    {f.file}:{f.line}
                   </span>
                 </button>
               </li>

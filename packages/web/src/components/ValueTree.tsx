@@ -27,7 +27,6 @@ function Node({ value, depth, path }: { value: CapturedValue; depth: number; pat
         )}
         {value.name !== undefined && <span className="vname">{value.name}:</span>}
         <span className={valueClass(value)}>{preview(value)}</span>
-        {value.className !== undefined && hasChildren && <span className="vtype">{value.type}</span>}
         {value.truncated === true && <span className="vtype">(truncated)</span>}
       </div>
       {hasChildren && open && (

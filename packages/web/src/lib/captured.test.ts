@@ -40,7 +40,21 @@ describe('captured values', () => {
   });
 
   it('preview in one line', () => {
-    expect(preview(order)).toBe('Order');
+    expect(preview(order)).toBe('Order {…}');
+    // A plain object, a class instance cut by the depth limit, built-ins carrying their text: never `Object object`.
+    expect(
+      preview({ type: 'object', className: 'Object', children: [{ name: 'a', type: 'number', value: '1' }] }),
+    ).toBe('{…}');
+    expect(preview({ type: 'object', className: 'Object', children: [] })).toBe('{}');
+    expect(preview({ type: 'object', className: 'Order', truncated: true })).toBe('Order');
+    expect(preview({ type: 'object', className: 'Map', size: 3, value: 'Map(3)', children: [] })).toBe('Map(3)');
+    expect(preview({ type: 'object', className: 'Date', value: '2026-12-04T10:00:00.000Z' })).toBe(
+      'Date 2026-12-04T10:00:00.000Z',
+    );
+    expect(preview({ type: 'object', className: 'TypeError', value: 'TypeError: boom' })).toBe('TypeError: boom');
+    expect(preview({ type: 'object', className: 'CheckoutService', circular: true })).toBe(
+      '[Circular CheckoutService]',
+    );
     expect(preview({ type: 'object', className: 'Array', size: 3 })).toBe('Array(3)');
     expect(preview({ type: 'string', value: 'a"b' })).toBe('"a\\"b"');
     expect(preview({ type: 'number', value: '4' })).toBe('4');

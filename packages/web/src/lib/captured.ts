@@ -41,14 +41,28 @@ export function localsToJson(values: readonly CapturedValue[]): Record<string, u
   return out;
 }
 
-/** One-line preview of a value: `"abc"`, `42`, `Order {…}`, `Array(3)`. */
+/**
+ * One-line preview of a value: `"abc"`, `42`, `Order {…}`, `{…}` (a plain object), `Map(3)`, `Date 2026-…`,
+ * `Error: boom`. Objects are named by their class, never by their JavaScript type (`object`).
+ */
 export function preview(value: CapturedValue): string {
   if (value.redacted) return '[REDACTED]';
-  if (value.circular) return '[Circular]';
+  if (value.circular) return value.className !== undefined ? `[Circular ${value.className}]` : '[Circular]';
   if (value.error !== undefined) return `⚠ ${value.error}`;
   if (value.type === 'string') return JSON.stringify(value.value ?? '');
-  if (value.value !== undefined) return value.value;
-  if (value.className !== undefined)
-    return value.size !== undefined ? `${value.className}(${value.size})` : value.className;
+  const cls = value.className;
+  if (value.value !== undefined) {
+    // Dates and the like carry their text: the class goes first unless the text already names it (`Map(3)`).
+    if (value.type === 'object' && cls !== undefined && cls !== 'Object' && !value.value.startsWith(cls))
+      return `${cls} ${value.value}`;
+    return value.value;
+  }
+  if (cls !== undefined) {
+    if (value.size !== undefined) return `${cls}(${value.size})`;
+    if (value.type !== 'object') return cls;
+    const body = value.children === undefined ? '' : value.children.length === 0 && !value.truncated ? '{}' : '{…}';
+    if (cls === 'Object') return body === '' ? 'Object' : body;
+    return body === '' ? cls : `${cls} ${body}`;
+  }
   return value.type;
 }
