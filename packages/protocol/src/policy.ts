@@ -52,8 +52,22 @@ export const policyQuotasSchema = z
   .strict();
 export type PolicyQuotas = z.infer<typeof policyQuotasSchema>;
 
-/** Ceilings on what a snapshot captures: an action asking for more gets these. Same fields as an action's `limits`. */
-export const policyCaptureSchema = captureLimitsSchema.partial().strict();
+/**
+ * Ceilings on what a snapshot captures: an action asking for more gets these. The fields and bounds of an action's
+ * `limits`, without their defaults (a ceiling left out is no ceiling).
+ */
+const limit = captureLimitsSchema.shape;
+export const policyCaptureSchema = z
+  .object({
+    maxFrames: limit.maxFrames.unwrap().optional(),
+    maxExpandedFrames: limit.maxExpandedFrames.unwrap().optional(),
+    maxDepth: limit.maxDepth.unwrap().optional(),
+    maxProperties: limit.maxProperties.unwrap().optional(),
+    maxStringLength: limit.maxStringLength.unwrap().optional(),
+    maxArrayItems: limit.maxArrayItems.unwrap().optional(),
+    maxBytes: limit.maxBytes.unwrap().optional(),
+  })
+  .strict();
 export type PolicyCapture = z.infer<typeof policyCaptureSchema>;
 
 export const poolPolicySchema = z
