@@ -104,8 +104,8 @@ describe.each(testDatabases())('pool policy on $dialect', (database) => {
       expect(pushed).toMatchObject({ pool: pool.name, revision: 2, policy: { blocklist: ['**/vault/*.ts'] } });
       expect(bystander.frames.some((f) => f.type === 'policy')).toBe(false);
     } finally {
-      agent.close();
-      bystander.close();
+      await agent.close();
+      await bystander.close();
     }
   });
 
