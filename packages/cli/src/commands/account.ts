@@ -25,7 +25,7 @@ async function readPolicyFile(file: string): Promise<PoolPolicyInput> {
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value))
     throw new UsageError(`${file}: a policy is a mapping (redaction, blocklist, quotas, capture)`);
-  return value as PoolPolicyInput;
+  return value;
 }
 
 async function readStdin(): Promise<string> {
