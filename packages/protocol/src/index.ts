@@ -344,6 +344,7 @@ export {
   poolPolicyRecordSchema,
   poolPolicySchema,
   redactionPatternSchema,
+  storedPoolPolicySchema,
   wirePolicySchema,
 } from './policy.js';
 export type {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkLinearPattern } from './linear-pattern.js';
-import { matchesBlocklist, poolPolicySchema } from './policy.js';
+import { matchesBlocklist, poolPolicySchema, wirePolicySchema } from './policy.js';
 
 describe('pool policy schema', () => {
   it('refuses catastrophic and broken patterns with their position and a clear reason', () => {
@@ -11,6 +11,20 @@ describe('pool policy schema', () => {
     expect(issues[1]).toMatch(/^redaction\.values\.2: nested quantifiers/);
     expect(issues[2]).toMatch(/^redaction\.values\.3: not a valid regular expression/);
     expect(() => checkLinearPattern('\\b[Bb]earer [A-Za-z0-9._~+/=-]{8,}')).not.toThrow();
+  });
+});
+
+describe('policy versions', () => {
+  it('refuses unknown fields from an admin, but an agent keeps the rules it knows of a newer policy', () => {
+    const newer = {
+      redaction: { names: ['iban'], mask: 'partial' },
+      quotas: { cpuBudgetPct: 2, gpuPct: 1 },
+      later: {},
+    };
+    expect(poolPolicySchema.safeParse(newer).success).toBe(false);
+    const got = wirePolicySchema.parse({ pool: 'p', revision: 3, policy: newer });
+    expect(got.policy.redaction.names).toEqual(['iban']);
+    expect(got.policy.quotas).toEqual({ cpuBudgetPct: 2 });
   });
 });
 

@@ -37,28 +37,32 @@ export const blocklistEntrySchema = z
 const pct = z.number().positive().max(100);
 const perSecond = z.number().int().positive();
 
-/** CPU and log quotas: the most the agent may use (the agent's own settings may only be lower). */
-export const policyQuotasSchema = z
-  .object({
-    /** Share of one CPU the agent may use over all actions (percent). */
-    cpuBudgetPct: pct,
-    /** Share of one CPU one action may use (percent). */
-    actionCpuBudgetPct: pct,
-    maxLogsPerSecond: perSecond,
-    maxLogsPerSecondPerAction: perSecond,
-    maxLogBytesPerSecond: perSecond,
-  })
-  .partial()
-  .strict();
-export type PolicyQuotas = z.infer<typeof policyQuotasSchema>;
+const limit = captureLimitsSchema.shape;
 
 /**
- * Ceilings on what a snapshot captures: an action asking for more gets these. The fields and bounds of an action's
- * `limits`, without their defaults (a ceiling left out is no ceiling).
+ * The policy schema, strict (unknown fields refused: what an admin sends, so a typo is an error) or lenient (unknown
+ * fields dropped: what an agent or an older hub reads, so a field added later never costs the rest of the policy).
  */
-const limit = captureLimitsSchema.shape;
-export const policyCaptureSchema = z
-  .object({
+function policySchema<const Strict extends boolean>(strict: Strict) {
+  const object = <T extends z.core.$ZodLooseShape>(shape: T) =>
+    (strict ? z.strictObject(shape) : z.object(shape)) as Strict extends true
+      ? z.ZodObject<T, z.core.$strict>
+      : z.ZodObject<T, z.core.$strip>;
+  /** CPU and log quotas: the most the agent may use (the agent's own settings may only be lower). */
+  const quotas = object({
+    /** Share of one CPU the agent may use over all actions (percent). */
+    cpuBudgetPct: pct.optional(),
+    /** Share of one CPU one action may use (percent). */
+    actionCpuBudgetPct: pct.optional(),
+    maxLogsPerSecond: perSecond.optional(),
+    maxLogsPerSecondPerAction: perSecond.optional(),
+    maxLogBytesPerSecond: perSecond.optional(),
+  });
+  /**
+   * Ceilings on what a snapshot captures: an action asking for more gets these. The fields and bounds of an action's
+   * `limits`, without their defaults (a ceiling left out is no ceiling).
+   */
+  const capture = object({
     maxFrames: limit.maxFrames.unwrap().optional(),
     maxExpandedFrames: limit.maxExpandedFrames.unwrap().optional(),
     maxDepth: limit.maxDepth.unwrap().optional(),
@@ -66,31 +70,38 @@ export const policyCaptureSchema = z
     maxStringLength: limit.maxStringLength.unwrap().optional(),
     maxArrayItems: limit.maxArrayItems.unwrap().optional(),
     maxBytes: limit.maxBytes.unwrap().optional(),
-  })
-  .strict();
-export type PolicyCapture = z.infer<typeof policyCaptureSchema>;
-
-export const poolPolicySchema = z
-  .object({
-    redaction: z
-      .object({
-        /** Name fragments: a variable or property whose name contains one is redacted (case and `_-. ` ignored). */
-        names: z.array(z.string().trim().min(1).max(128)).max(POLICY_LIMITS.maxRedactNames).default([]),
-        /** Value patterns (linear-time regular expressions): matching parts of every captured string are redacted. */
-        values: z.array(redactionPatternSchema).max(POLICY_LIMITS.maxRedactValues).default([]),
-        /** Keep the agent's built-in rules (passwords, tokens, card numbers…); agents may not turn them off. */
-        defaults: z.boolean().default(true),
-      })
-      .strict()
-      .default({ names: [], values: [], defaults: true }),
+  });
+  const policy = object({
+    redaction: object({
+      /** Name fragments: a variable or property whose name contains one is redacted (case and `_-. ` ignored). */
+      names: z.array(z.string().trim().min(1).max(128)).max(POLICY_LIMITS.maxRedactNames).default([]),
+      /** Value patterns (linear-time regular expressions): matching parts of every captured string are redacted. */
+      values: z.array(redactionPatternSchema).max(POLICY_LIMITS.maxRedactValues).default([]),
+      /** Keep the agent's built-in rules (passwords, tokens, card numbers…); agents may not turn them off. */
+      defaults: z.boolean().default(true),
+    }).default({ names: [], values: [], defaults: true }),
     /** Files no action may instrument and source browsing never shows. */
     blocklist: z.array(blocklistEntrySchema).max(POLICY_LIMITS.maxBlocklist).default([]),
-    quotas: policyQuotasSchema.default({}),
-    capture: policyCaptureSchema.default({}),
-  })
-  .strict();
+    quotas: quotas.default({}),
+    capture: capture.default({}),
+  });
+  return { quotas, capture, policy };
+}
+
+const strictPolicy = policySchema(true);
+const lenientPolicy = policySchema(false);
+
+export const policyQuotasSchema = strictPolicy.quotas;
+export type PolicyQuotas = z.infer<typeof policyQuotasSchema>;
+export const policyCaptureSchema = strictPolicy.capture;
+export type PolicyCapture = z.infer<typeof policyCaptureSchema>;
+
+/** A pool policy as an admin sets it: unknown fields are refused. */
+export const poolPolicySchema = strictPolicy.policy;
 export type PoolPolicy = z.output<typeof poolPolicySchema>;
 export type PoolPolicyInput = z.input<typeof poolPolicySchema>;
+/** The same rules as stored and sent to agents: fields this version does not know are dropped, not fatal. */
+export const storedPoolPolicySchema = lenientPolicy.policy;
 
 /** A pool's policy as stored and sent: the rules with a revision that grows with each change. */
 export const poolPolicyRecordSchema = z.object({
@@ -99,7 +110,7 @@ export const poolPolicyRecordSchema = z.object({
   revision: z.number().int().nonnegative(),
   updatedAt: z.number().int().nonnegative().nullable(),
   updatedBy: z.string().nullable(),
-  policy: poolPolicySchema,
+  policy: storedPoolPolicySchema,
 });
 export type PoolPolicyRecord = z.infer<typeof poolPolicyRecordSchema>;
 
@@ -107,7 +118,7 @@ export type PoolPolicyRecord = z.infer<typeof poolPolicyRecordSchema>;
 export const wirePolicySchema = z.object({
   pool: z.string().max(64),
   revision: z.number().int().nonnegative(),
-  policy: poolPolicySchema,
+  policy: storedPoolPolicySchema,
 });
 export type WirePolicy = z.infer<typeof wirePolicySchema>;
 

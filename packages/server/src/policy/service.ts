@@ -1,5 +1,6 @@
 import {
   poolPolicySchema,
+  storedPoolPolicySchema,
   type Pool,
   type PoolPolicy,
   type PoolPolicyRecord,
@@ -53,7 +54,7 @@ export class PolicyService {
       return { pool: pool.name, revision: 0, updatedAt: null, updatedBy: null, policy: EMPTY_POLICY };
     // Stored rules were valid when written; one that no longer parses (a rule this hub version refuses) is dropped
     // to the empty policy rather than blocking every agent's welcome.
-    const parsed = poolPolicySchema.safeParse(JSON.parse(row.policy));
+    const parsed = storedPoolPolicySchema.safeParse(JSON.parse(row.policy));
     return {
       pool: pool.name,
       revision: Number(row.revision),
