@@ -48,7 +48,7 @@ export function PoolPolicyEditor({ pool, onClose }: { pool: string; onClose: () 
       return;
     }
     const value: unknown = doc.toJS();
-    save.mutate((value ?? {}));
+    save.mutate(value ?? {});
   };
   const issues = save.error === null ? [] : problemOf(save.error).issues;
   const record = policy.data;
