@@ -116,6 +116,8 @@ export class Agent {
   /** The action set as the hub sent it, before the policy's capture ceilings: reapplied when the policy changes. */
   private actionItems: readonly AgentAction[] = [];
   private welcomedOnce = false;
+  /** The policy cache writes, chained. */
+  private cacheWrites: Promise<void> = Promise.resolve();
 
   /** Who this agent is to the hub: random per process (and per worker thread), sent in every hello. */
   get instanceId(): string {
@@ -214,10 +216,13 @@ export class Agent {
     );
     if (!sameLimits(before, merged) && this.actions.size > 0) this.replaceAllActions();
     const path = this.policyCache;
+    // One write at a time, in order: the file ends with the newest policy.
     if (source === 'hub' && path !== undefined)
-      void writePolicyCache(path, wire).then((problem) => {
-        if (problem !== undefined) this.log(`policy cache ${path} not written: ${problem}`);
-      });
+      this.cacheWrites = this.cacheWrites
+        .then(() => writePolicyCache(path, wire))
+        .then((problem) => {
+          if (problem !== undefined) this.log(`policy cache ${path} not written: ${problem}`);
+        });
   }
 
   /** Every action removed and placed again under the settings in force. */

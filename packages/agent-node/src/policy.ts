@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import {
   DEFAULT_CAPTURE_LIMITS,
   checkLinearPattern,
@@ -154,12 +155,15 @@ export function readPolicyCache(path: string): CachedPolicy | undefined {
   }
 }
 
+/** Numbers the temporary files of this thread's writes (with the process and thread id in their names). */
+let cacheWriteCount = 0;
+
 /**
  * Writes the policy atomically (a temporary file in the same directory, then a rename), readable by the owner only.
  * Never throws: resolves with the error message when the path cannot be written.
  */
 export async function writePolicyCache(path: string, wire: WirePolicy): Promise<string | undefined> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = `${path}.${process.pid}.${threadId}.${++cacheWriteCount}.tmp`;
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     await writeFile(tmp, JSON.stringify({ ...wire, savedAt: Date.now() }), { mode: 0o600 });
