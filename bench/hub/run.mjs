@@ -82,7 +82,7 @@ async function api(method, path, body) {
   const cookie = login.headers.getSetCookie()[0].split(';')[0];
   const created = await fetch(`${base}/api/v1/tokens`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', cookie },
+    headers: { 'content-type': 'application/json', cookie, origin: base },
     body: JSON.stringify({ name: 'bench' }),
   });
   token = (await created.json()).token;
@@ -127,6 +127,11 @@ class Agent {
           this.agentId = f.agentId;
           resolve();
         } else if (f.type === 'actions') this.onActions(f.items);
+        else if (f.type === 'policy') {
+          let list = policyArrivals.get(f.revision);
+          if (list === undefined) policyArrivals.set(f.revision, (list = []));
+          list.push(performance.now());
+        }
       });
     });
   }
@@ -150,6 +155,8 @@ class Agent {
   }
 }
 
+/** Pool policy revision → when each agent received its `policy` frame. */
+const policyArrivals = new Map();
 const agents = Array.from({ length: N }, (_, i) => new Agent(i));
 const t0 = performance.now();
 for (let i = 0; i < N; i += 250) await Promise.all(agents.slice(i, i + 250).map((a) => a.connect()));
@@ -208,6 +215,25 @@ latencies.sort((a, b) => a - b);
 }
 const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
 
+// ---- pool policy push ---------------------------------------------------------------------------------------------
+// Time from sending `PUT /api/v1/pools/bench/policy` until each agent has the `policy` frame in hand.
+const policyLatencies = [];
+for (let r = 0; r < ROUNDS; r++) {
+  const started = performance.now();
+  const record = await api('PUT', '/api/v1/pools/bench/policy', { redaction: { values: [`BENCH-${r}-\\d{4}`] } });
+  const deadline = performance.now() + 30_000;
+  while ((policyArrivals.get(record.revision)?.length ?? 0) < N && performance.now() < deadline) await sleep(5);
+  const got = (policyArrivals.get(record.revision) ?? []).map((t) => t - started);
+  policyLatencies.push(...got);
+  say(
+    `policy round ${r + 1}: ${got.length}/${N} agents have revision ${record.revision}; max ${Math.max(...got).toFixed(0)} ms`,
+  );
+  await sleep(200);
+}
+policyLatencies.sort((a, b) => a - b);
+const policyPct = (p) =>
+  policyLatencies[Math.min(policyLatencies.length - 1, Math.floor((p / 100) * policyLatencies.length))] ?? NaN;
+
 // ---- hit ingestion ------------------------------------------------------------------------------------------------
 const logAction = await api('POST', '/api/v1/actions', {
   kind: 'log',
@@ -255,10 +281,12 @@ const result = {
   idle_cpu_pct: round(idleCpu, 2),
   dispatch_p50_ms: round(pct(50)),
   dispatch_p99_ms: round(pct(99)),
+  policy_push_p50_ms: round(policyPct(50)),
+  policy_push_p99_ms: round(policyPct(99)),
   hits_per_s: Math.round(hitsPerS),
 };
 say(
-  `goals: rss ${round(hubRss / 1024, 2)}x of 1 GB, dispatch p99 ${round(result.dispatch_p99_ms / 1000, 2)}x of 1 s, ingestion ${round(hitsPerS / 50_000, 2)}x of 50k/s`,
+  `goals: rss ${round(hubRss / 1024, 2)}x of 1 GB, dispatch p99 ${round(result.dispatch_p99_ms / 1000, 2)}x of 1 s, policy push p99 ${round(result.policy_push_p99_ms / 1000, 2)}x of 1 s, ingestion ${round(hitsPerS / 50_000, 2)}x of 50k/s`,
 );
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

@@ -11,8 +11,19 @@ import {
   type AgentSettings,
   type HelloFrame,
   type HubFrame,
+  type WirePolicy,
+  matchesBlocklist,
 } from '@spyglass/protocol';
-import { loadConfig, type AgentConfig, type AgentOptions } from './config.js';
+import { loadConfig, localSettings, type AgentConfig, type AgentOptions } from './config.js';
+import {
+  clampAction,
+  mergePolicy,
+  policyCachePath,
+  readPolicyCache,
+  sameLimits,
+  writePolicyCache,
+  type MergedPolicy,
+} from './policy.js';
 import { Connection } from './connection.js';
 import { createDebugLog, type DebugLog } from './debug-log.js';
 import { createNotices, type Notices } from './notice.js';
@@ -95,6 +106,20 @@ export class Agent {
   private readonly notices: Notices;
   /** The current socket was welcomed by the hub. */
   private welcomedSession = false;
+  /** The settings given locally, before defaults: a pool policy refuses those looser than its own. */
+  private readonly local: Readonly<Record<string, unknown>>;
+  /** The settings in force: the local ones tightened by the pool policy. */
+  private merged: MergedPolicy;
+  /** The pool policy in force and where it came from. */
+  private policy: { wire: WirePolicy; source: 'hub' | 'cache'; savedAt?: number } | undefined;
+  /** Highest policy revision this socket delivered (a push may overtake the welcome's). */
+  private socketPolicyRevision = -1;
+  private readonly policyCache: string | undefined;
+  /** The action set as the hub sent it, before the policy's capture ceilings: reapplied when the policy changes. */
+  private actionItems: readonly AgentAction[] = [];
+  private welcomedOnce = false;
+  /** The policy cache writes, chained. */
+  private cacheWrites: Promise<void> = Promise.resolve();
 
   /** Who this agent is to the hub: random per process (and per worker thread), sent in every hello. */
   get instanceId(): string {
@@ -103,16 +128,19 @@ export class Agent {
 
   constructor(options: AgentOptions = {}, env: NodeJS.ProcessEnv = process.env) {
     this.config = loadConfig(env, options);
+    this.local = localSettings(env, options);
+    this.merged = mergePolicy(this.config, this.local, undefined);
+    this.policyCache = policyCachePath(this.config);
     this.log = createDebugLog(this.config.debug, threadId);
     this.notices = createNotices({ url: this.config.url ?? '', quiet: this.config.quiet, thread: threadId });
     this.redactor = new Redactor({ names: this.config.redactNames, values: this.config.redactValues });
     const mainScript = process.argv[1];
     // One name per source file in everything reported: relative to the app's root (or the first source root).
     this.paths = new SourcePaths(() => this.config.sourceRoots?.[0] ?? appRootSync(mainScript, process.cwd()));
-    this.scripts = new ScriptRegistry(
-      (path) => path.startsWith(AGENT_DIR) || this.config.blocklist.some((b) => path.includes(b)),
-      { mapSliceMs: this.config.mapSliceMs, name: (file) => this.paths.name(file) },
-    );
+    this.scripts = new ScriptRegistry((path) => path.startsWith(AGENT_DIR) || this.isBlocked(path), {
+      mapSliceMs: this.config.mapSliceMs,
+      name: (file) => this.paths.name(file),
+    });
     this.outbox = new Outbox({
       maxLogs: this.config.maxBufferedLogs,
       maxSnapshots: this.config.maxBufferedSnapshots,
@@ -147,15 +175,96 @@ export class Agent {
       () => this.stopped,
     );
     this.sources = new SourceCatalog(this.scripts, this.redactor, {
-      blocked: (path) => this.config.blocklist.some((b) => path.includes(b)),
+      blocked: (path) => this.isBlocked(path),
       ...(this.config.sourceRoots === undefined ? {} : { roots: this.config.sourceRoots }),
       main: mainScript,
       paths: this.paths,
     });
   }
 
+  /** The blocklist in force (the agent's own entries and the pool policy's). */
+  private isBlocked(path: string): boolean {
+    return this.merged.config.blocklist.some((b) => matchesBlocklist(path, b));
+  }
+
+  /** The pool policy in force (`undefined`: none yet, only the agent's own settings). */
+  get poolPolicy(): (WirePolicy & { source: 'hub' | 'cache' }) | undefined {
+    return this.policy === undefined ? undefined : { ...this.policy.wire, source: this.policy.source };
+  }
+
+  /** The settings in force: the agent's own, tightened by the pool policy. */
+  get effectiveConfig(): AgentConfig {
+    return this.merged.config;
+  }
+
+  /**
+   * Put a pool policy in force: redaction at once for everything captured from now on; when budgets, the blocklist
+   * or capture ceilings change, every action is placed again under them. A policy from the hub is cached on disk.
+   */
+  applyPolicy(wire: WirePolicy, source: 'hub' | 'cache', savedAt?: number): void {
+    const merged = mergePolicy(this.config, this.local, wire);
+    for (const line of merged.refused) this.guard('notice', () => this.notices.policy(line));
+    for (const s of merged.skipped) this.log(`policy value pattern not used: ${s}`);
+    try {
+      this.redactor.configure(merged.config.redactNames, merged.config.redactValues);
+    } catch (err) {
+      // Every pattern was checked above; should one still fail, the rules in force stay as they were.
+      this.log('policy redaction rules not applied', err);
+    }
+    const before = this.merged;
+    this.merged = merged;
+    this.policy = { wire, source, ...(savedAt === undefined ? {} : { savedAt }) };
+    this.runtime.reconfigure(merged.config);
+    this.probes.reconfigure(merged.config);
+    this.log(
+      `pool policy of ${wire.pool} revision ${wire.revision} (${source}) in force: ` +
+        `${merged.config.redactNames.length} redacted names, ${merged.config.redactValues.length} value patterns, ` +
+        `${merged.config.blocklist.length} blocklist entries`,
+    );
+    if (!sameLimits(before, merged) && this.actions.size > 0) this.replaceAllActions();
+    const path = this.policyCache;
+    // One write at a time, in order: the file ends with the newest policy.
+    if (source === 'hub' && path !== undefined)
+      this.cacheWrites = this.cacheWrites
+        .then(() => writePolicyCache(path, wire))
+        .then((problem) => {
+          if (problem !== undefined) this.log(`policy cache ${path} not written: ${problem}`);
+        });
+  }
+
+  /** Every action removed and placed again under the settings in force. */
+  private replaceAllActions(): void {
+    this.probes.batched(() => {
+      for (const rt of this.actions.values()) {
+        this.probes.uninstall(rt);
+        this.runtime.delete(rt);
+      }
+      this.actions.clear();
+      this.applyActionSet(this.wantedActions());
+    });
+    this.debuggerIfNeeded();
+    this.flushSoon();
+  }
+
+  private wantedActions(): Map<string, AgentAction> {
+    return new Map(this.actionItems.map((a) => [a.id, clampAction(a, this.merged.capture)]));
+  }
+
+  /** A policy from the hub: the welcome's, or a later push with a higher revision than this socket gave. */
+  private onPolicy(wire: WirePolicy, fromWelcome: boolean): void {
+    if (wire.revision < this.socketPolicyRevision || (!fromWelcome && wire.revision === this.socketPolicyRevision))
+      return;
+    this.socketPolicyRevision = wire.revision;
+    this.applyPolicy(wire, 'hub');
+  }
+
   /** Attach the inspector, install the hook global, connect to the hub. */
   start(): this {
+    // Before anything else: the last policy the hub gave, for as long as the hub does not answer.
+    if (this.policyCache !== undefined) {
+      const cached = readPolicyCache(this.policyCache);
+      if (cached !== undefined) this.guard('cached policy', () => this.applyPolicy(cached, 'cache', cached.savedAt));
+    }
     const hooks = this.runtime.hooks();
     Object.defineProperty(globalThis, HOOK, { value: hooks, configurable: true, enumerable: false, writable: false });
     // No inspector session while idle: it is opened when an action (or a source request) needs V8.
@@ -181,9 +290,11 @@ export class Agent {
         onFrame: (f) => this.guard('frame', () => this.onFrame(f)),
         onOpen: () => {
           this.welcomedSession = false;
+          this.socketPolicyRevision = -1;
         },
         onClose: (code, reason) => {
           this.guard('close', () => this.onClose(code));
+          this.guard('notice', () => this.cachedPolicyNotice());
           this.guard('notice', () => {
             this.notices.closed(code, reason, this.welcomedSession);
             this.welcomedSession = false;
@@ -237,7 +348,8 @@ export class Agent {
       if (revision <= this.revision) return;
       this.revision = revision;
     }
-    const wanted = new Map(items.map((a) => [a.id, a]));
+    this.actionItems = items;
+    const wanted = this.wantedActions();
     // Enabling replays Debugger.scriptParsed for every loaded script, so locating works as if it had always been on.
     if (wanted.size > 0) this.v8.set(true);
     // One LiveEdit per script for all the removals and installs below.
@@ -368,6 +480,17 @@ export class Agent {
     };
   }
 
+  /** The hub has not answered since the start and the cached policy is in force: say so, once. */
+  private cachedPolicyNotice(): void {
+    if (this.welcomedOnce || this.policy?.source !== 'cache') return;
+    const { wire, savedAt } = this.policy;
+    const saved = savedAt ? `, saved ${new Date(savedAt).toISOString()}` : '';
+    this.notices.policy(
+      `the hub has not answered yet: the cached policy of pool ${wire.pool} is in force ` +
+        `(revision ${wire.revision}${saved}, from ${this.policyCache ?? ''})`,
+    );
+  }
+
   private onClose(code: number): void {
     if (code !== CLOSE_CODES.IDENTITY_REFUSED) return;
     // The hub does not take this agent for the instance it registered (its record was reset and claimed by another
@@ -385,6 +508,9 @@ export class Agent {
         );
         this.settings = frame.settings;
         if (frame.session !== undefined) this.session = frame.session;
+        this.welcomedOnce = true;
+        // Before the actions of this frame: none of them runs a moment without the pool's rules.
+        if (frame.policy !== undefined) this.onPolicy(frame.policy, true);
         this.connection?.welcome();
         this.welcomedSession = true;
         this.guard('notice', () => this.notices.welcomed(this.config.service, frame.pool));
@@ -398,6 +524,9 @@ export class Agent {
         break;
       case 'actions':
         this.setActions(frame.items, frame.revision);
+        break;
+      case 'policy':
+        this.onPolicy({ pool: frame.pool, revision: frame.revision, policy: frame.policy }, false);
         break;
       case 'error':
         this.log(`hub error ${frame.code}: ${frame.message}`);

@@ -103,6 +103,12 @@ export const agentOptionsSchema = z.object({
   patchMaxFunctions: z.number().int().nonnegative().default(2000),
   /** First wait before a blocked patch is retried (doubling up to 5 min, given up after 10 tries). */
   patchRetryMs: z.number().int().positive().default(1000),
+  /**
+   * Where the last pool policy from the hub is kept, for starts while the hub is unreachable: a file path, or `off`.
+   * Default: `<OS temp dir>/spyglass/policy-<service>-<key digest>.json`. Written atomically; a path that cannot be
+   * written only costs the cache.
+   */
+  policyCache: z.string().min(1).optional(),
   /** Reconnect backoff bounds. */
   reconnectMinMs: z.number().int().positive().default(1000),
   reconnectMaxMs: z.number().int().positive().default(60_000),
@@ -143,6 +149,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
   str('SPYGLASS_ENVIRONMENT', 'environment');
   str('SPYGLASS_PROBE_METHOD', 'probeMethod');
   str('SPYGLASS_PIPE_FORMAT', 'pipeFormat');
+  str('SPYGLASS_POLICY_CACHE', 'policyCache');
   num('SPYGLASS_CPU_BUDGET_PCT', 'cpuBudgetPct');
   num('SPYGLASS_ACTION_CPU_BUDGET_PCT', 'actionCpuBudgetPct');
   num('SPYGLASS_MAX_LOGS_PER_SECOND', 'maxLogsPerSecond');
@@ -198,6 +205,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: AgentOptions = {}): 
     );
   }
   return Object.freeze(parsed.data);
+}
+
+/** The settings given locally (environment and `start()` options), before defaults: what a pool policy checks. */
+export function localSettings(env: NodeJS.ProcessEnv, options: AgentOptions = {}): Record<string, unknown> {
+  return { ...optionsFromEnv(env), ...stripUndefined(options) };
 }
 
 function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {

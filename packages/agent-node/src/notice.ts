@@ -13,6 +13,8 @@ export interface Notices {
   error(message: string): void;
   /** The socket closed; `welcomed` says whether the session had been welcomed. */
   closed(code: number, reason: string, welcomed: boolean): void;
+  /** A line about the pool policy (a refused local setting, the cached policy in force): each text once. */
+  policy(text: string): void;
 }
 
 /** Same problem, same line: at most this often. */
@@ -60,7 +62,13 @@ export function createNotices(options: NoticeOptions): Notices {
   };
   const retrying = 'the app runs on without live debugging; the agent keeps retrying';
 
+  const policyLines = new Set<string>();
   return {
+    policy(text) {
+      if (policyLines.has(text) || policyLines.size >= 100) return;
+      policyLines.add(text);
+      say(text);
+    },
     welcomed(service, pool) {
       const as = `as ${service}${pool === undefined ? '' : ` (pool ${pool})`}`;
       if (!connectedOnce) say(`connected to ${url} ${as}`);

@@ -5,6 +5,7 @@ import type { AgentConfig } from './config.js';
 import type { DebugLog } from './debug-log.js';
 import type { InspectorSession } from './inspector.js';
 import { ScriptEdits, isBlocked, type ScriptPatchState } from './liveedit.js';
+import { matchesBlocklist } from '@spyglass/protocol';
 import { originalFor, type Resolution, type ScriptInfo, type ScriptRegistry } from './locate.js';
 import { HOOK } from './names.js';
 import {
@@ -55,7 +56,7 @@ export class Probes {
     inspector: InspectorSession,
     private readonly scripts: ScriptRegistry,
     private readonly runtime: Runtime,
-    private readonly config: AgentConfig,
+    private config: AgentConfig,
     private readonly log: DebugLog,
     /** Called when an action waits for source maps to be read: read them (in slices), then retry. */
     private readonly readMapsThenRetry: (nodeModules: boolean) => void = () => {},
@@ -99,7 +100,12 @@ export class Probes {
   }
 
   isBlocked(file: string): boolean {
-    return this.config.blocklist.some((b) => file.includes(b));
+    return this.config.blocklist.some((b) => matchesBlocklist(file, b));
+  }
+
+  /** The settings in force changed (a pool policy arrived): blocklist checks of later installs use the new ones. */
+  reconfigure(config: AgentConfig): void {
+    this.config = config;
   }
 
   /** Try to place the action; leaves it pending, active (with a method) or in error. */

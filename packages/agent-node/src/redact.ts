@@ -3,6 +3,8 @@
  * expressions); values by a Luhn-checked card-number scanner plus regular expressions that are checked to be free of
  * the constructs that make backtracking engines super-linear (nested quantifiers, back-references, lookaround).
  */
+import { RedactionPatternError, checkLinearPattern } from '@spyglass/protocol';
+
 export const REDACTED = '[REDACTED]';
 
 export const DEFAULT_REDACT_NAMES: readonly string[] = [
@@ -28,54 +30,7 @@ export const DEFAULT_REDACT_VALUES: readonly string[] = [
   '\\beyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]*',
 ];
 
-export class RedactionPatternError extends Error {
-  override name = 'RedactionPatternError';
-}
-
-/** Only patterns with star height ≤ 1, no back-references and no lookaround are accepted. */
-export function checkLinearPattern(source: string): void {
-  if (source.length > 500) throw new RedactionPatternError('pattern longer than 500 characters');
-  const groups: { quantified: boolean; alternation: boolean }[] = [];
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === '\\') {
-      const n = source[i + 1] ?? '';
-      if (!inClass && /[1-9k]/.test(n)) throw new RedactionPatternError(`back-references are not allowed: ${source}`);
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      continue;
-    }
-    if (c === '[') inClass = true;
-    else if (c === '(') {
-      if (source[i + 1] === '?') {
-        if (source[i + 2] !== ':')
-          throw new RedactionPatternError(`lookaround and named groups are not allowed: ${source}`);
-        i += 2;
-      }
-      groups.push({ quantified: false, alternation: false });
-    } else if (c === '|') {
-      const top = groups[groups.length - 1];
-      if (top) top.alternation = true;
-    } else if (c === ')') {
-      const inner = groups.pop();
-      const next = source[i + 1];
-      const quantifiedGroup = next === '*' || next === '+' || next === '?' || next === '{';
-      if (inner && quantifiedGroup && (inner.quantified || inner.alternation)) {
-        throw new RedactionPatternError(`a quantified group may not contain quantifiers or alternation: ${source}`);
-      }
-      const parent = groups[groups.length - 1];
-      if (parent && (quantifiedGroup || inner?.quantified)) parent.quantified = true;
-    } else if (c === '*' || c === '+' || c === '?' || c === '{') {
-      const top = groups[groups.length - 1];
-      if (top) top.quantified = true;
-    }
-  }
-  if (inClass || groups.length > 0) throw new RedactionPatternError(`unbalanced pattern: ${source}`);
-}
+export { RedactionPatternError, checkLinearPattern };
 
 export interface RedactorOptions {
   names: readonly string[];
@@ -85,17 +40,27 @@ export interface RedactorOptions {
 }
 
 export class Redactor {
-  private readonly names: string[];
-  private readonly values: RegExp[];
+  private names: string[] = [];
+  private values: RegExp[] = [];
   private readonly maxScan: number;
 
   constructor(options: RedactorOptions) {
-    this.names = options.names.map(normaliseName).filter((n) => n.length > 0);
-    this.values = options.values.map((v) => {
+    this.maxScan = options.maxScanLength ?? 8192;
+    this.configure(options.names, options.values);
+  }
+
+  /**
+   * Replace the rules (a pool policy arrived). Throws on a pattern that is not linear-time, before anything changes,
+   * so the rules in force stay whole.
+   */
+  configure(names: readonly string[], values: readonly string[]): void {
+    const compiled = values.map((v) => {
       checkLinearPattern(v);
       return new RegExp(v, 'g');
     });
-    this.maxScan = options.maxScanLength ?? 8192;
+    this.names = [...new Set(names.map(normaliseName).filter((n) => n.length > 0))];
+    this.values = compiled;
+    this.nameCache.clear();
   }
 
   private readonly nameCache = new Map<string, boolean>();

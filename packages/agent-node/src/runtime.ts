@@ -38,9 +38,9 @@ const NO_PAUSE: readonly ActionRuntime[] = Object.freeze([]);
 export class Runtime {
   readonly byIndex: (ActionRuntime | undefined)[] = [];
 
-  readonly global: LeakyBucket;
-  private readonly logLines: LeakyBucket;
-  private readonly logBytes: LeakyBucket;
+  global!: LeakyBucket;
+  private logLines!: LeakyBucket;
+  private logBytes!: LeakyBucket;
   private globalThrottled = false;
   /** Snapshot actions whose clause asked to pause in the breakpoint condition being evaluated. */
   private pauseRequests: ActionRuntime[] = [];
@@ -54,10 +54,23 @@ export class Runtime {
   readonly stats = { hookErrors: 0, throttles: 0, hits: 0, cpuMs: 0 };
 
   constructor(
-    private readonly config: AgentConfig,
+    private config: AgentConfig,
     private readonly redactor: Redactor,
     private readonly sink: RuntimeSink,
   ) {
+    this.budgets(config);
+  }
+
+  /**
+   * The settings in force changed (a pool policy arrived): new agent-wide budgets now; actions created from now on
+   * get the new per-action ones (the agent recreates its actions when those change).
+   */
+  reconfigure(config: AgentConfig): void {
+    this.config = config;
+    this.budgets(config);
+  }
+
+  private budgets(config: AgentConfig): void {
     // Budgets in ms of CPU per second; bursts up to five seconds' allowance (a cold first snapshot can take tens of ms).
     const clock = (): number => this.clock;
     this.global = new LeakyBucket(config.cpuBudgetPct * 10, config.cpuBudgetPct * 50, clock);

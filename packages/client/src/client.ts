@@ -6,6 +6,9 @@ import {
   k8sOperations as k8s,
   assistantOperations as assistant,
   auditStreamOperations as auditStream,
+  policyOperations as policy,
+  type PoolPolicyInput,
+  type PoolPolicyRecord,
   operationPath,
   type AssistantFact,
   type AssistantSession,
@@ -310,6 +313,12 @@ export class SpyglassClient {
       this.call(core.rotatePoolKey, { params: { pool: idOrName } }),
     delete: (idOrName: string): Promise<void> =>
       this.call(core.deletePool, { params: { pool: idOrName } }).then(() => undefined),
+    /** The pool's agent policy (revision 0 and empty rules when none was set). */
+    getPolicy: (idOrName: string): Promise<PoolPolicyRecord> =>
+      this.call(policy.getPoolPolicy, { params: { pool: idOrName } }),
+    /** Replace the pool's agent policy; its connected agents apply it at once. */
+    setPolicy: (idOrName: string, body: PoolPolicyInput): Promise<PoolPolicyRecord> =>
+      this.call(policy.setPoolPolicy, { params: { pool: idOrName }, body }),
   };
 
   // ---- audit (admin) --------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { actionSpecSchema, agentActionStateSchema, logLevelSchema, probeMethodSchema } from './actions.js';
 import { epochMsSchema, idSchema } from './common.js';
+import { wirePolicySchema } from './policy.js';
 
 /**
  * The agent wire protocol: JSON text frames over the WebSocket the agent opens to `GET /api/v1/agents/connect`
@@ -352,6 +353,11 @@ export const welcomeFrameSchema = z.object({
    */
   session: z.string().min(1).max(128).optional(),
   settings: agentSettingsSchema,
+  /**
+   * The pool's agent policy, applied before the actions of this frame. Hubs before it sent none (the agent keeps what
+   * it has); one the agent cannot read is dropped rather than costing the session (the hub validated it).
+   */
+  policy: wirePolicySchema.optional().catch(undefined),
   actions: actionSetSchema,
 });
 export type WelcomeFrame = z.infer<typeof welcomeFrameSchema>;
@@ -382,10 +388,18 @@ export const sourceRequestFrameSchema = z.object({
 });
 export type SourceRequestFrame = z.infer<typeof sourceRequestFrameSchema>;
 
+/**
+ * The pool's policy changed: apply it at once. Agents before it do not know this type and drop the frame (an invalid
+ * frame is logged, never fatal), so a hub sends it to every agent regardless of version.
+ */
+export const policyFrameSchema = z.object({ type: z.literal('policy'), v }).extend(wirePolicySchema.shape);
+export type PolicyFrame = z.infer<typeof policyFrameSchema>;
+
 export const hubFrameSchema = z.discriminatedUnion('type', [
   welcomeFrameSchema,
   actionsFrameSchema,
   errorFrameSchema,
   sourceRequestFrameSchema,
+  policyFrameSchema,
 ]);
 export type HubFrame = z.infer<typeof hubFrameSchema>;

@@ -117,6 +117,7 @@ export {
   hubFrameSchema,
   logHitSchema,
   metricSampleSchema,
+  policyFrameSchema,
   snapshotHitSchema,
   sourceFileSchema,
   sourceRequestFrameSchema,
@@ -138,6 +139,7 @@ export type {
   HubFrame,
   LogHit,
   MetricSample,
+  PolicyFrame,
   SnapshotHit,
   SourceFile,
   SourceRequestFrame,
@@ -331,3 +333,26 @@ export { TemplateError, parseTemplate } from './template.js';
 export type { TemplatePart } from './template.js';
 export { actionSyntaxProblems } from './action-syntax.js';
 export type { ActionSyntaxFields, ActionSyntaxProblem } from './action-syntax.js';
+
+export { MAX_PATTERN_LENGTH, RedactionPatternError, checkLinearPattern } from './linear-pattern.js';
+export {
+  POLICY_LIMITS,
+  blocklistEntrySchema,
+  matchesBlocklist,
+  policyCaptureSchema,
+  policyQuotasSchema,
+  poolPolicyRecordSchema,
+  poolPolicySchema,
+  redactionPatternSchema,
+  storedPoolPolicySchema,
+  wirePolicySchema,
+} from './policy.js';
+export type {
+  PolicyCapture,
+  PolicyQuotas,
+  PoolPolicy,
+  PoolPolicyInput,
+  PoolPolicyRecord,
+  WirePolicy,
+} from './policy.js';
+export { policyOperations } from './operations-policy.js';

@@ -41,6 +41,8 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'GET /api/v1/pools/:pool': 'admin',
   'POST /api/v1/pools/:pool/rotate-key': 'admin',
   'DELETE /api/v1/pools/:pool': 'admin',
+  'GET /api/v1/pools/:pool/policy': 'admin',
+  'PUT /api/v1/pools/:pool/policy': 'admin',
   'GET /api/v1/audit': 'admin',
   'GET /api/v1/audit/sinks': 'admin',
   'GET /': 'public',
@@ -242,6 +244,13 @@ const AUDITED: Record<string, { audit: string; call: (hub: TestHub) => Promise<C
   'POST /api/v1/pools/:pool/rotate-key': {
     audit: 'pool.rotate_key',
     call: async (hub) => ({ url: `/api/v1/pools/${(await hub.createPool('audited-rotate')).id}/rotate-key` }),
+  },
+  'PUT /api/v1/pools/:pool/policy': {
+    audit: 'pool.policy.set',
+    call: async (hub) => ({
+      url: `/api/v1/pools/${(await hub.createPool('audited-policy')).name}/policy`,
+      payload: { redaction: { names: ['iban'] } },
+    }),
   },
   'DELETE /api/v1/pools/:pool': {
     audit: 'pool.delete',

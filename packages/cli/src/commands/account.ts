@@ -1,12 +1,38 @@
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { parseDocument as parseYamlDocument, stringify as stringifyYaml } from 'yaml';
 import { SpyglassClient, SpyglassClientError } from '@spyglass/client';
 import type { Command } from 'commander';
-import type { User } from '@spyglass/protocol';
+import type { PoolPolicyInput, User } from '@spyglass/protocol';
 import type { Context, Io } from '../context.js';
 import { formatTime } from '../output.js';
 import { parsePositiveInt, parseTags, UsageError } from '../parse.js';
 import { printAgent } from '../render.js';
 import { readSettings, writeSettings } from '../settings.js';
+
+/** A policy file: YAML (JSON is YAML too); a syntax error names its line. The hub checks the rules themselves. */
+async function readPolicyFile(file: string): Promise<PoolPolicyInput> {
+  let text: string;
+  try {
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  const doc = parseYamlDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) throw new UsageError(`${file}: ${doc.errors[0]!.message}`);
+  const value: unknown = doc.toJS();
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new UsageError(`${file}: a policy is a mapping (redaction, blocklist, quotas, capture)`);
+  return value;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /** Where a user who lost a password (the first-run admin's, say) goes next. */
 const RESET_HINT =
@@ -91,6 +117,33 @@ export function accountCommands(program: Command, io: Io, run: Run): void {
       const pool = await ctx.client().pools.rotateKey(name);
       if (ctx.out.json) return ctx.out.data(pool);
       ctx.out.line(`new registration key for ${pool.name} (shown only now): ${pool.key}`);
+    },
+  );
+
+  const policy = pools
+    .command('policy')
+    .description("a pool's agent policy: redaction, blocklist, quotas, capture limits");
+  run(
+    policy.command('get').argument('<pool>').description('print the policy as YAML (--json: the record as JSON)'),
+    async (ctx: Context, pool: string) => {
+      const record = await ctx.out.spin('loading the policy', () => ctx.client().pools.getPolicy(pool));
+      if (ctx.out.json) return ctx.out.data(record);
+      const when = record.updatedAt === null ? 'never set' : `set ${formatTime(record.updatedAt)}`;
+      ctx.out.line(`# pool ${record.pool}, revision ${record.revision} (${when})`);
+      ctx.io.stdout.write(stringifyYaml(record.policy));
+    },
+  );
+  run(
+    policy
+      .command('set')
+      .argument('<pool>')
+      .requiredOption('-f, --file <file>', 'the policy as YAML or JSON (- reads stdin)')
+      .description("replace the pool's policy; its connected agents apply it at once"),
+    async (ctx: Context, pool: string, opts: { file: string }) => {
+      const body = await readPolicyFile(opts.file);
+      const record = await ctx.out.spin('setting the policy', () => ctx.client().pools.setPolicy(pool, body));
+      if (ctx.out.json) return ctx.out.data(record);
+      ctx.out.line(`policy of pool ${record.pool} set: revision ${record.revision}`);
     },
   );
 

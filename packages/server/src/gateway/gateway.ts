@@ -5,6 +5,8 @@ import {
   helloFrameSchema,
   type AgentSettings,
   type HelloFrame,
+  type Pool,
+  type WirePolicy,
 } from '@spyglass/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -52,6 +54,7 @@ export class AgentGateway {
   readonly #opt: GatewayOptions;
   readonly #log: Logger;
   #dispatcher: ActionSetDispatcher | null = null;
+  #policyFor: ((pool: Pool) => Promise<WirePolicy>) | null = null;
 
   readonly #conns = new Set<Connection>();
   readonly #byAgent = new Map<string, Connection>();
@@ -93,6 +96,23 @@ export class AgentGateway {
   /** Sets the dispatcher that gives each new agent its action set (once, before the first connection). */
   useDispatcher(dispatcher: ActionSetDispatcher): void {
     this.#dispatcher = dispatcher;
+  }
+
+  /** Sets where the pool's agent policy of each `welcome` comes from (once, before the first connection). */
+  usePolicies(policyFor: (pool: Pool) => Promise<WirePolicy>): void {
+    this.#policyFor = policyFor;
+  }
+
+  /** Sends a frame to every agent of a pool connected to this replica; returns how many it went to. */
+  sendToPool(poolId: string, frame: object): number {
+    const text = JSON.stringify(frame);
+    let sent = 0;
+    for (const conn of this.#byPool.get(poolId) ?? []) {
+      if (!conn.open) continue;
+      conn.send(text);
+      sent++;
+    }
+    return sent;
   }
 
   /** Runs after every socket closed and its frames were handled, before the agents are marked disconnected. */
@@ -371,6 +391,8 @@ export class AgentGateway {
     }
     const actions =
       this.#dispatcher === null ? { revision: 0, items: [] } : await this.#dispatcher.welcomeSet(conn, identity);
+    // The policy travels in the welcome, so the agent applies it before any of these actions runs.
+    const policy = this.#policyFor === null ? undefined : await this.#policyFor(pool);
     conn.send(
       JSON.stringify({
         type: 'welcome',
@@ -379,6 +401,7 @@ export class AgentGateway {
         pool: pool.name,
         session,
         settings: this.settings,
+        ...(policy === undefined ? {} : { policy }),
         actions,
       }),
     );

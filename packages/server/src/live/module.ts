@@ -13,6 +13,8 @@ import type { StreamOptions } from '../stream/stream.js';
 import { HIT_RETENTION } from '@spyglass/protocol';
 import { liveConfigSection } from './config.js';
 import { bindLiveOperations } from './operations.js';
+import { bindPolicy } from '../policy/operations.js';
+import { PolicyService } from '../policy/service.js';
 import { addLiveTools } from './tools.js';
 
 /** Tuning that tests shorten (heartbeats, timers); production takes its values from the `live:` config section. */
@@ -41,6 +43,8 @@ export interface LiveDebugging {
   readonly ingest: LiveIngest;
   readonly dispatcher: ActionSetDispatcher;
   readonly sources: SourceBroker;
+  /** Agent policy per pool (pushed to agents). */
+  readonly policies: PolicyService;
   /** Runs every live-debugging job once now and waits for them (tests). */
   tick(): Promise<void>;
 }
@@ -144,6 +148,13 @@ export const liveDebuggingModule = defineModule({
     const prometheus = new ActionMetricsExporter((ids) => actions.recordsByIds(ids));
     hits.onMetrics((samples) => prometheus.record(samples));
     bindLiveOperations(ctx, { agents, actions, hits, sources, prometheus });
+    const policies = new PolicyService({ db: hub.storage.db, pools: app.services.pools, bus: hub.bus });
+    const offPolicy = bindPolicy(ctx, {
+      policies,
+      gateway,
+      bus: hub.bus,
+      log: log.child({ component: 'agent-gateway' }),
+    });
     addLiveTools(ctx);
 
     // ---- metrics ----
@@ -201,6 +212,7 @@ export const liveDebuggingModule = defineModule({
 
     ctx.onClose(async () => {
       offBusReconnect();
+      offPolicy();
       dispatcher.stop();
       sources.stop();
       await gateway.stop();
@@ -219,6 +231,7 @@ export const liveDebuggingModule = defineModule({
       ingest,
       dispatcher,
       sources,
+      policies,
       tick,
     };
     app.decorate('live', live);

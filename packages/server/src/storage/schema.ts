@@ -43,6 +43,15 @@ export interface PoolsTable {
   key_rotated_at: number;
 }
 
+/** A pool's agent policy (migration 0016): `policy` is the JSON of `poolPolicySchema`. */
+export interface PoolPoliciesTable {
+  pool_id: string;
+  revision: number;
+  policy: string;
+  updated_at: number;
+  updated_by: string | null;
+}
+
 export interface AuditEventsTable {
   id: Generated<number>;
   at: number;
@@ -230,6 +239,7 @@ export interface Database {
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   pools: PoolsTable;
+  pool_policies: PoolPoliciesTable;
   audit_events: AuditEventsTable;
   agents: AgentsTable;
   agent_tags: AgentTagsTable;

@@ -5,6 +5,7 @@ import { useState, type FormEvent } from 'react';
 import { api, keys, problemOf } from '../api';
 import { CopyButton } from '../components/CopyButton';
 import { Field } from '../components/Field';
+import { PoolPolicyEditor } from '../components/PoolPolicyEditor';
 import { QueryTable } from '../components/QueryTable';
 import { Empty, ErrorAlert } from '../components/States';
 import { formatDateTime } from '../lib/format';
@@ -30,6 +31,7 @@ export function PoolsPage() {
   const pools = useQuery({ queryKey: keys.pools, queryFn: () => api.pools.list({ limit: 500 }), enabled: isAdmin });
   const [name, setName] = useState('');
   const [shown, setShown] = useState<{ pool: PoolWithKey; verb: string } | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
   const done = (): Promise<void> => queryClient.invalidateQueries({ queryKey: keys.pools });
   const create = useMutation({
     mutationFn: () => api.pools.create({ name }),
@@ -81,6 +83,7 @@ export function PoolsPage() {
       </form>
       {shown !== null && <KeyNotice pool={shown.pool} verb={shown.verb} />}
       <ErrorAlert error={rotate.error ?? remove.error} />
+      {editing !== null && <PoolPolicyEditor key={editing} pool={editing} onClose={() => setEditing(null)} />}
       <QueryTable
         query={pools}
         loadingLabel="Loading pools…"
@@ -99,6 +102,9 @@ export function PoolsPage() {
             <td>{formatDateTime(p.keyRotatedAt)}</td>
             <td>
               <div className="inline">
+                <button type="button" className="small" onClick={() => setEditing(p.name)}>
+                  Policy
+                </button>
                 <button
                   type="button"
                   className="small"
