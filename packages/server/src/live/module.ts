@@ -143,7 +143,7 @@ export const liveDebuggingModule = defineModule({
     ctx.stream.addChannel(liveChannel({ bus: hub.bus, pools: app.services.pools }));
     const prometheus = new ActionMetricsExporter((ids) => actions.recordsByIds(ids));
     hits.onMetrics((samples) => prometheus.record(samples));
-    bindLiveOperations(ctx, { agents, actions, hits, sources, prometheus });
+    bindLiveOperations(ctx, { agents, actions, hits, sources, prometheus, pools: app.services.pools });
     addLiveTools(ctx);
 
     // ---- metrics ----

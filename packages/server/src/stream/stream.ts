@@ -9,6 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
+import { scopeOf, type PoolScope } from '../pools/scope.js';
 
 export interface StreamOptions {
   /** Messages queued per client while its socket is backed up; beyond this the oldest are dropped. */
@@ -22,6 +23,11 @@ export interface StreamOptions {
 /** A stream client as a channel sees it. */
 export interface StreamClientHandle {
   readonly userId: string;
+  /**
+   * The subscriber's roles (global and per pool) as they were when the stream opened. Channels deliver only events of
+   * pools the subscriber may see (`roleInPool(scope, poolId)` at least viewer).
+   */
+  readonly scope: PoolScope;
   /** Sends now, or queues (dropping the oldest when full) while the socket is backed up. */
   push(message: object | string): void;
 }
@@ -77,6 +83,7 @@ class StreamClient implements StreamClientHandle {
   constructor(
     readonly ws: WebSocket,
     readonly userId: string,
+    readonly scope: PoolScope,
     readonly opt: StreamOptions,
   ) {}
 
@@ -155,7 +162,7 @@ export class StreamHub {
       ws.close(CLOSE_CODES.GOING_AWAY, 'the hub is shutting down');
       return;
     }
-    const client = new StreamClient(ws, request.principal?.user.id ?? '', this.#opt);
+    const client = new StreamClient(ws, request.principal?.user.id ?? '', scopeOf(request.principal), this.#opt);
     this.#clients.add(client);
     ws.on('message', (data, isBinary) => {
       client.lastSeenAt = Date.now();
