@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { AuditService } from './audit/service.js';
 import { installAuth } from './auth/plugin.js';
 import { authRoutes } from './auth/routes.js';
-import { MembershipService } from './pools/memberships.js';
+import { MEMBERSHIP_TOPICS, MembershipService } from './pools/memberships.js';
 import { generatePassword } from './auth/secrets.js';
 import { AuthService } from './auth/service.js';
 import { MemoryBus, type Bus } from './bus/bus.js';
@@ -176,7 +176,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   const users = new UserService(storage.db);
   const auth = new AuthService(storage.db, storage.dialect, config);
   const pools = new PoolService(storage.db);
-  const memberships = new MembershipService(storage.db, pools);
+  const memberships = new MembershipService(storage.db, pools, bus);
   const firstRun = await bootstrapAdmin(config, users, log);
 
   const app: FastifyInstance = Fastify({
@@ -362,6 +362,14 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
   app.get('/api/v1/stream', { websocket: true, config: { access: 'viewer', poolScoped: true } }, (socket, request) =>
     stream.handle(socket, request),
   );
+  // A grant or revocation on any replica reaches this replica's open streams of that user.
+  const offMemberships = hub.bus.subscribe(MEMBERSHIP_TOPICS.changed, ({ userId }) => {
+    app.services.memberships
+      .rolesOf(userId)
+      .then((pools) => stream.updatePools(userId, pools))
+      .catch((err: unknown) => hub.log.warn({ err, userId }, 'could not refresh the pool roles of open streams'));
+  });
+  app.addHook('onClose', () => offMemberships());
   new Gauge({
     name: 'spyglass_stream_clients',
     help: 'Live stream clients connected to this hub replica',

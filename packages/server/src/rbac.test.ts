@@ -712,6 +712,44 @@ describe.each(testDatabases())('RBAC: roles per pool on $dialect', (database) =>
     await waitFor(() => scoped.messages.some((m) => m.type === 'pong' && m.id === 'settle-2'), { what: 'the pong' });
     expect(scoped.messages.filter((m) => m.type === 'action' && m.actionId === actionB)).toEqual([]);
     actionB = (await send('admin', 'POST', '/api/v1/actions', logAction(poolB.name))).body.id;
+
+    // A grant reaches the open stream: lines of B arrive once devA is a viewer there; after the revocation they stop.
+    for (const c of [scoped, admin]) {
+      expect(await subscribe(c, { actionIds: [actionB] })).toMatchObject({ type: 'subscribed' });
+    }
+    await b.next('actions', (f) => f.items.some((i) => i.id === actionB));
+    const line = (message: string): void =>
+      b.send({ type: 'hits', v: 1, logs: [{ actionId: actionB, at: Date.now(), level: 'info', message }] });
+    const got = (c: ReturnType<typeof open>, message: string): boolean =>
+      c.messages.some((m) => m.type === 'log' && (m.log as { message: string }).message === message);
+    const viewerOfB = await send('admin', 'PUT', `/api/v1/users/${ids.devA}/memberships/${poolB.name}`, {
+      role: 'viewer',
+    });
+    expect(viewerOfB.status).toBe(200);
+    let n = 0;
+    await waitFor(
+      () => {
+        line(`granted-${++n}`);
+        return scoped.messages.some(
+          (m) => m.type === 'log' && (m.log as { message: string }).message.startsWith('granted-'),
+        );
+      },
+      { what: 'a line of B on devA’s stream after the grant', intervalMs: 100 },
+    );
+    expect((await send('admin', 'DELETE', `/api/v1/users/${ids.devA}/memberships/${poolB.name}`)).status).toBe(204);
+    let k = 0;
+    await waitFor(
+      async () => {
+        const message = `revoked-${++k}`;
+        line(message);
+        await waitFor(() => got(admin, message), { what: `${message} on the admin stream` });
+        const id = `settle-revoked-${k}`;
+        scoped.ws.send(JSON.stringify({ type: 'ping', v: 1, id }));
+        await waitFor(() => scoped.messages.some((m) => m.type === 'pong' && m.id === id), { what: 'the pong' });
+        return !got(scoped, message);
+      },
+      { what: 'lines of B to stop reaching devA’s stream after the revocation', intervalMs: 100 },
+    );
     scoped.ws.close();
     admin.ws.close();
   });

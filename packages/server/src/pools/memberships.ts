@@ -1,7 +1,13 @@
 import { SpyglassError, type Membership, type Role } from '@spyglass/protocol';
 import type { Kysely } from 'kysely';
+import { defineTopic, type Bus } from '../bus/bus.js';
 import type { Database } from '../storage/schema.js';
 import type { PoolService } from './service.js';
+
+/** A user's memberships changed (every replica refreshes the roles of that user's open live streams). */
+export const MEMBERSHIP_TOPICS = {
+  changed: defineTopic<{ userId: string }>('core.memberships.changed'),
+};
 
 /** The source of memberships an admin grants by hand (API, CLI, console). */
 export const MANUAL_SOURCE = 'manual';
@@ -21,10 +27,21 @@ export interface MembershipGrant {
 export class MembershipService {
   readonly #db: Kysely<Database>;
   readonly #pools: PoolService;
+  readonly #bus: Bus | undefined;
 
-  constructor(db: Kysely<Database>, pools: PoolService) {
+  constructor(db: Kysely<Database>, pools: PoolService, bus?: Bus) {
     this.#db = db;
     this.#pools = pools;
+    this.#bus = bus;
+  }
+
+  /**
+   * Tells every replica (open live streams) that the user's memberships changed. REST and MCP read them per request;
+   * a stream would otherwise keep the roles it opened with. A bus that is away loses it: those streams keep their
+   * roles until they reconnect.
+   */
+  async #announce(userId: string): Promise<void> {
+    await this.#bus?.publish(MEMBERSHIP_TOPICS.changed, { userId }).catch(() => undefined);
   }
 
   /** The user's memberships, by pool name. */
@@ -70,6 +87,7 @@ export class MembershipService {
         .values({ user_id: userId, pool_id: p.id, role, source, created_at: now, updated_at: now })
         .execute();
     });
+    await this.#announce(userId);
     return { userId, poolId: p.id, poolName: p.name, role, source, createdAt: now, updatedAt: now };
   }
 
@@ -80,6 +98,7 @@ export class MembershipService {
     const found = (await this.list(userId)).find((m) => m.poolId === p.id);
     if (found === undefined) throw new SpyglassError('NOT_FOUND', `the user has no role in pool ${p.name}`);
     await this.#db.deleteFrom('pool_memberships').where('user_id', '=', userId).where('pool_id', '=', p.id).execute();
+    await this.#announce(userId);
     return found;
   }
 
@@ -133,6 +152,7 @@ export class MembershipService {
         )
         .execute();
     });
+    await this.#announce(userId);
     return { memberships: await this.list(userId), unknownPools };
   }
 

@@ -3,6 +3,7 @@ import {
   PROTOCOL_VERSION,
   STREAM_LIMITS,
   SpyglassError,
+  type Role,
   type StreamServerMessage,
 } from '@spyglass/protocol';
 import type { FastifyRequest } from 'fastify';
@@ -83,7 +84,8 @@ class StreamClient implements StreamClientHandle {
   constructor(
     readonly ws: WebSocket,
     readonly userId: string,
-    readonly scope: PoolScope,
+    /** Replaced when the user's memberships change (`StreamHub.updatePools`). */
+    public scope: PoolScope,
     readonly opt: StreamOptions,
   ) {}
 
@@ -155,6 +157,15 @@ export class StreamHub {
 
   get clientCount(): number {
     return this.#clients.size;
+  }
+
+  /**
+   * Gives the open streams of a user their new roles per pool (after a grant or revocation): from the next event on,
+   * they receive what the new roles let them see. The global role is left as the stream opened with it (changing it
+   * ends the user's sessions).
+   */
+  updatePools(userId: string, pools: ReadonlyMap<string, Role>): void {
+    for (const c of this.#clients) if (c.userId === userId) c.scope = { global: c.scope.global, pools };
   }
 
   handle(ws: WebSocket, request: FastifyRequest): void {
