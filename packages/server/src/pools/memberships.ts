@@ -1,4 +1,4 @@
-import { SpyglassError, type Membership, type Role } from '@spyglass/protocol';
+import { SpyglassError, membershipSourceSchema, type Membership, type Role } from '@spyglass/protocol';
 import type { Kysely } from 'kysely';
 import { defineTopic, type Bus } from '../bus/bus.js';
 import type { Database } from '../storage/schema.js';
@@ -113,6 +113,11 @@ export class MembershipService {
     grants: readonly MembershipGrant[],
     source: string,
   ): Promise<{ memberships: Membership[]; unknownPools: string[] }> {
+    if (!membershipSourceSchema.safeParse(source).success || source === MANUAL_SOURCE)
+      throw new SpyglassError(
+        'INVALID_INPUT',
+        `membership source ${JSON.stringify(source)} must be a provider name (lower-case letters, digits and _ . : -), not "manual"`,
+      );
     await this.#assertUser(userId);
     const wanted = new Map<string, Role>();
     const unknownPools: string[] = [];
