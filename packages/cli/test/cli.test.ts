@@ -155,6 +155,30 @@ describe('spyglass CLI against a real hub and the example service under the agen
     expect(unknown.stderr).toContain('no user with the email nobody@example.test');
   });
 
+  it('grants, lists and revokes roles per pool (admins)', async () => {
+    const email = 'viewer@example.test';
+    const granted = await cli(['users', 'grant', email, '--pool', 'staging', '--role', 'developer']);
+    expect(granted.code, granted.stderr).toBe(0);
+    expect(granted.stdout).toContain(`${email} is now developer in pool staging`);
+    const listed = await cli(['users', 'memberships', email]);
+    expect(listed.stdout).toMatch(/viewer in every pool/);
+    expect(listed.stdout).toMatch(/staging\s+developer\s+manual/);
+    const data = await json<{ memberships: { poolName: string; role: string }[] }>(['users', 'memberships', email]);
+    expect(data.memberships).toMatchObject([{ poolName: 'staging', role: 'developer' }]);
+    const badRole = await cli(['users', 'grant', email, '--pool', 'staging', '--role', 'owner']);
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toContain('--role must be one of admin, developer, viewer, not "owner"');
+    const badPool = await cli(['users', 'grant', email, '--pool', 'no-such-pool', '--role', 'viewer']);
+    expect(badPool.code).toBe(1);
+    expect(badPool.stderr).toMatch(/^NOT_FOUND: pool no-such-pool not found/m);
+    const revoked = await cli(['users', 'revoke', email, '--pool', 'staging']);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect((await json<{ memberships: unknown[] }>(['users', 'memberships', email])).memberships).toEqual([]);
+    const again = await cli(['users', 'revoke', email, '--pool', 'staging']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^NOT_FOUND: the user has no role in pool staging/m);
+  });
+
   it('lists agents with service and tag filters', async () => {
     const table = await cli(['agents', 'ls', '--service', 'shop']);
     expect(table.stdout).toMatch(/shop\s+dev\s+connected/);

@@ -45,6 +45,8 @@ import {
   type SnapshotSummary,
   type StoredLog,
   type StoredSnapshot,
+  type Membership,
+  type Role,
   type UnlockedUser,
   type UpdateUserBody,
   type SourceContent,
@@ -287,6 +289,15 @@ export class SpyglassClient {
     delete: (id: string): Promise<void> => this.call(core.deleteUser, { params: { id } }).then(() => undefined),
     /** Clears the user's failed sign-ins: their next attempt is checked at once. */
     unlock: (id: string): Promise<UnlockedUser> => this.call(core.unlockUser, { params: { id } }),
+    /** The user's roles per pool (besides their global role). */
+    memberships: (id: string): Promise<Membership[]> =>
+      this.call(core.listMemberships, { params: { id } }).then((r) => r.items),
+    /** Gives the user `role` in the pool (id or name), replacing their role there. */
+    grant: (id: string, pool: string, role: Role): Promise<Membership> =>
+      this.call(core.grantMembership, { params: { id, pool }, body: { role } }),
+    /** Removes the user's role in the pool; their global role still applies there. */
+    revoke: (id: string, pool: string): Promise<void> =>
+      this.call(core.revokeMembership, { params: { id, pool } }).then(() => undefined),
   };
 
   // ---- API tokens -----------------------------------------------------------------------------------------------------

@@ -4,11 +4,24 @@ export const ROLES = ['admin', 'developer', 'viewer'] as const;
 export const roleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof roleSchema>;
 
-/** Role rank: a route that needs `developer` admits `developer` and `admin`. */
-export const ROLE_RANK: Record<Role, number> = { viewer: 1, developer: 2, admin: 3 };
+/**
+ * A user's global role: one of the roles, or `none` — the user sees and does only what their pool memberships grant
+ * (see docs/adr/0013-roles-per-pool.md).
+ */
+export const USER_ROLES = ['admin', 'developer', 'viewer', 'none'] as const;
+export const userRoleSchema = z.enum(USER_ROLES);
+export type UserRole = z.infer<typeof userRoleSchema>;
 
-export function roleAtLeast(role: Role, needed: Role): boolean {
+/** Role rank: a route that needs `developer` admits `developer` and `admin`; `none` admits nothing. */
+export const ROLE_RANK: Record<UserRole, number> = { none: 0, viewer: 1, developer: 2, admin: 3 };
+
+export function roleAtLeast(role: UserRole, needed: Role): boolean {
   return ROLE_RANK[role] >= ROLE_RANK[needed];
+}
+
+/** The higher of two roles (the effective role in a pool is the higher of the global role and the membership). */
+export function maxRole(a: UserRole, b: UserRole | undefined): UserRole {
+  return b !== undefined && ROLE_RANK[b] > ROLE_RANK[a] ? b : a;
 }
 
 /** Epoch milliseconds. */

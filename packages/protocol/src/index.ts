@@ -4,14 +4,17 @@ export type { ErrorBody, ErrorCode, ErrorIssue } from './errors.js';
 export {
   ROLES,
   ROLE_RANK,
+  USER_ROLES,
   epochMsSchema,
   idSchema,
   pageQuerySchema,
   pageSchema,
+  maxRole,
   roleAtLeast,
   roleSchema,
+  userRoleSchema,
 } from './common.js';
-export type { Page, PageQuery, Role } from './common.js';
+export type { Page, PageQuery, Role, UserRole } from './common.js';
 
 export {
   auditEventSchema,
@@ -22,8 +25,12 @@ export {
   createUserBodySchema,
   createdTokenSchema,
   emailSchema,
+  grantMembershipBodySchema,
   loginBodySchema,
   meSchema,
+  membershipParamsSchema,
+  membershipSchema,
+  membershipSourceSchema,
   passwordSchema,
   poolNameSchema,
   poolSchema,
@@ -42,8 +49,10 @@ export type {
   CreateTokenBody,
   CreateUserBody,
   CreatedToken,
+  GrantMembershipBody,
   LoginBody,
   Me,
+  Membership,
   Pool,
   PoolWithKey,
   UnlockedUser,

@@ -30,6 +30,13 @@ export interface OperationContract<
   readonly description?: string;
   /** Least role allowed to call it. */
   readonly access: OperationAccess;
+  /**
+   * `pool`: the operation touches one pool's agents, actions or hits. Its least role is then met by the caller's role
+   * in any pool (global or a membership), and the handler checks the role in the pool it touches (lists are filtered
+   * to the pools the caller may see). Without it the least role is checked against the global role alone.
+   * See docs/adr/0013-roles-per-pool.md.
+   */
+  readonly scope?: 'pool';
   /** Audit action name (e.g. `action.create`): required when the operation changes state, optional on reads. */
   readonly audit?: string;
   /** Reads that are audited too (reading a source file). */

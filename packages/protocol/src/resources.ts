@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { epochMsSchema, idSchema, roleSchema } from './common.js';
+import { epochMsSchema, idSchema, roleSchema, userRoleSchema } from './common.js';
 
 // ---- auth ---------------------------------------------------------------------------------------------------------
 
@@ -22,17 +22,45 @@ export const userSchema = z.object({
   id: idSchema,
   email: z.string(),
   name: z.string(),
-  role: roleSchema,
+  /** Global role; `none`: only what the user's pool memberships grant. */
+  role: userRoleSchema,
   disabled: z.boolean(),
   createdAt: epochMsSchema,
   updatedAt: epochMsSchema,
 });
 export type User = z.infer<typeof userSchema>;
 
+// ---- pool memberships ---------------------------------------------------------------------------------------------
+
+/** Who keeps a membership: `manual` (granted by an admin) or the name of the sign-in provider it was mapped from. */
+export const membershipSourceSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9_.:-]*$/, 'lower-case letters, digits and _ . : -');
+
+/** A user's role in one pool. */
+export const membershipSchema = z.object({
+  userId: idSchema,
+  poolId: idSchema,
+  poolName: z.string(),
+  role: roleSchema,
+  source: z.string(),
+  createdAt: epochMsSchema,
+  updatedAt: epochMsSchema,
+});
+export type Membership = z.infer<typeof membershipSchema>;
+
+export const membershipParamsSchema = z.object({ id: idSchema, pool: z.string().min(1).max(64) });
+export const grantMembershipBodySchema = z.object({ role: roleSchema });
+export type GrantMembershipBody = z.infer<typeof grantMembershipBodySchema>;
+
 export const meSchema = z.object({
   user: userSchema,
   /** How the caller authenticated. */
   via: z.enum(['session', 'token']),
+  /** The caller's roles per pool (each one the higher of the global role and the membership). */
+  memberships: z.array(membershipSchema).optional(),
 });
 export type Me = z.infer<typeof meSchema>;
 
@@ -41,7 +69,7 @@ export type Me = z.infer<typeof meSchema>;
 export const createUserBodySchema = z.object({
   email: emailSchema,
   name: z.string().trim().min(1).max(200),
-  role: roleSchema,
+  role: userRoleSchema,
   password: passwordSchema,
 });
 export type CreateUserBody = z.infer<typeof createUserBodySchema>;
@@ -49,7 +77,7 @@ export type CreateUserBody = z.infer<typeof createUserBodySchema>;
 export const updateUserBodySchema = z
   .object({
     name: z.string().trim().min(1).max(200).optional(),
-    role: roleSchema.optional(),
+    role: userRoleSchema.optional(),
     password: passwordSchema.optional(),
     disabled: z.boolean().optional(),
   })

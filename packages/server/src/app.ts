@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { AuditService } from './audit/service.js';
 import { installAuth } from './auth/plugin.js';
 import { authRoutes } from './auth/routes.js';
+import { MEMBERSHIP_TOPICS, MembershipService } from './pools/memberships.js';
 import { generatePassword } from './auth/secrets.js';
 import { AuthService } from './auth/service.js';
 import { MemoryBus, type Bus } from './bus/bus.js';
@@ -65,6 +66,8 @@ export interface Services {
   readonly users: UserService;
   readonly auth: AuthService;
   readonly pools: PoolService;
+  /** Roles per pool; `setMemberships(userId, grants, source)` is how a sign-in provider's claims land here. */
+  readonly memberships: MembershipService;
 }
 
 export interface FirstRun {
@@ -173,6 +176,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   const users = new UserService(storage.db);
   const auth = new AuthService(storage.db, storage.dialect, config);
   const pools = new PoolService(storage.db);
+  const memberships = new MembershipService(storage.db, pools, bus);
   const firstRun = await bootstrapAdmin(config, users, log);
 
   const app: FastifyInstance = Fastify({
@@ -193,7 +197,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   });
   const hub: HubContext = { config, storage, bus, log, audit, metrics };
   app.decorate('hub', hub);
-  app.decorate('services', { users, auth, pools });
+  app.decorate('services', { users, auth, pools, memberships });
   app.decorate('firstRun', firstRun);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -210,7 +214,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
 
   installErrorHandling(app);
   await app.register(fastifyCookie);
-  installAuth(app, auth, config.session.cookieName, config.publicUrl);
+  installAuth(app, auth, config.session.cookieName, config.publicUrl, (id) => memberships.rolesOf(id));
   installAuditHook(app, audit);
 
   app.addHook('onResponse', async (request, reply) => {
@@ -255,7 +259,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   });
 
   healthRoutes(app, storage, metrics, () => shuttingDown);
-  authRoutes(app, auth, config);
+  authRoutes(app, auth, config, memberships);
   await registerModules(app, deps);
   await consoleRoutes(app);
   app.platform.jobs.start();
@@ -288,7 +292,7 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
   const options: Record<string, unknown> = { ...deps.modules };
   if (deps.liveDebugging !== undefined) options.live ??= deps.liveDebugging;
   const live = options.live as LiveDebuggingOptions | undefined;
-  const operations = new OperationRegistry(hub.audit);
+  const operations = new OperationRegistry(hub.audit, (id) => app.services.memberships.rolesOf(id));
   const tools = new ToolRegistry();
   const frames = new FrameRouter({
     onError: (err, type) => hub.log.error({ err, frameType: type }, 'an agent frame handler failed'),
@@ -355,9 +359,17 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
   }
   operations.mountRest(app);
 
-  app.get('/api/v1/stream', { websocket: true, config: { access: 'viewer' } }, (socket, request) =>
+  app.get('/api/v1/stream', { websocket: true, config: { access: 'viewer', poolScoped: true } }, (socket, request) =>
     stream.handle(socket, request),
   );
+  // A grant or revocation on any replica reaches this replica's open streams of that user.
+  const offMemberships = hub.bus.subscribe(MEMBERSHIP_TOPICS.changed, ({ userId }) => {
+    app.services.memberships
+      .rolesOf(userId)
+      .then((pools) => stream.updatePools(userId, pools))
+      .catch((err: unknown) => hub.log.warn({ err, userId }, 'could not refresh the pool roles of open streams'));
+  });
+  app.addHook('onClose', () => offMemberships());
   new Gauge({
     name: 'spyglass_stream_clients',
     help: 'Live stream clients connected to this hub replica',

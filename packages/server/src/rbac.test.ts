@@ -1,6 +1,8 @@
 import type { Role } from '@spyglass/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify from 'fastify';
+import { Client as McpClient, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { WebSocket } from 'ws';
 import {
   ADMIN,
   SimAgent,
@@ -8,6 +10,7 @@ import {
   createHub,
   logAction,
   testDatabases,
+  waitFor,
   type TestHub,
 } from '../test/kit/index.js';
 import { installAuth } from './auth/plugin.js';
@@ -33,6 +36,9 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'PATCH /api/v1/users/:id': 'admin',
   'POST /api/v1/users/:id/unlock': 'admin',
   'DELETE /api/v1/users/:id': 'admin',
+  'GET /api/v1/users/:id/memberships': 'admin',
+  'PUT /api/v1/users/:id/memberships/:pool': 'admin',
+  'DELETE /api/v1/users/:id/memberships/:pool': 'admin',
   'GET /api/v1/tokens': 'viewer',
   'POST /api/v1/tokens': 'viewer',
   'DELETE /api/v1/tokens/:id': 'viewer',
@@ -201,6 +207,21 @@ const AUDITED: Record<string, { audit: string; call: (hub: TestHub) => Promise<C
         password: USER_PASSWORD,
       });
       return { url: `/api/v1/users/${user.id}` };
+    },
+  },
+  'PUT /api/v1/users/:id/memberships/:pool': {
+    audit: 'membership.grant',
+    call: async (hub) => ({
+      url: `/api/v1/users/${hub.userIds.viewer}/memberships/${(await hub.createPool('audited-grant')).name}`,
+      payload: { role: 'developer' },
+    }),
+  },
+  'DELETE /api/v1/users/:id/memberships/:pool': {
+    audit: 'membership.revoke',
+    call: async (hub) => {
+      const pool = await hub.createPool('audited-revoke');
+      await hub.app.services.memberships.grant(hub.userIds.viewer, pool.name, 'developer');
+      return { url: `/api/v1/users/${hub.userIds.viewer}/memberships/${pool.name}` };
     },
   },
   'POST /api/v1/tokens': {
@@ -465,5 +486,335 @@ describe('route registration', () => {
     expect(() => bare.post('/y', { config: { access: 'admin' } }, () => 'y')).toThrow(/declares no config.audit/);
     expect(() => bare.post('/z', { config: { access: 'admin', audit: 'z.create' } }, () => 'z')).not.toThrow();
     await bare.close();
+  });
+});
+
+/**
+ * The pool dimension (docs/adr/0013-roles-per-pool.md): the same hub, two pools with an agent and an action each,
+ * and users whose roles differ per pool. Every row is a real HTTP request; the stream and MCP rows go over a real
+ * WebSocket and MCP's Streamable HTTP.
+ */
+describe.each(testDatabases())('RBAC: roles per pool on $dialect', (database) => {
+  type PoolWho = 'devA' | 'viewerDevA' | 'viewerA';
+  let hub: TestHub;
+  const tokens = {} as Record<PoolWho, string>;
+  const ids = {} as Record<PoolWho, string>;
+  const agents: SimAgent[] = [];
+  const mcpClients: McpClient[] = [];
+  let poolA: { id: string; name: string; key: string };
+  let poolB: { id: string; name: string; key: string };
+  let agentA: string;
+  let agentB: string;
+  let actionA: string;
+  let actionB: string;
+
+  const send = async (who: PoolWho | 'admin', method: string, path: string, body?: unknown) => {
+    const token = who === 'admin' ? hub.tokens.admin : tokens[who];
+    const res = await fetch(`${hub.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+  };
+
+  beforeAll(async () => {
+    hub = await createHub({ database, listen: true });
+    // B's service sorts first: a filter applied after paging would leave devA's first page of one empty.
+    poolA = await hub.createPool('team-a');
+    poolB = await hub.createPool('team-b');
+    const a = await SimAgent.connect(hub.wsUrl, poolA.key, {
+      service: { name: 'zz-payments', version: '1', environment: 'test' },
+    });
+    const b = await SimAgent.connect(hub.wsUrl, poolB.key, {
+      service: { name: 'aa-search', version: '1', environment: 'test' },
+    });
+    agents.push(a.agent, b.agent);
+    agentA = a.welcome.agentId;
+    agentB = b.welcome.agentId;
+    const users = hub.app.services.users;
+    const setup: Record<PoolWho, { global: 'none' | 'viewer'; inA: 'developer' | 'viewer' }> = {
+      devA: { global: 'none', inA: 'developer' },
+      viewerDevA: { global: 'viewer', inA: 'developer' },
+      viewerA: { global: 'none', inA: 'viewer' },
+    };
+    for (const [who, { global, inA }] of Object.entries(setup) as [PoolWho, (typeof setup)[PoolWho]][]) {
+      const user = await users.create({
+        email: `${who.toLowerCase()}@example.test`,
+        name: who,
+        role: global,
+        password: USER_PASSWORD,
+      });
+      ids[who] = user.id;
+      tokens[who] = (await hub.app.services.auth.createToken(user.id, { name: who })).token;
+      const granted = await send('admin', 'PUT', `/api/v1/users/${user.id}/memberships/${poolA.name}`, { role: inA });
+      if (granted.status !== 200) throw new Error(`grant: ${granted.status} ${JSON.stringify(granted.body)}`);
+    }
+    actionA = (await send('admin', 'POST', '/api/v1/actions', logAction(poolA.name))).body.id;
+    actionB = (await send('admin', 'POST', '/api/v1/actions', logAction(poolB.name))).body.id;
+  });
+  afterAll(async () => {
+    for (const c of mcpClients) await c.close().catch(() => undefined);
+    for (const a of agents) await a.close().catch(() => undefined);
+    await hub?.close();
+  });
+
+  it('lists, grants and revokes memberships through the admin API, with the effective role on /me', async () => {
+    const list = await send('admin', 'GET', `/api/v1/users/${ids.viewerDevA}/memberships`);
+    expect(list.status).toBe(200);
+    expect(list.body.items).toMatchObject([
+      { poolId: poolA.id, poolName: 'team-a', role: 'developer', source: 'manual' },
+    ]);
+    const me = await send('viewerA', 'GET', '/api/v1/me');
+    expect(me.body).toMatchObject({ user: { role: 'none' }, memberships: [{ poolName: 'team-a', role: 'viewer' }] });
+
+    const unknownPool = await send('admin', 'PUT', `/api/v1/users/${ids.viewerA}/memberships/nope`, { role: 'viewer' });
+    expect(unknownPool.status).toBe(404);
+    const badRole = await send('admin', 'PUT', `/api/v1/users/${ids.viewerA}/memberships/team-b`, { role: 'owner' });
+    expect(badRole.status).toBe(400);
+    expect(JSON.stringify(badRole.body.error.issues)).toMatch(/body\.role/);
+    // A pool member is not an admin of memberships.
+    expect((await send('devA', 'GET', `/api/v1/users/${ids.devA}/memberships`)).status).toBe(403);
+
+    // Granted, viewerA sees B at once (memberships are read per request); revoked, B is gone again.
+    expect(
+      (await send('admin', 'PUT', `/api/v1/users/${ids.viewerA}/memberships/team-b`, { role: 'viewer' })).status,
+    ).toBe(200);
+    expect((await send('viewerA', 'GET', `/api/v1/agents/${agentB}`)).status).toBe(200);
+    expect((await send('admin', 'DELETE', `/api/v1/users/${ids.viewerA}/memberships/team-b`)).status).toBe(204);
+    expect((await send('viewerA', 'GET', `/api/v1/agents/${agentB}`)).status).toBe(404);
+    expect((await send('admin', 'DELETE', `/api/v1/users/${ids.viewerA}/memberships/team-b`)).status).toBe(404);
+  });
+
+  it('allows and denies per pool exactly as expected over REST', async () => {
+    // [who, method, path, body, expected status]
+    const table: [PoolWho, string, () => string, (() => unknown) | null, number][] = [
+      // a developer of A (no global role): A fully, B not at all (unknown, as an id that does not exist)
+      ['devA', 'GET', () => `/api/v1/agents/${agentA}`, null, 200],
+      ['devA', 'GET', () => `/api/v1/agents/${agentB}`, null, 404],
+      ['devA', 'GET', () => `/api/v1/agents/${agentB}/sources`, null, 404],
+      ['devA', 'GET', () => `/api/v1/agents/${agentB}/sources/content?path=src/x.ts`, null, 404],
+      // deleting agents needs admin: no role of devA's anywhere admits it, whatever the pool
+      ['devA', 'DELETE', () => `/api/v1/agents/${agentA}`, null, 403],
+      ['devA', 'DELETE', () => `/api/v1/agents/${agentB}`, null, 403],
+      ['devA', 'GET', () => `/api/v1/actions/${actionA}`, null, 200],
+      ['devA', 'GET', () => `/api/v1/actions/${actionB}`, null, 404],
+      ['devA', 'GET', () => `/api/v1/actions/${actionB}/agents`, null, 404],
+      ['devA', 'GET', () => `/api/v1/actions/${actionB}/logs`, null, 404],
+      ['devA', 'GET', () => `/api/v1/actions/${actionB}/snapshots`, null, 404],
+      ['devA', 'GET', () => `/api/v1/actions/${actionB}/snapshots/1`, null, 404],
+      ['devA', 'GET', () => `/api/v1/actions/${actionB}/metrics`, null, 404],
+      ['devA', 'DELETE', () => `/api/v1/actions/${actionB}`, null, 404],
+      ['devA', 'POST', () => '/api/v1/actions', () => logAction(poolA.name), 201],
+      ['devA', 'POST', () => '/api/v1/actions', () => logAction(poolB.name), 403],
+      // not pool-scoped: need a global role
+      ['devA', 'GET', () => '/api/v1/traces', null, 403],
+      ['devA', 'GET', () => '/api/v1/metrics/prometheus', null, 403],
+      ['devA', 'GET', () => '/api/v1/pools', null, 403],
+      // a viewer of A only: reads A, changes nothing
+      ['viewerA', 'GET', () => `/api/v1/actions/${actionA}/logs`, null, 200],
+      ['viewerA', 'POST', () => '/api/v1/actions', () => logAction(poolA.name), 403],
+      ['viewerA', 'DELETE', () => `/api/v1/actions/${actionA}`, null, 403],
+      // a global viewer and developer of A: sees both, changes only A
+      ['viewerDevA', 'GET', () => `/api/v1/agents/${agentB}`, null, 200],
+      ['viewerDevA', 'GET', () => `/api/v1/actions/${actionB}/logs`, null, 200],
+      ['viewerDevA', 'POST', () => '/api/v1/actions', () => logAction(poolA.name), 201],
+      ['viewerDevA', 'POST', () => '/api/v1/actions', () => logAction(poolB.name), 403],
+      ['viewerDevA', 'DELETE', () => `/api/v1/actions/${actionB}`, null, 403],
+      ['viewerDevA', 'GET', () => '/api/v1/traces', null, 200],
+    ];
+    const wrong: string[] = [];
+    for (const [who, method, path, body, expected] of table) {
+      const res = await send(who, method, path(), body?.());
+      if (res.status !== expected) wrong.push(`${who} ${method} ${path()}: ${res.status} ${JSON.stringify(res.body)}`);
+      if (expected === 403 && res.body?.error?.code !== 'FORBIDDEN') wrong.push(`${who} ${method} ${path()}: code`);
+    }
+    expect(wrong).toEqual([]);
+    // The refusal says which pool and role.
+    const refused = await send('viewerDevA', 'POST', '/api/v1/actions', logAction(poolB.name));
+    expect(refused.body.error.message).toMatch(/developer role in pool team-b \(you are viewer there\)/);
+    // B still has its action and agent.
+    expect((await send('admin', 'GET', `/api/v1/actions/${actionB}`)).status).toBe(200);
+    expect((await send('admin', 'GET', `/api/v1/agents/${agentB}`)).status).toBe(200);
+  });
+
+  it('filters lists in the query: pages hold only visible pools, and stay full', async () => {
+    const agentsOf = async (who: PoolWho, q = '') =>
+      (await send(who, 'GET', `/api/v1/agents${q}`)).body as { items: { id: string }[]; nextCursor: string | null };
+    const devA = await agentsOf('devA', '?limit=1');
+    expect(devA.items.map((i) => i.id)).toEqual([agentA]);
+    expect(devA.nextCursor).toBeNull();
+    expect((await agentsOf('devA', `?pool=${poolB.name}`)).items).toEqual([]);
+    expect((await agentsOf('viewerDevA')).items.map((i) => i.id).sort()).toEqual([agentA, agentB].sort());
+
+    const actions = (await send('devA', 'GET', '/api/v1/actions?limit=500')).body as {
+      items: { id: string; target: { pool: string } }[];
+    };
+    expect(actions.items.map((a) => a.target.pool)).not.toContain(poolB.name);
+    expect(actions.items.map((a) => a.id)).toContain(actionA);
+    const all = (await send('viewerDevA', 'GET', '/api/v1/actions?limit=500')).body as { items: { id: string }[] };
+    expect(all.items.map((a) => a.id)).toContain(actionB);
+  });
+
+  it('delivers only events of visible pools on the live stream', async () => {
+    const open = (token: string) => {
+      const ws = new WebSocket(`${hub.wsUrl}/api/v1/stream`, { headers: { authorization: `Bearer ${token}` } });
+      const messages: Record<string, unknown>[] = [];
+      ws.on('message', (d) => messages.push(JSON.parse((d as Buffer).toString('utf8')) as Record<string, unknown>));
+      const opened = new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      return { ws, messages, opened };
+    };
+    const scoped = open(tokens.devA);
+    const admin = open(hub.tokens.admin);
+    await Promise.all([scoped.opened, admin.opened]);
+    const subscribe = async (c: ReturnType<typeof open>, m: Record<string, unknown>) => {
+      const before = c.messages.length;
+      c.ws.send(JSON.stringify({ type: 'subscribe', v: 1, ...m }));
+      await waitFor(() => c.messages.slice(before).some((x) => x.type === 'subscribed' || x.type === 'error'), {
+        what: 'the answer to a subscription',
+      });
+      return c.messages.slice(before).find((x) => x.type === 'subscribed' || x.type === 'error')!;
+    };
+    // A service of pool B is unknown to devA, as a pool that does not exist; traces need a global role.
+    const refused = await subscribe(scoped, { services: [{ pool: poolB.name, service: 'aa-search' }] });
+    expect(refused).toMatchObject({ type: 'error', code: 'NOT_FOUND' });
+    const traces = await subscribe(scoped, { channel: 'traces', services: ['*'] });
+    expect(traces).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
+    // Following B's action by id is accepted but delivers nothing of it.
+    for (const c of [scoped, admin]) {
+      expect(await subscribe(c, { actionIds: [actionA, actionB] })).toMatchObject({ type: 'subscribed' });
+    }
+    const [a, b] = agents as [SimAgent, SimAgent];
+    await a.next('actions', (f) => f.items.some((i) => i.id === actionA));
+    await b.next('actions', (f) => f.items.some((i) => i.id === actionB));
+    a.send({ type: 'hits', v: 1, logs: [{ actionId: actionA, at: Date.now(), level: 'info', message: 'line of A' }] });
+    b.send({ type: 'hits', v: 1, logs: [{ actionId: actionB, at: Date.now(), level: 'info', message: 'line of B' }] });
+    b.status(actionB, 'active', { method: 'breakpoint' });
+    const logs = (c: ReturnType<typeof open>) => c.messages.filter((m) => m.type === 'log').map((m) => m.actionId);
+    const statuses = (c: ReturnType<typeof open>) =>
+      c.messages.filter((m) => m.type === 'status').map((m) => m.actionId);
+    await waitFor(
+      () => logs(admin).includes(actionA) && logs(admin).includes(actionB) && statuses(admin).includes(actionB),
+      {
+        what: 'both lines and B’s status on the admin stream',
+      },
+    );
+    await waitFor(() => logs(scoped).includes(actionA), { what: 'A’s line on devA’s stream' });
+    // Settle devA's stream (the pong comes after everything queued before it), then B's events must be absent.
+    scoped.ws.send(JSON.stringify({ type: 'ping', v: 1, id: 'settle' }));
+    await waitFor(() => scoped.messages.some((m) => m.type === 'pong' && m.id === 'settle'), { what: 'the pong' });
+    expect(logs(scoped)).not.toContain(actionB);
+    expect(statuses(scoped)).not.toContain(actionB);
+    // Deleting B's action is announced to the admin, not to devA.
+    await send('admin', 'DELETE', `/api/v1/actions/${actionB}`);
+    await waitFor(() => admin.messages.some((m) => m.type === 'action' && m.actionId === actionB), {
+      what: 'the deleted event on the admin stream',
+    });
+    scoped.ws.send(JSON.stringify({ type: 'ping', v: 1, id: 'settle-2' }));
+    await waitFor(() => scoped.messages.some((m) => m.type === 'pong' && m.id === 'settle-2'), { what: 'the pong' });
+    expect(scoped.messages.filter((m) => m.type === 'action' && m.actionId === actionB)).toEqual([]);
+    actionB = (await send('admin', 'POST', '/api/v1/actions', logAction(poolB.name))).body.id;
+
+    // A grant reaches the open stream: lines of B arrive once devA is a viewer there; after the revocation they stop.
+    for (const c of [scoped, admin]) {
+      expect(await subscribe(c, { actionIds: [actionB] })).toMatchObject({ type: 'subscribed' });
+    }
+    await b.next('actions', (f) => f.items.some((i) => i.id === actionB));
+    const line = (message: string): void =>
+      b.send({ type: 'hits', v: 1, logs: [{ actionId: actionB, at: Date.now(), level: 'info', message }] });
+    const got = (c: ReturnType<typeof open>, message: string): boolean =>
+      c.messages.some((m) => m.type === 'log' && (m.log as { message: string }).message === message);
+    const viewerOfB = await send('admin', 'PUT', `/api/v1/users/${ids.devA}/memberships/${poolB.name}`, {
+      role: 'viewer',
+    });
+    expect(viewerOfB.status).toBe(200);
+    let n = 0;
+    await waitFor(
+      () => {
+        line(`granted-${++n}`);
+        return scoped.messages.some(
+          (m) => m.type === 'log' && (m.log as { message: string }).message.startsWith('granted-'),
+        );
+      },
+      { what: 'a line of B on devA’s stream after the grant', intervalMs: 100 },
+    );
+    expect((await send('admin', 'DELETE', `/api/v1/users/${ids.devA}/memberships/${poolB.name}`)).status).toBe(204);
+    let k = 0;
+    await waitFor(
+      async () => {
+        const message = `revoked-${++k}`;
+        line(message);
+        await waitFor(() => got(admin, message), { what: `${message} on the admin stream` });
+        const id = `settle-revoked-${k}`;
+        scoped.ws.send(JSON.stringify({ type: 'ping', v: 1, id }));
+        await waitFor(() => scoped.messages.some((m) => m.type === 'pong' && m.id === id), { what: 'the pong' });
+        return !got(scoped, message);
+      },
+      { what: 'lines of B to stop reaching devA’s stream after the revocation', intervalMs: 100 },
+    );
+    scoped.ws.close();
+    admin.ws.close();
+  });
+
+  it('scopes MCP tools through the operations, over Streamable HTTP', { timeout: 60_000 }, async () => {
+    const connect = async (token: string): Promise<McpClient> => {
+      const client = new McpClient({ name: 'spyglass-rbac', version: '1.0.0' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${hub.url}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      mcpClients.push(client);
+      return client;
+    };
+    const call = async (client: McpClient, name: string, args: Record<string, unknown> = {}) => {
+      const r = (await client.callTool({ name, arguments: args })) as {
+        content: { type: string; text?: string }[];
+        isError?: boolean;
+      };
+      return { text: r.content.map((c) => c.text ?? '').join('\n'), isError: r.isError === true };
+    };
+
+    const devA = await connect(tokens.devA);
+    // A pool-only developer is offered the live tools (their role in A admits them), not the traces ones.
+    const names = (await devA.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['list_agents', 'add_log', 'get_logs', 'remove_action']));
+    expect(names.some((n) => n.includes('trace'))).toBe(false);
+
+    const listed = await call(devA, 'list_agents');
+    expect(listed.isError).toBe(false);
+    expect(listed.text).toContain(agentA);
+    expect(listed.text).not.toContain(agentB);
+    const actionsText = await call(devA, 'list_actions', { limit: 100 });
+    expect(actionsText.text).toContain(actionA);
+    expect(actionsText.text).not.toContain(actionB);
+    const logsB = await call(devA, 'get_logs', { actionId: actionB });
+    expect(logsB).toMatchObject({ isError: true });
+    expect(logsB.text).toMatch(/not found/i);
+    const removeB = await call(devA, 'remove_action', { actionId: actionB });
+    expect(removeB).toMatchObject({ isError: true });
+    const addB = await call(devA, 'add_log', {
+      service: 'aa-search',
+      pool: poolB.name,
+      file: 'src/x.ts',
+      line: 1,
+      template: 'x',
+    });
+    expect(addB.isError).toBe(true);
+
+    // A global viewer and developer of A sees B, but cannot remove B's action.
+    const viewerDevA = await connect(tokens.viewerDevA);
+    expect((await call(viewerDevA, 'list_agents')).text).toContain(agentB);
+    const refused = await call(viewerDevA, 'remove_action', { actionId: actionB });
+    expect(refused.isError).toBe(true);
+    expect(refused.text).toMatch(/developer role in pool team-b/);
+    expect((await send('admin', 'GET', `/api/v1/actions/${actionB}`)).status).toBe(200);
   });
 });

@@ -46,6 +46,7 @@ export const keys = {
   metrics: (id: string) => ['action', id, 'metrics'] as const,
   audit: (filters: object) => ['audit', filters] as const,
   users: ['users'] as const,
+  memberships: (userId: string) => ['users', userId, 'memberships'] as const,
   tokens: ['tokens'] as const,
   pools: ['pools'] as const,
   traces: (filters: object) => ['traces', filters] as const,

@@ -16,9 +16,13 @@ export function useRoleAtLeast(role: Role): boolean {
   return roleAtLeast(useSession().user.role, role);
 }
 
-/** Developers and admins add and remove actions; viewers only look. */
+/**
+ * Developers and admins add and remove actions; viewers only look. A developer of one pool gets the controls too (the
+ * hub checks the role in the pool of each action).
+ */
 export function useCanEditActions(): boolean {
-  return useRoleAtLeast('developer');
+  const me = useSession();
+  return roleAtLeast(me.user.role, 'developer') || (me.memberships ?? []).some((m) => roleAtLeast(m.role, 'developer'));
 }
 
 export function useMeQuery() {

@@ -514,6 +514,66 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     await shot('pools', page);
   }, 60_000);
 
+  it('grants and revokes a role per pool on the Users page; a developer of one pool only sees that pool', async () => {
+    const page = await adminPage();
+    const viewer = userEmail('viewer');
+    const viewerId = (await hub.app.services.users.findByEmail(viewer))!.id;
+    await page.goto(`${url}/users`);
+    await page.getByLabel(`Pool roles of ${viewer}`).click();
+    await page.getByLabel(`Pool for ${viewer}`).selectOption('e2e');
+    await page.getByLabel(`Pool role for ${viewer}`).selectOption('developer');
+    await page.getByRole('button', { name: 'Grant' }).first().click();
+    await page.getByText('e2e · developer').waitFor();
+    const granted = await hub.api<{ items: { poolName: string; role: string }[] }>(
+      'GET',
+      `/api/v1/users/${viewerId}/memberships`,
+    );
+    expect(granted.body.items).toMatchObject([{ poolName: 'e2e', role: 'developer' }]);
+    await shot('users-pool-roles', page);
+    await page.getByRole('button', { name: `Revoke e2e from ${viewer}` }).click();
+    await page.getByLabel(`Pool roles of ${viewer}`).getByText('none').waitFor();
+    expect((await hub.api<{ items: unknown[] }>('GET', `/api/v1/users/${viewerId}/memberships`)).body.items).toEqual(
+      [],
+    );
+
+    // A user with no global role and developer in e2e: the shop's agent, and the controls to add actions.
+    const email = `pool-dev-${Date.now()}@example.test`;
+    const user = await hub.app.services.users.create({
+      email,
+      name: 'Pool dev',
+      role: 'none',
+      password: USER_PASSWORD,
+    });
+    await hub.app.services.memberships.grant(user.id, 'e2e', 'developer');
+    const other = await hub.createPool(`console-other-${Date.now()}`);
+    const otherAction = await hub.api<{ id: string }>('POST', '/api/v1/actions', {
+      kind: 'log',
+      file: PRICING_PATH,
+      line: LOOP_LINE,
+      template: 'other',
+      target: { pool: other.name },
+    });
+    expect(otherAction.status).toBe(201);
+    const mine = await hub.api<{ id: string }>('POST', '/api/v1/actions', {
+      kind: 'log',
+      file: PRICING_PATH,
+      line: LOOP_LINE,
+      template: 'mine',
+      target: { pool: 'e2e', service: 'shop' },
+    });
+    expect(mine.status).toBe(201);
+    const dev = await signIn(await newContext(), email, USER_PASSWORD);
+    await dev.getByText('shop').first().waitFor();
+    // Traces and the rest that need a global role are not offered.
+    await expect(dev.getByRole('link', { name: 'Traces' }).count()).resolves.toBe(0);
+    await dev.goto(`${url}/actions`);
+    await dev.getByText('pool e2e').first().waitFor();
+    await expect(dev.locator('main').textContent()).resolves.not.toContain(`pool ${other.name}`);
+    await shot('actions-pool-developer', dev);
+    await hub.api('DELETE', `/api/v1/actions/${mine.body.id}`);
+    await hub.api('DELETE', `/api/v1/actions/${otherAction.body.id}`);
+  }, 60_000);
+
   it('has a dark theme', async () => {
     const id = await loopLog('dark');
     await order('tee', 2);

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { parseDocument as parseYamlDocument, stringify as stringifyYaml } from 'yaml';
 import { SpyglassClient, SpyglassClientError } from '@spyglass/client';
 import type { Command } from 'commander';
-import type { PoolPolicyInput, User } from '@spyglass/protocol';
+import { ROLES, type PoolPolicyInput, type Role, type User } from '@spyglass/protocol';
 import type { Context, Io } from '../context.js';
 import { formatTime } from '../output.js';
 import { parsePositiveInt, parseTags, UsageError } from '../parse.js';
@@ -148,25 +148,78 @@ export function accountCommands(program: Command, io: Io, run: Run): void {
   );
 
   const users = program.command('users').description('user accounts (admins)');
+  /** A user by email (any case) or id. */
+  const findUser = async (ctx: Context, who: string): Promise<User> => {
+    const client = ctx.client();
+    const wanted = who.toLowerCase();
+    let found: User | undefined;
+    let cursor: string | undefined;
+    do {
+      const page = await client.users.list({ limit: 500, ...(cursor === undefined ? {} : { cursor }) });
+      found = page.items.find((u) => u.email.toLowerCase() === wanted || u.id === who);
+      cursor = page.nextCursor ?? undefined;
+    } while (found === undefined && cursor !== undefined);
+    if (found === undefined)
+      throw new UsageError(who.includes('@') ? `no user with the email ${who}` : `no user with the email or id ${who}`);
+    return found;
+  };
   run(
     users
       .command('unlock')
       .argument('<email>')
       .description("clear an account's failed sign-ins, so its next attempt is checked at once"),
     async (ctx: Context, email: string) => {
-      const client = ctx.client();
-      const wanted = email.toLowerCase();
-      let found: User | undefined;
-      let cursor: string | undefined;
-      do {
-        const page = await client.users.list({ limit: 500, ...(cursor === undefined ? {} : { cursor }) });
-        found = page.items.find((u) => u.email.toLowerCase() === wanted);
-        cursor = page.nextCursor ?? undefined;
-      } while (found === undefined && cursor !== undefined);
-      if (found === undefined) throw new UsageError(`no user with the email ${email}`);
-      const unlocked = await client.users.unlock(found.id);
+      const found = await findUser(ctx, email);
+      const unlocked = await ctx.client().users.unlock(found.id);
       if (ctx.out.json) return ctx.out.data(unlocked);
       ctx.out.line(`unlocked ${found.email}: cleared ${unlocked.failuresCleared} failed sign-ins`);
+    },
+  );
+  const printMemberships = async (ctx: Context, user: User): Promise<void> => {
+    const items = await ctx.client().users.memberships(user.id);
+    if (ctx.out.json) return ctx.out.data({ user, memberships: items });
+    ctx.out.line(
+      `${user.email}: ${user.role} in every pool${user.role === 'none' ? ' (none: only the pools below)' : ''}`,
+    );
+    ctx.out.table(
+      ['POOL', 'ROLE', 'SOURCE', 'SINCE'],
+      items.map((m) => [m.poolName, m.role, m.source, formatTime(m.updatedAt)]),
+    );
+  };
+  run(
+    users
+      .command('memberships')
+      .argument('<user>', 'email or id')
+      .description("a user's global role and their roles per pool"),
+    async (ctx: Context, who: string) => printMemberships(ctx, await findUser(ctx, who)),
+  );
+  run(
+    users
+      .command('grant')
+      .argument('<user>', 'email or id')
+      .requiredOption('--pool <pool>', 'pool name or id')
+      .requiredOption('--role <role>', 'viewer, developer or admin')
+      .description('give a user a role in one pool (the higher of it and their global role applies there)'),
+    async (ctx: Context, who: string, opts: { pool: string; role: string }) => {
+      if (!ROLES.includes(opts.role as Role))
+        throw new UsageError(`--role must be one of ${ROLES.join(', ')}, not "${opts.role}"`);
+      const user = await findUser(ctx, who);
+      const m = await ctx.client().users.grant(user.id, opts.pool, opts.role as Role);
+      if (ctx.out.json) return ctx.out.data(m);
+      ctx.out.line(`${user.email} is now ${m.role} in pool ${m.poolName}`);
+    },
+  );
+  run(
+    users
+      .command('revoke')
+      .argument('<user>', 'email or id')
+      .requiredOption('--pool <pool>', 'pool name or id')
+      .description("remove a user's role in one pool (their global role still applies there)"),
+    async (ctx: Context, who: string, opts: { pool: string }) => {
+      const user = await findUser(ctx, who);
+      await ctx.client().users.revoke(user.id, opts.pool);
+      if (ctx.out.json) return ctx.out.data({ ok: true });
+      ctx.out.line(`${user.email} has no role of their own in pool ${opts.pool} now (global: ${user.role})`);
     },
   );
 

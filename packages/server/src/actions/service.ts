@@ -147,8 +147,14 @@ export class ActionService {
     return { ...toAction(record, counts.get(id) ?? {}), agents: agents.items };
   }
 
-  async list(query: ActionQuery): Promise<Page<Action>> {
+  /**
+   * Actions matching the query, newest first. `visiblePools`: only actions of these pools (the caller's memberships),
+   * filtered in the query so pages stay full; `null` for every pool.
+   */
+  async list(query: ActionQuery, visiblePools: readonly string[] | null = null): Promise<Page<Action>> {
+    if (visiblePools !== null && visiblePools.length === 0) return { items: [], nextCursor: null };
     let q = this.#base();
+    if (visiblePools !== null) q = q.where('actions.pool_id', 'in', [...visiblePools]);
     if (query.state !== undefined) q = q.where('actions.state', '=', query.state);
     if (query.kind !== undefined) q = q.where('actions.kind', '=', query.kind);
     if (query.service !== undefined) q = q.where('actions.target_service', '=', query.service);

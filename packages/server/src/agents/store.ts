@@ -281,9 +281,15 @@ export class AgentStore {
       .select('pools.name as pool_name');
   }
 
-  async list(query: AgentQuery, now: number): Promise<Page<Agent>> {
+  /**
+   * Agents matching the query. `visiblePools`: only agents of these pools (the caller's memberships), filtered in the
+   * query so pages stay full; `null` for every pool.
+   */
+  async list(query: AgentQuery, now: number, visiblePools: readonly string[] | null = null): Promise<Page<Agent>> {
     const cutoff = now - this.#staleAfterMs;
+    if (visiblePools !== null && visiblePools.length === 0) return { items: [], nextCursor: null };
     let q = this.#base();
+    if (visiblePools !== null) q = q.where('agents.pool_id', 'in', [...visiblePools]);
     if (query.pool !== undefined) {
       const pool = query.pool;
       q = q.where((eb) => eb.or([eb('pools.id', '=', pool), eb('pools.name', '=', pool)]));

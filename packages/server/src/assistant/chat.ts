@@ -281,8 +281,7 @@ export class ChatConnection {
 
   async #turnBody(text: string, approve: PreApproval | undefined, signal: AbortSignal, clock: TurnClock) {
     const { config, provider, store, tools: mcp } = this.#deps;
-    const role = this.#caller.principal?.user.role;
-    const offered = visibleTools(mcp, role, null);
+    const offered = visibleTools(mcp, this.#caller.principal, null);
     const byName = new Map<string, BoundTool>(offered.map((b) => [b.tool.name, b]));
     const modelTools: ModelTool[] = [
       ...offered.map(({ tool }) => {

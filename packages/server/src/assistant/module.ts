@@ -58,7 +58,7 @@ export const assistantModule = defineModule({
       model: provider.model,
       endpoint: provider.endpoint,
       maxSteps: config.maxSteps,
-      tools: visibleTools(tools, op.principal?.user.role, null).map(({ tool }) => ({
+      tools: visibleTools(tools, op.principal, null).map(({ tool }) => ({
         name: tool.name,
         toolset: tool.toolset,
         asksFirst: tool.effect !== 'read',

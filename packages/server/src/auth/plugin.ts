@@ -1,6 +1,7 @@
-import { SpyglassError, roleAtLeast } from '@spyglass/protocol';
+import { SpyglassError, roleAtLeast, type Role, type UserRole } from '@spyglass/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Access, RequestAudit } from '../http/context.js';
+import { bestRole, scopeOf } from '../pools/scope.js';
 import { checkOwnOrigin } from './origin.js';
 import type { AuthService } from './service.js';
 
@@ -37,7 +38,7 @@ export function accessAllows(access: Access, role: string | undefined): boolean 
     case 'viewer':
     case 'developer':
     case 'admin':
-      return role !== undefined && roleAtLeast(role as 'viewer', access);
+      return role !== undefined && roleAtLeast(role as UserRole, access);
   }
 }
 
@@ -46,7 +47,14 @@ export function accessAllows(access: Access, role: string | undefined): boolean 
  * `config.access`) for every request, before its body is parsed. A request carried by the cookie that changes state,
  * or upgrades to a WebSocket, must name the hub's own origin (`publicUrl`, or the scheme and host it was sent to).
  */
-export function installAuth(app: FastifyInstance, auth: AuthService, cookieName: string, publicUrl?: string): void {
+export function installAuth(
+  app: FastifyInstance,
+  auth: AuthService,
+  cookieName: string,
+  publicUrl?: string,
+  /** Loads the caller's roles per pool (pool id → role) with the principal. */
+  poolRoles?: (userId: string) => Promise<ReadonlyMap<string, Role>>,
+): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('audit', null as unknown as RequestAudit);
 
@@ -102,9 +110,16 @@ export function installAuth(app: FastifyInstance, auth: AuthService, cookieName:
       }
     }
 
+    if (request.principal !== null && poolRoles !== undefined)
+      request.principal.pools = await poolRoles(request.principal.user.id);
     if (access === 'public' || access === 'self') return;
     if (request.principal === null) throw new SpyglassError('UNAUTHENTICATED', 'sign in or send an API token');
-    if (!accessAllows(access, request.principal.user.role)) {
+    // A pool-scoped route admits the caller's best role in any pool; its handler checks the pool it touches.
+    const role =
+      request.routeOptions.config.poolScoped === true
+        ? bestRole(scopeOf(request.principal))
+        : request.principal.user.role;
+    if (!accessAllows(access, role)) {
       throw new SpyglassError('FORBIDDEN', `this needs the ${access === 'user' ? 'viewer' : access} role or higher`);
     }
   });

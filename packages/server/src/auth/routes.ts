@@ -3,6 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../config/config.js';
+import type { MembershipService } from '../pools/memberships.js';
+import { roleInPool, scopeOf } from '../pools/scope.js';
 import type { AuthService } from './service.js';
 
 function secureCookie(config: Config, request: FastifyRequest): boolean {
@@ -11,7 +13,12 @@ function secureCookie(config: Config, request: FastifyRequest): boolean {
   return request.protocol === 'https' || (config.publicUrl?.startsWith('https:') ?? false);
 }
 
-export function authRoutes(app: FastifyInstance, auth: AuthService, config: Config): void {
+export function authRoutes(
+  app: FastifyInstance,
+  auth: AuthService,
+  config: Config,
+  memberships: MembershipService,
+): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const cookieName = config.session.cookieName;
 
@@ -76,10 +83,14 @@ export function authRoutes(app: FastifyInstance, auth: AuthService, config: Conf
       config: { access: 'user' },
       schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: meSchema } },
     },
-    (request) => {
+    async (request) => {
       const p = request.principal;
       if (p === null) throw new SpyglassError('UNAUTHENTICATED', 'not signed in');
-      return { user: p.user, via: p.via };
+      const scope = scopeOf(p);
+      const own = await memberships.list(p.user.id);
+      // Each membership with the role that applies there (the higher of it and the global role).
+      const effective = own.map((m) => ({ ...m, role: roleInPool(scope, m.poolId) as typeof m.role }));
+      return { user: p.user, via: p.via, memberships: effective };
     },
   );
 }

@@ -6,7 +6,7 @@ import type { OperationContext } from '../platform/operations.js';
 export const coreModule = defineModule({
   name: 'core',
   register(ctx) {
-    const { users, auth, pools } = ctx.app.services;
+    const { users, auth, pools, memberships } = ctx.app.services;
     const audit = ctx.hub.audit;
     // No core operation admits an anonymous caller: the operation layer has checked the principal before a handler.
     const me = (c: OperationContext) => c.principal!.user;
@@ -46,6 +46,24 @@ export const coreModule = defineModule({
       c.audit.targetType = 'user';
       c.audit.targetId = params.id;
       await users.delete(me(c).id, params.id);
+      return null;
+    });
+
+    ctx.operation(ops.listMemberships, async ({ params }) => ({ items: await memberships.list(params.id) }));
+    ctx.operation(ops.grantMembership, async ({ params, body }, c) => {
+      c.audit.targetType = 'user';
+      c.audit.targetId = params.id;
+      c.audit.details = { pool: params.pool, role: body.role };
+      const m = await memberships.grant(params.id, params.pool, body.role);
+      c.audit.details = { pool: m.poolName, poolId: m.poolId, role: m.role };
+      return m;
+    });
+    ctx.operation(ops.revokeMembership, async ({ params }, c) => {
+      c.audit.targetType = 'user';
+      c.audit.targetId = params.id;
+      c.audit.details = { pool: params.pool };
+      const m = await memberships.revoke(params.id, params.pool);
+      c.audit.details = { pool: m.poolName, poolId: m.poolId, role: m.role, source: m.source };
       return null;
     });
 

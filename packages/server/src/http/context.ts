@@ -23,6 +23,11 @@ export interface Principal {
   via: 'session' | 'token';
   /** Hash of the session cookie or id of the API token used. */
   credentialId: string;
+  /**
+   * The user's roles per pool (pool id → role), loaded with the principal. Absent: not loaded (the operation layer
+   * loads them before it checks a pool-scoped operation).
+   */
+  pools?: ReadonlyMap<string, Role>;
 }
 
 /** What the audit hook records about a request; handlers fill in the target and details. */
@@ -58,6 +63,11 @@ declare module 'fastify' {
     auditSelf?: boolean;
     /** The operation the route serves (routes generated from operation contracts). */
     operation?: string;
+    /**
+     * The least role is met by the caller's role in any pool (global or a membership); the handler checks the pool
+     * it touches (pool-scoped operations, the live stream).
+     */
+    poolScoped?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;

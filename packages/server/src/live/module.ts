@@ -147,7 +147,7 @@ export const liveDebuggingModule = defineModule({
     ctx.stream.addChannel(liveChannel({ bus: hub.bus, pools: app.services.pools }));
     const prometheus = new ActionMetricsExporter((ids) => actions.recordsByIds(ids));
     hits.onMetrics((samples) => prometheus.record(samples));
-    bindLiveOperations(ctx, { agents, actions, hits, sources, prometheus });
+    bindLiveOperations(ctx, { agents, actions, hits, sources, prometheus, pools: app.services.pools });
     const policies = new PolicyService({ db: hub.storage.db, pools: app.services.pools, bus: hub.bus });
     const offPolicy = bindPolicy(ctx, {
       policies,

@@ -179,7 +179,12 @@ export const mcpModule = defineModule({
             return send(reply, bearerAuthChallengeResponse(err, { resourceMetadataUrl }));
           }
           const { found } = info.extra as { found: { user: Principal['user']; tokenId: string } };
-          const principal: Principal = { user: found.user, via: 'token', credentialId: found.tokenId };
+          const principal: Principal = {
+            user: found.user,
+            via: 'token',
+            credentialId: found.tokenId,
+            pools: await ctx.app.services.memberships.rolesOf(found.user.id),
+          };
           const toolsets = requestedToolsets(request.url, ctx.tools.toolsets());
           const extra: McpAuthExtra = {
             principal,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AuditService } from '../audit/service.js';
 import { auditActor } from '../http/audit-hook.js';
 import type { ModuleContext } from '../platform/module.js';
+import type { Principal } from '../http/context.js';
 import type { OperationCaller, OperationRegistry } from '../platform/operations.js';
 import {
   clip,
@@ -74,13 +75,13 @@ const text = (t: string, isError = false) => ({ content: [{ type: 'text' as cons
 /** The tools a caller sees: enabled toolsets, and only those its role allows. */
 export function visibleTools(
   deps: Pick<McpDeps, 'tools' | 'toolsets'>,
-  role: string | undefined,
+  principal: Principal | null | undefined,
   requested: readonly string[] | null,
 ): BoundTool[] {
   return deps.tools.list().filter(({ tool }) => {
     if (deps.toolsets.length > 0 && !deps.toolsets.includes(tool.toolset)) return false;
     if (requested !== null && !requested.includes(tool.toolset)) return false;
-    return toolAllowed(tool, role);
+    return toolAllowed(tool, principal);
   });
 }
 
@@ -97,7 +98,7 @@ export async function callTool(
   requested: readonly string[] | null,
 ): Promise<{ text: string; isError: boolean }> {
   const role = caller.principal?.user.role;
-  const offered = visibleTools(deps, role, requested);
+  const offered = visibleTools(deps, caller.principal, requested);
   const bound = deps.tools.get(name);
   const audit = (outcome: 'success' | 'failure' | 'denied', status: number, extra: Record<string, unknown> = {}) =>
     deps.audit
@@ -136,7 +137,7 @@ export async function callTool(
       isError: true,
     };
   }
-  if (!toolAllowed(tool, role)) {
+  if (!toolAllowed(tool, caller.principal)) {
     await audit('denied', 403, { needs: toolRole(tool) });
     return {
       text:
@@ -177,7 +178,7 @@ export function createMcpServer(deps: McpDeps, caller: OperationCaller, requeste
     { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS },
   );
   server.setRequestHandler('tools/list', () => ({
-    tools: visibleTools(deps, caller.principal?.user.role, requested).map(({ tool }) => ({
+    tools: visibleTools(deps, caller.principal, requested).map(({ tool }) => ({
       name: tool.name,
       title: tool.title,
       description: tool.description,

@@ -7,6 +7,7 @@ import {
   type OperationContract,
   type OperationInput,
   type OperationOutput,
+  type Role,
 } from '@spyglass/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
@@ -14,6 +15,7 @@ import type { AuditService } from '../audit/service.js';
 import { accessAllows } from '../auth/plugin.js';
 import { auditActor } from '../http/audit-hook.js';
 import type { Principal, RequestAudit } from '../http/context.js';
+import { bestRole, scopeOf } from '../pools/scope.js';
 
 /** How a call reached the hub; recorded in the audit log of calls that did not come over REST. */
 export type Transport = 'http' | 'mcp' | 'assistant' | 'internal';
@@ -63,10 +65,12 @@ function parsePart(schema: z.ZodType | undefined, value: unknown, part: string, 
 export class OperationRegistry {
   readonly #ops = new Map<string, BoundOperation>();
   readonly #audit: AuditService;
+  readonly #poolRoles: ((userId: string) => Promise<ReadonlyMap<string, Role>>) | undefined;
   #mounted = false;
 
-  constructor(audit: AuditService) {
+  constructor(audit: AuditService, poolRoles?: (userId: string) => Promise<ReadonlyMap<string, Role>>) {
     this.#audit = audit;
+    this.#poolRoles = poolRoles;
   }
 
   bind<C extends OperationContract>(module: string, contract: C, handler: OperationHandler<C>): void {
@@ -107,7 +111,11 @@ export class OperationRegistry {
         await write('denied', 401);
         throw new SpyglassError('UNAUTHENTICATED', 'sign in or send an API token');
       }
-      if (!accessAllows(c.access, caller.principal.user.role)) {
+      // Pool-scoped operations admit the caller's best role in any pool; the handler checks the pool it touches.
+      if (c.scope === 'pool' && caller.principal.pools === undefined && this.#poolRoles !== undefined)
+        caller.principal.pools = await this.#poolRoles(caller.principal.user.id);
+      const role = c.scope === 'pool' ? bestRole(scopeOf(caller.principal)) : caller.principal.user.role;
+      if (!accessAllows(c.access, role)) {
         await write('denied', 403);
         throw new SpyglassError(
           'FORBIDDEN',
@@ -181,6 +189,7 @@ export class OperationRegistry {
           access: c.access,
           ...(c.audit === undefined ? {} : { audit: c.audit }),
           ...(c.auditReads === true ? { auditReads: true } : {}),
+          ...(c.scope === 'pool' ? { poolScoped: true } : {}),
           operation: c.name,
         },
         schema: {

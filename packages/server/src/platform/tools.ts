@@ -1,6 +1,8 @@
 import { mutates, type OperationCallInput, type OperationContract, type OperationOutput } from '@spyglass/protocol';
 import type { z } from 'zod';
 import { accessAllows } from '../auth/plugin.js';
+import type { Principal } from '../http/context.js';
+import { bestRole, scopeOf } from '../pools/scope.js';
 import type { OperationCaller, OperationRegistry } from './operations.js';
 
 /**
@@ -99,10 +101,15 @@ export class ToolRegistry {
   }
 }
 
-/** Whether `role` may call the tool (and so sees it listed). */
-export function toolAllowed(tool: ToolDefinition, role: string | undefined): boolean {
-  const least = toolRole(tool);
-  return accessAllows(least, role);
+/**
+ * Whether the caller may call the tool (and so sees it listed): every operation it calls admits them — a pool-scoped
+ * one by their best role in any pool (the operation checks the pool it touches), any other by their global role.
+ */
+export function toolAllowed(tool: ToolDefinition, principal: Principal | null | undefined): boolean {
+  if (principal === null || principal === undefined) return false;
+  const scope = scopeOf(principal);
+  const best = bestRole(scope);
+  return tool.uses.every((c) => accessAllows(c.access, c.scope === 'pool' ? best : scope.global));
 }
 
 /** A context for running tools as `caller`, over `operations`. */

@@ -5,7 +5,8 @@ export interface UsersTable {
   id: string;
   email: string;
   name: string;
-  role: 'admin' | 'developer' | 'viewer';
+  /** The global role; `none` (migration 0015): only the pools of the user's memberships. */
+  role: 'admin' | 'developer' | 'viewer' | 'none';
   password_hash: string;
   disabled: number;
   created_at: number;
@@ -233,6 +234,17 @@ export interface SpanOperationsTable {
   last_seen_ms: number;
 }
 
+/** A user's role in one pool (migration 0015); the effective role there is the higher of it and the global role. */
+export interface PoolMembershipsTable {
+  user_id: string;
+  pool_id: string;
+  role: 'admin' | 'developer' | 'viewer';
+  /** Who keeps it: `manual` (an admin) or the name of the sign-in provider whose claims it was mapped from. */
+  source: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   login_failures: LoginFailuresTable;
   users: UsersTable;
@@ -240,6 +252,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   pools: PoolsTable;
   pool_policies: PoolPoliciesTable;
+  pool_memberships: PoolMembershipsTable;
   audit_events: AuditEventsTable;
   agents: AgentsTable;
   agent_tags: AgentTagsTable;

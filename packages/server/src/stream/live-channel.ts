@@ -8,6 +8,7 @@ import {
 import type { Bus } from '../bus/bus.js';
 import { LIVE_TOPICS, type ActionsChangedMessage, type LiveEventMessage } from '../gateway/topics.js';
 import type { PoolService } from '../pools/service.js';
+import { roleInPool } from '../pools/scope.js';
 import type { StreamChannel, StreamClientHandle } from './stream.js';
 
 const key = (poolId: string, service: string): string => `${poolId}\u0000${service}`;
@@ -31,11 +32,13 @@ const follows = (f: LiveFollow, actionId: string, poolId: string, service: strin
  * and receives their log lines, snapshots, metric samples, agent statuses and action changes.
  */
 export function liveChannel(deps: { bus: Bus; pools: PoolService }): StreamChannel<LiveFilter, LiveFollow> {
-  const resolve = async (selectors: readonly ServiceSelector[]) => {
+  const resolve = async (selectors: readonly ServiceSelector[], client?: StreamClientHandle) => {
     const out: { key: string; poolId: string; selector: ServiceSelector }[] = [];
     for (const selector of selectors) {
       try {
         const pool = await deps.pools.get(selector.pool);
+        // A pool the subscriber may not see answers as an unknown one does.
+        if (client !== undefined && !sees(client, pool.id)) throw new SpyglassError('NOT_FOUND', 'not visible');
         out.push({ key: key(pool.id, selector.service), poolId: pool.id, selector });
       } catch (err) {
         if (err instanceof SpyglassError && err.code === 'NOT_FOUND')
@@ -46,7 +49,11 @@ export function liveChannel(deps: { bus: Bus; pools: PoolService }): StreamChann
     return out;
   };
 
+  /** Only events of pools the subscriber may see (their role there at least viewer) reach them. */
+  const sees = (client: StreamClientHandle, poolId: string): boolean => roleInPool(client.scope, poolId) !== 'none';
+
   const onEvent = (e: LiveEventMessage, client: StreamClientHandle, f: LiveFollow): void => {
+    if (!sees(client, e.poolId)) return;
     const v = PROTOCOL_VERSION;
     const on = (actionId: string): boolean => follows(f, actionId, e.poolId, e.service);
     if (e.kind === 'status') {
@@ -84,6 +91,7 @@ export function liveChannel(deps: { bus: Bus; pools: PoolService }): StreamChann
   };
 
   const onAction = (m: ActionsChangedMessage, client: StreamClientHandle, f: LiveFollow): void => {
+    if (!sees(client, m.poolId)) return;
     const byService = f.servicePools.has(m.poolId) && (m.service === null || f.services.has(key(m.poolId, m.service)));
     if (f.actionIds.has(m.actionId) || byService) {
       client.push({ type: 'action', v: PROTOCOL_VERSION, actionId: m.actionId, event: m.event });
@@ -102,8 +110,8 @@ export function liveChannel(deps: { bus: Bus; pools: PoolService }): StreamChann
         services.filter((s) => !f.services.has(s.key)).length
       );
     },
-    async subscribe(f, filter) {
-      const services = await resolve(filter.services);
+    async subscribe(f, filter, client) {
+      const services = await resolve(filter.services, client);
       for (const id of filter.actionIds) f.actionIds.add(id);
       for (const s of services) {
         if (f.services.has(s.key)) continue;

@@ -3,12 +3,14 @@ import {
   PROTOCOL_VERSION,
   STREAM_LIMITS,
   SpyglassError,
+  type Role,
   type StreamServerMessage,
 } from '@spyglass/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
+import { scopeOf, type PoolScope } from '../pools/scope.js';
 
 export interface StreamOptions {
   /** Messages queued per client while its socket is backed up; beyond this the oldest are dropped. */
@@ -22,6 +24,11 @@ export interface StreamOptions {
 /** A stream client as a channel sees it. */
 export interface StreamClientHandle {
   readonly userId: string;
+  /**
+   * The subscriber's roles (global and per pool) as they were when the stream opened. Channels deliver only events of
+   * pools the subscriber may see (`roleInPool(scope, poolId)` at least viewer).
+   */
+  readonly scope: PoolScope;
   /** Sends now, or queues (dropping the oldest when full) while the socket is backed up. */
   push(message: object | string): void;
 }
@@ -77,6 +84,8 @@ class StreamClient implements StreamClientHandle {
   constructor(
     readonly ws: WebSocket,
     readonly userId: string,
+    /** Replaced when the user's memberships change (`StreamHub.updatePools`). */
+    public scope: PoolScope,
     readonly opt: StreamOptions,
   ) {}
 
@@ -150,12 +159,21 @@ export class StreamHub {
     return this.#clients.size;
   }
 
+  /**
+   * Gives the open streams of a user their new roles per pool (after a grant or revocation): from the next event on,
+   * they receive what the new roles let them see. The global role is left as the stream opened with it (changing it
+   * ends the user's sessions).
+   */
+  updatePools(userId: string, pools: ReadonlyMap<string, Role>): void {
+    for (const c of this.#clients) if (c.userId === userId) c.scope = { global: c.scope.global, pools };
+  }
+
   handle(ws: WebSocket, request: FastifyRequest): void {
     if (this.#stopping) {
       ws.close(CLOSE_CODES.GOING_AWAY, 'the hub is shutting down');
       return;
     }
-    const client = new StreamClient(ws, request.principal?.user.id ?? '', this.#opt);
+    const client = new StreamClient(ws, request.principal?.user.id ?? '', scopeOf(request.principal), this.#opt);
     this.#clients.add(client);
     ws.on('message', (data, isBinary) => {
       client.lastSeenAt = Date.now();

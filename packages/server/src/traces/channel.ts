@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION, traceStreamFilterSchema, type TraceStreamMessage } from '@spyglass/protocol';
+import { PROTOCOL_VERSION, SpyglassError, traceStreamFilterSchema, type TraceStreamMessage } from '@spyglass/protocol';
 import { defineTopic, type Bus } from '../bus/bus.js';
 import type { StreamChannel } from '../stream/stream.js';
 
@@ -24,7 +24,10 @@ export function tracesChannel(bus: Bus): StreamChannel<Filter, Set<string>> {
     create: () => new Set<string>(),
     size: (s) => s.size,
     added: (s, f) => f.services.filter((name) => !s.has(name)).length,
-    subscribe(s, f) {
+    subscribe(s, f, client) {
+      // Traces are not scoped to pools (docs/adr/0013-roles-per-pool.md): they need a global role.
+      if (client.scope.global === 'none')
+        throw new SpyglassError('FORBIDDEN', 'traces need a global role of viewer or higher; you only have pool roles');
       for (const name of f.services) s.add(name);
     },
     unsubscribe(s, f) {
@@ -34,6 +37,7 @@ export function tracesChannel(bus: Bus): StreamChannel<Filter, Set<string>> {
     start(each) {
       return bus.subscribe(TRACE_TOPICS.arrived, (m) =>
         each((client, s) => {
+          if (client.scope.global === 'none') return;
           const all = s.has('*');
           for (const t of m.traces) {
             if (all || s.has(t.service)) client.push({ type: 'trace', channel: 'traces', ...t });

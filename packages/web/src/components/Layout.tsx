@@ -47,10 +47,15 @@ export function Layout() {
     { to: '/agents', label: 'Agents' },
     { to: '/actions', label: 'Actions' },
     { to: '/live', label: 'Live logs' },
-    { to: '/traces', label: 'Traces' },
-    { to: '/kubernetes', label: 'Kubernetes' },
-    { to: '/tests', label: 'Tests' },
-    { to: '/assistant', label: 'Assistant' },
+    // Traces, Kubernetes, tests and the assistant need a global role; a user with pool roles only does not get them.
+    ...(me.user.role === 'none'
+      ? []
+      : [
+          { to: '/traces', label: 'Traces' },
+          { to: '/kubernetes', label: 'Kubernetes' },
+          { to: '/tests', label: 'Tests' },
+          { to: '/assistant', label: 'Assistant' },
+        ]),
     { to: '/tokens', label: 'API tokens' },
     ...(isAdmin
       ? [

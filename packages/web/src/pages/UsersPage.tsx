@@ -1,4 +1,4 @@
-import { ROLES, type Role, type User } from '@spyglass/protocol';
+import { ROLES, USER_ROLES, type Role, type User, type UserRole } from '@spyglass/protocol';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, keys, problemOf } from '../api';
@@ -12,7 +12,7 @@ import { useRoleAtLeast, useSession } from '../session';
 
 function CreateUser() {
   const queryClient = useQueryClient();
-  const [form, setForm] = useState({ email: '', name: '', role: 'developer' as Role, password: '' });
+  const [form, setForm] = useState({ email: '', name: '', role: 'developer' as UserRole, password: '' });
   const create = useMutation({
     mutationFn: () => api.users.create(form),
     onSuccess: async () => {
@@ -43,8 +43,8 @@ function CreateUser() {
           <input value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
         </Field>
         <Field label="Role" errors={errs.byField.role}>
-          <select value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
-            {ROLES.map((r) => (
+          <select value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as UserRole })}>
+            {USER_ROLES.map((r) => (
               <option key={r}>{r}</option>
             ))}
           </select>
@@ -65,11 +65,81 @@ function CreateUser() {
   );
 }
 
+/**
+ * A user's roles per pool: each one with a Revoke button, and a form to grant a role in another pool. The role that
+ * applies in a pool is the higher of the membership and the global role.
+ */
+function PoolRoles({ user }: { user: User }) {
+  const queryClient = useQueryClient();
+  const key = keys.memberships(user.id);
+  const memberships = useQuery({ queryKey: key, queryFn: () => api.users.memberships(user.id) });
+  const pools = useQuery({ queryKey: keys.pools, queryFn: () => api.pools.list({ limit: 500 }) });
+  const [pool, setPool] = useState('');
+  const [role, setRole] = useState<Role>('developer');
+  const done = (): Promise<void> => queryClient.invalidateQueries({ queryKey: key });
+  const grant = useMutation({ mutationFn: () => api.users.grant(user.id, pool, role), onSuccess: done });
+  const revoke = useMutation({ mutationFn: (p: string) => api.users.revoke(user.id, p), onSuccess: done });
+  const items = memberships.data ?? [];
+  const free = (pools.data?.items ?? []).filter((p) => !items.some((m) => m.poolId === p.id));
+  return (
+    <details>
+      <summary aria-label={`Pool roles of ${user.email}`}>
+        {items.length === 0 ? 'none' : items.map((m) => `${m.poolName}: ${m.role}`).join(', ')}
+      </summary>
+      <ErrorAlert error={memberships.error ?? grant.error ?? revoke.error} />
+      <ul className="plain">
+        {items.map((m) => (
+          <li key={m.poolId}>
+            {m.poolName} · {m.role} <span className="subtle">({m.source})</span>{' '}
+            <button
+              type="button"
+              className="small"
+              aria-label={`Revoke ${m.poolName} from ${user.email}`}
+              disabled={revoke.isPending}
+              onClick={() => revoke.mutate(m.poolId)}
+            >
+              Revoke
+            </button>
+          </li>
+        ))}
+      </ul>
+      <form
+        className="inline"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (pool !== '') grant.mutate();
+        }}
+      >
+        <select aria-label={`Pool for ${user.email}`} value={pool} onChange={(e) => setPool(e.target.value)}>
+          <option value="">pool…</option>
+          {free.map((p) => (
+            <option key={p.id} value={p.name}>
+              {p.name}
+            </option>
+          ))}
+        </select>
+        <select
+          aria-label={`Pool role for ${user.email}`}
+          value={role}
+          onChange={(e) => setRole(e.target.value as Role)}
+        >
+          {ROLES.map((r) => (
+            <option key={r}>{r}</option>
+          ))}
+        </select>
+        <button type="submit" className="small" disabled={pool === '' || grant.isPending}>
+          Grant
+        </button>
+      </form>
+    </details>
+  );
+}
+
 function UserRow({ user, self }: { user: User; self: boolean }) {
   const queryClient = useQueryClient();
   const done = (): Promise<void> => queryClient.invalidateQueries({ queryKey: keys.users });
   const update = useMutation({
-    mutationFn: (body: { role?: Role; disabled?: boolean }) => api.users.update(user.id, body),
+    mutationFn: (body: { role?: UserRole; disabled?: boolean }) => api.users.update(user.id, body),
     onSuccess: done,
   });
   const remove = useMutation({ mutationFn: () => api.users.delete(user.id), onSuccess: done });
@@ -85,12 +155,15 @@ function UserRow({ user, self }: { user: User; self: boolean }) {
           aria-label={`Role of ${user.email}`}
           value={user.role}
           disabled={self || update.isPending}
-          onChange={(e) => update.mutate({ role: e.target.value as Role })}
+          onChange={(e) => update.mutate({ role: e.target.value as UserRole })}
         >
-          {ROLES.map((r) => (
+          {USER_ROLES.map((r) => (
             <option key={r}>{r}</option>
           ))}
         </select>
+      </td>
+      <td>
+        <PoolRoles user={user} />
       </td>
       <td>{user.disabled ? <StateBadge state="disabled" /> : <StateBadge state="active" />}</td>
       <td>{formatDateTime(user.createdAt)}</td>
@@ -137,7 +210,13 @@ export function UsersPage() {
         query={users}
         loadingLabel="Loading users…"
         empty={<Empty title="No user" />}
-        columns={[{ label: 'User' }, { label: 'Role' }, { label: 'State' }, { label: 'Created' }]}
+        columns={[
+          { label: 'User' },
+          { label: 'Global role' },
+          { label: 'Pool roles' },
+          { label: 'State' },
+          { label: 'Created' },
+        ]}
         actions
         row={(u) => <UserRow key={u.id} user={u} self={u.id === me.user.id} />}
       />

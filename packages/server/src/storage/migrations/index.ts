@@ -12,6 +12,7 @@ import { assistant } from './0010-assistant.js';
 import { auditStream } from './0011-audit-stream.js';
 import { agentSessions } from './0012-agent-sessions.js';
 import { loginDelays } from './0013-login-delays.js';
+import { poolMemberships } from './0015-pool-memberships.js';
 import { poolPolicies } from './0016-pool-policies.js';
 
 /** Every migration, in order. Names are frozen: they are stored in the `spyglass_migration` table. */
@@ -29,5 +30,6 @@ export const MIGRATIONS: Record<string, DialectMigration> = {
   '0011-audit-stream': auditStream,
   '0012-agent-sessions': agentSessions,
   '0013-login-delays': loginDelays,
+  '0015-pool-memberships': poolMemberships,
   '0016-pool-policies': poolPolicies,
 };
