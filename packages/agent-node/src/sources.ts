@@ -9,6 +9,7 @@ import {
   type SourceResponseFrame,
 } from '@spyglass/protocol';
 import { normalisePath, type ScriptInfo, type ScriptRegistry } from './locate.js';
+import { isAgentOwnFile } from './own-files.js';
 import { REDACTED, type Redactor } from './redact.js';
 
 /** Where the text of a listed file comes from. */
@@ -131,7 +132,7 @@ export class SourceCatalog {
   /** Every file that can be shown, by path. Originals win over a script of the same path. */
   entries(): Map<string, Entry> {
     const out = new Map<string, Entry>();
-    const skip = (p: string): boolean => p.includes('/node_modules/') || this.options.blocked(p);
+    const skip = (p: string): boolean => p.includes('/node_modules/') || isAgentOwnFile(p) || this.options.blocked(p);
     for (const script of this.scripts.all()) {
       if (!script.path) continue;
       const own = normalisePath(script.path);

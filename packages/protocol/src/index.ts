@@ -1,4 +1,12 @@
-export { ERROR_CODES, SpyglassError, errorBodySchema, errorCodeSchema, isSpyglassError, zodIssues } from './errors.js';
+export {
+  ERROR_CODES,
+  SpyglassError,
+  errorBodySchema,
+  errorCodeSchema,
+  friendlyZodMessage,
+  isSpyglassError,
+  zodIssues,
+} from './errors.js';
 export type { ErrorBody, ErrorCode, ErrorIssue } from './errors.js';
 
 export {
@@ -24,6 +32,7 @@ export {
   emailSchema,
   loginBodySchema,
   meSchema,
+  sessionStateSchema,
   passwordSchema,
   poolNameSchema,
   poolSchema,
@@ -32,6 +41,7 @@ export {
   unlockedUserSchema,
   updateUserBodySchema,
   userSchema,
+  listedUserSchema,
 } from './resources.js';
 export type {
   ApiToken,
@@ -44,6 +54,8 @@ export type {
   CreatedToken,
   LoginBody,
   Me,
+  ListedUser,
+  SessionState,
   Pool,
   PoolWithKey,
   UnlockedUser,

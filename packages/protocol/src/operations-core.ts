@@ -14,6 +14,7 @@ import {
   unlockedUserSchema,
   updateUserBodySchema,
   userSchema,
+  listedUserSchema,
 } from './resources.js';
 
 /** Operations of the hub's core: users, API tokens, agent pools and the audit log. */
@@ -30,7 +31,7 @@ export const coreOperations = {
     path: '/api/v1/users',
     tags: ['users'],
     input: { query: pageQuerySchema },
-    output: pageSchema(userSchema),
+    output: pageSchema(listedUserSchema),
   }),
   createUser: defineOperation({
     name: 'core.users.create',
