@@ -474,6 +474,8 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     const agentId = agents.body.items[0]!.id;
     const files = await hub.api<{ files: { path: string }[] }>('GET', `/api/v1/agents/${agentId}/sources`);
     const pricing = files.body.files.find((f) => f.path.endsWith(PRICING_PATH))!.path;
+    // The agent's own files (its package, the protocol package it brings) are not the app's sources.
+    expect(files.body.files.filter((f) => /packages\/(agent-node|protocol)\//.test(f.path))).toEqual([]);
     const read = await hub.api('GET', `/api/v1/agents/${agentId}/sources/content?path=${encodeURIComponent(pricing)}`);
     expect(read.status).toBe(200);
     const page = await adminPage();
