@@ -5,7 +5,7 @@
  * bounded agents list with thousands of agents, a sign-in that leaves no denied probe in the audit log, and a top
  * bar that holds together at 390 and 1024 px. Skipped, with a message, where /usr/bin/chromium is not installed.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -66,13 +66,41 @@ describe.skipIf(!hasChromium)('console polish in Chromium against a real hub', (
     await shot('polish-field-messages', page);
   }, 60_000);
 
+  it('counts hits as they stream in, without reading the action again', async () => {
+    const created = await hub.api<{ id: string }>('POST', '/api/v1/actions', {
+      kind: 'log',
+      file: 'src/checkout.ts',
+      line: 12,
+      template: 'order {order.id}',
+      target: { pool: pool.name, service: 'checkout' },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id;
+    await waitFor(() => agent.currentIds().includes(id), { what: 'the agent to receive the action' });
+    agent.status(id, 'active', { method: 'patch' });
+    const page = await pages.adminPage();
+    await page.goto(`${hub.url}/actions/${id}`);
+    await page.getByText(/^0 of at most/).waitFor();
+    await page.getByTestId('agent-statuses').getByText('active').waitFor();
+    // From here the page gets no fresh copy of the action: only the stream can move its count.
+    const held: Route[] = [];
+    await page.route(`**/api/v1/actions/${id}`, (route) => void held.push(route));
+    for (let i = 1; i <= 3; i++) agent.log(id, `order o-${i}`);
+    await waitFor(async () => (await page.getByTestId('log-line').count()) === 3, { what: 'three streamed lines' });
+    await page.getByText(/^3 of at most/).waitFor();
+    await page.unroute(`**/api/v1/actions/${id}`);
+    for (const r of held) await r.continue().catch(() => undefined);
+  }, 60_000);
+
   it('picks the only service on the live logs page', async () => {
     const page = await pages.adminPage();
     await page.goto(`${hub.url}/live`);
     await page.waitForURL(/service=checkout/);
     expect(new URL(page.url()).searchParams.get('pool')).toBe(pool.name);
     await expect(page.getByLabel('Service').inputValue()).resolves.toBe(`${pool.name}/checkout`);
-    await page.getByText('Waiting for log lines from this service…').waitFor();
+    // The service's view is open (its lines, or the wait for them), not the empty "Choose a service".
+    await page.getByTestId('stream-state').waitFor();
+    expect(await page.getByText('Choose a service', { exact: true }).count()).toBe(0);
   }, 60_000);
 
   it("shows a tic-toc metric's range in its title, and its chart's time range picks the query", async () => {
