@@ -117,7 +117,8 @@ export function AgentsPage() {
   const filters = { pool: search.pool, service: search.service, tag: search.tag, status: search.status };
   // A page at a time (the hub's order: service, then id); "Load more" adds the next, so thousands stay bounded.
   const agents = useInfiniteQuery({
-    queryKey: keys.agents(filters),
+    // Its own key: other views keep plain (one-page) agent lists under `agents`.
+    queryKey: keys.agents({ ...filters, paged: true }),
     queryFn: ({ pageParam }) =>
       api.agents.list({
         limit: AGENTS_PAGE,
