@@ -216,3 +216,14 @@ describe('redactSource', () => {
     expect(cutToBytes('abc', 5)).toEqual({ text: 'abc', truncated: false });
   });
 });
+
+describe("the agent's own files", () => {
+  it('are not listed as sources of the app: the agent and the protocol package it brings', () => {
+    const { dir, catalog, reg } = fixture();
+    reg.add({ scriptId: 'own-1', url: new URL('../dist/agent.js', import.meta.url).href });
+    reg.add({ scriptId: 'own-2', url: import.meta.resolve('@spyglass/protocol') });
+    const listed = catalog.list().map((f) => f.path);
+    expect(listed).toContain(`${dir}/src/app.ts`);
+    expect(listed.filter((p) => p.includes('/agent-node/') || p.includes('/protocol/'))).toEqual([]);
+  });
+});

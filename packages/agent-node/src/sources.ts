@@ -10,6 +10,7 @@ import {
 } from '@spyglass/protocol';
 import { normalisePath, type ScriptInfo, type ScriptRegistry } from './locate.js';
 import { ABSOLUTE_PATHS, appRootSync, type SourcePaths } from './paths.js';
+import { isAgentOwnFile } from './own-files.js';
 import { REDACTED, type Redactor } from './redact.js';
 
 /** Where the text of a listed file comes from. */
@@ -101,7 +102,7 @@ export class SourceCatalog {
    */
   entries(): Map<string, Entry> {
     const out = new Map<string, Entry>();
-    const skip = (p: string): boolean => p.includes('/node_modules/') || this.options.blocked(p);
+    const skip = (p: string): boolean => p.includes('/node_modules/') || isAgentOwnFile(p) || this.options.blocked(p);
     for (const script of this.scripts.all()) {
       if (!script.path) continue;
       const own = normalisePath(script.path);

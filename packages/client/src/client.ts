@@ -37,6 +37,7 @@ import {
   type HitQuery,
   type LoginBody,
   type Me,
+  type SessionState,
   type MetricPoint,
   type MetricQuery,
   type Page,
@@ -61,6 +62,7 @@ import {
   type TraceQuery,
   type TraceSummary,
   type User,
+  type ListedUser,
 } from '@spyglass/protocol';
 import {
   testOperations as tests,
@@ -277,12 +279,14 @@ export class SpyglassClient {
       this.#cookie = undefined;
     },
     me: () => this.request<Me>('GET', '/api/v1/me'),
+    /** Whether the caller is signed in: always a 200 (`{ signedIn: false }` otherwise), never an audited denial. */
+    session: () => this.request<SessionState>('GET', '/api/v1/auth/session'),
   };
 
   // ---- users (admin) --------------------------------------------------------------------------------------------------
 
   readonly users = {
-    list: (params?: PageParams): Promise<Page<User>> => this.call(core.listUsers, { query: { ...params } }),
+    list: (params?: PageParams): Promise<Page<ListedUser>> => this.call(core.listUsers, { query: { ...params } }),
     create: (body: CreateUserBody): Promise<User> => this.call(core.createUser, { body }),
     get: (id: string): Promise<User> => this.call(core.getUser, { params: { id } }),
     update: (id: string, body: UpdateUserBody): Promise<User> => this.call(core.updateUser, { params: { id }, body }),

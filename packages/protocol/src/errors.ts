@@ -66,6 +66,63 @@ export function isSpyglassError(value: unknown): value is SpyglassError {
   return value instanceof SpyglassError;
 }
 
+const FORMATS: Record<string, string> = {
+  email: 'must be an email address',
+  url: 'must be a URL',
+  uuid: 'must be a UUID',
+  datetime: 'must be a date and time (ISO 8601)',
+  regex: 'has characters that are not allowed here',
+};
+
+const quote = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
+/**
+ * Plain-language messages for zod's built-in checks, worded to follow a field's name: `must be at least 1`, so a
+ * form shows "Max hits must be at least 1" and the CLI `body.maxHits: must be at least 1`. Pass it as the `error`
+ * option of `safeParse`; a message a schema sets itself still wins. Answers undefined (zod's own text) otherwise.
+ */
+export function friendlyZodMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'too_small': {
+      const n = Number(issue.minimum);
+      if (issue.origin === 'string') return n <= 1 ? 'must not be empty' : `must be at least ${n} characters long`;
+      if (issue.origin === 'array' || issue.origin === 'set')
+        return n <= 1 ? 'must not be empty' : `must have at least ${n} items`;
+      return issue.inclusive === false ? `must be more than ${n}` : `must be at least ${n}`;
+    }
+    case 'too_big': {
+      const n = Number(issue.maximum);
+      if (issue.origin === 'string') return `must be at most ${n} characters long`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `must have at most ${n} items`;
+      return issue.inclusive === false ? `must be less than ${n}` : `must be at most ${n}`;
+    }
+    case 'invalid_type':
+      if (issue.input === undefined) return 'is required';
+      if (issue.expected === 'int') return 'must be a whole number';
+      if (issue.expected === 'number') return 'must be a number';
+      if (issue.expected === 'string') return 'must be text';
+      if (issue.expected === 'boolean') return 'must be true or false';
+      if (issue.expected === 'array') return 'must be a list';
+      if (issue.expected === 'object') return 'must be an object';
+      return undefined;
+    case 'invalid_value':
+      return issue.values.length === 1
+        ? `must be ${quote(issue.values[0])}`
+        : `must be one of ${issue.values.map(quote).join(', ')}`;
+    case 'invalid_format':
+      return FORMATS[issue.format] ?? undefined;
+    case 'unrecognized_keys':
+      return `has unknown field${issue.keys.length === 1 ? '' : 's'} ${issue.keys.join(', ')}`;
+    case 'not_multiple_of':
+      return `must be a multiple of ${String(issue.divisor)}`;
+    case 'custom':
+    case 'invalid_element':
+    case 'invalid_key':
+    case 'invalid_union':
+      return undefined;
+  }
+}
+
 /** Turns zod issues into `{path, message}` pairs, prefixing the path with where the value came from. */
 export function zodIssues(error: z.ZodError, prefix?: string): ErrorIssue[] {
   return error.issues.map((issue) => {

@@ -1,4 +1,12 @@
-export { ERROR_CODES, SpyglassError, errorBodySchema, errorCodeSchema, isSpyglassError, zodIssues } from './errors.js';
+export {
+  ERROR_CODES,
+  SpyglassError,
+  errorBodySchema,
+  errorCodeSchema,
+  friendlyZodMessage,
+  isSpyglassError,
+  zodIssues,
+} from './errors.js';
 export type { ErrorBody, ErrorCode, ErrorIssue } from './errors.js';
 
 export {
@@ -31,6 +39,7 @@ export {
   membershipParamsSchema,
   membershipSchema,
   membershipSourceSchema,
+  sessionStateSchema,
   passwordSchema,
   poolNameSchema,
   poolSchema,
@@ -39,6 +48,7 @@ export {
   unlockedUserSchema,
   updateUserBodySchema,
   userSchema,
+  listedUserSchema,
 } from './resources.js';
 export type {
   ApiToken,
@@ -53,6 +63,8 @@ export type {
   LoginBody,
   Me,
   Membership,
+  ListedUser,
+  SessionState,
   Pool,
   PoolWithKey,
   UnlockedUser,

@@ -17,6 +17,7 @@ import {
   unlockedUserSchema,
   updateUserBodySchema,
   userSchema,
+  listedUserSchema,
 } from './resources.js';
 
 /** Operations of the hub's core: users, API tokens, agent pools and the audit log. */
@@ -33,7 +34,7 @@ export const coreOperations = {
     path: '/api/v1/users',
     tags: ['users'],
     input: { query: pageQuerySchema },
-    output: pageSchema(userSchema),
+    output: pageSchema(listedUserSchema),
   }),
   createUser: defineOperation({
     name: 'core.users.create',

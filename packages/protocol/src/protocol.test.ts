@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createActionBodySchema, DEFAULT_CAPTURE_LIMITS } from './actions.js';
 import { agentFrameSchema, hitsFrameSchema, PROTOCOL_VERSION, WIRE_LIMITS } from './agent-wire.js';
-import { ERROR_CODES, SpyglassError, zodIssues } from './errors.js';
+import { ERROR_CODES, SpyglassError, friendlyZodMessage, zodIssues } from './errors.js';
 import { roleAtLeast } from './common.js';
 
 const target = { pool: 'dev' };
@@ -89,5 +90,41 @@ describe('errors and roles', () => {
   it('ranks roles', () => {
     expect(roleAtLeast('admin', 'developer')).toBe(true);
     expect(roleAtLeast('viewer', 'developer')).toBe(false);
+  });
+});
+
+describe('friendlyZodMessage', () => {
+  it("words zod's built-in checks to follow a field's name, and leaves a schema's own message alone", () => {
+    const schema = z
+      .object({
+        maxHits: z.coerce.number().int().min(1).max(1000),
+        name: z.string().min(1),
+        tags: z.array(z.string()).max(2),
+        level: z.enum(['info', 'warn']),
+        email: z.email(),
+        whole: z.number().int(),
+        needed: z.string(),
+        own: z.string().min(3, { message: 'needs three letters' }),
+      })
+      .strict();
+    const r = schema.safeParse(
+      { maxHits: '0', name: '', tags: ['a', 'b', 'c'], level: 'loud', email: 'no', whole: 1.5, own: 'x', extra: 1 },
+      { error: friendlyZodMessage },
+    );
+    const byPath = Object.fromEntries(zodIssues(r.error!, 'body').map((i) => [i.path, i.message]));
+    expect(byPath).toEqual({
+      'body.maxHits': 'must be at least 1',
+      'body.name': 'must not be empty',
+      'body.tags': 'must have at most 2 items',
+      'body.level': 'must be one of info, warn',
+      'body.email': 'must be an email address',
+      'body.whole': 'must be a whole number',
+      'body.needed': 'is required',
+      'body.own': 'needs three letters',
+      body: 'has unknown field extra',
+    });
+    expect(schema.shape.maxHits.safeParse('x', { error: friendlyZodMessage }).error?.issues[0]?.message).toBe(
+      'must be a number',
+    );
   });
 });

@@ -55,6 +55,19 @@ export const membershipParamsSchema = z.object({ id: idSchema, pool: z.string().
 export const grantMembershipBodySchema = z.object({ role: roleSchema });
 export type GrantMembershipBody = z.infer<typeof grantMembershipBodySchema>;
 
+/** A user in the admins' list, with the state of their sign-ins (failed attempts in the current window). */
+export const listedUserSchema = userSchema.extend({
+  signIn: z.object({
+    /** Failed sign-ins in the account's current window. */
+    failures: z.number().int().nonnegative(),
+    /** Past the free attempts: each further attempt waits, doubling (an admin's unlock clears it). */
+    delayed: z.boolean(),
+    /** When the next attempt is allowed, if that is later than now. */
+    retryAt: epochMsSchema.nullable(),
+  }),
+});
+export type ListedUser = z.infer<typeof listedUserSchema>;
+
 export const meSchema = z.object({
   user: userSchema,
   /** How the caller authenticated. */
@@ -63,6 +76,16 @@ export const meSchema = z.object({
   memberships: z.array(membershipSchema).optional(),
 });
 export type Me = z.infer<typeof meSchema>;
+
+/**
+ * `GET /api/v1/auth/session`: whether the caller is signed in, always a 200 (the console's start-up probe, which
+ * leaves nothing in the audit log when nobody is signed in; `GET /api/v1/me` keeps answering 401 to API clients).
+ */
+export const sessionStateSchema = z.union([
+  z.object({ signedIn: z.literal(false) }),
+  meSchema.extend({ signedIn: z.literal(true) }),
+]);
+export type SessionState = z.infer<typeof sessionStateSchema>;
 
 // ---- users --------------------------------------------------------------------------------------------------------
 

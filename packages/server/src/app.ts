@@ -10,7 +10,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import type { DestinationStream, Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { randomUUID } from 'node:crypto';
@@ -27,7 +27,7 @@ import { consoleRoutes } from './console/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { installAuditHook } from './http/audit-hook.js';
 import type { HubContext } from './http/context.js';
-import { installErrorHandling } from './http/errors.js';
+import { installErrorHandling, zodValidatorCompiler } from './http/errors.js';
 import { createLogger } from './logging.js';
 import type { LiveDebuggingOptions } from './live/module.js';
 import { createMetrics } from './metrics/metrics.js';
@@ -199,7 +199,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   app.decorate('hub', hub);
   app.decorate('services', { users, auth, pools, memberships });
   app.decorate('firstRun', firstRun);
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);

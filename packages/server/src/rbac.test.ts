@@ -30,6 +30,7 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'POST /api/v1/auth/login': 'public',
   'POST /api/v1/auth/logout': 'public',
   'GET /api/v1/me': 'viewer',
+  'GET /api/v1/auth/session': 'public',
   'GET /api/v1/users': 'admin',
   'POST /api/v1/users': 'admin',
   'GET /api/v1/users/:id': 'admin',

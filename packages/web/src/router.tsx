@@ -67,6 +67,7 @@ function AuthGate() {
     if (isUnauthenticated(me.error)) return <ToLogin />;
     return <ErrorState error={me.error} onRetry={() => void me.refetch()} title="The hub did not answer" />;
   }
+  if (me.data === null) return <ToLogin />;
   return (
     <SessionContext.Provider value={me.data}>
       <Layout />

@@ -25,6 +25,18 @@ export function useCanEditActions(): boolean {
   return roleAtLeast(me.user.role, 'developer') || (me.memberships ?? []).some((m) => roleAtLeast(m.role, 'developer'));
 }
 
+/**
+ * Who is signed in, or null when nobody is. Asks `GET /api/v1/auth/session`, which answers 200 either way: the probe
+ * of a browser that is not signed in is not a denied request in the audit log.
+ */
 export function useMeQuery() {
-  return useQuery({ queryKey: keys.me, queryFn: () => api.auth.me(), retry: false, staleTime: 60_000 });
+  return useQuery({
+    queryKey: keys.me,
+    queryFn: async (): Promise<Me | null> => {
+      const s = await api.auth.session();
+      return s.signedIn ? { user: s.user, via: s.via } : null;
+    },
+    retry: false,
+    staleTime: 60_000,
+  });
 }

@@ -7,9 +7,8 @@
  * actions it looks at, the hits they show) it sets up itself, so each test passes alone (`-t`) and in any order: the
  * suite runs shuffled.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -23,16 +22,9 @@ import {
   type ExampleShop,
   type TestHub,
 } from '../../server/test/kit/index.js';
+import { ROOT, buildConsoleOnce, chromiumAvailable, launchChromium, shot } from './browser-kit.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'console');
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `[spyglass tests] ${CHROMIUM} not found: the console's browser tests are SKIPPED (apt-get install chromium)`,
-  );
-}
+const hasChromium = chromiumAvailable("the console's browser tests");
 
 const PRICING = 'pricing.ts';
 const PRICING_PATH = 'src/services/pricing.ts';
@@ -63,9 +55,6 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     });
     expect(res.status).toBe(201);
   };
-  const shot = (name: string, p: Page): Promise<Buffer> =>
-    p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
-
   async function newContext(): Promise<BrowserContext> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
     contexts.push(context);
@@ -155,18 +144,14 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
   }
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     // `npm test` builds everything first; a direct run of this file builds what is missing.
-    const { buildConsole } = (await import(path.join(ROOT, 'scripts', 'build-web.mjs'))) as {
-      buildConsole: () => boolean;
-    };
     if (
       !existsSync(path.join(SHOP_DIR, 'dist', 'server.js')) ||
       !existsSync(path.join(ROOT, 'packages/agent-node/dist/register.js'))
     ) {
       throw new Error('build first: npx tsc -b');
     }
-    expect(buildConsole()).toBe(true);
+    await buildConsoleOnce();
 
     hub = await createHub({
       listen: true,
@@ -186,18 +171,7 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
       { what: "the shop's agent to connect", timeoutMs: 20_000 },
     );
 
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterEach(async (context) => {
@@ -483,6 +457,8 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     const agentId = agents.body.items[0]!.id;
     const files = await hub.api<{ files: { path: string }[] }>('GET', `/api/v1/agents/${agentId}/sources`);
     const pricing = files.body.files.find((f) => f.path.endsWith(PRICING_PATH))!.path;
+    // The agent's own files (its package, the protocol package it brings) are not the app's sources.
+    expect(files.body.files.filter((f) => /packages\/(agent-node|protocol)\//.test(f.path))).toEqual([]);
     const read = await hub.api('GET', `/api/v1/agents/${agentId}/sources/content?path=${encodeURIComponent(pricing)}`);
     expect(read.status).toBe(200);
     const page = await adminPage();

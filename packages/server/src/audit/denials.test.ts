@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { AuditEvent } from '@spyglass/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config/config.js';
-import { createHub, testDatabases, waitFor, type TestHub } from '../../test/kit/index.js';
+import { SimAgent, createHub, testDatabases, waitFor, type TestHub } from '../../test/kit/index.js';
+import { CLOSE_CODES } from '@spyglass/protocol';
 
 interface Row {
   id: number;
@@ -78,6 +79,40 @@ describe('anonymous denials in the audit log', () => {
       expect(Number(r.details.lastAt)).toBeGreaterThanOrEqual(r.at);
     }
     expect(streamed.filter((e) => e.action === 'GET /api/v1/agents')).toHaveLength(n);
+  });
+
+  it('agent sockets refused for a wrong pool key are counted per source address a minute', async () => {
+    const n = 60;
+    const closes: number[] = [];
+    for (let i = 0; i < n; i += 10) {
+      const batch = await Promise.all(
+        Array.from(
+          { length: 10 },
+          async (_, j) => (await new SimAgent(hub.wsUrl, `sgp_wrong-key-${i + j}`).closed).code,
+        ),
+      );
+      closes.push(...batch);
+    }
+    expect(closes.every((c) => c === CLOSE_CODES.UNAUTHENTICATED)).toBe(true);
+    const counted = await waitFor(
+      async () => {
+        const rs = (await rows('agent.connect')).filter((r) => r.details.reason === 'invalid pool key');
+        return total(rs) === n ? rs : null;
+      },
+      { what: `the counts of ${n} wrong-key agent sockets to be written`, timeoutMs: 30_000 },
+    );
+    expect(counted.length).toBeGreaterThanOrEqual(1);
+    expect(counted.length).toBeLessThanOrEqual(2);
+    for (const r of counted) expect(r).toMatchObject({ ip: '127.0.0.1', status: 401, actor_id: null });
+    // A socket without any key is a denial of another kind: a row of its own.
+    expect((await new SimAgent(hub.wsUrl, undefined).closed).code).toBe(CLOSE_CODES.UNAUTHENTICATED);
+    await waitFor(async () => (await rows('agent.connect')).some((r) => r.details.reason === 'missing pool key'), {
+      what: 'the missing-key denial',
+    });
+    // The stream still gets every event.
+    expect(
+      streamed.filter((e) => e.action === 'agent.connect' && e.details.reason === 'invalid pool key'),
+    ).toHaveLength(n);
   });
 
   it('other addresses, actions and statuses get rows of their own', async () => {

@@ -151,11 +151,12 @@ export class AuditService {
   /**
    * Records a denial of an anonymous caller, counted per source address, action and status and minute (see the
    * class). Resolves once the period's row exists, so the first denial's answer leaves after its audit event.
+   * `kind` splits the count further where one action has distinct denials (an agent's missing key, a wrong key).
    */
-  async recordAnonymousDenial(rec: AuditRecord): Promise<void> {
+  async recordAnonymousDenial(rec: AuditRecord, kind = ''): Promise<void> {
     const now = this.#now();
     const period = Math.floor(now / DENIAL_PERIOD_MS);
-    const key = `${rec.ip ?? ''}\u0000${rec.action}\u0000${rec.status ?? ''}`;
+    const key = `${rec.ip ?? ''}\u0000${rec.action}\u0000${rec.status ?? ''}\u0000${kind}`;
     const seen = this.#denials.get(key);
     if (seen !== undefined && seen.period === period) {
       seen.count++;

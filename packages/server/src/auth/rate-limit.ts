@@ -146,6 +146,32 @@ export class FailureLimiter {
     }
   }
 
+  /**
+   * The failures of each key in its current window, whether it is past its free attempts, and when its next attempt
+   * may come (null: now). Keys without a current window are left out.
+   */
+  async states(
+    keys: readonly string[],
+  ): Promise<Map<string, { failures: number; delayed: boolean; retryAt: number | null }>> {
+    const out = new Map<string, { failures: number; delayed: boolean; retryAt: number | null }>();
+    if (keys.length === 0) return out;
+    const now = this.#now();
+    const rows = await this.#db
+      .selectFrom('login_failures')
+      .select(['limit_key', 'window_start', 'failures', 'next_at'])
+      .where('limit_key', 'in', [...keys])
+      .execute();
+    for (const r of rows) {
+      const windowEnd = Number(r.window_start) + this.#windowMs;
+      const failures = Number(r.failures);
+      if (now >= windowEnd || failures === 0) continue;
+      const delayed = failures >= this.#max;
+      const next = Math.min(Number(r.next_at), windowEnd);
+      out.set(r.limit_key, { failures, delayed, retryAt: delayed && next > now ? next : null });
+    }
+    return out;
+  }
+
   /** Forgets the key's failures (a successful sign-in, an admin's unlock). Returns how many there were. */
   async reset(key: string): Promise<number> {
     const row = await this.#read(key);

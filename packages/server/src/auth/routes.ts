@@ -1,4 +1,4 @@
-import { SpyglassError, loginBodySchema, meSchema } from '@spyglass/protocol';
+import { SpyglassError, loginBodySchema, meSchema, sessionStateSchema } from '@spyglass/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -74,6 +74,23 @@ export function authRoutes(
       if (p?.via === 'session') await auth.deleteSession(p.credentialId);
       clearCookie(request, reply);
       return reply.code(204).send(null);
+    },
+  );
+
+  // The console's probe at start-up: a 200 either way, so a browser that is not signed in leaves no audit row.
+  r.get(
+    '/api/v1/auth/session',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Whether the caller is signed in (always 200), and as whom',
+        response: { 200: sessionStateSchema },
+      },
+    },
+    (request) => {
+      const p = request.principal;
+      return p === null ? { signedIn: false as const } : { signedIn: true as const, user: p.user, via: p.via };
     },
   );
 

@@ -37,6 +37,9 @@ export interface Session {
   expiresAt: number;
 }
 
+/** The failure-limiter key of an account. */
+const accountKey = (email: string): string => `account:${email.slice(0, 320).toLowerCase()}`;
+
 /** Sessions, API tokens and password login. */
 export class AuthService {
   readonly #db: Kysely<Database>;
@@ -58,11 +61,11 @@ export class AuthService {
    */
   async login(email: string, password: string, ip: string): Promise<User> {
     const ipKey = `ip:${ip.slice(0, 64)}`;
-    const accountKey = `account:${email.slice(0, 320).toLowerCase()}`;
+    const account = accountKey(email);
     const limited = async (): Promise<never> => {
       const retry = Math.max(
         await this.#ipLimiter.retryAfterSec(ipKey),
-        await this.#accountLimiter.retryAfterSec(accountKey),
+        await this.#accountLimiter.retryAfterSec(account),
         1,
       );
       throw new SpyglassError('RATE_LIMITED', 'too many failed sign-in attempts; try again later', {
@@ -70,10 +73,10 @@ export class AuthService {
       });
     };
     // Waiting past a limit: refuse without counting (an early attempt does not lengthen the wait).
-    if ((await this.#ipLimiter.retryAfterSec(ipKey)) > 0 || (await this.#accountLimiter.retryAfterSec(accountKey)) > 0)
+    if ((await this.#ipLimiter.retryAfterSec(ipKey)) > 0 || (await this.#accountLimiter.retryAfterSec(account)) > 0)
       return limited();
     if (!(await this.#ipLimiter.reserve(ipKey))) return limited();
-    if (!(await this.#accountLimiter.reserve(accountKey))) {
+    if (!(await this.#accountLimiter.reserve(account))) {
       await this.#ipLimiter.release(ipKey); // not checked: the address gets its attempt back
       return limited();
     }
@@ -84,7 +87,7 @@ export class AuthService {
       throw new SpyglassError('UNAUTHENTICATED', 'wrong email or password, or the account is disabled');
     }
     await this.#ipLimiter.release(ipKey);
-    await this.#accountLimiter.reset(accountKey);
+    await this.#accountLimiter.reset(account);
     return toUser(row);
   }
 
@@ -93,7 +96,15 @@ export class AuthService {
    * failures the current window held.
    */
   unlockAccount(email: string): Promise<number> {
-    return this.#accountLimiter.reset(`account:${email.slice(0, 320).toLowerCase()}`);
+    return this.#accountLimiter.reset(accountKey(email));
+  }
+
+  /** The sign-in state of each account (failed attempts in its window, the growing wait), for the users list. */
+  async signInStates(
+    emails: readonly string[],
+  ): Promise<Map<string, { failures: number; delayed: boolean; retryAt: number | null }>> {
+    const states = await this.#accountLimiter.states(emails.map(accountKey));
+    return new Map(emails.map((e) => [e, states.get(accountKey(e)) ?? { failures: 0, delayed: false, retryAt: null }]));
   }
 
   async createSession(userId: string, meta: { ip: string | null; userAgent: string | null }): Promise<Session> {

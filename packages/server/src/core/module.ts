@@ -11,7 +11,11 @@ export const coreModule = defineModule({
     // No core operation admits an anonymous caller: the operation layer has checked the principal before a handler.
     const me = (c: OperationContext) => c.principal!.user;
 
-    ctx.operation(ops.listUsers, ({ query }) => users.list(query.limit, query.cursor));
+    ctx.operation(ops.listUsers, async ({ query }) => {
+      const page = await users.list(query.limit, query.cursor);
+      const states = await auth.signInStates(page.items.map((u) => u.email));
+      return { ...page, items: page.items.map((u) => ({ ...u, signIn: states.get(u.email)! })) };
+    });
     ctx.operation(ops.createUser, async ({ body }, c) => {
       const user = await users.create(body);
       Object.assign(c.audit, {

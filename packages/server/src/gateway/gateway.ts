@@ -225,16 +225,21 @@ export class AgentGateway {
       return;
     }
     const why = key === undefined ? 'missing pool key' : 'invalid pool key';
-    await this.#hub.audit.record({
-      actorType: 'agent',
-      action: 'agent.connect',
-      outcome: 'denied',
-      status: 401,
-      ip: conn.ip,
-      userAgent: conn.userAgent,
-      requestId: conn.requestId,
-      details: { reason: why, ...(key === undefined ? {} : { keyPrefix: key.slice(0, 10) }) },
-    });
+    // Counted like the API's anonymous denials (a row per source address a minute, with a count), so an agent retrying
+    // with a wrong key, or someone guessing keys, cannot flood the audit log.
+    await this.#hub.audit.recordAnonymousDenial(
+      {
+        actorType: 'agent',
+        action: 'agent.connect',
+        outcome: 'denied',
+        status: 401,
+        ip: conn.ip,
+        userAgent: conn.userAgent,
+        requestId: conn.requestId,
+        details: { reason: why, ...(key === undefined ? {} : { keyPrefix: key.slice(0, 10) }) },
+      },
+      why,
+    );
     this.#close(conn, CLOSE_CODES.UNAUTHENTICATED, `unauthenticated: ${why} (send Authorization: Bearer <pool key>)`);
   }
 

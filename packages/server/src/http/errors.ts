@@ -1,5 +1,13 @@
-import { ERROR_CODES, SpyglassError, type ErrorBody, type ErrorCode, type ErrorIssue } from '@spyglass/protocol';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  ERROR_CODES,
+  SpyglassError,
+  friendlyZodMessage,
+  type ErrorBody,
+  type ErrorCode,
+  type ErrorIssue,
+} from '@spyglass/protocol';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import type { z } from 'zod';
 
 const STATUS_TO_CODE: Record<number, ErrorCode> = {
   400: 'INVALID_INPUT',
@@ -77,3 +85,23 @@ export function installErrorHandling(app: FastifyInstance): void {
     ),
   );
 }
+
+/**
+ * Fastify's validator for the zod schemas of routes: the type provider's, with the hub's plain-language messages for
+ * zod's built-in checks (`must be at least 1`), so REST, CLI, console and MCP callers read the same words.
+ */
+export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> =
+  ({ schema }) =>
+  (data) => {
+    const result = schema.safeParse(data, { error: friendlyZodMessage });
+    if (result.success) return { value: result.data };
+    return {
+      error: result.error.issues.map((issue) => ({
+        keyword: issue.code,
+        instancePath: `/${issue.path.map(String).join('/')}`,
+        schemaPath: `#/${issue.path.map(String).join('/')}/${issue.code}`,
+        message: issue.message,
+        params: {},
+      })),
+    };
+  };

@@ -1,5 +1,5 @@
 import { Server } from '@modelcontextprotocol/server';
-import { SpyglassError } from '@spyglass/protocol';
+import { SpyglassError, friendlyZodMessage } from '@spyglass/protocol';
 import { z } from 'zod';
 import type { AuditService } from '../audit/service.js';
 import { auditActor } from '../http/audit-hook.js';
@@ -146,7 +146,7 @@ export async function callTool(
       isError: true,
     };
   }
-  const parsed = tool.input.safeParse(args ?? {});
+  const parsed = tool.input.safeParse(args ?? {}, { error: friendlyZodMessage });
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
     await audit('failure', 400, { error: clip(issues, 500) });

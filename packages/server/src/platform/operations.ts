@@ -1,5 +1,6 @@
 import {
   SpyglassError,
+  friendlyZodMessage,
   mutates,
   zodIssues,
   type ErrorIssue,
@@ -51,7 +52,7 @@ export interface BoundOperation<C extends OperationContract = OperationContract>
 
 function parsePart(schema: z.ZodType | undefined, value: unknown, part: string, issues: ErrorIssue[]): unknown {
   if (schema === undefined) return part === 'body' ? undefined : {};
-  const r = schema.safeParse(value ?? (part === 'body' ? undefined : {}));
+  const r = schema.safeParse(value ?? (part === 'body' ? undefined : {}), { error: friendlyZodMessage });
   if (r.success) return r.data;
   issues.push(...zodIssues(r.error, part));
   return undefined;

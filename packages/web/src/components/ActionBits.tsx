@@ -168,3 +168,8 @@ export function AgentStatuses({ action }: { action: Action }) {
     </div>
   );
 }
+
+/** The action with one more hit, as a hit arrives on the stream (never past its limit: the hub stops there). */
+export function countHit<A extends { hitCount: number; maxHits: number }>(a: A): A {
+  return { ...a, hitCount: Math.min(a.hitCount + 1, a.maxHits) };
+}

@@ -1,9 +1,10 @@
 import { useId, type ReactElement, type ReactNode } from 'react';
 import { cloneElement, isValidElement } from 'react';
+import { fieldMessage } from '../lib/issues';
 
 interface FieldProps {
   label: string;
-  /** Messages from the hub for this field. */
+  /** Messages from the hub for this field (`must be at least 1` reads "<label> must be at least 1"). */
   errors?: string[] | undefined;
   hint?: ReactNode;
   children: ReactElement<Record<string, unknown>>;
@@ -34,7 +35,7 @@ export function Field({ label, errors, hint, children }: FieldProps) {
       )}
       {invalid && (
         <div className="field-error" id={errorId} role="alert">
-          {errors.join('; ')}
+          {errors.map((m) => fieldMessage(label, m)).join('; ')}
         </div>
       )}
     </div>

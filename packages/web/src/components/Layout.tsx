@@ -83,8 +83,10 @@ export function Layout() {
         </nav>
         <div className="userbox">
           <ThemeToggle />
-          <span data-testid="whoami">
-            {me.user.email} · <span className="badge">{me.user.role}</span>
+          <span data-testid="whoami" title={`${me.user.email} (${me.user.role})`}>
+            <span className="whoami-email">{me.user.email}</span>
+            <span className="whoami-sep"> · </span>
+            <span className="badge">{me.user.role}</span>
           </span>
           <button type="button" className="small" onClick={() => logout.mutate()} disabled={logout.isPending}>
             Sign out

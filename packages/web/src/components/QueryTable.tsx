@@ -1,4 +1,4 @@
-import type { UseQueryResult } from '@tanstack/react-query';
+import type { UseInfiniteQueryResult, UseQueryResult } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { ErrorState, Loading } from './States';
 
@@ -10,7 +10,8 @@ export interface Column {
 
 /**
  * A list page's table over a query of `{ items }`: loading, error (with retry) and empty states, then the table.
- * `actions` adds a last column for row buttons, labelled for screen readers only.
+ * `actions` adds a last column for row buttons, labelled for screen readers only. A paged (infinite) query passes
+ * the rows of its pages loaded so far as `items`.
  */
 export function QueryTable<T>({
   query,
@@ -19,8 +20,10 @@ export function QueryTable<T>({
   columns,
   actions = false,
   row,
+  items,
 }: {
-  query: UseQueryResult<{ items: T[] }>;
+  query: UseQueryResult<{ items: T[] }> | UseInfiniteQueryResult;
+  items?: T[];
   loadingLabel: string;
   empty: ReactNode;
   columns: Column[];
@@ -29,7 +32,8 @@ export function QueryTable<T>({
 }) {
   if (query.isPending) return <Loading label={loadingLabel} />;
   if (query.isError) return <ErrorState error={query.error} onRetry={() => void query.refetch()} />;
-  if (query.data.items.length === 0) return <>{empty}</>;
+  const rows = items ?? (query.data as { items: T[] }).items;
+  if (rows.length === 0) return <>{empty}</>;
   return (
     <div className="table-wrap">
       <table className="table">
@@ -47,7 +51,7 @@ export function QueryTable<T>({
             )}
           </tr>
         </thead>
-        <tbody>{query.data.items.map(row)}</tbody>
+        <tbody>{rows.map(row)}</tbody>
       </table>
     </div>
   );

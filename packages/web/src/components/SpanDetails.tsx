@@ -3,7 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { useState } from 'react';
 import { api, keys } from '../api';
-import { formatDateTime, formatTime, shortLocation } from '../lib/format';
+import { endLineOf, formatDateTime, formatTime, shortLocation } from '../lib/format';
 import { attributeText, codeLocation, offsetText, sortedAttributes } from '../lib/span-format';
 import { serviceColor } from '../lib/trace-search';
 import { useCanEditActions } from '../session';
@@ -60,7 +60,7 @@ function AddSnapshot({ span }: { span: Span }) {
         <div className="alert ok" role="status">
           Snapshot added at{' '}
           <Link to="/actions/$actionId" params={{ actionId: created.id }} search={{}}>
-            {shortLocation(created.file, created.line)}
+            {shortLocation(created.file, created.line, endLineOf(created))}
           </Link>
           : it is taken the next time the line runs.
         </div>

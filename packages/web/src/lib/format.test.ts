@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { basename, processLabel, relativeTime, shortLocation } from './format.js';
+import { basename, endLineOf, processLabel, relativeTime, shortLocation } from './format.js';
 
 describe('format', () => {
   it('writes relative times', () => {
@@ -11,6 +11,10 @@ describe('format', () => {
   it('shortens paths', () => {
     expect(basename('/a/b/c.ts')).toBe('c.ts');
     expect(shortLocation('/srv/shop/src/services/pricing.ts', 8)).toBe('services/pricing.ts:8');
+    // A tic-toc metric's range.
+    expect(shortLocation('/srv/shop/src/checkout.ts', 40, 52)).toBe('src/checkout.ts:40–52');
+    expect(endLineOf({ kind: 'metric', endLine: 52 })).toBe(52);
+    expect(endLineOf({ kind: 'log' })).toBeUndefined();
   });
   it('names the worker thread of an agent, not the main thread', () => {
     expect(processLabel({ hostname: 'web-1', pid: 42, threadId: 0 })).toBe('web-1:42');

@@ -35,9 +35,19 @@ export function basename(path: string): string {
 }
 
 /** `file:line` with the file shortened to its last two segments. */
-export function shortLocation(file: string, line: number): string {
+export function shortLocation(file: string, line: number, endLine?: number): string {
   const parts = file.split('/');
-  return `${parts.slice(-2).join('/')}:${line}`;
+  return `${parts.slice(-2).join('/')}:${lineRange(line, endLine)}`;
+}
+
+/** `40`, or `40–52` for a range (a tic-toc metric times the code from its line to its end line). */
+export function lineRange(line: number, endLine?: number): string {
+  return endLine === undefined ? String(line) : `${line}–${endLine}`;
+}
+
+/** The end line of an action that has one (a tic-toc metric). */
+export function endLineOf(a: { kind: string; endLine?: number | undefined }): number | undefined {
+  return a.kind === 'metric' ? a.endLine : undefined;
 }
 
 /** Where an agent runs: `host:pid`, plus the worker thread when it is not the main thread. */

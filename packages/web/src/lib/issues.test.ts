@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fieldErrors } from './issues.js';
+import { fieldErrors, fieldMessage } from './issues.js';
 
 describe('fieldErrors', () => {
   it('maps hub issue paths onto form fields, keeping unknown ones', () => {
@@ -28,5 +28,14 @@ describe('fieldErrors', () => {
 
   it('is empty without issues', () => {
     expect(fieldErrors(undefined, ['a'])).toEqual({ byField: {}, other: [] });
+  });
+});
+
+describe('fieldMessage', () => {
+  it("puts the field's label before a check the hub worded to follow it", () => {
+    expect(fieldMessage('Max hits', 'must be at least 1')).toBe('Max hits must be at least 1');
+    expect(fieldMessage('Condition (optional)', 'is required')).toBe('Condition is required');
+    expect(fieldMessage('Message template', 'unclosed "{" at column 7')).toBe('Unclosed "{" at column 7');
+    expect(fieldMessage('Watch expressions', '1: must not be empty')).toBe('1: must not be empty');
   });
 });

@@ -34,3 +34,16 @@ export function fieldErrors(issues: readonly Issue[] | undefined, fields: readon
   }
   return { byField, other };
 }
+
+/** What a form's label names, without a trailing note: `Condition (optional)` → `Condition`. */
+const subject = (label: string): string => label.replace(/\s*\([^)]*\)\s*$/, '').trim();
+
+/**
+ * A hub message as a sentence about the field it belongs to. The hub words its checks to follow a field's name
+ * (`must be at least 1`, `is required`), so under "Max hits" that reads "Max hits must be at least 1"; any other
+ * message (a syntax error with its column, a sub-field's `1: …`) is shown as it is, with a capital first letter.
+ */
+export function fieldMessage(label: string, message: string): string {
+  if (/^(must|is|has|needs|cannot|should) /.test(message)) return `${subject(label)} ${message}`;
+  return message.charAt(0).toUpperCase() + message.slice(1);
+}

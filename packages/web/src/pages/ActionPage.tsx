@@ -7,40 +7,27 @@ import {
 } from '@spyglass/protocol';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
-import { useMemo, useRef, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { api, keys } from '../api';
-import { ActionState, AgentStatuses, describeAction, targetText, waitingText } from '../components/ActionBits';
+import {
+  ActionState,
+  AgentStatuses,
+  countHit,
+  describeAction,
+  targetText,
+  waitingText,
+} from '../components/ActionBits';
 import { KindBadge } from '../components/Badges';
 import { LineChart } from '../components/LineChart';
 import { bucketSeries, type Series } from '../lib/chart';
 import { LiveLogs } from '../components/LiveLogs';
 import { SnapshotView } from '../components/SnapshotView';
 import { Empty, ErrorAlert, ErrorState, Loading } from '../components/States';
-import { formatDateTime, formatTime, relativeTime } from '../lib/format';
+import { endLineOf, formatDateTime, formatTime, lineRange, relativeTime } from '../lib/format';
 import type { LogLine } from '../lib/log-buffer';
 import { useCanEditActions } from '../session';
 import { useLiveStream } from '../stream';
-
-/** Runs `fn` at most once per `ms` (trailing call kept). */
-function useThrottled(fn: () => void, ms: number): () => void {
-  const last = useRef(0);
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const latest = useRef(fn);
-  latest.current = fn;
-  return () => {
-    const wait = last.current + ms - Date.now();
-    if (wait <= 0) {
-      last.current = Date.now();
-      latest.current();
-    } else if (timer.current === null) {
-      timer.current = setTimeout(() => {
-        timer.current = null;
-        last.current = Date.now();
-        latest.current();
-      }, wait);
-    }
-  };
-}
+import { useThrottledCall } from '../useThrottledCall';
 
 function LogsPanel({ action }: { action: Action }) {
   const logs = useQuery({
@@ -124,15 +111,69 @@ function SnapshotsPanel({ action, selected }: { action: Action; selected: string
   );
 }
 
+const RANGES = [
+  { id: '15m', label: 'Last 15 min', ms: 15 * 60_000 },
+  { id: '1h', label: '1 h', ms: 60 * 60_000 },
+  { id: '6h', label: '6 h', ms: 6 * 60 * 60_000 },
+] as const;
+type RangeId = (typeof RANGES)[number]['id'] | 'custom';
+
+/** `datetime-local` text (local time, minutes) of an epoch ms, and back (NaN when empty or invalid). */
+const toLocalInput = (ms: number): string => {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+};
+const fromLocalInput = (text: string): number => (text === '' ? NaN : new Date(text).getTime());
+
+/** Every stored bucket of `[since, until)`, newest first, read a page at a time (a day is 8640 buckets). */
+async function metricWindow(actionId: string, since: number, until: number | undefined) {
+  const items: Awaited<ReturnType<typeof api.actions.metrics>>['items'] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 5; page++) {
+    const r = await api.actions.metrics(actionId, {
+      limit: 2000,
+      since,
+      ...(until === undefined ? {} : { until }),
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    items.push(...r.items);
+    if (r.nextCursor == null) break;
+    cursor = r.nextCursor;
+  }
+  return items;
+}
+
 function MetricsPanel({ action }: { action: Action }) {
   const metric = action.kind === 'metric' ? action.metric : 'counter';
   const [series, setSeries] = useState<Series>(metric === 'counter' ? 'count' : 'avg');
+  const [range, setRange] = useState<RangeId>('1h');
+  const [custom, setCustom] = useState(() => ({
+    from: toLocalInput(Date.now() - 60 * 60_000),
+    to: toLocalInput(Date.now()),
+  }));
+  const customFrom = fromLocalInput(custom.from);
+  const customTo = fromLocalInput(custom.to);
+  const customProblem =
+    range !== 'custom'
+      ? null
+      : !Number.isFinite(customFrom) || !Number.isFinite(customTo)
+        ? 'Give a start and an end.'
+        : customTo <= customFrom
+          ? 'The end must be after the start.'
+          : null;
   const points = useQuery({
-    queryKey: keys.metrics(action.id),
-    queryFn: () => api.actions.metrics(action.id, { limit: 360 }),
-    refetchInterval: 10_000,
+    queryKey: [...keys.metrics(action.id), range, range === 'custom' ? custom : null],
+    queryFn: () => {
+      if (range === 'custom') return metricWindow(action.id, customFrom, customTo);
+      const ms = RANGES.find((r) => r.id === range)?.ms ?? 60 * 60_000;
+      return metricWindow(action.id, Date.now() - ms, undefined);
+    },
+    enabled: customProblem === null,
+    // A window ending now moves on; a fixed one does not change.
+    refetchInterval: range === 'custom' ? false : 10_000,
+    placeholderData: (prev) => prev,
   });
-  const items = points.data?.items ?? [];
+  const items = points.data ?? [];
   const total = items.reduce((n, p) => n + p.count, 0);
   const sum = items.reduce((n, p) => n + p.sum, 0);
   const max = items.reduce((m, p) => (p.max !== null && p.max > m ? p.max : m), -Infinity);
@@ -141,8 +182,8 @@ function MetricsPanel({ action }: { action: Action }) {
   const unit = timing ? 'ms' : undefined;
   // Over everything in view: the buckets' histograms added up.
   const merged = timing ? mergeHistograms(items.map((p) => p.histogram)) : undefined;
-  const range = { min: Number.isFinite(min) ? min : null, max: Number.isFinite(max) ? max : null };
-  const p99 = merged === undefined ? null : histogramQuantile(merged, 0.99, range);
+  const extent = { min: Number.isFinite(min) ? min : null, max: Number.isFinite(max) ? max : null };
+  const p99 = merged === undefined ? null : histogramQuantile(merged, 0.99, extent);
   const choices: readonly Series[] = timing ? ['count', 'avg', 'p50', 'p99', 'max'] : ['count', 'avg', 'max', 'sum'];
   return (
     <section className="card" aria-labelledby="metrics-title">
@@ -151,6 +192,16 @@ function MetricsPanel({ action }: { action: Action }) {
           Metric {action.kind === 'metric' ? action.name : ''}
         </h2>
         <span className="spacer" />
+        <div className="segmented" role="group" aria-label="Time range" data-testid="metric-range">
+          {RANGES.map((r) => (
+            <button key={r.id} type="button" aria-pressed={range === r.id} onClick={() => setRange(r.id)}>
+              {r.label}
+            </button>
+          ))}
+          <button type="button" aria-pressed={range === 'custom'} onClick={() => setRange('custom')}>
+            Custom
+          </button>
+        </div>
         <div className="segmented" role="group" aria-label="Series">
           {choices.map((s) => (
             <button key={s} type="button" aria-pressed={series === s} onClick={() => setSeries(s)}>
@@ -159,12 +210,37 @@ function MetricsPanel({ action }: { action: Action }) {
           ))}
         </div>
       </div>
+      {range === 'custom' && (
+        <div className="filters" role="group" aria-label="Custom time range">
+          <label className="inline">
+            From{' '}
+            <input
+              type="datetime-local"
+              value={custom.from}
+              onChange={(e) => setCustom({ ...custom, from: e.target.value })}
+            />
+          </label>
+          <label className="inline">
+            To{' '}
+            <input
+              type="datetime-local"
+              value={custom.to}
+              onChange={(e) => setCustom({ ...custom, to: e.target.value })}
+            />
+          </label>
+          {customProblem !== null && (
+            <span className="field-error" role="alert">
+              {customProblem}
+            </span>
+          )}
+        </div>
+      )}
       {points.isPending ? (
         <Loading label="Loading metric…" />
       ) : points.isError ? (
         <ErrorState error={points.error} onRetry={() => void points.refetch()} />
       ) : items.length === 0 ? (
-        <Empty title="No sample yet">
+        <Empty title={range === 'custom' ? 'No sample in this time range' : 'No sample yet'}>
           <p>Agents send aggregates every few seconds while the line runs.</p>
         </Empty>
       ) : (
@@ -190,7 +266,13 @@ function MetricsPanel({ action }: { action: Action }) {
             </div>
           </div>
           <LineChart
-            samples={bucketSeries(items, series, Date.now(), HIT_RETENTION.metricBucketMs)}
+            samples={bucketSeries(
+              items,
+              series,
+              range === 'custom' ? customTo : Date.now(),
+              HIT_RETENTION.metricBucketMs,
+              HIT_RETENTION.metricRetentionMs / HIT_RETENTION.metricBucketMs,
+            )}
             label={`${series} per ${HIT_RETENTION.metricBucketMs / 1000} s bucket`}
             {...(unit !== undefined && series !== 'count' ? { unit } : {})}
           />
@@ -212,26 +294,31 @@ export function ActionPage() {
     refetchInterval: 10_000,
   });
 
-  const refresh = useThrottled(() => {
+  const refresh = useThrottledCall(() => {
     void queryClient.invalidateQueries({ queryKey: keys.action(actionId) });
     void queryClient.invalidateQueries({ queryKey: keys.actionAgents(actionId) });
   }, 1000);
-  const refreshSnapshots = useThrottled(
+  const refreshSnapshots = useThrottledCall(
     () => void queryClient.invalidateQueries({ queryKey: keys.snapshots(actionId) }),
     500,
   );
-  const refreshMetrics = useThrottled(
+  const refreshMetrics = useThrottledCall(
     () => void queryClient.invalidateQueries({ queryKey: keys.metrics(actionId) }),
     2000,
   );
   useLiveStream({ actionIds: [actionId] }, (m: StreamServerMessage) => {
     if (!('actionId' in m) || m.actionId !== actionId) return;
     if (m.type === 'status' || m.type === 'action') refresh();
-    if (m.type === 'snapshot') {
-      refreshSnapshots();
+    // A hit counts at once (the hub's count follows within a second), so "Hits" keeps step with the lines.
+    if (m.type === 'log' || m.type === 'snapshot') {
+      queryClient.setQueryData<Action>(keys.action(actionId), (prev) => (prev === undefined ? prev : countHit(prev)));
       refresh();
     }
-    if (m.type === 'metric') refreshMetrics();
+    if (m.type === 'snapshot') refreshSnapshots();
+    if (m.type === 'metric') {
+      refreshMetrics();
+      refresh();
+    }
   });
 
   const remove = useMutation({
@@ -255,7 +342,7 @@ export function ActionPage() {
       <div className="page-head">
         <KindBadge kind={a.kind} />
         <h1 className="mono" style={{ fontSize: 17 }} data-testid="action-title">
-          {a.file}:{a.line}
+          {a.file}:{lineRange(a.line, endLineOf(a))}
         </h1>
         <ActionState action={a} />
         <span className="spacer" />

@@ -1,13 +1,23 @@
-import { useInfiniteQuery } from '@tanstack/react-query';
+import type { Action, Page, StreamServerMessage } from '@spyglass/protocol';
+import { useInfiniteQuery, useQueryClient, type InfiniteData } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { Fragment, useEffect, useState } from 'react';
 import { api, keys } from '../api';
 import { KindBadge } from '../components/Badges';
 import { Empty, ErrorState, Loading } from '../components/States';
-import { relativeTime, shortLocation } from '../lib/format';
+import { endLineOf, relativeTime, shortLocation } from '../lib/format';
 import type { ActionsSearch } from '../router';
 import { useDebounced } from '../useDebounced';
-import { ActionState, AgentStatuses, StatusCounts, describeAction, targetText } from '../components/ActionBits';
+import {
+  ActionState,
+  AgentStatuses,
+  StatusCounts,
+  countHit,
+  describeAction,
+  targetText,
+} from '../components/ActionBits';
+import { useLiveStream } from '../stream';
+import { useThrottledCall } from '../useThrottledCall';
 
 export function ActionsPage() {
   const search = useSearch({ from: '/app/actions' });
@@ -49,6 +59,24 @@ export function ActionsPage() {
     refetchInterval: 5000,
   });
   const items = actions.data?.pages.flatMap((p) => p.items) ?? [];
+  // Hit counts keep step with the stream: a hit counts at once, and the list is read again soon after.
+  const queryClient = useQueryClient();
+  const live = items.filter((a) => a.state === 'active').map((a) => a.id);
+  const reread = useThrottledCall(() => void queryClient.invalidateQueries({ queryKey: keys.actions(filters) }), 2000);
+  useLiveStream(live.length === 0 ? null : { actionIds: live.slice(0, 500) }, (m: StreamServerMessage) => {
+    if (!('actionId' in m) || (m.type !== 'log' && m.type !== 'snapshot' && m.type !== 'metric')) return;
+    const id = m.actionId;
+    if (m.type !== 'metric')
+      queryClient.setQueryData<InfiniteData<Page<Action>>>(keys.actions(filters), (prev) =>
+        prev === undefined
+          ? prev
+          : {
+              ...prev,
+              pages: prev.pages.map((p) => ({ ...p, items: p.items.map((a) => (a.id === id ? countHit(a) : a)) })),
+            },
+      );
+    reread();
+  });
   const setFilter = (patch: Partial<ActionsSearch>): void =>
     void navigate({
       search: (prev: ActionsSearch) => {
@@ -135,7 +163,7 @@ export function ActionsPage() {
                         type="button"
                         className="small"
                         aria-expanded={open.has(a.id)}
-                        aria-label={`Per-agent status of ${a.kind} at ${shortLocation(a.file, a.line)}`}
+                        aria-label={`Per-agent status of ${a.kind} at ${shortLocation(a.file, a.line, endLineOf(a))}`}
                         onClick={(e) => {
                           e.stopPropagation();
                           toggle(a.id);
@@ -149,7 +177,7 @@ export function ActionsPage() {
                     </td>
                     <td className="mono">
                       <Link to="/actions/$actionId" params={{ actionId: a.id }} onClick={(e) => e.stopPropagation()}>
-                        {shortLocation(a.file, a.line)}
+                        {shortLocation(a.file, a.line, endLineOf(a))}
                       </Link>
                     </td>
                     <td className="mono" style={{ maxWidth: 280, overflow: 'hidden', textOverflow: 'ellipsis' }}>

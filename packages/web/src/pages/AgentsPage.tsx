@@ -1,7 +1,7 @@
 import type { Agent } from '@spyglass/protocol';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { api, keys } from '../api';
 import { StateBadge } from '../components/Badges';
 import { QueryTable } from '../components/QueryTable';
@@ -10,6 +10,9 @@ import { processLabel, relativeTime } from '../lib/format';
 import type { AgentsSearch } from '../router';
 import { useRoleAtLeast } from '../session';
 import { useDebounced } from '../useDebounced';
+
+/** Agents per page of the list. */
+const AGENTS_PAGE = 100;
 
 /** The agent's own counters from its last heartbeat: CPU in probes, errors and throttles stand out when non-zero. */
 function Health({ health }: { health: Agent['health'] }) {
@@ -112,19 +115,26 @@ export function AgentsPage() {
   }, [debounced, navigate, search]);
 
   const filters = { pool: search.pool, service: search.service, tag: search.tag, status: search.status };
-  const agents = useQuery({
-    queryKey: keys.agents(filters),
-    queryFn: () =>
+  // A page at a time (the hub's order: service, then id); "Load more" adds the next, so thousands stay bounded.
+  const agents = useInfiniteQuery({
+    // Its own key: other views keep plain (one-page) agent lists under `agents`.
+    queryKey: keys.agents({ ...filters, paged: true }),
+    queryFn: ({ pageParam }) =>
       api.agents.list({
-        limit: 200,
+        limit: AGENTS_PAGE,
+        ...(pageParam === undefined ? {} : { cursor: pageParam }),
         ...(filters.pool === undefined ? {} : { pool: filters.pool }),
         ...(filters.service === undefined ? {} : { service: filters.service }),
         ...(filters.tag === undefined ? {} : { tag: filters.tag }),
         ...(filters.status === undefined ? {} : { status: filters.status }),
       }),
-    // Live status: connected/disconnected changes show within a few seconds.
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+    // Live status: connected/disconnected changes show within a few seconds (the pages loaded so far).
     refetchInterval: 5000,
   });
+  const items = useMemo(() => agents.data?.pages.flatMap((p) => p.items) ?? [], [agents.data]);
+
   const forget = useMutation({
     mutationFn: (a: Agent) => api.agents.delete(a.id),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['agents'] }),
@@ -134,7 +144,6 @@ export function AgentsPage() {
       forget.mutate(a);
   };
 
-  const items = agents.data?.items ?? [];
   const anyFilter = Object.values(filters).some((v) => v !== undefined);
   return (
     <div className="page">
@@ -200,6 +209,7 @@ export function AgentsPage() {
       <ErrorAlert error={forget.error} />
       <QueryTable
         query={agents}
+        items={items}
         loadingLabel="Loading agents…"
         empty={
           <Empty title={anyFilter ? 'No agent matches these filters' : 'No agent has connected yet'}>
@@ -224,7 +234,19 @@ export function AgentsPage() {
         actions
         row={(a) => <AgentRow key={a.id} agent={a} isAdmin={isAdmin} onForget={onForget} />}
       />
-      {agents.data?.nextCursor != null && <p className="subtle">Showing the first 200 agents: narrow the filters.</p>}
+      {agents.hasNextPage && (
+        <p className="inline">
+          <button
+            type="button"
+            onClick={() => void agents.fetchNextPage()}
+            disabled={agents.isFetchingNextPage}
+            data-testid="more-agents"
+          >
+            {agents.isFetchingNextPage ? 'Loading…' : `Load ${AGENTS_PAGE} more`}
+          </button>
+          <span className="subtle">or narrow the filters</span>
+        </p>
+      )}
     </div>
   );
 }

@@ -1,10 +1,10 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
-import { useMemo } from 'react';
+import { useEffect, useMemo } from 'react';
 import { api, keys } from '../api';
 import { LiveLogs } from '../components/LiveLogs';
 import { Empty, ErrorState, Loading } from '../components/States';
-import { shortLocation } from '../lib/format';
+import { endLineOf, shortLocation } from '../lib/format';
 import type { LogLine } from '../lib/log-buffer';
 
 /** Every log line of one service, live: all its agents, all its log actions. */
@@ -24,6 +24,12 @@ export function LivePage() {
   }, [agents.data]);
   const chosen =
     search.pool !== undefined && search.service !== undefined ? { pool: search.pool, service: search.service } : null;
+  // With one service there is nothing to choose: it is picked (and kept in the URL like a choice).
+  const only = services.length === 1 ? services[0] : undefined;
+  useEffect(() => {
+    if (chosen === null && only !== undefined)
+      void navigate({ search: { pool: only.pool, service: only.service }, replace: true });
+  }, [chosen, only, navigate]);
 
   // Log actions of the pool that reach this service: by service name, or by naming one of its agents.
   const actions = useQuery({
@@ -46,7 +52,7 @@ export function LivePage() {
     );
   }, [actions.data, agents.data, chosen]);
   const labels = useMemo(
-    () => new Map((actions.data?.items ?? []).map((a) => [a.id, shortLocation(a.file, a.line)])),
+    () => new Map((actions.data?.items ?? []).map((a) => [a.id, shortLocation(a.file, a.line, endLineOf(a))])),
     [actions.data],
   );
   const recent = useQuery({

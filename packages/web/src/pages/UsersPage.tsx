@@ -1,4 +1,4 @@
-import { ROLES, USER_ROLES, type Role, type User, type UserRole } from '@spyglass/protocol';
+import { ROLES, USER_ROLES, type ListedUser, type Role, type User, type UserRole } from '@spyglass/protocol';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, keys, problemOf } from '../api';
@@ -6,7 +6,7 @@ import { StateBadge } from '../components/Badges';
 import { Field } from '../components/Field';
 import { QueryTable } from '../components/QueryTable';
 import { Empty, ErrorAlert } from '../components/States';
-import { formatDateTime } from '../lib/format';
+import { formatDateTime, formatTime } from '../lib/format';
 import { fieldErrors } from '../lib/issues';
 import { useRoleAtLeast, useSession } from '../session';
 
@@ -135,7 +135,39 @@ function PoolRoles({ user }: { user: User }) {
   );
 }
 
-function UserRow({ user, self }: { user: User; self: boolean }) {
+/** Failed sign-ins in the account's window and the wait they cause, with an admin's unlock. */
+function SignInState({ user }: { user: ListedUser }) {
+  const queryClient = useQueryClient();
+  const unlock = useMutation({
+    mutationFn: () => api.users.unlock(user.id),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: keys.users }),
+  });
+  const { failures, delayed, retryAt } = user.signIn;
+  if (failures === 0) return <span className="subtle">—</span>;
+  return (
+    <div data-testid="sign-in-state">
+      <span className={delayed ? 'badge warn' : 'subtle'}>
+        {failures} failed sign-in{failures === 1 ? '' : 's'}
+        {delayed && ' · delayed'}
+      </span>
+      {retryAt !== null && <div className="subtle">next attempt at {formatTime(retryAt)}</div>}
+      <div>
+        <button
+          type="button"
+          className="small"
+          disabled={unlock.isPending}
+          onClick={() => unlock.mutate()}
+          aria-label={`Unlock ${user.email}`}
+        >
+          Unlock
+        </button>
+      </div>
+      <ErrorAlert error={unlock.error} />
+    </div>
+  );
+}
+
+function UserRow({ user, self }: { user: ListedUser; self: boolean }) {
   const queryClient = useQueryClient();
   const done = (): Promise<void> => queryClient.invalidateQueries({ queryKey: keys.users });
   const update = useMutation({
@@ -166,6 +198,9 @@ function UserRow({ user, self }: { user: User; self: boolean }) {
         <PoolRoles user={user} />
       </td>
       <td>{user.disabled ? <StateBadge state="disabled" /> : <StateBadge state="active" />}</td>
+      <td>
+        <SignInState user={user} />
+      </td>
       <td>{formatDateTime(user.createdAt)}</td>
       <td>
         {!self && (
@@ -215,6 +250,7 @@ export function UsersPage() {
           { label: 'Global role' },
           { label: 'Pool roles' },
           { label: 'State' },
+          { label: 'Sign-ins', title: "Failed sign-ins in the account's current window" },
           { label: 'Created' },
         ]}
         actions
