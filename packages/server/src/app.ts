@@ -41,6 +41,8 @@ import { PoolService } from './pools/service.js';
 import { createStorage, redactDatabaseUrl, type Storage } from './storage/db.js';
 import { StreamHub, type StreamOptions } from './stream/stream.js';
 import { UserService } from './users/service.js';
+import { ssoRoutes } from './sso/routes.js';
+import { SsoService } from './sso/service.js';
 
 export interface BuildDeps {
   /** Log destination (tests capture logs here). Default: stdout. */
@@ -65,6 +67,7 @@ export interface Services {
   readonly users: UserService;
   readonly auth: AuthService;
   readonly pools: PoolService;
+  readonly sso: SsoService;
 }
 
 export interface FirstRun {
@@ -173,6 +176,11 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   const users = new UserService(storage.db);
   const auth = new AuthService(storage.db, storage.dialect, config);
   const pools = new PoolService(storage.db);
+  const sso = new SsoService(storage.db, config.sso, config.admin.email, {
+    log: log.child({ component: 'sso' }),
+    users,
+    auth,
+  });
   const firstRun = await bootstrapAdmin(config, users, log);
 
   const app: FastifyInstance = Fastify({
@@ -193,7 +201,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   });
   const hub: HubContext = { config, storage, bus, log, audit, metrics };
   app.decorate('hub', hub);
-  app.decorate('services', { users, auth, pools });
+  app.decorate('services', { users, auth, pools, sso });
   app.decorate('firstRun', firstRun);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -255,10 +263,12 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   });
 
   healthRoutes(app, storage, metrics, () => shuttingDown);
-  authRoutes(app, auth, config);
+  authRoutes(app, auth, config, sso);
+  ssoRoutes(app, { sso, auth, audit, config });
   await registerModules(app, deps);
   await consoleRoutes(app);
   app.platform.jobs.start();
+  void sso.discoverAll(); // in the background: a provider that is down must not hold up the hub
 
   app.addHook('onClose', async () => {
     if (deps.bus === undefined) await bus.close();
@@ -372,6 +382,12 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
     everyMs: 10 * 60 * 1000,
     singleton: true,
     run: () => app.services.auth.sweepExpiredSessions().then(() => {}),
+  });
+  jobs.add({
+    name: 'sso.pending-sweep',
+    everyMs: 10 * 60 * 1000,
+    singleton: true,
+    run: () => app.services.sso.sweep().then(() => {}),
   });
   // Every replica counts the anonymous denials it answered, and writes the counts into their audit rows.
   jobs.add({ name: 'audit.denial-counts', everyMs: 5000, run: () => hub.audit.flushDenials() });

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../config/config.js';
+import type { SsoService } from '../sso/service.js';
 import type { AuthService } from './service.js';
 
 function secureCookie(config: Config, request: FastifyRequest): boolean {
@@ -11,7 +12,7 @@ function secureCookie(config: Config, request: FastifyRequest): boolean {
   return request.protocol === 'https' || (config.publicUrl?.startsWith('https:') ?? false);
 }
 
-export function authRoutes(app: FastifyInstance, auth: AuthService, config: Config): void {
+export function authRoutes(app: FastifyInstance, auth: AuthService, config: Config, sso: SsoService): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const cookieName = config.session.cookieName;
 
@@ -37,6 +38,8 @@ export function authRoutes(app: FastifyInstance, auth: AuthService, config: Conf
     },
     async (request, reply) => {
       request.audit.actorEmail = request.body.email;
+      if (!sso.passwordAllowed(request.body.email))
+        throw new SpyglassError('FORBIDDEN', 'password sign-in is turned off here; sign in with single sign-on');
       const user = await auth.login(request.body.email, request.body.password, request.ip);
       const session = await auth.createSession(user.id, {
         ip: request.ip,

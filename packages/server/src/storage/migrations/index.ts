@@ -12,6 +12,7 @@ import { assistant } from './0010-assistant.js';
 import { auditStream } from './0011-audit-stream.js';
 import { agentSessions } from './0012-agent-sessions.js';
 import { loginDelays } from './0013-login-delays.js';
+import { sso } from './0014-sso.js';
 
 /** Every migration, in order. Names are frozen: they are stored in the `spyglass_migration` table. */
 export const MIGRATIONS: Record<string, DialectMigration> = {
@@ -28,4 +29,5 @@ export const MIGRATIONS: Record<string, DialectMigration> = {
   '0011-audit-stream': auditStream,
   '0012-agent-sessions': agentSessions,
   '0013-login-delays': loginDelays,
+  '0014-sso': sso,
 };
