@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHub, waitFor, type TestHub } from '../../server/test/kit/index.js';
+import { ADMIN, USER_PASSWORD, createHub, userEmail, waitFor, type TestHub } from '../../server/test/kit/index.js';
 import { TestOpenIdProvider } from '../../server/test/kit/oidc-provider.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -276,5 +276,61 @@ describe.skipIf(!hasChromium)('single sign-on with a real OpenID provider, in Ch
       .where('outcome', '=', 'success')
       .execute();
     expect(audit.some((a) => String(a.details).includes('"device"'))).toBe(true);
+  });
+});
+
+describe.skipIf(!hasChromium)('the sign-in page of an SSO-only hub, in Chromium', () => {
+  const op = new TestOpenIdProvider();
+  let hub: TestHub;
+  let url: string;
+  let browser: Browser;
+  let context: BrowserContext;
+
+  beforeAll(async () => {
+    const issuer = await op.listen();
+    const dir = mkdtempSync(path.join(tmpdir(), 'spyglass-sso-only-'));
+    const configFile = path.join(dir, 'hub.yaml');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        sso: {
+          localLogin: false,
+          providers: [
+            { id: 'corp', displayName: 'Corp SSO', issuer, clientId: op.clientId, clientSecret: op.clientSecret },
+          ],
+        },
+      }),
+    );
+    hub = await createHub({ listen: true, env: { SPYGLASS_CONFIG: configFile } });
+    url = await hub.listen();
+    op.configure([`${url}/api/v1/auth/sso/corp/callback`]);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  });
+  afterAll(async () => {
+    await context?.close().catch(() => {});
+    await browser?.close();
+    await hub?.close();
+    await op.close();
+  });
+
+  it('shows only the provider button; the break-glass link opens the password form for the admin', async () => {
+    context = await browser.newContext();
+    context.setDefaultTimeout(20_000);
+    await context.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort());
+    const page = await context.newPage();
+    await page.goto(`${url}/login?redirect=/traces`);
+    const button = page.getByRole('link', { name: 'Sign in with Corp SSO' });
+    await button.waitFor();
+    expect(await button.getAttribute('href')).toBe('/api/v1/auth/sso/corp/start?returnTo=%2Ftraces');
+    expect(await page.getByLabel('Password').count()).toBe(0);
+    await page.getByRole('button', { name: /Emergency sign-in with a password/ }).click();
+    await page.getByLabel('Email').fill(userEmail('developer'));
+    await page.getByLabel('Password').fill(USER_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').getByText('password sign-in is turned off here').waitFor();
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByLabel('Password').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${url}/traces`);
   });
 });

@@ -9,7 +9,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
-import { ADMIN, USER_PASSWORD, createHub, freePort, userEmail, waitFor, type TestHub } from '../kit/index.js';
+import {
+  ADMIN,
+  USER_PASSWORD,
+  createHub,
+  freePort,
+  testDatabases,
+  userEmail,
+  waitFor,
+  type TestHub,
+} from '../kit/index.js';
 import { GithubStandIn } from '../kit/github-standin.js';
 
 function configFile(content: unknown): string {
@@ -25,7 +34,7 @@ const cookieOf = (res: Response, name: string): string | undefined =>
     .map((c) => c.split(';')[0]!)
     .find((c) => c.startsWith(`${name}=`) && c !== `${name}=`);
 
-describe('GitHub sign-in (plain OAuth 2) against a loopback stand-in', () => {
+describe.each(testDatabases())('GitHub sign-in (plain OAuth 2) against a loopback stand-in on $dialect', (database) => {
   const gh = new GithubStandIn();
   let hub: TestHub;
   let url: string;
@@ -42,6 +51,7 @@ describe('GitHub sign-in (plain OAuth 2) against a loopback stand-in', () => {
       defaultRole: 'none',
     };
     hub = await createHub({
+      database,
       listen: true,
       env: {
         SPYGLASS_CONFIG: configFile({
