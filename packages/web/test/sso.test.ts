@@ -211,9 +211,13 @@ describe.skipIf(!hasChromium)('single sign-on with a real OpenID provider, in Ch
     expect(failures.length).toBeGreaterThanOrEqual(1);
   });
 
-  function runCli(args: string[], home: string): { child: ChildProcess; stderr: () => string; exit: Promise<number> } {
+  function runCli(
+    args: string[],
+    home: string,
+    env: Record<string, string> = {},
+  ): { child: ChildProcess; stderr: () => string; exit: Promise<number> } {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: home },
+      env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: home, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
@@ -236,21 +240,35 @@ describe.skipIf(!hasChromium)('single sign-on with a real OpenID provider, in Ch
 
   it('the CLI signs in through the browser (loopback redirect) and stores a token', async () => {
     const home = mkdtempSync(path.join(tmpdir(), 'spyglass-cli-sso-'));
-    const cli = runCli(['login', '--url', url, '--sso', '--no-browser'], home);
-    const start = await waitFor(
-      () => /(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/auth\/sso\/test\/start\S+)/.exec(cli.stderr())?.[1],
-      {
-        what: 'the CLI to print the sign-in URL',
-        timeoutMs: 30_000,
-      },
-    );
+    // The "browser" the CLI opens writes down the URL it was given; the test's Chromium then goes there.
+    const opened = path.join(home, 'opened-url');
+    const opener = path.join(home, 'open-browser.sh');
+    writeFileSync(opener, `printf '%s' "$1" > '${opened}'\n`);
+    const cli = runCli(['login', '--url', url, '--sso'], home, { SPYGLASS_BROWSER: `sh '${opener}'` });
+    const start = await waitFor(() => (existsSync(opened) ? readFileSync(opened, 'utf8') || undefined : undefined), {
+      what: 'the CLI to open the browser',
+      timeoutMs: 30_000,
+    });
+    expect(start).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/auth\/sso\/test\/start\?cliPort=\d+&cliChallenge=/);
+    expect(cli.stderr()).toContain(start); // printed too
     const page = await newPage();
     await page.goto(start);
     await atProvider(page, 'ann');
     await page.getByText('The Spyglass CLI is signed in as ann@example.test').waitFor();
     expect(await cli.exit, cli.stderr()).toBe(0);
-    expect(cli.stderr()).toMatch(/signed in to .* as ann@example\.test \(admin\)/);
+    const role = (await userRow('ann@example.test'))?.role;
+    expect(cli.stderr()).toContain(`as ann@example.test (${role})`);
     await storedTokenWorks(home, 'ann@example.test');
+  });
+
+  it('the CLI names the providers when asked for an unknown one, and --device needs --sso', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'spyglass-cli-bad-'));
+    const unknown = runCli(['login', '--url', url, '--sso', 'nope', '--no-browser'], home);
+    expect(await unknown.exit).not.toBe(0);
+    expect(unknown.stderr()).toContain('the hub has no single sign-on provider "nope"; it has: test');
+    const device = runCli(['login', '--url', url, '--device'], home);
+    expect(await device.exit).not.toBe(0);
+    expect(device.stderr()).toContain('--device goes with --sso');
   });
 
   it('the CLI signs in with the device-code flow', async () => {

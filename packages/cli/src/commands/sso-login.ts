@@ -24,16 +24,20 @@ export interface SsoLoginOptions {
  */
 function openBrowser(io: Io, url: string): void {
   const custom = io.env.SPYGLASS_BROWSER;
+  // A custom command may carry its own arguments ("firefox --new-window"); the URL goes in as one argument, never
+  // through the shell's parsing (it holds "&").
   const [cmd, args] =
-    custom !== undefined && custom !== ''
-      ? [custom, [url]]
-      : process.platform === 'darwin'
-        ? ['open', [url]]
-        : process.platform === 'win32'
-          ? ['cmd', ['/c', 'start', '""', url]]
-          : ['xdg-open', [url]];
+    custom !== undefined && custom !== '' && process.platform !== 'win32'
+      ? ['/bin/sh', ['-c', `${custom} "$1"`, 'sh', url]]
+      : custom !== undefined && custom !== ''
+        ? [custom, [url]]
+        : process.platform === 'darwin'
+          ? ['open', [url]]
+          : process.platform === 'win32'
+            ? ['rundll32', ['url.dll,FileProtocolHandler', url]]
+            : ['xdg-open', [url]];
   try {
-    const child = spawn(cmd, args, { stdio: 'ignore', detached: true, shell: custom !== undefined && custom !== '' });
+    const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
     child.on('error', () => {});
     child.unref();
   } catch {

@@ -48,6 +48,10 @@ describe.each(testDatabases())('GitHub sign-in (plain OAuth 2) against a loopbac
       baseUrl: base,
       apiUrl: `${base}/api`,
       roleMapping: { acme: 'viewer', 'acme/platform': 'admin', 'acme/payments': 'developer' },
+      poolMapping: {
+        'acme/payments': { payments: 'developer', checkout: 'viewer' },
+        'acme/platform': { payments: 'admin' },
+      },
       defaultRole: 'none',
     };
     hub = await createHub({
@@ -115,6 +119,51 @@ describe.each(testDatabases())('GitHub sign-in (plain OAuth 2) against a loopbac
 
     gh.user.teams = [];
     expect((await me(await signIn())).user.role).toBe('viewer'); // the org alone
+  });
+
+  it('hands the pool memberships mapped from teams to the pool-membership hook at every sign-in', async () => {
+    const calls: Array<{ email: string; memberships: unknown; provider: string }> = [];
+    hub.app.services.sso.setPoolMembershipHook((user, memberships, provider) => {
+      calls.push({ email: user.email, memberships, provider });
+      return Promise.resolve();
+    });
+    try {
+      gh.user = {
+        id: 5,
+        login: 'fay',
+        name: 'Fay',
+        email: 'fay@example.test',
+        emails: [],
+        orgs: ['acme'],
+        teams: ['acme/payments'],
+      };
+      await me(await signIn());
+      gh.user.teams = ['acme/payments', 'acme/platform'];
+      await me(await signIn());
+      gh.user.teams = [];
+      await me(await signIn());
+    } finally {
+      hub.app.services.sso.setPoolMembershipHook(undefined);
+    }
+    expect(calls).toEqual([
+      {
+        email: 'fay@example.test',
+        provider: 'github',
+        memberships: [
+          { pool: 'payments', role: 'developer' },
+          { pool: 'checkout', role: 'viewer' },
+        ],
+      },
+      {
+        email: 'fay@example.test',
+        provider: 'github',
+        memberships: [
+          { pool: 'payments', role: 'admin' },
+          { pool: 'checkout', role: 'viewer' },
+        ],
+      },
+      { email: 'fay@example.test', provider: 'github', memberships: [] },
+    ]);
   });
 
   it('refuses a user whose orgs map to no role, and an unknown user where only existing accounts may sign in', async () => {
