@@ -69,7 +69,7 @@ export function accountCommands(program: Command, io: Io, run: Run): void {
       }
       if (token === undefined) {
         if (opts.email === undefined || opts.password === undefined) {
-          throw new UsageError('give --token, or --email and --password');
+          throw new UsageError('give --sso, --token, or --email and --password');
         }
         const session = new SpyglassClient({ baseUrl: url });
         await ctx.out

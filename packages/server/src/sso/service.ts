@@ -67,6 +67,8 @@ export interface CallbackResult {
 }
 
 const HANDOFF_TTL_MS = 2 * 60 * 1000;
+/** Sign-ins in flight at most (anyone may start one): a flood of starts cannot grow the table without bound. */
+export const MAX_PENDING = 10_000;
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** A readable reason out of an error of fetch, openid-client or oauth4webapi. */
@@ -137,13 +139,15 @@ export class SsoService {
   readonly #discovered = new Map<string, Discovered>();
   readonly #breakGlass: Set<string>;
   #poolHook: PoolMembershipHook | undefined;
+  readonly #maxPending: number;
 
   constructor(
     db: Kysely<Database>,
     config: SsoConfig,
     adminEmail: string,
-    deps: { log: Logger; users: UserService; auth: AuthService },
+    deps: { log: Logger; users: UserService; auth: AuthService; maxPending?: number },
   ) {
+    this.#maxPending = deps.maxPending ?? MAX_PENDING;
     this.#db = db;
     this.#config = config;
     this.#log = deps.log;
@@ -254,8 +258,19 @@ export class SsoService {
     secret: string,
     data: object,
     ttlMs: number,
-  ) {
+  ): Promise<void> {
     const now = Date.now();
+    if (kind !== 'handoff') {
+      const r = await this.#db
+        .selectFrom('sso_pending')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('expires_at', '>', now)
+        .executeTakeFirstOrThrow();
+      if (Number(r.n) >= this.#maxPending)
+        throw new SpyglassError('RATE_LIMITED', 'too many sign-ins are in progress; try again in a few minutes', {
+          retryAfterSec: 60,
+        });
+    }
     await this.#db
       .insertInto('sso_pending')
       .values({

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { MAX_PENDING } from '../../src/sso/service.js';
 import {
   ADMIN,
   USER_PASSWORD,
@@ -241,6 +242,27 @@ describe.each(testDatabases())('GitHub sign-in (plain OAuth 2) against a loopbac
     const replay = await fetch(callback, { redirect: 'manual', headers: { cookie: state } });
     expect(replay.status).toBe(400);
     expect(await replay.text()).toContain('unknown, already used or expired');
+  });
+
+  it('refuses new sign-ins while too many are in flight, and the hub keeps answering', async () => {
+    const now = Date.now();
+    for (let i = 0; i < MAX_PENDING; i += 1000) {
+      const rows = Array.from({ length: 1000 }, (_, j) => ({
+        id_hash: `flood-${String(i + j).padStart(8, '0')}`,
+        kind: 'login' as const,
+        provider: 'github',
+        data: '{}',
+        created_at: now,
+        expires_at: now + 60_000,
+      }));
+      await hub.storage.db.insertInto('sso_pending').values(rows).execute();
+    }
+    const refused = await fetch(`${url}/api/v1/auth/sso/github/start`, { redirect: 'manual' });
+    expect(refused.status).toBe(429);
+    expect(await refused.text()).toContain('too many sign-ins are in progress');
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    await hub.storage.db.deleteFrom('sso_pending').where('id_hash', 'like', 'flood-%').execute();
+    expect((await fetch(`${url}/api/v1/auth/sso/github/start`, { redirect: 'manual' })).status).toBe(302);
   });
 
   it('audits sign-ins like password sign-ins', async () => {
