@@ -240,8 +240,11 @@ describe.each(CI_FILES)('chart with ci/%s', (file) => {
       for (const secret of secretValues) expect(text, `ConfigMap ${cm.metadata.name}`).not.toContain(secret);
       // URL-escaped forms too.
       for (const secret of KNOWN_SECRETS) expect(text).not.toContain(encodeURIComponent(secret));
-      // The assistant's budgets (maxTokens, maxTurnTokens) are counts of tokens, not credentials.
-      const keys = text.replace(/\b(maxTokens|maxTurnTokens)\b/g, '');
+      // The assistant's budgets (maxTokens, maxTurnTokens) are counts of tokens, not credentials; a single sign-on
+      // provider's clientSecretFile is the path its mounted Secret is read from.
+      const keys = text
+        .replace(/\b(maxTokens|maxTurnTokens)\b/g, '')
+        .replace(/\\"clientSecretFile\\":\\"\/etc\/spyglass\/sso\/[a-z0-9_-]+\/client-secret\\"/g, '');
       expect(keys).not.toMatch(/password|secret|token|api-?key|:\/\/[^"\s/]*:[^"\s/]*@/i);
     }
     for (const { owner, spec } of podSpecs(docs)) {
@@ -897,6 +900,51 @@ describe('Kubernetes object tracing', () => {
       expect(apiRule(docs)).toBeUndefined();
       expect(one(docs, 'NetworkPolicy', FULLNAME).spec.egress).toHaveLength(3);
     }
+  });
+});
+
+describe('single sign-on', () => {
+  it('renders the providers the hub accepts, each client secret mounted from its Secret where the config points', () => {
+    const docs = renderCi('sso-values.yaml');
+    const config = hubConfig(docs);
+    expect(config.sso.localLogin).toBe(false);
+    expect(config.sso.breakGlassEmails).toEqual(['admin@example.com']);
+    const [keycloak, github] = config.sso.providers;
+    expect(keycloak).toMatchObject({
+      id: 'keycloak',
+      type: 'oidc',
+      issuer: 'https://sso.example.com/realms/engineering',
+      clientSecretFile: '/etc/spyglass/sso/keycloak/client-secret',
+      roleMapping: { '/spyglass-admins': 'admin', '/spyglass-developers': 'developer' },
+    });
+    expect(github).toMatchObject({
+      id: 'github',
+      type: 'github',
+      clientSecretFile: '/etc/spyglass/sso/github/client-secret',
+    });
+    expect(JSON.stringify(config.sso)).not.toContain('clientSecretSecret');
+    const sources = hubDeployment(docs).spec.template.spec.volumes.find((v: any) => v.name === 'config').projected
+      .sources;
+    expect(sources).toEqual([
+      { configMap: { name: FULLNAME } },
+      {
+        secret: {
+          name: 'spyglass-keycloak',
+          items: [{ key: 'client-secret', path: 'sso/keycloak/client-secret', mode: 0o440 }],
+        },
+      },
+      {
+        secret: { name: 'spyglass-github', items: [{ key: 'secret', path: 'sso/github/client-secret', mode: 0o440 }] },
+      },
+    ]);
+  });
+
+  it('by default: password sign-in on, no providers, the config volume a plain ConfigMap', () => {
+    const docs = renderCi('default-values.yaml');
+    expect(hubConfig(docs).sso).toMatchObject({ localLogin: true, providers: [] });
+    expect(
+      hubDeployment(docs).spec.template.spec.volumes.find((v: any) => v.name === 'config').configMap,
+    ).toBeDefined();
   });
 });
 

@@ -44,6 +44,11 @@ import {
   type Pool,
   type PoolWithKey,
   type SnapshotSummary,
+  type SsoCliExchangeBody,
+  type SsoDevicePoll,
+  type SsoDeviceStart,
+  type SsoProviders,
+  type SsoTokenResult,
   type StoredLog,
   type StoredSnapshot,
   type Membership,
@@ -281,6 +286,19 @@ export class SpyglassClient {
     me: () => this.request<Me>('GET', '/api/v1/me'),
     /** Whether the caller is signed in: always a 200 (`{ signedIn: false }` otherwise), never an audited denial. */
     session: () => this.request<SessionState>('GET', '/api/v1/auth/session'),
+    /** The sign-in page's single sign-on buttons, and whether password sign-in is open. */
+    providers: () => this.request<SsoProviders>('GET', '/api/v1/auth/providers'),
+    /** The URL that starts a browser sign-in with a provider (the CLI adds its loopback port and PKCE challenge). */
+    ssoStartUrl: (provider: string, params: Record<string, string> = {}): string =>
+      `${this.baseUrl}/api/v1/auth/sso/${encodeURIComponent(provider)}/start${query(params)}`,
+    ssoExchange: (body: SsoCliExchangeBody) =>
+      this.request<SsoTokenResult>('POST', '/api/v1/auth/sso/cli/exchange', { body }),
+    deviceStart: (provider: string, tokenName: string) =>
+      this.request<SsoDeviceStart>('POST', `/api/v1/auth/sso/${encodeURIComponent(provider)}/device`, {
+        body: { tokenName },
+      }),
+    devicePoll: (handle: string) =>
+      this.request<SsoDevicePoll>('POST', '/api/v1/auth/sso/device/poll', { body: { handle } }),
   };
 
   // ---- users (admin) --------------------------------------------------------------------------------------------------

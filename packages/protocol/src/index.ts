@@ -71,6 +71,17 @@ export type {
   UpdateUserBody,
   User,
 } from './resources.js';
+export {
+  ssoCliExchangeBodySchema,
+  ssoDevicePollBodySchema,
+  ssoDevicePollSchema,
+  ssoDeviceStartBodySchema,
+  ssoDeviceStartSchema,
+  ssoProviderIdSchema,
+  ssoProvidersSchema,
+  ssoTokenResultSchema,
+} from './sso.js';
+export type { SsoCliExchangeBody, SsoDevicePoll, SsoDeviceStart, SsoProviders, SsoTokenResult } from './sso.js';
 
 export {
   ACTION_KINDS,

@@ -42,6 +42,8 @@ import { PoolService } from './pools/service.js';
 import { createStorage, redactDatabaseUrl, type Storage } from './storage/db.js';
 import { StreamHub, type StreamOptions } from './stream/stream.js';
 import { UserService } from './users/service.js';
+import { ssoRoutes } from './sso/routes.js';
+import { SsoService } from './sso/service.js';
 
 export interface BuildDeps {
   /** Log destination (tests capture logs here). Default: stdout. */
@@ -68,6 +70,7 @@ export interface Services {
   readonly pools: PoolService;
   /** Roles per pool; `setMemberships(userId, grants, source)` is how a sign-in provider's claims land here. */
   readonly memberships: MembershipService;
+  readonly sso: SsoService;
 }
 
 export interface FirstRun {
@@ -177,6 +180,18 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   const auth = new AuthService(storage.db, storage.dialect, config);
   const pools = new PoolService(storage.db);
   const memberships = new MembershipService(storage.db, pools, bus);
+  const sso = new SsoService(storage.db, config.sso, config.admin.email, {
+    log: log.child({ component: 'sso' }),
+    users,
+    auth,
+  });
+  // Pool roles a provider's claims map to (`poolMapping`) are kept under the source `sso:<provider>`: each sign-in
+  // replaces what that provider granted and leaves an admin's manual grants alone.
+  sso.setPoolMembershipHook(async (user, grants, provider) => {
+    const { unknownPools } = await memberships.setMemberships(user.id, grants, `sso:${provider}`);
+    if (unknownPools.length > 0)
+      log.warn({ user: user.email, provider, unknownPools }, 'sign-in mapped roles in pools that do not exist');
+  });
   const firstRun = await bootstrapAdmin(config, users, log);
 
   const app: FastifyInstance = Fastify({
@@ -197,7 +212,7 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   });
   const hub: HubContext = { config, storage, bus, log, audit, metrics };
   app.decorate('hub', hub);
-  app.decorate('services', { users, auth, pools, memberships });
+  app.decorate('services', { users, auth, pools, memberships, sso });
   app.decorate('firstRun', firstRun);
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -259,10 +274,12 @@ export async function buildApp(config: Config, deps: BuildDeps = {}): Promise<Fa
   });
 
   healthRoutes(app, storage, metrics, () => shuttingDown);
-  authRoutes(app, auth, config, memberships);
+  authRoutes(app, auth, config, memberships, sso);
+  ssoRoutes(app, { sso, auth, audit, config });
   await registerModules(app, deps);
   await consoleRoutes(app);
   app.platform.jobs.start();
+  void sso.discoverAll(); // in the background: a provider that is down must not hold up the hub
 
   app.addHook('onClose', async () => {
     if (deps.bus === undefined) await bus.close();
@@ -384,6 +401,12 @@ async function registerModules(app: FastifyInstance, deps: BuildDeps): Promise<v
     everyMs: 10 * 60 * 1000,
     singleton: true,
     run: () => app.services.auth.sweepExpiredSessions().then(() => {}),
+  });
+  jobs.add({
+    name: 'sso.pending-sweep',
+    everyMs: 10 * 60 * 1000,
+    singleton: true,
+    run: () => app.services.sso.sweep().then(() => {}),
   });
   // Every replica counts the anonymous denials it answered, and writes the counts into their audit rows.
   jobs.add({ name: 'audit.denial-counts', everyMs: 5000, run: () => hub.audit.flushDenials() });

@@ -29,6 +29,14 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'GET /metrics': 'public',
   'POST /api/v1/auth/login': 'public',
   'POST /api/v1/auth/logout': 'public',
+  // Single sign-on: the sign-in page's list, the browser's way through the provider, the CLI's code exchange and device
+  // flow (test/sso/sso.test.ts, packages/web/test/sso.test.ts)
+  'GET /api/v1/auth/providers': 'public',
+  'GET /api/v1/auth/sso/:provider/start': 'public',
+  'GET /api/v1/auth/sso/:provider/callback': 'public',
+  'POST /api/v1/auth/sso/cli/exchange': 'public',
+  'POST /api/v1/auth/sso/:provider/device': 'public',
+  'POST /api/v1/auth/sso/device/poll': 'public',
   'GET /api/v1/me': 'viewer',
   'GET /api/v1/auth/session': 'public',
   'GET /api/v1/users': 'admin',
@@ -159,6 +167,10 @@ const SELF_AUDITED = new Set([
   'POST /api/v1/k8s/audit/:cluster',
   'POST /mcp', // every tool call is audited as mcp.tool.call (test/mcp/mcp.test.ts)
   'DELETE /mcp',
+  // The CLI's single sign-on: audited as auth.sso.login with the outcome only the handler knows (test/sso, web/test/sso)
+  'POST /api/v1/auth/sso/cli/exchange',
+  'POST /api/v1/auth/sso/:provider/device',
+  'POST /api/v1/auth/sso/device/poll',
 ]);
 
 const AUDITED: Record<string, { audit: string; call: (hub: TestHub) => Promise<Call> }> = {

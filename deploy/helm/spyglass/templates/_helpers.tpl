@@ -256,6 +256,10 @@ false
 {{- end -}}
 
 {{/* Where a cluster's kubeconfig is mounted (inside the config volume at /etc/spyglass). */}}
+{{- define "spyglass.ssoSecretPath" -}}
+{{- printf "/etc/spyglass/sso/%s/client-secret" . -}}
+{{- end -}}
+
 {{- define "spyglass.k8sKubeconfigPath" -}}
 {{- printf "/etc/spyglass/k8s/%s/kubeconfig" . -}}
 {{- end -}}

@@ -9,6 +9,7 @@ import { formatTime } from '../output.js';
 import { parsePositiveInt, parseTags, UsageError } from '../parse.js';
 import { printAgent } from '../render.js';
 import { readSettings, writeSettings } from '../settings.js';
+import { ssoLogin } from './sso-login.js';
 
 /** A policy file: YAML (JSON is YAML too); a syntax error names its line. The hub checks the rules themselves. */
 async function readPolicyFile(file: string): Promise<PoolPolicyInput> {
@@ -52,15 +53,49 @@ export function accountCommands(program: Command, io: Io, run: Run): void {
       .requiredOption('--url <url>', 'hub URL, e.g. http://127.0.0.1:4000')
       .option('--token <token>', 'an existing API token (sgt_…)')
       .option('--email <email>', 'sign in with email and password; a new API token is created for this machine')
-      .option('--password <password>', 'password (with --email)'),
-    async (ctx: Context, opts: { url: string; token?: string; email?: string; password?: string }) => {
+      .option('--password <password>', 'password (with --email)')
+      .option(
+        '--sso [provider]',
+        'sign in through single sign-on in the browser (the provider id, if the hub has several)',
+      )
+      .option('--device', 'with --sso: the device-code flow (enter a code in any browser); for machines without one')
+      .option('--no-browser', 'with --sso: print the sign-in URL only, do not open a browser')
+      .option('--sso-timeout <seconds>', 'with --sso: how long to wait for the sign-in', '600'),
+    async (
+      ctx: Context,
+      opts: {
+        url: string;
+        token?: string;
+        email?: string;
+        password?: string;
+        sso?: string | true;
+        device?: boolean;
+        browser: boolean;
+        ssoTimeout: string;
+      },
+    ) => {
       const url = opts.url.replace(/\/+$/, '');
       if (!/^https?:\/\//.test(url))
         throw new UsageError(`--url must start with http:// or https://, not "${opts.url}"`);
       let token = opts.token;
+      if (opts.sso !== undefined) {
+        if (token !== undefined || opts.email !== undefined)
+          throw new UsageError('give --sso, --token or --email, not several');
+        const result = await ssoLogin(ctx, io, {
+          url,
+          provider: opts.sso,
+          device: opts.device === true,
+          browser: opts.browser,
+          tokenName: `cli@${hostname()}`.slice(0, 100),
+          timeoutMs: parsePositiveInt(opts.ssoTimeout, '--sso-timeout') * 1000,
+        });
+        token = result.token;
+      } else if (opts.device === true) {
+        throw new UsageError('--device goes with --sso');
+      }
       if (token === undefined) {
         if (opts.email === undefined || opts.password === undefined) {
-          throw new UsageError('give --token, or --email and --password');
+          throw new UsageError('give --sso, --token, or --email and --password');
         }
         const session = new SpyglassClient({ baseUrl: url });
         await ctx.out

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Config } from '../config/config.js';
 import type { MembershipService } from '../pools/memberships.js';
 import { roleInPool, scopeOf } from '../pools/scope.js';
+import type { SsoService } from '../sso/service.js';
 import type { AuthService } from './service.js';
 
 function secureCookie(config: Config, request: FastifyRequest): boolean {
@@ -18,6 +19,7 @@ export function authRoutes(
   auth: AuthService,
   config: Config,
   memberships: MembershipService,
+  sso: SsoService,
 ): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const cookieName = config.session.cookieName;
@@ -44,6 +46,8 @@ export function authRoutes(
     },
     async (request, reply) => {
       request.audit.actorEmail = request.body.email;
+      if (!sso.passwordAllowed(request.body.email))
+        throw new SpyglassError('FORBIDDEN', 'password sign-in is turned off here; sign in with single sign-on');
       const user = await auth.login(request.body.email, request.body.password, request.ip);
       const session = await auth.createSession(user.id, {
         ip: request.ip,

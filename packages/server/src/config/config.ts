@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { HUB_MODULES } from '../modules.js';
 import type { EnvParse } from '../platform/module.js';
+import { ssoConfigSchema } from '../sso/config.js';
 
 const durationMs = z.number().int().positive();
 
@@ -100,6 +101,8 @@ export const configSchema = z
         sweepIntervalMs: durationMs.default(60 * 60 * 1000),
       })
       .prefault({}),
+    /** Single sign-on (OpenID Connect, GitHub) and the local-login switch; `docs/sso.md`. */
+    sso: ssoConfigSchema.prefault({}),
     /** How long a graceful shutdown waits for in-flight requests before closing them. */
     shutdownTimeoutMs: durationMs.default(10_000),
     /** Largest accepted HTTP request body. */
@@ -120,6 +123,7 @@ export type Config = Readonly<z.infer<typeof configSchema>> & {
   readonly session: Readonly<z.infer<typeof configSchema>['session']>;
   readonly loginRateLimit: Readonly<z.infer<typeof configSchema>['loginRateLimit']>;
   readonly audit: Readonly<z.infer<typeof configSchema>['audit']>;
+  readonly sso: Readonly<z.infer<typeof configSchema>['sso']>;
 };
 
 type Parser = (raw: string) => unknown;
@@ -160,6 +164,7 @@ export const ENV_VARS: ReadonlyArray<{ env: string; key: string; parse: Parser }
   { env: 'SPYGLASS_LOGIN_DELAY_MS', key: 'loginRateLimit.delayMs', parse: asInt },
   { env: 'SPYGLASS_LOGIN_MAX_DELAY_MS', key: 'loginRateLimit.maxDelayMs', parse: asInt },
   { env: 'SPYGLASS_AUDIT_RETENTION_MS', key: 'audit.retentionMs', parse: asInt },
+  { env: 'SPYGLASS_SSO_LOCAL_LOGIN', key: 'sso.localLogin', parse: asBool },
   { env: 'SPYGLASS_SHUTDOWN_TIMEOUT_MS', key: 'shutdownTimeoutMs', parse: asInt },
   { env: 'SPYGLASS_BODY_LIMIT_BYTES', key: 'bodyLimitBytes', parse: asInt },
   { env: 'SPYGLASS_LEASE_TTL_MS', key: 'leaseTtlMs', parse: asInt },

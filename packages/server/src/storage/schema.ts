@@ -13,6 +13,26 @@ export interface UsersTable {
   updated_at: number;
 }
 
+export interface SsoIdentitiesTable {
+  provider: string;
+  /** The provider's stable id of the account (OIDC `sub`, GitHub's numeric user id). */
+  subject: string;
+  user_id: string;
+  created_at: number;
+  last_login_at: number;
+}
+
+export interface SsoPendingTable {
+  /** SHA-256 of the sign-in's secret (the OAuth `state`, the CLI's one-time code, the device handle). */
+  id_hash: string;
+  kind: 'login' | 'handoff' | 'device';
+  provider: string;
+  /** JSON: what finishing the sign-in needs (PKCE verifier, nonce, redirect URI, …). */
+  data: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface SessionsTable {
   /** SHA-256 of the cookie value; the value itself is never stored. */
   id_hash: string;
@@ -249,6 +269,8 @@ export interface Database {
   login_failures: LoginFailuresTable;
   users: UsersTable;
   sessions: SessionsTable;
+  sso_identities: SsoIdentitiesTable;
+  sso_pending: SsoPendingTable;
   api_tokens: ApiTokensTable;
   pools: PoolsTable;
   pool_policies: PoolPoliciesTable;

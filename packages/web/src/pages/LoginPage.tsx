@@ -1,4 +1,4 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useNavigate, useSearch } from '@tanstack/react-router';
 import { useState, type FormEvent } from 'react';
 import { api, keys, problemOf } from '../api';
@@ -19,6 +19,12 @@ export function LoginPage() {
   const queryClient = useQueryClient();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
+  const [breakGlass, setBreakGlass] = useState(false);
+  const providers = useQuery({ queryKey: ['auth-providers'], queryFn: () => api.auth.providers(), retry: 1 });
+  const sso = providers.data?.providers ?? [];
+  // Until the list is known, and if it cannot be read, offer the password form.
+  const showForm = providers.data === undefined || providers.data.localLogin || breakGlass;
+  const returnTo = safeRedirect(search.redirect);
   const login = useMutation({
     mutationFn: () => api.auth.login({ email, password }),
     onSuccess: async (me) => {
@@ -45,35 +51,59 @@ export function LoginPage() {
             {problem.code === 'UNAUTHENTICATED' ? 'Wrong email or password.' : problem.message}
           </div>
         )}
-        {errors.other.map((i) => (
-          <div className="alert" role="alert" key={i.path}>
-            {i.message}
+        {sso.length > 0 && (
+          <div className="sso-buttons">
+            {sso.map((p) => (
+              <a
+                key={p.id}
+                className="button primary"
+                href={`/api/v1/auth/sso/${encodeURIComponent(p.id)}/start?returnTo=${encodeURIComponent(returnTo)}`}
+              >
+                Sign in with {p.displayName}
+              </a>
+            ))}
           </div>
-        ))}
-        <Field label="Email" errors={errors.byField.email}>
-          <input
-            type="email"
-            name="email"
-            autoComplete="username"
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-            autoFocus
-            required
-          />
-        </Field>
-        <Field label="Password" errors={errors.byField.password}>
-          <input
-            type="password"
-            name="password"
-            autoComplete="current-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            required
-          />
-        </Field>
-        <button type="submit" className="primary" disabled={login.isPending}>
-          {login.isPending ? 'Signing in…' : 'Sign in'}
-        </button>
+        )}
+        {sso.length > 0 && showForm && <div className="sso-or">or with your password</div>}
+        {!showForm && (
+          <button type="button" className="link" onClick={() => setBreakGlass(true)}>
+            Emergency sign-in with a password (break-glass admin)
+          </button>
+        )}
+        {showForm &&
+          errors.other.map((i) => (
+            <div className="alert" role="alert" key={i.path}>
+              {i.message}
+            </div>
+          ))}
+        {showForm && (
+          <>
+            <Field label="Email" errors={errors.byField.email}>
+              <input
+                type="email"
+                name="email"
+                autoComplete="username"
+                value={email}
+                onChange={(e) => setEmail(e.target.value)}
+                autoFocus
+                required
+              />
+            </Field>
+            <Field label="Password" errors={errors.byField.password}>
+              <input
+                type="password"
+                name="password"
+                autoComplete="current-password"
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+                required
+              />
+            </Field>
+            <button type="submit" className="primary" disabled={login.isPending}>
+              {login.isPending ? 'Signing in…' : 'Sign in'}
+            </button>
+          </>
+        )}
       </form>
     </div>
   );

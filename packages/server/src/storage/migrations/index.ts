@@ -12,6 +12,7 @@ import { assistant } from './0010-assistant.js';
 import { auditStream } from './0011-audit-stream.js';
 import { agentSessions } from './0012-agent-sessions.js';
 import { loginDelays } from './0013-login-delays.js';
+import { sso } from './0014-sso.js';
 import { poolMemberships } from './0015-pool-memberships.js';
 import { poolPolicies } from './0016-pool-policies.js';
 
@@ -30,6 +31,7 @@ export const MIGRATIONS: Record<string, DialectMigration> = {
   '0011-audit-stream': auditStream,
   '0012-agent-sessions': agentSessions,
   '0013-login-delays': loginDelays,
+  '0014-sso': sso,
   '0015-pool-memberships': poolMemberships,
   '0016-pool-policies': poolPolicies,
 };
