@@ -3,7 +3,8 @@ import { z } from 'zod';
 
 /**
  * How the values of a claim (e.g. `groups`) give a global role: every value the user has that is a key here gives its
- * role, and the highest one wins. `defaultRole` is for users none of whose values match (`none`: refused).
+ * role, and the highest one wins. `defaultRole` is for users none of whose values match (`none`: refused, unless
+ * `poolMapping` gives them a role in a pool — then their global role is `none`).
  */
 const mapping = {
   /** The claim whose values are looked up (OIDC: a claim of the ID token or userinfo; GitHub: see `docs/sso.md`). */

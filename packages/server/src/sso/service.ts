@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { SpyglassError, roleAtLeast, type Role, type SsoProviders, type User } from '@spyglass/protocol';
+import { SpyglassError, roleAtLeast, type Role, type SsoProviders, type User, type UserRole } from '@spyglass/protocol';
 import type { Kysely } from 'kysely';
 import * as oidc from 'openid-client';
 import type { Logger } from 'pino';
@@ -100,11 +100,14 @@ function stringValues(value: unknown): string[] {
   return [];
 }
 
-/** The global role and pool memberships the claim values map to; `null` when the user gets no role. */
+/**
+ * The global role and pool memberships the claim values map to; `null` when the user gets no role at all. A user whose
+ * values give roles in pools only has the global role `none` (they see those pools and nothing else).
+ */
 export function mapRoles(
   p: Pick<SsoProviderConfig, 'roleMapping' | 'defaultRole' | 'poolMapping'>,
   values: readonly string[],
-): { role: Role | null; pools: PoolMembership[] } {
+): { role: UserRole | null; pools: PoolMembership[] } {
   let role: Role | null = null;
   const pools = new Map<string, Role>();
   for (const v of values) {
@@ -115,8 +118,8 @@ export function mapRoles(
       if (had === undefined || roleAtLeast(r, had)) pools.set(pool, r);
     }
   }
-  role ??= p.defaultRole === 'none' ? null : p.defaultRole;
-  return { role, pools: [...pools].map(([pool, r]) => ({ pool, role: r })) };
+  const global: UserRole | null = role ?? (p.defaultRole !== 'none' ? p.defaultRole : pools.size > 0 ? 'none' : null);
+  return { role: global, pools: [...pools].map(([pool, r]) => ({ pool, role: r })) };
 }
 
 interface Discovered {
@@ -494,7 +497,7 @@ export class SsoService {
     return user;
   }
 
-  async #createUser(email: string, name: string, role: Role): Promise<User> {
+  async #createUser(email: string, name: string, role: UserRole): Promise<User> {
     try {
       // No password: '!' never verifies (an admin can set one later).
       const now = Date.now();

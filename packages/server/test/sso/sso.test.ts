@@ -52,6 +52,7 @@ describe.each(testDatabases())('GitHub sign-in (plain OAuth 2) against a loopbac
       poolMapping: {
         'acme/payments': { payments: 'developer', checkout: 'viewer' },
         'acme/platform': { payments: 'admin' },
+        'partner/ops': { ops: 'developer' },
       },
       defaultRole: 'none',
     };
@@ -197,6 +198,30 @@ describe.each(testDatabases())('GitHub sign-in (plain OAuth 2) against a loopbac
     gh.user.teams = [];
     await me(await signIn());
     expect(await held()).toEqual(['search:developer:manual']);
+  });
+
+  it('signs in a user whose teams give a role in a pool only, with the global role none', async () => {
+    await hub.app.services.pools.create('ops');
+    gh.user = {
+      id: 8,
+      login: 'hal',
+      name: 'Hal',
+      email: 'hal@example.test',
+      emails: [],
+      orgs: ['partner'],
+      teams: ['partner/ops'],
+    };
+    const res = await signIn();
+    expect(res.status, await res.clone().text()).toBe(302);
+    const session = cookieOf(res, 'spyglass_session')!;
+    const body = (await (await fetch(`${url}/api/v1/me`, { headers: { cookie: session } })).json()) as {
+      user: { role: string };
+      memberships: Array<{ poolName: string; role: string }>;
+    };
+    expect(body.user.role).toBe('none');
+    expect(body.memberships.map((m) => `${m.poolName}:${m.role}`)).toEqual(['ops:developer']);
+    // Nothing outside the pool: traces need a global role.
+    expect((await fetch(`${url}/api/v1/traces`, { headers: { cookie: session } })).status).toBe(403);
   });
 
   it('refuses a user whose orgs map to no role, and an unknown user where only existing accounts may sign in', async () => {
