@@ -318,15 +318,14 @@ describe.skipIf(skipReason !== null)('the VS Code extension in code-server, agai
     });
     expect((await order('grace@example.com')).status).toBe(201);
     await command('Spyglass: Show Log Output');
-    const output = page.locator('.part.panel .view-lines');
-    await waitFor(
-      async () => (await output.innerText().catch(() => '')).includes('order for grace@example.com total'),
-      {
-        what: 'the log line in the Spyglass output',
-        timeoutMs: 30_000,
-      },
-    );
-    expect(await output.innerText()).toMatch(/INFO\s+\[shop checkout\.ts:\d+\] order for grace@example\.com total \d+/);
+    // The output is an editor: it renders spaces as no-break spaces.
+    const outputText = async () =>
+      (await page.locator('.part.panel .view-lines').allInnerTexts()).join('\n').replace(/\u00a0/g, ' ');
+    await waitFor(async () => (await outputText()).includes('order for grace@example.com total'), {
+      what: 'the log line in the Spyglass output',
+      timeoutMs: 30_000,
+    });
+    expect(await outputText()).toMatch(/INFO\s+\[shop checkout\.ts:\d+\] order for grace@example\.com total \d+/);
     await waitFor(async () => (await lensTexts()).some((t) => /log · active · (patch|breakpoint) · 1 hit/.test(t)), {
       what: 'the log hit count',
     });
