@@ -12,6 +12,7 @@ import {
   type TestHub,
 } from '../../server/test/kit/index.js';
 import { Hub, LiveFeed, explainError, type FeedState } from '../src/hub.js';
+import { metricSummaryText, summarizeMetric } from '../src/format.js';
 import { lineState } from '../src/state.js';
 
 const CHECKOUT = 'src/services/checkout.ts';
@@ -117,6 +118,30 @@ describe("the extension's hub layer against a real hub and the example shop unde
     await h.removeAction(bad.id);
     await h.removeAction(good.id);
     expect(await h.actionsOf([{ pool: 'dev', service: 'shop' }])).toEqual([]);
+  });
+
+  it("summarises a metric's samples from the hub", async () => {
+    const h = new Hub({ url: hub.url, token: hub.tokens.admin });
+    const [match] = await h.servicesFor(CHECKOUT);
+    const metric = await h.addAction(match!, lineOf('const priced = quote('), {
+      kind: 'metric',
+      metric: 'duration',
+      name: 'checkout.place_order',
+    });
+    const placed = await h.placement(metric.id, 30_000);
+    expect(lineState(placed.action, placed.statuses).tone).toBe('active');
+    for (let i = 0; i < 3; i++) expect((await order()).status).toBe(201);
+    const summary = await waitFor(
+      async () => {
+        const s = summarizeMetric((await h.client.actions.metrics(metric.id)).items);
+        return s.count >= 3 ? s : undefined;
+      },
+      { what: 'three duration samples at the hub', timeoutMs: 30_000 },
+    );
+    expect(summary.p50).not.toBeNull();
+    expect(summary.p99).toBeGreaterThanOrEqual(summary.p50!);
+    expect(metricSummaryText('duration', summary)).toMatch(/^count 3 · p50 [\d.]+ ms · p99 [\d.]+ ms · mean /);
+    await h.removeAction(metric.id);
   });
 
   it('refuses a bad template before anything reaches an agent', async () => {
