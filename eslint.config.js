@@ -11,6 +11,7 @@ export default tseslint.config(
       'test-artifacts/**',
       'examples/**/build/**',
       'deploy/**',
+      'packages/vscode/out/**',
     ],
   },
   js.configs.recommended,
