@@ -1,12 +1,23 @@
-import { useRef } from 'react';
+import { useCallback, useEffect, useRef } from 'react';
 
-/** Runs `fn` at most once per `ms` (the trailing call is kept), always the latest `fn` given. */
+/**
+ * Runs `fn` at most once per `ms` (the trailing call is kept), always the latest `fn` given; a pending call is dropped
+ * when the component unmounts.
+ */
 export function useThrottledCall(fn: () => void, ms: number): () => void {
   const last = useRef(0);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const latest = useRef(fn);
-  latest.current = fn;
-  return () => {
+  useEffect(() => {
+    latest.current = fn;
+  });
+  useEffect(
+    () => () => {
+      if (timer.current !== null) clearTimeout(timer.current);
+    },
+    [],
+  );
+  return useCallback(() => {
     const wait = last.current + ms - Date.now();
     if (wait <= 0) {
       last.current = Date.now();
@@ -18,5 +29,5 @@ export function useThrottledCall(fn: () => void, ms: number): () => void {
         latest.current();
       }, wait);
     }
-  };
+  }, [ms]);
 }

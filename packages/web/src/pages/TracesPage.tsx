@@ -1,8 +1,9 @@
 import { formatDurationUs, traceStreamMessageSchema, type TraceSummary } from '@spyglass/protocol';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { api, keys } from '../api';
+import { useThrottledCall } from '../useThrottledCall';
 import { Field } from '../components/Field';
 import { ServiceChip } from '../components/ServiceChip';
 import { ConnectionState } from '../components/LiveLogs';
@@ -224,35 +225,6 @@ function SearchForm({ search, onSearch }: { search: TracesSearch; onSearch: (s: 
   );
 }
 
-/** Runs `fn` at most once per `ms` (the trailing call kept). */
-function useThrottle(fn: () => void, ms: number): () => void {
-  const last = useRef(0);
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const latest = useRef(fn);
-  useEffect(() => {
-    latest.current = fn;
-  });
-  useEffect(
-    () => () => {
-      if (timer.current !== null) clearTimeout(timer.current);
-    },
-    [],
-  );
-  return useCallback(() => {
-    const wait = last.current + ms - Date.now();
-    if (wait <= 0) {
-      last.current = Date.now();
-      latest.current();
-    } else if (timer.current === null) {
-      timer.current = setTimeout(() => {
-        timer.current = null;
-        last.current = Date.now();
-        latest.current();
-      }, wait);
-    }
-  }, [ms]);
-}
-
 /**
  * While following: the `traces` channel announces new traces of the service; each announcement runs the search
  * again from the earliest announced start (throttled), so the hub applies every filter, and new matches go on top.
@@ -270,7 +242,7 @@ function useFollow(search: TracesSearch, following: boolean, listed: ReadonlySet
     setLive([]);
     pendingFromMs.current = null;
   }, [searchKey]);
-  const fetchNew = useThrottle(() => {
+  const fetchNew = useThrottledCall(() => {
     const from = pendingFromMs.current;
     if (from === null) return;
     pendingFromMs.current = null;
