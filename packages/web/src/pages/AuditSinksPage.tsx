@@ -3,22 +3,12 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { api, keys } from '../api';
 import { Empty, ErrorState, Loading } from '../components/States';
+import { fellPastRetention, lagAge, sinkState, type SinkState } from '../lib/audit-sinks';
 import { formatDateTime, relativeTime } from '../lib/format';
 import { useRoleAtLeast } from '../session';
 
 /** How often the page asks the hub again. */
 const REFRESH_MS = 3000;
-/** A sink whose oldest unsent event is older than this is behind (a healthy sink sends within a few intervals). */
-const BEHIND_MS = 60_000;
-
-type SinkState = 'delivering' | 'behind' | 'failing';
-
-/** What a sink is doing now: its last attempt failed, it has old events waiting, or it keeps up. */
-export function sinkState(s: AuditSinkStatus, now: number): SinkState {
-  if (s.failures > 0) return 'failing';
-  if (s.lag > 0 && s.lagSince !== null && now - s.lagSince > BEHIND_MS) return 'behind';
-  return 'delivering';
-}
 
 const TONE: Record<SinkState, string> = { delivering: 'ok', behind: 'warn', failing: 'err' };
 
@@ -38,7 +28,7 @@ function Lag({ s, now }: { s: AuditSinkStatus; now: number }) {
       {s.lag.toLocaleString()} {s.lag === 1 ? 'event' : 'events'}
       {s.lagSince !== null && (
         <div className="subtle" title={formatDateTime(s.lagSince)}>
-          oldest {relativeTime(s.lagSince, now).replace(' ago', '')} old
+          oldest {lagAge(s, now)} old
         </div>
       )}
     </>
@@ -127,7 +117,7 @@ export function AuditSinksPage() {
                       </td>
                       <td>
                         <Badge tone={TONE[state]}>{state}</Badge>
-                        {s.skipped > 0 && (
+                        {fellPastRetention(s) && (
                           <div>
                             <Badge
                               tone="warn"
