@@ -2,11 +2,14 @@
  * The console's audit sinks page in Chromium against real hubs: one streaming to an HTTP receiver this test runs and
  * to a syslog TCP port on 127.0.0.1 where nothing listens, one with no sink at all. The page must show the HTTP sink
  * delivering with its sent count rising as audit events are written (without a reload), the closed-port sink failing
- * with its error, how to configure a sink when there is none, and an error once the hub stops answering. Skipped, with a
+ * with its error and, once the retention deletes an event it had not sent, as fallen past the retention, how to
+ * configure a sink when there is none, and an error once the hub stops answering. Skipped, with a
  * message, where /usr/bin/chromium is not installed.
  */
+import { appendFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { USER_PASSWORD, createHub, freePort, userEmail, waitFor, type TestHub } from '../../server/test/kit/index.js';
 import { TestReceiver, configFile } from '../../server/test/audit-stream/receivers.js';
 import {
@@ -53,6 +56,8 @@ describe.skipIf(!hasChromium)('audit sinks page in Chromium against a real hub',
         },
       ],
     });
+    // A short retention swept often: an old event deleted before the failing sink sent it is lost to that sink.
+    appendFileSync(file.path, stringify({ audit: { retentionMs: 3_600_000, sweepIntervalMs: 200 } }));
     hub = await createHub({ listen: true, timers: 'default', env: { SPYGLASS_CONFIG: file.path } });
     bare = await createHub({ listen: true, timers: 'default' });
     current = () => hub;
@@ -67,7 +72,7 @@ describe.skipIf(!hasChromium)('audit sinks page in Chromium against a real hub',
     file?.remove();
   });
 
-  it('shows the HTTP sink delivering, its sent count rising, and the closed-port sink failing', async () => {
+  it('shows the HTTP sink delivering, its sent count rising, the closed-port sink failing and past retention', async () => {
     current = () => hub;
     const page = await pages.adminPage();
     await page.goto(`${hub.url}/audit`);
@@ -113,6 +118,16 @@ describe.skipIf(!hasChromium)('audit sinks page in Chromium against a real hub',
     expect(await down.locator('[data-testid="sink-failed"]').innerText()).toMatch(/^\d+ in a row/);
     expect(await down.getByText('nothing acknowledged yet').count()).toBe(1);
     await shot('audit-sinks', page);
+
+    // An event older than the retention (written two hours ago, as a replica with a late clock would): the sweep
+    // deletes it before the failing sink could send it, and the page says that sink fell past the retention.
+    await hub.storage.db
+      .insertInto('audit_events')
+      .values({ at: Date.now() - 2 * 3_600_000, actor_type: 'system', action: 'test.old', outcome: 'success' })
+      .execute();
+    await down.getByText('fell past retention').waitFor({ timeout: 30_000 });
+    await down.getByText(/^\d+ lost to retention$/).waitFor();
+    expect(await down.getAttribute('data-state')).toBe('failing');
   }, 90_000);
 
   it('explains how to configure a sink when the hub has none', async () => {
