@@ -4,7 +4,7 @@
  * file system, secrets only in Secrets, the hub config accepted by the hub's own loader). Bad value combinations must
  * be refused by values.schema.json or the templates.
  */
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +12,11 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { assistantConfigSchema, type AssistantConfig } from '../../../packages/server/src/assistant/config.js';
 import { loadConfig } from '../../../packages/server/src/config/config.js';
-import { createHub } from '../../../packages/server/test/kit/index.js';
+import { TestReceiver } from '../../../packages/server/test/audit-stream/receivers.js';
+import { createHub, freePort, waitFor } from '../../../packages/server/test/kit/index.js';
 import { DEFAULT_WATCHED_RESOURCES, type K8sConfig } from '../../../packages/server/src/k8s/config.js';
 import { resolveWatched } from '../../../packages/server/src/k8s/watch/targets.js';
+import type { AuditStreamConfig } from '../../../packages/server/src/audit-stream/config.js';
 import type { OtlpConfig } from '../../../packages/server/src/otlp/config.js';
 import type { TestsConfig } from '../../../packages/server/src/trace-tests/config.js';
 import type { TracesConfig } from '../../../packages/server/src/traces/config.js';
@@ -90,6 +92,7 @@ type HubConfig = ReturnType<typeof loadConfig> & {
   tests: TestsConfig;
   k8s: K8sConfig;
   assistant: AssistantConfig;
+  auditStream: AuditStreamConfig;
 };
 
 /**
@@ -241,10 +244,11 @@ describe.each(CI_FILES)('chart with ci/%s', (file) => {
       // URL-escaped forms too.
       for (const secret of KNOWN_SECRETS) expect(text).not.toContain(encodeURIComponent(secret));
       // The assistant's budgets (maxTokens, maxTurnTokens) are counts of tokens, not credentials; a single sign-on
-      // provider's clientSecretFile is the path its mounted Secret is read from.
+      // provider's clientSecretFile and an audit sink's tokenFile are the paths their mounted Secrets are read from.
       const keys = text
         .replace(/\b(maxTokens|maxTurnTokens)\b/g, '')
-        .replace(/\\"clientSecretFile\\":\\"\/etc\/spyglass\/sso\/[a-z0-9_-]+\/client-secret\\"/g, '');
+        .replace(/\\"clientSecretFile\\":\\"\/etc\/spyglass\/sso\/[a-z0-9_-]+\/client-secret\\"/g, '')
+        .replace(/\\"tokenFile\\":\\"\/etc\/spyglass\/audit-stream\/[a-z0-9._-]+\/token\\"/g, '');
       expect(keys).not.toMatch(/password|secret|token|api-?key|:\/\/[^"\s/]*:[^"\s/]*@/i);
     }
     for (const { owner, spec } of podSpecs(docs)) {
@@ -1089,6 +1093,201 @@ describe('chat assistant', () => {
     const off = render(provider('https://api.openai.com/v1', ['--set', 'assistant.enabled=false']));
     expect(egress(off).map((r) => r.ports)).toEqual([DNS_RULE_PORTS]);
   });
+});
+
+describe('audit streaming', () => {
+  const AUDIT_CI = 'audit-stream-values.yaml';
+  const egress = (docs: K8s[]): any[] => one(docs, 'NetworkPolicy', FULLNAME).spec.egress as any[];
+  const configSources = (docs: K8s[]): any[] | undefined =>
+    hubDeployment(docs).spec.template.spec.volumes.find((v: any) => v.name === 'config').projected?.sources;
+
+  it('renders the sinks the hub accepts, tokens and CAs mounted from their Secrets where the config points', () => {
+    const docs = renderCi(AUDIT_CI);
+    const config = hubConfig(docs);
+    expect(config.auditStream.intervalMs).toBe(2000);
+    expect(config.auditStream.gapSettleMs).toBe(5000);
+    const [tls, udp, http, splunk] = config.auditStream.sinks;
+    expect(tls).toMatchObject({
+      name: 'syslog-tls',
+      type: 'syslog',
+      protocol: 'tls',
+      host: 'syslog.example.com',
+      port: 6514,
+      facility: 'local4',
+      tls: { ca: '/etc/spyglass/audit-stream/syslog-tls/ca.crt', serverName: 'syslog.example.com', insecure: false },
+    });
+    expect(udp).toMatchObject({
+      name: 'syslog-udp',
+      protocol: 'udp',
+      port: 514,
+      filters: { outcomes: ['failure', 'denied'] },
+    });
+    expect(http).toMatchObject({
+      name: 'siem',
+      type: 'http',
+      url: 'https://siem.example.com/ingest',
+      tokenFile: '/etc/spyglass/audit-stream/siem/token',
+      batchSize: 200,
+      filters: { actions: ['user.', 'pool.*'] },
+    });
+    expect(http).not.toHaveProperty('token');
+    expect(splunk).toMatchObject({
+      name: 'splunk',
+      type: 'splunk',
+      index: 'audit',
+      tokenFile: '/etc/spyglass/audit-stream/splunk/token',
+      tls: { ca: '/etc/spyglass/audit-stream/splunk/ca.crt' },
+    });
+    const text = hubYaml(docs);
+    expect(text).not.toMatch(/tokenSecret|caSecret|spyglass-siem|spyglass-splunk/);
+
+    expect(configSources(docs)).toEqual([
+      { configMap: { name: FULLNAME } },
+      {
+        secret: {
+          name: 'spyglass-siem-ca',
+          items: [{ key: 'ca.crt', path: 'audit-stream/syslog-tls/ca.crt', mode: 0o440 }],
+        },
+      },
+      { secret: { name: 'spyglass-siem', items: [{ key: 'bearer', path: 'audit-stream/siem/token', mode: 0o440 }] } },
+      {
+        secret: { name: 'spyglass-splunk', items: [{ key: 'token', path: 'audit-stream/splunk/token', mode: 0o440 }] },
+      },
+      {
+        secret: {
+          name: 'spyglass-siem-ca',
+          items: [{ key: 'splunk-ca.pem', path: 'audit-stream/splunk/ca.crt', mode: 0o440 }],
+        },
+      },
+    ]);
+    // Every path the config reads is one the volume provides.
+    const mounted = new Set(
+      configSources(docs)!
+        .flatMap((src) => src.secret?.items ?? [])
+        .map((item: any) => `/etc/spyglass/${item.path as string}`),
+    );
+    for (const sink of config.auditStream.sinks) {
+      if (sink.type !== 'syslog' && sink.tokenFile !== undefined) expect(mounted).toContain(sink.tokenFile);
+      if (sink.tls.ca !== undefined) expect(mounted).toContain(sink.tls.ca);
+    }
+  });
+
+  it('by default: no sink, the hub’s own defaults, the config volume a plain ConfigMap, no egress rule', () => {
+    const docs = renderCi('default-values.yaml');
+    expect(hubConfig(docs).auditStream).toEqual({ intervalMs: 1000, gapSettleMs: 5000, sinks: [] });
+    expect(configSources(docs)).toBeUndefined();
+    expect(egress(renderCi('network-policy-values.yaml')).map((r) => r.ports[0].port)).toEqual([53, 5432, 6379]);
+    // A sink without secrets (syslog over TCP) mounts nothing either.
+    const plain = render([
+      '--set-json',
+      'auditStream.sinks=[{"name":"s","type":"syslog","host":"syslog.example.com","port":601}]',
+    ]);
+    expect(configSources(plain)).toBeUndefined();
+    expect(hubConfig(plain).auditStream.sinks[0]).toMatchObject({ name: 's', protocol: 'tcp', port: 601 });
+  });
+
+  it('NetworkPolicy: egress on each sink’s port and protocol, to the CIDRs given', () => {
+    expect(egress(renderCi(AUDIT_CI)).at(-1)).toEqual({
+      ports: [
+        { port: 6514, protocol: 'TCP' },
+        { port: 514, protocol: 'UDP' },
+        { port: 443, protocol: 'TCP' },
+        { port: 8088, protocol: 'TCP' },
+      ],
+      to: [{ ipBlock: { cidr: '198.51.100.0/24' } }],
+    });
+    // No addresses: any, on the sinks' ports only; the same port twice is one entry; http URLs without a port: 80.
+    const sinks = [
+      { name: 'a', type: 'http', url: 'http://siem.example.com/in' },
+      { name: 'b', type: 'http', url: 'http://other.example.com/in' },
+      { name: 'c', type: 'syslog', host: 'syslog.example.com', port: 601 },
+    ];
+    const docs = render([
+      '--set',
+      'networkPolicy.enabled=true',
+      '--set-json',
+      `auditStream.sinks=${JSON.stringify(sinks)}`,
+    ]);
+    expect(egress(docs).at(-1)).toEqual({
+      ports: [
+        { port: 80, protocol: 'TCP' },
+        { port: 601, protocol: 'TCP' },
+      ],
+    });
+  });
+
+  it('refuses a literal token, a duplicate name and a syslog sink without its port', () => {
+    const sinks = (list: unknown[]): string[] => ['--set-json', `auditStream.sinks=${JSON.stringify(list)}`];
+    expect(refused(sinks([{ name: 'x', type: 'http', url: 'https://siem.example.com', token: 's3cret' }]))).toMatch(
+      /token/,
+    );
+    expect(
+      refused(
+        sinks([
+          { name: 'x', type: 'syslog', host: 'a.example.com', port: 514 },
+          { name: 'x', type: 'syslog', host: 'b.example.com', port: 514 },
+        ]),
+      ),
+    ).toMatch(/"x" is given twice/);
+    expect(refused(sinks([{ name: 'x', type: 'syslog', host: 'a.example.com' }]))).toMatch(/port/);
+    expect(refused(sinks([{ name: 'x', type: 'http', url: 'https://a.example.com', host: 'a' }]))).toMatch(/sinks/);
+    expect(refused(sinks([{ name: 'Bad Name', type: 'syslog', host: 'a.example.com', port: 514 }]))).toMatch(/name/);
+  });
+
+  it('a hub built from the rendered config sends to the sink with the token of the mounted Secret', async () => {
+    const receiver = new TestReceiver(await freePort());
+    await receiver.start();
+    const dir = mkdtempSync(path.join(tmpdir(), 'sg-chart-audit-'));
+    try {
+      const sink = {
+        name: 'siem',
+        type: 'http',
+        url: `${receiver.url}/ingest`,
+        tokenSecret: { name: 'spyglass-siem', key: 'bearer' },
+      };
+      const docs = render([
+        '--set',
+        'auditStream.intervalMs=100',
+        '--set-json',
+        `auditStream.sinks=[${JSON.stringify(sink)}]`,
+      ]);
+      // What Kubernetes does: the user's Secret, projected at the item's path under the config mount.
+      const secrets: Record<string, string> = { 'spyglass-siem/bearer': 'chart-bearer-9d2f\n' };
+      for (const src of configSources(docs) ?? []) {
+        for (const item of src.secret?.items ?? []) {
+          const file = path.join(dir, item.path as string);
+          mkdirSync(path.dirname(file), { recursive: true });
+          writeFileSync(file, secrets[`${src.secret.name as string}/${item.key as string}`]!);
+        }
+      }
+      const file = path.join(dir, 'hub.yaml');
+      writeFileSync(file, hubYaml(docs).replaceAll('/etc/spyglass/', `${dir}/`));
+      const hub = await createHub({ env: { SPYGLASS_CONFIG: file } });
+      try {
+        const pool = await hub.api('POST', '/api/v1/pools', { name: 'chart-audit' });
+        expect(pool.status).toBe(201);
+        const req = await waitFor(
+          () =>
+            receiver.requests.find((r) =>
+              (JSON.parse(r.body) as { events: { action: string }[] }).events.some((e) => e.action === 'pool.create'),
+            ),
+          { what: 'the pool.create event at the receiver', timeoutMs: 30_000 },
+        );
+        expect(req.path).toBe('/ingest');
+        expect(req.authorization).toBe('Bearer chart-bearer-9d2f');
+        const status = await hub.api<{ sinks: { name: string; target: string; failures: number }[] }>(
+          'GET',
+          '/api/v1/audit/sinks',
+        );
+        expect(status.body.sinks).toMatchObject([{ name: 'siem', target: `${receiver.url}/ingest`, failures: 0 }]);
+      } finally {
+        await hub.close();
+      }
+    } finally {
+      await receiver.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('values.schema.json and template checks refuse unsafe values', () => {

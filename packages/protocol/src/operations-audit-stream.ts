@@ -11,6 +11,8 @@ export const auditSinkStatusSchema = z.object({
   cursor: z.string(),
   /** Audit events stored after the cursor (sent, or skipped by the sink's filters, once it catches up). */
   lag: z.number().int().nonnegative(),
+  /** Time (epoch ms) of the oldest audit event after the cursor: how far behind the sink is (null: nothing behind). */
+  lagSince: z.number().int().nullable(),
   /** Events the sink received, since the sink was first configured (all replicas). */
   sent: z.number().int().nonnegative(),
   /** Events deleted by the audit retention before this sink had sent them. */

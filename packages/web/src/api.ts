@@ -45,6 +45,7 @@ export const keys = {
   snapshot: (id: string, hitId: string) => ['action', id, 'snapshot', hitId] as const,
   metrics: (id: string) => ['action', id, 'metrics'] as const,
   audit: (filters: object) => ['audit', filters] as const,
+  auditSinks: ['audit-sinks'] as const,
   users: ['users'] as const,
   memberships: (userId: string) => ['users', userId, 'memberships'] as const,
   tokens: ['tokens'] as const,

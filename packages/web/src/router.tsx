@@ -16,6 +16,7 @@ import { ActionsPage } from './pages/ActionsPage';
 import { AgentsPage } from './pages/AgentsPage';
 import { AssistantPage } from './pages/AssistantPage';
 import { AuditPage } from './pages/AuditPage';
+import { AuditSinksPage } from './pages/AuditSinksPage';
 import { KubernetesDiagnosticsPage } from './pages/KubernetesDiagnosticsPage';
 import { KubernetesPage } from './pages/KubernetesPage';
 import { LivePage } from './pages/LivePage';
@@ -197,6 +198,12 @@ export const auditRoute = createRoute({
   component: AuditPage,
 });
 
+const auditSinksRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/audit/sinks',
+  component: AuditSinksPage,
+});
+
 export const tracesRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/traces',
@@ -290,6 +297,7 @@ const routeTree = rootRoute.addChildren([
     suiteRunRoute,
     assistantRoute.addChildren([assistantNewRoute, assistantSessionRoute]),
     auditRoute,
+    auditSinksRoute,
     usersRoute,
     tokensRoute,
     poolsRoute,

@@ -323,6 +323,22 @@ false
 {{- end -}}
 {{- end -}}
 
+{{/* Where an audit sink's Secret is mounted: (list <sink name> <file>) → /etc/spyglass/audit-stream/<name>/<file>. */}}
+{{- define "spyglass.auditStreamSecretPath" -}}
+{{- printf "/etc/spyglass/audit-stream/%s/%s" (index . 0) (index . 1) -}}
+{{- end -}}
+
+{{/* The port/protocol an audit sink dials: syslog's port (UDP for protocol udp), else the URL's port or scheme's. */}}
+{{- define "spyglass.auditSinkPort" -}}
+{{- if eq .type "syslog" -}}
+{{ int .port }}/{{ if eq (default "tcp" .protocol) "udp" }}UDP{{ else }}TCP{{ end }}
+{{- else -}}
+{{- $u := urlParse .url -}}
+{{- $port := regexFind ":[0-9]+$" $u.host | trimPrefix ":" -}}
+{{- if $port -}}{{ int $port }}{{- else if eq $u.scheme "https" -}}443{{- else -}}80{{- end -}}/TCP
+{{- end -}}
+{{- end -}}
+
 {{/* Checks that values.schema.json cannot express. */}}
 {{- define "spyglass.validate" -}}
 {{- if and (ne .Values.database.type "sqlite") (not .Values.database.bundled) (not .Values.existingSecret) (not .Values.database.external.url) (not .Values.database.external.host) -}}
@@ -389,6 +405,21 @@ false
 {{- $clusterNames = append $clusterNames $c.name -}}
 {{- if and $c.inCluster $c.kubeconfigSecret -}}
 {{- fail (printf "k8s.clusters[%d] (%s): give inCluster: true or kubeconfigSecret, not both" $i $c.name) -}}
+{{- end -}}
+{{- end -}}
+{{- $sinkNames := list -}}
+{{- range $i, $s := .Values.auditStream.sinks -}}
+{{- if has $s.name $sinkNames -}}
+{{- fail (printf "auditStream.sinks: the name %q is given twice (names are unique: they key the cursor and the Secret mounts)" $s.name) -}}
+{{- end -}}
+{{- $sinkNames = append $sinkNames $s.name -}}
+{{- if gt (int (default 1000 $s.minBackoffMs)) (int (default 60000 $s.maxBackoffMs)) -}}
+{{- fail (printf "auditStream.sinks[%d] (%s): minBackoffMs must not exceed maxBackoffMs" $i $s.name) -}}
+{{- end -}}
+{{- with include "spyglass.auditSinkPort" $s -}}
+{{- if or (lt (int (splitList "/" . | first)) 1) (gt (int (splitList "/" . | first)) 65535) -}}
+{{- fail (printf "auditStream.sinks[%d] (%s): url port is not between 1 and 65535" $i $s.name) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -120,7 +120,13 @@ describe('the audit streamer', () => {
     recorder.failing = 'connect ECONNREFUSED 127.0.0.1:9';
     await streamer.run(Date.now());
     const [down] = await streamer.status();
-    expect(down).toMatchObject({ cursor: String(base), lag: 8, failures: 1, lastError: recorder.failing });
+    expect(down).toMatchObject({
+      cursor: String(base),
+      lag: 8,
+      lagSince: expect.any(Number),
+      failures: 1,
+      lastError: recorder.failing,
+    });
     recorder.failing = null;
     await waitFor(
       async () => {
@@ -135,7 +141,7 @@ describe('the audit streamer', () => {
       [7, 8].map((i) => String(base + i)),
     ]);
     const [up] = await streamer.status();
-    expect(up).toMatchObject({ cursor: String(base + 8), lag: 0, failures: 0, sent: 8 });
+    expect(up).toMatchObject({ cursor: String(base + 8), lag: 0, lagSince: null, failures: 0, sent: 8 });
   });
 
   it('says loudly, in the log, the metrics and the status, when the retention deletes events a sink has not sent', async () => {

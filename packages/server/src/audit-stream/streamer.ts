@@ -335,12 +335,21 @@ export class AuditStreamer {
       const row = byName.get(s.config.name);
       const cursor = row === undefined ? 0 : Number(row.last_id);
       const n = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+      const behind =
+        row === undefined
+          ? undefined
+          : await this.#db
+              .selectFrom('audit_events')
+              .select((eb) => [eb.fn.countAll().as('n'), eb.fn.min('at').as('since')])
+              .where('id', '>', cursor)
+              .executeTakeFirst();
       out.push({
         name: s.config.name,
         type: s.config.type,
         target: s.target,
         cursor: String(cursor),
-        lag: row === undefined ? 0 : await this.#lagOf(cursor),
+        lag: Number(behind?.n ?? 0),
+        lagSince: n(behind?.since),
         sent: Number(row?.sent ?? 0),
         skipped: Number(row?.skipped ?? 0),
         failures: Number(row?.failures ?? 0),

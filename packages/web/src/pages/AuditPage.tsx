@@ -1,5 +1,5 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useNavigate, useSearch } from '@tanstack/react-router';
+import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { useEffect, useState } from 'react';
 import { api, keys } from '../api';
 import { StateBadge } from '../components/Badges';
@@ -55,6 +55,7 @@ export function AuditPage() {
         <h1>Audit log</h1>
         <span className="subtle">Every change and every denied request</span>
         <span className="spacer" />
+        <Link to="/audit/sinks">Sinks</Link>
         <button type="button" onClick={() => void events.refetch()} disabled={events.isFetching}>
           Refresh
         </button>
