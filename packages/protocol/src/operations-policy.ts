@@ -8,8 +8,9 @@ const poolParams = z.object({ pool: z.string().min(1).max(64) });
 export const policyOperations = {
   getPoolPolicy: defineOperation({
     name: 'live.pools.policy.get',
-    summary: "A pool's agent policy (revision 0 and empty rules when none was set)",
-    access: 'admin',
+    summary: "A pool's agent policy (revision 0 and empty rules when none was set); anyone who sees the pool reads it",
+    access: 'viewer',
+    scope: 'pool',
     method: 'GET',
     path: '/api/v1/pools/:pool/policy',
     tags: ['pools'],
@@ -18,11 +19,12 @@ export const policyOperations = {
   }),
   setPoolPolicy: defineOperation({
     name: 'live.pools.policy.set',
-    summary: "Replace a pool's agent policy; connected agents of the pool apply it at once",
+    summary: "Replace a pool's agent policy (admins, and admins of that pool); its connected agents apply it at once",
     description:
       'Redaction value patterns must run in linear time: nested quantifiers such as (a+)+, back-references and ' +
       'lookaround are refused with INVALID_INPUT naming the pattern. Nothing changes when any part is invalid.',
     access: 'admin',
+    scope: 'pool',
     audit: 'pool.policy.set',
     method: 'PUT',
     path: '/api/v1/pools/:pool/policy',

@@ -56,7 +56,7 @@ const EXPECTED: Record<string, 'public' | 'self' | Role> = {
   'GET /api/v1/pools/:pool': 'admin',
   'POST /api/v1/pools/:pool/rotate-key': 'admin',
   'DELETE /api/v1/pools/:pool': 'admin',
-  'GET /api/v1/pools/:pool/policy': 'admin',
+  'GET /api/v1/pools/:pool/policy': 'viewer',
   'PUT /api/v1/pools/:pool/policy': 'admin',
   'GET /api/v1/audit': 'admin',
   'GET /api/v1/audit/sinks': 'admin',
@@ -508,7 +508,7 @@ describe('route registration', () => {
  * WebSocket and MCP's Streamable HTTP.
  */
 describe.each(testDatabases())('RBAC: roles per pool on $dialect', (database) => {
-  type PoolWho = 'devA' | 'viewerDevA' | 'viewerA';
+  type PoolWho = 'devA' | 'viewerDevA' | 'viewerA' | 'adminA';
   let hub: TestHub;
   const tokens = {} as Record<PoolWho, string>;
   const ids = {} as Record<PoolWho, string>;
@@ -550,10 +550,11 @@ describe.each(testDatabases())('RBAC: roles per pool on $dialect', (database) =>
     agentA = a.welcome.agentId;
     agentB = b.welcome.agentId;
     const users = hub.app.services.users;
-    const setup: Record<PoolWho, { global: 'none' | 'viewer'; inA: 'developer' | 'viewer' }> = {
+    const setup: Record<PoolWho, { global: 'none' | 'viewer'; inA: 'admin' | 'developer' | 'viewer' }> = {
       devA: { global: 'none', inA: 'developer' },
       viewerDevA: { global: 'viewer', inA: 'developer' },
       viewerA: { global: 'none', inA: 'viewer' },
+      adminA: { global: 'none', inA: 'admin' },
     };
     for (const [who, { global, inA }] of Object.entries(setup) as [PoolWho, (typeof setup)[PoolWho]][]) {
       const user = await users.create({
@@ -639,6 +640,16 @@ describe.each(testDatabases())('RBAC: roles per pool on $dialect', (database) =>
       ['viewerDevA', 'POST', () => '/api/v1/actions', () => logAction(poolB.name), 403],
       ['viewerDevA', 'DELETE', () => `/api/v1/actions/${actionB}`, null, 403],
       ['viewerDevA', 'GET', () => '/api/v1/traces', null, 200],
+      // a pool's agent policy: read by whoever sees the pool, set by an admin of that pool
+      ['devA', 'GET', () => `/api/v1/pools/${poolA.name}/policy`, null, 200],
+      ['devA', 'GET', () => `/api/v1/pools/${poolB.name}/policy`, null, 404],
+      ['devA', 'PUT', () => `/api/v1/pools/${poolA.name}/policy`, () => ({}), 403],
+      ['viewerDevA', 'GET', () => `/api/v1/pools/${poolB.name}/policy`, null, 200],
+      ['viewerDevA', 'PUT', () => `/api/v1/pools/${poolB.name}/policy`, () => ({}), 403],
+      ['adminA', 'PUT', () => `/api/v1/pools/${poolA.name}/policy`, () => ({ blocklist: ['secrets/'] }), 200],
+      ['adminA', 'PUT', () => `/api/v1/pools/${poolB.name}/policy`, () => ({ blocklist: ['secrets/'] }), 404],
+      ['adminA', 'DELETE', () => `/api/v1/agents/${agentB}`, null, 404],
+      ['adminA', 'GET', () => '/api/v1/pools', null, 403],
     ];
     const wrong: string[] = [];
     for (const [who, method, path, body, expected] of table) {

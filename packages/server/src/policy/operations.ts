@@ -1,8 +1,10 @@
-import { PROTOCOL_VERSION, policyOperations as ops } from '@spyglass/protocol';
+import { PROTOCOL_VERSION, policyOperations as ops, type Pool, type Role } from '@spyglass/protocol';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.js';
 import type { AgentGateway } from '../gateway/gateway.js';
 import type { ModuleContext } from '../platform/module.js';
+import type { OperationContext } from '../platform/operations.js';
+import { requirePoolRole, scopeOf } from '../pools/scope.js';
 import { POLICY_TOPICS, type PolicyService } from './service.js';
 
 /**
@@ -16,10 +18,17 @@ export function bindPolicy(
   const { policies, gateway, bus, log } = deps;
   gateway.usePolicies((pool) => policies.wireFor(pool));
 
-  ctx.operation(ops.getPoolPolicy, ({ params }) => policies.get(params.pool));
+  /** The pool named, if the caller holds `needed` there (a pool they cannot see at all answers NOT_FOUND). */
+  const poolFor = async (name: string, needed: Role, c: OperationContext): Promise<Pool> => {
+    const pool = await ctx.app.services.pools.get(name);
+    requirePoolRole(scopeOf(c.principal), pool, needed, `pool ${name}`);
+    return pool;
+  };
+  ctx.operation(ops.getPoolPolicy, async ({ params }, c) => policies.forPool(await poolFor(params.pool, 'viewer', c)));
   ctx.operation(ops.setPoolPolicy, async ({ params, body }, c) => {
     c.audit.targetType = 'pool';
-    const record = await policies.set(params.pool, body, c.principal?.user.id ?? null);
+    const pool = await poolFor(params.pool, 'admin', c);
+    const record = await policies.set(pool.id, body, c.principal?.user.id ?? null);
     c.audit.details = {
       pool: record.pool,
       revision: record.revision,
