@@ -109,11 +109,13 @@ describe.each(testDatabases())('pool policy on $dialect', (database) => {
     }
   });
 
-  it('is for admins only', async () => {
+  it('is read by every signed-in role and set by admins only', async () => {
     const pool = await hub.createPool('policy-rbac');
     for (const role of ['viewer', 'developer'] as const) {
-      expect((await hub.api('GET', `/api/v1/pools/${pool.name}/policy`, undefined, role)).status).toBe(403);
-      expect((await hub.api('PUT', `/api/v1/pools/${pool.name}/policy`, {}, role)).status).toBe(403);
+      expect((await hub.api('GET', `/api/v1/pools/${pool.name}/policy`, undefined, role)).status).toBe(200);
+      const refused = await hub.api('PUT', `/api/v1/pools/${pool.name}/policy`, {}, role);
+      expect(refused.status).toBe(403);
+      expect(JSON.stringify(refused.body)).toMatch(/"FORBIDDEN"/);
     }
   });
 });
