@@ -4,10 +4,7 @@
  * playwright-core. The tools run for real as the signed-in user. Screenshots go to test-artifacts/console/. Skipped,
  * with a message, where /usr/bin/chromium is not installed.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN,
@@ -20,16 +17,9 @@ import {
   type TestHub,
   type TestPool,
 } from '../../server/test/kit/index.js';
+import { PageTracker, buildConsoleOnce, chromiumAvailable, launchChromium, shot } from './browser-kit.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'console');
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `[spyglass tests] ${CHROMIUM} not found: the Assistant page's browser tests are SKIPPED (apt-get install chromium)`,
-  );
-}
+const hasChromium = chromiumAvailable("the Assistant page's browser tests");
 
 const MODEL = 'scripted-console';
 const QUESTION = 'Is the shop up? Log the order total at checkout.ts:52.';
@@ -52,41 +42,16 @@ describe.skipIf(!hasChromium)('Assistant page in Chromium against a real hub and
   let pool: TestPool;
   let model: ScriptedModelServer;
   let browser: Browser;
-  let contexts: BrowserContext[] = [];
-  let pageErrors: string[] = [];
-
-  const shot = (name: string, p: Page): Promise<Buffer> =>
-    p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
-
-  /** A page in a new context that holds an admin session of the hub at `url` (signed in through the API). */
-  async function adminPage(url: string): Promise<Page> {
-    const res = await fetch(`${url}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(ADMIN),
-    });
-    expect(res.status).toBe(200);
-    const [name, value] = res.headers.getSetCookie()[0]!.split(';')[0]!.split('=') as [string, string];
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    contexts.push(context);
-    context.setDefaultTimeout(30_000);
-    await context.addCookies([{ name, value, url }]);
-    const p = await context.newPage();
-    p.on('pageerror', (err) => pageErrors.push(err.message));
-    p.on('console', (m) => {
-      if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) pageErrors.push(m.text());
-    });
-    return p;
-  }
+  const pages = new PageTracker(
+    () => browser,
+    () => hub.url,
+    { timeoutMs: 30_000 },
+  );
 
   const toolCards = (p: Page, name: string) => p.locator(`[data-testid="tool-card"][data-tool="${name}"]`);
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const { buildConsole } = (await import(path.join(ROOT, 'scripts', 'build-web.mjs'))) as {
-      buildConsole: () => boolean;
-    };
-    expect(buildConsole()).toBe(true);
+    await buildConsoleOnce();
     model = await ScriptedModelServer.start();
     hub = await createHub({
       listen: true,
@@ -94,28 +59,10 @@ describe.skipIf(!hasChromium)('Assistant page in Chromium against a real hub and
       env: { SPYGLASS_ASSISTANT_BASE_URL: model.url, SPYGLASS_ASSISTANT_MODEL: MODEL },
     });
     pool = await hub.createPool('assistant-e2e');
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
-  afterEach(async () => {
-    const opened = contexts;
-    const errors = pageErrors;
-    contexts = [];
-    pageErrors = [];
-    for (const c of opened) await c.close();
-    expect(errors, 'errors in the pages of this test').toEqual([]);
-  });
+  afterEach(() => pages.check());
 
   afterAll(async () => {
     await browser?.close();
@@ -149,7 +96,7 @@ describe.skipIf(!hasChromium)('Assistant page in Chromium against a real hub and
       },
     );
 
-    const page = await adminPage(hub.url);
+    const page = await pages.adminPage();
     await page.goto(`${hub.url}/agents`);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Assistant' }).click();
     await page.waitForURL(/\/assistant$/);
@@ -299,7 +246,7 @@ describe.skipIf(!hasChromium)('Assistant page in Chromium against a real hub and
   it('lists a fact the assistant saved, and forgets it', async () => {
     const FACT = 'The shop runs in pool assistant-e2e.';
     model.reply({ toolCalls: [call('remember', { fact: FACT })] }, { text: 'Noted.' });
-    const page = await adminPage(hub.url);
+    const page = await pages.adminPage();
     await page.goto(`${hub.url}/assistant`);
     const box = page.getByRole('textbox', { name: 'Message' });
     await box.fill('Remember that the shop runs in pool assistant-e2e.');
@@ -323,7 +270,7 @@ describe.skipIf(!hasChromium)('Assistant page in Chromium against a real hub and
 
   it('cancels a running turn: the error says so, nothing is stored, and the box takes the next question', async () => {
     model.reply({ hang: true });
-    const page = await adminPage(hub.url);
+    const page = await pages.adminPage();
     await page.goto(`${hub.url}/assistant`);
     const box = page.getByRole('textbox', { name: 'Message' });
     const asked = model.requests.length;
@@ -355,7 +302,7 @@ describe.skipIf(!hasChromium)('Assistant page in Chromium against a real hub and
   it('says how to configure the assistant on a hub without a model, and answers a question with that', async () => {
     const bare = await createHub({ listen: true });
     try {
-      const page = await adminPage(bare.url);
+      const page = await pages.pageAs(ADMIN, { url: bare.url });
       await page.goto(`${bare.url}/assistant`);
       await expect
         .poll(() => page.getByTestId('assistant-status').textContent(), { timeout: 30_000 })

@@ -48,8 +48,18 @@ export async function launchChromium(): Promise<Browser> {
 export const shot = (name: string, p: Page): Promise<Buffer> =>
   p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
 
+export interface Credentials {
+  email: string;
+  password: string;
+}
+
+export interface Viewport {
+  width: number;
+  height: number;
+}
+
 /** The session cookie of a fresh sign-in through the API. */
-export async function sessionCookie(url: string, who: { email: string; password: string } = ADMIN) {
+export async function sessionCookie(url: string, who: Credentials = ADMIN) {
   const res = await fetch(`${url}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: url },
@@ -58,6 +68,14 @@ export async function sessionCookie(url: string, who: { email: string; password:
   expect(res.status, await res.clone().text()).toBe(200);
   const [name, value] = res.headers.getSetCookie()[0]!.split(';')[0]!.split('=') as [string, string];
   return { name, value, url };
+}
+
+/** What the contexts of a PageTracker get unless a call says otherwise. */
+export interface PageTrackerOptions {
+  /** Default 1280×800. */
+  viewport?: Viewport;
+  /** The default timeout of every action and wait in the context; default 15 s. */
+  timeoutMs?: number;
 }
 
 /**
@@ -71,12 +89,13 @@ export class PageTracker {
   constructor(
     private readonly browser: () => Browser,
     private readonly url: () => string,
+    private readonly options: PageTrackerOptions = {},
   ) {}
 
-  async context(viewport = { width: 1280, height: 800 }): Promise<BrowserContext> {
+  async context(viewport: Viewport = this.options.viewport ?? { width: 1280, height: 800 }): Promise<BrowserContext> {
     const context = await this.browser().newContext({ viewport, colorScheme: 'light' });
     this.#contexts.push(context);
-    context.setDefaultTimeout(15_000);
+    context.setDefaultTimeout(this.options.timeoutMs ?? 15_000);
     return context;
   }
 
@@ -89,11 +108,19 @@ export class PageTracker {
     return p;
   }
 
-  /** A page in a new context that already holds an admin session (signed in through the API, not the form). */
-  async adminPage(viewport?: { width: number; height: number }): Promise<Page> {
-    const context = await this.context(viewport);
-    await context.addCookies([await sessionCookie(this.url())]);
+  /**
+   * A page in a new context that already holds a session of `who` (signed in through the API, not the form), on the
+   * tracker's hub or the one at `url`.
+   */
+  async pageAs(who: Credentials, at: { url?: string; viewport?: Viewport | undefined } = {}): Promise<Page> {
+    const context = await this.context(at.viewport);
+    await context.addCookies([await sessionCookie(at.url ?? this.url(), who)]);
     return this.page(context);
+  }
+
+  /** A page in a new context that already holds an admin session (signed in through the API, not the form). */
+  adminPage(viewport?: Viewport): Promise<Page> {
+    return this.pageAs(ADMIN, { viewport });
   }
 
   async check(): Promise<void> {

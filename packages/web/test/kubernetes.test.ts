@@ -4,23 +4,13 @@
  * Chromium driven by playwright-core. Screenshots go to test-artifacts/console/. Skipped, with a message, where
  * /usr/bin/chromium is not installed.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, createHub, waitFor, type TestHub, type TestPool } from '../../server/test/kit/index.js';
+import { createHub, waitFor, type TestHub, type TestPool } from '../../server/test/kit/index.js';
 import { RS_NAME, eventList, rollout, type Rollout } from '../../server/test/k8s/audit-rollout.js';
+import { PageTracker, buildConsoleOnce, chromiumAvailable, launchChromium, shot } from './browser-kit.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'console');
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `[spyglass tests] ${CHROMIUM} not found: the Kubernetes browser tests are SKIPPED (apt-get install chromium)`,
-  );
-}
+const hasChromium = chromiumAvailable('the Kubernetes browser tests');
 
 const CLUSTER = 'prod';
 const NS = 'shop';
@@ -31,28 +21,11 @@ describe.skipIf(!hasChromium)('Kubernetes pages in Chromium against a real hub f
   let pool: TestPool;
   let url: string;
   let browser: Browser;
-  let contexts: BrowserContext[] = [];
-  let pageErrors: string[] = [];
-
-  const shot = (name: string, p: Page): Promise<Buffer> =>
-    p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
-
-  async function adminPage(): Promise<Page> {
-    const res = await fetch(`${url}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(ADMIN),
-    });
-    expect(res.status).toBe(200);
-    const [name, value] = res.headers.getSetCookie()[0]!.split(';')[0]!.split('=') as [string, string];
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
-    contexts.push(context);
-    context.setDefaultTimeout(20_000);
-    await context.addCookies([{ name, value, url }]);
-    const p = await context.newPage();
-    p.on('pageerror', (err) => pageErrors.push(err.message));
-    return p;
-  }
+  const pages = new PageTracker(
+    () => browser,
+    () => url,
+    { viewport: { width: 1440, height: 900 }, timeoutMs: 20_000 },
+  );
 
   /** The waterfall's rows in the page, top to bottom: `label@depth`. */
   const rows = (p: Page): Promise<string[]> =>
@@ -76,36 +49,14 @@ describe.skipIf(!hasChromium)('Kubernetes pages in Chromium against a real hub f
     );
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const { buildConsole } = (await import(path.join(ROOT, 'scripts', 'build-web.mjs'))) as {
-      buildConsole: () => boolean;
-    };
-    expect(buildConsole()).toBe(true);
+    await buildConsoleOnce();
     hub = await createHub({ listen: true, timers: 'default' });
     url = hub.url;
     pool = await hub.createPool('k8s-e2e');
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
-  afterEach(async () => {
-    const opened = contexts;
-    const errors = pageErrors;
-    contexts = [];
-    pageErrors = [];
-    for (const c of opened) await c.close();
-    expect(errors, 'errors in the pages of this test').toEqual([]);
-  });
+  afterEach(() => pages.check());
 
   afterAll(async () => {
     await browser?.close();
@@ -114,7 +65,7 @@ describe.skipIf(!hasChromium)('Kubernetes pages in Chromium against a real hub f
 
   // Runs first, while the hub has heard of no cluster.
   it('says how to connect a cluster while none has reported', async () => {
-    const page = await adminPage();
+    const page = await pages.adminPage();
     await page.goto(`${url}/agents`);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Kubernetes' }).click();
     await page.waitForURL(/\/kubernetes$/);
@@ -149,7 +100,7 @@ describe.skipIf(!hasChromium)('Kubernetes pages in Chromium against a real hub f
     // The owner tree lists siblings by name.
     const [podA, podB] = [...r.pods].sort() as [string, string];
 
-    const page = await adminPage();
+    const page = await pages.adminPage();
     await page.goto(`${url}/kubernetes`);
     const form = page.getByRole('search', { name: 'Choose an object' });
     await form.getByLabel('Cluster').selectOption(CLUSTER);
@@ -277,7 +228,7 @@ describe.skipIf(!hasChromium)('Kubernetes pages in Chromium against a real hub f
 
     // The link is the selection: a fresh page opens the same object and tab.
     const shared = page.url();
-    const other = await adminPage();
+    const other = await pages.adminPage();
     await other.goto(shared);
     await other.getByTestId('version').first().waitFor();
     await expect(other.getByTestId('k8s-title').textContent()).resolves.toBe('Deployment shop/web');
@@ -285,7 +236,7 @@ describe.skipIf(!hasChromium)('Kubernetes pages in Chromium against a real hub f
   }, 180_000);
 
   it("shows the hub's answer for an object it does not know and for a name it refuses", async () => {
-    const page = await adminPage();
+    const page = await pages.adminPage();
     await page.goto(`${url}/kubernetes?cluster=${CLUSTER}&resource=deployments&namespace=${NS}&name=nope`);
     const alert = page.getByRole('alert').filter({ hasText: 'The hub knows no such object' });
     await alert.waitFor();
@@ -298,7 +249,7 @@ describe.skipIf(!hasChromium)('Kubernetes pages in Chromium against a real hub f
   }, 120_000);
 
   it('diagnostics: findings, the webhook counters of the cluster', async () => {
-    const page = await adminPage();
+    const page = await pages.adminPage();
     await page.goto(`${url}/kubernetes`);
     await page.getByTestId('diagnostics-link').click();
     await page.waitForURL(/\/kubernetes\/diagnostics$/);

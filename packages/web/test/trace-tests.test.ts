@@ -6,12 +6,9 @@
  */
 import type { Role } from '@spyglass/protocol';
 import type { StoredResource, TestRun } from '@spyglass/trace-tests';
-import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN,
@@ -23,16 +20,9 @@ import {
   type TracedApp,
 } from '../../server/test/kit/index.js';
 import { FAST_POLLING, apply, finalRun, testResource } from '../../server/test/trace-tests/helpers.js';
+import { PageTracker, buildConsoleOnce, chromiumAvailable, launchChromium, shot } from './browser-kit.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'console');
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `[spyglass tests] ${CHROMIUM} not found: the trace-test browser tests are SKIPPED (apt-get install chromium)`,
-  );
-}
+const hasChromium = chromiumAvailable('the trace-test browser tests');
 
 const SERVER_SELECTOR = 'span[tracetest.span.type="http" name="GET /books/:id" kind="server"]';
 
@@ -41,29 +31,15 @@ describe.skipIf(!hasChromium)('Trace-based test pages in Chromium against a real
   let app: TracedApp;
   let url: string;
   let browser: Browser;
-  let contexts: BrowserContext[] = [];
-  let pageErrors: string[] = [];
+  const pages = new PageTracker(
+    () => browser,
+    () => url,
+    { timeoutMs: 20_000 },
+  );
 
-  const shot = (name: string, p: Page): Promise<Buffer> =>
-    p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
-
-  async function pageAs(role: Role): Promise<Page> {
-    const credentials = role === 'admin' ? ADMIN : { email: userEmail(role), password: USER_PASSWORD };
-    const res = await fetch(`${url}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(credentials),
-    });
-    expect(res.status).toBe(200);
-    const [name, value] = res.headers.getSetCookie()[0]!.split(';')[0]!.split('=') as [string, string];
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    contexts.push(context);
-    context.setDefaultTimeout(20_000);
-    await context.addCookies([{ name, value, url }]);
-    const p = await context.newPage();
-    p.on('pageerror', (err) => pageErrors.push(err.message));
-    return p;
-  }
+  /** A page signed in (through the API) as the test user of `role`. */
+  const pageAs = (role: Role): Promise<Page> =>
+    pages.pageAs(role === 'admin' ? ADMIN : { email: userEmail(role), password: USER_PASSWORD });
 
   /** The mark a run-page waterfall row carries (`pass`, `fail`, or '' for none), read from its computed style. */
   const markOf = (p: Page, spanId: string): Promise<string> =>
@@ -115,38 +91,16 @@ describe.skipIf(!hasChromium)('Trace-based test pages in Chromium against a real
     });
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const { buildConsole } = (await import(path.join(ROOT, 'scripts', 'build-web.mjs'))) as {
-      buildConsole: () => boolean;
-    };
-    expect(buildConsole()).toBe(true);
+    await buildConsoleOnce();
     hub = await createHub({ listen: true, otlp: true, timers: 'default' });
     url = hub.url;
     const pool = await hub.createPool('trace-tests-e2e');
     app = await startTracedApp({ otlpUrl: hub.otlpHttpUrl, poolKey: pool.key });
     await apply(hub, FAST_POLLING, getBook());
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
-  afterEach(async () => {
-    const opened = contexts;
-    const errors = pageErrors;
-    contexts = [];
-    pageErrors = [];
-    for (const c of opened) await c.close();
-    expect(errors, 'errors in the pages of this test').toEqual([]);
-  });
+  afterEach(() => pages.check());
 
   afterAll(async () => {
     await browser?.close();

@@ -9,22 +9,12 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Trace } from '@spyglass/protocol';
-import { existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, SimAgent, createHub, waitFor, type TestHub, type TestPool } from '../../server/test/kit/index.js';
+import { SimAgent, createHub, waitFor, type TestHub, type TestPool } from '../../server/test/kit/index.js';
+import { PageTracker, buildConsoleOnce, chromiumAvailable, launchChromium, shot } from './browser-kit.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'console');
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `[spyglass tests] ${CHROMIUM} not found: the traces browser tests are SKIPPED (apt-get install chromium)`,
-  );
-}
+const hasChromium = chromiumAvailable('the traces browser tests');
 
 /** One span to export: times in ms from the trace's start; `parent` names another spec. */
 interface SpanSpec {
@@ -43,12 +33,12 @@ describe.skipIf(!hasChromium)('Traces pages in Chromium against a real hub and t
   let pool: TestPool;
   let url: string;
   let browser: Browser;
-  let contexts: BrowserContext[] = [];
-  let pageErrors: string[] = [];
+  const pages = new PageTracker(
+    () => browser,
+    () => url,
+    { timeoutMs: 20_000 },
+  );
   let run = 0;
-
-  const shot = (name: string, p: Page): Promise<Buffer> =>
-    p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
 
   /**
    * Exports spans with the SDK (one tracer provider per service, batched OTLP/HTTP protobuf) and waits until the hub
@@ -156,23 +146,6 @@ describe.skipIf(!hasChromium)('Traces pages in Chromium against a real hub and t
     ];
   }
 
-  async function adminPage(): Promise<Page> {
-    const res = await fetch(`${url}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(ADMIN),
-    });
-    expect(res.status).toBe(200);
-    const [name, value] = res.headers.getSetCookie()[0]!.split(';')[0]!.split('=') as [string, string];
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    contexts.push(context);
-    context.setDefaultTimeout(20_000);
-    await context.addCookies([{ name, value, url }]);
-    const p = await context.newPage();
-    p.on('pageerror', (err) => pageErrors.push(err.message));
-    return p;
-  }
-
   /** The span rows in the DOM, top to bottom: `name@depth`. */
   const spanRows = (p: Page): Promise<string[]> =>
     p.getByTestId('span-row').evaluateAll((rows) =>
@@ -183,36 +156,14 @@ describe.skipIf(!hasChromium)('Traces pages in Chromium against a real hub and t
     );
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const { buildConsole } = (await import(path.join(ROOT, 'scripts', 'build-web.mjs'))) as {
-      buildConsole: () => boolean;
-    };
-    expect(buildConsole()).toBe(true);
+    await buildConsoleOnce();
     hub = await createHub({ listen: true, otlp: true, timers: 'default' });
     url = hub.url;
     pool = await hub.createPool('traces-e2e');
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
-  afterEach(async () => {
-    const opened = contexts;
-    const errors = pageErrors;
-    contexts = [];
-    pageErrors = [];
-    for (const c of opened) await c.close();
-    expect(errors, 'errors in the pages of this test').toEqual([]);
-  });
+  afterEach(() => pages.check());
 
   afterAll(async () => {
     await browser?.close();
@@ -222,7 +173,7 @@ describe.skipIf(!hasChromium)('Traces pages in Chromium against a real hub and t
   it('finds an exported trace with the search form and shows its span tree, critical path and span details', async () => {
     const service = `shop-${++run}`;
     const { traceId, ids } = await exportTrace(checkout(service));
-    const page = await adminPage();
+    const page = await pages.adminPage();
     await page.goto(`${url}/agents`);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Traces' }).click();
     await page.waitForURL(/\/traces$/);
@@ -362,7 +313,7 @@ describe.skipIf(!hasChromium)('Traces pages in Chromium against a real hub and t
         { what: 'the hits to be stored with the trace' },
       );
 
-      const page = await adminPage();
+      const page = await pages.adminPage();
       await page.goto(`${url}/traces/${traceId}`);
       const spanRow = page.locator(`[data-span-id="${spanId}"]`);
       await expect(spanRow.getByTestId('span-hits').textContent()).resolves.toBe('2 hits');
@@ -410,7 +361,7 @@ describe.skipIf(!hasChromium)('Traces pages in Chromium against a real hub and t
 
   it('follows new traces: they appear on top without a reload', async () => {
     const service = `live-${++run}`;
-    const page = await adminPage();
+    const page = await pages.adminPage();
     await page.goto(`${url}/traces?service=${service}`);
     await page.getByText('No trace matches these filters').waitFor();
     await page.getByTestId('follow').click();
@@ -457,7 +408,7 @@ describe.skipIf(!hasChromium)('Traces pages in Chromium against a real hub and t
     }
     expect(specs).toHaveLength(10_000);
     const { traceId, ids } = await exportTrace(specs);
-    const page = await adminPage();
+    const page = await pages.adminPage();
     await page.goto(`${url}/traces/${traceId}`);
     await expect(page.getByTestId('trace-span-count').textContent({ timeout: 60_000 })).resolves.toBe('10000');
     const rows = page.getByTestId('span-row');
