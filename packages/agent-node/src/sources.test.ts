@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PROTOCOL_VERSION, WIRE_LIMITS, sourceResponseFrameSchema } from '@spyglass/protocol';
 import { describe, expect, it } from 'vitest';
 import { ScriptRegistry } from './locate.js';
@@ -225,5 +225,12 @@ describe("the agent's own files", () => {
     const listed = catalog.list().map((f) => f.path);
     expect(listed).toContain(`${dir}/src/app.ts`);
     expect(listed.filter((p) => p.includes('/agent-node/') || p.includes('/protocol/'))).toEqual([]);
+  });
+
+  it("leaves an app's files beside the agent's code alone (an app in the same repository as the agent)", () => {
+    const { catalog, reg } = fixture();
+    const beside = new URL('../test/fixture-app/server.js', import.meta.url);
+    reg.add({ scriptId: 'beside-1', url: beside.href });
+    expect(catalog.list().map((f) => f.path)).toContain(fileURLToPath(beside));
   });
 });
