@@ -21,6 +21,7 @@ const JOBS = [
   'k8s.retention',
   'live.agent-retention',
   'live.ended-actions',
+  'sso.pending-sweep',
   'tests.stale-runs',
   'traces.retention',
 ];
