@@ -31,7 +31,7 @@ export interface OperationContract<
   /** Least role allowed to call it. */
   readonly access: OperationAccess;
   /**
-   * `pool`: the operation touches one pool's agents, actions or hits. Its least role is then met by the caller's role
+   * `pool`: the operation touches one pool's agents, actions, hits or spans. Its least role is then met by the caller's role
    * in any pool (global or a membership), and the handler checks the role in the pool it touches (lists are filtered
    * to the pools the caller may see). Without it the least role is checked against the global role alone.
    * See docs/adr/0013-roles-per-pool.md.

@@ -17,6 +17,8 @@ export const traceOperations = {
     summary:
       'Traces with a span matching every filter (service, span name, attributes, duration, status, time), newest first',
     access: 'viewer',
+    // Pool-only callers are admitted and see their pools' spans (docs/adr/0013-roles-per-pool.md).
+    scope: 'pool',
     method: 'GET',
     path: '/api/v1/traces',
     tags: ['traces'],
@@ -27,6 +29,8 @@ export const traceOperations = {
     name: 'traces.get',
     summary: 'Every span of a trace, with the live-debugging log lines and snapshots recorded inside it',
     access: 'viewer',
+    // Pool-only callers are admitted and see their pools' spans (docs/adr/0013-roles-per-pool.md).
+    scope: 'pool',
     method: 'GET',
     path: '/api/v1/traces/:traceId',
     tags: ['traces'],
@@ -37,6 +41,8 @@ export const traceOperations = {
     name: 'traces.services',
     summary: 'Services that sent spans, most recently seen first',
     access: 'viewer',
+    // Pool-only callers are admitted and see their pools' spans (docs/adr/0013-roles-per-pool.md).
+    scope: 'pool',
     method: 'GET',
     path: '/api/v1/traces/services',
     tags: ['traces'],
@@ -47,6 +53,8 @@ export const traceOperations = {
     name: 'traces.operations',
     summary: 'Span names (operations) per service with their kind',
     access: 'viewer',
+    // Pool-only callers are admitted and see their pools' spans (docs/adr/0013-roles-per-pool.md).
+    scope: 'pool',
     method: 'GET',
     path: '/api/v1/traces/operations',
     tags: ['traces'],

@@ -625,9 +625,14 @@ describe.each(testDatabases())('RBAC: roles per pool on $dialect', (database) =>
       ['devA', 'DELETE', () => `/api/v1/actions/${actionB}`, null, 404],
       ['devA', 'POST', () => '/api/v1/actions', () => logAction(poolA.name), 201],
       ['devA', 'POST', () => '/api/v1/actions', () => logAction(poolB.name), 403],
+      // trace reads are pool-scoped: admitted, filtered to A's spans (test/traces/pool-scope.test.ts)
+      ['devA', 'GET', () => '/api/v1/traces', null, 200],
+      ['devA', 'GET', () => '/api/v1/traces/services', null, 200],
+      ['devA', 'GET', () => '/api/jaeger/api/services', null, 200],
       // not pool-scoped: need a global role
-      ['devA', 'GET', () => '/api/v1/traces', null, 403],
       ['devA', 'GET', () => '/api/v1/metrics/prometheus', null, 403],
+      ['devA', 'GET', () => '/api/v1/tests', null, 403],
+      ['devA', 'GET', () => '/api/v1/k8s/clusters', null, 403],
       ['devA', 'GET', () => '/api/v1/pools', null, 403],
       // a viewer of A only: reads A, changes nothing
       ['viewerA', 'GET', () => `/api/v1/actions/${actionA}/logs`, null, 200],
@@ -706,11 +711,11 @@ describe.each(testDatabases())('RBAC: roles per pool on $dialect', (database) =>
       });
       return c.messages.slice(before).find((x) => x.type === 'subscribed' || x.type === 'error')!;
     };
-    // A service of pool B is unknown to devA, as a pool that does not exist; traces need a global role.
+    // A service of pool B is unknown to devA, as a pool that does not exist; traces are followed (their pools only).
     const refused = await subscribe(scoped, { services: [{ pool: poolB.name, service: 'aa-search' }] });
     expect(refused).toMatchObject({ type: 'error', code: 'NOT_FOUND' });
     const traces = await subscribe(scoped, { channel: 'traces', services: ['*'] });
-    expect(traces).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
+    expect(traces).toMatchObject({ type: 'subscribed', channel: 'traces' });
     // Following B's action by id is accepted but delivers nothing of it.
     for (const c of [scoped, admin]) {
       expect(await subscribe(c, { actionIds: [actionA, actionB] })).toMatchObject({ type: 'subscribed' });
@@ -807,10 +812,13 @@ describe.each(testDatabases())('RBAC: roles per pool on $dialect', (database) =>
     };
 
     const devA = await connect(tokens.devA);
-    // A pool-only developer is offered the live tools (their role in A admits them), not the traces ones.
+    // A pool-only developer is offered the live and trace tools (their role in A admits them), not the Kubernetes ones.
     const names = (await devA.listTools()).tools.map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['list_agents', 'add_log', 'get_logs', 'remove_action']));
-    expect(names.some((n) => n.includes('trace'))).toBe(false);
+    expect(names).toEqual(
+      expect.arrayContaining(['list_agents', 'add_log', 'get_logs', 'remove_action', 'search_traces', 'get_trace']),
+    );
+    expect(names).not.toContain('trace_k8s_object');
+    expect(await call(devA, 'search_traces')).toMatchObject({ isError: false });
 
     const listed = await call(devA, 'list_agents');
     expect(listed.isError).toBe(false);

@@ -540,8 +540,9 @@ describe.skipIf(!hasChromium)('web console in Chromium against a real hub and ag
     expect(mine.status).toBe(201);
     const dev = await signIn(await newContext(), email, USER_PASSWORD);
     await dev.getByText('shop').first().waitFor();
-    // Traces and the rest that need a global role are not offered.
-    await expect(dev.getByRole('link', { name: 'Traces' }).count()).resolves.toBe(0);
+    // Traces are offered (scoped to the pool's spans); what needs a global role is not.
+    await expect(dev.getByRole('link', { name: 'Traces' }).count()).resolves.toBe(1);
+    await expect(dev.getByRole('link', { name: 'Kubernetes' }).count()).resolves.toBe(0);
     await dev.goto(`${url}/actions`);
     await dev.getByText('pool e2e').first().waitFor();
     await expect(dev.locator('main').textContent()).resolves.not.toContain(`pool ${other.name}`);

@@ -81,15 +81,16 @@ export class LogStore {
   }
 
   /** Log lines recorded inside a trace, oldest first, at most `limit`. */
-  async byTrace(traceId: string, limit: number): Promise<StoredLog[]> {
-    const rows = await this.#db
-      .selectFrom('log_hits')
-      .selectAll()
-      .where('trace_id', '=', traceId)
-      .orderBy('at')
-      .orderBy('id')
-      .limit(limit)
-      .execute();
+  async byTrace(traceId: string, limit: number, pools: readonly string[] | null = null): Promise<StoredLog[]> {
+    let query = this.#db.selectFrom('log_hits').selectAll().where('trace_id', '=', traceId);
+    if (pools !== null)
+      query = query.where('action_id', 'in', (eb) =>
+        eb
+          .selectFrom('actions')
+          .select('actions.id')
+          .where('actions.pool_id', 'in', [...pools]),
+      );
+    const rows = await query.orderBy('at').orderBy('id').limit(limit).execute();
     return rows.map(toStoredLog);
   }
 }

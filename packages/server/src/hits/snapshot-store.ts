@@ -63,15 +63,19 @@ export class SnapshotStore {
   }
 
   /** Snapshots taken inside a trace, oldest first, at most `limit`. */
-  async byTrace(traceId: string, limit: number): Promise<SnapshotSummary[]> {
-    const rows = await this.#db
+  async byTrace(traceId: string, limit: number, pools: readonly string[] | null = null): Promise<SnapshotSummary[]> {
+    let query = this.#db
       .selectFrom('snapshot_hits')
       .select(['id', 'action_id', 'agent_id', 'at', 'summary', 'truncated', 'trace_id', 'span_id'])
-      .where('trace_id', '=', traceId)
-      .orderBy('at')
-      .orderBy('id')
-      .limit(limit)
-      .execute();
+      .where('trace_id', '=', traceId);
+    if (pools !== null)
+      query = query.where('action_id', 'in', (eb) =>
+        eb
+          .selectFrom('actions')
+          .select('actions.id')
+          .where('actions.pool_id', 'in', [...pools]),
+      );
+    const rows = await query.orderBy('at').orderBy('id').limit(limit).execute();
     return rows.map(toSummary);
   }
 

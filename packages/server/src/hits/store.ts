@@ -91,10 +91,16 @@ export class HitStore {
   }
 
   /** The log lines and snapshots recorded inside a trace (their agents read the active OpenTelemetry span). */
-  async byTrace(traceId: string, limit: number): Promise<{ logs: StoredLog[]; snapshots: SnapshotSummary[] }> {
+  /** Hits recorded inside a trace; `pools` (not null): only hits of actions in these pools. */
+  async byTrace(
+    traceId: string,
+    limit: number,
+    pools: readonly string[] | null = null,
+  ): Promise<{ logs: StoredLog[]; snapshots: SnapshotSummary[] }> {
+    if (pools !== null && pools.length === 0) return { logs: [], snapshots: [] };
     const [logs, snapshots] = await Promise.all([
-      this.#logs.byTrace(traceId, limit),
-      this.#snapshots.byTrace(traceId, limit),
+      this.#logs.byTrace(traceId, limit, pools),
+      this.#snapshots.byTrace(traceId, limit, pools),
     ]);
     return { logs, snapshots };
   }

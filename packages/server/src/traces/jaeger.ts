@@ -1,6 +1,7 @@
 import { parseDurationUs, type AttributeValue, type Span, type SpanKind } from '@spyglass/protocol';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { SpanSearch, SpanStore } from './span-store.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { scopeOf, visiblePools } from '../pools/scope.js';
+import type { SpanSearch, SpanStore, VisiblePools } from './span-store.js';
 
 /**
  * A Jaeger-compatible query API (`/api/jaeger/api/...`): the routes and JSON shapes of jaeger-query's HTTP API, which
@@ -224,50 +225,59 @@ function fail(reply: FastifyReply, err: JaegerError): FastifyReply {
 export function registerJaegerRoutes(app: FastifyInstance, deps: { store: SpanStore }): void {
   const { store } = deps;
   const guarded =
-    (handler: (query: Query, params: Record<string, string>) => Promise<unknown>) =>
-    async (request: { query: unknown; params: unknown }, reply: FastifyReply) => {
+    (handler: (query: Query, params: Record<string, string>, pools: VisiblePools) => Promise<unknown>) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
       try {
-        return await handler(request.query as Query, request.params as Record<string, string>);
+        return await handler(
+          request.query as Query,
+          request.params as Record<string, string>,
+          visiblePools(scopeOf(request.principal)),
+        );
       } catch (err) {
         if (err instanceof JaegerError) return fail(reply, err);
         throw err;
       }
     };
-  const viewer = { config: { access: 'viewer' as const } };
+  // Pool-scoped like the trace operations: a caller with only pool roles reads their pools' spans.
+  const viewer = { config: { access: 'viewer' as const, poolScoped: true } };
 
   app.get(
     `${PREFIX}/services`,
     viewer,
-    guarded(async () => answer((await store.services()).map((s) => s.name))),
+    guarded(async (_q, _p, pools) => answer((await store.services(pools)).map((s) => s.name))),
   );
   app.get(
     `${PREFIX}/services/:service/operations`,
     viewer,
-    guarded(async (_q, p) => answer([...new Set((await store.operations(p.service)).map((o) => o.name))])),
+    guarded(async (_q, p, pools) =>
+      answer([...new Set((await store.operations(p.service, pools)).map((o) => o.name))]),
+    ),
   );
   app.get(
     `${PREFIX}/operations`,
     viewer,
-    guarded(async (q) => {
+    guarded(async (q, _p, pools) => {
       const service = one(q, 'service');
       if (service === undefined || service === '') throw new JaegerError(400, "parameter 'service' is required");
       const kind = one(q, 'spanKind');
-      const ops = (await store.operations(service)).filter((o) => kind === undefined || kind === '' || o.kind === kind);
+      const ops = (await store.operations(service, pools)).filter(
+        (o) => kind === undefined || kind === '' || o.kind === kind,
+      );
       return answer(ops.map((o) => ({ name: o.name, spanKind: o.kind === 'unspecified' ? '' : o.kind })));
     }),
   );
   app.get(
     `${PREFIX}/traces`,
     viewer,
-    guarded(async (q) => {
+    guarded(async (q, _p, pools) => {
       const traceIds = q.traceID === undefined ? [] : Array.isArray(q.traceID) ? q.traceID : [q.traceID];
       const ids =
         traceIds.length > 0
           ? traceIds.map(jaegerTraceId)
-          : (await store.search(jaegerSearch(q, Date.now()))).items.map((t) => t.traceId);
+          : (await store.search({ ...jaegerSearch(q, Date.now()), pools })).items.map((t) => t.traceId);
       const traces: JaegerTrace[] = [];
       for (const id of ids) {
-        const { spans } = await store.trace(id, MAX_SPANS_PER_TRACE);
+        const { spans } = await store.trace(id, MAX_SPANS_PER_TRACE, pools);
         if (spans.length > 0) traces.push(toJaegerTrace(id, spans));
       }
       return answer(traces);
@@ -276,9 +286,9 @@ export function registerJaegerRoutes(app: FastifyInstance, deps: { store: SpanSt
   app.get(
     `${PREFIX}/traces/:traceId`,
     viewer,
-    guarded(async (_q, p) => {
+    guarded(async (_q, p, pools) => {
       const id = jaegerTraceId(p.traceId ?? '');
-      const { spans } = await store.trace(id, MAX_SPANS_PER_TRACE);
+      const { spans } = await store.trace(id, MAX_SPANS_PER_TRACE, pools);
       if (spans.length === 0) throw new JaegerError(404, 'trace not found');
       return answer([toJaegerTrace(id, spans)]);
     }),
@@ -286,10 +296,10 @@ export function registerJaegerRoutes(app: FastifyInstance, deps: { store: SpanSt
   app.get(
     `${PREFIX}/dependencies`,
     viewer,
-    guarded(async (q) => {
+    guarded(async (q, _p, pools) => {
       const endMs = intParam(one(q, 'endTs'), 'endTs') ?? Date.now();
       const lookbackMs = intParam(one(q, 'lookback'), 'lookback') ?? 3_600_000;
-      return answer(await dependencies(store, (endMs - lookbackMs) * 1000, endMs * 1000));
+      return answer(await dependencies(store, (endMs - lookbackMs) * 1000, endMs * 1000, pools));
     }),
   );
 }
@@ -298,11 +308,11 @@ export function registerJaegerRoutes(app: FastifyInstance, deps: { store: SpanSt
  * Service calls seen in recent traces: a child span of another service than its parent counts one call
  * parent → child. Read from the newest traces of the window (at most 200), so it is a sample on busy systems.
  */
-async function dependencies(store: SpanStore, fromUs: number, toUs: number) {
+async function dependencies(store: SpanStore, fromUs: number, toUs: number, pools: VisiblePools) {
   const calls = new Map<string, number>();
-  const page = await store.search({ fromUs, toUs, limit: 200 });
+  const page = await store.search({ fromUs, toUs, limit: 200, pools });
   for (const t of page.items) {
-    const { spans } = await store.trace(t.traceId, 10_000);
+    const { spans } = await store.trace(t.traceId, 10_000, pools);
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     for (const s of spans) {
       const parent = s.parentSpanId === null ? undefined : byId.get(s.parentSpanId);

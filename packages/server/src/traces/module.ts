@@ -8,6 +8,7 @@ import {
 } from '@spyglass/protocol';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { defineModule } from '../platform/module.js';
+import { scopeOf, visiblePools } from '../pools/scope.js';
 import { TRACE_TOPICS, tracesChannel, type TracesArrivedMessage } from './channel.js';
 import { bucketMsFor, tracesConfigSection, type TracesConfig } from './config.js';
 import { registerJaegerRoutes } from './jaeger.js';
@@ -202,6 +203,7 @@ export const tracesModule = defineModule({
       for (const r of rows) {
         if (r.parentSpanId !== null) continue;
         traces.push({
+          poolId: r.poolId,
           traceId: r.traceId,
           service: r.service,
           name: r.name,
@@ -224,22 +226,33 @@ export const tracesModule = defineModule({
 
     // ---- operations ----
     addTraceTools(ctx);
-    ctx.operation(traceOperations.searchTraces, ({ query }) => store.search(toSpanSearch(query, Date.now())));
-    ctx.operation(traceOperations.getTrace, async ({ params }) => {
-      const { spans, truncated: spansTruncated } = await store.trace(params.traceId, config.limits.maxSpansPerTrace);
+    // Trace reads are pool-scoped (docs/adr/0013-roles-per-pool.md): a caller with only pool roles sees the spans
+    // exported with their pools' keys; a global viewer or higher sees every span (no filter, the same queries).
+    ctx.operation(traceOperations.searchTraces, ({ query }, c) =>
+      store.search({ ...toSpanSearch(query, Date.now()), pools: visiblePools(scopeOf(c.principal)) }),
+    );
+    ctx.operation(traceOperations.getTrace, async ({ params }, c) => {
+      const pools = visiblePools(scopeOf(c.principal));
+      const { spans, truncated: spansTruncated } = await store.trace(
+        params.traceId,
+        config.limits.maxSpansPerTrace,
+        pools,
+      );
       if (spans.length === 0)
         throw new SpyglassError(
           'NOT_FOUND',
           `trace ${params.traceId} not found (no span of it arrived, or they are older than the retention)`,
         );
       const hits = app.hasDecorator('live')
-        ? await app.live.hits.byTrace(params.traceId, 1000)
+        ? await app.live.hits.byTrace(params.traceId, 1000, pools)
         : { logs: [], snapshots: [] };
       return { ...summarize(params.traceId, spans), spans, spansTruncated, ...hits };
     });
-    ctx.operation(traceOperations.listServices, async () => ({ items: await store.services() }));
-    ctx.operation(traceOperations.listOperations, async ({ query }) => ({
-      items: await store.operations(query.service),
+    ctx.operation(traceOperations.listServices, async (_input, c) => ({
+      items: await store.services(visiblePools(scopeOf(c.principal))),
+    }));
+    ctx.operation(traceOperations.listOperations, async ({ query }, c) => ({
+      items: await store.operations(query.service, visiblePools(scopeOf(c.principal))),
     }));
 
     // The same spans for Grafana's Jaeger data source and the Jaeger UI.

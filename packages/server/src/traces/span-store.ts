@@ -35,7 +35,15 @@ export interface SpanSearch {
   toUs: number;
   limit: number;
   cursor?: string;
+  /**
+   * Only spans exported with these pools' keys (a pool-only caller's memberships; empty matches nothing). Absent or
+   * null: every span, the same query as without pools (docs/adr/0013-roles-per-pool.md).
+   */
+  pools?: VisiblePools;
 }
+
+/** The pools whose spans a caller sees: `null` for all (a global role of viewer or higher), otherwise their ids. */
+export type VisiblePools = readonly string[] | null;
 
 export interface SpanSearchResult {
   items: TraceSummary[];
@@ -70,12 +78,13 @@ export interface SpanStore {
   /** Writes spans that arrived at `nowMs` in one statement per dialect chunk; resolves when they are queryable. */
   insert(rows: readonly SpanRow[], nowMs: number): Promise<void>;
   /** Every span of a trace, oldest first, at most `limit` (duplicates from retried exports removed). */
-  trace(traceId: string, limit: number): Promise<{ spans: Span[]; truncated: boolean }>;
+  trace(traceId: string, limit: number, pools?: VisiblePools): Promise<{ spans: Span[]; truncated: boolean }>;
   search(query: SpanSearch): Promise<SpanSearchResult>;
-  /** Summaries of the given traces (for search results and live notices). */
-  summaries(traceIds: readonly string[]): Promise<TraceSummary[]>;
-  services(): Promise<{ name: string; lastSeenAt: number }[]>;
-  operations(service?: string): Promise<OperationEntry[]>;
+  /** Summaries of the given traces (for search results and live notices), counting only the visible pools' spans. */
+  summaries(traceIds: readonly string[], pools?: VisiblePools): Promise<TraceSummary[]>;
+  /** Services with spans (of the visible pools), most recently seen first. */
+  services(pools?: VisiblePools): Promise<{ name: string; lastSeenAt: number }[]>;
+  operations(service?: string, pools?: VisiblePools): Promise<OperationEntry[]>;
   /** Removes what retention says must go, in small steps that leave room for writes between them. */
   sweep(limits: RetentionLimits, nowMs: number): Promise<SweepResult>;
   /** Stored spans and bytes (bookkeeping counts, cheap). */

@@ -1,6 +1,6 @@
 import type { TraceSummary } from '@spyglass/protocol';
 import type SQLite from 'better-sqlite3';
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { DialectName } from '../storage/db.js';
 import type { Database } from '../storage/schema.js';
@@ -14,6 +14,7 @@ import type {
   SpanSearchResult,
   SpanStore,
   SweepResult,
+  VisiblePools,
 } from './span-store.js';
 
 export interface SqlSpanStoreOptions {
@@ -86,6 +87,15 @@ function matchesText(v: unknown, text: string): boolean {
   if (typeof v === 'string') return v === text;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v) === text;
   return false;
+}
+
+/**
+ * Spans of the visible pools only: `pool_id in (...)`, or nothing at all for an empty list. Callers add it only when
+ * the pools are not null, so a caller who sees every pool runs the same query as before pools existed.
+ */
+function inPools(pools: readonly string[], column = 'pool_id') {
+  if (pools.length === 0) return sql<boolean>`1 = 0`;
+  return sql<boolean>`${sql.ref(column)} in (${sql.join([...pools])})`;
 }
 
 /** Spans on SQLite, PostgreSQL (time-partitioned) or MySQL through Kysely. */
@@ -300,11 +310,14 @@ export class SqlSpanStore implements SpanStore {
     if (this.#partitions.size > 10_000) this.#partitions.clear();
   }
 
-  async trace(traceId: string, limit: number) {
-    const rows = await this.#db
+  async trace(traceId: string, limit: number, pools: VisiblePools = null) {
+    if (pools !== null && pools.length === 0) return { spans: [], truncated: false };
+    let query = this.#db
       .selectFrom('spans')
       .select([...LIGHT_COLUMNS, 'kind', 'data'])
-      .where('trace_id', '=', traceId)
+      .where('trace_id', '=', traceId);
+    if (pools !== null) query = query.where(inPools(pools));
+    const rows = await query
       .orderBy('start_us')
       .limit(limit + 1)
       .execute();
@@ -325,6 +338,7 @@ export class SqlSpanStore implements SpanStore {
       .select(columns)
       .where('start_us', '>=', q.fromUs)
       .where('start_us', '<=', q.toUs);
+    if (q.pools !== undefined && q.pools !== null) query = query.where(inPools(q.pools));
     if (q.service !== undefined) query = query.where('service', '=', q.service);
     if (q.name !== undefined) query = query.where('name', '=', q.name);
     if (q.status !== undefined) query = query.where('status', '=', statusCode(q.status));
@@ -344,6 +358,7 @@ export class SqlSpanStore implements SpanStore {
    * `maxScannedRows` rows it answers with what it found and a cursor to go on.
    */
   async search(q: SpanSearch): Promise<SpanSearchResult> {
+    if (q.pools !== undefined && q.pools !== null && q.pools.length === 0) return { items: [], nextCursor: null };
     const attrs = q.attributes ?? [];
     const start = decodeCursor(q.cursor);
     let cursor = start;
@@ -392,7 +407,7 @@ export class SqlSpanStore implements SpanStore {
       const last = rows[rows.length - 1]!;
       cursor = { s: Number(last.start_us), i: Number(last.id) };
     }
-    const summaries = await this.summaries(order);
+    const summaries = await this.summaries(order, q.pools ?? null);
     const byId = new Map(summaries.map((s) => [s.traceId, s]));
     return {
       items: order.flatMap((id) => byId.get(id) ?? []),
@@ -423,9 +438,11 @@ export class SqlSpanStore implements SpanStore {
     return attrs.every((a) => matchesText(d.a[a.key], a.value) || matchesText(d.r[a.key], a.value));
   }
 
-  async summaries(traceIds: readonly string[]): Promise<TraceSummary[]> {
-    if (traceIds.length === 0) return [];
-    const rows = await this.#db.selectFrom('spans').select(LIGHT_COLUMNS).where('trace_id', 'in', traceIds).execute();
+  async summaries(traceIds: readonly string[], pools: VisiblePools = null): Promise<TraceSummary[]> {
+    if (traceIds.length === 0 || (pools !== null && pools.length === 0)) return [];
+    let query = this.#db.selectFrom('spans').select(LIGHT_COLUMNS).where('trace_id', 'in', traceIds);
+    if (pools !== null) query = query.where(inPools(pools));
+    const rows = await query.execute();
     const byTrace = new Map<string, typeof rows>();
     for (const r of rows) {
       let list = byTrace.get(r.trace_id);
@@ -468,19 +485,21 @@ export class SqlSpanStore implements SpanStore {
     return out;
   }
 
-  async services() {
-    const rows = await this.#db
+  async services(pools: VisiblePools = null) {
+    if (pools !== null && pools.length === 0) return [];
+    let query = this.#db
       .selectFrom('span_operations')
-      .select(['service', (eb) => eb.fn.max('last_seen_ms').as('last')])
-      .groupBy('service')
-      .orderBy('last', 'desc')
-      .execute();
+      .select(['service', (eb) => eb.fn.max('last_seen_ms').as('last')]);
+    if (pools !== null) query = query.where((eb) => this.#seenInPools(eb, pools));
+    const rows = await query.groupBy('service').orderBy('last', 'desc').execute();
     return rows.map((r) => ({ name: r.service, lastSeenAt: Number(r.last) }));
   }
 
-  async operations(service?: string): Promise<OperationEntry[]> {
+  async operations(service?: string, pools: VisiblePools = null): Promise<OperationEntry[]> {
+    if (pools !== null && pools.length === 0) return [];
     let q = this.#db.selectFrom('span_operations').selectAll();
     if (service !== undefined) q = q.where('service', '=', service);
+    if (pools !== null) q = q.where((eb) => this.#seenInPools(eb, pools));
     const rows = await q.orderBy('service').orderBy('name').limit(10_000).execute();
     return rows.map((r) => ({
       service: r.service,
@@ -488,6 +507,22 @@ export class SqlSpanStore implements SpanStore {
       kind: kindName(Number(r.kind)),
       lastSeenAt: Number(r.last_seen_ms),
     }));
+  }
+
+  /**
+   * A known (service, span name, kind) that has at least one span of the visible pools. `span_operations` has no pool,
+   * so the spans decide (through the (service, start_us) index; the first match ends each look-up).
+   */
+  #seenInPools(eb: ExpressionBuilder<Database, 'span_operations'>, pools: readonly string[]) {
+    return eb.exists(
+      eb
+        .selectFrom('spans')
+        .select(sql<number>`1`.as('one'))
+        .whereRef('spans.service', '=', 'span_operations.service')
+        .whereRef('spans.name', '=', 'span_operations.name')
+        .whereRef('spans.kind', '=', 'span_operations.kind')
+        .where(inPools(pools, 'spans.pool_id')),
+    );
   }
 
   async stats() {

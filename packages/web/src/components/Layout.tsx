@@ -47,11 +47,12 @@ export function Layout() {
     { to: '/agents', label: 'Agents' },
     { to: '/actions', label: 'Actions' },
     { to: '/live', label: 'Live logs' },
-    // Traces, Kubernetes, tests and the assistant need a global role; a user with pool roles only does not get them.
+    // Traces are scoped by pool (a user with pool roles only sees their pools' spans); Kubernetes, tests and the
+    // assistant need a global role, so such a user does not get them.
+    { to: '/traces', label: 'Traces' },
     ...(me.user.role === 'none'
       ? []
       : [
-          { to: '/traces', label: 'Traces' },
           { to: '/kubernetes', label: 'Kubernetes' },
           { to: '/tests', label: 'Tests' },
           { to: '/assistant', label: 'Assistant' },
