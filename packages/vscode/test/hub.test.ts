@@ -67,7 +67,8 @@ describe("the extension's hub layer against a real hub and the example shop unde
       { what: 'the agent to report the checkout source', timeoutMs: 30_000 },
     );
     expect(matches.map((m) => [m.pool, m.service])).toEqual([['dev', 'shop']]);
-    expect(matches[0]!.file).toBe(`examples/shop/${CHECKOUT}`);
+    // The agent names files relative to the app root, as the repository does.
+    expect(matches[0]!.file).toBe(CHECKOUT);
     expect(await h.servicesFor('src/nowhere.ts')).toEqual([]);
 
     const messages: StreamServerMessage[] = [];
