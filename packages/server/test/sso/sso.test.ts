@@ -220,8 +220,9 @@ describe.each(testDatabases())('GitHub sign-in (plain OAuth 2) against a loopbac
     };
     expect(body.user.role).toBe('none');
     expect(body.memberships.map((m) => `${m.poolName}:${m.role}`)).toEqual(['ops:developer']);
-    // Nothing outside the pool: traces need a global role.
-    expect((await fetch(`${url}/api/v1/traces`, { headers: { cookie: session } })).status).toBe(403);
+    // Nothing outside the pool: the pools list and trace-based tests need a global role.
+    expect((await fetch(`${url}/api/v1/pools`, { headers: { cookie: session } })).status).toBe(403);
+    expect((await fetch(`${url}/api/v1/tests`, { headers: { cookie: session } })).status).toBe(403);
   });
 
   it('refuses a user whose orgs map to no role, and an unknown user where only existing accounts may sign in', async () => {
