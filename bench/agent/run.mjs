@@ -95,8 +95,14 @@ function bootstrapPairsCI(perPair, iterations = 4000) {
  * median over pairs, with a bootstrap interval over pairs. `control` replaces the agent by a preload that does
  * nothing: the A/A result shows the method's resolution on this machine.
  */
-async function idleOverhead({ pairs = 40, rounds = 12, requests = 4000, concurrency = 8, control = false } = {}) {
-  const preload = control ? here('./noop.mjs') : register;
+async function idleOverhead({
+  pairs = 40,
+  rounds = 12,
+  requests = 4000,
+  concurrency = 8,
+  control = false,
+  preload = control ? here('./noop.mjs') : register,
+} = {}) {
   const cpuPairs = [];
   const wallPairs = [];
   const cpuPerReq = { without: [], with: [] };
@@ -139,6 +145,10 @@ async function idleOverhead({ pairs = 40, rounds = 12, requests = 4000, concurre
 // does nothing instead of the agent (an A/A run: what the method reads when there is nothing to find).
 const onlyIdle = process.argv[2] === 'idle';
 const control = onlyIdle && process.argv.includes('--control');
+const argAfter = (flag) => {
+  const i = process.argv.indexOf(flag);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
 const patch = onlyIdle ? {} : JSON.parse(await runNode([here('./inproc.mjs'), 'patch']));
 console.error(`hot function: ${JSON.stringify(patch)}`);
 const bp = onlyIdle ? {} : JSON.parse(await runNode([here('./inproc.mjs'), 'breakpoint']));
@@ -146,7 +156,11 @@ console.error(`breakpoint mode: ${JSON.stringify(bp)}`);
 const snap = onlyIdle ? {} : JSON.parse(await runNode([here('./inproc.mjs'), 'snapshot']));
 console.error(`snapshots: ${JSON.stringify(snap)}`);
 
-const idle = await idleOverhead({ control });
+const idle = await idleOverhead({
+  control,
+  ...(argAfter('--pairs') ? { pairs: Number(argAfter('--pairs')) } : {}),
+  ...(argAfter('--preload') ? { preload: argAfter('--preload') } : {}),
+});
 console.error(
   `http, ${control ? 'do-nothing preload' : 'idle agent'} vs none (${idle.pairs} process pairs, ${idle.rounds} paired rounds): CPU per request ${idle.cpuUsPerReqWithout.toFixed(1)} µs → ` +
     `${idle.cpuUsPerReqWith.toFixed(1)} µs, overhead ${idle.cpuPct.toFixed(2)} % (95 % CI ${idle.cpuCI.map((x) => x.toFixed(2)).join(' … ')}); ` +

@@ -46,8 +46,13 @@ export interface ActionRuntime {
   evaluating: boolean;
   /** Running average of a hit's measured cost (ms), charged for hits that are not measured. */
   avgCostMs: number;
-  /** Hits since the last measured one (0–7): the first of every eight is measured. */
+  /** Hits since the last measured one, masked by `sampleMask`: the hit that finds it at 0 is measured. */
   sampleTick: number;
+  /** How often a hit is measured (see `sampleMask` in runtime.ts): 1 in `sampleMask + 1`. */
+  sampleMask: number;
+  /** What the hits since the last measured one are estimated to have cost (ms), charged with the next measured hit
+   *  or the next tick: the budget is checked once per eight hits, not on each. */
+  owedMs: number;
   /** A hit has been measured (the first one only pays its own cost; the average starts with the second). */
   measured: boolean;
 }
@@ -92,6 +97,8 @@ export function compileAction(
     throttledBy: undefined,
     avgCostMs: 0,
     sampleTick: 0,
+    sampleMask: 7,
+    owedMs: 0,
     measured: false,
     evaluating: false,
   };

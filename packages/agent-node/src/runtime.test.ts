@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { Redactor } from './redact.js';
 import type { ActionRuntime } from './action-runtime.js';
-import { Runtime } from './runtime.js';
+import { Runtime, sampleMask } from './runtime.js';
 
 const sink = {
   log: () => undefined,
@@ -44,6 +44,22 @@ describe('Runtime', () => {
     const a = new Runtime(config, new Redactor({ names: [], values: [] }), sink).create(log('a', 'a'));
     const b = new Runtime(config, new Redactor({ names: [], values: [] }), sink).create(log('b', 'b'));
     expect(b.index).toBeGreaterThan(a.index);
+  });
+
+  it('measures cheap hits rarely and expensive ones every time, and charges every hit either way', () => {
+    expect([sampleMask(0.0001), sampleMask(0.005), sampleMask(0.05)]).toEqual([63, 7, 0]);
+    const runtime = new Runtime(loadConfig({}), new Redactor({ names: [], values: [] }), sink);
+    const cheap = runtime.create({ ...log('cheap', 'x {1}'), maxHits: 1e9 });
+    runtime.setState(cheap, 'active');
+    for (let k = 0; k < 100 || cheap.owedMs === 0; k++) runtime.hooks().log(cheap.index, [k]);
+    // How often it is measured follows what it costs (a cold test process may read a few µs a hit).
+    expect(cheap.sampleMask).toBe(sampleMask(cheap.avgCostMs));
+    // The unmeasured hits are owed their average and charged with the next measured hit or tick.
+    const owed = cheap.owedMs;
+    const before = runtime.stats.cpuMs;
+    runtime.tick();
+    expect(cheap.owedMs).toBe(0);
+    expect(runtime.stats.cpuMs - before).toBeCloseTo(owed, 9);
   });
 
   it("measures an action's first hit, so an expensive action is charged from the start", () => {
