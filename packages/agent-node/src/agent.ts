@@ -13,7 +13,7 @@ import {
   type HubFrame,
   type WirePolicy,
   matchesBlocklist,
-} from '@spyglass/protocol';
+} from '@spyglass/protocol/agent';
 import { loadConfig, localSettings, type AgentConfig, type AgentOptions } from './config.js';
 import {
   clampAction,

@@ -1,5 +1,5 @@
 import { types } from 'node:util';
-import type { CaptureLimits, CapturedValue } from '@spyglass/protocol';
+import type { CaptureLimits, CapturedValue } from '@spyglass/protocol/agent';
 import { isAgentName } from './names.js';
 import { REDACTED, type Redactor } from './redact.js';
 import {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { WIRE_LIMITS } from '@spyglass/protocol';
+import { WIRE_LIMITS } from '@spyglass/protocol/agent';
 import { MAP_SLICE_MS } from './locate.js';
 import type { PipeLogger } from './pipe.js';
 import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES, checkLinearPattern } from './redact.js';

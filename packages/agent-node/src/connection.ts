@@ -1,7 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import WebSocket from 'ws';
-import { hubFrameSchema, type HubFrame } from '@spyglass/protocol';
+import { hubFrameSchema, type HubFrame } from '@spyglass/protocol/agent';
 import type { DebugLog } from './debug-log.js';
 
 export interface ConnectionOptions {

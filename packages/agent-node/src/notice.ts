@@ -1,4 +1,4 @@
-import { CLOSE_CODES } from '@spyglass/protocol';
+import { CLOSE_CODES } from '@spyglass/protocol/agent';
 
 /**
  * The few lines the agent writes on its own, without debug mode, so that whoever starts the app knows whether live

@@ -1,5 +1,5 @@
-import type { ActionStatus, LogHit, MetricSample, SnapshotHit } from '@spyglass/protocol';
-import { PROTOCOL_VERSION } from '@spyglass/protocol';
+import type { ActionStatus, LogHit, MetricSample, SnapshotHit } from '@spyglass/protocol/agent';
+import { PROTOCOL_VERSION } from '@spyglass/protocol/agent';
 
 export interface OutboxLimits {
   maxLogs: number;

@@ -13,7 +13,7 @@ import {
   type PolicyCapture,
   type PolicyQuotas,
   type WirePolicy,
-} from '@spyglass/protocol';
+} from '@spyglass/protocol/agent';
 import type { AgentConfig } from './config.js';
 import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES } from './redact.js';
 

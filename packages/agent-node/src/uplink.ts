@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION, WIRE_LIMITS, type AgentSettings, type MetricSample } from '@spyglass/protocol';
+import { PROTOCOL_VERSION, WIRE_LIMITS, type AgentSettings, type MetricSample } from '@spyglass/protocol/agent';
 import type { Connection } from './connection.js';
 import type { DebugLog } from './debug-log.js';
 import type { Outbox } from './outbox.js';
