@@ -1,0 +1,92 @@
+// node bench/agent/instructions.mjs [pairs] [preload]: instructions per request of server.mjs with and without a
+// preload (default: the idle agent), counted by valgrind's callgrind in the whole process (every thread). An
+// instruction count does not depend on how busy the machine is, so it separates "the agent runs code per request"
+// from what CPU time also reads (cache and memory effects, scheduling). Needs `valgrind` (Debian's package); each
+// process runs about 50× slower under it, so requests are few. Prints one JSON line.
+import { execFileSync, spawn } from 'node:child_process';
+import { Agent as HttpAgent, request } from 'node:http';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const pairs = Number(process.argv[2] ?? 3);
+const preload = process.argv[3] ?? here('../../packages/agent-node/dist/register.js');
+const N = 2000;
+
+/** Instructions of `N` requests, after three warm-up bursts, four times over; their median. */
+async function count(pre) {
+  const dir = mkdtempSync(join(tmpdir(), 'spyglass-cg-'));
+  const out = join(dir, 'cg.out');
+  const args = [...(pre ? ['--import', pre] : []), here('./server.mjs')];
+  const child = spawn(
+    'valgrind',
+    ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, process.execPath, ...args],
+    { stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: process.env.PATH } },
+  );
+  let buf = '';
+  const port = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const m = /port (\d+)/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 8 });
+  const get = () =>
+    new Promise((resolve, reject) => {
+      const req = request({ port, host: '127.0.0.1', path: '/x', agent }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const burst = async () => {
+    let left = N;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (left-- > 0) await get();
+      }),
+    );
+  };
+  for (let k = 0; k < 3; k++) await burst();
+  for (let k = 0; k < 4; k++) {
+    execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
+    await burst();
+    execFileSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' });
+  }
+  agent.destroy();
+  child.stdin.end();
+  await new Promise((resolve) => child.on('exit', resolve));
+  // One file per dump (`cg.out.1` …), and the final one at exit; the dumps are the measured bursts.
+  const totals = readdirSync(dir)
+    .filter((f) => /\.\d+$/.test(f))
+    .map((f) => Number(/^(?:totals|summary): (\d+)/m.exec(readFileSync(join(dir, f), 'utf8'))?.[1]))
+    .sort((a, b) => a - b);
+  rmSync(dir, { recursive: true, force: true });
+  return (totals[1] + totals[2]) / 2 / N;
+}
+
+const without = [];
+const withPreload = [];
+for (let p = 0; p < pairs; p++) {
+  without.push(await count(undefined));
+  withPreload.push(await count(preload));
+  console.error(
+    `  pair ${p + 1}/${pairs}: ${without.at(-1).toFixed(0)} vs ${withPreload.at(-1).toFixed(0)} instructions a request`,
+  );
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const a = median(without);
+const b = median(withPreload);
+process.stdout.write(
+  JSON.stringify({
+    instructions_per_request_without: Math.round(a),
+    instructions_per_request_with: Math.round(b),
+    instructions_overhead_pct: Math.round(((b - a) / a) * 100000) / 1000,
+    pairs,
+  }) + '\n',
+);
