@@ -143,7 +143,7 @@ export class Agent {
     this.mapIndexer = new MapIndexer((msg, err) => this.log(msg, err));
     this.scripts = new ScriptRegistry((path) => path.startsWith(AGENT_DIR) || this.isBlocked(path), {
       mapSliceMs: this.config.mapSliceMs,
-      indexer: this.mapIndexer,
+      ...(this.config.mapWorker ? { indexer: this.mapIndexer } : {}),
       name: (file) => this.paths.name(file),
     });
     this.outbox = new Outbox({
