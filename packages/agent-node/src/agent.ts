@@ -29,6 +29,7 @@ import { createDebugLog, type DebugLog } from './debug-log.js';
 import { createNotices, type Notices } from './notice.js';
 import { InspectorSession } from './inspector.js';
 import { ScriptRegistry } from './locate.js';
+import { MapIndexer } from './map-indexer.js';
 import { Outbox } from './outbox.js';
 import { createPipe, type PipedLog } from './pipe.js';
 import { Probes } from './probes.js';
@@ -77,6 +78,8 @@ export class Agent {
   private readonly log: DebugLog;
   private readonly inspector = new InspectorSession();
   private readonly scripts: ScriptRegistry;
+  /** Indexes large source maps in a worker thread (started only when one is read). */
+  private readonly mapIndexer: MapIndexer;
   private readonly redactor: Redactor;
   private readonly runtime: Runtime;
   private readonly probes: Probes;
@@ -137,8 +140,10 @@ export class Agent {
     const mainScript = process.argv[1];
     // One name per source file in everything reported: relative to the app's root (or the first source root).
     this.paths = new SourcePaths(() => this.config.sourceRoots?.[0] ?? appRootSync(mainScript, process.cwd()));
+    this.mapIndexer = new MapIndexer((msg, err) => this.log(msg, err));
     this.scripts = new ScriptRegistry((path) => path.startsWith(AGENT_DIR) || this.isBlocked(path), {
       mapSliceMs: this.config.mapSliceMs,
+      ...(this.config.mapWorker ? { indexer: this.mapIndexer } : {}),
       name: (file) => this.paths.name(file),
     });
     this.outbox = new Outbox({
@@ -324,6 +329,7 @@ export class Agent {
       this.flush();
     });
     this.connection?.stop();
+    this.guard('stop', () => this.mapIndexer.stop());
     let patched = true;
     this.guard('stop', () => {
       patched = strandedPatches || this.probes.leftInV8();

@@ -92,6 +92,12 @@ export const agentOptionsSchema = z.object({
    */
   mapSliceMs: z.number().nonnegative().max(1000).default(MAP_SLICE_MS),
   /**
+   * Source maps of 512 KB or more are read and indexed in a worker thread (started for them only, stopped a second
+   * after), not on the app's: a 20 MB map takes about a second to decode. Off: every map is read on the app's thread
+   * in slices (a single large map is still one stall).
+   */
+  mapWorker: z.boolean().default(true),
+  /**
    * How long V8's Debugger domain stays on after the last action goes. Turning it on again makes V8 report every
    * script (about 110 ms of the app's thread at 2,000 modules), so quick remove/add cycles should not pay it each time.
    */
@@ -167,6 +173,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
   if (truthy(env.SPYGLASS_AGENT_QUIET)) o.quiet = true;
   if (truthy(env.SPYGLASS_WORKER_THREADS)) o.workerThreads = true;
   if (truthy(env.SPYGLASS_ASYNC_STACK_RECORDING)) o.asyncStackRecording = true;
+  if (env.SPYGLASS_MAP_WORKER !== undefined && env.SPYGLASS_MAP_WORKER !== '')
+    o.mapWorker = truthy(env.SPYGLASS_MAP_WORKER);
   if (env.SPYGLASS_TAGS) {
     const tags: Record<string, string> = {};
     for (const pair of list(env.SPYGLASS_TAGS)) {

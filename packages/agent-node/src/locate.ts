@@ -2,12 +2,15 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  GREATEST_LOWER_BOUND,
-  LEAST_UPPER_BOUND,
-  TraceMap,
-  allGeneratedPositionsFor,
-  originalPositionFor,
-} from '@jridgewell/trace-mapping';
+  MAX_MAP_BYTES,
+  buildIndex,
+  indexGeneratedFor,
+  indexOriginalFor,
+  mapText,
+  type MapIndex,
+  type MapRef,
+} from './map-index.js';
+import { MAP_WORKER_MIN_BYTES, type MapIndexer } from './map-indexer.js';
 
 /** A script V8 told us about (`Debugger.scriptParsed`). */
 export interface ScriptInfo {
@@ -25,12 +28,16 @@ export interface ScriptInfo {
   foreign?: boolean;
   /** Loaded lazily: undefined = not tried, null = none or unreadable. */
   map?: SourceMapInfo | null;
+  /** Why the map could not be read (with `map: null`), when it was a failure worth telling. */
+  mapError?: string;
 }
 
 export interface SourceMapInfo {
-  map: TraceMap;
-  /** Normalised path of each entry of `map.sources` (same order). */
+  index: MapIndex;
+  /** Normalised path of each entry of the map's `sources` (same order). */
   paths: string[];
+  /** The originals' text the map embeds, by the same index. */
+  sourcesContent: (string | null)[] | undefined;
 }
 
 export type Resolution =
@@ -90,47 +97,46 @@ export function pathMatches(candidate: string, wanted: string): boolean {
   return candidate.endsWith('/' + wanted);
 }
 
-/** Larger source maps are not read: decoding one takes seconds of the app's thread. */
-const MAX_MAP_BYTES = 50 * 1024 * 1024;
+/** Where a script's map is read from (`null`: none, not a file, or over {@link MAX_MAP_BYTES}). */
+export function mapRefOf(
+  script: Pick<ScriptInfo, 'url' | 'path' | 'sourceMapURL'>,
+  fileSize = (p: string) => statSync(p).size,
+): MapRef | null {
+  const ref = script.sourceMapURL;
+  if (!ref) return null;
+  if (ref.startsWith('data:')) return { data: ref, mapUrl: script.url, bytes: ref.length };
+  const base = script.path ? pathToFileURL(script.path).href : script.url;
+  let url: URL;
+  try {
+    url = new URL(ref, base);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'file:') return null;
+  const path = fileURLToPath(url);
+  // Sized before it is read: a huge map must not be loaded into memory to find out.
+  const bytes = fileSize(path);
+  if (bytes > MAX_MAP_BYTES) return null;
+  return { path, mapUrl: url.href, bytes };
+}
 
+/** What the agent keeps of an index: the normalised paths of its sources besides. */
+export function mapInfoOf(index: MapIndex): SourceMapInfo {
+  const paths = index.resolvedSources.map((s, i) => normalisePath(s ?? index.sources[i] ?? ''));
+  return { index, paths, sourcesContent: index.sourcesContent };
+}
+
+/** Reads and indexes a map on this thread. */
 export function loadSourceMap(
   script: Pick<ScriptInfo, 'url' | 'path' | 'sourceMapURL'>,
   readFile = (p: string) => readFileSync(p, 'utf8'),
   fileSize = (p: string) => statSync(p).size,
+  ref: MapRef | null = mapRefOf(script, fileSize),
 ): SourceMapInfo | null {
-  const ref = script.sourceMapURL;
-  if (!ref) return null;
-  let text: string;
-  let mapUrl: string;
-  if (ref.startsWith('data:')) {
-    const comma = ref.indexOf(',');
-    if (comma < 0) return null;
-    const meta = ref.slice(5, comma);
-    const body = ref.slice(comma + 1);
-    text = meta.endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body);
-    mapUrl = script.url;
-  } else {
-    const base = script.path ? pathToFileURL(script.path).href : script.url;
-    let url: URL;
-    try {
-      url = new URL(ref, base);
-    } catch {
-      return null;
-    }
-    if (url.protocol !== 'file:') return null;
-    const path = fileURLToPath(url);
-    // Sized before it is read: a huge map must not be loaded into memory to find out.
-    if (fileSize(path) > MAX_MAP_BYTES) return null;
-    text = readFile(path);
-    mapUrl = url.href;
-  }
-  if (text.length > MAX_MAP_BYTES) return null;
-  const map = new TraceMap(text, mapUrl);
-  const paths = map.resolvedSources.map((s, i) => {
-    const raw = s ?? map.sources[i] ?? '';
-    return normalisePath(raw);
-  });
-  return { map, paths };
+  if (ref === null) return null;
+  const text = mapText(ref, readFile, () => ref.bytes);
+  if (text === null) return null;
+  return mapInfoOf(buildIndex(text, ref.mapUrl));
 }
 
 /** Map an original `source` line to the first generated position on it, or on the next line that has code. */
@@ -140,19 +146,7 @@ export function generatedFor(
   line: number,
   lookahead = 200,
 ): { line: number; column: number; originalLine: number } | undefined {
-  const source = info.map.sources[sourceIndex];
-  if (source === undefined || source === null) return undefined;
-  for (let l = line; l < line + lookahead; l++) {
-    const all = allGeneratedPositionsFor(info.map, { source, line: l, column: 0, bias: LEAST_UPPER_BOUND });
-    let best: { line: number; column: number } | undefined;
-    for (const p of all) {
-      if (p.line === null || p.column === null) continue;
-      if (!best || p.line < best.line || (p.line === best.line && p.column < best.column))
-        best = { line: p.line, column: p.column };
-    }
-    if (best) return { ...best, originalLine: l };
-  }
-  return undefined;
+  return indexGeneratedFor(info.index, sourceIndex, line, lookahead);
 }
 
 /** Map a generated position back to the original file and line. */
@@ -161,12 +155,9 @@ export function originalFor(
   line: number,
   column: number,
 ): { file: string; line: number; column: number } | undefined {
-  let p = originalPositionFor(info.map, { line, column, bias: GREATEST_LOWER_BOUND });
-  if (p.source === null) p = originalPositionFor(info.map, { line, column, bias: LEAST_UPPER_BOUND });
-  if (p.source === null || p.line === null) return undefined;
-  const idx = info.map.resolvedSources.indexOf(p.source);
-  const file = idx >= 0 ? (info.paths[idx] ?? p.source) : normalisePath(p.source);
-  return { file, line: p.line, column: p.column ?? 0 };
+  const p = indexOriginalFor(info.index, line, column);
+  if (p === undefined) return undefined;
+  return { file: info.paths[p.sourceIndex] ?? normalisePath(info.index.resolvedSources[p.sourceIndex]!), line: p.line, column: p.column };
 }
 
 /** Every script the session has seen, and the `file:line` → script resolution. */
@@ -180,6 +171,10 @@ export class ScriptRegistry {
   private replay: { seen: Set<string>; added: ScriptInfo[] } | undefined;
   /** The slice-by-slice reading passes under way (app maps only, or node_modules too). */
   private readonly reading = new Map<boolean, Promise<void>>();
+  /** Maps being indexed off the app's thread; each promise settles (never rejects) once `script.map` is set. */
+  private readonly offThread = new Map<ScriptInfo, Promise<void>>();
+  private readonly indexer: MapIndexer | undefined;
+  private readonly workerMinBytes: number;
 
   private readonly mapSliceMs: number;
   private readonly now: () => number;
@@ -191,8 +186,17 @@ export class ScriptRegistry {
    */
   constructor(
     ignore: (path: string) => boolean,
-    options: { mapSliceMs?: number; now?: () => number; name?: (file: string) => string } = {},
+    options: {
+      mapSliceMs?: number;
+      now?: () => number;
+      name?: (file: string) => string;
+      /** Indexes maps of at least `workerMinBytes` off the app's thread; without one, every map is read here. */
+      indexer?: MapIndexer;
+      workerMinBytes?: number;
+    } = {},
   ) {
+    this.indexer = options.indexer;
+    this.workerMinBytes = options.workerMinBytes ?? MAP_WORKER_MIN_BYTES;
     this.ignore = ignore;
     this.mapSliceMs = options.mapSliceMs ?? MAP_SLICE_MS;
     this.now = options.now ?? (() => performance.now());
@@ -339,15 +343,28 @@ export class ScriptRegistry {
 
   /** Reads unread source maps for about `budgetMs` (at least one); true when none is left. */
   readMapsFor(budgetMs: number, nodeModules = false): boolean {
+    return this.readSlice(budgetMs, nodeModules) === 'done';
+  }
+
+  /**
+   * One slice of map reading. Large maps are handed to the worker (no time of this thread); `waiting`: what is left
+   * is only maps the worker is indexing.
+   */
+  private readSlice(budgetMs: number, nodeModules: boolean): 'done' | 'more' | 'waiting' {
     const deadline = this.now() + budgetMs;
     let read = 0;
+    let waiting = false;
     for (const script of this.withMaps(nodeModules)) {
       if (script.map !== undefined) continue;
-      if (read > 0 && this.now() >= deadline) return false;
-      this.mapOf(script);
-      read++;
+      if (this.offThread.has(script)) {
+        waiting = true;
+        continue;
+      }
+      if (read > 0 && this.now() >= deadline) return 'more';
+      if (this.mapOf(script) === null && this.offThread.has(script)) waiting = true;
+      else read++;
     }
-    return true;
+    return waiting ? 'waiting' : 'done';
   }
 
   /** How many source maps are read, of how many known (for progress messages). */
@@ -363,31 +380,58 @@ export class ScriptRegistry {
 
   /**
    * Reads every unread source map in slices ({@link MAP_SLICE_MS} by default), letting the host's event loop run
-   * between them.
+   * between them, and waits for those indexed off the thread.
    * Concurrent calls share one pass.
    */
   readMaps(nodeModules = false): Promise<void> {
     const running = this.reading.get(nodeModules);
     if (running) return running;
     const pass = async (): Promise<void> => {
-      // Yield first: the caller may just have spent a slice.
-      do await new Promise((r) => setImmediate(r));
-      while (!this.readMapsFor(this.mapSliceMs, nodeModules));
+      for (;;) {
+        // Yield first: the caller may just have spent a slice.
+        await new Promise((r) => setImmediate(r));
+        const step = this.readSlice(this.mapSliceMs, nodeModules);
+        if (step === 'done') return;
+        if (step === 'waiting') await Promise.race(this.offThread.values());
+      }
     };
     const p = pass().finally(() => this.reading.delete(nodeModules));
     this.reading.set(nodeModules, p);
     return p;
   }
 
+  /**
+   * The script's map, read now if it is small. A large one is handed to the worker and `null` returned until it is
+   * indexed (`script.map` stays undefined meanwhile).
+   */
   mapOf(script: ScriptInfo): SourceMapInfo | null {
-    if (script.map === undefined) {
-      try {
-        script.map = loadSourceMap(script);
-      } catch {
-        script.map = null;
+    if (script.map !== undefined) return script.map;
+    if (this.offThread.has(script)) return null;
+    try {
+      const ref = mapRefOf(script);
+      if (ref !== null && ref.bytes >= this.workerMinBytes && this.indexer?.available) {
+        this.indexOffThread(script, ref, this.indexer);
+        return null;
       }
+      script.map = loadSourceMap(script, undefined, undefined, ref);
+    } catch {
+      script.map = null;
     }
     return script.map;
+  }
+
+  private indexOffThread(script: ScriptInfo, ref: MapRef, indexer: MapIndexer): void {
+    const job = indexer.index(ref).then(
+      (index) => {
+        script.map = index === null ? null : mapInfoOf(index);
+      },
+      (err: unknown) => {
+        script.map = null;
+        script.mapError = (err instanceof Error ? err.message : String(err)).slice(0, 200);
+      },
+    );
+    const settled = job.finally(() => this.offThread.delete(script));
+    this.offThread.set(script, settled);
   }
 
   resolve(file: string, line: number): Resolution {
@@ -395,7 +439,7 @@ export class ScriptRegistry {
     const lookInNodeModules = wanted.includes('node_modules/');
     // Every map must be read before answering (a match in an unread one would make the answer ambiguous). One slice
     // here; while a pass reads the rest, other resolutions wait for it instead of spending a slice each.
-    if (this.reading.has(lookInNodeModules) || !this.readMapsFor(this.mapSliceMs, lookInNodeModules)) {
+    if (this.reading.has(lookInNodeModules) || this.readSlice(this.mapSliceMs, lookInNodeModules) !== 'done') {
       const { read, total } = this.mapProgress(lookInNodeModules);
       return {
         kind: 'pending',
@@ -422,7 +466,14 @@ export class ScriptRegistry {
         if (pathMatches(p, wanted)) candidates.push({ script, matched: p, sourceIndex: i });
       });
     }
-    if (candidates.length === 0) return { kind: 'pending', reason: `no loaded script matches ${file} yet` };
+    if (candidates.length === 0) {
+      // A map that could not be indexed may be the one naming the file: say so.
+      const failed = [...this.withMaps(lookInNodeModules)].find((s) => s.map === null && s.mapError !== undefined);
+      const why = failed
+        ? ` (the source map of ${this.name(normalisePath(failed.path ?? failed.url))} could not be read: ${failed.mapError})`
+        : '';
+      return { kind: 'pending', reason: `no loaded script matches ${file} yet${why}` };
+    }
     const local = candidates.filter((c) => c.script.foreign !== true);
     if (local.length === 0) {
       return {

@@ -124,7 +124,7 @@ export class SourceCatalog {
     if (!info) return;
     info.paths.forEach((p, i) => {
       if (p === '' || skip(p)) return;
-      const embedded = info.map.sourcesContent?.[i] ?? undefined;
+      const embedded = info.sourcesContent?.[i] ?? undefined;
       const name = this.paths.name(p);
       const entry: Entry = { file: { path: name, original: true } };
       if (typeof embedded === 'string') entry.embedded = embedded;
