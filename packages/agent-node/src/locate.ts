@@ -157,7 +157,11 @@ export function originalFor(
 ): { file: string; line: number; column: number } | undefined {
   const p = indexOriginalFor(info.index, line, column);
   if (p === undefined) return undefined;
-  return { file: info.paths[p.sourceIndex] ?? normalisePath(info.index.resolvedSources[p.sourceIndex]!), line: p.line, column: p.column };
+  return {
+    file: info.paths[p.sourceIndex] ?? normalisePath(info.index.resolvedSources[p.sourceIndex]!),
+    line: p.line,
+    column: p.column,
+  };
 }
 
 /** Every script the session has seen, and the `file:line` → script resolution. */

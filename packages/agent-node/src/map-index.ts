@@ -192,7 +192,11 @@ export function indexOriginalFor(
     if (s < 0) continue;
     if (s >= ix.resolvedSources.length) return undefined;
     // A file listed twice is named by its first entry, as the decoder's answer is looked up.
-    return { sourceIndex: ix.resolvedSources.indexOf(ix.resolvedSources[s]!), line: ix.segs[j * 4 + 2]! + 1, column: ix.segs[j * 4 + 3]! };
+    return {
+      sourceIndex: ix.resolvedSources.indexOf(ix.resolvedSources[s]!),
+      line: ix.segs[j * 4 + 2]! + 1,
+      column: ix.segs[j * 4 + 3]!,
+    };
   }
   return undefined;
 }

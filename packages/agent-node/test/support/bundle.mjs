@@ -55,4 +55,3 @@ export function writeBundle(modules, functions = 40) {
   writeFileSync(js, `${readFileSync(js, 'utf8')}\n//# sourceMappingURL=app.js.map\n`);
   return { root, mapBytes: statSync(join(root, 'dist', 'app.js.map')).size };
 }
-
