@@ -104,6 +104,14 @@ export class Agent {
     this.guard('beforeExit', () => {
       if (!this.stopped) this.uplink.drainBeforeExit(() => this.runtime.takeMetrics(Date.now()));
     });
+  /** `exit`: the process ends now (`process.exit()`, or after the drain); only synchronous work runs. */
+  private readonly onExit = (): void =>
+    this.guard('exit', () => {
+      if (this.stopped || !this.connection) return;
+      const { sent, unsent } = this.uplink.flushAtExit(() => this.runtime.takeMetrics(Date.now()));
+      this.log(`process exiting: ${sent} hits sent at exit, ${unsent} not`);
+      if (unsent > 0) this.notices.exitLoss(unsent);
+    });
   private readonly uplink: Uplink;
   /** The lines the agent writes on its own (connected, refused key, unreachable hub). */
   private readonly notices: Notices;
@@ -283,6 +291,7 @@ export class Agent {
     });
     this.restartTimers();
     process.on('beforeExit', this.onBeforeExit);
+    process.on('exit', this.onExit);
     if (this.config.url) {
       this.connection = new Connection({
         url: this.config.url,
@@ -316,6 +325,7 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     process.off('beforeExit', this.onBeforeExit);
+    process.off('exit', this.onExit);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.guard('stop', () => {

@@ -69,4 +69,14 @@ describe('the agent notices', () => {
     });
     expect(() => broken.closed(4001, 'x', false)).not.toThrow();
   });
+
+  it('say how many hits an exiting process loses', () => {
+    const { n, written } = notices();
+    n.exitLoss(1);
+    n.exitLoss(120);
+    expect(written).toEqual([
+      `spyglass: process exiting: 1 hit could not be sent to the hub at ${URL} (lost)`,
+      `spyglass: process exiting: 120 hits could not be sent to the hub at ${URL} (lost)`,
+    ]);
+  });
 });

@@ -15,6 +15,8 @@ export interface Notices {
   closed(code: number, reason: string, welcomed: boolean): void;
   /** A line about the pool policy (a refused local setting, the cached policy in force): each text once. */
   policy(text: string): void;
+  /** The process is exiting with hits the socket could not take (they are lost). */
+  exitLoss(hits: number): void;
 }
 
 /** Same problem, same line: at most this often. */
@@ -68,6 +70,9 @@ export function createNotices(options: NoticeOptions): Notices {
       if (policyLines.has(text) || policyLines.size >= 100) return;
       policyLines.add(text);
       say(text);
+    },
+    exitLoss(hits) {
+      say(`process exiting: ${hits} ${hits === 1 ? 'hit' : 'hits'} could not be sent to the hub at ${url} (lost)`);
     },
     welcomed(service, pool) {
       const as = `as ${service}${pool === undefined ? '' : ` (pool ${pool})`}`;

@@ -28,19 +28,30 @@ export class Uplink {
   flush(): void {
     const c = this.connection();
     if (!c?.isOpen) return;
-    for (;;) {
-      const statuses = this.outbox.takeStatuses(WIRE_LIMITS.maxStatuses);
-      if (statuses.length === 0) break;
-      c.send({ type: 'action_status', v: PROTOCOL_VERSION, statuses });
-    }
-    const settings = this.settings();
-    const maxItems = Math.min(settings.maxBatchItems, WIRE_LIMITS.maxBatchItems);
-    const maxBytes = Math.min(settings.maxFrameBytes, WIRE_LIMITS.maxFrameBytes);
+    this.sendStatuses(c);
+    const { maxItems, maxBytes } = this.frameLimits();
     for (let i = 0; i < 100 && c.buffered < 8 * maxBytes; i++) {
       const frame = this.outbox.takeFrame(maxItems, maxBytes);
       if (!frame) break;
       c.send(frame);
     }
+  }
+
+  private sendStatuses(c: Connection): void {
+    for (;;) {
+      const statuses = this.outbox.takeStatuses(WIRE_LIMITS.maxStatuses);
+      if (statuses.length === 0) break;
+      c.send({ type: 'action_status', v: PROTOCOL_VERSION, statuses });
+    }
+  }
+
+  /** Items and bytes of a frame: the hub's settings within the wire's limits. */
+  private frameLimits(): { maxItems: number; maxBytes: number } {
+    const settings = this.settings();
+    return {
+      maxItems: Math.min(settings.maxBatchItems, WIRE_LIMITS.maxBatchItems),
+      maxBytes: Math.min(settings.maxFrameBytes, WIRE_LIMITS.maxFrameBytes),
+    };
   }
 
   /** A flush in a moment, gathering what the next few milliseconds add. */
@@ -57,7 +68,7 @@ export class Uplink {
    * A process that ends on its own (its event loop ran empty) would lose what is still buffered: the agent's timers
    * and socket are unref'd. While the hub is connected, send it all first (with the metrics `takeMetrics` gives),
    * keeping the process alive with a referenced timer for at most {@link EXIT_FLUSH_MS}. An explicit
-   * `process.exit()` cannot wait.
+   * `process.exit()` cannot wait: see {@link flushAtExit}.
    */
   drainBeforeExit(takeMetrics: () => readonly MetricSample[]): void {
     const c = this.connection();
@@ -77,5 +88,30 @@ export class Uplink {
       this.exitDrain = late || !c.isOpen ? 'gave up' : 'idle';
       if (this.exitDrain === 'gave up') this.log('process ending: could not send everything before exit');
     }, 5);
+  }
+
+  /**
+   * The process is exiting now (`process.exit()`, or the end of a drain): nothing asynchronous runs any more. Write
+   * what the socket takes at once — a write to a TCP socket goes to the kernel synchronously while its buffer has
+   * room, and the kernel delivers it after the process is gone — and count the hits that stay behind: those never
+   * written, and those of a frame the socket could only queue.
+   */
+  flushAtExit(takeMetrics: () => readonly MetricSample[]): { sent: number; unsent: number } {
+    const c = this.connection();
+    for (const sample of takeMetrics()) this.outbox.metric(sample);
+    if (!c?.isOpen) return { sent: 0, unsent: this.outbox.size };
+    this.sendStatuses(c);
+    const { maxItems, maxBytes } = this.frameLimits();
+    let sent = 0;
+    let unsent = 0;
+    // Already queued in user space (a slow hub): a frame written now would only queue behind it.
+    while (c.buffered === 0) {
+      const frame = this.outbox.takeFrame(maxItems, maxBytes);
+      if (!frame) break;
+      const items = frame.logs.length + frame.snapshots.length + frame.metrics.length;
+      if (c.send(frame) && c.buffered === 0) sent += items;
+      else unsent += items;
+    }
+    return { sent, unsent: unsent + this.outbox.size };
   }
 }

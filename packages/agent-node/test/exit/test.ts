@@ -8,7 +8,10 @@ const scenario = fileURLToPath(new URL('./scenario.mjs', import.meta.url));
 const WORK = lineOf(scenario, 'work');
 
 describe.each(RUNTIMES)('a process that ends on its own on $name', (runtime) => {
-  it('sends the hits it still holds before it exits', async () => {
+  it.each([
+    { how: 'when its event loop runs empty', command: 'go' },
+    { how: 'when it calls process.exit()', command: 'exit' },
+  ])('sends the hits it still holds before it exits $how', async ({ command }) => {
     const hub = await TestHub.start();
     try {
       const app = runScenario(runtime, scenario, hubEnv(hub.url, hub.key));
@@ -25,8 +28,9 @@ describe.each(RUNTIMES)('a process that ends on its own on $name', (runtime) => 
       const snap = action({ kind: 'snapshot', file: 'exit/scenario.mjs', line: WORK }, { maxHits: 1 });
       hub.setActions([log, counter, snap]);
       for (const a of [log, counter, snap]) await hub.waitForStatus(a.id, (s) => s.state === 'active');
-      // The flush interval is 100 ms: without the drain, everything hit just before the end would be lost.
-      app.child.stdin!.write('go 40\n');
+      // The flush interval is 100 ms: without the drain (or, for process.exit(), the synchronous send in the 'exit'
+      // event), everything hit just before the end would be lost.
+      app.child.stdin!.write(`${command} 40\n`);
       expect(await app.exited).toBe(0);
       expect(app.stdout()).toContain('worked 7800');
       // Sent before the exit; read here once the test's own event loop has taken the socket's data.
@@ -40,6 +44,7 @@ describe.each(RUNTIMES)('a process that ends on its own on $name', (runtime) => 
       expect(hub.snapshots.filter((s) => s.actionId === snap.id)).toHaveLength(1);
       await hub.waitForStatus(snap.id, (s) => s.state === 'completed');
       expect(hub.invalid).toEqual([]);
+      expect(app.stderr()).not.toMatch(/could not be sent/);
     } finally {
       await hub.stop();
     }

@@ -1,0 +1,79 @@
+import type { AgentSettings, MetricSample } from '@spyglass/protocol/agent';
+import { describe, expect, it } from 'vitest';
+import type { Connection } from './connection.js';
+import { Outbox } from './outbox.js';
+import { Uplink } from './uplink.js';
+
+const settings: AgentSettings = {
+  heartbeatIntervalMs: 10_000,
+  flushIntervalMs: 100,
+  metricIntervalMs: 1000,
+  maxFrameBytes: 1 << 20,
+  maxBatchItems: 10,
+};
+
+/**
+ * A socket whose kernel buffer takes `room` frames: after that a written frame stays queued in user space (what
+ * `bufferedAmount` counts), as it does when the hub reads slower than the app writes.
+ */
+function socket(room: number, open = true) {
+  const frames: { type: string; logs?: unknown[] }[] = [];
+  let queued = 0;
+  const c = {
+    get isOpen() {
+      return open;
+    },
+    get buffered() {
+      return queued;
+    },
+    send(frame: { type: string }) {
+      frames.push(frame);
+      if (frame.type === 'hits' && frames.filter((f) => f.type === 'hits').length > room) queued += 1000;
+      return true;
+    },
+  };
+  return { c: c as unknown as Connection, frames };
+}
+
+function uplinkWith(connection: Connection | undefined, logs: number) {
+  const outbox = new Outbox({ maxLogs: 1000, maxSnapshots: 10, maxMetrics: 10 });
+  for (let i = 0; i < logs; i++) outbox.log({ actionId: 'a1', at: 1, level: 'info', message: `hit ${i}` });
+  outbox.status({ actionId: 'a1', state: 'active' });
+  const lines: string[] = [];
+  const uplink = new Uplink(
+    outbox,
+    () => connection,
+    () => settings,
+    (m) => lines.push(m),
+    (_what, fn) => fn(),
+  );
+  return { uplink, outbox };
+}
+
+const metric: MetricSample = { actionId: 'm1', start: 1, end: 2, count: 1, sum: 1, min: 1, max: 1 };
+
+describe('the flush when the process exits', () => {
+  it('sends everything when the socket takes it, statuses first, with the last metrics', () => {
+    const { c, frames } = socket(100);
+    const { uplink, outbox } = uplinkWith(c, 25);
+    expect(uplink.flushAtExit(() => [metric])).toEqual({ sent: 26, unsent: 0 });
+    expect(frames.map((f) => f.type)).toEqual(['action_status', 'hits', 'hits', 'hits']);
+    expect(outbox.size).toBe(0);
+  });
+
+  it('stops writing once the socket queues, and counts the queued frame and the rest as not sent', () => {
+    const { c, frames } = socket(1);
+    const { uplink } = uplinkWith(c, 35);
+    // 10 hits per frame: the first frame goes to the kernel, the second is only queued, the rest are never written.
+    expect(uplink.flushAtExit(() => [])).toEqual({ sent: 10, unsent: 25 });
+    expect(frames.filter((f) => f.type === 'hits')).toHaveLength(2);
+  });
+
+  it('counts everything as not sent when no hub is connected', () => {
+    const { c, frames } = socket(100, false);
+    const { uplink } = uplinkWith(c, 7);
+    expect(uplink.flushAtExit(() => [metric])).toEqual({ sent: 0, unsent: 8 });
+    expect(frames).toEqual([]);
+    expect(uplinkWith(undefined, 3).uplink.flushAtExit(() => [])).toEqual({ sent: 0, unsent: 3 });
+  });
+});
