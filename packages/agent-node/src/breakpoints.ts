@@ -13,7 +13,8 @@ export interface BreakpointPlace {
 
 /**
  * One V8 breakpoint per place: V8 refuses a second breakpoint where one exists, so every action in breakpoint mode
- * at a place is a member of the same breakpoint, whose condition runs each member's clause in turn.
+ * at a place (of any script with the same URL) is a member of the same breakpoint, whose condition runs each
+ * member's clause in turn.
  */
 interface SharedBreakpoint {
   key: string;
@@ -44,12 +45,14 @@ export class SharedBreakpoints {
     const keys: string[] = [];
     try {
       places.forEach((p, k) => {
-        const key = `${script.scriptId}:${p.site ? `@${p.site.start}` : `${p.raw!.line}:${p.raw!.column}`}`;
+        // By URL, not script: V8 places a breakpoint set by URL in every script of that URL (a module loaded again
+        // after its require.cache entry went), and refuses a second one at the same place of any of them.
+        const key = `${script.url}:${p.site ? `@${p.site.start}` : `${p.raw!.line}:${p.raw!.column}`}`;
         let bp = this.byKey.get(key);
         if (!bp) {
           bp = { key, script, site: p.site, raw: p.raw, members: [], v8Id: undefined };
           this.byKey.set(key, bp);
-        }
+        } else bp.script = script; // the copy loaded last: the live one, whose text the columns follow
         bp.members.push({ rt, which: k === 0 ? 'start' : 'end' });
         keys.push(key);
         this.arm(bp);
