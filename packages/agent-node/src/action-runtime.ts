@@ -55,6 +55,8 @@ export interface ActionRuntime {
   owedMs: number;
   /** A hit has been measured (the first one only pays its own cost; the average starts with the second). */
   measured: boolean;
+  /** Its share of what V8 spends evaluating the condition of its breakpoint, charged at each evaluation (ms). */
+  breakpointShareMs: number;
 }
 
 /**
@@ -100,6 +102,7 @@ export function compileAction(
     sampleMask: 7,
     owedMs: 0,
     measured: false,
+    breakpointShareMs: 0,
     evaluating: false,
   };
   const compile = (src: string, what: string): CompiledExpression => {

@@ -93,6 +93,7 @@ export class Agent {
   private timers: NodeJS.Timeout[] = [];
   private retryScheduled = false;
   private mapRetryScheduled = false;
+  private breakpointSync = false;
   private snapshots = 0;
   private stopped = false;
   /** On only while actions (or source requests) need it. */
@@ -286,6 +287,7 @@ export class Agent {
     this.log('idle: no inspector session until an action arrives');
     this.every(1000, () => {
       this.runtime.tick();
+      this.probes.syncBreakpoints();
       if (this.probes.hasRetries()) this.probes.retry(this.pendingActions());
       this.debuggerIfNeeded();
     });
@@ -586,6 +588,14 @@ export class Agent {
     );
     this.outbox.status(this.statusOf(rt));
     this.flushSoon();
+    // Throttled or back: its breakpoint leaves V8 or comes back, out of the condition that may be running now.
+    if (rt.method === 'breakpoint' && !this.breakpointSync) {
+      this.breakpointSync = true;
+      this.defer(() => {
+        this.breakpointSync = false;
+        this.probes.syncBreakpoints();
+      });
+    }
   }
 
   private pendingActions(): ActionRuntime[] {

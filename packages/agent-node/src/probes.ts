@@ -446,6 +446,11 @@ export class Probes {
     return undefined;
   }
 
+  /** Take breakpoints whose actions are all throttled out of V8, and set them again when one may run. */
+  syncBreakpoints(): void {
+    this.breakpoints.sync();
+  }
+
   /** Make the probe a member of the breakpoint at each of its places (all or none). */
   private setBreakpoints(probe: Probe): void {
     const script = probe.script;

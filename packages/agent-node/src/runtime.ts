@@ -344,6 +344,10 @@ export class Runtime {
           this.error(rt, new Error('the condition or an expression threw while evaluated at the breakpoint'));
           return false;
         }
+        // What V8 spent before this clause ran (see breakpoints.ts): without it, a condition that is false in a tight
+        // loop would cost the host unchecked.
+        if (rt.breakpointShareMs > 0) this.charge(rt, rt.breakpointShareMs);
+        if (!rt.enabled) return false;
         rt.evaluating = true;
         return true;
       },

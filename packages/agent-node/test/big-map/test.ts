@@ -8,8 +8,11 @@ import { TestHub, action } from '../support/hub.js';
 import { RUNTIMES, hubEnv, runScenario, scenarioCommand as run } from '../support/run.js';
 
 const scenario = fileURLToPath(new URL('./scenario.cjs', import.meta.url));
-/** Generous for a loaded 2-core machine; indexing such a map on the app's thread stalls it for 1.5 s or more. */
-const MAX_STALL_MS = 500;
+/**
+ * Indexing such a map on the app's thread stalls it for 1.5 s or more on a quiet machine. What remains (placing the
+ * patch in the 9 MB bundle) measured 250–550 ms with both cores busy: the bound is generous for that.
+ */
+const MAX_STALL_MS = 1000;
 
 let root: string;
 let mapBytes: number;

@@ -43,7 +43,7 @@ const rl = createInterface({ input: process.stdin });
 rl.on('line', (line) => {
   const [cmd, count] = line.trim().split(/\s+/);
   const total = Number(count);
-  const report = () => process.stdout.write(`done ${cmd} ${total} heap=${heap()}\n`);
+  const report = () => process.stdout.write(`done ${cmd} ${total} heap=${heap()} rss=${process.memoryUsage().rss}\n`);
   if (cmd === 'hot') burst(hot, total, report);
   else if (cmd === 'snap') spaced(snap, total, report);
 });
