@@ -43,6 +43,18 @@ export interface EditEvents {
   restoreLater(scriptId: string): void;
   /** A batch's edit of the script was accepted: what is no longer used may be released. */
   committed(scriptId: string): void;
+  /**
+   * An edit took `ms` of the app's thread (V8 compiles the new text and swaps the functions while the app waits,
+   * accepted or not): charged to the CPU budgets of the actions whose patches it placed or took out (by index).
+   */
+  spent(ms: number, indices: readonly number[]): void;
+}
+
+/** The actions whose patches differ between what V8 has and what is wanted. */
+function changedIndices(applied: ReadonlyMap<number, unknown>, wanted: ReadonlyMap<number, unknown>): number[] {
+  const out = [...wanted.keys()].filter((i) => applied.get(i) !== wanted.get(i));
+  for (const i of applied.keys()) if (!wanted.has(i)) out.push(i);
+  return out;
 }
 
 /**
@@ -212,7 +224,11 @@ export class ScriptEdits {
       return 'Ok';
     }
     if (this.knownBlocked?.scriptId === state.script.scriptId) return this.knownBlocked.status;
-    const status = this.setSource(state, applyInsertions(state.original, [...next.values()].flat()));
+    const status = this.setSource(
+      state,
+      applyInsertions(state.original, [...next.values()].flat()),
+      changedIndices(state.applied, next),
+    );
     if (status === 'Ok') {
       state.insertions = next;
       state.applied = new Map(next);
@@ -222,11 +238,16 @@ export class ScriptEdits {
 
   /** Sets the script's text in V8 to what its insertions say (an edit the last one could not make). */
   editToWanted(state: ScriptPatchState): string {
-    return this.setSource(state, applyInsertions(state.original, [...state.insertions.values()].flat()));
+    return this.setSource(
+      state,
+      applyInsertions(state.original, [...state.insertions.values()].flat()),
+      changedIndices(state.applied, state.insertions),
+    );
   }
 
-  private setSource(state: ScriptPatchState, text: string): string {
+  private setSource(state: ScriptPatchState, text: string, indices: readonly number[]): string {
     let status: string;
+    const t0 = performance.now();
     try {
       const r = this.inspector.post<{
         status?: string;
@@ -239,8 +260,10 @@ export class ScriptEdits {
     } catch (err) {
       status = `error: ${(err as Error).message}`;
     }
+    const ms = performance.now() - t0;
+    this.events.spent(ms, indices);
     if (status === 'Ok') this.events.edited(state);
-    this.log(`setScriptSource ${state.script.url}: ${status}`);
+    this.log(`setScriptSource ${state.script.url}: ${status} (${ms.toFixed(1)} ms)`);
     return status;
   }
 

@@ -68,6 +68,7 @@ export class Probes {
       refused: (indices) => this.placeAgain(indices),
       restoreLater: (scriptId) => this.retries.restoreLater(scriptId),
       committed: (scriptId) => this.releaseUnused(scriptId),
+      spent: (ms, indices) => this.runtime.chargeEdit(ms, indices),
     });
   }
 

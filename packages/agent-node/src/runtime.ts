@@ -113,10 +113,24 @@ export class Runtime {
 
   // ---- accounting ------------------------------------------------------------------------------------------------
 
+  /**
+   * A LiveEdit took `ms` of the app's thread: split between the actions it placed or took out that still exist, or
+   * charged to the agent's budget alone when none does (a removal).
+   */
+  chargeEdit(ms: number, indices: readonly number[]): void {
+    this.clock = Date.now();
+    const actions = indices.map((i) => this.byIndex[i]).filter((rt) => rt !== undefined);
+    if (actions.length === 0) {
+      this.stats.cpuMs += ms;
+      this.chargeGlobal(ms);
+      return;
+    }
+    for (const rt of actions) this.charge(rt, ms / actions.length);
+  }
+
   private charge(rt: ActionRuntime, ms: number): void {
     this.stats.cpuMs += ms;
     const okAction = rt.cpu.charge(ms, this.clock);
-    const okGlobal = this.global.charge(ms, this.clock);
     if (!okAction && rt.state === 'active') {
       rt.throttledBy = 'cpu';
       this.stats.throttles++;
@@ -126,6 +140,11 @@ export class Runtime {
         `CPU budget: this action used more than ${this.config.actionCpuBudgetPct}% of a CPU`,
       );
     }
+    this.chargeGlobal(ms);
+  }
+
+  private chargeGlobal(ms: number): void {
+    const okGlobal = this.global.charge(ms, this.clock);
     if (!okGlobal && !this.globalThrottled) {
       this.globalThrottled = true;
       this.stats.throttles++;

@@ -36,6 +36,8 @@ export class TestHub {
   readonly sourceResponses: SourceResponseFrame[] = [];
   dropped = 0;
   heartbeats = 0;
+  /** The counters of the last heartbeat. */
+  lastStats: { cpuMs: number; hits: number; throttles: number } | undefined;
   private actions: AgentAction[] = [];
   private revision = 0;
   private server: Server | undefined;
@@ -203,6 +205,7 @@ export class TestHub {
           break;
         case 'heartbeat':
           this.heartbeats++;
+          this.lastStats = frame.stats;
           break;
         case 'source_response':
           this.sourceResponses.push(frame);
