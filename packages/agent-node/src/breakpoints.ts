@@ -46,15 +46,15 @@ let evaluationCostMs: number | undefined;
 function measureEvaluationCost(inspector: InspectorSession, log: DebugLog): number {
   if (evaluationCostMs !== undefined) return evaluationCostMs;
   const url = 'evalmachine.<spyglass-calibration>';
-  const fn = runInThisContext('(function (i) {\n  const a = i + 1, b = [a], c = { a, b };\n  return c;\n})', {
-    filename: url,
-  }) as (i: number) => unknown;
   // A condition as long as a real one, answering false: the clause of an index no action has.
   const clause = `${hookCall('on', [0])}&&${hookCall('be', [0])}&&${hookCall('bl', [0, '[i,a,b,c]'])}`;
   const condition = breakpointCondition([`try{${clause}}catch(${CATCH_VAR}){${hookCall('berr', [0, CATCH_VAR])}}`]);
   let id: string | undefined;
   const times: number[] = [];
   try {
+    const fn = runInThisContext('(function (i) {\n  const a = i + 1, b = [a], c = { a, b };\n  return c;\n})', {
+      filename: url,
+    }) as (i: number) => unknown;
     id = inspector.post<{ breakpointId: string }>('Debugger.setBreakpointByUrl', {
       url,
       lineNumber: 2,
@@ -68,8 +68,11 @@ function measureEvaluationCost(inspector: InspectorSession, log: DebugLog): numb
     }
   } catch (err) {
     log('measuring the cost of a breakpoint condition', err);
-  } finally {
+  }
+  try {
     if (id !== undefined) inspector.post('Debugger.removeBreakpoint', { breakpointId: id });
+  } catch (err) {
+    log('removing the breakpoint that measured a condition', err);
   }
   // The median of the runs after the first (which compiles the function itself); 0.1 ms when nothing was measured.
   const sorted = times.slice(1).sort((a, b) => a - b);
