@@ -94,6 +94,8 @@ export class Agent {
   private retryScheduled = false;
   private mapRetryScheduled = false;
   private breakpointSync = false;
+  /** Finished actions whose probes are taken out at the next turn (see `uninstallSoon`). */
+  private readonly finishedActions = new Set<ActionRuntime>();
   private snapshots = 0;
   private stopped = false;
   /** On only while actions (or source requests) need it. */
@@ -166,7 +168,7 @@ export class Agent {
     this.runtime = new Runtime(this.config, this.redactor, {
       log: (hit) => this.outbox.log(hit),
       status: (rt) => this.queueStatus(rt),
-      finished: (rt) => this.defer(() => this.probes.uninstall(rt)),
+      finished: (rt) => this.uninstallSoon(rt),
       traceIds: activeTraceIds,
       pipe: this.pipeOut,
     });
@@ -715,6 +717,22 @@ export class Agent {
 
   private flushSoon(): void {
     this.uplink.flushSoon();
+  }
+
+  /**
+   * Take out the probes of actions that finished (completed, expired, failed) once the current work is done, all in
+   * one LiveEdit per script: a burst of actions failing at their first hit would otherwise stop the app once each.
+   */
+  private uninstallSoon(rt: ActionRuntime): void {
+    this.finishedActions.add(rt);
+    if (this.finishedActions.size > 1) return;
+    this.defer(() => {
+      const done = [...this.finishedActions];
+      this.finishedActions.clear();
+      this.probes.batched(() => {
+        for (const r of done) this.probes.uninstall(r);
+      });
+    });
   }
 
   private defer(fn: () => void): void {

@@ -162,7 +162,10 @@ export function compileExpression(source: string, target: ExpressionTarget = CHE
     throw new ExpressionError(`expression longer than ${MAX_EXPRESSION_LENGTH} characters`);
   let ast: AnyNode;
   try {
-    ast = parseExpressionAt(text, 0, { ecmaVersion: 'latest', sourceType: 'script', preserveParens: true }) as AnyNode;
+    // Parsed as module code, the strictest place an expression can be compiled into: `await`, `yield`, `let`,
+    // `static`, `implements`… are reserved words there and legacy octals are errors, which V8 would otherwise
+    // report only when the patch is compiled (refusing, with it, every other patch of the same edit).
+    ast = parseExpressionAt(text, 0, { ecmaVersion: 'latest', sourceType: 'module', preserveParens: true }) as AnyNode;
   } catch (err) {
     const e = err as Error & { pos?: unknown };
     const column = typeof e.pos === 'number' ? e.pos + 1 : undefined;
