@@ -84,6 +84,20 @@ describe('statement sites', () => {
     expect(functionBodyInsertions(findFunction(m, 6)!, { start: 'try{', end: '}finally{}' }, 1)).toBeUndefined();
   });
 
+  it("closes the wrap before the last statement's `;` when the body's brace follows it directly", () => {
+    const text = 'export function c(n) { if (n) throw new Error("x"); return n;}\nexport const k = 1;\n';
+    const m = analyse(text, true);
+    const wrap = { start: 'try{', end: '}finally{T()}' };
+    const ins = functionBodyInsertions(findFunction(m, 1)!, wrap, 1, text);
+    if (!Array.isArray(ins)) throw new Error(String(ins));
+    const out = applyInsertions(text, ins);
+    expect(out).toContain('{try{ if (n) throw new Error("x"); return n}finally{T()};}\nexport const k');
+    expect(() => analyse(out, true)).not.toThrow();
+    // Without the text (or with a space before the brace) the close goes right after the statement.
+    const loose = applyInsertions(text, functionBodyInsertions(findFunction(m, 1)!, wrap, 1) as never);
+    expect(loose).toContain('return n;}finally{T()}}');
+  });
+
   it('parses modules and skips directives', () => {
     const m = analyse('"use strict";\nexport function h() {\n  "use strict";\n  return 1;\n}\n', true);
     expect(findStatement(m, 3)).toMatchObject({ line: 4 });

@@ -419,15 +419,19 @@ export function statementInsertions(site: StatementSite, hook: string, seq: numb
 
 /**
  * Insertions that time a function call, throws included: `start` (declares the timer and opens `try {`) after the
- * directives, `end` (`} finally { … }`) right after the last statement. In an ES module V8 refuses the edit when the
- * inserted close touches the body's closing brace (it reads it as a change of the module's top level,
- * BlockedByTopLevelEsModuleChange), so callers fall back to {@link functionExitInsertions} when V8 says no.
- * `undefined` when the body has no statement to wrap.
+ * directives, `end` (`} finally { … }`) right after the last statement. Inserted directly before the body's closing
+ * brace, the close is ambiguous to V8's text diff (`;}` + `}finally{T}` + `}` reads as well as `;}` + `finally{T}}`
+ * after the function): in an ES module it then refuses the edit as a change of the module's top level
+ * (BlockedByTopLevelEsModuleChange). So when the last statement ends with a `;` directly before that brace (`return
+ * x;}`), the close goes before its `;` (`return x}finally{T};}`: the same code, and a diff with one reading). Where V8
+ * still says no, callers fall back to {@link functionExitInsertions}. `undefined` when the body has no statement.
  */
 export function functionBodyInsertions(
   scope: Scope,
   code: { start: string; end: string },
   seq: number,
+  /** The script's text the scope's offsets are in. */
+  text?: string,
 ): Insertion[] | string | undefined {
   const body = scope.node.body as AnyNode | undefined;
   if (!body || body.type !== 'BlockStatement') return 'the function has no block body';
@@ -438,9 +442,11 @@ export function functionBodyInsertions(
   while (first < stmts.length && stmts[first]!.type === 'ExpressionStatement' && stmts[first]!.directive !== undefined)
     offset = stmts[first++]!.end;
   if (first === stmts.length) return undefined;
+  const lastEnd = stmts[stmts.length - 1]!.end;
+  const tight = text !== undefined && lastEnd === body.end - 1 && text[lastEnd - 1] === ';';
   return [
     { offset, text: code.start, seq },
-    { offset: stmts[stmts.length - 1]!.end, text: code.end, closing: true, seq },
+    { offset: tight ? lastEnd - 1 : lastEnd, text: code.end, closing: true, seq },
   ];
 }
 

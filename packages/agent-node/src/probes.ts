@@ -167,7 +167,7 @@ export class Probes {
       return;
     }
     const code = durationPatch(rt.index);
-    const wrapped = functionBodyInsertions(fn, code.wrap, ++this.seq);
+    const wrapped = functionBodyInsertions(fn, code.wrap, ++this.seq, state.original);
     const exits = functionExitInsertions(fn, code.exits, ++this.seq);
     if (typeof wrapped === 'string' || typeof exits === 'string') {
       this.runtime.setState(rt, 'error', `duration: ${typeof wrapped === 'string' ? wrapped : (exits as string)}`);

@@ -74,8 +74,8 @@ export async function risky(n) {
   return n * 2;
 }
 
-// The closing brace right after the last statement: V8 refuses to wrap this body in an ES module (the duration
-// falls back to timing the exits). It returns a comma expression, whose value is its last part.
+// The closing brace right after the last statement: wrapped naively (`…;}finally{…}}`), V8 would refuse the edit
+// in an ES module. Odd calls throw. It returns a comma expression, whose value is its last part.
 const compacted = [];
 // prettier-ignore
 export function compact(n) { if (n % 2) throw new Error('odd'); return compacted.push(n) > 100 && (compacted.length = 0), n;} // @compact
