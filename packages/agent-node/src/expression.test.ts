@@ -108,6 +108,15 @@ describe('compileExpression', () => {
     expect(() => compileExpression(src, H)).toThrow(why);
   });
 
+  it('refuses a name the parser knows and this engine does not (a letter of a newer Unicode)', () => {
+    // U+3FBBB: a letter to acorn's tables, not to the ICU of Node 20–24.
+    const letter = String.fromCodePoint(0x3fbbb);
+    for (const src of [letter, `a.${letter}`, `({ ${letter}: 1 })`]) {
+      if (/^\p{ID_Start}$/u.test(letter)) expect(() => compileExpression(src, H)).not.toThrow();
+      else expect(() => compileExpression(src, H)).toThrow(/is not a name this JavaScript engine knows/);
+    }
+  });
+
   it("accepts names that only look like the agent's", () => {
     expect(run('__sg + __sgx + __sgTx + __sg1', { __sg: 1, __sgx: 2, __sgTx: 3, __sg1: 4 })).toBe(10);
   });

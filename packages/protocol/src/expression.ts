@@ -188,6 +188,14 @@ export function compileExpression(source: string, target: ExpressionTarget = CHE
   const identifiers = new Set<string>();
   let usesThis = false;
 
+  /** A name as printed into code, if the JavaScript engine running this check reads it as one. */
+  const nameOf = (node: AnyNode): string => {
+    const name = node.name as string;
+    if (!IDENTIFIER.test(name))
+      throw refuse(node, `${JSON.stringify(name)} is not a name this JavaScript engine knows (its Unicode is older)`);
+    return name;
+  };
+
   const print = (node: AnyNode): string => {
     switch (node.type) {
       case 'Literal': {
@@ -200,7 +208,7 @@ export function compileExpression(source: string, target: ExpressionTarget = CHE
           : raw;
       }
       case 'Identifier': {
-        const name = node.name as string;
+        const name = nameOf(node);
         if (target.reserved?.(name) === true) throw refuse(node, `${name} is reserved for the agent`);
         identifiers.add(name);
         return name;
@@ -234,7 +242,7 @@ export function compileExpression(source: string, target: ExpressionTarget = CHE
               const keyText = p.computed
                 ? '[' + print(key) + ']'
                 : key.type === 'Identifier'
-                  ? (key.name as string)
+                  ? nameOf(key)
                   : print(key);
               return keyText + ':' + print(p.value as AnyNode);
             })
@@ -246,9 +254,7 @@ export function compileExpression(source: string, target: ExpressionTarget = CHE
         const property = node.property as AnyNode;
         if (property.type === 'PrivateIdentifier') throw refuse(property, 'private fields are not allowed');
         const q = node.optional ? '?.' : '';
-        return node.computed
-          ? `(${object})${q}[${print(property)}]`
-          : `(${object})${q || '.'}${property.name as string}`;
+        return node.computed ? `(${object})${q}[${print(property)}]` : `(${object})${q || '.'}${nameOf(property)}`;
       }
       case 'ParenthesizedExpression':
         return '(' + print(node.expression as AnyNode) + ')';
@@ -339,6 +345,13 @@ export function compileExpression(source: string, target: ExpressionTarget = CHE
 }
 
 const LINE_BREAK = /[\n\r\u2028\u2029]/;
+/**
+ * An identifier by the Unicode tables of the engine this runs in. The parser's tables can be newer than the
+ * engine's (a letter added in a later Unicode version): such a name parses here and would not compile in the app,
+ * where a patch that does not compile is refused with every other patch of its edit. The agent checks in the app's
+ * own engine.
+ */
+const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
 
 function escapeLineBreaks(text: string): string {
   return text
