@@ -35,26 +35,19 @@ export interface EditEvents {
   /** V8 accepted an edit of the script: columns on patched lines moved (breakpoints there are set again). */
   edited(state: ScriptPatchState): void;
   /**
-   * V8 refused the combined edit of a batch: these actions (by index) are placed again, one at a time. While this
-   * runs, an edit of the script answers the refusal without asking V8 when the refusal was `blocked`.
+   * V8 refused the combined edit of a batch: these actions (by index) are placed again. While this runs, an edit of
+   * the script answers the refusal without asking V8 when the refusal was `blocked`.
    */
-  refused(indices: readonly number[]): void;
+  refused(indices: readonly number[], blocked: boolean): void;
   /** A removal V8 refused: the code stays (inert) and the removal is retried later. */
   restoreLater(scriptId: string): void;
   /** A batch's edit of the script was accepted: what is no longer used may be released. */
   committed(scriptId: string): void;
   /**
    * An edit took `ms` of the app's thread (V8 compiles the new text and swaps the functions while the app waits,
-   * accepted or not): charged to the CPU budgets of the actions whose patches it placed or took out (by index).
+   * accepted or not): charged to the agent's CPU budget.
    */
-  spent(ms: number, indices: readonly number[]): void;
-}
-
-/** The actions whose patches differ between what V8 has and what is wanted. */
-function changedIndices(applied: ReadonlyMap<number, unknown>, wanted: ReadonlyMap<number, unknown>): number[] {
-  const out = [...wanted.keys()].filter((i) => applied.get(i) !== wanted.get(i));
-  for (const i of applied.keys()) if (!wanted.has(i)) out.push(i);
-  return out;
+  spent(ms: number): void;
 }
 
 /**
@@ -136,7 +129,7 @@ export class ScriptEdits {
   /**
    * Runs `fn` (installs, removals, retries) with the patches of each script gathered into one LiveEdit at the end: a
    * LiveEdit stops the app for tens of milliseconds, so fifty actions placed one by one would stop it for seconds.
-   * If V8 refuses a script's combined edit, its new actions are placed again one at a time, each with its own fallback.
+   * If V8 refuses a script's combined edit, its new actions are placed again (see `Probes.placeAgain`).
    */
   batched(fn: () => void): void {
     if (this.batch) return fn();
@@ -181,7 +174,7 @@ export class ScriptEdits {
     if (added.length > 0)
       this.log(
         `one edit of ${state.script.url} for ${added.length} new patches refused (${status}): ` +
-          (blocked ? 'breakpoints meanwhile' : 'one at a time'),
+          (blocked ? 'breakpoints meanwhile' : 'placed again in halves'),
       );
     // Keep what V8 has and is still wanted; the removals ride along with the next edit that V8 accepts.
     state.insertions = new Map([...state.applied].filter(([i]) => state.insertions.has(i) && !added.includes(i)));
@@ -190,7 +183,7 @@ export class ScriptEdits {
     // straight to its fallback (breakpoint, retried later) instead of one LiveEdit stop of the app per action.
     this.knownBlocked = blocked ? { scriptId, status } : undefined;
     try {
-      this.events.refused(added);
+      this.events.refused(added, blocked);
     } finally {
       this.knownBlocked = undefined;
     }
@@ -224,11 +217,7 @@ export class ScriptEdits {
       return 'Ok';
     }
     if (this.knownBlocked?.scriptId === state.script.scriptId) return this.knownBlocked.status;
-    const status = this.setSource(
-      state,
-      applyInsertions(state.original, [...next.values()].flat()),
-      changedIndices(state.applied, next),
-    );
+    const status = this.setSource(state, applyInsertions(state.original, [...next.values()].flat()));
     if (status === 'Ok') {
       state.insertions = next;
       state.applied = new Map(next);
@@ -238,14 +227,10 @@ export class ScriptEdits {
 
   /** Sets the script's text in V8 to what its insertions say (an edit the last one could not make). */
   editToWanted(state: ScriptPatchState): string {
-    return this.setSource(
-      state,
-      applyInsertions(state.original, [...state.insertions.values()].flat()),
-      changedIndices(state.applied, state.insertions),
-    );
+    return this.setSource(state, applyInsertions(state.original, [...state.insertions.values()].flat()));
   }
 
-  private setSource(state: ScriptPatchState, text: string, indices: readonly number[]): string {
+  private setSource(state: ScriptPatchState, text: string): string {
     let status: string;
     const t0 = performance.now();
     try {
@@ -261,7 +246,7 @@ export class ScriptEdits {
       status = `error: ${(err as Error).message}`;
     }
     const ms = performance.now() - t0;
-    this.events.spent(ms, indices);
+    this.events.spent(ms);
     if (status === 'Ok') this.events.edited(state);
     this.log(`setScriptSource ${state.script.url}: ${status} (${ms.toFixed(1)} ms)`);
     return status;

@@ -65,10 +65,10 @@ export class Probes {
     this.breakpoints = new SharedBreakpoints(inspector, log, (scriptId, site) => this.edits.columnOf(scriptId, site));
     this.edits = new ScriptEdits(inspector, log, config.patchMaxFunctions, {
       edited: (state) => this.breakpoints.rearm(state.script.scriptId),
-      refused: (indices) => this.placeAgain(indices),
+      refused: (indices, blocked) => this.placeAgain(indices, blocked),
       restoreLater: (scriptId) => this.retries.restoreLater(scriptId),
       committed: (scriptId) => this.releaseUnused(scriptId),
-      spent: (ms, indices) => this.runtime.chargeEdit(ms, indices),
+      spent: (ms) => this.runtime.chargeEdit(ms),
     });
   }
 
@@ -80,8 +80,26 @@ export class Probes {
     this.edits.batched(fn);
   }
 
-  /** A batch's edit was refused: its new actions are placed again one at a time, each with its own fallback. */
-  private placeAgain(indices: readonly number[]): void {
+  /**
+   * A batch's edit was refused: its new actions are placed again. Blocked (a function of the script is running), each
+   * goes to its fallback at once, without asking V8 again. Refused for what one patch holds (V8 does not compile it),
+   * the batch is halved, each half one edit: the good half goes in, the half V8 refuses is halved again, so one bad
+   * patch among a hundred costs about seven edits that V8 takes, not a hundred; an action refused alone takes its own
+   * fallback.
+   */
+  private placeAgain(indices: readonly number[], blocked: boolean): void {
+    if (!blocked && indices.length > 1) {
+      const mid = Math.ceil(indices.length / 2);
+      for (const half of [indices.slice(0, mid), indices.slice(mid)]) {
+        if (half.length === 1) this.reinstall(half);
+        else this.batched(() => this.reinstall(half));
+      }
+      return;
+    }
+    this.reinstall(indices);
+  }
+
+  private reinstall(indices: readonly number[]): void {
     for (const i of indices) {
       const probe = this.probes.get(i);
       if (!probe) continue;

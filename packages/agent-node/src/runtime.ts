@@ -114,18 +114,15 @@ export class Runtime {
   // ---- accounting ------------------------------------------------------------------------------------------------
 
   /**
-   * A LiveEdit took `ms` of the app's thread: split between the actions it placed or took out that still exist, or
-   * charged to the agent's budget alone when none does (a removal).
+   * A LiveEdit took `ms` of the app's thread: charged to the agent's budget. Not to the actions it placed: one edit
+   * (50–100 ms in a large app on a busy machine) would use up an action's whole burst before its first hit, while
+   * edits that come often (a patch retried against a running function, actions placed and removed over and over)
+   * are what the agent-wide budget is there to stop.
    */
-  chargeEdit(ms: number, indices: readonly number[]): void {
+  chargeEdit(ms: number): void {
     this.clock = Date.now();
-    const actions = indices.map((i) => this.byIndex[i]).filter((rt) => rt !== undefined);
-    if (actions.length === 0) {
-      this.stats.cpuMs += ms;
-      this.chargeGlobal(ms);
-      return;
-    }
-    for (const rt of actions) this.charge(rt, ms / actions.length);
+    this.stats.cpuMs += ms;
+    this.chargeGlobal(ms);
   }
 
   private charge(rt: ActionRuntime, ms: number): void {

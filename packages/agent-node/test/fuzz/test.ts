@@ -87,7 +87,7 @@ const { expr } = fc.letrec<{ expr: string }>((tie) => ({
 const garbage = fc.string({ unit: 'binary', maxLength: 120 });
 const expression = fc
   .oneof({ weight: 8, arbitrary: expr }, { weight: 1, arbitrary: garbage })
-  .map((e) => (e.length > 500 ? e.slice(0, 500) : e === '' ? 'i' : e));
+  .map((e) => (e.slice(0, 500).trim() === '' ? 'i' : e.slice(0, 500)));
 const template = fc
   .array(
     fc.oneof(
@@ -99,7 +99,7 @@ const template = fc
       maxLength: 4,
     },
   )
-  .map((parts) => parts.join(' ').slice(0, 2000) || 'x');
+  .map((parts) => (parts.join(' ').slice(0, 2000).trim() === '' ? 'x' : parts.join(' ').slice(0, 2000)));
 
 /** Every case as the hub would send it: a log with a hostile template, a log with a hostile condition, a snapshot. */
 function cases(): AgentAction[] {
