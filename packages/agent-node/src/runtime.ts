@@ -114,15 +114,14 @@ export class Runtime {
   // ---- accounting ------------------------------------------------------------------------------------------------
 
   /**
-   * A LiveEdit took `ms` of the app's thread: charged to the agent's budget. Not to the actions it placed: one edit
-   * (50–100 ms in a large app on a busy machine) would use up an action's whole burst before its first hit, while
-   * edits that come often (a patch retried against a running function, actions placed and removed over and over)
-   * are what the agent-wide budget is there to stop.
+   * A LiveEdit took `ms` of the app's thread: counted in the agent's CPU time (heartbeats), not charged to a bucket
+   * that throttles hooks. One edit takes 50–100 ms in a large app on a busy machine: charged to the actions it placed
+   * it used up their burst before their first hit, and charged to the agent's budget a file of twenty scripts placed
+   * at once throttled every action. Edits are bounded by how they are made instead: one per script per batch, halved
+   * when refused, retries of a blocked patch backing off.
    */
   chargeEdit(ms: number): void {
-    this.clock = Date.now();
     this.stats.cpuMs += ms;
-    this.chargeGlobal(ms);
   }
 
   private charge(rt: ActionRuntime, ms: number): void {
