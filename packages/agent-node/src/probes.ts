@@ -68,7 +68,7 @@ export class Probes {
       refused: (indices, blocked) => this.placeAgain(indices, blocked),
       restoreLater: (scriptId) => this.retries.restoreLater(scriptId),
       committed: (scriptId) => this.releaseUnused(scriptId),
-      spent: (ms) => this.runtime.chargeEdit(ms),
+      spent: (ms) => this.runtime.countEdit(ms),
     });
   }
 

@@ -120,7 +120,7 @@ export class Runtime {
    * at once throttled every action. Edits are bounded by how they are made instead: one per script per batch, halved
    * when refused, retries of a blocked patch backing off.
    */
-  chargeEdit(ms: number): void {
+  countEdit(ms: number): void {
     this.stats.cpuMs += ms;
   }
 
