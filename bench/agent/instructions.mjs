@@ -11,33 +11,43 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const pairs = Number(process.argv[2] ?? 3);
-const preload = process.argv[3] ?? here('../../packages/agent-node/dist/register.js');
-const N = 2000;
+const shop = process.argv.includes('--shop');
+const [pairsArg, preloadArg] = process.argv.slice(2).filter((a) => a !== '--shop');
+const pairs = Number(pairsArg ?? 3);
+const preload = preloadArg ?? here('../../packages/agent-node/dist/register.js');
+// The example shop (`--shop`, built first) spends about 4× the small service's work on a request: fewer requests.
+const N = shop ? 500 : 2000;
 
 /** Instructions of `N` requests, after three warm-up bursts, four times over; their median. */
 async function count(pre) {
   const dir = mkdtempSync(join(tmpdir(), 'spyglass-cg-'));
   const out = join(dir, 'cg.out');
-  const args = [...(pre ? ['--import', pre] : []), here('./server.mjs')];
+  const pres = pre ? ['--import', pre] : [];
+  const args = shop
+    ? ['--enable-source-maps', ...pres, here('../../examples/shop/dist/server.js')]
+    : [...pres, here('./server.mjs')];
+  // The shop as `run.mjs` starts it: its spans go to a port nothing listens on, the same for both processes.
+  const env = shop
+    ? { PATH: process.env.PATH, PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' }
+    : { PATH: process.env.PATH };
   const child = spawn(
     'valgrind',
     ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, process.execPath, ...args],
-    { stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: process.env.PATH } },
+    { stdio: ['pipe', 'pipe', 'ignore'], env },
   );
   let buf = '';
   const port = await new Promise((resolve, reject) => {
     child.on('error', reject);
     child.stdout.on('data', (d) => {
       buf += d;
-      const m = /port (\d+)/.exec(buf);
-      if (m) resolve(Number(m[1]));
+      const m = /port (\d+)|127\.0\.0\.1:(\d+)/.exec(buf);
+      if (m) resolve(Number(m[1] ?? m[2]));
     });
   });
   const agent = new HttpAgent({ keepAlive: true, maxSockets: 8 });
   const get = () =>
     new Promise((resolve, reject) => {
-      const req = request({ port, host: '127.0.0.1', path: '/x', agent }, (res) => {
+      const req = request({ port, host: '127.0.0.1', path: shop ? '/products' : '/x', agent }, (res) => {
         res.resume();
         res.on('end', resolve);
       });
@@ -59,7 +69,9 @@ async function count(pre) {
     execFileSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' });
   }
   agent.destroy();
-  child.stdin.end();
+  // server.mjs ends with its stdin; the shop on SIGTERM (which valgrind hands to the process it runs).
+  if (shop) child.kill('SIGTERM');
+  else child.stdin.end();
   await new Promise((resolve) => child.on('exit', resolve));
   // One file per dump (`cg.out.1` …), and the final one at exit; the dumps are the measured bursts.
   const totals = readdirSync(dir)
@@ -88,5 +100,6 @@ process.stdout.write(
     instructions_per_request_with: Math.round(b),
     instructions_overhead_pct: Math.round(((b - a) / a) * 100000) / 1000,
     pairs,
+    service: shop ? 'shop' : 'mini',
   }) + '\n',
 );
