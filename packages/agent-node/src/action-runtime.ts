@@ -29,6 +29,8 @@ export interface ActionRuntime {
   hits: number;
   cpu: LeakyBucket;
   logs: LeakyBucket;
+  /** Log lines already charged to `logs` and not yet written (see `LeakyBucket.take`). */
+  logCredit: number;
   condition: CompiledExpression | undefined;
   /** Log template parts; expression parts index into `expressions`. */
   parts: ({ text: string } | { expr: number })[];
@@ -89,6 +91,7 @@ export function compileAction(
     hits: 0,
     cpu: new LeakyBucket(config.actionCpuBudgetPct * 10, config.actionCpuBudgetPct * 50, clock),
     logs: new LeakyBucket(config.maxLogsPerSecondPerAction, config.maxLogsPerSecondPerAction, clock),
+    logCredit: 0,
     condition: undefined,
     parts: [],
     format: () => '',

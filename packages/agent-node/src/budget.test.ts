@@ -16,6 +16,57 @@ describe('LeakyBucket', () => {
     t = 1600; // 9 left
     expect(b.allows()).toBe(true);
   });
+
+  it('admits through credits no more than the rate and capacity allow, about as much as charging each cost', () => {
+    // Random costs at random times, in bursts within one millisecond (the hook path's clock is the last Date.now()).
+    let seed = 7;
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (const [rate, capacity] of [
+      [100, 100],
+      [1000, 1000],
+      [50, 20],
+    ] as const) {
+      let t = 0;
+      const each = new LeakyBucket(rate, capacity, () => t);
+      const credited = new LeakyBucket(rate, capacity, () => t);
+      let credit = 0;
+      let costEach = 0;
+      let costCredited = 0;
+      for (let i = 0; i < 20000; i++) {
+        if (rand() < 0.05) t += Math.floor(rand() * 40);
+        const cost = 1 + Math.floor(rand() * 3);
+        if (each.charge(cost, t)) costEach += cost;
+        const left = credited.take(credit, cost, t);
+        credit = Math.max(0, left);
+        if (left >= 0) costCredited += cost;
+        // What a leaky bucket promises, from empty: never more than its capacity plus what drained since.
+        expect(costCredited).toBeLessThanOrEqual(capacity + (rate * t) / 1000);
+        if (i % 1000 === 999) {
+          credited.refund(credit);
+          credit = 0;
+        }
+      }
+      expect(costCredited).toBeGreaterThan(costEach * 0.9);
+      expect(costCredited).toBeLessThan(costEach * 1.1);
+    }
+  });
+
+  it('trips once the credit and the room left run out, and recovers from what was refunded', () => {
+    const t = 0;
+    const b = new LeakyBucket(10, 20, () => t);
+    let credit = b.take(0, 1, t);
+    expect(credit).toBe(19); // all the room charged at once: 20, of which 1 used
+    expect(b.current).toBe(20);
+    expect(b.allows(t)).toBe(true);
+    for (let i = 0; i < 19; i++) credit = b.take(credit, 1, t);
+    expect(credit).toBe(0);
+    expect(b.take(credit, 1, t)).toBe(-1);
+    expect(b.allows(t)).toBe(false);
+    const c = new LeakyBucket(10, 20, () => t);
+    const left = c.take(0, 5, t);
+    c.refund(left);
+    expect(c.current).toBe(5);
+  });
 });
 
 describe('MetricAggregate', () => {

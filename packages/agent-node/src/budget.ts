@@ -33,6 +33,28 @@ export class LeakyBucket {
     return !this.tripped;
   }
 
+  /**
+   * Takes `cost` out of `credit`, a part of the bucket charged in advance, so that a caller on a hot path can count
+   * down a number of its own instead of charging the bucket each time. When the credit does not cover the cost, it is
+   * topped up with all the room the bucket has left (charged now); when even that is too little, the cost is charged
+   * as `charge` does, which trips the bucket. Returns the credit left, or -1 once the bucket is over capacity. What
+   * is not used is given back with `refund`: meanwhile the bucket counts it as spent, so what it admits stays within
+   * its capacity and rate, as with `charge`.
+   */
+  take(credit: number, cost: number, at: number): number {
+    if (credit >= cost) return credit - cost;
+    this.drain(at);
+    const room = this.tripped ? 0 : Math.floor(this.capacity - this.level);
+    if (credit + room < cost) return this.charge(cost - credit, at) ? 0 : -1;
+    this.level += room;
+    return credit + room - cost;
+  }
+
+  /** Gives back a credit from `take` that was not used. */
+  refund(credit: number): void {
+    if (credit > 0) this.level = Math.max(0, this.level - credit);
+  }
+
   /** Whether more work may run now. */
   allows(at?: number): boolean {
     this.drain(at);

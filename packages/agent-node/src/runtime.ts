@@ -46,6 +46,9 @@ export class Runtime {
   global!: LeakyBucket;
   private logLines!: LeakyBucket;
   private logBytes!: LeakyBucket;
+  /** Lines and bytes already charged to `logLines` and `logBytes` and not yet written (see `LeakyBucket.take`). */
+  private lineCredit = 0;
+  private byteCredit = 0;
   private globalThrottled = false;
   /** Snapshot actions whose clause asked to pause in the breakpoint condition being evaluated. */
   private pauseRequests: ActionRuntime[] = [];
@@ -81,6 +84,8 @@ export class Runtime {
     this.global = new LeakyBucket(config.cpuBudgetPct * 10, config.cpuBudgetPct * 50, clock);
     this.logLines = new LeakyBucket(config.maxLogsPerSecond, config.maxLogsPerSecond, clock);
     this.logBytes = new LeakyBucket(config.maxLogBytesPerSecond, config.maxLogBytesPerSecond, clock);
+    this.lineCredit = 0;
+    this.byteCredit = 0;
   }
 
   /** Compile an action's expressions; throws a message fit for an error status. */
@@ -184,6 +189,16 @@ export class Runtime {
   tick(): void {
     const t = Date.now();
     this.clock = t;
+    // Log credits go back to their buckets every second: what the buckets hold is then what was written.
+    this.logLines.refund(this.lineCredit);
+    this.logBytes.refund(this.byteCredit);
+    this.lineCredit = 0;
+    this.byteCredit = 0;
+    for (const rt of this.byIndex) {
+      if (!rt) continue;
+      rt.logs.refund(rt.logCredit);
+      rt.logCredit = 0;
+    }
     if (this.globalThrottled && this.global.allows()) {
       this.globalThrottled = false;
       for (const rt of this.byIndex) if (rt?.state === 'active') rt.enabled = true;
@@ -236,9 +251,33 @@ export class Runtime {
     if (rt.action.kind !== 'log') return;
     let message = rt.format(values);
     if (message.length > MAX_MESSAGE) message = message.slice(0, MAX_MESSAGE) + '…';
-    const okRate = rt.logs.charge(1, at);
-    const okLines = this.logLines.charge(1, at);
-    const okBytes = this.logBytes.charge(message.length, at);
+    // The three log budgets (lines of this action, lines and bytes of the agent) are counted down from credits
+    // charged to them in advance; the buckets themselves are consulted only when a credit runs out.
+    const len = message.length;
+    if (rt.logCredit >= 1 && this.lineCredit >= 1 && this.byteCredit >= len) {
+      rt.logCredit--;
+      this.lineCredit--;
+      this.byteCredit -= len;
+    } else if (!this.admitLog(rt, len, at)) return;
+    const hit: LogHit = { actionId: rt.action.id, at, level: rt.action.level, message };
+    const ids = this.sink.traceIds();
+    if (ids?.traceId) hit.traceId = ids.traceId;
+    if (ids?.spanId) hit.spanId = ids.spanId;
+    this.sink.log(hit);
+    if (rt.action.pipe) this.sink.pipe({ ...hit, file: rt.action.file, line: rt.action.line });
+  }
+
+  /** A log line whose credits ran out: the buckets are charged (and topped up), or the action is throttled. */
+  private admitLog(rt: ActionRuntime, len: number, at: number): boolean {
+    const rate = rt.logs.take(rt.logCredit, 1, at);
+    const lines = this.logLines.take(this.lineCredit, 1, at);
+    const bytes = this.logBytes.take(this.byteCredit, len, at);
+    rt.logCredit = Math.max(0, rate);
+    this.lineCredit = Math.max(0, lines);
+    this.byteCredit = Math.max(0, bytes);
+    const okRate = rate >= 0;
+    const okLines = lines >= 0;
+    const okBytes = bytes >= 0;
     if (!okRate || !okLines || !okBytes) {
       this.stats.throttles++;
       rt.throttledBy = 'logs';
@@ -251,14 +290,9 @@ export class Runtime {
             ? `log rate: more than ${this.config.maxLogsPerSecond} lines per second for the agent`
             : `log bytes: more than ${this.config.maxLogBytesPerSecond} bytes per second for the agent`,
       );
-      return;
+      return false;
     }
-    const hit: LogHit = { actionId: rt.action.id, at, level: rt.action.level, message };
-    const ids = this.sink.traceIds();
-    if (ids?.traceId) hit.traceId = ids.traceId;
-    if (ids?.spanId) hit.spanId = ids.spanId;
-    this.sink.log(hit);
-    if (rt.action.pipe) this.sink.pipe({ ...hit, file: rt.action.file, line: rt.action.line });
+    return true;
   }
 
   /**
