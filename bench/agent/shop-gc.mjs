@@ -34,7 +34,14 @@ async function once(preload) {
     process.execPath,
     ['--trace-gc-nvp', '--enable-source-maps', ...pre, here('../../examples/shop/dist/server.js')],
     {
-      env: { PATH: process.env.PATH, PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' },
+      env: {
+        PATH: process.env.PATH,
+        PORT: '0',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+        ...(process.env.SPYGLASS_BENCH_BALLAST_MB && {
+          SPYGLASS_BENCH_BALLAST_MB: process.env.SPYGLASS_BENCH_BALLAST_MB,
+        }),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
