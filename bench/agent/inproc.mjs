@@ -1,5 +1,5 @@
 // One benchmark process: measures the hot function with and without the agent. Prints one JSON line.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { hot, hotHand, snap } from './target.mjs';
 
@@ -108,16 +108,34 @@ if (mode === 'patch') {
 } else if (mode === 'snapshot') {
   // Its own process, so what other measurements leave behind (garbage, optimisation state) does not count here.
   const pauses = 1000;
+  // Whether the OS took the CPU from this thread during a call: Linux counts every involuntary context switch of a
+  // thread exactly (`nonvoluntary_ctxt_switches`), read before and after each call, outside the timed part. Calls
+  // the OS preempted are kept in the percentiles; the ones it did not are also reported by themselves, which is what
+  // a snapshot costs the app when nothing else competes for its core.
+  const preemptions = existsSync('/proc/thread-self/status')
+    ? () => Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync('/proc/thread-self/status', 'latin1'))[1])
+    : undefined;
+  const pct = (xs, q) => (xs.length > 0 ? xs[Math.min(xs.length - 1, Math.floor(xs.length * q))] : null);
   const timeSnaps = async () => {
     const times = [];
+    const calm = [];
     for (let i = 0; i < pauses; i++) {
+      const before = preemptions?.();
       const t0 = process.hrtime.bigint();
       snap(i);
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      times.push(ms);
+      if (preemptions && preemptions() === before) calm.push(ms);
       if (i % 50 === 0) await new Promise((r) => setImmediate(r));
     }
     times.sort((a, b) => a - b);
-    return { p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)] };
+    calm.sort((a, b) => a - b);
+    return {
+      p50: pct(times, 0.5),
+      p99: pct(times, 0.99),
+      preempted: preemptions ? times.length - calm.length : null,
+      calmP99: preemptions ? pct(calm, 0.99) : null,
+    };
   };
   // Reference: a bare pause and resume on the same line (no condition, no capture), measured in this run.
   const { Session } = await import('node:inspector');
@@ -137,6 +155,8 @@ if (mode === 'patch') {
   const bare = await timeSnaps();
   out.pause_p50_ms = bare.p50;
   out.pause_p99_ms = bare.p99;
+  out.pause_preempted = bare.preempted;
+  out.pause_p99_unpreempted_ms = bare.calmP99;
   session.disconnect();
   const { Agent } = await import('../../packages/agent-node/dist/index.js');
   const agent = new Agent({ ...limits, probeMethod: 'breakpoint' }, {}).start();
@@ -155,6 +175,8 @@ if (mode === 'patch') {
   const snapTimes = await timeSnaps();
   out.snapshot_p50_ms = snapTimes.p50;
   out.snapshot_p99_ms = snapTimes.p99;
+  out.snapshot_preempted = snapTimes.preempted;
+  out.snapshot_p99_unpreempted_ms = snapTimes.calmP99;
   out.snapshots = agent.stats().snapshots;
   agent.stop();
 }
