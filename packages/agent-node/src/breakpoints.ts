@@ -46,8 +46,8 @@ let evaluationCostMs: number | undefined;
 function measureEvaluationCost(inspector: InspectorSession, log: DebugLog): number {
   if (evaluationCostMs !== undefined) return evaluationCostMs;
   const url = 'evalmachine.<spyglass-calibration>';
-  // A condition as long as a real one, answering false: the clause of an index no action has.
-  const clause = `${hookCall('on', [0])}&&${hookCall('be', [0])}&&${hookCall('bl', [0, '[i,a,b,c]'])}`;
+  // A condition as long as a real one, answering false: the clause of an index no action has (they start at 1).
+  const clause = `${hookCall('be', [0])}&&${hookCall('bl', [0, '[i,a,b,c]'])}`;
   const condition = breakpointCondition([`try{${clause}}catch(${CATCH_VAR}){${hookCall('berr', [0, CATCH_VAR])}}`]);
   let id: string | undefined;
   const times: number[] = [];

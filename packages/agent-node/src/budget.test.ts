@@ -67,6 +67,31 @@ describe('LeakyBucket', () => {
     c.refund(left);
     expect(c.current).toBe(5);
   });
+
+  it('counts work done while resting up to twice its capacity, so a long stretch of it is not forgiven', () => {
+    let t = 0;
+    const rested = new LeakyBucket(10, 20, () => t);
+    const plain = new LeakyBucket(10, 20, () => t);
+    expect([rested.charge(21, 0), plain.charge(21, 0)]).toEqual([false, false]);
+    // Work done after the trip, charged at the time the hook's clock last read (it does not move inside a loop).
+    for (let i = 0; i < 500; i++) rested.chargeResting(0.1, 0);
+    expect(rested.current).toBe(40);
+    t = 2000; // 20 drained: the plain bucket is back, the one that counted the work is not
+    expect([plain.allows(), rested.allows()]).toEqual([true, false]);
+    t = 3000; // and it never stays out longer than 1.5 · capacity / rate after the work stops
+    expect(rested.allows()).toBe(true);
+    // Above twice the capacity already (one large charge), resting work adds nothing and takes nothing off.
+    const big = new LeakyBucket(10, 20, () => 0);
+    big.charge(100, 0);
+    big.chargeResting(5, 0);
+    expect(big.current).toBe(100);
+    // Under the capacity, resting work counts as it is and trips the bucket when it passes the capacity.
+    const low = new LeakyBucket(10, 20, () => 0);
+    low.chargeResting(15, 0);
+    expect(low.allows(0)).toBe(true);
+    low.chargeResting(10, 0);
+    expect([low.current, low.allows(0)]).toEqual([25, false]);
+  });
 });
 
 describe('MetricAggregate', () => {

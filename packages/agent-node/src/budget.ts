@@ -55,6 +55,17 @@ export class LeakyBucket {
     if (credit > 0) this.level = Math.max(0, this.level - credit);
   }
 
+  /**
+   * Adds a cost incurred while the caller may not run (work V8 does for a throttled action before its breakpoint can
+   * leave V8): it keeps the bucket tripped as long as that work went on, counted up to twice the capacity, so that it
+   * never keeps the bucket tripped longer than `1.5 · capacity / rate` after it stops.
+   */
+  chargeResting(cost: number, at?: number): void {
+    this.drain(at);
+    this.level = Math.min(this.level + cost, Math.max(this.level, 2 * this.capacity));
+    if (this.level > this.capacity) this.tripped = true;
+  }
+
   /** Whether more work may run now. */
   allows(at?: number): boolean {
     this.drain(at);

@@ -68,7 +68,8 @@ export function breakpointClause(rt: ActionRuntime, which: Place): string {
 
 function clauseBody(rt: ActionRuntime, which: Place): string {
   const i = rt.index;
-  const opened = `${hookCall('on', [i])}&&${hookCall('be', [i])}`;
+  // `be` answers whether the action may run (as `on` does for a patch) and charges V8's cost of the evaluation.
+  const opened = hookCall('be', [i]);
   const open = opened + (rt.condition ? `&&${hookCall('bif', [i, `(${rt.condition.code})`])}` : '');
   const a = rt.action;
   switch (a.kind) {

@@ -394,8 +394,16 @@ export class Runtime {
           return false;
         }
         // What V8 spent before this clause ran (see breakpoints.ts): without it, a condition that is false in a tight
-        // loop would cost the host unchecked.
-        if (rt.breakpointShareMs > 0) this.charge(rt, rt.breakpointShareMs);
+        // loop would cost the host unchecked. A throttled action is charged too: V8 compiles the condition until its
+        // breakpoint leaves V8 (when the app's code yields), and a loop that went on for seconds after the throttle
+        // must not come back to the action as drained budget.
+        if (rt.breakpointShareMs > 0) {
+          if (rt.enabled) this.charge(rt, rt.breakpointShareMs);
+          else {
+            this.stats.cpuMs += rt.breakpointShareMs;
+            rt.cpu.chargeResting(rt.breakpointShareMs, this.clock);
+          }
+        }
         if (!rt.enabled) return false;
         rt.evaluating = true;
         return true;
