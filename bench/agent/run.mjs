@@ -245,7 +245,7 @@ const result = {
   snapshot_p99_ms: r3(snap.snapshot_p99_ms),
   pause_p50_ms: r3(snap.pause_p50_ms),
   pause_p99_ms: r3(snap.pause_p99_ms),
-  // Of the 1000 calls, how many the OS preempted (Linux), and the p99 of the others.
+  // In a second pass of 1000 calls: how many the OS preempted (Linux), and the p99 of the others.
   snapshot_preempted: snap.snapshot_preempted ?? null,
   snapshot_p99_unpreempted_ms: snap.snapshot_p99_unpreempted_ms == null ? null : r3(snap.snapshot_p99_unpreempted_ms),
   pause_preempted: snap.pause_preempted ?? null,
