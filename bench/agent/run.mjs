@@ -227,6 +227,7 @@ const shop = process.argv.includes('--no-shop')
     });
 if (shop) report('http (example shop)', shop);
 const r3 = (x) => Math.round(x * 1000) / 1000;
+const r3OrNull = (x) => (x == null ? null : r3(x));
 
 const result = {
   baseline_ns: r3(patch.baseline_ns),
@@ -247,8 +248,8 @@ const result = {
   pause_p99_ms: r3(snap.pause_p99_ms),
   // In a second pass of 1000 calls: how many the OS preempted (Linux), and the p99 of the others.
   snapshot_preempted: snap.snapshot_preempted ?? null,
-  snapshot_p99_unpreempted_ms: snap.snapshot_p99_unpreempted_ms == null ? null : r3(snap.snapshot_p99_unpreempted_ms),
+  snapshot_p99_unpreempted_ms: r3OrNull(snap.snapshot_p99_unpreempted_ms),
   pause_preempted: snap.pause_preempted ?? null,
-  pause_p99_unpreempted_ms: snap.pause_p99_unpreempted_ms == null ? null : r3(snap.pause_p99_unpreempted_ms),
+  pause_p99_unpreempted_ms: r3OrNull(snap.pause_p99_unpreempted_ms),
 };
 process.stdout.write(JSON.stringify(result) + '\n');
