@@ -1,8 +1,9 @@
-// node bench/agent/instructions.mjs [pairs] [preload]: instructions per request of server.mjs with and without a
-// preload (default: the idle agent), counted by valgrind's callgrind in the whole process (every thread). An
+// node bench/agent/instructions.mjs [--shop] [--node-flag F]… [pairs] [preload]: instructions per request of
+// server.mjs (or of the example shop) with and without a preload (default: the idle agent), counted by valgrind's callgrind in the whole process (every thread). An
 // instruction count does not depend on how busy the machine is, so it separates "the agent runs code per request"
 // from what CPU time also reads (cache and memory effects, scheduling). Needs `valgrind` (Debian's package); each
-// process runs about 50× slower under it, so requests are few. Prints one JSON line.
+// process runs about 50× slower under it, so requests are few. `--node-flag F` (repeatable) gives both processes the
+// Node or V8 flag F. Prints one JSON line.
 import { execFileSync, spawn } from 'node:child_process';
 import { Agent as HttpAgent, request } from 'node:http';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -12,7 +13,11 @@ import { fileURLToPath } from 'node:url';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const shop = process.argv.includes('--shop');
-const [pairsArg, preloadArg] = process.argv.slice(2).filter((a) => a !== '--shop');
+const argv = process.argv.slice(2);
+const nodeFlags = argv.flatMap((a, i) => (argv[i - 1] === '--node-flag' ? [a] : []));
+const [pairsArg, preloadArg] = argv.filter(
+  (a, i) => a !== '--shop' && a !== '--node-flag' && argv[i - 1] !== '--node-flag',
+);
 const pairs = Number(pairsArg ?? 3);
 const preload = preloadArg ?? here('../../packages/agent-node/dist/register.js');
 // The example shop (`--shop`, built first) spends about 4× the small service's work on a request: fewer requests.
@@ -22,7 +27,7 @@ const N = shop ? 500 : 2000;
 async function count(pre) {
   const dir = mkdtempSync(join(tmpdir(), 'spyglass-cg-'));
   const out = join(dir, 'cg.out');
-  const pres = pre ? ['--import', pre] : [];
+  const pres = [...nodeFlags, ...(pre ? ['--import', pre] : [])];
   const args = shop
     ? ['--enable-source-maps', ...pres, here('../../examples/shop/dist/server.js')]
     : [...pres, here('./server.mjs')];

@@ -6,6 +6,9 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+// `--node-flag F` (repeatable) gives both processes of every idle pair the Node or V8 flag F, for instance
+// `--no-allocation-site-pretenuring` (docs/agent.md says why that one matters to the shop).
+const nodeFlags = process.argv.flatMap((a, i, all) => (all[i - 1] === '--node-flag' ? [a] : []));
 const register = here('../../packages/agent-node/dist/register.js');
 
 function runNode(args, env = {}) {
@@ -32,7 +35,7 @@ const SHOP = here('../../examples/shop/dist/server.js');
  */
 async function startServer(preload, concurrency, service = 'mini') {
   const shop = service === 'shop';
-  const pre = preload ? ['--import', preload] : [];
+  const pre = [...nodeFlags, ...(preload ? ['--import', preload] : [])];
   const args = shop
     ? ['--enable-source-maps', '--import', here('./cpu-probe.mjs'), ...pre, SHOP]
     : [...pre, here('./server.mjs')];
@@ -251,5 +254,6 @@ const result = {
   snapshot_p99_unpreempted_ms: r3OrNull(snap.snapshot_p99_unpreempted_ms),
   pause_preempted: snap.pause_preempted ?? null,
   pause_p99_unpreempted_ms: r3OrNull(snap.pause_p99_unpreempted_ms),
+  ...(nodeFlags.length > 0 ? { node_flags: nodeFlags } : {}),
 };
 process.stdout.write(JSON.stringify(result) + '\n');

@@ -1,9 +1,15 @@
-// node bench/agent/shop-gc.mjs [--runs N] [--requests N] [--both FILE] [preload…]
+// node bench/agent/shop-gc.mjs [--runs N] [--requests N] [--both FILE] [--node-flag F]… [--env K=V]…
+//                               [--pretenuring] [preload…]
 // The example shop's garbage collection under HTTP load, without a preload and with each one given (default: the
 // idle agent): V8's own account (`--trace-gc-nvp`) of the scavenges and mark-compacts during a burst of requests
 // after a warm-up, and what each scavenge promoted. `--both FILE` preloads FILE into every process, the plain one
-// included (an app's own state, for instance `ballast.mjs`). Needs the shop built. Prints one JSON line per variant,
-// the medians of N runs (default 3) of fresh processes; the last line is all of them together.
+// included (an app's own state, for instance `ballast.mjs`). `--node-flag F` gives every process the V8 or Node flag
+// F (for instance `--no-allocation-site-pretenuring` or `--min-semi-space-size=16`), `--env K=V` an environment
+// variable (for instance `OTEL_SDK_DISABLED=true`). `--pretenuring` also traces V8's allocation-site pretenuring and
+// reports `tenure_decisions`: how many times, over the whole process, an allocation site was switched to allocating
+// in the old generation (the trace's output costs time, so the GC times of such a run are not comparable). Needs the
+// shop built. Prints one JSON line per variant, the medians of N runs (default 3) of fresh processes; the last line is
+// all of them together.
 import { spawn } from 'node:child_process';
 import { request, Agent as HttpAgent } from 'node:http';
 import { resolve } from 'node:path';
@@ -20,6 +26,21 @@ const option = (flag, fallback) => {
 const runs = Number(option('--runs', 3));
 const requests = Number(option('--requests', 20000));
 const both = option('--both', undefined);
+const repeated = (flag) => {
+  const values = [];
+  for (let v = option(flag, undefined); v !== undefined; v = option(flag, undefined)) values.push(v);
+  return values;
+};
+const nodeFlags = repeated('--node-flag');
+const extraEnv = Object.fromEntries(
+  repeated('--env').map((kv) => {
+    const eq = kv.indexOf('=');
+    if (eq < 1) throw new Error(`--env takes KEY=VALUE, not ${JSON.stringify(kv)}`);
+    return [kv.slice(0, eq), kv.slice(eq + 1)];
+  }),
+);
+const pretenuring = args.includes('--pretenuring');
+if (pretenuring) args.splice(args.indexOf('--pretenuring'), 1);
 const preloads = args.length > 0 ? args.map((a) => resolve(a)) : [here('../../packages/agent-node/dist/register.js')];
 
 const median = (xs) => {
@@ -32,7 +53,14 @@ async function once(preload) {
   const pre = [...(both ? ['--import', resolve(both)] : []), ...(preload ? ['--import', preload] : [])];
   const child = spawn(
     process.execPath,
-    ['--trace-gc-nvp', '--enable-source-maps', ...pre, here('../../examples/shop/dist/server.js')],
+    [
+      '--trace-gc-nvp',
+      ...(pretenuring ? ['--trace-pretenuring-statistics'] : []),
+      '--enable-source-maps',
+      ...nodeFlags,
+      ...pre,
+      here('../../examples/shop/dist/server.js'),
+    ],
     {
       env: {
         PATH: process.env.PATH,
@@ -41,6 +69,7 @@ async function once(preload) {
         ...(process.env.SPYGLASS_BENCH_BALLAST_MB && {
           SPYGLASS_BENCH_BALLAST_MB: process.env.SPYGLASS_BENCH_BALLAST_MB,
         }),
+        ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -95,6 +124,9 @@ async function once(preload) {
     promoted_kb_per_scavenge: scavenges.length ? sum(scavenges, 'promoted') / 1024 / scavenges.length : 0,
     mark_compacts: compacts.length,
     mark_compact_ms: sum(compacts, 'pause'),
+    // A site that had kept (nearly) all it allocated since the last scavenge, at a scavenge of a young generation
+    // at its full size, is switched to old-generation allocation: `… => tenure` in V8's trace.
+    ...(pretenuring ? { tenure_decisions: (out.match(/(undecided|maybe tenure) => tenure/g) ?? []).length } : {}),
   };
 }
 
@@ -102,7 +134,14 @@ const all = [];
 for (const preload of [undefined, ...preloads]) {
   const samples = [];
   for (let r = 0; r < runs; r++) samples.push(await once(preload));
-  const row = { preload: preload ?? 'none', ...(both ? { both } : {}), requests, runs };
+  const row = {
+    preload: preload ?? 'none',
+    ...(both ? { both } : {}),
+    ...(nodeFlags.length ? { node_flags: nodeFlags } : {}),
+    ...(Object.keys(extraEnv).length ? { env: extraEnv } : {}),
+    requests,
+    runs,
+  };
   for (const k of Object.keys(samples[0])) row[k] = Math.round(median(samples.map((s) => s[k])) * 100) / 100;
   console.log(JSON.stringify(row));
   all.push(row);
