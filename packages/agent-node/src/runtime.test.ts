@@ -1,5 +1,5 @@
 import type { AgentAction } from '@spyglass/protocol';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from './config.js';
 import { Redactor } from './redact.js';
 import type { ActionRuntime } from './action-runtime.js';
@@ -106,5 +106,41 @@ describe('Runtime', () => {
     }
     expect(lines.map((l) => l.traceId)).toEqual([wanted, wanted]);
     expect(rt.hits).toBe(2);
+  });
+
+  it("names the action's own budget once the agent's is back and the action's breakpoint kept charging it", () => {
+    vi.useFakeTimers();
+    try {
+      vi.setSystemTime(1_000_000);
+      // Default budgets: the agent 50 ms of CPU a second (bucket of 250), an action 20 (bucket of 100).
+      const runtime = new Runtime(loadConfig({}), new Redactor({ names: [], values: [] }), sink);
+      const a = runtime.create(log('a', 'a'));
+      const b = runtime.create(log('b', 'b'));
+      runtime.setState(a, 'active');
+      runtime.setState(b, 'active');
+      const hooks = runtime.hooks();
+      // B's breakpoint costs more than the agent's whole budget: B is over its own, every other action over the agent's.
+      b.breakpointShareMs = 260;
+      hooks.be(b.index);
+      expect([b.throttledBy, a.throttledBy]).toEqual(['cpu', 'global']);
+      expect(a.reason).toMatch(/^global CPU budget/);
+      // A's breakpoint cannot leave V8 at once: the evaluations until it does are charged to A (up to twice its bucket).
+      a.breakpointShareMs = 150;
+      expect(hooks.be(a.index)).toBe(false);
+      expect(hooks.be(a.index)).toBe(false);
+      // 3 s later the agent's bucket has drained (260 → 110) and A's has not (200 → 140).
+      vi.setSystemTime(1_003_000);
+      runtime.tick();
+      expect(a.state).toBe('throttled');
+      expect(a.throttledBy).toBe('cpu');
+      expect(a.reason).toMatch(/^CPU budget: this action used more than 2% of a CPU/);
+      // Once A's own bucket is down to half, A runs again.
+      vi.setSystemTime(1_008_000);
+      runtime.tick();
+      expect(a.state).toBe('active');
+      expect(a.throttledBy).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -135,13 +135,13 @@ export class Runtime {
     if (!okAction && rt.state === 'active') {
       rt.throttledBy = 'cpu';
       this.stats.throttles++;
-      this.setState(
-        rt,
-        'throttled',
-        `CPU budget: this action used more than ${this.config.actionCpuBudgetPct}% of a CPU`,
-      );
+      this.setState(rt, 'throttled', this.actionCpuReason());
     }
     this.chargeGlobal(ms);
+  }
+
+  private actionCpuReason(): string {
+    return `CPU budget: this action used more than ${this.config.actionCpuBudgetPct}% of a CPU`;
   }
 
   private chargeGlobal(ms: number): void {
@@ -224,6 +224,11 @@ export class Runtime {
       ) {
         rt.throttledBy = undefined;
         this.setState(rt, 'active');
+      } else if (rt.state === 'throttled' && rt.throttledBy === 'global' && !this.globalThrottled && !rt.cpu.allows()) {
+        // The agent's budget is back and this action's own is not (its breakpoint could not leave V8 at once, and the
+        // evaluations until then were charged to it): it is held by its own budget now, and its status says so.
+        rt.throttledBy = 'cpu';
+        this.setState(rt, 'throttled', this.actionCpuReason());
       }
     }
   }
