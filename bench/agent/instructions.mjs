@@ -1,7 +1,9 @@
 // node bench/agent/instructions.mjs [--shop] [--node-flag F]… [pairs] [preload]: instructions per request of
-// server.mjs (or of the example shop) with and without a preload (default: the idle agent), counted by valgrind's callgrind in the whole process (every thread). An
-// instruction count does not depend on how busy the machine is, so it separates "the agent runs code per request"
-// from what CPU time also reads (cache and memory effects, scheduling). Needs `valgrind` (Debian's package); each
+// server.mjs (or of the example shop) with and without a preload (default: the idle agent), counted by valgrind's
+// callgrind in the whole process (every thread). An instruction count does not depend on how busy the machine is, so
+// it separates "the agent runs code per request" from what CPU time also reads (cache and memory effects,
+// scheduling). On the shop it is uneven: V8 is still optimising the shop's code at callgrind's slowness, and its
+// compiler threads' work lands in the measured bursts (docs/agent.md). Needs `valgrind` (Debian's package); each
 // process runs about 50× slower under it, so requests are few. `--node-flag F` (repeatable) gives both processes the
 // Node or V8 flag F. Prints one JSON line.
 import { execFileSync, spawn } from 'node:child_process';

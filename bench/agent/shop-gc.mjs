@@ -124,8 +124,8 @@ async function once(preload) {
     promoted_kb_per_scavenge: scavenges.length ? sum(scavenges, 'promoted') / 1024 / scavenges.length : 0,
     mark_compacts: compacts.length,
     mark_compact_ms: sum(compacts, 'pause'),
-    // A site that had kept (nearly) all it allocated since the last scavenge, at a scavenge of a young generation
-    // at its full size, is switched to old-generation allocation: `… => tenure` in V8's trace.
+    // A site that kept 85 % or more of what it allocated since the last scavenge, at a scavenge of a young
+    // generation at its full size, is switched to old-generation allocation: `… => tenure` in V8's trace.
     ...(pretenuring ? { tenure_decisions: (out.match(/(undecided|maybe tenure) => tenure/g) ?? []).length } : {}),
   };
 }
