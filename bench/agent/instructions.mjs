@@ -17,6 +17,12 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const shop = process.argv.includes('--shop');
 const argv = process.argv.slice(2);
 const nodeFlags = argv.flatMap((a, i) => (argv[i - 1] === '--node-flag' ? [a] : []));
+if (argv.at(-1) === '--node-flag') {
+  console.error(
+    '--node-flag takes a Node or V8 flag after it, for instance --node-flag --no-allocation-site-pretenuring',
+  );
+  process.exit(2);
+}
 const [pairsArg, preloadArg] = argv.filter(
   (a, i) => a !== '--shop' && a !== '--node-flag' && argv[i - 1] !== '--node-flag',
 );

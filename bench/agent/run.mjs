@@ -9,6 +9,12 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 // `--node-flag F` (repeatable) gives both processes of every idle pair the Node or V8 flag F, for instance
 // `--no-allocation-site-pretenuring` (docs/agent.md says why that one matters to the shop).
 const nodeFlags = process.argv.flatMap((a, i, all) => (all[i - 1] === '--node-flag' ? [a] : []));
+if (process.argv.at(-1) === '--node-flag') {
+  console.error(
+    '--node-flag takes a Node or V8 flag after it, for instance --node-flag --no-allocation-site-pretenuring',
+  );
+  process.exit(2);
+}
 const register = here('../../packages/agent-node/dist/register.js');
 
 function runNode(args, env = {}) {

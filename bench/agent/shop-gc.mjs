@@ -23,6 +23,11 @@ const option = (flag, fallback) => {
   const [value] = args.splice(i, 2).slice(1);
   return value;
 };
+for (const flag of ['--runs', '--requests', '--both', '--node-flag', '--env'])
+  if (args.at(-1) === flag) {
+    console.error(`${flag} takes a value after it`);
+    process.exit(2);
+  }
 const runs = Number(option('--runs', 3));
 const requests = Number(option('--requests', 20000));
 const both = option('--both', undefined);
