@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     // Tests import workspace packages from source; child processes (agent scenarios, CLI) use the built dist.
     alias: {
+      '@spyglass/protocol/agent-core': fileURLToPath(new URL('./packages/protocol/src/agent-core.ts', import.meta.url)),
       '@spyglass/protocol/agent': fileURLToPath(new URL('./packages/protocol/src/agent.ts', import.meta.url)),
       '@spyglass/protocol': src('protocol'),
       '@spyglass/client': src('client'),

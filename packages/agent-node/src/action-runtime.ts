@@ -4,7 +4,7 @@ import {
   type AgentAction,
   type AgentActionState,
   type ProbeMethod,
-} from '@spyglass/protocol/agent';
+} from '@spyglass/protocol/agent-core';
 import { LeakyBucket } from './budget.js';
 import type { AgentConfig } from './config.js';
 import { compileExpression, type CompiledExpression } from './expression.js';

@@ -13,18 +13,17 @@ import {
   type HubFrame,
   type WirePolicy,
   matchesBlocklist,
-} from '@spyglass/protocol/agent';
+} from '@spyglass/protocol/agent-core';
 import { loadConfig, localSettings, type AgentConfig, type AgentOptions } from './config.js';
 import {
   clampAction,
   mergePolicy,
   policyCachePath,
-  readPolicyCache,
   sameLimits,
   writePolicyCache,
   type MergedPolicy,
 } from './policy.js';
-import { Connection } from './connection.js';
+import { startControl, type ControlPlane } from './control.js';
 import { createDebugLog, type DebugLog } from './debug-log.js';
 import { createNotices, type Notices } from './notice.js';
 import { InspectorSession } from './inspector.js';
@@ -86,7 +85,7 @@ export class Agent {
   private readonly outbox: Outbox;
   private readonly sources: SourceCatalog;
   private readonly paths: SourcePaths;
-  private connection: Connection | undefined;
+  private connection: ControlPlane | undefined;
   private readonly actions = new Map<string, ActionRuntime>();
   private revision = -1;
   private settings: AgentSettings = DEFAULT_SETTINGS;
@@ -276,11 +275,6 @@ export class Agent {
 
   /** Attach the inspector, install the hook global, connect to the hub. */
   start(): this {
-    // Before anything else: the last policy the hub gave, for as long as the hub does not answer.
-    if (this.policyCache !== undefined) {
-      const cached = readPolicyCache(this.policyCache);
-      if (cached !== undefined) this.guard('cached policy', () => this.applyPolicy(cached, 'cache', cached.savedAt));
-    }
     const hooks = this.runtime.hooks();
     Object.defineProperty(globalThis, HOOK, { value: hooks, configurable: true, enumerable: false, writable: false });
     // No inspector session while idle: it is opened when an action (or a source request) needs V8.
@@ -297,7 +291,10 @@ export class Agent {
     process.on('beforeExit', this.onBeforeExit);
     process.on('exit', this.onExit);
     if (this.config.url) {
-      this.connection = new Connection({
+      // The control thread reads the last policy the hub gave before it connects: in force until the hub answers.
+      this.connection = startControl({
+        policyCache: this.policyCache,
+        onCachedPolicy: (cached) => this.guard('cached policy', () => this.applyPolicy(cached, 'cache', cached.savedAt)),
         url: this.config.url,
         key: this.config.key,
         minDelayMs: this.config.reconnectMinMs,
@@ -320,7 +317,6 @@ export class Agent {
         },
         onError: (message) => this.guard('notice', () => this.notices.error(message)),
       });
-      this.connection.start();
     } else this.log('no SPYGLASS_URL: running without a hub');
     return this;
   }

@@ -1,129 +1,246 @@
-import { z } from 'zod';
-import { WIRE_LIMITS } from '@spyglass/protocol/agent';
+import { WIRE_LIMITS } from '@spyglass/protocol/agent-core';
+import type { AgentConfig, AgentOptions } from './config-schema.js';
 import { MAP_SLICE_MS } from './locate.js';
-import type { PipeLogger } from './pipe.js';
 import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES, checkLinearPattern } from './redact.js';
 
-/** Agent settings: defaults < environment (`SPYGLASS_*`) < `start()` options, validated once and frozen. */
-export const agentOptionsSchema = z.object({
-  /** Hub base URL (`http://…` or `ws://…`); the agent connects to `<url>/api/v1/agents/connect`. */
-  url: z.string().url().optional(),
-  /** Pool registration key. */
-  key: z.string().min(1).optional(),
-  service: z.string().trim().min(1).max(255).default('node-service'),
-  serviceVersion: z.string().max(255).optional(),
-  environment: z.string().max(255).optional(),
-  tags: z
-    .record(z.string().min(1).max(63), z.string().max(255))
-    .refine((t) => Object.keys(t).length <= WIRE_LIMITS.maxTagsPerAgent, {
-      message: `at most ${WIRE_LIMITS.maxTagsPerAgent} tags (SPYGLASS_TAGS)`,
-    })
-    .default({}),
-  debug: z.boolean().default(false),
-  /** No line of the agent's own on stderr (`spyglass: connected to …`, a refused key, an unreachable hub). */
-  quiet: z.boolean().default(false),
-  /**
-   * Start an agent in worker threads too. Off by default: a preload (`--import`/`-r`) is inherited by every worker,
-   * and a pool of short-lived workers would each open a hub connection.
-   */
-  workerThreads: z.boolean().default(false),
-  /** Share of one CPU the agent may use over all actions (percent), and per action. */
-  cpuBudgetPct: z.number().positive().max(100).default(5),
-  actionCpuBudgetPct: z.number().positive().max(100).default(2),
-  /** Log lines per second per action and for the whole agent; bytes per second of log text. */
-  maxLogsPerSecondPerAction: z.number().int().positive().default(100),
-  maxLogsPerSecond: z.number().int().positive().default(1000),
-  maxLogBytesPerSecond: z
-    .number()
-    .int()
-    .positive()
-    .default(1024 * 1024),
-  /** Buffered hits kept while the hub is away (oldest dropped first). */
-  maxBufferedLogs: z.number().int().positive().default(10_000),
-  maxBufferedSnapshots: z.number().int().positive().default(100),
-  maxBufferedMetrics: z.number().int().positive().default(10_000),
-  /** Bytes of log text and snapshots kept while the hub is away (oldest logs, then snapshots, dropped first). */
-  maxBufferedBytes: z
-    .number()
-    .int()
-    .positive()
-    .default(16 * 1024 * 1024),
-  /** Redaction: name fragments and value patterns (linear-time regular expressions only). */
-  redactNames: z.array(z.string().min(1)).default([...DEFAULT_REDACT_NAMES]),
-  redactValues: z
-    .array(
-      z.string().superRefine((p, ctx) => {
-        try {
-          checkLinearPattern(p);
-          new RegExp(p);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        }
-      }),
-    )
-    .default([...DEFAULT_REDACT_VALUES]),
-  /** How log actions with `pipe: true` are written to stdout: `[spyglass] INFO message`, or one JSON object a line. */
-  pipeFormat: z.enum(['text', 'json']).default('text'),
-  /** Receives piped log lines instead of stdout (`start()` only): route them into the app's own logger. */
-  logger: z.custom<PipeLogger>((v) => typeof v === 'function', 'must be a function (entry) => void').optional(),
-  /** Files the agent never instruments (path fragments, e.g. `/secrets/`, `auth.ts`). */
-  blocklist: z.array(z.string().min(1)).default([]),
-  /**
-   * Directories source browsing may read original sources from (files a source map names without embedding their
-   * text). Default: the app's root, the nearest directory with a package.json above the main script (else the
-   * working directory). A map naming a file elsewhere (`/etc/passwd`) shows nothing.
-   */
-  sourceRoots: z.array(z.string().min(1)).optional(),
-  /**
-   * Async callers a snapshot shows (levels of V8's async stack trace: each `await` that led to the line, and with
-   * `asyncStackRecording` also `.then` callbacks, timers and events); 0 shows none.
-   */
-  asyncStackDepth: z.number().int().min(0).max(32).default(8),
-  /**
-   * Have V8 record async stacks while a snapshot action exists (`Debugger.setAsyncCallStackDepth`): callbacks and
-   * timers join the awaits. Off by default: recording made each `await` of the app about ten times slower (measured).
-   */
-  asyncStackRecording: z.boolean().default(false),
-  /** Force one probe method (for benchmarks and diagnosis); default chooses per action. */
-  probeMethod: z.enum(['auto', 'patch', 'breakpoint']).default('auto'),
-  /**
-   * Longest stretch (ms) spent reading source maps in one go; the rest is read in later slices so the app's event loop
-   * keeps running (a large app can have thousands of maps). At least one map is read per slice.
-   */
-  mapSliceMs: z.number().nonnegative().max(1000).default(MAP_SLICE_MS),
-  /**
-   * Source maps of 512 KB or more are read and indexed in a worker thread (started for them only, stopped a second
-   * after), not on the app's: a 20 MB map takes about a second to decode. Off: every map is read on the app's thread
-   * in slices (a single large map is still one stall).
-   */
-  mapWorker: z.boolean().default(true),
-  /**
-   * How long V8's Debugger domain stays on after the last action goes. Turning it on again makes V8 report every
-   * script (about 110 ms of the app's thread at 2,000 modules), so quick remove/add cycles should not pay it each time.
-   */
-  debuggerLingerMs: z.number().int().nonnegative().default(60_000),
-  /**
-   * Scripts with more functions (arrows and methods included) than this get breakpoints instead of patches: V8's
-   * LiveEdit stops the app for a time that grows with the square of the function count (about 55 ms at 2,000).
-   */
-  patchMaxFunctions: z.number().int().nonnegative().default(2000),
-  /** First wait before a blocked patch is retried (doubling up to 5 min, given up after 10 tries). */
-  patchRetryMs: z.number().int().positive().default(1000),
-  /**
-   * Where the last pool policy from the hub is kept, for starts while the hub is unreachable: a file path, or `off`.
-   * Default: `<OS temp dir>/spyglass/policy-<service>-<key digest>.json`. Written atomically; a path that cannot be
-   * written only costs the cache.
-   */
-  policyCache: z.string().min(1).optional(),
-  /** Reconnect backoff bounds. */
-  reconnectMinMs: z.number().int().positive().default(1000),
-  reconnectMaxMs: z.number().int().positive().default(60_000),
-});
-export type AgentOptions = z.input<typeof agentOptionsSchema>;
-export type AgentConfig = Readonly<z.output<typeof agentOptionsSchema>>;
+/**
+ * Agent settings: defaults < environment (`SPYGLASS_*`) < `start()` options, validated once and frozen. The rules are
+ * those of `agentOptionsSchema` (config-schema.ts), checked here by hand so that the agent loads no schema library
+ * into the app it runs in (a schema library's objects enlarge the app's heap, and every garbage collection walks them).
+ * config.property.test.ts holds the two to the same answers.
+ */
+export type { AgentConfig, AgentOptions };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/** Problems found so far, each `path: message`. */
+type Problems = string[];
+
+/** Checks one value: returns it (normalised where the rule says so) or adds what is wrong with it to `problems`. */
+type Check = (value: unknown, at: string, problems: Problems) => unknown;
+
+/** A setting's rule and, for settings that have one, its default (a fresh copy each time). */
+interface Setting {
+  check: Check;
+  fallback?: () => unknown;
+}
+
+const problem = (problems: Problems, at: string, message: string): undefined => {
+  problems.push(`${at}: ${message}`);
+  return undefined;
+};
+
+/** Length in Unicode code points (a surrogate pair counts once, as in the schema's length rules). */
+function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    if ((s.charCodeAt(i) & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n--;
+      i++;
+    }
+  }
+  return n;
+}
+
+const lengthWithin = (s: string, min: number, max: number): boolean => {
+  // A code point is one or two UTF-16 units, so most strings are decided by their unit count alone.
+  if (s.length < min || s.length > 2 * max) return false;
+  if (s.length >= 2 * min && s.length <= max) return true;
+  const n = codePoints(s);
+  return n >= min && n <= max;
+};
+
+function text(rule: { min?: number; max?: number; trim?: boolean }, message: string): Check {
+  return (value, at, problems) => {
+    if (typeof value !== 'string') return problem(problems, at, message);
+    const v = rule.trim ? value.trim() : value;
+    if (!lengthWithin(v, rule.min ?? 0, rule.max ?? Infinity)) return problem(problems, at, message);
+    return v;
+  };
+}
+
+const canParseUrl = (s: string): boolean => {
+  if (typeof URL.canParse === 'function') return URL.canParse(s);
+  try {
+    new URL(s);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** A URL the WHATWG parser accepts once trimmed; the value kept is trimmed and without tabs and line breaks. */
+const url: Check = (value, at, problems) => {
+  const v = typeof value === 'string' ? value.trim() : undefined;
+  if (v === undefined || !canParseUrl(v)) return problem(problems, at, 'must be a URL such as http://hub:8080');
+  return v.replace(/[\t\n\r]/g, '');
+};
+
+/** A finite number; `integer` means a safe integer. `above` is exclusive, `min` and `max` inclusive. */
+function number(rule: { integer?: boolean; above?: number; min?: number; max?: number }): Check {
+  const bounds = [
+    rule.above !== undefined ? `> ${rule.above}` : undefined,
+    rule.min !== undefined ? `≥ ${rule.min}` : undefined,
+    rule.max !== undefined ? `≤ ${rule.max}` : undefined,
+  ].filter((b) => b !== undefined);
+  const kind = rule.integer ? 'whole number' : 'number';
+  const message = `must be a ${kind}${bounds.length > 0 ? ' ' + bounds.join(' and ') : ''}`;
+  return (value, at, problems) => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) return problem(problems, at, message);
+    if (rule.integer && !Number.isInteger(value)) return problem(problems, at, message);
+    if (rule.integer && !Number.isSafeInteger(value)) {
+      return problem(problems, at, `${message} (at most ${Number.MAX_SAFE_INTEGER})`);
+    }
+    if (rule.above !== undefined && !(value > rule.above)) return problem(problems, at, message);
+    if (rule.min !== undefined && !(value >= rule.min)) return problem(problems, at, message);
+    if (rule.max !== undefined && !(value <= rule.max)) return problem(problems, at, message);
+    return value;
+  };
+}
+
+const count = number({ integer: true, above: 0 });
+
+const bool: Check = (value, at, problems) =>
+  typeof value === 'boolean' ? value : problem(problems, at, 'must be true or false');
+
+function oneOf(values: readonly string[]): Check {
+  return (value, at, problems) =>
+    values.includes(value as string) ? value : problem(problems, at, `must be one of ${values.join(', ')}`);
+}
+
+/** A list; each element is checked at `<path>.<index>`. */
+function listOf(element: Check): Check {
+  return (value, at, problems) => {
+    if (!Array.isArray(value)) return problem(problems, at, 'must be a list of strings');
+    const out: unknown[] = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = element(value[i], `${at}.${i}`, problems);
+    return out;
+  };
+}
+
+const nonEmpty = text({ min: 1 }, 'must be a non-empty string');
+
+/** A redaction pattern: a regular expression that runs in linear time. */
+const pattern: Check = (value, at, problems) => {
+  if (typeof value !== 'string') return problem(problems, at, 'must be a string (a regular expression)');
+  try {
+    checkLinearPattern(value);
+    new RegExp(value);
+  } catch (err) {
+    return problem(problems, at, (err as Error).message);
+  }
+  return value;
+};
+
+/** A plain object, as records of the schema require: `{}` or `Object.create(null)`, not an array or a date. */
+function isPlainObject(o: unknown): o is Record<PropertyKey, unknown> {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return false;
+  const ctor: unknown = (o as { constructor?: unknown }).constructor;
+  if (ctor === undefined || typeof ctor !== 'function') return true;
+  const proto: unknown = (ctor as { prototype?: unknown }).prototype;
+  if (typeof proto !== 'object' || proto === null || Array.isArray(proto)) return false;
+  return Object.prototype.hasOwnProperty.call(proto, 'isPrototypeOf');
+}
+
+/**
+ * Tags: names of 1 to 63 characters, values of at most 255, at most `WIRE_LIMITS.maxTagsPerAgent` of them (counted
+ * when every name is valid and every value a string). Own enumerable keys are read; `__proto__` is skipped.
+ */
+const tags: Check = (value, at, problems) => {
+  if (!isPlainObject(value)) return problem(problems, at, 'must be an object of tag names to string values');
+  const out: Record<string, string> = {};
+  const before = problems.length;
+  let counted = true;
+  for (const name of Reflect.ownKeys(value)) {
+    if (name === '__proto__' || !Object.prototype.propertyIsEnumerable.call(value, name)) continue;
+    const where = `${at}.${String(name)}`;
+    if (typeof name !== 'string' || !lengthWithin(name, 1, 63)) {
+      problem(problems, where, 'tag names must be strings of 1 to 63 characters');
+      counted = false;
+      continue;
+    }
+    const v = value[name];
+    if (typeof v !== 'string') counted = false;
+    if (typeof v !== 'string' || !lengthWithin(v, 0, 255)) {
+      problem(problems, where, 'tag values must be strings of at most 255 characters');
+      continue;
+    }
+    out[name] = v;
+  }
+  if (counted && Object.keys(out).length > WIRE_LIMITS.maxTagsPerAgent) {
+    problem(problems, at, `at most ${WIRE_LIMITS.maxTagsPerAgent} tags (SPYGLASS_TAGS)`);
+  }
+  return problems.length === before ? out : undefined;
+};
+
+const fn: Check = (value, at, problems) =>
+  typeof value === 'function' ? value : problem(problems, at, 'must be a function (entry) => void');
+
+const optional = (check: Check): Setting => ({ check });
+const defaulted = (check: Check, fallback: () => unknown): Setting => ({ check, fallback });
+
+/** Every setting, in the order of the schema (problems are listed in this order). */
+const SETTINGS: { readonly [K in keyof AgentOptions]-?: Setting } = {
+  url: optional(url),
+  key: optional(nonEmpty),
+  service: defaulted(
+    text(
+      { min: 1, max: 255, trim: true },
+      'must be a non-empty string of at most 255 characters (spaces around it not counted)',
+    ),
+    () => 'node-service',
+  ),
+  serviceVersion: optional(text({ max: 255 }, 'must be a string of at most 255 characters')),
+  environment: optional(text({ max: 255 }, 'must be a string of at most 255 characters')),
+  tags: defaulted(tags, () => ({})),
+  debug: defaulted(bool, () => false),
+  quiet: defaulted(bool, () => false),
+  workerThreads: defaulted(bool, () => false),
+  cpuBudgetPct: defaulted(number({ above: 0, max: 100 }), () => 5),
+  actionCpuBudgetPct: defaulted(number({ above: 0, max: 100 }), () => 2),
+  maxLogsPerSecondPerAction: defaulted(count, () => 100),
+  maxLogsPerSecond: defaulted(count, () => 1000),
+  maxLogBytesPerSecond: defaulted(count, () => 1024 * 1024),
+  maxBufferedLogs: defaulted(count, () => 10_000),
+  maxBufferedSnapshots: defaulted(count, () => 100),
+  maxBufferedMetrics: defaulted(count, () => 10_000),
+  maxBufferedBytes: defaulted(count, () => 16 * 1024 * 1024),
+  redactNames: defaulted(listOf(nonEmpty), () => [...DEFAULT_REDACT_NAMES]),
+  redactValues: defaulted(listOf(pattern), () => [...DEFAULT_REDACT_VALUES]),
+  pipeFormat: defaulted(oneOf(['text', 'json']), () => 'text'),
+  logger: optional(fn),
+  blocklist: defaulted(listOf(nonEmpty), () => []),
+  sourceRoots: optional(listOf(nonEmpty)),
+  asyncStackDepth: defaulted(number({ integer: true, min: 0, max: 32 }), () => 8),
+  asyncStackRecording: defaulted(bool, () => false),
+  probeMethod: defaulted(oneOf(['auto', 'patch', 'breakpoint']), () => 'auto'),
+  mapSliceMs: defaulted(number({ min: 0, max: 1000 }), () => MAP_SLICE_MS),
+  mapWorker: defaulted(bool, () => true),
+  debuggerLingerMs: defaulted(number({ integer: true, min: 0 }), () => 60_000),
+  patchMaxFunctions: defaulted(number({ integer: true, min: 0 }), () => 2000),
+  patchRetryMs: defaulted(count, () => 1000),
+  policyCache: optional(nonEmpty),
+  reconnectMinMs: defaulted(count, () => 1000),
+  reconnectMaxMs: defaulted(count, () => 60_000),
+};
+
+/** Checks merged settings against {@link SETTINGS}: unknown keys are dropped, absent ones take their default. */
+function checkSettings(input: Record<string, unknown>): { config: Record<string, unknown>; problems: Problems } {
+  const config: Record<string, unknown> = {};
+  const problems: Problems = [];
+  for (const [key, setting] of Object.entries<Setting>(SETTINGS)) {
+    const value = input[key];
+    if (value === undefined) {
+      if (setting.fallback) config[key] = setting.fallback();
+      continue;
+    }
+    const before = problems.length;
+    const checked = setting.check(value, key, problems);
+    if (problems.length === before) config[key] = checked;
+  }
+  return { config, problems };
 }
 
 const list = (v: string): string[] =>
@@ -205,14 +322,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): AgentOptions {
 /** Merge and validate; every problem is reported at once. */
 export function loadConfig(env: NodeJS.ProcessEnv, options: AgentOptions = {}): AgentConfig {
   const merged = { ...optionsFromEnv(env), ...stripUndefined(options) };
-  const parsed = agentOptionsSchema.safeParse(merged);
-  if (!parsed.success) {
-    throw new ConfigError(
-      'invalid agent settings: ' +
-        parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
-    );
-  }
-  return Object.freeze(parsed.data);
+  const { config, problems } = checkSettings(merged);
+  if (problems.length > 0) throw new ConfigError('invalid agent settings: ' + problems.join('; '));
+  return Object.freeze(config) as AgentConfig;
 }
 
 /** The settings given locally (environment and `start()` options), before defaults: what a pool policy checks. */

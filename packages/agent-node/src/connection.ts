@@ -2,6 +2,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import WebSocket from 'ws';
 import { hubFrameSchema, type HubFrame } from '@spyglass/protocol/agent';
+
+// Loaded by the control thread (control-thread.ts), and on the app's thread only when no worker can run.
 import type { DebugLog } from './debug-log.js';
 
 export interface ConnectionOptions {
@@ -11,13 +13,24 @@ export interface ConnectionOptions {
   maxDelayMs: number;
   maxFrameBytes: number;
   log: DebugLog;
-  /** First frame after the socket opens. */
+  /** First frame after the socket opens (`undefined`: none, the caller sends it). */
   hello(): unknown;
   onFrame(frame: HubFrame): void;
   onOpen(): void;
   onClose(code: number, reason: string): void;
   /** Why the socket failed: a connection error, or the HTTP status a proxy or the hub answered the upgrade with. */
   onError?(message: string): void;
+  /** Where the counters are kept (the control thread keeps them in memory the app's thread reads). */
+  stats?: ConnectionStats;
+}
+
+/** Connection attempts and frames, for the agent's stats. */
+export interface ConnectionStats {
+  connects: number;
+  disconnects: number;
+  framesIn: number;
+  framesOut: number;
+  badFrames: number;
 }
 
 /** Exponential backoff with full jitter: a random delay in [min, min(max, min·2^attempt)]. */
@@ -45,9 +58,11 @@ export class Connection {
   private stopped = false;
   private welcomed = false;
   /** Frames sent and connection attempts, for stats. */
-  readonly stats = { connects: 0, disconnects: 0, framesIn: 0, framesOut: 0, badFrames: 0 };
+  readonly stats: ConnectionStats;
 
-  constructor(private readonly opts: ConnectionOptions) {}
+  constructor(private readonly opts: ConnectionOptions) {
+    this.stats = opts.stats ?? { connects: 0, disconnects: 0, framesIn: 0, framesOut: 0, badFrames: 0 };
+  }
 
   get isOpen(): boolean {
     return this.ws?.readyState === WebSocket.OPEN && this.welcomed;
@@ -75,15 +90,27 @@ export class Connection {
   }
 
   send(frame: unknown): boolean {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    let text: string;
+    try {
+      text = JSON.stringify(frame);
+    } catch (err) {
+      this.opts.log('send failed', err);
+      return false;
+    }
+    return this.sendText(text);
+  }
+
+  /** A frame already serialised; `written` runs once the socket has written it (or failed to). */
+  sendText(text: string, written?: () => void): boolean {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    if (text.length > this.opts.maxFrameBytes) {
+      this.opts.log(`frame of ${text.length} bytes not sent (limit ${this.opts.maxFrameBytes})`);
+      return false;
+    }
     try {
-      const text = JSON.stringify(frame);
-      if (text.length > this.opts.maxFrameBytes) {
-        this.opts.log(`frame of ${text.length} bytes not sent (limit ${this.opts.maxFrameBytes})`);
-        return false;
-      }
-      ws.send(text);
+      ws.send(text, written);
       this.stats.framesOut++;
       return true;
     } catch (err) {
@@ -91,6 +118,9 @@ export class Connection {
       return false;
     }
   }
+
+  /** Nothing to wait for: the socket is on this thread (see `ControlPlane.settle`). */
+  settle(): void {}
 
   /** Bytes waiting in the socket: back-pressure for the flusher. */
   get buffered(): number {
@@ -134,7 +164,8 @@ export class Connection {
     this.stats.connects++;
     ws.on('open', () => {
       this.opts.log('connected');
-      this.send(this.opts.hello());
+      const hello = this.opts.hello();
+      if (hello !== undefined) this.send(hello);
       this.opts.onOpen();
     });
     ws.on('message', (data, isBinary) => {

@@ -3,7 +3,7 @@ import {
   compileExpression as compileWith,
   type CompiledExpression,
   type PureFunctionName,
-} from '@spyglass/protocol/agent';
+} from '@spyglass/protocol/agent-core';
 import { types } from 'node:util';
 import { hookCall } from './hooks.js';
 import { isAgentName } from './names.js';
@@ -16,7 +16,7 @@ import { isAgentName } from './names.js';
  * methods an expression may call.
  */
 
-export { ExpressionError, PURE_METHOD_NAMES, dotted, type CompiledExpression } from '@spyglass/protocol/agent';
+export { ExpressionError, PURE_METHOD_NAMES, dotted, type CompiledExpression } from '@spyglass/protocol/agent-core';
 
 /** Static pure functions an expression may call, by their dotted name (the names are `PURE_FUNCTION_NAMES`). */
 const PURE_FUNCTION_TABLE = {

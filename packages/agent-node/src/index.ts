@@ -1,6 +1,6 @@
 export { AGENT_VERSION, Agent, start, stop } from './agent.js';
 export type { AgentStats } from './agent.js';
-export { ConfigError, agentOptionsSchema, loadConfig, optionsFromEnv } from './config.js';
+export { ConfigError, loadConfig, optionsFromEnv } from './config.js';
 export type { AgentConfig, AgentOptions } from './config.js';
 export { PURE_FUNCTIONS, PURE_METHOD_NAMES } from './expression.js';
 export { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES } from './redact.js';

@@ -1,5 +1,5 @@
-import type { ActionStatus, LogHit, MetricSample, SnapshotHit } from '@spyglass/protocol/agent';
-import { PROTOCOL_VERSION } from '@spyglass/protocol/agent';
+import type { ActionStatus, LogHit, MetricSample, SnapshotHit } from '@spyglass/protocol/agent-core';
+import { PROTOCOL_VERSION } from '@spyglass/protocol/agent-core';
 
 export interface OutboxLimits {
   maxLogs: number;

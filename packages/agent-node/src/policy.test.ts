@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { poolPolicySchema, type AgentAction, type PoolPolicyInput, type WirePolicy } from '@spyglass/protocol';
 import { loadConfig, localSettings } from './config.js';
-import { clampAction, mergePolicy, policyCachePath, readPolicyCache, writePolicyCache } from './policy.js';
+import { clampAction, mergePolicy, policyCachePath, writePolicyCache } from './policy.js';
+import { readPolicyCache } from './policy-read.js';
 import { DEFAULT_REDACT_NAMES } from './redact.js';
 
 const wire = (policy: PoolPolicyInput, revision = 1): WirePolicy => ({

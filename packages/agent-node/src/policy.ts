@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,13 +6,12 @@ import { threadId } from 'node:worker_threads';
 import {
   DEFAULT_CAPTURE_LIMITS,
   checkLinearPattern,
-  wirePolicySchema,
   type AgentAction,
   type CaptureLimits,
   type PolicyCapture,
   type PolicyQuotas,
   type WirePolicy,
-} from '@spyglass/protocol/agent';
+} from '@spyglass/protocol/agent-core';
 import type { AgentConfig } from './config.js';
 import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES } from './redact.js';
 
@@ -139,21 +137,7 @@ export function policyCachePath(config: AgentConfig): string | undefined {
   return join(tmpdir(), 'spyglass', `policy-${service}-${pool}.json`);
 }
 
-export interface CachedPolicy extends WirePolicy {
-  savedAt: number;
-}
-
-/** The cached policy, or `undefined` (none, unreadable, not a policy). Small and read once at start. */
-export function readPolicyCache(path: string): CachedPolicy | undefined {
-  try {
-    const raw = JSON.parse(readFileSync(path, 'utf8')) as { savedAt?: unknown };
-    const parsed = wirePolicySchema.safeParse(raw);
-    if (!parsed.success) return undefined;
-    return { ...parsed.data, savedAt: typeof raw.savedAt === 'number' ? raw.savedAt : 0 };
-  } catch {
-    return undefined;
-  }
-}
+export type { CachedPolicy } from './policy-read.js';
 
 /** Numbers the temporary files of this thread's writes (with the process and thread id in their names). */
 let cacheWriteCount = 0;

@@ -1,6 +1,6 @@
 import type { AgentSettings, MetricSample } from '@spyglass/protocol/agent';
 import { describe, expect, it } from 'vitest';
-import type { Connection } from './connection.js';
+import type { ControlPlane } from './control.js';
 import { Outbox } from './outbox.js';
 import { Uplink } from './uplink.js';
 
@@ -26,16 +26,17 @@ function socket(room: number, open = true) {
     get buffered() {
       return queued;
     },
+    settle() {},
     send(frame: { type: string }) {
       frames.push(frame);
       if (frame.type === 'hits' && frames.filter((f) => f.type === 'hits').length > room) queued += 1000;
       return true;
     },
   };
-  return { c: c as unknown as Connection, frames };
+  return { c: c as unknown as ControlPlane, frames };
 }
 
-function uplinkWith(connection: Connection | undefined, logs: number) {
+function uplinkWith(connection: ControlPlane | undefined, logs: number) {
   const outbox = new Outbox({ maxLogs: 1000, maxSnapshots: 10, maxMetrics: 10 });
   for (let i = 0; i < logs; i++) outbox.log({ actionId: 'a1', at: 1, level: 'info', message: `hit ${i}` });
   outbox.status({ actionId: 'a1', state: 'active' });

@@ -1,10 +1,13 @@
-import { PROTOCOL_VERSION, WIRE_LIMITS, type AgentSettings, type MetricSample } from '@spyglass/protocol/agent';
-import type { Connection } from './connection.js';
+import { PROTOCOL_VERSION, WIRE_LIMITS, type AgentSettings, type MetricSample } from '@spyglass/protocol/agent-core';
+import type { ControlPlane } from './control.js';
 import type { DebugLog } from './debug-log.js';
 import type { Outbox } from './outbox.js';
 
 /** Longest an ending process is kept alive to send the hits, metrics and statuses the agent still holds. */
 const EXIT_FLUSH_MS = 1000;
+
+/** Longest a `process.exit()` waits, in all, for the control thread to write what the exit hands it. */
+const EXIT_SETTLE_MS = 200;
 
 /**
  * The way out to the hub: what the outbox holds goes out in frames while the connection is open (when asked, soon
@@ -16,7 +19,7 @@ export class Uplink {
 
   constructor(
     private readonly outbox: Outbox,
-    private readonly connection: () => Connection | undefined,
+    private readonly connection: () => ControlPlane | undefined,
     /** The hub's settings of the session (frame and batch sizes). */
     private readonly settings: () => AgentSettings,
     private readonly log: DebugLog,
@@ -37,7 +40,7 @@ export class Uplink {
     }
   }
 
-  private sendStatuses(c: Connection): void {
+  private sendStatuses(c: ControlPlane): void {
     for (;;) {
       const statuses = this.outbox.takeStatuses(WIRE_LIMITS.maxStatuses);
       if (statuses.length === 0) break;
@@ -100,7 +103,11 @@ export class Uplink {
     const c = this.connection();
     for (const sample of takeMetrics()) this.outbox.metric(sample);
     if (!c?.isOpen) return { sent: 0, unsent: this.outbox.size };
+    // The socket is on the control thread: each frame waits until that thread has written it (bounded in all).
+    const deadline = performance.now() + EXIT_SETTLE_MS;
+    const settle = (): void => c.settle(Math.max(0, deadline - performance.now()));
     this.sendStatuses(c);
+    settle();
     const { maxItems, maxBytes } = this.frameLimits();
     let sent = 0;
     let unsent = 0;
@@ -109,7 +116,9 @@ export class Uplink {
       const frame = this.outbox.takeFrame(maxItems, maxBytes);
       if (!frame) break;
       const items = frame.logs.length + frame.snapshots.length + frame.metrics.length;
-      if (c.send(frame) && c.buffered === 0) sent += items;
+      const queued = c.send(frame);
+      if (queued) settle();
+      if (queued && c.buffered === 0) sent += items;
       else unsent += items;
     }
     return { sent, unsent: unsent + this.outbox.size };

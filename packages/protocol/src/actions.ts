@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { actionSyntaxProblems } from './action-syntax.js';
 import { MAX_EXPRESSION_LENGTH } from './expression.js';
 import { epochMsSchema, idSchema } from './common.js';
+import { DEFAULT_CAPTURE_LIMITS } from './capture-defaults.js';
 
 export const MAX_TEMPLATE_LENGTH = 2000;
 export const MAX_WATCH_EXPRESSIONS = 20;
@@ -31,23 +32,24 @@ export const fileSchema = z.string().trim().min(1, 'must name a file').max(1024)
 export const lineSchema = z.number().int().min(1, 'must be 1 or more');
 
 /** Limits on what a snapshot captures. Every field has a default; a request may lower or raise them within bounds. */
+const d = DEFAULT_CAPTURE_LIMITS;
 export const captureLimitsSchema = z.object({
-  maxFrames: z.number().int().min(1).max(100).default(20),
+  maxFrames: z.number().int().min(1).max(100).default(d.maxFrames),
   /** Frames (from the top) whose locals are captured. */
-  maxExpandedFrames: z.number().int().min(0).max(20).default(5),
-  maxDepth: z.number().int().min(0).max(10).default(3),
-  maxProperties: z.number().int().min(1).max(1000).default(50),
-  maxStringLength: z.number().int().min(1).max(65536).default(256),
-  maxArrayItems: z.number().int().min(1).max(1000).default(50),
+  maxExpandedFrames: z.number().int().min(0).max(20).default(d.maxExpandedFrames),
+  maxDepth: z.number().int().min(0).max(10).default(d.maxDepth),
+  maxProperties: z.number().int().min(1).max(1000).default(d.maxProperties),
+  maxStringLength: z.number().int().min(1).max(65536).default(d.maxStringLength),
+  maxArrayItems: z.number().int().min(1).max(1000).default(d.maxArrayItems),
   maxBytes: z
     .number()
     .int()
     .min(1024)
     .max(1024 * 1024)
-    .default(65536),
+    .default(d.maxBytes),
 });
 export type CaptureLimits = z.infer<typeof captureLimitsSchema>;
-export const DEFAULT_CAPTURE_LIMITS: CaptureLimits = captureLimitsSchema.parse({});
+export { DEFAULT_CAPTURE_LIMITS };
 
 // ---- what an action does (shared by the REST API and the agent wire protocol) ---------------------------------------
 
