@@ -17,6 +17,47 @@ if (process.argv.at(-1) === '--node-flag') {
 }
 const register = here('../../packages/agent-node/dist/register.js');
 
+/**
+ * The hub the idle agents connect to, as in production (idle means connected, heartbeats and all, no actions): the
+ * real hub in its own process (`bench/hub/hub.mjs`, SQLite in a temporary directory), a pool, and the environment
+ * that points an agent at it. `--no-hub` measures an agent with no hub configured instead (no connection at all).
+ */
+async function startHub() {
+  const password = 'bench-agent-idle-password';
+  const child = spawn(process.execPath, [here('../hub/hub.mjs')], {
+    env: { ...process.env, BENCH_ADMIN_PASSWORD: password },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = await new Promise((res, rej) => {
+    let out = '';
+    child.on('exit', (code) => rej(new Error(`the hub exited (${code}) before it listened`)));
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /READY (\S+)/.exec(out);
+      if (m) res(m[1]);
+    });
+  });
+  const login = await fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'bench@example.test', password }),
+  });
+  if (!login.ok) throw new Error(`hub login: ${login.status} ${await login.text()}`);
+  const cookie = login.headers.getSetCookie()[0].split(';')[0];
+  const pool = await fetch(`${base}/api/v1/pools`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie, origin: base },
+    body: JSON.stringify({ name: 'bench-idle' }),
+  });
+  if (!pool.ok) throw new Error(`hub pool: ${pool.status} ${await pool.text()}`);
+  const { key } = await pool.json();
+  return {
+    env: { SPYGLASS_URL: base, SPYGLASS_KEY: key, SPYGLASS_AGENT_QUIET: '1' },
+    stop: () => child.kill('SIGTERM'),
+  };
+}
+const hub = process.argv.includes('--no-hub') ? undefined : await startHub();
+
 function runNode(args, env = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
@@ -45,16 +86,17 @@ async function startServer(preload, concurrency, service = 'mini') {
   const args = shop
     ? ['--enable-source-maps', '--import', here('./cpu-probe.mjs'), ...pre, SHOP]
     : [...pre, here('./server.mjs')];
-  // The agent runs without a hub here: idle means attached, no actions. The shop's spans go to a port nothing
-  // listens on (dropped quietly), the same for both services.
+  // Idle: connected to the hub (unless `--no-hub`), no actions; both processes get the same environment. The shop's
+  // spans go to a port nothing listens on (dropped quietly), the same for both services.
   const env = shop
     ? {
         PATH: process.env.PATH,
         PORT: '0',
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
         OTEL_BSP_SCHEDULE_DELAY: '1000',
+        ...hub?.env,
       }
-    : { PATH: process.env.PATH };
+    : { PATH: process.env.PATH, ...hub?.env };
   const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
   let buf = '';
   const cpuWaiters = [];
@@ -261,5 +303,7 @@ const result = {
   pause_preempted: snap.pause_preempted ?? null,
   pause_p99_unpreempted_ms: r3OrNull(snap.pause_p99_unpreempted_ms),
   ...(nodeFlags.length > 0 ? { node_flags: nodeFlags } : {}),
+  idle_agent_hub: hub ? 'connected' : 'none',
 };
+hub?.stop();
 process.stdout.write(JSON.stringify(result) + '\n');

@@ -62,9 +62,7 @@ export type ControlMessage =
 
 /** Messages to the control thread. `n` is the frame's length, added to `TAKEN` once the socket has it. */
 export type ControlCommand =
-  | { t: 'send'; gen: number; text: string; n: number }
-  | { t: 'welcome'; gen: number }
-  | { t: 'stop' };
+  { t: 'send'; gen: number; text: string; n: number } | { t: 'welcome'; gen: number } | { t: 'stop' };
 
 /** Slots of the shared Int32Array. */
 export const SLOT = {
@@ -84,6 +82,12 @@ const SLOTS = 8;
 
 /** The control thread's heap ceiling: frames are at most 1 MB and action sets 1,000 actions. */
 const WORKER_HEAP_MB = 128;
+/**
+ * Its young generation: small, so that the garbage of the frames it passes on is collected early instead of growing
+ * the process's memory by tens of MB (V8's default lets it grow to 48 MB); a frame larger than this is allocated
+ * outside it anyway.
+ */
+const WORKER_YOUNG_MB = 4;
 
 /** Start the control plane: in its worker thread, else on the app's thread. Never throws. */
 export function startControl(opts: ControlOptions): ControlPlane {
@@ -140,7 +144,7 @@ class WorkerControl implements ControlPlane {
       maxFrameBytes: o.maxFrameBytes,
       debug: o.log.enabled,
       policyCache: o.policyCache,
-      shared: this.shared.buffer as SharedArrayBuffer,
+      shared: this.shared.buffer,
     };
     let worker: Worker;
     try {
@@ -153,7 +157,7 @@ class WorkerControl implements ControlPlane {
         workerData: data,
         stdout: false,
         stderr: false,
-        resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+        resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
       });
     } catch (err) {
       this.fallBack('no worker thread could be started', err);
@@ -289,10 +293,10 @@ class WorkerControl implements ControlPlane {
     void Promise.all([import('./connection.js'), import('./policy-read.js')])
       .then(([{ Connection }, { readPolicyCache }]) => {
         if (this.stopped) return;
-        const { policyCache, onCachedPolicy, ...opts } = this.opts;
+        const { policyCache } = this.opts;
         const cached = policyCache === undefined ? undefined : readPolicyCache(policyCache);
-        if (cached !== undefined) this.guarded('cached policy', () => onCachedPolicy(cached));
-        const connection = new Connection(opts);
+        if (cached !== undefined) this.guarded('cached policy', () => this.opts.onCachedPolicy(cached));
+        const connection = new Connection(this.opts);
         this.inThread = connection;
         connection.start();
       })

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { createActionBodySchema, DEFAULT_CAPTURE_LIMITS } from './actions.js';
+import { captureLimitsSchema, createActionBodySchema, DEFAULT_CAPTURE_LIMITS, type CaptureLimits } from './actions.js';
+import type { CaptureLimitValues } from './capture-defaults.js';
 import { agentFrameSchema, hitsFrameSchema, PROTOCOL_VERSION, WIRE_LIMITS } from './agent-wire.js';
 import { ERROR_CODES, SpyglassError, friendlyZodMessage, zodIssues } from './errors.js';
 import { roleAtLeast } from './common.js';
@@ -23,6 +24,11 @@ describe('action bodies', () => {
     });
     expect(metric).toMatchObject({ metric: 'counter' });
     expect(DEFAULT_CAPTURE_LIMITS).toMatchObject({ maxFrames: 20, maxExpandedFrames: 5 });
+  });
+
+  it("keeps the agent's schema-free capture defaults equal to the schema's", () => {
+    expect(DEFAULT_CAPTURE_LIMITS).toStrictEqual(captureLimitsSchema.parse({}));
+    expectTypeOf<CaptureLimitValues>().toEqualTypeOf<CaptureLimits>();
   });
 
   it('names each bad field', () => {

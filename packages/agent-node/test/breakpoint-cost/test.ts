@@ -21,6 +21,8 @@ describe.each(RUNTIMES)('a breakpoint condition in a tight loop on $name', (runt
       hubEnv(hub.url, hub.key, { SPYGLASS_PROBE_METHOD: 'breakpoint', SPYGLASS_AGENT_DEBUG: '1' }),
     );
     await app.waitForOutput('started');
+    // Connected before anything is measured: the control thread's start is the agent's fixed cost, not this one.
+    await hub.waitFor('agent connected', () => hub.hellos.length === 1);
   });
 
   afterAll(async () => {
@@ -45,6 +47,9 @@ describe.each(RUNTIMES)('a breakpoint condition in a tight loop on $name', (runt
     expect(hub.status(log.id)).toMatchObject({ state: 'throttled', reason: expect.stringMatching(/^CPU budget/) });
     await hub.waitFor('the breakpoint out of V8', () => /every action of it is throttled/.test(app.stderr()));
     // Each evaluation leaves a compiled script until a GC: 120,000 of them held tens of MB more.
+    console.info(
+      `[breakpoint-cost] RSS ${(before / MB).toFixed(1)} MB before the bursts, ${(rss() / MB).toFixed(1)} after`,
+    );
     expect(rss() - before).toBeLessThan(40 * MB);
     expect(hub.logsOf(log.id).length).toBeGreaterThanOrEqual(1);
 

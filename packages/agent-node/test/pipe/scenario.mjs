@@ -1,5 +1,6 @@
 // Log piping. `node scenario.mjs preload` runs under --import (stdout piping); `logger` and `invalid` call start()
-// themselves, with the app's own logger function or with settings that are wrong. `work N` on stdin calls work N times.
+// themselves, with the app's own logger function or with settings that are wrong. `work N` on stdin calls work N times;
+// `schemas` says whether zod is loaded on the app's thread.
 import { createInterface } from 'node:readline';
 
 const mode = process.argv[2];
@@ -26,6 +27,8 @@ export function work(i) {
 const rl = createInterface({ input: process.stdin });
 rl.on('line', (line) => {
   const [cmd, count] = line.trim().split(/\s+/);
+  // Whether the schema library the agent's control thread uses was loaded on this thread (it sets a global).
+  if (cmd === 'schemas') process.stdout.write(`schemas ${'__zod_globalConfig' in globalThis ? 'here' : 'absent'}\n`);
   if (cmd !== 'work') return;
   let sum = 0;
   for (let i = 0; i < Number(count); i++) sum += work(i);
