@@ -294,7 +294,8 @@ export class Agent {
       // The control thread reads the last policy the hub gave before it connects: in force until the hub answers.
       this.connection = startControl({
         policyCache: this.policyCache,
-        onCachedPolicy: (cached) => this.guard('cached policy', () => this.applyPolicy(cached, 'cache', cached.savedAt)),
+        onCachedPolicy: (cached) =>
+          this.guard('cached policy', () => this.applyPolicy(cached, 'cache', cached.savedAt)),
         url: this.config.url,
         key: this.config.key,
         minDelayMs: this.config.reconnectMinMs,

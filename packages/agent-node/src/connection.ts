@@ -5,6 +5,7 @@ import { hubFrameSchema, type HubFrame } from '@spyglass/protocol/agent';
 
 // Loaded by the control thread (control-thread.ts), and on the app's thread only when no worker can run.
 import type { DebugLog } from './debug-log.js';
+import { frameText } from './frame-text.js';
 
 export interface ConnectionOptions {
   url: string;
@@ -91,24 +92,17 @@ export class Connection {
 
   send(frame: unknown): boolean {
     if (this.ws?.readyState !== WebSocket.OPEN) return false;
-    let text: string;
-    try {
-      text = JSON.stringify(frame);
-    } catch (err) {
-      this.opts.log('send failed', err);
-      return false;
-    }
-    return this.sendText(text);
+    const text = frameText(frame, this.opts.maxFrameBytes, this.opts.log);
+    return text !== undefined && this.sendText(text);
   }
 
-  /** A frame already serialised; `written` runs once the socket has written it (or failed to). */
+  /**
+   * A frame already serialised and within the frame limit (`frameText`); `written` runs once the socket has written
+   * it (or failed to).
+   */
   sendText(text: string, written?: () => void): boolean {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    if (text.length > this.opts.maxFrameBytes) {
-      this.opts.log(`frame of ${text.length} bytes not sent (limit ${this.opts.maxFrameBytes})`);
-      return false;
-    }
     try {
       ws.send(text, written);
       this.stats.framesOut++;

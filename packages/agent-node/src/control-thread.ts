@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Connection, type ConnectionStats } from './connection.js';
 import { SLOT, type ControlCommand, type ControlData, type ControlMessage } from './control.js';
+import { errorDetail } from './debug-log.js';
 import { readPolicyCache } from './policy-read.js';
 
 const data = workerData as ControlData;
@@ -23,8 +24,7 @@ function post(msg: ControlMessage): void {
 const log = Object.assign(
   (message: string, err?: unknown): void => {
     if (!data.debug) return;
-    const detail = err === undefined ? '' : ` ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
-    post({ t: 'log', message: `${message}${detail}` });
+    post({ t: 'log', message: `${message}${errorDetail(err)}` });
   },
   { enabled: data.debug },
 );

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { HubFrame } from '@spyglass/protocol/agent-core';
 import type { ConnectionOptions, ConnectionStats } from './connection.js';
 import type { CachedPolicy } from './policy-read.js';
+import { frameText } from './frame-text.js';
 
 /**
  * The agent's control plane: its one WebSocket to the hub, the checks of every frame the hub sends against the
@@ -197,17 +198,8 @@ class WorkerControl implements ControlPlane {
   send(frame: unknown): boolean {
     if (this.inThread) return this.inThread.send(frame);
     if (!this.worker || !this.opened || Atomics.load(this.shared, SLOT.OPEN) !== 1) return false;
-    let text: string;
-    try {
-      text = JSON.stringify(frame);
-    } catch (err) {
-      this.opts.log('send failed', err);
-      return false;
-    }
-    if (text.length > this.opts.maxFrameBytes) {
-      this.opts.log(`frame of ${text.length} bytes not sent (limit ${this.opts.maxFrameBytes})`);
-      return false;
-    }
+    const text = frameText(frame, this.opts.maxFrameBytes, this.opts.log);
+    if (text === undefined) return false;
     const n = text.length;
     if (!this.post({ t: 'send', gen: this.gen, text, n })) return false;
     this.posted = (this.posted + n) | 0;

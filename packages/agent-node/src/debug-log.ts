@@ -9,8 +9,7 @@ export function createDebugLog(enabled: boolean, thread = 0): DebugLog {
   const log = ((message: string, err?: unknown) => {
     if (!enabled) return;
     try {
-      const detail =
-        err === undefined ? '' : ` ${err instanceof Error ? (err.stack ?? err.message) : JSON.stringify(err)}`;
+      const detail = errorDetail(err);
       process.stderr.write(`${prefix} ${message}${detail}\n`);
     } catch {
       // Nothing to do: the agent's own logging must never fail the host.
@@ -18,4 +17,9 @@ export function createDebugLog(enabled: boolean, thread = 0): DebugLog {
   }) as DebugLog;
   log.enabled = enabled;
   return log;
+}
+
+/** What a debug line adds for an error: its stack (or the value as JSON), after a space; empty without one. */
+export function errorDetail(err: unknown): string {
+  return err === undefined ? '' : ` ${err instanceof Error ? (err.stack ?? err.message) : JSON.stringify(err)}`;
 }
