@@ -70,6 +70,34 @@ describe('the flush when the process exits', () => {
     expect(frames.filter((f) => f.type === 'hits')).toHaveLength(2);
   });
 
+  it('waits for the control thread to take each frame before it counts the frame sent', () => {
+    // What the app's thread posted counts as buffered until the control thread has handed it to the socket.
+    let posted = 0;
+    const frames: string[] = [];
+    const settles: number[] = [];
+    const c = {
+      isOpen: true,
+      get buffered() {
+        return posted;
+      },
+      send(frame: { type: string }) {
+        frames.push(frame.type);
+        posted += 1000;
+        return true;
+      },
+      settle(timeoutMs: number) {
+        settles.push(timeoutMs);
+        posted = 0;
+      },
+    } as unknown as ControlPlane;
+    const { uplink } = uplinkWith(c, 25);
+    expect(uplink.flushAtExit(() => [])).toEqual({ sent: 25, unsent: 0 });
+    expect(frames).toEqual(['action_status', 'hits', 'hits', 'hits']);
+    // Once after the statuses and once a frame, within one bound for the whole exit.
+    expect(settles).toHaveLength(4);
+    for (const ms of settles) expect(ms).toBeLessThanOrEqual(200);
+  });
+
   it('counts everything as not sent when no hub is connected', () => {
     const { c, frames } = socket(100, false);
     const { uplink } = uplinkWith(c, 7);
