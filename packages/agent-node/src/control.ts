@@ -84,9 +84,8 @@ const SLOTS = 8;
 /** The control thread's heap ceiling: frames are at most 1 MB and action sets 1,000 actions. */
 const WORKER_HEAP_MB = 128;
 /**
- * Its young generation: small, so that the garbage of the frames it passes on is collected early instead of growing
- * the process's memory by tens of MB (V8's default lets it grow to 48 MB); a frame larger than this is allocated
- * outside it anyway.
+ * Its young generation: small, so that the garbage of the frames it passes on is collected early rather than growing
+ * the process's memory up to V8's default ceiling; a frame larger than this is allocated outside it anyway.
  */
 const WORKER_YOUNG_MB = 4;
 
