@@ -61,20 +61,10 @@ function text(rule: { min?: number; max?: number; trim?: boolean }, message: str
   };
 }
 
-const canParseUrl = (s: string): boolean => {
-  if (typeof URL.canParse === 'function') return URL.canParse(s);
-  try {
-    new URL(s);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** A URL the WHATWG parser accepts once trimmed; the value kept is trimmed and without tabs and line breaks. */
 const url: Check = (value, at, problems) => {
   const v = typeof value === 'string' ? value.trim() : undefined;
-  if (v === undefined || !canParseUrl(v)) return problem(problems, at, 'must be a URL such as http://hub:8080');
+  if (v === undefined || !URL.canParse(v)) return problem(problems, at, 'must be a URL such as http://hub:8080');
   return v.replace(/[\t\n\r]/g, '');
 };
 
