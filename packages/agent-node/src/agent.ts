@@ -89,7 +89,10 @@ export class Agent {
   private readonly actions = new Map<string, ActionRuntime>();
   private revision = -1;
   private settings: AgentSettings = DEFAULT_SETTINGS;
-  private timers: NodeJS.Timeout[] = [];
+  /** The heartbeat: the one timer of an agent at rest. */
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** The 1 s tick, the flush and the metric interval: running only while the agent has work (see `atRest`). */
+  private workTimers: NodeJS.Timeout[] = [];
   private retryScheduled = false;
   private mapRetryScheduled = false;
   private breakpointSync = false;
@@ -281,12 +284,6 @@ export class Agent {
     this.inspector.on('Debugger.scriptParsed', (p) => this.guard('scriptParsed', () => this.onScriptParsed(p)));
     this.inspector.on('Debugger.paused', (p) => this.onPaused(p));
     this.log('idle: no inspector session until an action arrives');
-    this.every(1000, () => {
-      this.runtime.tick();
-      this.probes.syncBreakpoints();
-      if (this.probes.hasRetries()) this.probes.retry(this.pendingActions());
-      this.debuggerIfNeeded();
-    });
     this.restartTimers();
     process.on('beforeExit', this.onBeforeExit);
     process.on('exit', this.onExit);
@@ -327,8 +324,8 @@ export class Agent {
     this.stopped = true;
     process.off('beforeExit', this.onBeforeExit);
     process.off('exit', this.onExit);
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    clearInterval(this.heartbeatTimer);
+    this.rest();
     this.guard('stop', () => {
       this.probes.batched(() => {
         for (const rt of this.actions.values()) {
@@ -518,6 +515,7 @@ export class Agent {
   }
 
   private onFrame(frame: HubFrame): void {
+    this.wake();
     switch (frame.type) {
       case 'welcome':
         this.log(
@@ -673,14 +671,64 @@ export class Agent {
     this.flushSoon();
   }
 
+  /** The hub's intervals (at each welcome): the heartbeat always; the work timers if they run. */
   private restartTimers(): void {
-    for (const t of this.timers.splice(1)) clearInterval(t);
-    this.every(this.settings.flushIntervalMs, () => this.flush());
-    this.every(this.settings.metricIntervalMs, () => {
-      for (const s of this.runtime.takeMetrics(Date.now())) this.outbox.metric(s);
-      this.flush();
-    });
-    this.every(this.settings.heartbeatIntervalMs, () => this.heartbeat());
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = this.every(this.settings.heartbeatIntervalMs, () => this.heartbeat());
+    if (this.workTimers.length === 0) return;
+    this.rest();
+    this.wake();
+  }
+
+  /**
+   * Start the work timers if they are not running: whatever gives the agent work (an action set, a frame of the hub,
+   * a status to send) calls this; the tick stops them again once the agent is at rest. An idle agent so wakes its
+   * host's thread only for the heartbeat, not twice a second (docs/agent.md, "At rest": what those wake-ups cost).
+   */
+  private wake(): void {
+    if (this.stopped || this.workTimers.length > 0) return;
+    this.log('at work: the tick and flush timers run');
+    this.workTimers.push(
+      this.every(1000, () => this.tick()),
+      this.every(this.settings.flushIntervalMs, () => this.flush()),
+      this.every(this.settings.metricIntervalMs, () => {
+        for (const s of this.runtime.takeMetrics(Date.now())) this.outbox.metric(s);
+        this.flush();
+      }),
+    );
+  }
+
+  private rest(): void {
+    for (const t of this.workTimers) clearInterval(t);
+    this.workTimers = [];
+  }
+
+  /** Every second while at work: budgets, expiry, breakpoints of throttled actions, retries, V8 off when unneeded. */
+  private tick(): void {
+    this.runtime.tick();
+    this.probes.syncBreakpoints();
+    if (this.probes.hasRetries()) this.probes.retry(this.pendingActions());
+    this.debuggerIfNeeded();
+    if (!this.atRest()) return;
+    this.flush();
+    if (!this.atRest()) return;
+    this.rest();
+    this.log('at rest: no timer but the heartbeat');
+  }
+
+  /**
+   * Nothing for the work timers to do: no action (in any state), V8's Debugger domain off (it stays on for a linger
+   * after the last action), no source request or patch retry under way, nothing waiting to be sent.
+   */
+  private atRest(): boolean {
+    return (
+      this.actions.size === 0 &&
+      !this.v8.isOn &&
+      this.sourceRequests === 0 &&
+      !this.probes.hasRetries() &&
+      this.outbox.size === 0 &&
+      !this.outbox.hasStatuses
+    );
   }
 
   /** The agent's health counters, for the hub to show (sent at each welcome and every heartbeat interval). */
@@ -701,10 +749,10 @@ export class Agent {
     });
   }
 
-  private every(ms: number, fn: () => void): void {
+  private every(ms: number, fn: () => void): NodeJS.Timeout {
     const t = setInterval(() => this.guard('timer', fn), ms);
     t.unref();
-    this.timers.push(t);
+    return t;
   }
 
   /** Send statuses and hits while the hub is connected; otherwise they wait in the bounded buffers. */
@@ -713,6 +761,7 @@ export class Agent {
   }
 
   private flushSoon(): void {
+    this.wake();
     this.uplink.flushSoon();
   }
 

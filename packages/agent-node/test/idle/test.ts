@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestHub, action } from '../support/hub.js';
@@ -75,4 +76,72 @@ describe.each(RUNTIMES)('an idle agent on $name', (runtime) => {
     app.finish();
     expect(await app.exited).toBe(0);
   }, 60_000);
+});
+
+const wakesScenario = fileURLToPath(new URL('./wakes.mjs', import.meta.url));
+const WAKES_HOT = lineOf(wakesScenario, 'hot');
+// Linux counts the times a thread gave up the CPU to wait; elsewhere the test has nothing to read.
+const threadStatus = existsSync('/proc/thread-self/status');
+
+describe.each(RUNTIMES)('an agent at rest on $name', (runtime) => {
+  let hub: TestHub;
+  let app: Scenario;
+
+  /** How many times the app's thread woke while it waited `ms` with nothing of its own to do. */
+  const wakesDuring = async (ms: number): Promise<number> => {
+    const marker = `done sleep ${ms} wakes=`;
+    const seen = app.stdout().split(marker).length - 1;
+    app.child.stdin!.write(`sleep ${ms}\n`);
+    await hub.waitFor('the sleep to end', () => app.stdout().split(marker).length - 1 > seen);
+    return Number(/^(\d+)/.exec(app.stdout().split(marker).pop()!)![1]);
+  };
+  const restCount = (): number => count(app.stderr(), 'at rest: no timer but the heartbeat');
+
+  beforeAll(async () => {
+    hub = await TestHub.start();
+    // The hub asks for a flush every 100 ms; the heartbeat is out of the way of the measured windows.
+    hub.settings.heartbeatIntervalMs = 60_000;
+    app = runScenario(
+      runtime,
+      wakesScenario,
+      hubEnv(hub.url, hub.key, { SPYGLASS_AGENT_DEBUG: '1', SPYGLASS_DEBUGGER_LINGER_MS: '300' }),
+      // V8's memory reducer collects in many small steps, each a wake, for a while after the app's last allocation.
+      { args: ['--no-memory-reducer'] },
+    );
+    await app.waitForOutput('started');
+    await hub.waitFor('agent connected', () => hub.connected > 0);
+  });
+
+  afterAll(async () => {
+    app.kill();
+    await hub.stop();
+  });
+
+  it.skipIf(!threadStatus)(
+    "does not wake the app's thread, runs its timers while it has work, and stops them once it has none",
+    async () => {
+      // The welcome gives it work for a moment (statuses, a flush); then it rests.
+      await hub.waitFor('the agent at rest', () => restCount() === 1);
+      // The sleep's own timer is one wake (2–3 in all here); the heartbeat falls outside the window. Timers of 100 ms
+      // would be 30.
+      expect(await wakesDuring(3000)).toBeLessThanOrEqual(6);
+
+      const a = action({ kind: 'log', file: 'idle/wakes.mjs', line: WAKES_HOT, template: 'hot {i}' });
+      hub.setActions([a]);
+      await hub.waitForStatus(a.id, (s) => s.state === 'active');
+      // At work the flush runs every 100 ms, as the hub asked: the count above would have seen it.
+      expect(await wakesDuring(1000)).toBeGreaterThanOrEqual(5);
+      app.child.stdin!.write('hot 4\n');
+      await hub.waitFor('the lines', () => hub.logsOf(a.id).length === 4);
+
+      hub.setActions([]);
+      await hub.waitFor('the agent at rest again', () => restCount() === 2, 10_000);
+      expect(app.stderr()).toContain('debugger off');
+      expect(await wakesDuring(3000)).toBeLessThanOrEqual(6);
+      expect(hub.invalid).toEqual([]);
+      app.finish();
+      expect(await app.exited).toBe(0);
+    },
+    60_000,
+  );
 });

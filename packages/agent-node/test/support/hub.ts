@@ -44,6 +44,14 @@ export class TestHub {
   private wss: WebSocketServer | undefined;
   private readonly sockets = new Set<WebSocket>();
   port = 0;
+  /** The intervals the welcome gives (short, so that tests see flushes and heartbeats quickly). */
+  settings = {
+    heartbeatIntervalMs: 1000,
+    flushIntervalMs: 100,
+    metricIntervalMs: 300,
+    maxFrameBytes: 1024 * 1024,
+    maxBatchItems: 500,
+  };
 
   static async start(port = 0): Promise<TestHub> {
     const hub = new TestHub();
@@ -180,13 +188,7 @@ export class TestHub {
             type: 'welcome',
             v: PROTOCOL_VERSION,
             agentId: `agent-${frame.instanceId.slice(0, 8)}`,
-            settings: {
-              heartbeatIntervalMs: 1000,
-              flushIntervalMs: 100,
-              metricIntervalMs: 300,
-              maxFrameBytes: 1024 * 1024,
-              maxBatchItems: 500,
-            },
+            settings: this.settings,
             actions: { revision: this.revision, items: this.actions },
           });
           break;
