@@ -710,8 +710,6 @@ export class Agent {
     if (this.probes.hasRetries()) this.probes.retry(this.pendingActions());
     this.debuggerIfNeeded();
     if (!this.atRest()) return;
-    this.flush();
-    if (!this.atRest()) return;
     this.rest();
     this.log('at rest: no timer but the heartbeat');
   }

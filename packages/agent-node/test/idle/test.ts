@@ -121,7 +121,7 @@ describe.each(RUNTIMES)('an agent at rest on $name', (runtime) => {
     "does not wake the app's thread, runs its timers while it has work, and stops them once it has none",
     async () => {
       // The welcome gives it work for a moment (statuses, a flush); then it rests.
-      await hub.waitFor('the agent at rest', () => restCount() === 1);
+      await hub.waitFor('the agent at rest', () => restCount() >= 1);
       // The sleep's own timer is one wake (2–3 in all here); the heartbeat falls outside the window. Timers of 100 ms
       // would be 30.
       expect(await wakesDuring(3000)).toBeLessThanOrEqual(6);
@@ -134,8 +134,9 @@ describe.each(RUNTIMES)('an agent at rest on $name', (runtime) => {
       app.child.stdin!.write('hot 4\n');
       await hub.waitFor('the lines', () => hub.logsOf(a.id).length === 4);
 
+      const rests = restCount();
       hub.setActions([]);
-      await hub.waitFor('the agent at rest again', () => restCount() === 2, 10_000);
+      await hub.waitFor('the agent at rest again', () => restCount() > rests, 10_000);
       expect(app.stderr()).toContain('debugger off');
       expect(await wakesDuring(3000)).toBeLessThanOrEqual(6);
       expect(hub.invalid).toEqual([]);
