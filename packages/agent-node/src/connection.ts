@@ -1,7 +1,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import WebSocket from 'ws';
-import { hubFrameSchema, type HubFrame } from '@spyglass/protocol/agent';
+import { hubFrameSchema } from '@spyglass/protocol/agent';
+import type { HubFrame } from '@spyglass/protocol/agent-core';
 
 // Loaded by the control thread (control-thread.ts), and on the app's thread only when no worker can run.
 import type { DebugLog } from './debug-log.js';
