@@ -1,6 +1,7 @@
 // npm run bench:agent — the agent's overhead against the same code without it, measured in one run.
 // Prints progress, then one JSON line (the last line of output).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { request, Agent as HttpAgent } from 'node:http';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,29 @@ if (process.argv.at(-1) === '--node-flag') {
   );
   process.exit(2);
 }
+/**
+ * `--pin` (Linux, `taskset`): for the idle measurement, this process (the load generator, every thread of it) on the first CPU and every
+ * measured service on the last, so that both services of a pair run where the other ran and not wherever the
+ * scheduler put them. It narrows the spread of the pairs; the CPU of a request is what it measures either way. The
+ * hub and the in-process runs stay unpinned.
+ */
+const pin = process.argv.includes('--pin') ? pinnedCpu() : undefined;
+function pinnedCpu() {
+  const cpus = availableParallelism();
+  if (cpus < 2) {
+    console.error('--pin needs two CPUs or more (one for the load, one for the services)');
+    process.exit(2);
+  }
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+  } catch (err) {
+    console.error(`--pin needs util-linux's taskset: ${err.message}`);
+    process.exit(2);
+  }
+  return String(cpus - 1);
+}
+/** Pin this process to the first CPU (children started from here on inherit it, so only after the unpinned runs). */
+const pinLoad = () => pin && execFileSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' });
 const register = here('../../packages/agent-node/dist/register.js');
 
 /**
@@ -97,7 +121,9 @@ async function startServer(preload, concurrency, service = 'mini') {
         ...hub?.env,
       }
     : { PATH: process.env.PATH, ...hub?.env };
-  const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = pin
+    ? spawn('taskset', ['-c', pin, process.execPath, ...args], { env, stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
   let buf = '';
   const cpuWaiters = [];
   child.stdout.on('data', (d) => {
@@ -256,6 +282,7 @@ const report = (what, r) =>
       `${r.cpuUsPerReqWith.toFixed(1)} µs, overhead ${r.cpuPct.toFixed(2)} % (95 % CI ${r.cpuCI.map((x) => x.toFixed(2)).join(' … ')}); ` +
       `wall-clock throughput ${r.wallPct.toFixed(2)} % (95 % CI ${r.wallCI.map((x) => x.toFixed(2)).join(' … ')})`,
   );
+pinLoad();
 // `--no-mini` skips the small service (only the shop is measured).
 const idle = process.argv.includes('--no-mini')
   ? undefined
@@ -304,6 +331,7 @@ const result = {
   pause_p99_unpreempted_ms: r3OrNull(snap.pause_p99_unpreempted_ms),
   ...(nodeFlags.length > 0 ? { node_flags: nodeFlags } : {}),
   idle_agent_hub: hub ? 'connected' : 'none',
+  ...(pin ? { pinned_cpu: Number(pin) } : {}),
 };
 hub?.stop();
 process.stdout.write(JSON.stringify(result) + '\n');
