@@ -163,25 +163,42 @@ if (mode === 'patch') {
   out.pause_p99_unpreempted_ms = bare.calmP99;
   session.disconnect();
   const { Agent } = await import('../../packages/agent-node/dist/index.js');
-  const agent = new Agent({ ...limits, probeMethod: 'breakpoint' }, {}).start();
-  agent.setActions([
-    {
-      id: 'bench-snap',
-      kind: 'snapshot',
-      file: 'bench/agent/target.mjs',
-      line: lineOf('snap'),
-      expressions: ['order.customer.name'],
-      maxHits: 1e9,
-      expiresAt: far,
-    },
-  ]);
-  await placed(agent);
-  const snapTimes = await timeSnaps();
-  out.snapshot_p50_ms = snapTimes.p50;
-  out.snapshot_p99_ms = snapTimes.p99;
-  out.snapshot_preempted = snapTimes.preempted;
-  out.snapshot_p99_unpreempted_ms = snapTimes.calmP99;
-  out.snapshots = agent.stats().snapshots;
-  agent.stop();
+  // The default placement (a patch: the pause is a `debugger` statement the hook reaches), then the breakpoint whose
+  // condition asks for the pause (where a script cannot be patched), each with its own agent.
+  for (const method of ['auto', 'breakpoint']) {
+    const agent = new Agent({ ...limits, probeMethod: method }, {}).start();
+    agent.setActions([
+      {
+        id: 'bench-snap',
+        kind: 'snapshot',
+        file: 'bench/agent/target.mjs',
+        line: lineOf('snap'),
+        expressions: ['order.customer.name'],
+        maxHits: 1e9,
+        expiresAt: far,
+      },
+    ]);
+    await placed(agent);
+    const placedBy = agent.statuses()[0]?.method;
+    if (placedBy !== (method === 'auto' ? 'patch' : 'breakpoint'))
+      throw new Error(`snapshot placed by ${placedBy}, expected ${method === 'auto' ? 'a patch' : 'a breakpoint'}`);
+    const snapTimes = await timeSnaps();
+    const key = method === 'auto' ? 'snapshot' : 'snapshot_breakpoint';
+    out[`${key}_p50_ms`] = snapTimes.p50;
+    out[`${key}_p99_ms`] = snapTimes.p99;
+    out[`${key}_preempted`] = snapTimes.preempted;
+    out[`${key}_p99_unpreempted_ms`] = snapTimes.calmP99;
+    out[`${key}s`] = agent.stats().snapshots;
+    // What a snapshot whose condition is false costs each pass over its line (the common case: waiting for the one
+    // request that matches). A patch tests the condition in the function; a breakpoint has V8 evaluate it.
+    const { file, line, maxHits, expiresAt } = logAction;
+    agent.setActions([
+      { id: 'bench-snap-when', kind: 'snapshot', file, line, expressions: [], condition: 'i < 0', maxHits, expiresAt },
+    ]);
+    const when = await placed(agent);
+    if (when?.state !== 'active') throw new Error(`the conditional snapshot is not active: ${JSON.stringify(when)}`);
+    out[`${key}_false_condition_ns`] = best(hot, method === 'auto' ? N : 2000, 3);
+    agent.stop();
+  }
 }
 process.stdout.write(JSON.stringify(out) + '\n');

@@ -173,6 +173,7 @@ export class Agent {
       finished: (rt) => this.uninstallSoon(rt),
       traceIds: activeTraceIds,
       pipe: this.pipeOut,
+      pausable: () => this.v8.isOn,
     });
     this.probes = new Probes(this.inspector, this.scripts, this.runtime, this.config, this.log, (nodeModules) =>
       this.readMapsThenRetry(nodeModules),
@@ -430,8 +431,8 @@ export class Agent {
    */
   private debuggerIfNeeded(): void {
     this.v8.offWhenUnneeded(() => this.actionNeedsV8() || this.sourceRequests !== 0 || this.probes.hasRetries());
-    // Async stacks are recorded (when asked for) only while some snapshot may be taken (snapshots always pause on a
-    // breakpoint); without recording, snapshots still show the awaiting callers (see async-callers.ts).
+    // Async stacks are recorded (when asked for) only while some snapshot may be taken; without recording, snapshots
+    // still show the awaiting callers (see async-callers.ts).
     this.v8.asyncDepth(this.config.asyncStackRecording && this.snapshotMayPause() ? this.config.asyncStackDepth : 0);
   }
 
@@ -643,6 +644,7 @@ export class Agent {
               asyncStackTrace: p.asyncStackTrace as AsyncStackTrace | undefined,
               asyncDepth: this.config.asyncStackDepth,
               callers,
+              originalColumn: (id, line, column) => this.probes.originalColumn(id, line, column),
             },
           );
           const ids = activeTraceIds();

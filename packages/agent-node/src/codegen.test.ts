@@ -54,9 +54,7 @@ function codeFor(rt: ActionRuntime): string[] {
     return [d.wrap.start, d.wrap.end, d.exits.start, d.exits.retOpen + 'v' + d.exits.retClose, d.exits.stop];
   }
   const places: Place[] = a.kind === 'metric' && a.metric === 'tictoc' ? ['start', 'end'] : ['start'];
-  const out = places.map((p) => breakpointClause(rt, p));
-  if (a.kind !== 'snapshot') out.push(...places.map((p) => statementPatch(rt, p)));
-  return out;
+  return [...places.map((p) => breakpointClause(rt, p)), ...places.map((p) => statementPatch(rt, p))];
 }
 
 /** The hook functions a piece of generated code calls. */
@@ -120,5 +118,27 @@ describe('hook names', () => {
     const d = durationPatch(duration!.index);
     expect(run(`${d.exits.start}return ${d.exits.retOpen}n*2${d.exits.retClose}`, 21, '')).toBe(42);
     expect(duration!.hits).toBe(1);
+  });
+
+  it('a patched snapshot asks for its pause only when its condition holds, then reaches a debugger statement', () => {
+    const rtm = runtime();
+    const snap = rtm.create(ACTIONS[2]!);
+    rtm.setState(snap, 'active');
+    const code = statementPatch(snap, 'start');
+    expect(code).toBe(
+      `try{if(${HOOK}.on(${snap.index})&&((n)>(1))&&${HOOK}.sp(${snap.index}))debugger;}` +
+        `catch(__sgE){${HOOK}.err(${snap.index},__sgE)}`,
+    );
+    // No debugger is attached here: the statement does nothing, and the request it left is what a pause would take.
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const run = (n: number): unknown => new Function(HOOK, 'n', code)(rtm.hooks(), n);
+    run(1);
+    expect(rtm.takePauseRequests()).toEqual([]);
+    run(2);
+    expect(rtm.takePauseRequests()).toEqual([snap]);
+    expect(rtm.takePauseRequests()).toEqual([]);
+    rtm.setState(snap, 'throttled');
+    run(2);
+    expect(rtm.takePauseRequests()).toEqual([]);
   });
 });

@@ -20,7 +20,8 @@ export function statementPatch(rt: ActionRuntime, which: Place): string {
     case 'log':
       return guard(`if(${on}${cond})${hookCall('log', [i, `[${rt.expressions.map((e) => e.code).join(',')}]`])}`);
     case 'snapshot':
-      throw new Error('snapshots use breakpoints');
+      // The pause is a `debugger` statement, reached only when the action runs and asked for it (`sp`).
+      return guard(`if(${on}${cond}&&${hookCall('sp', [i])})debugger;`);
     case 'metric':
       switch (a.metric) {
         case 'counter':

@@ -45,6 +45,8 @@ export interface Hooks {
   btoc(i: number): boolean;
   /** Breakpoint snapshot: asks for a pause. */
   bs(i: number): boolean;
+  /** Patched snapshot: asks for the pause of the `debugger` statement that follows (true: the action may run). */
+  sp(i: number): boolean;
   /** First statement of every breakpoint condition. */
   b0(): void;
   /** Last statement of every breakpoint condition: pause when a snapshot asked for it. */
@@ -76,6 +78,7 @@ const TABLE: { readonly [K in HookName]: true } = {
   btic: true,
   btoc: true,
   bs: true,
+  sp: true,
   b0: true,
   bp: true,
   g: true,
@@ -114,6 +117,7 @@ export const INERT_HOOKS: Readonly<Hooks> = Object.freeze({
   btic: () => false,
   btoc: () => false,
   bs: () => false,
+  sp: () => false,
   b0: () => undefined,
   bp: () => false,
   g: () => undefined,

@@ -264,6 +264,31 @@ export class ScriptEdits {
     return site.column + shift;
   }
 
+  /**
+   * Column in the script's original text of a place V8 reports in its patched text (0-based line and column): the
+   * insertions V8 has before it on that line are taken off; a place inside an insertion (a patched snapshot pauses at
+   * its `debugger` statement) is the statement the insertion stands before. Insertions hold no line breaks.
+   */
+  originalColumn(scriptId: string, line: number, column: number): number {
+    const state = this.states.get(scriptId);
+    if (!state || state.applied.size === 0) return column;
+    const lineStart = lineStartOf(state, line);
+    if (lineStart === undefined) return column;
+    const nextLine = lineStartOf(state, line + 1) ?? Infinity;
+    const onLine = [...state.applied.values()]
+      .flat()
+      .filter((ins) => ins.offset >= lineStart && ins.offset < nextLine)
+      .sort((a, b) => a.offset - b.offset || Number(Boolean(b.closing)) - Number(Boolean(a.closing)) || a.seq - b.seq);
+    let shift = 0;
+    for (const ins of onLine) {
+      const at = ins.offset - lineStart + shift;
+      if (column < at) break;
+      if (column < at + ins.text.length) return ins.offset - lineStart;
+      shift += ins.text.length;
+    }
+    return column - shift;
+  }
+
   /** Drops what was kept to patch the script (the next action there reads it again). */
   release(scriptId: string): void {
     this.states.delete(scriptId);
@@ -282,4 +307,16 @@ export class ScriptEdits {
     for (const state of this.states.values()) if (state.applied.size > 0) return true;
     return false;
   }
+}
+
+/** Offsets where each line of a script's original text starts (V8's line terminators), computed once per state. */
+const lineStarts = new WeakMap<ScriptPatchState, number[]>();
+function lineStartOf(state: ScriptPatchState, line: number): number | undefined {
+  let starts = lineStarts.get(state);
+  if (!starts) {
+    starts = [0];
+    for (const m of state.original.matchAll(/\r\n?|[\n\u2028\u2029]/g)) starts.push(m.index + m[0].length);
+    lineStarts.set(state, starts);
+  }
+  return starts[line];
 }

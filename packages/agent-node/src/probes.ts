@@ -264,8 +264,8 @@ export class Probes {
       : this.location(script, res.source, res.line, res.column);
     this.probes.set(rt.index, probe);
 
-    const wantsPatch = a.kind !== 'snapshot' && this.config.probeMethod !== 'breakpoint' && site !== undefined;
-    let why: string | undefined = a.kind === 'snapshot' ? undefined : state.noPatch;
+    const wantsPatch = this.config.probeMethod !== 'breakpoint' && site !== undefined;
+    let why: string | undefined = state.noPatch;
     if (wantsPatch && !why) {
       why = this.scopeProblem(rt, probe);
       if (!why) {
@@ -286,7 +286,7 @@ export class Probes {
         }
       }
     }
-    if (this.config.probeMethod === 'patch' && a.kind !== 'snapshot') {
+    if (this.config.probeMethod === 'patch') {
       this.probes.delete(rt.index);
       this.runtime.setState(
         rt,
@@ -454,7 +454,9 @@ export class Probes {
   private scopeProblem(rt: ActionRuntime, probe: Probe): string | undefined {
     const ids = new Set<string>();
     let usesThis = false;
-    for (const e of [...(rt.condition ? [rt.condition] : []), ...rt.expressions]) {
+    // A snapshot's watch expressions are read by the agent's evaluator, not by the patched code.
+    const read = rt.action.kind === 'snapshot' ? [] : rt.expressions;
+    for (const e of [...(rt.condition ? [rt.condition] : []), ...read]) {
       for (const id of e.identifiers) ids.add(id);
       usesThis ||= e.usesThis;
     }
@@ -463,6 +465,11 @@ export class Probes {
       if (why) return why;
     }
     return undefined;
+  }
+
+  /** Column in the script's original text of a place V8 reports in its patched text (0-based). */
+  originalColumn(scriptId: string, line: number, column: number): number {
+    return this.edits.originalColumn(scriptId, line, column);
   }
 
   /** Take breakpoints whose actions are all throttled out of V8, and set them again when one may run. */

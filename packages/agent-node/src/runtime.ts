@@ -17,6 +17,11 @@ export interface RuntimeSink {
   /** Optional trace context for hits. */
   traceIds(): { traceId?: string; spanId?: string } | undefined;
   pipe(entry: PipedLog): void;
+  /**
+   * Whether a `debugger` statement pauses into the agent now (its session has V8's Debugger domain on). A patched
+   * snapshot asks for a pause only then: a request no pause takes would be taken by the next, elsewhere.
+   */
+  pausable?(): boolean;
 }
 
 const now = (): number => performance.now();
@@ -462,6 +467,15 @@ export class Runtime {
         rt.evaluating = false;
         if (rt.enabled) this.pauseRequests.push(rt);
         return rt.enabled;
+      },
+      // Patched snapshot: the `debugger` statement after it pauses at once, for this action alone (no condition for
+      // V8 to compile and evaluate first: see docs/agent.md, "Snapshots are patched").
+      sp: (i) => {
+        const rt = byIndex[i];
+        if (!rt?.enabled || this.sink.pausable?.() === false) return false;
+        this.pauseFor = [rt];
+        this.pauseCallers = asyncCallers(this.config.asyncStackDepth);
+        return true;
       },
       // The first statement of every breakpoint condition: requests left by an evaluation V8 cut short are dropped.
       b0: () => {

@@ -54,6 +54,11 @@ export interface SnapshotContext {
    * recorded none (recording is off unless `asyncStackRecording`, and misses callers that began waiting before it).
    */
   callers?: readonly AsyncCaller[];
+  /**
+   * The column in the script's own text of a place V8 reports (0-based line and column): V8 reports places in the
+   * patched text, which a patch moves to the right on its line.
+   */
+  originalColumn?: (scriptId: string, line: number, column: number) => number;
 }
 
 const LOCAL_SCOPES = new Set(['local', 'block', 'catch']);
@@ -150,6 +155,7 @@ export function captureSnapshot(
       cf.url,
       cf.location.lineNumber + 1,
       cf.location.columnNumber ?? 0,
+      context.originalColumn,
     );
     if (i < expanded && !capturer.full) {
       const locals: CapturedValue[] = [];
@@ -206,7 +212,10 @@ export function captureSnapshot(
   return { actionId: action.id, at: Date.now(), frames, watches, truncated: capturer.truncated };
 }
 
-/** A frame as reported: the original place through the script's source map, the file by its reported name. */
+/**
+ * A frame as reported: the place in the script's own text (not the patched one), the original place through the
+ * script's source map, the file by its reported name.
+ */
 function frameAt(
   scripts: ScriptRegistry,
   functionName: string,
@@ -214,7 +223,9 @@ function frameAt(
   url: string,
   line: number,
   column: number,
+  originalColumn: SnapshotContext['originalColumn'],
 ): StackFrame {
+  if (originalColumn) column = originalColumn(scriptId, line - 1, column);
   const script = scripts.get(scriptId);
   // CallFrame.url is deprecated and empty on recent V8: the script's id names the file.
   let file = script?.path ?? (url || scripts.builtinUrl(scriptId) || script?.url || '');
@@ -258,7 +269,15 @@ function asyncFrames(
       const builtin = scripts.builtinUrl(cf.scriptId);
       if (builtin !== undefined && (!cf.functionName || ASYNC_PLUMBING.some((p) => builtin.startsWith(p)))) continue;
       try {
-        const frame = frameAt(scripts, cf.functionName, cf.scriptId, cf.url, cf.lineNumber + 1, cf.columnNumber);
+        const frame = frameAt(
+          scripts,
+          cf.functionName,
+          cf.scriptId,
+          cf.url,
+          cf.lineNumber + 1,
+          cf.columnNumber,
+          context.originalColumn,
+        );
         frame.async = how;
         frames.push(frame);
         added++;
@@ -283,7 +302,7 @@ function asyncFrames(
     if (added >= maxFrames) break;
     const script = scripts.byFile(c.file);
     const frame = script
-      ? frameAt(scripts, c.functionName, script.scriptId, c.file, c.line, c.column)
+      ? frameAt(scripts, c.functionName, script.scriptId, c.file, c.line, c.column, context.originalColumn)
       : {
           functionName: (c.functionName || '(anonymous)').slice(0, 1024),
           file: scripts.name(c.file).slice(0, 2048),

@@ -252,6 +252,11 @@ describe.each(RUNTIMES)('ESM app on $name', (runtime) => {
     const top = snap.frames[0]!;
     expect(top.functionName).toBe('inspectMe');
     expect(top.line).toBe(lineOf(scenario, 'inspect'));
+    // Placed by a patch (its pause is a `debugger` statement the patch adds before the line), the top frame still at
+    // the statement's own column in the file, not at the inserted code's.
+    const placed = hub.status(a.snapshot!.id)!;
+    expect(placed.method).toBe('patch');
+    expect(top.column).toBe(placed.location!.column);
     expect(snap.frames.length).toBeGreaterThan(1);
     // Every frame names its file, Node's own modules included (the scenario's calls come from a timer).
     for (const f of snap.frames) expect(f.file).not.toBe('');
