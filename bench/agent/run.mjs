@@ -42,6 +42,29 @@ const pinLoad = () => pin && execFileSync('taskset', ['-a', '-cp', '0', String(p
 const register = here('../../packages/agent-node/dist/register.js');
 
 /**
+ * `--shuffle`: every measured service (both of a pair) preloads `shuffle.mjs` first, with a seed of its own, and gets
+ * an environment variable of random length. That moves where the code and data loaded after it land (old generation,
+ * code space, the stack), so that a pair's difference is not one fixed layout's luck: across pairs, layouts are
+ * drawn at random on both sides, and the median difference is what the agent costs over layouts. The seeds come
+ * from a fixed sequence (`--shuffle-seed N`, 1 by default): the same run draws the same layouts again.
+ */
+const shuffle = process.argv.includes('--shuffle');
+let shuffleSeed = Number(process.argv[process.argv.indexOf('--shuffle-seed') + 1]) >>> 0 || 1;
+if (process.argv.includes('--shuffle-seed') && !shuffle) {
+  console.error('--shuffle-seed needs --shuffle');
+  process.exit(2);
+}
+const nextShuffle = () => (shuffleSeed = (Math.imul(shuffleSeed, 1664525) + 1013904223) >>> 0);
+/** What one service gets from `--shuffle`: its preload flags and environment. */
+const shuffled = () =>
+  shuffle
+    ? {
+        flags: ['--import', here('./shuffle.mjs')],
+        env: { SPYGLASS_BENCH_SHUFFLE: String(nextShuffle()), SPYGLASS_BENCH_PAD: 'x'.repeat(nextShuffle() % 4096) },
+      }
+    : { flags: [], env: {} };
+
+/**
  * The hub the idle agents connect to, as in production (idle means connected, heartbeats and all, no actions): the
  * real hub in its own process (`bench/hub/hub.mjs`, SQLite in a temporary directory), a pool, and the environment
  * that points an agent at it. `--no-hub` measures an agent with no hub configured instead (no connection at all).
@@ -106,7 +129,8 @@ const SHOP = here('../../examples/shop/dist/server.js');
  */
 async function startServer(preload, concurrency, service = 'mini') {
   const shop = service === 'shop';
-  const pre = [...nodeFlags, ...(preload ? ['--import', preload] : [])];
+  const layout = shuffled();
+  const pre = [...nodeFlags, ...layout.flags, ...(preload ? ['--import', preload] : [])];
   const args = shop
     ? ['--enable-source-maps', '--import', here('./cpu-probe.mjs'), ...pre, SHOP]
     : [...pre, here('./server.mjs')];
@@ -119,8 +143,9 @@ async function startServer(preload, concurrency, service = 'mini') {
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
         OTEL_BSP_SCHEDULE_DELAY: '1000',
         ...hub?.env,
+        ...layout.env,
       }
-    : { PATH: process.env.PATH, ...hub?.env };
+    : { PATH: process.env.PATH, ...hub?.env, ...layout.env };
   const child = pin
     ? spawn('taskset', ['-c', pin, process.execPath, ...args], { env, stdio: ['pipe', 'pipe', 'inherit'] })
     : spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
@@ -322,6 +347,10 @@ const result = {
   idle_goal_met: (idle === undefined || idle.cpuCI[1] < 1) && (shop === undefined || shop.cpuCI[1] < 1),
   snapshot_p50_ms: r3(snap.snapshot_p50_ms),
   snapshot_p99_ms: r3(snap.snapshot_p99_ms),
+  snapshot_false_condition_ns: r3OrNull(snap.snapshot_false_condition_ns),
+  snapshot_breakpoint_p50_ms: r3OrNull(snap.snapshot_breakpoint_p50_ms),
+  snapshot_breakpoint_p99_ms: r3OrNull(snap.snapshot_breakpoint_p99_ms),
+  snapshot_breakpoint_false_condition_ns: r3OrNull(snap.snapshot_breakpoint_false_condition_ns),
   pause_p50_ms: r3(snap.pause_p50_ms),
   pause_p99_ms: r3(snap.pause_p99_ms),
   // In a second pass of 1000 calls: how many the OS preempted (Linux), and the p99 of the others.
@@ -332,6 +361,7 @@ const result = {
   ...(nodeFlags.length > 0 ? { node_flags: nodeFlags } : {}),
   idle_agent_hub: hub ? 'connected' : 'none',
   ...(pin ? { pinned_cpu: Number(pin) } : {}),
+  ...(shuffle ? { layout_shuffled: true } : {}),
 };
 hub?.stop();
 process.stdout.write(JSON.stringify(result) + '\n');
