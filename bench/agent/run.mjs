@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { request, Agent as HttpAgent } from 'node:http';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startHub } from './bench-hub.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 // `--node-flag F` (repeatable) gives both processes of every idle pair the Node or V8 flag F, for instance
@@ -64,45 +65,6 @@ const shuffled = () =>
       }
     : { flags: [], env: {} };
 
-/**
- * The hub the idle agents connect to, as in production (idle means connected, heartbeats and all, no actions): the
- * real hub in its own process (`bench/hub/hub.mjs`, SQLite in a temporary directory), a pool, and the environment
- * that points an agent at it. `--no-hub` measures an agent with no hub configured instead (no connection at all).
- */
-async function startHub() {
-  const password = 'bench-agent-idle-password';
-  const child = spawn(process.execPath, [here('../hub/hub.mjs')], {
-    env: { ...process.env, BENCH_ADMIN_PASSWORD: password },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const base = await new Promise((res, rej) => {
-    let out = '';
-    child.on('exit', (code) => rej(new Error(`the hub exited (${code}) before it listened`)));
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /READY (\S+)/.exec(out);
-      if (m) res(m[1]);
-    });
-  });
-  const login = await fetch(`${base}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'bench@example.test', password }),
-  });
-  if (!login.ok) throw new Error(`hub login: ${login.status} ${await login.text()}`);
-  const cookie = login.headers.getSetCookie()[0].split(';')[0];
-  const pool = await fetch(`${base}/api/v1/pools`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', cookie, origin: base },
-    body: JSON.stringify({ name: 'bench-idle' }),
-  });
-  if (!pool.ok) throw new Error(`hub pool: ${pool.status} ${await pool.text()}`);
-  const { key } = await pool.json();
-  return {
-    env: { SPYGLASS_URL: base, SPYGLASS_KEY: key, SPYGLASS_AGENT_QUIET: '1' },
-    stop: () => child.kill('SIGTERM'),
-  };
-}
 const hub = process.argv.includes('--no-hub') ? undefined : await startHub();
 
 function runNode(args, env = {}) {
