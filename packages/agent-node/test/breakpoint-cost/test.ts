@@ -62,3 +62,40 @@ describe.each(RUNTIMES)('a breakpoint condition in a tight loop on $name', (runt
     expect(hub.invalid).toEqual([]);
   }, 90_000);
 });
+
+describe.each(RUNTIMES)('a snapshot waiting on a hot line on $name', (runtime) => {
+  let hub: TestHub;
+  let app: Scenario;
+
+  beforeAll(async () => {
+    hub = await TestHub.start();
+    app = runScenario(runtime, scenario, hubEnv(hub.url, hub.key));
+    await app.waitForOutput('started');
+    await hub.waitFor('agent connected', () => hub.hellos.length === 1);
+  });
+
+  afterAll(async () => {
+    app.kill();
+    await hub.stop();
+  });
+
+  it('is a patch: its false condition costs the budget nothing, and it captures the pass it waits for', async () => {
+    // A condition true only after the bursts: every pass over the line before it tests the condition and moves on.
+    const wait = action(
+      { kind: 'snapshot', file: 'safety/scenario.mjs', line: HOT, condition: 'i === 123456' },
+      { maxHits: 1 },
+    );
+    hub.setActions([wait]);
+    expect((await hub.waitForStatus(wait.id, (s) => s.state === 'active')).method).toBe('patch');
+    // 120,000 passes: on a breakpoint, V8 would evaluate the condition at each (the test above: throttled in a burst).
+    for (let k = 0; k < 6; k++) await run(app, 'hot 20000');
+    expect(hub.status(wait.id)).toMatchObject({ state: 'active', method: 'patch' });
+    expect(hub.snapshots.filter((s) => s.actionId === wait.id)).toEqual([]);
+    await run(app, 'hot 123457');
+    const shot = await hub.waitFor('the snapshot', () => hub.snapshots.find((s) => s.actionId === wait.id));
+    expect(shot.frames[0]).toMatchObject({ functionName: 'hot', line: HOT });
+    expect(shot.frames[0]!.locals?.find((v) => v.name === 'i')).toMatchObject({ value: '123456' });
+    await hub.waitForStatus(wait.id, (s) => s.state === 'completed');
+    expect(hub.invalid).toEqual([]);
+  }, 90_000);
+});
