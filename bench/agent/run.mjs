@@ -50,9 +50,10 @@ const register = here('../../packages/agent-node/dist/register.js');
  * from a fixed sequence (`--shuffle-seed N`, 1 by default): the same run draws the same layouts again.
  */
 const shuffle = process.argv.includes('--shuffle');
-let shuffleSeed = Number(process.argv[process.argv.indexOf('--shuffle-seed') + 1]) >>> 0 || 1;
-if (process.argv.includes('--shuffle-seed') && !shuffle) {
-  console.error('--shuffle-seed needs --shuffle');
+const seedAt = process.argv.indexOf('--shuffle-seed');
+let shuffleSeed = seedAt < 0 ? 1 : Number(process.argv[seedAt + 1]);
+if (seedAt >= 0 && (!shuffle || !Number.isInteger(shuffleSeed) || shuffleSeed < 1)) {
+  console.error('--shuffle-seed takes a whole number from 1 up, and needs --shuffle');
   process.exit(2);
 }
 const nextShuffle = () => (shuffleSeed = (Math.imul(shuffleSeed, 1664525) + 1013904223) >>> 0);

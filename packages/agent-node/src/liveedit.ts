@@ -1,7 +1,14 @@
 import type { DebugLog } from './debug-log.js';
 import type { InspectorSession } from './inspector.js';
 import type { ScriptInfo } from './locate.js';
-import { analyse, applyInsertions, type Analysis, type Insertion, type StatementSite } from './patch.js';
+import {
+  analyse,
+  applyInsertions,
+  insertionOrder,
+  type Analysis,
+  type Insertion,
+  type StatementSite,
+} from './patch.js';
 
 /**
  * Scripts larger than this are not parsed by the agent (acorn takes about 90 ms per MB on the app's thread) and never
@@ -278,7 +285,7 @@ export class ScriptEdits {
     const onLine = [...state.applied.values()]
       .flat()
       .filter((ins) => ins.offset >= lineStart && ins.offset < nextLine)
-      .sort((a, b) => a.offset - b.offset || Number(Boolean(b.closing)) - Number(Boolean(a.closing)) || a.seq - b.seq);
+      .sort(insertionOrder);
     let shift = 0;
     for (const ins of onLine) {
       const at = ins.offset - lineStart + shift;

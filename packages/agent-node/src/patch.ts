@@ -393,11 +393,14 @@ export interface Insertion {
 }
 
 /** Apply insertions to the original text. With no insertions the result is the original, byte for byte. */
+/** The order insertions take in the text: by offset, a closing text before hooks at its offset, then as made. */
+export function insertionOrder(a: Insertion, b: Insertion): number {
+  return a.offset - b.offset || Number(Boolean(b.closing)) - Number(Boolean(a.closing)) || a.seq - b.seq;
+}
+
 export function applyInsertions(original: string, insertions: readonly Insertion[]): string {
   if (insertions.length === 0) return original;
-  const sorted = [...insertions].sort(
-    (a, b) => a.offset - b.offset || Number(Boolean(b.closing)) - Number(Boolean(a.closing)) || a.seq - b.seq,
-  );
+  const sorted = [...insertions].sort(insertionOrder);
   let out = '';
   let at = 0;
   for (const ins of sorted) {
