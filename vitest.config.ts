@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests import workspace packages from source; child processes (agent scenarios, CLI) use the built dist.
     alias: {
       '@spyglass/protocol/agent-core': fileURLToPath(new URL('./packages/protocol/src/agent-core.ts', import.meta.url)),
+      '@spyglass/protocol/agent-base': fileURLToPath(new URL('./packages/protocol/src/agent-base.ts', import.meta.url)),
       '@spyglass/protocol/agent': fileURLToPath(new URL('./packages/protocol/src/agent.ts', import.meta.url)),
       '@spyglass/protocol': src('protocol'),
       '@spyglass/client': src('client'),

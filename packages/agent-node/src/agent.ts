@@ -11,9 +11,10 @@ import {
   type AgentSettings,
   type HelloFrame,
   type HubFrame,
+  type MetricSample,
   type WirePolicy,
   matchesBlocklist,
-} from '@spyglass/protocol/agent-core';
+} from '@spyglass/protocol/agent-base';
 import { loadConfig, localSettings, type AgentConfig, type AgentOptions } from './config.js';
 import {
   clampAction,
@@ -26,23 +27,14 @@ import {
 import { startControl, type ControlPlane } from './control.js';
 import { createDebugLog, type DebugLog } from './debug-log.js';
 import { createNotices, type Notices } from './notice.js';
-import { InspectorSession } from './inspector.js';
-import { ScriptRegistry } from './locate.js';
-import { MapIndexer } from './map-indexer.js';
+import { loadEngine, type Engine, type EngineExports } from './engine-load.js';
 import { Outbox } from './outbox.js';
 import { createPipe, type PipedLog } from './pipe.js';
-import { Probes } from './probes.js';
 import { Redactor } from './redact.js';
-import { SourceCatalog } from './sources.js';
-import { SourcePaths, appRootSync } from './paths.js';
 import { Uplink } from './uplink.js';
-import { V8Debugger } from './v8-debugger.js';
 import { INERT_HOOKS } from './hooks.js';
 import { HOOK } from './names.js';
 import type { ActionRuntime } from './action-runtime.js';
-import { Runtime } from './runtime.js';
-import { captureSnapshot, type AsyncStackTrace } from './snapshot.js';
-import { activeTraceIds } from './otel.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -75,16 +67,17 @@ export class Agent {
   /** The session credential of the last welcome, presented by every reconnect; kept in memory only. */
   private session: string | undefined;
   private readonly log: DebugLog;
-  private readonly inspector = new InspectorSession();
-  private readonly scripts: ScriptRegistry;
-  /** Indexes large source maps in a worker thread (started only when one is read). */
-  private readonly mapIndexer: MapIndexer;
   private readonly redactor: Redactor;
-  private readonly runtime: Runtime;
-  private readonly probes: Probes;
+  /**
+   * The action engine (inspector session, scripts, probes, snapshots, sources): loaded with the first action or source
+   * request (`engine()`), never by an agent at rest.
+   */
+  private eng: Engine | undefined;
+  /** The engine's import, where it cannot be loaded at once (see `engine-load.ts`). */
+  private engineImport: Promise<void> | undefined;
+  /** Why the engine could not be loaded (then every action reports it). */
+  private engineProblem: string | undefined;
   private readonly outbox: Outbox;
-  private readonly sources: SourceCatalog;
-  private readonly paths: SourcePaths;
   private connection: ControlPlane | undefined;
   private readonly actions = new Map<string, ActionRuntime>();
   private revision = -1;
@@ -100,20 +93,18 @@ export class Agent {
   private readonly finishedActions = new Set<ActionRuntime>();
   private snapshots = 0;
   private stopped = false;
-  /** On only while actions (or source requests) need it. */
-  private readonly v8: V8Debugger;
   private sourceRequests = 0;
   private readonly pipeOut: (entry: PipedLog) => void;
   /** `beforeExit`: the event loop of the host is empty and the process is about to end. */
   private readonly onBeforeExit = (): void =>
     this.guard('beforeExit', () => {
-      if (!this.stopped) this.uplink.drainBeforeExit(() => this.runtime.takeMetrics(Date.now()));
+      if (!this.stopped) this.uplink.drainBeforeExit(() => this.takeMetrics());
     });
   /** `exit`: the process ends now (`process.exit()`, or after the drain); only synchronous work runs. */
   private readonly onExit = (): void =>
     this.guard('exit', () => {
       if (this.stopped || !this.connection) return;
-      const { sent, unsent } = this.uplink.flushAtExit(() => this.runtime.takeMetrics(Date.now()));
+      const { sent, unsent } = this.uplink.flushAtExit(() => this.takeMetrics());
       this.log(`process exiting: ${sent} hits sent at exit, ${unsent} not`);
       if (unsent > 0) this.notices.exitLoss(unsent);
     });
@@ -150,15 +141,6 @@ export class Agent {
     this.log = createDebugLog(this.config.debug, threadId);
     this.notices = createNotices({ url: this.config.url ?? '', quiet: this.config.quiet, thread: threadId });
     this.redactor = new Redactor({ names: this.config.redactNames, values: this.config.redactValues });
-    const mainScript = process.argv[1];
-    // One name per source file in everything reported: relative to the app's root (or the first source root).
-    this.paths = new SourcePaths(() => this.config.sourceRoots?.[0] ?? appRootSync(mainScript, process.cwd()));
-    this.mapIndexer = new MapIndexer((msg, err) => this.log(msg, err));
-    this.scripts = new ScriptRegistry((path) => path.startsWith(AGENT_DIR) || this.isBlocked(path), {
-      mapSliceMs: this.config.mapSliceMs,
-      ...(this.config.mapWorker ? { indexer: this.mapIndexer } : {}),
-      name: (file) => this.paths.name(file),
-    });
     this.outbox = new Outbox({
       maxLogs: this.config.maxBufferedLogs,
       maxSnapshots: this.config.maxBufferedSnapshots,
@@ -167,17 +149,6 @@ export class Agent {
     });
     const stdoutWrite = process.stdout.write.bind(process.stdout);
     this.pipeOut = createPipe({ format: this.config.pipeFormat, logger: this.config.logger }, stdoutWrite, this.log);
-    this.runtime = new Runtime(this.config, this.redactor, {
-      log: (hit) => this.outbox.log(hit),
-      status: (rt) => this.queueStatus(rt),
-      finished: (rt) => this.uninstallSoon(rt),
-      traceIds: activeTraceIds,
-      pipe: this.pipeOut,
-      pausable: () => this.v8.isOn,
-    });
-    this.probes = new Probes(this.inspector, this.scripts, this.runtime, this.config, this.log, (nodeModules) =>
-      this.readMapsThenRetry(nodeModules),
-    );
     this.uplink = new Uplink(
       this.outbox,
       () => this.connection,
@@ -185,20 +156,87 @@ export class Agent {
       this.log,
       (what, fn) => this.guard(what, fn),
     );
-    this.v8 = new V8Debugger(
-      this.inspector,
-      this.scripts,
-      this.log,
-      this.config.debuggerLingerMs,
-      (ids) => this.probes.forget(ids),
-      () => this.stopped,
-    );
-    this.sources = new SourceCatalog(this.scripts, this.redactor, {
-      blocked: (path) => this.isBlocked(path),
-      ...(this.config.sourceRoots === undefined ? {} : { roots: this.config.sourceRoots }),
-      main: mainScript,
-      paths: this.paths,
+  }
+
+  /**
+   * The action engine, loaded on first use. `undefined` while it is being imported (what asked for it is done again
+   * when it arrives), after it failed to load (`engineProblem`), or once the agent is stopped.
+   */
+  private engine(): Engine | undefined {
+    if (this.eng || this.stopped || this.engineProblem !== undefined || this.engineImport) return this.eng;
+    try {
+      const loaded = loadEngine();
+      if (!(loaded instanceof Promise)) return this.build(loaded);
+      this.log('importing the action engine (this Node cannot require ES modules): actions wait for it');
+      this.engineImport = loaded.then(
+        (m) =>
+          this.guard('engine', () => {
+            if (this.stopped) return;
+            this.build(m);
+            this.engineArrived();
+          }),
+        (err: unknown) => this.guard('engine', () => this.engineFailed(err)),
+      );
+    } catch (err) {
+      this.engineFailed(err);
+    }
+    return this.eng;
+  }
+
+  private build(m: EngineExports): Engine {
+    const t0 = performance.now();
+    const e = new m.Engine({
+      config: this.config,
+      redactor: this.redactor,
+      log: this.log,
+      agentDir: AGENT_DIR,
+      isBlocked: (path) => this.isBlocked(path),
+      pipe: this.pipeOut,
+      logHit: (hit) => this.outbox.log(hit),
+      status: (rt) => this.queueStatus(rt),
+      finished: (rt) => this.uninstallSoon(rt),
+      readMapsThenRetry: (nodeModules) => this.readMapsThenRetry(nodeModules),
+      stopped: () => this.stopped,
     });
+    // Settings a pool policy tightened before the engine existed.
+    if (this.policy !== undefined) {
+      e.runtime.reconfigure(this.merged.config);
+      e.probes.reconfigure(this.merged.config);
+    }
+    e.inspector.on('Debugger.scriptParsed', (p) => this.guard('scriptParsed', () => this.onScriptParsed(p)));
+    e.inspector.on('Debugger.paused', (p) => this.onPaused(p));
+    // Patched code calls the hooks through this global: the engine's from now on (until then nothing calls it).
+    Object.defineProperty(globalThis, HOOK, {
+      value: e.runtime.hooks(),
+      configurable: true,
+      enumerable: false,
+      writable: false,
+    });
+    this.eng = e;
+    this.log(`action engine loaded in ${(performance.now() - t0).toFixed(1)} ms`);
+    return e;
+  }
+
+  /** The imported engine is here: place the action set that waited for it. */
+  private engineArrived(): void {
+    if (this.actionItems.length > 0) this.placeActions();
+  }
+
+  private engineFailed(err: unknown): void {
+    this.engineProblem = `the agent's action engine did not load: ${err instanceof Error ? err.message : String(err)}`;
+    this.log(this.engineProblem, err);
+    this.engineUnavailable(this.engineProblem);
+  }
+
+  /** Without the engine no action runs: each says why. */
+  private engineUnavailable(problem: string): void {
+    for (const action of this.wantedActions().values())
+      this.outbox.status({ actionId: action.id, state: 'error', reason: problem.slice(0, 2048), at: Date.now() });
+    this.flushSoon();
+  }
+
+  private takeMetrics(): readonly MetricSample[] {
+    return this.eng?.runtime.takeMetrics(Date.now()) ?? [];
   }
 
   /** The blocklist in force (the agent's own entries and the pool policy's). */
@@ -233,8 +271,8 @@ export class Agent {
     const before = this.merged;
     this.merged = merged;
     this.policy = { wire, source, ...(savedAt === undefined ? {} : { savedAt }) };
-    this.runtime.reconfigure(merged.config);
-    this.probes.reconfigure(merged.config);
+    this.eng?.runtime.reconfigure(merged.config);
+    this.eng?.probes.reconfigure(merged.config);
     this.log(
       `pool policy of ${wire.pool} revision ${wire.revision} (${source}) in force: ` +
         `${merged.config.redactNames.length} redacted names, ${merged.config.redactValues.length} value patterns, ` +
@@ -253,13 +291,15 @@ export class Agent {
 
   /** Every action removed and placed again under the settings in force. */
   private replaceAllActions(): void {
-    this.probes.batched(() => {
+    const e = this.eng;
+    if (!e) return;
+    e.probes.batched(() => {
       for (const rt of this.actions.values()) {
-        this.probes.uninstall(rt);
-        this.runtime.delete(rt);
+        e.probes.uninstall(rt);
+        e.runtime.delete(rt);
       }
       this.actions.clear();
-      this.applyActionSet(this.wantedActions());
+      this.applyActionSet(e, this.wantedActions());
     });
     this.debuggerIfNeeded();
     this.flushSoon();
@@ -279,12 +319,15 @@ export class Agent {
 
   /** Attach the inspector, install the hook global, connect to the hub. */
   start(): this {
-    const hooks = this.runtime.hooks();
-    Object.defineProperty(globalThis, HOOK, { value: hooks, configurable: true, enumerable: false, writable: false });
-    // No inspector session while idle: it is opened when an action (or a source request) needs V8.
-    this.inspector.on('Debugger.scriptParsed', (p) => this.guard('scriptParsed', () => this.onScriptParsed(p)));
-    this.inspector.on('Debugger.paused', (p) => this.onPaused(p));
-    this.log('idle: no inspector session until an action arrives');
+    // Until the engine is loaded nothing calls the hooks but code an earlier agent of this thread left patched.
+    Object.defineProperty(globalThis, HOOK, {
+      value: INERT_HOOKS,
+      configurable: true,
+      enumerable: false,
+      writable: false,
+    });
+    // No engine, no inspector session while idle: both come with the first action (or source request).
+    this.log('idle: no inspector session and no action engine until an action arrives');
     this.restartTimers();
     process.on('beforeExit', this.onBeforeExit);
     process.on('exit', this.onExit);
@@ -327,25 +370,26 @@ export class Agent {
     process.off('exit', this.onExit);
     clearInterval(this.heartbeatTimer);
     this.rest();
+    const e = this.eng;
     this.guard('stop', () => {
-      this.probes.batched(() => {
+      e?.probes.batched(() => {
         for (const rt of this.actions.values()) {
-          this.probes.uninstall(rt);
-          this.runtime.delete(rt);
+          e.probes.uninstall(rt);
+          e.runtime.delete(rt);
         }
       });
       this.actions.clear();
       this.flush();
     });
     this.connection?.stop();
-    this.guard('stop', () => this.mapIndexer.stop());
+    this.guard('stop', () => e?.mapIndexer.stop());
     let patched = true;
     this.guard('stop', () => {
-      patched = strandedPatches || this.probes.leftInV8();
+      patched = strandedPatches || (e?.probes.leftInV8() ?? false);
     });
     // A later agent in this thread reads the stranded code as the script's own text and never removes it.
     strandedPatches = patched;
-    this.inspector.disconnect();
+    e?.inspector.disconnect();
     // Patched code still in V8 calls the hook: leave an inert one (deleting it would throw in the app's functions).
     if (patched)
       Object.defineProperty(globalThis, HOOK, {
@@ -364,14 +408,25 @@ export class Agent {
       this.revision = revision;
     }
     this.actionItems = items;
+    this.placeActions(revision);
+  }
+
+  /** Place the action set last given (`actionItems`), loading the engine if an action needs it. */
+  private placeActions(revision?: number): void {
     const wanted = this.wantedActions();
+    const e = wanted.size > 0 ? this.engine() : this.eng;
+    if (!e) {
+      // Nothing to place, or the engine is on its way (it places them when it arrives) or did not load.
+      if (wanted.size > 0 && this.engineProblem !== undefined) this.engineUnavailable(this.engineProblem);
+      return;
+    }
     // Enabling replays Debugger.scriptParsed for every loaded script, so locating works as if it had always been on.
-    if (wanted.size > 0) this.v8.set(true);
+    if (wanted.size > 0) e.v8.set(true);
     // One LiveEdit per script for all the removals and installs below.
     const before = this.actions.size;
     let kept = 0;
-    this.probes.batched(() => {
-      kept = this.applyActionSet(wanted);
+    e.probes.batched(() => {
+      kept = this.applyActionSet(e, wanted);
     });
     if (this.log.enabled)
       this.log(
@@ -383,11 +438,11 @@ export class Agent {
   }
 
   /** Returns how many of the actions already running stay as they are. */
-  private applyActionSet(wanted: ReadonlyMap<string, AgentAction>): number {
+  private applyActionSet(e: Engine, wanted: ReadonlyMap<string, AgentAction>): number {
     for (const [id, rt] of this.actions) {
       if (!wanted.has(id) || JSON.stringify(wanted.get(id)) !== JSON.stringify(rt.action)) {
-        this.probes.uninstall(rt);
-        this.runtime.delete(rt);
+        e.probes.uninstall(rt);
+        e.runtime.delete(rt);
         this.actions.delete(id);
       }
     }
@@ -396,7 +451,7 @@ export class Agent {
       if (this.actions.has(action.id)) continue;
       let rt: ActionRuntime;
       try {
-        rt = this.runtime.create(action);
+        rt = e.runtime.create(action);
       } catch (err) {
         this.outbox.status({
           actionId: action.id,
@@ -408,18 +463,18 @@ export class Agent {
       }
       this.actions.set(action.id, rt);
       if (Date.now() >= action.expiresAt) {
-        this.runtime.setState(rt, 'expired');
+        e.runtime.setState(rt, 'expired');
         continue;
       }
-      if (!this.v8.isOn) {
+      if (!e.v8.isOn) {
         // Without V8's inspector no probe can be placed: say why instead of waiting for a script forever.
-        this.runtime.setState(rt, 'error', this.v8.problem ?? 'the V8 inspector is not available');
+        e.runtime.setState(rt, 'error', e.v8.problem ?? 'the V8 inspector is not available');
         continue;
       }
       try {
-        this.probes.install(rt);
+        e.probes.install(rt);
       } catch (err) {
-        this.runtime.setState(rt, 'error', `cannot install: ${(err as Error).message}`);
+        e.runtime.setState(rt, 'error', `cannot install: ${(err as Error).message}`);
       }
     }
     return kept;
@@ -430,10 +485,12 @@ export class Agent {
    * left to take out. Called on every action change and on the 1 s tick.
    */
   private debuggerIfNeeded(): void {
-    this.v8.offWhenUnneeded(() => this.actionNeedsV8() || this.sourceRequests !== 0 || this.probes.hasRetries());
+    const e = this.eng;
+    if (!e) return;
+    e.v8.offWhenUnneeded(() => this.actionNeedsV8() || this.sourceRequests !== 0 || e.probes.hasRetries());
     // Async stacks are recorded (when asked for) only while some snapshot may be taken; without recording, snapshots
     // still show the awaiting callers (see async-callers.ts).
-    this.v8.asyncDepth(this.config.asyncStackRecording && this.snapshotMayPause() ? this.config.asyncStackDepth : 0);
+    e.v8.asyncDepth(this.config.asyncStackRecording && this.snapshotMayPause() ? this.config.asyncStackDepth : 0);
   }
 
   private snapshotMayPause(): boolean {
@@ -454,13 +511,14 @@ export class Agent {
   }
 
   stats(): AgentStats {
+    const runtime = this.eng?.runtime.stats;
     return {
-      scripts: this.scripts.size,
+      scripts: this.eng?.scripts.size ?? 0,
       actions: this.actions.size,
-      hits: this.runtime.stats.hits,
-      hookErrors: this.runtime.stats.hookErrors,
-      throttles: this.runtime.stats.throttles,
-      cpuMs: Math.round(this.runtime.stats.cpuMs * 1000) / 1000,
+      hits: runtime?.hits ?? 0,
+      hookErrors: runtime?.hookErrors ?? 0,
+      throttles: runtime?.throttles ?? 0,
+      cpuMs: Math.round((runtime?.cpuMs ?? 0) * 1000) / 1000,
       dropped: this.outbox.droppedTotal,
       connects: this.connection?.stats.connects ?? 0,
       snapshots: this.snapshots,
@@ -547,20 +605,29 @@ export class Agent {
       case 'error':
         this.log(`hub error ${frame.code}: ${frame.message}`);
         break;
-      case 'source_request':
+      case 'source_request': {
+        const e = this.engine();
+        if (!e && this.engineImport && this.engineProblem === undefined) {
+          // Answered once the engine's import is done.
+          void this.engineImport.then(() => this.guard('frame', () => this.onFrame(frame)));
+          break;
+        }
         // The catalogue comes from the scripts V8 reports, which needs the debugger on for a moment.
-        this.v8.set(true);
-        if (!this.v8.isOn) {
+        e?.v8.set(true);
+        if (!e?.v8.isOn) {
           this.connection?.send({
             type: 'source_response',
             v: PROTOCOL_VERSION,
             requestId: frame.requestId,
-            error: { code: 'UNAVAILABLE', message: this.v8.problem ?? 'the V8 inspector is not available' },
+            error: {
+              code: 'UNAVAILABLE',
+              message: (e ? e.v8.problem : this.engineProblem) ?? 'the V8 inspector is not available',
+            },
           });
           break;
         }
         this.sourceRequests++;
-        this.sources
+        e.sources
           .answer(frame)
           .then((response) => this.connection?.send(response))
           .catch((err: unknown) => this.log('source request failed', err))
@@ -569,6 +636,7 @@ export class Agent {
             this.guard('debugger', () => this.debuggerIfNeeded());
           });
         break;
+      }
     }
   }
 
@@ -591,7 +659,7 @@ export class Agent {
       this.breakpointSync = true;
       this.defer(() => {
         this.breakpointSync = false;
-        this.probes.syncBreakpoints();
+        this.eng?.probes.syncBreakpoints();
       });
     }
   }
@@ -602,59 +670,48 @@ export class Agent {
 
   /** Source maps are read a slice at a time so the host's event loop keeps running; pending actions then retry. */
   private readMapsThenRetry(nodeModules: boolean): void {
-    if (this.mapRetryScheduled) return;
+    const e = this.eng;
+    if (this.mapRetryScheduled || !e) return;
     this.mapRetryScheduled = true;
-    void this.scripts
+    void e.scripts
       .readMaps(nodeModules)
       .catch((err: unknown) => this.log('reading source maps failed', err))
       .finally(() => {
         this.mapRetryScheduled = false;
-        if (!this.stopped) this.guard('retry after source maps', () => this.probes.retry(this.pendingActions()));
+        if (!this.stopped) this.guard('retry after source maps', () => e.probes.retry(this.pendingActions()));
       });
   }
 
   private onScriptParsed(p: Record<string, unknown>): void {
-    const info = this.scripts.add(p as Parameters<ScriptRegistry['add']>[0]);
+    const e = this.eng;
+    if (!e) return;
+    const info = e.scripts.add(p as Parameters<Engine['scripts']['add']>[0]);
     if (!info || this.retryScheduled) return;
     if (![...this.actions.values()].some((rt) => rt.state === 'pending')) return;
     // Scripts are reported while they compile: place probes once the current work is done.
     this.retryScheduled = true;
     this.defer(() => {
       this.retryScheduled = false;
-      this.probes.retry(this.pendingActions());
+      e.probes.retry(this.pendingActions());
     });
   }
 
   private onPaused(p: Record<string, unknown>): void {
+    const e = this.eng;
+    if (!e) return;
     const t0 = performance.now();
     // The snapshot actions whose clause asked for this pause (several may share the breakpoint of one line).
-    const owners = this.runtime.takePauseRequests();
-    const callers = this.runtime.takePauseCallers();
+    const owners = e.runtime.takePauseRequests();
+    const callers = e.runtime.takePauseCallers();
     try {
       for (const owner of owners) {
-        if (!owner.enabled || !this.runtime.snapshotHit(owner)) continue;
+        if (!owner.enabled || !e.runtime.snapshotHit(owner)) continue;
         try {
-          const hit = captureSnapshot(
-            this.inspector,
-            p.callFrames as Parameters<typeof captureSnapshot>[1],
-            owner,
-            this.scripts,
-            this.redactor,
-            {
-              asyncStackTrace: p.asyncStackTrace as AsyncStackTrace | undefined,
-              asyncDepth: this.config.asyncStackDepth,
-              callers,
-              originalColumn: (id, line, column) => this.probes.originalColumn(id, line, column),
-            },
-          );
-          const ids = activeTraceIds();
-          if (ids?.traceId) hit.traceId = ids.traceId;
-          if (ids?.spanId) hit.spanId = ids.spanId;
-          this.outbox.snapshot(hit);
+          this.outbox.snapshot(e.snapshot(p, owner, callers));
           this.snapshots++;
         } catch (err) {
           this.log('snapshot failed', err);
-          this.runtime.error(owner, err);
+          e.runtime.error(owner, err);
         }
       }
     } catch (err) {
@@ -663,12 +720,12 @@ export class Agent {
       // The capture creates no remote objects of its own (one callFunctionOn with an undefined result); the pause's
       // own objects are released by V8 on resume.
       try {
-        this.inspector.post('Debugger.resume');
+        e.inspector.post('Debugger.resume');
       } catch (err) {
         this.log('resume failed', err);
       }
       const share = (performance.now() - t0) / Math.max(1, owners.length);
-      for (const owner of owners) this.runtime.chargeSnapshot(owner, share);
+      for (const owner of owners) e.runtime.chargeSnapshot(owner, share);
     }
     this.flushSoon();
   }
@@ -694,7 +751,7 @@ export class Agent {
       this.every(1000, () => this.tick()),
       this.every(this.settings.flushIntervalMs, () => this.flush()),
       this.every(this.settings.metricIntervalMs, () => {
-        for (const s of this.runtime.takeMetrics(Date.now())) this.outbox.metric(s);
+        for (const s of this.takeMetrics()) this.outbox.metric(s);
         this.flush();
       }),
     );
@@ -707,10 +764,13 @@ export class Agent {
 
   /** Every second while at work: budgets, expiry, breakpoints of throttled actions, retries, V8 off when unneeded. */
   private tick(): void {
-    this.runtime.tick();
-    this.probes.syncBreakpoints();
-    if (this.probes.hasRetries()) this.probes.retry(this.pendingActions());
-    this.debuggerIfNeeded();
+    const e = this.eng;
+    if (e) {
+      e.runtime.tick();
+      e.probes.syncBreakpoints();
+      if (e.probes.hasRetries()) e.probes.retry(this.pendingActions());
+      this.debuggerIfNeeded();
+    }
     if (!this.atRest()) return;
     this.rest();
     this.log('at rest: no timer but the heartbeat');
@@ -723,9 +783,9 @@ export class Agent {
   private atRest(): boolean {
     return (
       this.actions.size === 0 &&
-      !this.v8.isOn &&
+      !(this.eng?.v8.isOn ?? false) &&
       this.sourceRequests === 0 &&
-      !this.probes.hasRetries() &&
+      !(this.eng?.probes.hasRetries() ?? false) &&
       this.outbox.size === 0 &&
       !this.outbox.hasStatuses
     );
@@ -775,8 +835,9 @@ export class Agent {
     this.defer(() => {
       const done = [...this.finishedActions];
       this.finishedActions.clear();
-      this.probes.batched(() => {
-        for (const r of done) this.probes.uninstall(r);
+      const e = this.eng;
+      e?.probes.batched(() => {
+        for (const r of done) e.probes.uninstall(r);
       });
     });
   }

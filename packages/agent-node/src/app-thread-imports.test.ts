@@ -13,6 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const protocolSrc = resolve(here, '../../protocol/src');
 const workspace: Record<string, string> = {
   '@spyglass/protocol/agent-core': join(protocolSrc, 'agent-core.ts'),
+  '@spyglass/protocol/agent-base': join(protocolSrc, 'agent-base.ts'),
   '@spyglass/protocol/agent': join(protocolSrc, 'agent.ts'),
   '@spyglass/protocol': join(protocolSrc, 'index.ts'),
 };
@@ -57,6 +58,22 @@ function reached(entry: string): { files: Set<string>; packages: Set<string> } {
   return { files, packages };
 }
 
+/** Modules of the action engine: probes, patches, snapshot capture, source maps, the inspector session. */
+const ENGINE_ONLY = [
+  'engine.ts',
+  'probes.ts',
+  'patch.ts',
+  'codegen.ts',
+  'liveedit.ts',
+  'snapshot.ts',
+  'capture.ts',
+  'locate.ts',
+  'map-index.ts',
+  'sources.ts',
+  'inspector.ts',
+  'runtime.ts',
+];
+
 describe("the agent's modules on the app's thread", () => {
   for (const entry of ['register.ts', 'index.ts']) {
     it(`${entry} loads no WebSocket, no schema library and no frame schema`, () => {
@@ -67,9 +84,21 @@ describe("the agent's modules on the app's thread", () => {
       for (const off of ['connection.ts', 'control-thread.ts', 'policy-read.ts', 'agent-wire.ts', 'config-schema.ts'])
         expect(names).not.toContain(off);
       // It does reach the agent itself (the walk follows the imports it should).
-      expect(names).toEqual(expect.arrayContaining(['agent.ts', 'control.ts', 'probes.ts', 'agent-core.ts']));
+      expect(names).toEqual(expect.arrayContaining(['agent.ts', 'control.ts', 'engine-load.ts', 'agent-base.ts']));
+      // Not the action engine: it is loaded with the first action (ADR 0018).
+      for (const off of [...ENGINE_ONLY, 'agent-core.ts', 'expression.ts', 'template.ts'])
+        expect(names).not.toContain(off);
+      for (const pkg of ['acorn', 'acorn-walk', '@jridgewell/trace-mapping']) expect([...packages]).not.toContain(pkg);
     });
   }
+
+  it('the action engine reaches what an idle agent leaves unloaded (the walk sees what it should refuse)', () => {
+    const { files, packages } = reached(join(here, 'engine.ts'));
+    const names = [...files].map((f) => f.slice(f.lastIndexOf('/') + 1));
+    expect(names).toEqual(expect.arrayContaining(ENGINE_ONLY));
+    expect(packages).toContain('acorn');
+    expect(packages).toContain('@jridgewell/trace-mapping');
+  });
 
   it('the control thread does load them (the walk sees what it should refuse)', () => {
     const { files, packages } = reached(join(here, 'control-thread.ts'));

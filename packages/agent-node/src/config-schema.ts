@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { WIRE_LIMITS } from '@spyglass/protocol/agent-core';
-import { MAP_SLICE_MS } from './locate.js';
+import { MAP_SLICE_MS } from './config.js';
 import type { PipeLogger } from './pipe.js';
 import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES, checkLinearPattern } from './redact.js';
 

@@ -1,6 +1,5 @@
-import { WIRE_LIMITS } from '@spyglass/protocol/agent-core';
+import { WIRE_LIMITS } from '@spyglass/protocol/agent-base';
 import type { AgentConfig, AgentOptions } from './config-schema.js';
-import { MAP_SLICE_MS } from './locate.js';
 import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES, checkLinearPattern } from './redact.js';
 
 /**
@@ -10,6 +9,12 @@ import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES, checkLinearPattern } from 
  * config.property.test.ts holds the two to the same answers.
  */
 export type { AgentConfig, AgentOptions };
+
+/**
+ * Longest stretch the agent spends reading source maps in one go. Reading every map of a large app at once (first
+ * action on a TypeScript path, or a source listing) would stall the host's event loop for as long as that takes.
+ */
+export const MAP_SLICE_MS = 8;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -10,6 +10,7 @@ import {
   type MapIndex,
   type MapRef,
 } from './map-index.js';
+import { MAP_SLICE_MS } from './config.js';
 import { MAP_WORKER_MIN_BYTES, type MapIndexer } from './map-indexer.js';
 
 /** A script V8 told us about (`Debugger.scriptParsed`). */
@@ -56,12 +57,6 @@ export type Resolution =
    */
   | { kind: 'pending'; reason: string; readMaps?: { nodeModules: boolean } }
   | { kind: 'error'; reason: string };
-
-/**
- * Longest stretch the agent spends reading source maps in one go. Reading every map of a large app at once (first
- * action on a TypeScript path, or a source listing) would stall the host's event loop for as long as that takes.
- */
-export const MAP_SLICE_MS = 8;
 
 /** Most scripts kept that have no file path or run in a vm context of their own. */
 const MAX_UNUSUAL_SCRIPTS = 5000;

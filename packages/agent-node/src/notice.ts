@@ -1,4 +1,4 @@
-import { CLOSE_CODES } from '@spyglass/protocol/agent-core';
+import { CLOSE_CODES } from '@spyglass/protocol/agent-base';
 
 /**
  * The few lines the agent writes on its own, without debug mode, so that whoever starts the app knows whether live

@@ -1,5 +1,5 @@
-import type { ActionStatus, LogHit, MetricSample, SnapshotHit } from '@spyglass/protocol/agent-core';
-import { PROTOCOL_VERSION } from '@spyglass/protocol/agent-core';
+import type { ActionStatus, LogHit, MetricSample, SnapshotHit } from '@spyglass/protocol/agent-base';
+import { PROTOCOL_VERSION } from '@spyglass/protocol/agent-base';
 
 export interface OutboxLimits {
   maxLogs: number;

@@ -11,7 +11,7 @@ import {
   type PolicyCapture,
   type PolicyQuotas,
   type WirePolicy,
-} from '@spyglass/protocol/agent-core';
+} from '@spyglass/protocol/agent-base';
 import type { AgentConfig } from './config.js';
 import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES } from './redact.js';
 

@@ -3,7 +3,7 @@
  * expressions); values by a Luhn-checked card-number scanner plus regular expressions that are checked to be free of
  * the constructs that make backtracking engines super-linear (nested quantifiers, back-references, lookaround).
  */
-import { RedactionPatternError, checkLinearPattern } from '@spyglass/protocol/agent-core';
+import { RedactionPatternError, checkLinearPattern } from '@spyglass/protocol/agent-base';
 
 export const REDACTED = '[REDACTED]';
 

@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION, WIRE_LIMITS, type AgentSettings, type MetricSample } from '@spyglass/protocol/agent-core';
+import { PROTOCOL_VERSION, WIRE_LIMITS, type AgentSettings, type MetricSample } from '@spyglass/protocol/agent-base';
 import type { ControlPlane } from './control.js';
 import type { DebugLog } from './debug-log.js';
 import type { Outbox } from './outbox.js';

@@ -1,4 +1,5 @@
 import { parseExpressionAt, type Node } from 'acorn';
+import { PURE_FUNCTION_NAMES, PURE_METHOD_NAMES } from './pure-names.js';
 
 /**
  * The language of conditions, log template parts, snapshot watches and gauge expressions: JavaScript expressions in
@@ -11,62 +12,8 @@ import { parseExpressionAt, type Node } from 'acorn';
 /** Longest accepted expression, condition or template part (characters). */
 export const MAX_EXPRESSION_LENGTH = 500;
 
-/** Static pure functions an expression may call, by their dotted name (the agent holds their implementations). */
-export const PURE_FUNCTION_NAMES = [
-  'String',
-  'Number',
-  'Boolean',
-  'parseInt',
-  'parseFloat',
-  'isNaN',
-  'isFinite',
-  'Math.abs',
-  'Math.min',
-  'Math.max',
-  'Math.round',
-  'Math.floor',
-  'Math.ceil',
-  'Math.trunc',
-  'Math.sign',
-  'Math.sqrt',
-  'Math.pow',
-  'Math.log',
-  'Math.log10',
-  'JSON.stringify',
-  'Array.isArray',
-  'Object.keys',
-  'Number.isInteger',
-  'Number.isFinite',
-  'Number.isNaN',
-  'Date.now',
-] as const;
-export type PureFunctionName = (typeof PURE_FUNCTION_NAMES)[number];
+export { PURE_FUNCTION_NAMES, PURE_METHOD_NAMES, type PureFunctionName } from './pure-names.js';
 const PURE_FUNCTION_SET: ReadonlySet<string> = new Set(PURE_FUNCTION_NAMES);
-
-/** Methods an expression may call on a value; the agent checks at run time that each is the standard built-in. */
-export const PURE_METHOD_NAMES: ReadonlySet<string> = new Set([
-  'toString',
-  'toFixed',
-  'toISOString',
-  'getTime',
-  'slice',
-  'substring',
-  'includes',
-  'startsWith',
-  'endsWith',
-  'indexOf',
-  'lastIndexOf',
-  'at',
-  'trim',
-  'toUpperCase',
-  'toLowerCase',
-  'padStart',
-  'padEnd',
-  'charAt',
-  'join',
-  'has',
-  'get',
-]);
 
 /** Why an expression is refused. `message` is what an action's error status says. */
 export class ExpressionError extends Error {

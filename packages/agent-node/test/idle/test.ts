@@ -35,6 +35,8 @@ describe.each(RUNTIMES)('an idle agent on $name', (runtime) => {
     await run(app, 'hot 1000');
     expect(app.stderr()).toContain('idle: no inspector session');
     expect(app.stderr()).not.toContain('debugger on');
+    // Nor the action engine: probes, snapshots and source maps are loaded with the first action (ADR 0018).
+    expect(app.stderr()).not.toContain('action engine loaded');
 
     const first = action({ kind: 'log', file: 'safety/scenario.mjs', line: HOT, template: 'first {i}' });
     hub.setActions([first]);
@@ -66,6 +68,9 @@ describe.each(RUNTIMES)('an idle agent on $name', (runtime) => {
     });
     expect(lines.map((l) => l.message)).toEqual(['second 0', 'second 1', 'second 2']);
     expect(count(app.stderr(), 'debugger on')).toBe(2);
+    // Loaded once, synchronously (this Node can require ES modules), and kept.
+    expect(count(app.stderr(), 'action engine loaded')).toBe(1);
+    expect(app.stderr()).not.toContain('importing the action engine');
 
     // An action that cannot be placed holds nothing in V8: it does not keep the debugger on.
     const broken = action({ kind: 'log', file: 'safety/scenario.mjs', line: 99_999, template: 'never' });
