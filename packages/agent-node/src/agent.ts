@@ -164,15 +164,16 @@ export class Agent {
    */
   private engine(): Engine | undefined {
     if (this.eng || this.stopped || this.engineProblem !== undefined || this.engineImport) return this.eng;
+    const t0 = performance.now();
     try {
       const loaded = loadEngine();
-      if (!(loaded instanceof Promise)) return this.build(loaded);
+      if (!(loaded instanceof Promise)) return this.build(loaded, t0);
       this.log('importing the action engine (this Node cannot require ES modules): actions wait for it');
       this.engineImport = loaded.then(
         (m) =>
           this.guard('engine', () => {
             if (this.stopped) return;
-            this.build(m);
+            this.build(m, t0);
             this.engineArrived();
           }),
         (err: unknown) => this.guard('engine', () => this.engineFailed(err)),
@@ -183,8 +184,8 @@ export class Agent {
     return this.eng;
   }
 
-  private build(m: EngineExports): Engine {
-    const t0 = performance.now();
+  /** `t0`: when loading it began (the debug log says how long it took). */
+  private build(m: EngineExports, t0: number): Engine {
     const e = new m.Engine({
       config: this.config,
       redactor: this.redactor,
