@@ -1,6 +1,7 @@
 // npm run bench:agent — the agent's overhead against the same code without it, measured in one run.
 // Prints progress, then one JSON line (the last line of output).
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { request, Agent as HttpAgent } from 'node:http';
 import { resolve } from 'node:path';
@@ -66,6 +67,13 @@ const shuffled = () =>
       }
     : { flags: [], env: {} };
 
+// `--against FILE`: the side without the agent preloads FILE (an earlier build of the agent, say) instead of nothing.
+const againstAt = process.argv.indexOf('--against');
+const againstArg = againstAt > 0 && process.argv[againstAt + 1] ? resolve(process.argv[againstAt + 1]) : undefined;
+if (againstAt > 0 && (!againstArg || !existsSync(againstArg))) {
+  console.error(`--against needs the file to preload on the side without the agent: ${againstArg ?? 'none given'}`);
+  process.exit(2);
+}
 const hub = process.argv.includes('--no-hub') ? undefined : await startHub();
 
 function runNode(args, env = {}) {
@@ -197,7 +205,8 @@ function bootstrapPairsCI(perPair, iterations = 4000) {
  * the server's own CPU time per request (process.cpuUsage, immune to the machine's scheduling noise) and the
  * wall-clock request rate. Each pair's result is the median of its paired round differences; the overhead is the
  * median over pairs, with a bootstrap interval over pairs. `control` replaces the agent by a preload that does
- * nothing: the A/A result shows the method's resolution on this machine.
+ * nothing: the A/A result shows the method's resolution on this machine. `against` gives the side without the agent a
+ * preload of its own (another build of the agent, say), so the result reads one against the other.
  */
 async function idleOverhead({
   pairs = 40,
@@ -207,12 +216,13 @@ async function idleOverhead({
   control = false,
   preload = control ? here('./noop.mjs') : register,
   service = 'mini',
+  against = undefined,
 } = {}) {
   const cpuPairs = [];
   const wallPairs = [];
   const cpuPerReq = { without: [], with: [] };
   for (let p = 0; p < pairs; p++) {
-    const a = await startServer(undefined, concurrency, service);
+    const a = await startServer(against, concurrency, service);
     const b = await startServer(preload, concurrency, service);
     await a.round(requests);
     await b.round(requests);
@@ -266,7 +276,7 @@ const pairsArg = argAfter('--pairs') ? Number(argAfter('--pairs')) : undefined;
 const preloadArg = argAfter('--preload') && resolve(argAfter('--preload'));
 const report = (what, r) =>
   console.error(
-    `${what}, ${control ? 'do-nothing preload' : preloadArg ? preloadArg : 'idle agent'} vs none (${r.pairs} process pairs, ${r.rounds} paired rounds): CPU per request ${r.cpuUsPerReqWithout.toFixed(1)} µs → ` +
+    `${what}, ${control ? 'do-nothing preload' : preloadArg ? preloadArg : 'idle agent'} vs ${againstArg ?? 'none'} (${r.pairs} process pairs, ${r.rounds} paired rounds): CPU per request ${r.cpuUsPerReqWithout.toFixed(1)} µs → ` +
       `${r.cpuUsPerReqWith.toFixed(1)} µs, overhead ${r.cpuPct.toFixed(2)} % (95 % CI ${r.cpuCI.map((x) => x.toFixed(2)).join(' … ')}); ` +
       `wall-clock throughput ${r.wallPct.toFixed(2)} % (95 % CI ${r.wallCI.map((x) => x.toFixed(2)).join(' … ')})`,
   );
@@ -278,6 +288,7 @@ const idle = process.argv.includes('--no-mini')
       control,
       ...(pairsArg ? { pairs: pairsArg } : {}),
       ...(preloadArg ? { preload: preloadArg } : {}),
+      ...(againstArg ? { against: againstArg } : {}),
     });
 if (idle) report('http (server.mjs)', idle);
 // The example shop: a realistic service (≈ 5× the CPU per request), fewer and shorter rounds. `--no-shop` skips it.
@@ -290,6 +301,7 @@ const shop = process.argv.includes('--no-shop')
       rounds: 10,
       requests: 1500,
       ...(preloadArg ? { preload: preloadArg } : {}),
+      ...(againstArg ? { against: againstArg } : {}),
     });
 if (shop) report('http (example shop)', shop);
 const r3 = (x) => Math.round(x * 1000) / 1000;
