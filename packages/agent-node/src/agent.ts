@@ -318,7 +318,7 @@ export class Agent {
     this.applyPolicy(wire, 'hub');
   }
 
-  /** Attach the inspector, install the hook global, connect to the hub. */
+  /** Install the (inert) hook global and the exit handlers, connect to the hub; the engine waits for an action. */
   start(): this {
     // Until the engine is loaded nothing calls the hooks but code an earlier agent of this thread left patched.
     Object.defineProperty(globalThis, HOOK, {
