@@ -1,10 +1,5 @@
-import {
-  parseTemplate,
-  type ActionStatus,
-  type AgentAction,
-  type AgentActionState,
-  type ProbeMethod,
-} from '@spyglass/protocol/agent-core';
+import type { ActionStatus, AgentAction, AgentActionState, ProbeMethod } from '@spyglass/protocol/agent-base';
+import { parseTemplate } from '@spyglass/protocol/agent-core';
 import { LeakyBucket } from './budget.js';
 import type { AgentConfig } from './config.js';
 import { compileExpression, type CompiledExpression } from './expression.js';

@@ -1,5 +1,5 @@
 import { types } from 'node:util';
-import type { CaptureLimits, CapturedValue } from '@spyglass/protocol/agent-core';
+import type { CaptureLimits, CapturedValue } from '@spyglass/protocol/agent-base';
 import { isAgentName } from './names.js';
 import { REDACTED, type Redactor } from './redact.js';
 import {

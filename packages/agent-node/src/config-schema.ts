@@ -4,7 +4,7 @@
  * schema library into the app; this module is for types, tools and tests.
  */
 import { z } from 'zod';
-import { WIRE_LIMITS } from '@spyglass/protocol/agent-core';
+import { WIRE_LIMITS } from '@spyglass/protocol/agent-base';
 import { MAP_SLICE_MS } from './config.js';
 import type { PipeLogger } from './pipe.js';
 import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES, checkLinearPattern } from './redact.js';

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { WIRE_LIMITS } from '@spyglass/protocol/agent-core';
+import { WIRE_LIMITS } from '@spyglass/protocol/agent-base';
 import { agentOptionsSchema } from './config-schema.js';
 import { ConfigError, loadConfig, localSettings, optionsFromEnv, type AgentConfig } from './config.js';
 import { DEFAULT_REDACT_NAMES, DEFAULT_REDACT_VALUES } from './redact.js';

@@ -2,7 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import WebSocket from 'ws';
 import { hubFrameSchema } from '@spyglass/protocol/agent';
-import type { HubFrame } from '@spyglass/protocol/agent-core';
+import type { HubFrame } from '@spyglass/protocol/agent-base';
 
 // Loaded by the control thread (control-thread.ts), and on the app's thread only when no worker can run.
 import type { DebugLog } from './debug-log.js';

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { HubFrame } from '@spyglass/protocol/agent-core';
+import type { HubFrame } from '@spyglass/protocol/agent-base';
 import type { ConnectionOptions, ConnectionStats } from './connection.js';
 import type { CachedPolicy } from './policy-read.js';
 import { frameText } from './frame-text.js';

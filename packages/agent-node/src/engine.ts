@@ -3,7 +3,7 @@
  * registry and its source maps, the probes, the snapshot capture, the source catalogue). An idle agent never loads
  * this module; the agent loads it with its first action or source request (see `engine-load.ts`, ADR 0018).
  */
-import type { LogHit, SnapshotHit } from '@spyglass/protocol/agent-core';
+import type { LogHit, SnapshotHit } from '@spyglass/protocol/agent-base';
 import type { ActionRuntime } from './action-runtime.js';
 import type { AgentConfig } from './config.js';
 import type { DebugLog } from './debug-log.js';

@@ -1,4 +1,4 @@
-import type { MetricSample } from '@spyglass/protocol/agent-core';
+import type { MetricSample } from '@spyglass/protocol/agent-base';
 
 /** Histogram bounds for timings, in milliseconds. */
 export const DURATION_BOUNDS_MS: readonly number[] = [

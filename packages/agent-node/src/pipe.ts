@@ -1,4 +1,4 @@
-import type { LogLevel } from '@spyglass/protocol/agent-core';
+import type { LogLevel } from '@spyglass/protocol/agent-base';
 import type { DebugLog } from './debug-log.js';
 
 /** One line of a log action with `pipe: true`, as handed to the app's own logger. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { wirePolicySchema } from '@spyglass/protocol/agent';
-import type { WirePolicy } from '@spyglass/protocol/agent-core';
+import type { WirePolicy } from '@spyglass/protocol/agent-base';
 
 /**
  * Reading the cached pool policy, checked against the wire's schema. It runs on the control thread

@@ -1,11 +1,11 @@
-import type { ActionStatus } from '@spyglass/protocol/agent-core';
+import type { ActionStatus } from '@spyglass/protocol/agent-base';
 import { SharedBreakpoints } from './breakpoints.js';
 import { durationPatch, statementPatch } from './codegen.js';
 import type { AgentConfig } from './config.js';
 import type { DebugLog } from './debug-log.js';
 import type { InspectorSession } from './inspector.js';
 import { ScriptEdits, isBlocked, type ScriptPatchState } from './liveedit.js';
-import { matchesBlocklist } from '@spyglass/protocol/agent-core';
+import { matchesBlocklist } from '@spyglass/protocol/agent-base';
 import { originalFor, type Resolution, type ScriptInfo, type ScriptRegistry } from './locate.js';
 import { HOOK } from './names.js';
 import {

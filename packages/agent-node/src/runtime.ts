@@ -1,5 +1,5 @@
 import { asyncCallers, type AsyncCaller } from './async-callers.js';
-import type { AgentAction, AgentActionState, LogHit, MetricSample } from '@spyglass/protocol/agent-core';
+import type { AgentAction, AgentActionState, LogHit, MetricSample } from '@spyglass/protocol/agent-base';
 import { MAX_MESSAGE, compileAction, type ActionRuntime } from './action-runtime.js';
 import { LeakyBucket } from './budget.js';
 import type { AgentConfig } from './config.js';

@@ -1,5 +1,5 @@
-import type { CaptureLimits, CapturedValue, SnapshotHit, StackFrame, WatchResult } from '@spyglass/protocol/agent-core';
-import { DEFAULT_CAPTURE_LIMITS } from '@spyglass/protocol/agent-core';
+import type { CaptureLimits, CapturedValue, SnapshotHit, StackFrame, WatchResult } from '@spyglass/protocol/agent-base';
+import { DEFAULT_CAPTURE_LIMITS } from '@spyglass/protocol/agent-base';
 import { Capturer } from './capture.js';
 import { evaluateSafely } from './evaluate.js';
 import { thrownText } from './safe.js';

@@ -7,7 +7,7 @@ import {
   type SourceFile,
   type SourceRequestFrame,
   type SourceResponseFrame,
-} from '@spyglass/protocol/agent-core';
+} from '@spyglass/protocol/agent-base';
 import { normalisePath, type ScriptInfo, type ScriptRegistry } from './locate.js';
 import { ABSOLUTE_PATHS, appRootSync, type SourcePaths } from './paths.js';
 import { isAgentOwnFile } from './own-files.js';

@@ -1,4 +1,4 @@
-import type { AgentSettings, MetricSample } from '@spyglass/protocol/agent-core';
+import type { AgentSettings, MetricSample } from '@spyglass/protocol/agent-base';
 import { describe, expect, it } from 'vitest';
 import type { ControlPlane } from './control.js';
 import { Outbox } from './outbox.js';
