@@ -200,10 +200,7 @@ export class Agent {
       stopped: () => this.stopped,
     });
     // Settings a pool policy tightened before the engine existed.
-    if (this.policy !== undefined) {
-      e.runtime.reconfigure(this.merged.config);
-      e.probes.reconfigure(this.merged.config);
-    }
+    if (this.policy !== undefined) e.reconfigure(this.merged.config);
     e.inspector.on('Debugger.scriptParsed', (p) => this.guard('scriptParsed', () => this.onScriptParsed(p)));
     e.inspector.on('Debugger.paused', (p) => this.onPaused(p));
     // Patched code calls the hooks through this global: the engine's from now on (until then nothing calls it).
@@ -272,8 +269,7 @@ export class Agent {
     const before = this.merged;
     this.merged = merged;
     this.policy = { wire, source, ...(savedAt === undefined ? {} : { savedAt }) };
-    this.eng?.runtime.reconfigure(merged.config);
-    this.eng?.probes.reconfigure(merged.config);
+    this.eng?.reconfigure(merged.config);
     this.log(
       `pool policy of ${wire.pool} revision ${wire.revision} (${source}) in force: ` +
         `${merged.config.redactNames.length} redacted names, ${merged.config.redactValues.length} value patterns, ` +

@@ -29,8 +29,9 @@ export interface EngineHost {
   agentDir: string;
   /** The blocklist in force. */
   isBlocked(path: string): boolean;
-  pipe(entry: PipedLog): void;
-  logHit(hit: LogHit): void;
+  /** Function-valued (not methods): handed to the runtime as they are, no wrapper on the hit path. */
+  readonly pipe: (entry: PipedLog) => void;
+  readonly logHit: (hit: LogHit) => void;
   status(rt: ActionRuntime): void;
   finished(rt: ActionRuntime): void;
   /** Pending actions wait for source maps to be read, then retry. */
@@ -64,11 +65,11 @@ export class Engine {
       name: (file) => this.paths.name(file),
     });
     this.runtime = new Runtime(config, host.redactor, {
-      log: (hit) => host.logHit(hit),
+      log: host.logHit,
       status: (rt) => host.status(rt),
       finished: (rt) => host.finished(rt),
       traceIds: activeTraceIds,
-      pipe: (entry) => host.pipe(entry),
+      pipe: host.pipe,
       pausable: () => this.v8.isOn,
     });
     this.probes = new Probes(this.inspector, this.scripts, this.runtime, config, log, (nodeModules) =>
@@ -88,6 +89,12 @@ export class Engine {
       main: mainScript,
       paths: this.paths,
     });
+  }
+
+  /** The settings in force changed (a pool policy): budgets, limits and the blocklist of what runs and is placed. */
+  reconfigure(config: AgentConfig): void {
+    this.runtime.reconfigure(config);
+    this.probes.reconfigure(config);
   }
 
   /** One snapshot of the paused frames for `owner` (the trace it runs in attached). */
