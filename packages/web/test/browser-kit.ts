@@ -48,6 +48,19 @@ export async function launchChromium(): Promise<Browser> {
 export const shot = (name: string, p: Page): Promise<Buffer> =>
   p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
 
+/**
+ * Waits until the page's URL search holds `expected`, read as the console's router reads it: the router writes a
+ * value that would parse as JSON (a span id of digits, or digits around one `e`) quoted, so a pattern over the raw
+ * URL misses one id in a few hundred.
+ */
+export async function waitForSearch(p: Page, expected: Record<string, string | number>): Promise<void> {
+  const { defaultParseSearch } = await import('@tanstack/react-router');
+  await p.waitForURL((u) => {
+    const search = defaultParseSearch(u.search);
+    return Object.entries(expected).every(([key, value]) => search[key] === value);
+  });
+}
+
 export interface Credentials {
   email: string;
   password: string;

@@ -20,7 +20,14 @@ import {
   type TracedApp,
 } from '../../server/test/kit/index.js';
 import { FAST_POLLING, apply, finalRun, testResource } from '../../server/test/trace-tests/helpers.js';
-import { PageTracker, buildConsoleOnce, chromiumAvailable, launchChromium, shot } from './browser-kit.js';
+import {
+  PageTracker,
+  buildConsoleOnce,
+  chromiumAvailable,
+  launchChromium,
+  shot,
+  waitForSearch,
+} from './browser-kit.js';
 
 const hasChromium = chromiumAvailable('the trace-test browser tests');
 
@@ -167,7 +174,7 @@ describe.skipIf(!hasChromium)('Trace-based test pages in Chromium against a real
     // An assertion's span selects it in the waterfall and opens its details.
     const dbSpan = lookup!.spanIds[0]!;
     await specs.nth(2).locator(`[data-testid="assertion-span"][data-span-id="${dbSpan}"]`).click();
-    await page.waitForURL(new RegExp(`spec=2.*span=${dbSpan}|span=${dbSpan}.*spec=2`));
+    await waitForSearch(page, { spec: 2, span: dbSpan });
     const dbRow = page.locator(`[data-testid="run-trace"] [data-span-id="${dbSpan}"]`);
     await expect.poll(() => dbRow.getAttribute('aria-selected')).toBe('true');
     expect(await markOf(page, dbSpan)).toBe('pass');

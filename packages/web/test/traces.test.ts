@@ -12,7 +12,14 @@ import type { Trace } from '@spyglass/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SimAgent, createHub, waitFor, type TestHub, type TestPool } from '../../server/test/kit/index.js';
-import { PageTracker, buildConsoleOnce, chromiumAvailable, launchChromium, shot } from './browser-kit.js';
+import {
+  PageTracker,
+  buildConsoleOnce,
+  chromiumAvailable,
+  launchChromium,
+  shot,
+  waitForSearch,
+} from './browser-kit.js';
 
 const hasChromium = chromiumAvailable('the traces browser tests');
 
@@ -244,7 +251,7 @@ describe.skipIf(!hasChromium)('Traces pages in Chromium against a real hub and t
     await page.locator(`[data-span-id="${ids.get('db select')}"]`).click();
     const details = page.getByTestId('span-details');
     await details.waitFor();
-    await page.waitForURL(new RegExp(`span=${ids.get('db select')}`));
+    await waitForSearch(page, { span: ids.get('db select')! });
     const attrs = details.getByRole('table', { name: 'Span attributes' });
     await expect(attrs.locator('tr', { hasText: 'db.statement' }).locator('td').textContent()).resolves.toBe(
       'SELECT qty FROM stock WHERE sku = ?',
@@ -262,7 +269,7 @@ describe.skipIf(!hasChromium)('Traces pages in Chromium against a real hub and t
 
     // The parent link selects the parent; the error span says why.
     await details.getByRole('button', { name: ids.get('reserve stock') }).click();
-    await page.waitForURL(new RegExp(`span=${ids.get('reserve stock')}`));
+    await waitForSearch(page, { span: ids.get('reserve stock')! });
     await page.locator(`[data-span-id="${ids.get('charge card')}"]`).click();
     await details.getByRole('heading', { name: 'charge card' }).waitFor();
     await expect(details.textContent()).resolves.toContain('card declined');
