@@ -27,7 +27,7 @@ import {
 import { startControl, type ControlPlane } from './control.js';
 import { createDebugLog, type DebugLog } from './debug-log.js';
 import { createNotices, type Notices } from './notice.js';
-import { loadEngine, type Engine, type EngineExports } from './engine-load.js';
+import { ENGINE_FILE, loadEngine, type Engine, type EngineExports } from './engine-load.js';
 import { Outbox } from './outbox.js';
 import { createPipe, type PipedLog } from './pipe.js';
 import { Redactor } from './redact.js';
@@ -221,7 +221,9 @@ export class Agent {
   }
 
   private engineFailed(err: unknown): void {
-    this.engineProblem = `the agent's action engine did not load: ${err instanceof Error ? err.message : String(err)}`;
+    // The first line: require() adds its require stack below (the debug log keeps the whole error).
+    const why = (err instanceof Error ? err.message : String(err)).split('\n', 1)[0];
+    this.engineProblem = `the agent's action engine (${ENGINE_FILE}) did not load: ${why}`;
     this.log(this.engineProblem, err);
     this.engineUnavailable(this.engineProblem);
   }

@@ -6,12 +6,15 @@
  * `--no-experimental-require-module`) it is imported, and what asked for it waits for the import.
  */
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type * as EngineModule from './engine.js';
 
 export type { Engine, EngineHost } from './engine.js';
 export type EngineExports = typeof EngineModule;
 
 const ENGINE = './engine.js';
+/** Where the engine's module is, for what the agent says when it does not load. */
+export const ENGINE_FILE = fileURLToPath(new URL(ENGINE, import.meta.url));
 
 let loaded: EngineExports | undefined;
 let importing: Promise<EngineExports> | undefined;
