@@ -51,7 +51,7 @@ export const shot = (name: string, p: Page): Promise<Buffer> =>
 /**
  * Waits until the page's URL search holds `expected`, read as the console's router reads it: the router writes a
  * value that would parse as JSON (a span id of digits, or digits around one `e`) quoted, so a pattern over the raw
- * URL misses one id in a few hundred.
+ * URL misses about one span id in 840.
  */
 export async function waitForSearch(p: Page, expected: Record<string, string | number>): Promise<void> {
   const { defaultParseSearch } = await import('@tanstack/react-router');
