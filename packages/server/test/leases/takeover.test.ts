@@ -97,7 +97,8 @@ function startReplica(holder: string, databaseUrl: string, runsFile: string, red
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': it comes once the replica's output is read to the end, so what it said last can be checked.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`replica ${holder} did not start:\n${out}`)), 30_000);
     child.stdout.on('data', () => {
@@ -174,7 +175,8 @@ describe.each(CASES)('a singleton job across two replica processes, leases on $n
     const firstB = runs.findIndex((r) => r.holder === 'replica-b');
     expect(runs.slice(0, firstB).every((r) => r.holder === 'replica-a')).toBe(true);
     expect(runs.slice(firstB).every((r) => r.holder === 'replica-b')).toBe(true);
-    expect(b.output()).toContain('took the lease of a singleton job');
+    // Its log line comes through a pipe, which can arrive after the run it wrote to the file.
+    await until(() => (b.output().includes('took the lease of a singleton job') ? true : undefined), "b's lease log");
 
     // b stops cleanly: it releases the lease, and a replica started meanwhile takes over.
     const c = await startReplica('replica-c', url, runsFile, redis);
