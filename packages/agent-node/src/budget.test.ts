@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LeakyBucket } from './budget.js';
 import { MetricAggregate } from './metrics.js';
-import { Outbox, Ring } from './outbox.js';
+import { hitsFrameText, Outbox, Ring } from './outbox.js';
 import { backoffDelay } from './connection.js';
 
 describe('LeakyBucket', () => {
@@ -136,13 +136,54 @@ describe('Outbox', () => {
     // Logs gone, snapshots are dropped next.
     for (let i = 0; i < 6; i++) o.snapshot({ ...snap, at: i });
     expect(o.bufferedBytes).toBeLessThanOrEqual(10_000);
-    expect(o.takeFrame(500, 1024 * 1024)!.snapshots.map((x) => x.at)).toEqual([2, 3, 4, 5]);
+    expect(o.takeFrame(500, 1024 * 1024)!.snapshots.map((x) => (JSON.parse(x) as { at: number }).at)).toEqual([
+      2, 3, 4, 5,
+    ]);
   });
   it('splits by item count and bytes', () => {
     const o = new Outbox({ maxLogs: 100, maxSnapshots: 1, maxMetrics: 1 });
     for (let i = 0; i < 10; i++) o.log({ actionId: 'a', at: i, level: 'info', message: 'x'.repeat(1000) });
     expect(o.takeFrame(3, 1024 * 1024)!.logs).toHaveLength(3);
     expect(o.takeFrame(100, 4096)!.logs).toHaveLength(2);
+  });
+  it('holds snapshots as their text and splices them into the frame as the hits they were', () => {
+    const o = new Outbox({ maxLogs: 10, maxSnapshots: 10, maxMetrics: 10 });
+    const snaps = [
+      {
+        actionId: 's',
+        at: 1,
+        frames: [{ functionName: 'f', file: 'a.ts', line: 3, column: 0 }],
+        watches: [],
+        truncated: false,
+      },
+      {
+        actionId: 's',
+        at: 2,
+        frames: [],
+        watches: [{ expression: 'x', value: { type: 'string', value: '"é\\u2028' } }],
+        truncated: true,
+      },
+    ];
+    for (const s of snaps) o.snapshot(s);
+    const log = { actionId: 'a', at: 3, level: 'info' as const, message: 'm' };
+    o.log(log);
+    const metric = { actionId: 'm', start: 1, end: 2, count: 1, sum: 1, min: 1, max: 1 };
+    o.metric(metric);
+    expect(o.bufferedBytes).toBe(JSON.stringify(snaps[0]).length + JSON.stringify(snaps[1]).length + 1 + 128);
+    const frame = o.takeFrame(500, 1024 * 1024)!;
+    expect(JSON.parse(hitsFrameText(frame))).toEqual({
+      type: 'hits',
+      v: frame.v,
+      logs: [log],
+      snapshots: snaps,
+      metrics: [metric],
+      dropped: 0,
+    });
+    // A frame with nothing but a drop count is still one frame of the wire's shape.
+    expect(JSON.parse(hitsFrameText({ ...frame, logs: [], snapshots: [], metrics: [], dropped: 2 }))).toMatchObject({
+      snapshots: [],
+      dropped: 2,
+    });
   });
 });
 

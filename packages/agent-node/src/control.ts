@@ -24,7 +24,7 @@ export interface ControlPlane {
   stop(): void;
   /** Mark the session usable (after `welcome`). */
   welcome(): void;
-  /** Queue a frame; false when the socket is not open or the frame is too large. */
+  /** Queue a frame (an object, or its JSON text); false when the socket is not open or the frame is too large. */
   send(frame: unknown): boolean;
   /**
    * Wait (blocking, at most `timeoutMs`) until everything sent so far has reached the socket: only at process exit,

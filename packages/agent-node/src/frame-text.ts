@@ -1,10 +1,13 @@
 import type { DebugLog } from './debug-log.js';
 
-/** A frame as the text the socket sends, or `undefined` (logged) when it cannot be serialised or is too large. */
+/**
+ * A frame as the text the socket sends, or `undefined` (logged) when it cannot be serialised or is too large. A
+ * string is a frame serialised already (a `hits` frame, see `hitsFrameText`).
+ */
 export function frameText(frame: unknown, maxFrameBytes: number, log: DebugLog): string | undefined {
   let text: string;
   try {
-    text = JSON.stringify(frame);
+    text = typeof frame === 'string' ? frame : JSON.stringify(frame);
   } catch (err) {
     log('send failed', err);
     return undefined;

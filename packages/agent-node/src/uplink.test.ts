@@ -12,6 +12,10 @@ const settings: AgentSettings = {
   maxBatchItems: 10,
 };
 
+/** A frame as the hub reads it: `hits` frames are handed over as their JSON text. */
+const parsed = (frame: unknown): { type: string; logs?: unknown[] } =>
+  (typeof frame === 'string' ? JSON.parse(frame) : frame) as { type: string; logs?: unknown[] };
+
 /**
  * A socket whose kernel buffer takes `room` frames: after that a written frame stays queued in user space (what
  * `bufferedAmount` counts), as it does when the hub reads slower than the app writes.
@@ -27,7 +31,8 @@ function socket(room: number, open = true) {
       return queued;
     },
     settle() {},
-    send(frame: { type: string }) {
+    send(sent: unknown) {
+      const frame = parsed(sent);
       frames.push(frame);
       if (frame.type === 'hits' && frames.filter((f) => f.type === 'hits').length > room) queued += 1000;
       return true;
@@ -80,8 +85,8 @@ describe('the flush when the process exits', () => {
       get buffered() {
         return posted;
       },
-      send(frame: { type: string }) {
-        frames.push(frame.type);
+      send(frame: unknown) {
+        frames.push(parsed(frame).type);
         posted += 1000;
         return true;
       },

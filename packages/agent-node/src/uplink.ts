@@ -1,7 +1,7 @@
 import { PROTOCOL_VERSION, WIRE_LIMITS, type AgentSettings, type MetricSample } from '@spyglass/protocol/agent-base';
 import type { ControlPlane } from './control.js';
 import type { DebugLog } from './debug-log.js';
-import type { Outbox } from './outbox.js';
+import { hitsFrameText, type Outbox } from './outbox.js';
 
 /** Longest an ending process is kept alive to send the hits, metrics and statuses the agent still holds. */
 const EXIT_FLUSH_MS = 1000;
@@ -36,7 +36,7 @@ export class Uplink {
     for (let i = 0; i < 100 && c.buffered < 8 * maxBytes; i++) {
       const frame = this.outbox.takeFrame(maxItems, maxBytes);
       if (!frame) break;
-      c.send(frame);
+      c.send(hitsFrameText(frame));
     }
   }
 
@@ -116,7 +116,7 @@ export class Uplink {
       const frame = this.outbox.takeFrame(maxItems, maxBytes);
       if (!frame) break;
       const items = frame.logs.length + frame.snapshots.length + frame.metrics.length;
-      const queued = c.send(frame);
+      const queued = c.send(hitsFrameText(frame));
       if (queued) settle();
       if (queued && c.buffered === 0) sent += items;
       else unsent += items;
