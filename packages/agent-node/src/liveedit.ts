@@ -282,10 +282,12 @@ export class ScriptEdits {
     const lineStart = lineStartOf(state, line);
     if (lineStart === undefined) return column;
     const nextLine = lineStartOf(state, line + 1) ?? Infinity;
-    const onLine = [...state.applied.values()]
-      .flat()
-      .filter((ins) => ins.offset >= lineStart && ins.offset < nextLine)
-      .sort(insertionOrder);
+    // Read in every snapshot's frames: the common case (one insertion on the line) builds no array.
+    let onLine: Insertion[] | undefined;
+    for (const list of state.applied.values())
+      for (const ins of list) if (ins.offset >= lineStart && ins.offset < nextLine) (onLine ??= []).push(ins);
+    if (onLine === undefined) return column;
+    if (onLine.length > 1) onLine.sort(insertionOrder);
     let shift = 0;
     for (const ins of onLine) {
       const at = ins.offset - lineStart + shift;

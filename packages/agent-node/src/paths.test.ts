@@ -34,6 +34,17 @@ describe('one name per source file', () => {
     ).toBe('/x/a.ts');
   });
 
+  it('names a file the same way however often it is asked, past the size of its memory of names', () => {
+    const named = new SourcePaths(() => dir);
+    const files = Array.from({ length: 2500 }, (_, i) => join(dir, 'src', `m${i}.ts`));
+    for (let round = 0; round < 2; round++)
+      for (const [i, f] of files.entries()) {
+        expect(named.name(f)).toBe(`src/m${i}.ts`);
+        expect(named.name(pathToFileURL(f).href)).toBe(`src/m${i}.ts`);
+      }
+    expect(named.name('./src/../src/m7.ts')).toBe('src/m7.ts');
+  });
+
   it('resolves by suffix as before, and the exact name wins over files that only end in it', () => {
     const reg = new ScriptRegistry(() => false, { now: () => 0, name: (f) => paths.name(f) });
     reg.add({ scriptId: '1', url: pathToFileURL(join(dir, 'src', 'app.js')).href });

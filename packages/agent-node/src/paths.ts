@@ -62,6 +62,8 @@ function isPackageRoot(file: string): boolean {
  */
 export class SourcePaths {
   private base: string | null | undefined;
+  /** Names already worked out: a snapshot names every frame's file, mostly the same few (bounded, emptied when full). */
+  private readonly names = new Map<string, string>();
 
   constructor(private readonly findRoot: () => string | null) {}
 
@@ -81,6 +83,16 @@ export class SourcePaths {
   /** The reported name of a file path or URL (`file:///app/src/a.ts`, `/app/src/a.ts` → `src/a.ts`). */
   name(file: string): string {
     if (file === '' || file.startsWith('node:')) return file;
+    let name = this.names.get(file);
+    if (name === undefined) {
+      name = this.nameOf(file);
+      if (this.names.size >= 1000) this.names.clear();
+      this.names.set(file, name);
+    }
+    return name;
+  }
+
+  private nameOf(file: string): string {
     const path = normalisePath(file);
     const root = this.root;
     if (root === null || (!path.startsWith('/') && !/^[A-Za-z]:\//.test(path))) return path;

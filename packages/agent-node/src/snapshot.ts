@@ -82,7 +82,7 @@ export function captureSnapshot(
 ): SnapshotHit {
   const action = rt.action;
   if (action.kind !== 'snapshot') throw new Error('not a snapshot action');
-  const limits: CaptureLimits = { ...DEFAULT_CAPTURE_LIMITS, ...stripUndefined(action.limits ?? {}) };
+  const limits = captureLimitsOf(action);
   const capturer = new Capturer(limits, redactor);
 
   // Every live object the capture needs, handed to agent code in ONE round trip: the local scopes of the expanded
@@ -332,6 +332,17 @@ function primitive(r: RemoteObject): unknown {
     return Number(u);
   }
   return r.type === 'undefined' ? undefined : r.value;
+}
+
+/** An action's capture limits over the defaults, worked out once per action (an edited action is a new object). */
+const limitsByAction = new WeakMap<object, CaptureLimits>();
+function captureLimitsOf(action: { limits?: Partial<CaptureLimits> | undefined }): CaptureLimits {
+  let limits = limitsByAction.get(action);
+  if (limits === undefined) {
+    limits = { ...DEFAULT_CAPTURE_LIMITS, ...stripUndefined(action.limits ?? {}) };
+    limitsByAction.set(action, limits);
+  }
+  return limits;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
