@@ -339,6 +339,11 @@ const result = {
   snapshot_p99_unpreempted_ms: r3OrNull(snap.snapshot_p99_unpreempted_ms),
   pause_preempted: snap.pause_preempted ?? null,
   pause_p99_unpreempted_ms: r3OrNull(snap.pause_p99_unpreempted_ms),
+  // The first snapshot of a new action, and the p99 of the first 200 (timed before the percentiles above).
+  snapshot_first_ms: r3OrNull(snap.snapshot_first_ms),
+  snapshot_warmup_p99_ms: r3OrNull(snap.snapshot_warmup_p99_ms),
+  snapshot_breakpoint_first_ms: r3OrNull(snap.snapshot_breakpoint_first_ms),
+  snapshot_breakpoint_warmup_p99_ms: r3OrNull(snap.snapshot_breakpoint_warmup_p99_ms),
   ...(nodeFlags.length > 0 ? { node_flags: nodeFlags } : {}),
   idle_agent_hub: hub ? 'connected' : 'none',
   ...(pin ? { pinned_cpu: Number(pin) } : {}),
