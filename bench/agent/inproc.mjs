@@ -117,10 +117,10 @@ if (mode === 'patch') {
     ? () => Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync('/proc/thread-self/status', 'latin1'))[1])
     : undefined;
   const pct = (xs, q) => (xs.length > 0 ? xs[Math.min(xs.length - 1, Math.floor(xs.length * q))] : null);
-  const pass = async (counted) => {
+  const pass = async (counted, calls = pauses) => {
     const times = [];
     const calm = [];
-    for (let i = 0; i < pauses; i++) {
+    for (let i = 0; i < calls; i++) {
       const before = counted ? preemptions() : 0;
       const t0 = process.hrtime.bigint();
       snap(i);
@@ -129,36 +129,21 @@ if (mode === 'patch') {
       if (counted && preemptions() === before) calm.push(ms);
       if (i % 50 === 0) await new Promise((r) => setImmediate(r));
     }
-    return { times: times.sort((a, b) => a - b), calm: calm.sort((a, b) => a - b) };
+    const first = times[0];
+    return { first, times: times.sort((a, b) => a - b), calm: calm.sort((a, b) => a - b) };
   };
   // The first calls of a new action are slower: V8 compiles the capture's code and still sizes the young generation
   // (measured 2026-12-07: the p99 of a fresh action's first 1000 snapshots 0.7–1.1 ms, of the next 2000 0.46–0.70).
   // They are timed apart, as a warm-up of their own, and reported (`*_warmup_*`); the percentiles are of the calls
   // after them.
   const WARMUP = 200;
-  const warmUp = async () => {
-    const times = [];
-    for (let i = 0; i < WARMUP; i++) {
-      const t0 = process.hrtime.bigint();
-      snap(i);
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      if (i % 50 === 0) await new Promise((r) => setImmediate(r));
-    }
-    return {
-      first: times[0],
-      p99: pct(
-        [...times].sort((a, b) => a - b),
-        0.99,
-      ),
-    };
-  };
   const timeSnaps = async () => {
-    const warm = await warmUp();
+    const warm = await pass(false, WARMUP);
     const { times } = await pass(false);
     const counted = preemptions ? await pass(true) : undefined;
     return {
       firstMs: warm.first,
-      warmupP99: warm.p99,
+      warmupP99: pct(warm.times, 0.99),
       p50: pct(times, 0.5),
       p99: pct(times, 0.99),
       preempted: counted ? counted.times.length - counted.calm.length : null,
