@@ -28,6 +28,7 @@ import { startControl, type ControlPlane } from './control.js';
 import { createDebugLog, type DebugLog } from './debug-log.js';
 import { createNotices, type Notices } from './notice.js';
 import { ENGINE_FILE, loadEngine, type Engine, type EngineExports } from './engine-load.js';
+import { chargedMs, cpuTimeMs } from './budget.js';
 import { Outbox } from './outbox.js';
 import { createPipe, type PipedLog } from './pipe.js';
 import { Redactor } from './redact.js';
@@ -699,6 +700,7 @@ export class Agent {
     const e = this.eng;
     if (!e) return;
     const t0 = performance.now();
+    const c0 = cpuTimeMs();
     // The snapshot actions whose clause asked for this pause (several may share the breakpoint of one line).
     const owners = e.runtime.takePauseRequests();
     const callers = e.runtime.takePauseCallers();
@@ -723,7 +725,8 @@ export class Agent {
       } catch (err) {
         this.log('resume failed', err);
       }
-      const share = (performance.now() - t0) / Math.max(1, owners.length);
+      const spent = chargedMs(performance.now() - t0, cpuTimeMs() - c0);
+      const share = spent / Math.max(1, owners.length);
       for (const owner of owners) e.runtime.chargeSnapshot(owner, share);
     }
     this.flushSoon();

@@ -1,8 +1,39 @@
 import { describe, expect, it } from 'vitest';
-import { LeakyBucket } from './budget.js';
+import { LeakyBucket, chargedMs, cpuTimeMs } from './budget.js';
 import { MetricAggregate } from './metrics.js';
 import { hitsFrameText, Outbox, Ring } from './outbox.js';
 import { backoffDelay } from './connection.js';
+
+describe('the charge of work on the app thread', () => {
+  const spin = (ms: number): void => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+
+  it('reads spans under a millisecond of CPU (a clock moved by scheduler ticks would read 0)', () => {
+    const read: number[] = [];
+    for (let k = 0; k < 21; k++) {
+      const c0 = cpuTimeMs();
+      spin(0.5);
+      read.push(cpuTimeMs() - c0);
+    }
+    read.sort((a, b) => a - b);
+    // The median: a span the OS preempted reads less, one with a GC thread busy beside it more.
+    expect(read[10]).toBeGreaterThan(0.2);
+  });
+
+  it('charges a blocked thread its CPU, not its wall time, and never more than the wall time', () => {
+    const t0 = performance.now();
+    const c0 = cpuTimeMs();
+    // Blocked without running, as a thread the OS gives no CPU.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    const wall = performance.now() - t0;
+    expect(wall).toBeGreaterThanOrEqual(190);
+    expect(chargedMs(wall, cpuTimeMs() - c0)).toBeLessThan(50);
+    expect(chargedMs(2, 5)).toBe(2);
+    expect(chargedMs(2, NaN)).toBe(2);
+  });
+});
 
 describe('LeakyBucket', () => {
   it('trips over capacity, drains at its rate and recovers at half', () => {

@@ -76,3 +76,28 @@ export class LeakyBucket {
     return this.level;
   }
 }
+
+const cpuUsage = process.cpuUsage.bind(process);
+
+/**
+ * The process's CPU time in ms (`process.cpuUsage`, taken when the agent loads: user and system time of all its
+ * threads), NaN if it cannot be read. Never throws. Node's clock of one thread (`process.threadCpuUsage`, Node 22 and
+ * later) is not used: on Linux it moves by scheduler ticks and reads 0 for most spans under a millisecond.
+ */
+export function cpuTimeMs(): number {
+  try {
+    const u = cpuUsage();
+    return (u.user + u.system) / 1000;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * What work on the app's thread costs a budget: its wall time, or the CPU the process used meanwhile when that is
+ * less. A thread the OS takes the CPU from spends wall time and no CPU: on a loaded machine one snapshot's wall time
+ * reached hundreds of ms, and charged as such it kept its action throttled for tens of seconds.
+ */
+export function chargedMs(wallMs: number, cpuMs: number): number {
+  return cpuMs >= 0 && cpuMs < wallMs ? cpuMs : wallMs;
+}
