@@ -81,8 +81,8 @@ const cpuUsage = process.cpuUsage.bind(process);
 
 /**
  * The process's CPU time in ms (`process.cpuUsage`, taken when the agent loads: user and system time of all its
- * threads), NaN if it cannot be read. Never throws. Node's clock of one thread (`process.threadCpuUsage`, Node 22 and
- * later) is not used: on Linux it moves by scheduler ticks and reads 0 for most spans under a millisecond.
+ * threads), NaN if it cannot be read. Never throws. Node's clock of one thread (`process.threadCpuUsage`, in newer
+ * versions) is not used: on Linux it moves by scheduler ticks and reads 0 for most spans under a millisecond.
  */
 export function cpuTimeMs(): number {
   try {

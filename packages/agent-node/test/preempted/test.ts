@@ -23,6 +23,7 @@ describe.each(RUNTIMES)('a snapshot whose pause the OS preempts, on $name', (run
   let hub: TestHub;
   let app: Scenario;
   let watcher: NodeJS.Timeout;
+  let resume: NodeJS.Timeout | undefined;
   let stops = 0;
 
   beforeAll(async () => {
@@ -39,15 +40,16 @@ describe.each(RUNTIMES)('a snapshot whose pause the OS preempts, on $name', (run
       if (continuing || !stopped(pid)) return;
       continuing = true;
       stops++;
-      setTimeout(() => {
-        process.kill(pid, 'SIGCONT');
+      resume = setTimeout(() => {
         continuing = false;
+        if (app.child.exitCode === null && app.child.signalCode === null) process.kill(pid, 'SIGCONT');
       }, STOP_MS);
     }, 10);
   });
 
   afterAll(async () => {
     clearInterval(watcher);
+    clearTimeout(resume);
     app.kill();
     await hub.stop();
   });

@@ -219,8 +219,9 @@ export class TestHub {
 
 let seq = 0;
 /**
- * An action as the hub would send it. Without a `maxHits` it never runs out in a test, however slow the machine: at
- * 1000, lines a scenario's loop passes 50 times a second completed 20 s into a file, and a loaded run took longer.
+ * An action as the hub would send it. Without a `maxHits` it does not run out in a test, however slow the machine: at
+ * 1000, an action on a line a scenario's loop passes 50 times a second completed 20 s after it was placed, and a test
+ * file on a loaded machine ran longer than that.
  */
 export function action(
   spec: Record<string, unknown>,
