@@ -177,14 +177,15 @@ export class Outbox {
     let bytes = 200;
     let items = 0;
     const budget = maxBytes - 1024;
+    /** `weigh`: what an item counts in `bufferedBytes`; `length`: the length of its text in the frame. */
     const fill = <T>(
       from: Ring<T>,
       to: T[],
       weigh: (item: T) => number,
-      text = (item: T) => JSON.stringify(item),
+      length = (item: T) => JSON.stringify(item).length,
     ): void => {
       while (from.length > 0 && items < maxItems) {
-        const size = text(from.peek()!).length + 1;
+        const size = length(from.peek()!) + 1;
         if (size > budget) {
           this.bytes -= weigh(from.shift()!);
           this.countDrop();
@@ -199,12 +200,8 @@ export class Outbox {
       }
     };
     fill(this.metrics, frame.metrics, () => 0);
-    fill(
-      this.snapshots,
-      frame.snapshots,
-      (t) => t.length,
-      (t) => t,
-    );
+    const textLength = (t: string): number => t.length;
+    fill(this.snapshots, frame.snapshots, textLength, textLength);
     fill(this.logs, frame.logs, logWeight);
     frame.dropped = this.dropped;
     this.dropped = 0;

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestHub, action } from '../support/hub.js';
 import { lineOf } from '../support/lines.js';
-import { RUNTIMES, hubEnv, runScenario, type Scenario } from '../support/run.js';
+import { RUNTIMES, hubEnv, runScenario, scenarioAnswer, type Scenario } from '../support/run.js';
 
 const scenario = fileURLToPath(new URL('./scenario.mjs', import.meta.url));
 /** How long the test leaves the app stopped. */
@@ -55,13 +55,7 @@ describe.each(RUNTIMES)('a snapshot whose pause the OS preempts, on $name', (run
   });
 
   /** Sends a command; resolves with how long the app's call took (its snapshot's pause in it). */
-  const call = async (cmd: string): Promise<number> => {
-    const marker = `done ${cmd} heap=`;
-    const seen = app.stdout().split(marker).length - 1;
-    app.child.stdin!.write(`${cmd}\n`);
-    await hub.waitFor(`the answer to ${cmd}`, () => app.stdout().split(marker).length - 1 > seen);
-    return Number(/took=([\d.]+)/.exec(app.stdout().split(marker).pop()!)![1]);
-  };
+  const call = async (cmd: string): Promise<number> => Number(/took=([\d.]+)/.exec(await scenarioAnswer(app, cmd))![1]);
 
   it('is charged the CPU it used, not the wall time: the action is not throttled and snapshots go on', async () => {
     const snap = action(

@@ -94,6 +94,11 @@ export function hubEnv(url: string, key: string, extra: Record<string, string> =
  * answer; resolves with the heap size it reports.
  */
 export async function scenarioCommand(app: Scenario, cmd: string, timeoutMs = 60_000): Promise<number> {
+  return Number(/^(\d+)/.exec(await scenarioAnswer(app, cmd, timeoutMs))![1]);
+}
+
+/** Send a line to a stdin-driven scenario and wait for its `done CMD heap=…` answer; resolves with what follows `heap=`. */
+export async function scenarioAnswer(app: Scenario, cmd: string, timeoutMs = 60_000): Promise<string> {
   const marker = `done ${cmd} heap=`;
   const seen = app.stdout().split(marker).length - 1;
   app.child.stdin!.write(`${cmd}\n`);
@@ -104,5 +109,5 @@ export async function scenarioCommand(app: Scenario, cmd: string, timeoutMs = 60
     stopIf: () => app.child.exitCode !== null && `the scenario exited (${app.child.exitCode})`,
     detail: () => `stderr: ${app.stderr().slice(-2000)}`,
   });
-  return Number(/^(\d+)/.exec(app.stdout().split(marker).pop()!)![1]);
+  return app.stdout().split(marker).pop()!.split('\n')[0]!;
 }
